@@ -1,0 +1,123 @@
+/**
+ * The memory arena: the TypeScript side owns every byte of wasm memory above
+ * the module's static data and hands kernels the ranges they may touch.
+ *
+ * A first-fit free list with coalescing, 16-byte aligned. Calls allocate their
+ * temporaries and free them when the call ends (success or error), so memory
+ * use is bounded by the largest single call plus the caller's live buffers.
+ * Memory grows on demand up to `limit` bytes; past it, `out_of_memory` is
+ * thrown *before* anything is written, so the engine stays usable.
+ */
+import { fail } from '../errors.js';
+
+const PAGE = 65536;
+const ALIGN = 16;
+
+export class Arena {
+  readonly memory: WebAssembly.Memory;
+  readonly limit: number;
+  /** Free blocks as [start, size], sorted by start, never adjacent (always coalesced). */
+  #free: [number, number][] = [];
+  #used = new Map<number, number>();
+
+  constructor(memory: WebAssembly.Memory, base: number, limit: number) {
+    this.memory = memory;
+    this.limit = limit;
+    const start = align(base);
+    const end = memory.buffer.byteLength;
+    if (end > start) this.#free.push([start, end - start]);
+  }
+
+  /** Bytes currently handed out. */
+  get inUse(): number {
+    let n = 0;
+    for (const s of this.#used.values()) n += s;
+    return n;
+  }
+
+  get size(): number {
+    return this.memory.buffer.byteLength;
+  }
+
+  alloc(bytes: number): number {
+    const size = align(Math.max(bytes, ALIGN));
+    let ptr = this.#take(size);
+    if (ptr < 0) {
+      this.#grow(size);
+      ptr = this.#take(size);
+    }
+    this.#used.set(ptr, size);
+    return ptr;
+  }
+
+  free(ptr: number): void {
+    const size = this.#used.get(ptr);
+    if (size === undefined) return;
+    this.#used.delete(ptr);
+    this.#release(ptr, size);
+  }
+
+  #take(size: number): number {
+    const free = this.#free;
+    for (let i = 0; i < free.length; i++) {
+      const block = free[i]!;
+      if (block[1] < size) continue;
+      const ptr = block[0];
+      if (block[1] === size) free.splice(i, 1);
+      else {
+        block[0] += size;
+        block[1] -= size;
+      }
+      return ptr;
+    }
+    return -1;
+  }
+
+  #release(ptr: number, size: number): void {
+    const free = this.#free;
+    let i = 0;
+    while (i < free.length && free[i]![0] < ptr) i++;
+    free.splice(i, 0, [ptr, size]);
+    // Coalesce with the next block, then with the previous one.
+    const cur = free[i]!;
+    const next = free[i + 1];
+    if (next && cur[0] + cur[1] === next[0]) {
+      cur[1] += next[1];
+      free.splice(i + 1, 1);
+    }
+    const prev = free[i - 1];
+    if (prev && prev[0] + prev[1] === cur[0]) {
+      prev[1] += cur[1];
+      free.splice(i, 1);
+    }
+  }
+
+  #grow(size: number): void {
+    const end = this.memory.buffer.byteLength;
+    const last = this.#free[this.#free.length - 1];
+    const tail = last && last[0] + last[1] === end ? last[1] : 0;
+    const pages = Math.ceil((size - tail) / PAGE);
+    const needed = end + pages * PAGE;
+    if (needed > this.limit)
+      fail(
+        'out_of_memory',
+        `this call needs ${fmt(size)} of wasm memory but only ${fmt(this.limit - end + tail)} is left under the ` +
+          `${fmt(this.limit)} limit (${fmt(this.inUse)} in use by buffers and this call); process fewer rows per call, ` +
+          `free unused buffers, or raise init({ memoryLimit })`,
+      );
+    try {
+      this.memory.grow(pages);
+    } catch {
+      fail('out_of_memory', `the host refused to grow wasm memory to ${fmt(needed)}; process fewer rows per call`);
+    }
+    this.#release(end, pages * PAGE);
+  }
+}
+
+function align(n: number): number {
+  return Math.ceil(n / ALIGN) * ALIGN;
+}
+
+function fmt(bytes: number): string {
+  return bytes >= 1 << 30 ? `${(bytes / (1 << 30)).toFixed(2)} GiB` : `${(bytes / (1 << 20)).toFixed(1)} MiB`;
+}

@@ -1,0 +1,91 @@
+/**
+ * What every backend implements. The Engine calls these with arguments it has
+ * already validated and normalised (shapes consistent, options resolved to
+ * concrete values, outputs allocated), so a backend only computes.
+ *
+ * Conventions: `x` is a row-major Float32Array of rows * classes values;
+ * `out` arrays are allocated by the engine (and may be `x` itself for the
+ * in-place elementwise/row-wise ops). Reductions return float64 numbers.
+ */
+export type BackendName = 'wasm' | 'js';
+export type Reduction = 'none' | 'sum' | 'mean';
+
+/** Class-index or probability targets for cross-entropy, fully normalised. */
+export type CrossEntropyTarget =
+  | {
+      kind: 'class';
+      target: Int32Array; // rows
+      ignoreIndex: number;
+      weight: Float32Array | null; // classes
+      labelSmoothing: number; // in [0, 1]
+    }
+  | {
+      kind: 'prob';
+      target: Float32Array; // rows * classes
+      weight: Float32Array | null;
+      labelSmoothing: number;
+    };
+
+export interface BceArgs {
+  /** Weight: null, or a vector repeated every `weightPeriod` elements (classes, or x.length for one per element). */
+  weight: Float32Array | null;
+  weightPeriod: number;
+  /** Per-class positive weight (period = classes), or null. */
+  posWeight: Float32Array | null;
+  /** Period of posWeight (and of per-class weights): classes, or x.length when no class structure was given. */
+  classes: number;
+}
+
+/** Normalised sampling / filtering options (issue: generation). */
+export interface FilterOptions {
+  temperature: number; // > 0, or 0 for greedy
+  topK: number; // 0 = off
+  topP: number; // 1 = off
+  minP: number; // 0 = off
+  repetitionPenalty: number; // 1 = off
+  /** Per-row lists of token ids already generated (same list may be shared by all rows). */
+  penaltyTokens: Int32Array[] | null;
+  minTokensToKeep: number; // >= 1
+}
+
+export interface Backend extends BackendAllocator {
+  readonly name: BackendName;
+
+  logsumexp(x: Float32Array, rows: number, classes: number, temperature: number, out: Float32Array): void;
+  softmax(x: Float32Array, rows: number, classes: number, temperature: number, out: Float32Array): void;
+  logSoftmax(x: Float32Array, rows: number, classes: number, temperature: number, out: Float32Array): void;
+  sigmoid(x: Float32Array, out: Float32Array): void;
+  logSigmoid(x: Float32Array, out: Float32Array): void;
+  argmax(x: Float32Array, rows: number, classes: number, out: Int32Array): void;
+  topk(x: Float32Array, rows: number, classes: number, k: number, values: Float32Array, indices: Int32Array): void;
+
+  /**
+   * Cross-entropy. With reduction 'none' the per-row losses are written to `out`
+   * (length rows) and the return value is NaN; otherwise the reduced loss is returned.
+   */
+  crossEntropy(x: Float32Array, rows: number, classes: number, t: CrossEntropyTarget, reduction: Reduction, out: Float32Array | null): number;
+  /** Loss (reduced) and its gradient w.r.t. x written to `grad` (rows * classes), one fused pass. */
+  crossEntropyWithGrad(x: Float32Array, rows: number, classes: number, t: CrossEntropyTarget, reduction: 'sum' | 'mean', grad: Float32Array): number;
+  bceWithLogits(x: Float32Array, target: Float32Array, a: BceArgs, reduction: Reduction, out: Float32Array | null): number;
+  entropy(x: Float32Array, rows: number, classes: number, out: Float32Array): void;
+  /** KL(softmax(p) || softmax(q)) per row into out; returns the sum over rows. */
+  klDiv(p: Float32Array, q: Float32Array, rows: number, classes: number, out: Float32Array): number;
+
+  /** Processed logits (−inf outside the kept set) into out (may be x). */
+  filterLogits(x: Float32Array, rows: number, classes: number, o: FilterOptions, out: Float32Array): void;
+  /** One token per row; `uniforms[r]` in [0, 1) is the random draw for row r. */
+  sample(x: Float32Array, rows: number, classes: number, o: FilterOptions, uniforms: Float64Array, out: Int32Array): void;
+
+  /** Widen IEEE half (float16) or bfloat16 bits to float32. The wasm backend returns a view into its memory. */
+  widenHalf(bits: Uint16Array, dtype: 'float16' | 'bfloat16'): Float32Array;
+
+  /** Release resources (workers, memory). The backend is unusable afterwards. */
+  dispose(): void;
+}
+
+import type { BufferType, LkBuffer } from '../buffers.js';
+
+export interface BackendAllocator {
+  /** A buffer living in the backend's own storage (wasm memory for wasm). */
+  alloc<T extends BufferType>(length: number, type: T): LkBuffer<T>;
+}

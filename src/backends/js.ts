@@ -1,0 +1,217 @@
+/**
+ * The pure-JS reference backend. Every op is written the obvious way, straight
+ * from SEMANTICS.md, with float64 accumulation (JS numbers): it is the parity
+ * reference the wasm kernels are tested against, and the fallback where wasm
+ * SIMD does not validate. Cleverness belongs in the kernels, not here.
+ */
+import type { Backend, BceArgs, CrossEntropyTarget, FilterOptions, Reduction } from './backend.js';
+import { BUFFER_TAG, typedArrayCtor, type ArrayOf, type BufferType, type LkBuffer } from '../buffers.js';
+import { fail } from '../errors.js';
+import * as loss from './js-loss.js';
+import * as gen from './js-sample.js';
+
+const fround = Math.fround;
+
+/** z = x / T as float32 arithmetic gives it (SEMANTICS §2: T = 1 means z = x exactly). */
+export function scaled(x: Float32Array, start: number, classes: number, temperature: number): Float64Array {
+  const z = new Float64Array(classes);
+  if (temperature === 1) for (let j = 0; j < classes; j++) z[j] = x[start + j]!;
+  else for (let j = 0; j < classes; j++) z[j] = fround(x[start + j]! / temperature);
+  return z;
+}
+
+/** NaN-propagating maximum (SEMANTICS §0). */
+export function nanMax(z: ArrayLike<number>): number {
+  let m = -Infinity;
+  for (let j = 0; j < z.length; j++) {
+    const v = z[j]!;
+    if (v !== v) return NaN;
+    if (v > m) m = v;
+  }
+  return m;
+}
+
+/** logsumexp of one row (SEMANTICS §1): shift by the max unless it is ±inf. */
+export function rowLogSumExp(z: ArrayLike<number>): number {
+  const m = nanMax(z);
+  if (m !== m) return NaN;
+  const shift = m === Infinity || m === -Infinity ? 0 : m;
+  let s = 0;
+  for (let j = 0; j < z.length; j++) s += Math.exp(z[j]! - shift);
+  return Math.log(s) + shift;
+}
+
+/**
+ * log-softmax of one row as (z - m) - log s, with no masking of an infinite max
+ * (SEMANTICS §2): all -inf, any +inf or any NaN make the whole row NaN.
+ */
+export function rowLogSoftmax(z: Float64Array): Float64Array {
+  const m = nanMax(z);
+  const lp = new Float64Array(z.length);
+  let s = 0;
+  for (let j = 0; j < z.length; j++) {
+    lp[j] = z[j]! - m;
+    s += Math.exp(lp[j]!);
+  }
+  const ls = Math.log(s);
+  for (let j = 0; j < z.length; j++) lp[j] = lp[j]! - ls;
+  return lp;
+}
+
+/** softmax of one row as exp(z - m) / s (same special values as log-softmax). */
+export function rowSoftmax(z: Float64Array): Float64Array {
+  const m = nanMax(z);
+  const p = new Float64Array(z.length);
+  let s = 0;
+  for (let j = 0; j < z.length; j++) {
+    p[j] = Math.exp(z[j]! - m);
+    s += p[j]!;
+  }
+  for (let j = 0; j < z.length; j++) p[j] = p[j]! / s;
+  return p;
+}
+
+export function sigmoid1(x: number): number {
+  if (x >= 0) return 1 / (1 + Math.exp(-x));
+  const e = Math.exp(x);
+  return e / (1 + e);
+}
+
+/** torch's CPU formula: min(x, 0) - log1p(exp(-|x|)); keeps full relative precision at both ends. */
+export function logSigmoid1(x: number): number {
+  return Math.min(x, 0) - Math.log1p(Math.exp(-Math.abs(x)));
+}
+
+/** "a ranks above b" for argmax/top-k: NaN above everything, then by value; -0 == +0. */
+function ranksAbove(a: number, b: number): boolean {
+  if (a !== a) return b === b;
+  return a > b;
+}
+
+/** float16 bits → number (exact: every half is a float32). */
+export function halfToFloat(h: number): number {
+  const s = h & 0x8000 ? -1 : 1;
+  const e = (h >> 10) & 0x1f;
+  const f = h & 0x3ff;
+  if (e === 0) return s * f * 2 ** -24;
+  if (e === 31) return f === 0 ? s * Infinity : NaN;
+  return s * (1 + f / 1024) * 2 ** (e - 15);
+}
+
+export class JsBackend implements Backend {
+  readonly name = 'js' as const;
+  #disposed = false;
+
+  logsumexp(x: Float32Array, rows: number, classes: number, temperature: number, out: Float32Array): void {
+    for (let r = 0; r < rows; r++) out[r] = rowLogSumExp(scaled(x, r * classes, classes, temperature));
+  }
+
+  softmax(x: Float32Array, rows: number, classes: number, temperature: number, out: Float32Array): void {
+    for (let r = 0; r < rows; r++) out.set(rowSoftmax(scaled(x, r * classes, classes, temperature)), r * classes);
+  }
+
+  logSoftmax(x: Float32Array, rows: number, classes: number, temperature: number, out: Float32Array): void {
+    for (let r = 0; r < rows; r++) out.set(rowLogSoftmax(scaled(x, r * classes, classes, temperature)), r * classes);
+  }
+
+  sigmoid(x: Float32Array, out: Float32Array): void {
+    for (let i = 0; i < x.length; i++) out[i] = sigmoid1(x[i]!);
+  }
+
+  logSigmoid(x: Float32Array, out: Float32Array): void {
+    for (let i = 0; i < x.length; i++) out[i] = logSigmoid1(x[i]!);
+  }
+
+  argmax(x: Float32Array, rows: number, classes: number, out: Int32Array): void {
+    for (let r = 0; r < rows; r++) {
+      const o = r * classes;
+      let best = 0;
+      for (let j = 1; j < classes; j++) if (ranksAbove(x[o + j]!, x[o + best]!)) best = j;
+      out[r] = best;
+    }
+  }
+
+  /** Reference top-k: a stable sort of the indices by rank (lower index first on ties). */
+  topk(x: Float32Array, rows: number, classes: number, k: number, values: Float32Array, indices: Int32Array): void {
+    const idx: number[] = [];
+    for (let r = 0; r < rows; r++) {
+      const o = r * classes;
+      idx.length = 0;
+      for (let j = 0; j < classes; j++) idx.push(j);
+      idx.sort((a, b) => {
+        const va = x[o + a]!;
+        const vb = x[o + b]!;
+        if (ranksAbove(va, vb)) return -1;
+        if (ranksAbove(vb, va)) return 1;
+        return a - b;
+      });
+      for (let i = 0; i < k; i++) {
+        indices[r * k + i] = idx[i]!;
+        values[r * k + i] = x[o + idx[i]!]!;
+      }
+    }
+  }
+
+  crossEntropy(x: Float32Array, rows: number, classes: number, t: CrossEntropyTarget, reduction: Reduction, out: Float32Array | null): number {
+    return loss.crossEntropy(x, rows, classes, t, reduction, out);
+  }
+
+  crossEntropyWithGrad(x: Float32Array, rows: number, classes: number, t: CrossEntropyTarget, reduction: 'sum' | 'mean', grad: Float32Array): number {
+    return loss.crossEntropyWithGrad(x, rows, classes, t, reduction, grad);
+  }
+
+  bceWithLogits(x: Float32Array, target: Float32Array, a: BceArgs, reduction: Reduction, out: Float32Array | null): number {
+    return loss.bceWithLogits(x, target, a, reduction, out);
+  }
+
+  entropy(x: Float32Array, rows: number, classes: number, out: Float32Array): void {
+    loss.entropy(x, rows, classes, out);
+  }
+
+  klDiv(p: Float32Array, q: Float32Array, rows: number, classes: number, out: Float32Array): number {
+    return loss.klDiv(p, q, rows, classes, out);
+  }
+
+  filterLogits(x: Float32Array, rows: number, classes: number, o: FilterOptions, out: Float32Array): void {
+    gen.filterLogits(x, rows, classes, o, out);
+  }
+
+  sample(x: Float32Array, rows: number, classes: number, o: FilterOptions, uniforms: Float64Array, out: Int32Array): void {
+    gen.sample(x, rows, classes, o, uniforms, out);
+  }
+
+  widenHalf(bits: Uint16Array, dtype: 'float16' | 'bfloat16'): Float32Array {
+    const out = new Float32Array(bits.length);
+    if (dtype === 'bfloat16') {
+      // bfloat16 is the top half of a float32: shift the bits into place.
+      const u = new Uint32Array(out.buffer);
+      for (let i = 0; i < bits.length; i++) u[i] = bits[i]! << 16;
+    } else {
+      for (let i = 0; i < bits.length; i++) out[i] = halfToFloat(bits[i]!);
+    }
+    return out;
+  }
+
+  alloc<T extends BufferType>(length: number, type: T): LkBuffer<T> {
+    let array: ArrayOf<T> | null = new (typedArrayCtor(type))(length) as ArrayOf<T>;
+    return {
+      [BUFFER_TAG]: true,
+      type,
+      length,
+      get array(): ArrayOf<T> {
+        if (array === null) fail('invalid_argument', 'this buffer was freed', 'buffer');
+        return array;
+      },
+      get freed() {
+        return array === null;
+      },
+      free() {
+        array = null;
+      },
+    } as LkBuffer<T>;
+  }
+
+  dispose(): void {
+    this.#disposed = true;
+  }
+}

@@ -1,0 +1,710 @@
+/**
+ * The Engine: the one place where arguments are checked and options are
+ * normalised. Every public op validates here, then hands a Backend arguments
+ * that are already consistent, so backends and kernels never validate.
+ *
+ * Validation is strict on purpose: a wrong shape or option is a coded
+ * LogitkitError naming the argument, never a silent NaN or a wrong answer.
+ */
+import type { Backend, BackendName, CrossEntropyTarget, FilterOptions, Reduction } from './backends/backend.js';
+import { isLkBuffer, releaseWidened, type BufferType, type LkBuffer } from './buffers.js';
+import { fail, LogitkitError } from './errors.js';
+import * as calibration from './metrics/calibration.js';
+
+/** Logits as accepted by every op: a Float32Array, a zero-copy buffer, half-precision bits, or a Tensor. */
+export type LogitsInput =
+  | Float32Array
+  | LkBuffer<'float32'>
+  | LkBuffer<'uint16'>
+  | Uint16Array
+  | TensorLike
+  | ArrayLike<number>;
+
+/** onnxruntime (web/node) and transformers.js tensors: `.data` plus `.dims`, last axis = classes. */
+export interface TensorLike {
+  data: ArrayLike<number>;
+  dims: readonly number[];
+  type?: string;
+}
+
+export type HalfDType = 'float16' | 'bfloat16';
+export type OutArray = Float32Array | LkBuffer<'float32'>;
+
+export interface DTypeOption {
+  /** How to read a Uint16Array of logits: IEEE half ('float16') or 'bfloat16'. */
+  dtype?: 'float32' | HalfDType;
+}
+export interface RowOpOptions extends DTypeOption {
+  temperature?: number;
+  out?: OutArray;
+}
+export interface ElementwiseOptions {
+  out?: OutArray;
+}
+export interface CrossEntropyOptions extends DTypeOption {
+  reduction?: Reduction;
+  ignoreIndex?: number;
+  weight?: Float32Array;
+  labelSmoothing?: number;
+}
+export interface CrossEntropyGradOptions extends Omit<CrossEntropyOptions, 'reduction'> {
+  reduction?: 'mean' | 'sum';
+}
+export interface BceOptions {
+  reduction?: Reduction;
+  weight?: Float32Array;
+  posWeight?: Float32Array;
+  classes?: number;
+}
+export interface KlDivOptions {
+  reduction?: 'none' | 'sum' | 'batchmean';
+}
+export interface SampleOptions extends DTypeOption {
+  temperature?: number;
+  topK?: number;
+  topP?: number;
+  minP?: number;
+  repetitionPenalty?: number;
+  penaltyTokens?: Int32Array | Int32Array[];
+  minTokensToKeep?: number;
+  seed?: number;
+  random?: () => number;
+}
+export interface TopK {
+  values: Float32Array;
+  indices: Int32Array;
+}
+
+const REDUCTIONS: readonly Reduction[] = ['none', 'sum', 'mean'];
+
+/** Resolved logits: a float32 view the backend can read, plus the cleanup for temporaries. */
+interface Resolved {
+  x: Float32Array;
+  rows: number;
+  classes: number;
+  release(): void;
+}
+
+const noop = (): void => {};
+
+function describe(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return `Array(${v.length})`;
+  if (ArrayBuffer.isView(v)) return `${v.constructor.name}(${(v as unknown as ArrayLike<unknown>).length})`;
+  if (typeof v === 'object') return (v as object).constructor?.name ?? 'object';
+  return `${typeof v} ${String(v)}`;
+}
+
+function isTensorLike(v: unknown): v is TensorLike {
+  return (
+    typeof v === 'object' &&
+    v !== null &&
+    !ArrayBuffer.isView(v) &&
+    'data' in v &&
+    'dims' in v &&
+    Array.isArray((v as TensorLike).dims)
+  );
+}
+
+function isFloat16Array(v: unknown): boolean {
+  const F16 = (globalThis as { Float16Array?: new (...a: unknown[]) => unknown }).Float16Array;
+  return F16 !== undefined && v instanceof F16;
+}
+
+function checkInteger(v: unknown, name: string, code: 'shape_mismatch' | 'invalid_k' | 'invalid_argument', what: string): number {
+  if (typeof v !== 'number' || !Number.isInteger(v)) fail(code, `${name} = ${describe(v)}, expected ${what}`, name);
+  return v;
+}
+
+function checkClasses(classes: unknown, name = 'classes'): number {
+  const c = checkInteger(classes, name, 'shape_mismatch', 'an integer ≥ 1');
+  if (c < 1) fail('shape_mismatch', `${name} = ${c}, expected an integer ≥ 1`, name);
+  return c;
+}
+
+function checkTemperature(t: unknown, name = 'options.temperature'): number {
+  if (t === undefined) return 1;
+  if (typeof t !== 'number' || !Number.isFinite(t) || t <= 0)
+    fail('invalid_temperature', `${name} = ${describe(t)}, expected a finite number > 0`, name);
+  return t;
+}
+
+function checkReduction<R extends string>(r: unknown, allowed: readonly R[], fallback: R, name = 'options.reduction'): R {
+  if (r === undefined) return fallback;
+  if (typeof r !== 'string' || !(allowed as readonly string[]).includes(r))
+    fail('invalid_reduction', `${name} = ${describe(r)}, expected one of ${allowed.map((a) => `'${a}'`).join(', ')}`, name);
+  return r as R;
+}
+
+function checkOptions(o: unknown, name = 'options'): void {
+  if (o !== undefined && (typeof o !== 'object' || o === null))
+    fail('invalid_argument', `${name} = ${describe(o)}, expected an options object`, name);
+}
+
+/** Two views overlap without being the same view: the result would depend on the order of writes. */
+function partiallyOverlaps(a: ArrayBufferView, b: ArrayBufferView): boolean {
+  if (a.buffer !== b.buffer) return false;
+  if (a.byteOffset === b.byteOffset && a.byteLength === b.byteLength) return false;
+  return a.byteOffset < b.byteOffset + b.byteLength && b.byteOffset < a.byteOffset + a.byteLength;
+}
+
+export class Engine {
+  readonly #b: Backend;
+  #disposed = false;
+
+  constructor(backend: Backend) {
+    this.#b = backend;
+  }
+
+  /** Which backend computes: 'wasm' (the SIMD build) or 'js'. */
+  get backend(): BackendName {
+    return this.#b.name;
+  }
+
+  // ---------------------------------------------------------------- buffers
+
+  /**
+   * A buffer that lives where this engine computes (wasm memory for 'wasm').
+   * Pass it (or its `array`) to any op and no data is copied. Free it when done.
+   */
+  alloc<T extends BufferType = 'float32'>(length: number, type?: T): LkBuffer<T> {
+    this.#live();
+    const n = checkInteger(length, 'length', 'invalid_argument', 'an integer ≥ 0');
+    if (n < 0) fail('invalid_argument', `length = ${n}, expected an integer ≥ 0`, 'length');
+    const t = (type ?? 'float32') as T;
+    if (t !== 'float32' && t !== 'int32' && t !== 'uint16')
+      fail('invalid_argument', `type = ${describe(type)}, expected 'float32', 'int32' or 'uint16'`, 'type');
+    return this.#b.alloc(n, t);
+  }
+
+  /** Ends worker threads and releases memory. The engine throws `disposed` afterwards. */
+  dispose(): void {
+    if (this.#disposed) return;
+    this.#disposed = true;
+    this.#b.dispose();
+  }
+
+  // ------------------------------------------------------------ row-wise ops
+
+  logsumexp(x: LogitsInput, classes: number, options?: RowOpOptions): Float32Array {
+    return this.#rowReduce('logsumexp', x, classes, options);
+  }
+
+  softmax(x: LogitsInput, classes: number, options?: RowOpOptions): Float32Array {
+    return this.#rowMap('softmax', x, classes, options);
+  }
+
+  logSoftmax(x: LogitsInput, classes: number, options?: RowOpOptions): Float32Array {
+    return this.#rowMap('logSoftmax', x, classes, options);
+  }
+
+  sigmoid(x: Float32Array | LkBuffer<'float32'> | ArrayLike<number>, options?: ElementwiseOptions): Float32Array {
+    return this.#elementwise('sigmoid', x, options);
+  }
+
+  logSigmoid(x: Float32Array | LkBuffer<'float32'> | ArrayLike<number>, options?: ElementwiseOptions): Float32Array {
+    return this.#elementwise('logSigmoid', x, options);
+  }
+
+  argmax(x: LogitsInput, classes?: number | DTypeOption, options?: DTypeOption): Int32Array {
+    this.#live();
+    const [c, o] = this.#classesAndOptions(classes, options);
+    const r = this.#logits(x, c, o);
+    try {
+      const out = new Int32Array(r.rows);
+      this.#b.argmax(r.x, r.rows, r.classes, out);
+      return out;
+    } finally {
+      r.release();
+    }
+  }
+
+  topk(x: LogitsInput, classes: number, k: number, options?: DTypeOption): TopK {
+    this.#live();
+    checkOptions(options);
+    const r = this.#logits(x, classes, options);
+    try {
+      const kk = checkInteger(k, 'k', 'invalid_k', `an integer with 0 ≤ k ≤ classes (${r.classes})`);
+      if (kk < 0 || kk > r.classes) fail('invalid_k', `k = ${kk}, expected 0 ≤ k ≤ classes (${r.classes})`, 'k');
+      const values = new Float32Array(r.rows * kk);
+      const indices = new Int32Array(r.rows * kk);
+      if (kk > 0) this.#b.topk(r.x, r.rows, r.classes, kk, values, indices);
+      return { values, indices };
+    } finally {
+      r.release();
+    }
+  }
+
+  // ----------------------------------------------------------------- losses
+
+  crossEntropy(x: LogitsInput, classes: number, target: Int32Array | Float32Array, options: CrossEntropyOptions & { reduction: 'none' }): Float32Array;
+  crossEntropy(x: LogitsInput, classes: number, target: Int32Array | Float32Array, options?: CrossEntropyOptions & { reduction?: 'mean' | 'sum' }): number;
+  crossEntropy(x: LogitsInput, classes: number, target: Int32Array | Float32Array, options?: CrossEntropyOptions): number | Float32Array;
+  crossEntropy(x: LogitsInput, classes: number, target: Int32Array | Float32Array, options?: CrossEntropyOptions): number | Float32Array {
+    this.#live();
+    checkOptions(options);
+    const reduction = checkReduction(options?.reduction, REDUCTIONS, 'mean');
+    const r = this.#logits(x, classes, options);
+    try {
+      const t = this.#crossEntropyTarget(r, target, options);
+      if (reduction === 'none') {
+        const out = new Float32Array(r.rows);
+        this.#b.crossEntropy(r.x, r.rows, r.classes, t, 'none', out);
+        return out;
+      }
+      return this.#b.crossEntropy(r.x, r.rows, r.classes, t, reduction, null);
+    } finally {
+      r.release();
+    }
+  }
+
+  crossEntropyWithGrad(
+    x: LogitsInput,
+    classes: number,
+    target: Int32Array | Float32Array,
+    options?: CrossEntropyGradOptions,
+  ): { loss: number; grad: Float32Array } {
+    this.#live();
+    checkOptions(options);
+    const reduction = checkReduction(options?.reduction, ['mean', 'sum'] as const, 'mean');
+    const r = this.#logits(x, classes, options);
+    try {
+      const t = this.#crossEntropyTarget(r, target, options);
+      const grad = new Float32Array(r.rows * r.classes);
+      const loss = this.#b.crossEntropyWithGrad(r.x, r.rows, r.classes, t, reduction, grad);
+      return { loss, grad };
+    } finally {
+      r.release();
+    }
+  }
+
+  bceWithLogits(x: Float32Array | LkBuffer<'float32'>, target: Float32Array | LkBuffer<'float32'>, options: BceOptions & { reduction: 'none' }): Float32Array;
+  bceWithLogits(x: Float32Array | LkBuffer<'float32'>, target: Float32Array | LkBuffer<'float32'>, options?: BceOptions): number;
+  bceWithLogits(x: Float32Array | LkBuffer<'float32'>, target: Float32Array | LkBuffer<'float32'>, options?: BceOptions): number | Float32Array {
+    this.#live();
+    checkOptions(options);
+    const reduction = checkReduction(options?.reduction, REDUCTIONS, 'mean');
+    const xs = this.#float32(x, 'x');
+    const ts = this.#float32(target, 'target');
+    if (ts.length !== xs.length)
+      fail('shape_mismatch', `target has ${ts.length} elements, expected ${xs.length} (the same as x)`, 'target');
+    let classes = xs.length;
+    if (options?.classes !== undefined) {
+      classes = checkClasses(options.classes, 'options.classes');
+      if (xs.length % classes !== 0)
+        fail('shape_mismatch', `x has ${xs.length} elements, not a multiple of options.classes = ${classes}`, 'options.classes');
+    }
+    let weight: Float32Array | null = null;
+    let period = xs.length;
+    if (options?.weight !== undefined) {
+      weight = this.#plainF32(options.weight, 'options.weight');
+      if (weight.length === xs.length) period = xs.length;
+      else if (options.classes !== undefined && weight.length === classes) period = classes;
+      else
+        fail(
+          'shape_mismatch',
+          `options.weight has ${weight.length} elements, expected ${xs.length} (one per element)` +
+            (options.classes !== undefined ? ` or ${classes} (one per class)` : ' (pass options.classes for a per-class weight)'),
+          'options.weight',
+        );
+    }
+    let posWeight: Float32Array | null = null;
+    if (options?.posWeight !== undefined) {
+      posWeight = this.#plainF32(options.posWeight, 'options.posWeight');
+      if (posWeight.length !== classes)
+        fail(
+          'shape_mismatch',
+          `options.posWeight has ${posWeight.length} elements, expected ${classes} (one per class` +
+            (options.classes === undefined ? '; pass options.classes for rows of classes)' : ')'),
+          'options.posWeight',
+        );
+    }
+    const args = { weight, weightPeriod: period, posWeight, classes };
+    if (reduction === 'none') {
+      const out = new Float32Array(xs.length);
+      this.#b.bceWithLogits(xs, ts, args, 'none', out);
+      return out;
+    }
+    return this.#b.bceWithLogits(xs, ts, args, reduction, null);
+  }
+
+  entropy(x: LogitsInput, classes: number, options?: DTypeOption): Float32Array {
+    this.#live();
+    checkOptions(options);
+    const r = this.#logits(x, classes, options);
+    try {
+      const out = new Float32Array(r.rows);
+      this.#b.entropy(r.x, r.rows, r.classes, out);
+      return out;
+    } finally {
+      r.release();
+    }
+  }
+
+  klDiv(p: LogitsInput, q: LogitsInput, classes: number, options: KlDivOptions & { reduction: 'sum' | 'batchmean' }): number;
+  klDiv(p: LogitsInput, q: LogitsInput, classes: number, options?: KlDivOptions): Float32Array;
+  klDiv(p: LogitsInput, q: LogitsInput, classes: number, options?: KlDivOptions): number | Float32Array {
+    this.#live();
+    checkOptions(options);
+    const reduction = checkReduction(options?.reduction, ['none', 'sum', 'batchmean'] as const, 'none');
+    const rp = this.#logits(p, classes, undefined, 'p');
+    try {
+      const rq = this.#logits(q, classes, undefined, 'q');
+      try {
+        if (rq.rows !== rp.rows || rq.classes !== rp.classes)
+          fail('shape_mismatch', `q has shape [${rq.rows}, ${rq.classes}], expected [${rp.rows}, ${rp.classes}] like p`, 'q');
+        const out = new Float32Array(rp.rows);
+        const sum = this.#b.klDiv(rp.x, rq.x, rp.rows, rp.classes, out);
+        if (reduction === 'none') return out;
+        return reduction === 'sum' ? sum : sum / rp.rows;
+      } finally {
+        rq.release();
+      }
+    } finally {
+      rp.release();
+    }
+  }
+
+  /** exp(mean NLL) over the non-ignored rows (no weights, no smoothing). */
+  perplexity(x: LogitsInput, classes: number, target: Int32Array, options?: { ignoreIndex?: number } & DTypeOption): number {
+    this.#live();
+    checkOptions(options);
+    if (!(target instanceof Int32Array))
+      fail('shape_mismatch', `target = ${describe(target)}, expected an Int32Array of class indices`, 'target');
+    const nll = this.crossEntropy(x, classes, target, {
+      reduction: 'mean',
+      ...(options?.ignoreIndex !== undefined ? { ignoreIndex: options.ignoreIndex } : {}),
+      ...(options?.dtype !== undefined ? { dtype: options.dtype } : {}),
+    });
+    return Math.exp(nll);
+  }
+
+  // ------------------------------------------------------------ calibration
+  // Written once in src/metrics on top of this public API; exposed here as methods.
+
+  ece(x: LogitsInput, classes: number, labels: Int32Array, options?: { bins?: number }): number {
+    this.#live();
+    const r = this.#logits(x, classes, undefined);
+    try {
+      return calibration.ece(this, r.x, r.classes, labels, options);
+    } finally {
+      r.release();
+    }
+  }
+
+  reliability(x: LogitsInput, classes: number, labels: Int32Array, options?: { bins?: number }): calibration.Reliability {
+    this.#live();
+    const r = this.#logits(x, classes, undefined);
+    try {
+      return calibration.reliability(this, r.x, r.classes, labels, options);
+    } finally {
+      r.release();
+    }
+  }
+
+  fitTemperature(x: LogitsInput, classes: number, labels: Int32Array, options?: { min?: number; max?: number }): calibration.TemperatureFit {
+    this.#live();
+    const r = this.#logits(x, classes, undefined);
+    try {
+      return calibration.fitTemperature(this, r.x, r.classes, labels, options);
+    } finally {
+      r.release();
+    }
+  }
+
+  // ------------------------------------------------------------- generation
+
+  filterLogits(x: LogitsInput, classes: number, options?: SampleOptions): Float32Array {
+    this.#live();
+    checkOptions(options);
+    const r = this.#logits(x, classes, options);
+    try {
+      const o = this.#filterOptions(r, options);
+      const out = new Float32Array(r.rows * r.classes);
+      this.#b.filterLogits(r.x, r.rows, r.classes, o, out);
+      return out;
+    } finally {
+      r.release();
+    }
+  }
+
+  sample(x: LogitsInput, classes: number, options?: SampleOptions): Int32Array {
+    this.#live();
+    checkOptions(options);
+    const r = this.#logits(x, classes, options);
+    try {
+      const o = this.#filterOptions(r, options);
+      const uniforms = drawUniforms(r.rows, options);
+      const out = new Int32Array(r.rows);
+      this.#b.sample(r.x, r.rows, r.classes, o, uniforms, out);
+      return out;
+    } finally {
+      r.release();
+    }
+  }
+
+  // -------------------------------------------------------------- internals
+
+  #live(): void {
+    if (this.#disposed) fail('disposed', 'this engine was disposed; call init() again for a new one');
+  }
+
+  /** `op(x, opts)` for tensors, where classes comes from dims, or `op(x, classes, opts)`. */
+  #classesAndOptions<O>(classes: number | O | undefined, options: O | undefined): [number | undefined, O | undefined] {
+    if (typeof classes === 'object' && classes !== null) return [undefined, classes as O];
+    return [classes as number | undefined, options];
+  }
+
+  #rowMap(op: 'softmax' | 'logSoftmax', x: LogitsInput, classes: number, options?: RowOpOptions): Float32Array {
+    this.#live();
+    checkOptions(options);
+    const r = this.#logits(x, classes, options);
+    try {
+      const temperature = checkTemperature(options?.temperature);
+      const out = this.#out(options?.out, r.x.length, r.x, true);
+      this.#b[op](r.x, r.rows, r.classes, temperature, out.array);
+      return out.result();
+    } finally {
+      r.release();
+    }
+  }
+
+  #rowReduce(op: 'logsumexp', x: LogitsInput, classes: number, options?: RowOpOptions): Float32Array {
+    this.#live();
+    checkOptions(options);
+    const r = this.#logits(x, classes, options);
+    try {
+      const temperature = checkTemperature(options?.temperature);
+      const out = this.#out(options?.out, r.rows, r.x, r.classes === 1);
+      this.#b[op](r.x, r.rows, r.classes, temperature, out.array);
+      return out.result();
+    } finally {
+      r.release();
+    }
+  }
+
+  #elementwise(op: 'sigmoid' | 'logSigmoid', x: Float32Array | LkBuffer<'float32'> | ArrayLike<number>, options?: ElementwiseOptions): Float32Array {
+    this.#live();
+    checkOptions(options);
+    const xs = this.#float32(x, 'x');
+    const out = this.#out(options?.out, xs.length, xs, true);
+    this.#b[op](xs, out.array);
+    return out.result();
+  }
+
+  /**
+   * The output array: the caller's `out` (checked for length and overlap) or a
+   * new one. For a zero-copy buffer the view is re-read after the call, since
+   * the call may have grown (and so detached) memory.
+   */
+  #out(out: OutArray | undefined, length: number, x: Float32Array, inPlaceOk: boolean): { array: Float32Array; result(): Float32Array } {
+    if (out === undefined) {
+      const array = new Float32Array(length);
+      return { array, result: () => array };
+    }
+    let array: Float32Array;
+    let result: () => Float32Array;
+    if (isLkBuffer(out)) {
+      if (out.type !== 'float32') fail('invalid_argument', `options.out is a '${out.type}' buffer, expected 'float32'`, 'options.out');
+      array = out.array as Float32Array;
+      result = () => out.array as Float32Array;
+    } else if (out instanceof Float32Array) {
+      array = out;
+      result = () => out;
+    } else {
+      fail('invalid_argument', `options.out = ${describe(out)}, expected a Float32Array or a buffer from alloc()`, 'options.out');
+    }
+    if (array.length !== length) fail('shape_mismatch', `options.out has ${array.length} elements, expected ${length}`, 'options.out');
+    if (array === x || (array.buffer === x.buffer && array.byteOffset === x.byteOffset && array.length === x.length)) {
+      if (!inPlaceOk) fail('invalid_argument', 'options.out must not be the input array for this op', 'options.out');
+    } else if (partiallyOverlaps(array, x)) {
+      fail('invalid_argument', 'options.out overlaps the input without being the same array; use the input itself (in place) or a separate array', 'options.out');
+    }
+    return { array, result };
+  }
+
+  /** A Float32Array view of x: typed arrays as they are, buffers unwrapped, other array-likes converted. */
+  #float32(x: unknown, name: string): Float32Array {
+    if (x instanceof Float32Array) return x;
+    if (isLkBuffer(x)) {
+      if (x.type !== 'float32') fail('invalid_argument', `${name} is a '${x.type}' buffer, expected 'float32'`, name);
+      return x.array as Float32Array;
+    }
+    if (x instanceof Float64Array || Array.isArray(x)) return Float32Array.from(x as ArrayLike<number>);
+    fail('invalid_argument', `${name} = ${describe(x)}, expected a Float32Array (or a Float64Array / number[] to convert)`, name);
+  }
+
+  /** Small vectors (weights) must be plain Float32Arrays: nothing is converted behind the caller's back. */
+  #plainF32(v: unknown, name: string): Float32Array {
+    if (!(v instanceof Float32Array)) fail('shape_mismatch', `${name} = ${describe(v)}, expected a Float32Array`, name);
+    return v;
+  }
+
+  /** Logits of any accepted kind → float32 rows × classes, with shape checks. */
+  #logits(x: unknown, classes: number | undefined, options: DTypeOption | undefined, name = 'x'): Resolved {
+    let data: unknown = x;
+    let c: number | undefined = classes;
+    let dtype: 'float32' | HalfDType = options?.dtype ?? 'float32';
+    if (options?.dtype !== undefined && dtype !== 'float32' && dtype !== 'float16' && dtype !== 'bfloat16')
+      fail('invalid_argument', `options.dtype = ${describe(options.dtype)}, expected 'float32', 'float16' or 'bfloat16'`, 'options.dtype');
+    if (isTensorLike(x)) {
+      const dims = x.dims;
+      const last = dims[dims.length - 1];
+      if (dims.length === 0 || last === undefined) fail('shape_mismatch', `${name}.dims is empty, expected at least one axis (classes)`, `${name}.dims`);
+      if (c !== undefined && c !== last) fail('shape_mismatch', `classes = ${c}, but ${name}.dims ends in ${last}`, 'classes');
+      c = last;
+      data = x.data;
+      if (x.type === 'float16' && options?.dtype === undefined) dtype = 'float16';
+      if (x.type === 'bfloat16' && options?.dtype === undefined) dtype = 'bfloat16';
+    }
+    const cc = checkClasses(c);
+    let f32: Float32Array;
+    let release = noop;
+    if (isLkBuffer(data) && data.type === 'uint16') data = data.array;
+    if (isFloat16Array(data)) {
+      const d = data as unknown as ArrayBufferView;
+      data = new Uint16Array(d.buffer, d.byteOffset, d.byteLength / 2);
+      dtype = 'float16';
+    }
+    if (data instanceof Uint16Array) {
+      if (dtype === 'float32')
+        fail('invalid_argument', `${name} is a Uint16Array: pass options.dtype 'float16' or 'bfloat16' to say how to read it`, 'options.dtype');
+      if (data.length % cc !== 0) fail('shape_mismatch', `${name} has ${data.length} elements, not a multiple of classes = ${cc}`, name);
+      f32 = this.#b.widenHalf(data, dtype);
+      const widened = f32;
+      release = () => releaseWidened(widened);
+    } else {
+      f32 = this.#float32(data, name);
+      if (dtype !== 'float32')
+        fail('invalid_argument', `options.dtype = '${dtype}' needs a Uint16Array (or Float16Array) of bits, got ${describe(data)}`, 'options.dtype');
+    }
+    if (f32.length % cc !== 0) {
+      release();
+      fail('shape_mismatch', `${name} has ${f32.length} elements, not a multiple of classes = ${cc}`, name);
+    }
+    return { x: f32, rows: f32.length / cc, classes: cc, release };
+  }
+
+  #crossEntropyTarget(r: Resolved, target: unknown, options: CrossEntropyOptions | undefined): CrossEntropyTarget {
+    const eps = options?.labelSmoothing ?? 0;
+    if (typeof eps !== 'number' || !(eps >= 0 && eps <= 1))
+      fail('invalid_label_smoothing', `options.labelSmoothing = ${describe(eps)}, expected a number in [0, 1]`, 'options.labelSmoothing');
+    let weight: Float32Array | null = null;
+    if (options?.weight !== undefined) {
+      weight = this.#plainF32(options.weight, 'options.weight');
+      if (weight.length !== r.classes)
+        fail('shape_mismatch', `options.weight has ${weight.length} elements, expected ${r.classes} (one per class)`, 'options.weight');
+    }
+    if (target instanceof Int32Array) {
+      if (target.length !== r.rows)
+        fail('shape_mismatch', `target has ${target.length} class indices, expected ${r.rows} (one per row)`, 'target');
+      const ignoreIndex = options?.ignoreIndex ?? -100;
+      if (typeof ignoreIndex !== 'number' || !Number.isInteger(ignoreIndex))
+        fail('invalid_argument', `options.ignoreIndex = ${describe(ignoreIndex)}, expected an integer`, 'options.ignoreIndex');
+      for (let i = 0; i < target.length; i++) {
+        const t = target[i]!;
+        if (t !== ignoreIndex && (t < 0 || t >= r.classes))
+          fail(
+            'target_out_of_range',
+            `target[${i}] = ${t}, expected 0 ≤ t < ${r.classes} or ignoreIndex (${ignoreIndex})`,
+            'target',
+          );
+      }
+      return { kind: 'class', target, ignoreIndex, weight, labelSmoothing: eps };
+    }
+    if (target instanceof Float32Array || isLkBuffer(target)) {
+      const q = this.#float32(target, 'target');
+      if (q.length !== r.rows * r.classes)
+        fail(
+          'shape_mismatch',
+          `target is a Float32Array of ${q.length} probabilities, expected rows × classes = ${r.rows * r.classes}` +
+            ' (class indices must be an Int32Array)',
+          'target',
+        );
+      if (options?.ignoreIndex !== undefined && options.ignoreIndex >= 0)
+        fail('invalid_argument', 'options.ignoreIndex is not supported with probability targets (as in PyTorch)', 'options.ignoreIndex');
+      return { kind: 'prob', target: q, weight, labelSmoothing: eps };
+    }
+    fail(
+      'shape_mismatch',
+      `target = ${describe(target)}, expected an Int32Array(${r.rows}) of class indices or a Float32Array(${r.rows * r.classes}) of probabilities`,
+      'target',
+    );
+  }
+
+  #filterOptions(r: Resolved, o: SampleOptions | undefined): FilterOptions {
+    const temperature = o?.temperature ?? 1;
+    if (typeof temperature !== 'number' || !Number.isFinite(temperature) || temperature < 0)
+      fail('invalid_temperature', `options.temperature = ${describe(temperature)}, expected a finite number ≥ 0 (0 = greedy)`, 'options.temperature');
+    const topK = o?.topK ?? 0;
+    if (typeof topK !== 'number' || !Number.isInteger(topK) || topK < 0)
+      fail('invalid_k', `options.topK = ${describe(topK)}, expected an integer ≥ 0 (0 = off)`, 'options.topK');
+    const topP = o?.topP ?? 1;
+    if (typeof topP !== 'number' || !(topP > 0 && topP <= 1))
+      fail('invalid_argument', `options.topP = ${describe(topP)}, expected a number in (0, 1] (1 = off)`, 'options.topP');
+    const minP = o?.minP ?? 0;
+    if (typeof minP !== 'number' || !(minP >= 0 && minP <= 1))
+      fail('invalid_argument', `options.minP = ${describe(minP)}, expected a number in [0, 1] (0 = off)`, 'options.minP');
+    const repetitionPenalty = o?.repetitionPenalty ?? 1;
+    if (typeof repetitionPenalty !== 'number' || !Number.isFinite(repetitionPenalty) || repetitionPenalty <= 0)
+      fail('invalid_argument', `options.repetitionPenalty = ${describe(repetitionPenalty)}, expected a finite number > 0 (1 = off)`, 'options.repetitionPenalty');
+    const minTokensToKeep = o?.minTokensToKeep ?? 1;
+    if (typeof minTokensToKeep !== 'number' || !Number.isInteger(minTokensToKeep) || minTokensToKeep < 1)
+      fail('invalid_argument', `options.minTokensToKeep = ${describe(minTokensToKeep)}, expected an integer ≥ 1`, 'options.minTokensToKeep');
+    let penaltyTokens: Int32Array[] | null = null;
+    if (o?.penaltyTokens !== undefined) {
+      const pt = o.penaltyTokens;
+      if (pt instanceof Int32Array) penaltyTokens = new Array<Int32Array>(r.rows).fill(pt);
+      else if (Array.isArray(pt) && pt.length === r.rows && pt.every((p) => p instanceof Int32Array)) penaltyTokens = pt;
+      else
+        fail('shape_mismatch', `options.penaltyTokens = ${describe(pt)}, expected an Int32Array (all rows) or an array of ${r.rows} Int32Arrays (one per row)`, 'options.penaltyTokens');
+      for (const list of penaltyTokens)
+        for (let i = 0; i < list.length; i++)
+          if (list[i]! < 0 || list[i]! >= r.classes)
+            fail('target_out_of_range', `options.penaltyTokens contains ${list[i]}, expected token ids 0 ≤ id < ${r.classes}`, 'options.penaltyTokens');
+    }
+    if (o?.seed !== undefined && (typeof o.seed !== 'number' || !Number.isFinite(o.seed)))
+      fail('invalid_argument', `options.seed = ${describe(o.seed)}, expected a finite number`, 'options.seed');
+    if (o?.random !== undefined && typeof o.random !== 'function')
+      fail('invalid_argument', `options.random = ${describe(o.random)}, expected a function returning numbers in [0, 1)`, 'options.random');
+    if (o?.random !== undefined && o?.seed !== undefined)
+      fail('invalid_argument', 'pass either options.seed or options.random, not both', 'options.random');
+    return { temperature, topK, topP, minP, repetitionPenalty, penaltyTokens, minTokensToKeep };
+  }
+}
+
+/**
+ * One uniform in [0, 1) per row. A seed gives a reproducible stream (the same on
+ * every backend, since it is drawn here); `random` lets the caller supply one.
+ */
+function drawUniforms(rows: number, o: SampleOptions | undefined): Float64Array {
+  const u = new Float64Array(rows);
+  if (o?.random !== undefined) {
+    for (let i = 0; i < rows; i++) {
+      const v = o.random();
+      if (typeof v !== 'number' || !(v >= 0 && v < 1))
+        throw new LogitkitError('invalid_argument', `options.random() returned ${describe(v)}, expected a number in [0, 1)`, 'options.random');
+      u[i] = v;
+    }
+    return u;
+  }
+  const next = o?.seed !== undefined ? splitMix32(o.seed) : Math.random;
+  for (let i = 0; i < rows; i++) u[i] = next();
+  return u;
+}
+
+/**
+ * A small, well-mixed 32-bit generator (splitmix32). Two draws make one
+ * 53-bit uniform so that probabilities down to 2^-53 are reachable.
+ */
+export function splitMix32(seed: number): () => number {
+  let s = (Math.trunc(seed) ^ Math.trunc(seed / 4294967296)) >>> 0;
+  const next32 = (): number => {
+    s = (s + 0x9e3779b9) >>> 0;
+    let z = s;
+    z = Math.imul(z ^ (z >>> 16), 0x85ebca6b) >>> 0;
+    z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35) >>> 0;
+    return (z ^ (z >>> 16)) >>> 0;
+  };
+  return () => ((next32() >>> 5) * 67108864 + (next32() >>> 6)) / 9007199254740992;
+}

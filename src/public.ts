@@ -1,0 +1,23 @@
+// Everything both entries (Node and browser) export besides init().
+export { Engine } from './engine.js';
+export type {
+  LogitsInput,
+  TensorLike,
+  RowOpOptions,
+  ElementwiseOptions,
+  CrossEntropyOptions,
+  CrossEntropyGradOptions,
+  BceOptions,
+  KlDivOptions,
+  SampleOptions,
+  TopK,
+  DTypeOption,
+  OutArray,
+} from './engine.js';
+export { LogitkitError } from './errors.js';
+export type { ErrorCode } from './errors.js';
+export type { LkBuffer, BufferType } from './buffers.js';
+export type { BackendName, Reduction } from './backends/backend.js';
+export { fallbackReason } from './init.js';
+export type { InitOptions, WasmSource } from './init.js';
+export { eceFromConfidences } from './metrics/calibration.js';
