@@ -177,6 +177,14 @@ export class Engine {
     return this.#b.alloc(n, t);
   }
 
+  /**
+   * Wasm memory in bytes: `wasmBytes` reserved (it only grows, up to the limit),
+   * `inUse` held by live buffers from alloc() (temporaries are freed after each call).
+   */
+  memoryStats(): { wasmBytes: number; inUse: number } {
+    return this.#b.memoryStats();
+  }
+
   /** Ends worker threads and releases memory. The engine throws `disposed` afterwards. */
   dispose(): void {
     if (this.#disposed) return;

@@ -79,6 +79,9 @@ export interface Backend extends BackendAllocator {
   /** Widen IEEE half (float16) or bfloat16 bits to float32. The wasm backend returns a view into its memory. */
   widenHalf(bits: Uint16Array, dtype: 'float16' | 'bfloat16'): Float32Array;
 
+  /** Bytes of wasm memory reserved and handed out (0 for backends without wasm memory). */
+  memoryStats(): { wasmBytes: number; inUse: number };
+
   /** Release resources (workers, memory). The backend is unusable afterwards. */
   dispose(): void;
 }

@@ -211,6 +211,10 @@ export class JsBackend implements Backend {
     } as LkBuffer<T>;
   }
 
+  memoryStats(): { wasmBytes: number; inUse: number } {
+    return { wasmBytes: 0, inUse: 0 };
+  }
+
   dispose(): void {
     this.#disposed = true;
   }

@@ -198,6 +198,10 @@ export class WasmBackend implements Backend {
     } as LkBuffer<T>;
   }
 
+  memoryStats(): { wasmBytes: number; inUse: number } {
+    return { wasmBytes: this.memory.buffer.byteLength, inUse: this.arena.inUse };
+  }
+
   dispose(): void {
     // Memory is garbage-collected with the instance; nothing else is held.
   }
