@@ -1,0 +1,16 @@
+#!/usr/bin/env node
+// The `logitkit` command. The CLI is TypeScript compiled into dist/ by `npm run build`.
+import { fileURLToPath } from 'node:url';
+
+const entry = new URL('../dist/cli/main.js', import.meta.url);
+let main;
+try {
+  ({ main } = await import(entry.href));
+} catch (e) {
+  if (e && e.code === 'ERR_MODULE_NOT_FOUND' && String(e.message).includes(fileURLToPath(entry))) {
+    process.stderr.write('logitkit: the CLI is not built; run `npm run build` first\n');
+    process.exit(1);
+  }
+  throw e;
+}
+process.exitCode = await main(process.argv.slice(2));

@@ -1,0 +1,88 @@
+/**
+ * The `logitkit` command: dispatch, help, and the error → exit-code contract.
+ *
+ * Exit 0 on success, 2 on a usage error (unknown command or option, missing or malformed argument),
+ * 1 on a runtime error (unreadable or malformed file, mismatched shapes, bad labels). Errors print one
+ * line, `logitkit: <message>`, on stderr; `--debug` adds the stack trace.
+ */
+import { calibrateCommand, CALIBRATE_HELP, mergeCommand, MERGE_HELP, scoreCommand, SCORE_HELP } from './score.js';
+import { TRANSFORM_HELP, transformCommand, TRANSFORMS, type TransformName } from './transform.js';
+import { UsageError } from './ui.js';
+
+export const HELP = `usage: logitkit <command> [options]
+
+commands:
+  score      LOGITS.npy --labels LABELS.npy   accuracy, NLL, ECE, Brier, per-class bias; --json, --report
+  calibrate  LOGITS.npy --labels LABELS.npy   fit a temperature; NLL and ECE before and after
+  merge      A.json B.json ...                combine 'score --json' outputs of shards exactly
+  softmax | logsumexp | sigmoid | argmax | topk  IN.npy -o OUT.npy
+  bench      [--quick] [--json]               the performance comparison on this machine
+
+Run 'logitkit <command> --help' for the options of a command.
+`;
+
+async function runBenchCommand(argv: string[]): Promise<number> {
+  let mod: { runBench?: (argv: string[]) => Promise<number> };
+  try {
+    // Written by the benchmark work; optional so the CLI builds and runs without it.
+    const path = './bench.js';
+    mod = await import(path);
+  } catch {
+    throw new Error('bench is not available in this build (dist/cli/bench.js is missing)');
+  }
+  if (typeof mod.runBench !== 'function') throw new Error('bench is not available in this build (no runBench export)');
+  return mod.runBench(argv);
+}
+
+async function dispatch(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case undefined:
+      process.stderr.write(HELP);
+      return 2;
+    case '-h':
+    case '--help':
+    case 'help':
+      process.stdout.write(HELP);
+      return 0;
+    case '--version':
+    case '-v':
+      process.stdout.write('logitkit 0.1.0\n');
+      return 0;
+    case 'score':
+      return scoreCommand(rest);
+    case 'calibrate':
+      return calibrateCommand(rest);
+    case 'merge':
+      return mergeCommand(rest);
+    case 'bench':
+      return runBenchCommand(rest);
+    default:
+      if ((TRANSFORMS as readonly string[]).includes(command)) return transformCommand(command as TransformName, rest);
+      throw new UsageError(`unknown command '${command}' (expected score, calibrate, merge, ${TRANSFORMS.join(', ')} or bench)`);
+  }
+}
+
+function helpFor(command: string | undefined): string {
+  if (command === 'score') return SCORE_HELP;
+  if (command === 'calibrate') return CALIBRATE_HELP;
+  if (command === 'merge') return MERGE_HELP;
+  if (command && (TRANSFORMS as readonly string[]).includes(command)) return TRANSFORM_HELP;
+  return HELP;
+}
+
+/** Runs the CLI; resolves to the process exit code (never throws). */
+export async function main(argv: string[]): Promise<number> {
+  const debug = argv.includes('--debug');
+  try {
+    return await dispatch(argv);
+  } catch (e) {
+    const err = e as Error & { code?: string };
+    const isUsage = e instanceof UsageError || (typeof err.code === 'string' && err.code.startsWith('ERR_PARSE_ARGS'));
+    const message = String(err?.message ?? e).split('\n')[0];
+    process.stderr.write(`logitkit: ${message}\n`);
+    if (isUsage) process.stderr.write(`${helpFor(argv[0]).split('\n')[0]}\n`);
+    if (debug && err?.stack) process.stderr.write(`${err.stack}\n`);
+    return isUsage ? 2 : 1;
+  }
+}

@@ -1,0 +1,287 @@
+/**
+ * Score reports: one self-contained HTML page (inline CSS and SVG, no scripts, no network) or Markdown
+ * tables. The HTML is for looking: reliability diagrams before and after temperature scaling, a
+ * confidence histogram, and per-class bars of how often each class occurs vs is predicted.
+ */
+import type { Shard } from '../io/npy-source.js';
+import type { TemperatureFit } from '../metrics/calibration.js';
+import type { ScoreSummary, PerClassEntry } from '../metrics/summary.js';
+import type { Reliability } from '../metrics/calibration.js';
+import { fmt, pct } from './ui.js';
+
+export interface ReportInput {
+  summary: ScoreSummary;
+  inputs: Shard[];
+  backend: string;
+  /** Temperature of the main figures when one was given or fitted. */
+  temperature?: number | undefined;
+  fitted: TemperatureFit | null;
+}
+
+interface Panel {
+  title: string;
+  temperature: number;
+  nll: number;
+  rel: Reliability;
+}
+
+/** The before (T = 1) and after (T ≠ 1) reliability panels, when both exist. */
+function panels(s: ScoreSummary, mainT: number): { before: Panel; after: Panel | null } {
+  const main: Panel = { title: '', temperature: mainT, nll: s.nll, rel: s.reliability };
+  if (!s.alt) return { before: { ...main, title: mainT === 1 ? 'Reliability' : `Reliability at T = ${fmt(mainT)}` }, after: null };
+  const alt: Panel = { title: '', temperature: s.alt.temperature, nll: s.alt.nll, rel: s.alt.reliability };
+  const [before, after] = mainT === 1 ? [main, alt] : [alt, main];
+  before.title = 'Before: T = 1';
+  after.title = `After temperature scaling: T = ${fmt(after.temperature)}`;
+  return { before, after };
+}
+
+const esc = (t: string) => t.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+const n2 = (v: number) => (Math.round(v * 100) / 100).toString();
+
+function reliabilitySvg(p: Panel): string {
+  const W = 340;
+  const H = 340;
+  const m = { l: 48, r: 12, t: 44, b: 42 };
+  const H2 = H + 16;
+  const pw = W - m.l - m.r;
+  const ph = H2 - m.t - m.b;
+  const X = (v: number) => m.l + v * pw;
+  const Y = (v: number) => m.t + (1 - v) * ph;
+  const parts: string[] = [];
+  parts.push(`<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${W} ${H2}" width="${W}" height="${H2}" role="img" aria-label="${esc(p.title)}">`);
+  parts.push(`<text x="${W / 2}" y="16" text-anchor="middle" class="t">${esc(p.title)}</text>`);
+  parts.push(`<text x="${W / 2}" y="33" text-anchor="middle" class="ax">ECE ${pct(p.rel.ece)} · MCE ${pct(p.rel.mce)} · NLL ${fmt(p.nll)}</text>`);
+  for (let g = 0; g <= 5; g++) {
+    const v = g / 5;
+    parts.push(`<line x1="${X(0)}" x2="${X(1)}" y1="${n2(Y(v))}" y2="${n2(Y(v))}" class="grid"/>`);
+    parts.push(`<text x="${m.l - 6}" y="${n2(Y(v) + 4)}" text-anchor="end" class="ax">${v.toFixed(1)}</text>`);
+    parts.push(`<text x="${n2(X(v))}" y="${H2 - m.b + 16}" text-anchor="middle" class="ax">${v.toFixed(1)}</text>`);
+  }
+  for (const b of p.rel.bins) {
+    if (b.count === 0) continue;
+    const x0 = X(b.lower) + 1;
+    const w = Math.max(0.5, X(b.upper) - X(b.lower) - 2);
+    const tip = `(${fmt(b.lower, 3)}, ${fmt(b.upper, 3)}]: ${b.count} rows, accuracy ${pct(b.accuracy)}, mean confidence ${pct(b.confidence)}`;
+    parts.push(`<rect x="${n2(x0)}" y="${n2(Y(b.accuracy))}" width="${n2(w)}" height="${n2(Y(0) - Y(b.accuracy))}" class="acc"><title>${esc(tip)}</title></rect>`);
+    const top = Math.max(b.accuracy, b.confidence);
+    const bot = Math.min(b.accuracy, b.confidence);
+    const cls = b.confidence > b.accuracy ? 'over' : 'under';
+    parts.push(`<rect x="${n2(x0)}" y="${n2(Y(top))}" width="${n2(w)}" height="${n2(Math.max(0.5, Y(bot) - Y(top)))}" class="${cls}"><title>${esc(tip)}</title></rect>`);
+  }
+  parts.push(`<line x1="${X(0)}" y1="${Y(0)}" x2="${X(1)}" y2="${Y(1)}" class="diag"/>`);
+  parts.push(`<rect x="${m.l}" y="${m.t}" width="${pw}" height="${ph}" class="frame"/>`);
+  parts.push(`<text x="${m.l + pw / 2}" y="${H2 - 8}" text-anchor="middle" class="ax">confidence</text>`);
+  parts.push(`<text transform="translate(13 ${m.t + ph / 2}) rotate(-90)" text-anchor="middle" class="ax">accuracy</text>`);
+  parts.push('</svg>');
+  return parts.join('');
+}
+
+function histogramSvg(before: Panel, after: Panel | null): string {
+  const W = 700;
+  const H = 260;
+  const m = { l: 56, r: 12, t: 28, b: 42 };
+  const pw = W - m.l - m.r;
+  const ph = H - m.t - m.b;
+  const series = after ? [before, after] : [before];
+  const totals = series.map((s) => s.rel.bins.reduce((a, b) => a + b.count, 0));
+  const fracs = series.map((s, i) => s.rel.bins.map((b) => (totals[i] > 0 ? b.count / totals[i] : 0)));
+  // Square-root scale: a confident model puts most rows in the top bin, and a linear axis would hide
+  // the rest of the distribution.
+  const top = Math.max(0.05, ...fracs.flat());
+  const X = (v: number) => m.l + v * pw;
+  const Y = (v: number) => m.t + (1 - Math.sqrt(v / top)) * ph;
+  const parts: string[] = [];
+  parts.push(`<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${W} ${H}" width="${W}" height="${H}" role="img" aria-label="confidence histogram">`);
+  parts.push(`<text x="${W / 2}" y="16" text-anchor="middle" class="t">Confidence histogram (share of rows per bin, square-root scale)</text>`);
+  for (const v of [0, 0.01, 0.05, 0.1, 0.25, 0.5, 0.75, 1].filter((t) => t <= top)) {
+    parts.push(`<line x1="${X(0)}" x2="${X(1)}" y1="${n2(Y(v))}" y2="${n2(Y(v))}" class="grid"/>`);
+    parts.push(`<text x="${m.l - 6}" y="${n2(Y(v) + 4)}" text-anchor="end" class="ax">${v * 100}%</text>`);
+  }
+  series.forEach((s, si) => {
+    s.rel.bins.forEach((b, k) => {
+      const slot = (X(b.upper) - X(b.lower)) / series.length;
+      const x = X(b.lower) + si * slot + 1;
+      const f = fracs[si][k];
+      parts.push(
+        `<rect x="${n2(x)}" y="${n2(Y(f))}" width="${n2(Math.max(0.5, slot - 2))}" height="${n2(Y(0) - Y(f))}" class="${si === 0 ? 'h0' : 'h1'}"><title>${esc(`${s.title}: ${b.count} rows (${pct(f, 1)}) with confidence in (${fmt(b.lower, 3)}, ${fmt(b.upper, 3)}]`)}</title></rect>`,
+      );
+    });
+  });
+  for (let t = 0; t <= 5; t++) {
+    parts.push(`<text x="${n2(X(t / 5))}" y="${H - m.b + 16}" text-anchor="middle" class="ax">${(t / 5).toFixed(1)}</text>`);
+  }
+  parts.push(`<rect x="${m.l}" y="${m.t}" width="${pw}" height="${ph}" class="frame"/>`);
+  parts.push(`<text x="${m.l + pw / 2}" y="${H - 8}" text-anchor="middle" class="ax">confidence (max softmax probability)</text>`);
+  if (after) {
+    parts.push(`<rect x="${W - 250}" y="${m.t + 8}" width="10" height="10" class="h0"/><text x="${W - 236}" y="${m.t + 17}" class="ax">${esc(before.title)}</text>`);
+    parts.push(`<rect x="${W - 250}" y="${m.t + 24}" width="10" height="10" class="h1"/><text x="${W - 236}" y="${m.t + 33}" class="ax">T = ${fmt(after.temperature)}</text>`);
+  }
+  parts.push('</svg>');
+  return parts.join('');
+}
+
+/** Which classes the per-class chart shows: all up to 60, else the 30 most over- and 30 most under-predicted. */
+function chartClasses(pc: PerClassEntry[]): { list: PerClassEntry[]; note: string } {
+  if (pc.length <= 60) return { list: pc, note: '' };
+  const byExcess = [...pc].sort((a, b) => b.predicted - b.support - (a.predicted - a.support));
+  const list = [...byExcess.slice(0, 30), ...byExcess.slice(-30)];
+  return { list, note: `Showing the 30 most over-predicted and the 30 most under-predicted of ${pc.length} classes.` };
+}
+
+function perClassSvg(pc: PerClassEntry[]): string {
+  const rowH = 22;
+  const W = 700;
+  const m = { l: 70, r: 190, t: 34, b: 10 };
+  const H = m.t + m.b + rowH * pc.length;
+  const pw = W - m.l - m.r;
+  const maxCount = Math.max(1, ...pc.map((c) => Math.max(c.support, c.predicted)));
+  const X = (v: number) => m.l + (v / maxCount) * pw;
+  const parts: string[] = [];
+  parts.push(`<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${W} ${H}" width="${W}" height="${H}" role="img" aria-label="per-class support and predictions">`);
+  parts.push(`<rect x="${m.l}" y="8" width="10" height="10" class="sup"/><text x="${m.l + 14}" y="17" class="ax">support (true rows)</text>`);
+  parts.push(`<rect x="${m.l + 150}" y="8" width="10" height="10" class="pred"/><text x="${m.l + 164}" y="17" class="ax">predicted</text>`);
+  parts.push(`<text x="${W - m.r + 8}" y="17" class="ax">accuracy · bias</text>`);
+  pc.forEach((c, i) => {
+    const y = m.t + i * rowH;
+    const flagCls = c.flag === 'over' ? 'fo' : c.flag === 'under' ? 'fu' : '';
+    parts.push(`<text x="${m.l - 8}" y="${y + 14}" text-anchor="end" class="ax ${flagCls}">class ${c.class}</text>`);
+    parts.push(`<rect x="${m.l}" y="${y + 2}" width="${n2(X(c.support) - m.l)}" height="8" class="sup"><title>class ${c.class}: ${c.support} rows</title></rect>`);
+    parts.push(`<rect x="${m.l}" y="${y + 11}" width="${n2(X(c.predicted) - m.l)}" height="8" class="pred"><title>class ${c.class}: predicted ${c.predicted} times</title></rect>`);
+    const ratio = c.support > 0 ? c.predicted / c.support : Infinity;
+    const bias = c.flag === 'over' ? ` · over ×${fmt(ratio, 3)}` : c.flag === 'under' ? ` · under ×${fmt(ratio, 3)}` : '';
+    parts.push(`<text x="${W - m.r + 8}" y="${y + 14}" class="ax ${flagCls}">${c.accuracy === null ? '—' : pct(c.accuracy, 1)}${esc(bias)}</text>`);
+  });
+  parts.push('</svg>');
+  return parts.join('');
+}
+
+const CSS = `body{font:15px/1.45 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;max-width:980px;margin:24px auto;padding:0 16px;color:#1d232b}
+h1{font-size:22px;margin:0 0 4px}h2{font-size:17px;margin:28px 0 8px}.sub{color:#5b6573;margin:0 0 16px}
+.cards{display:flex;flex-wrap:wrap;gap:10px}.card{border:1px solid #d8dee6;border-radius:8px;padding:8px 12px;min-width:120px}
+.card b{display:block;font-size:20px}.card span{color:#5b6573;font-size:13px}.row{display:flex;flex-wrap:wrap;gap:16px}
+table{border-collapse:collapse;font-size:13px}td,th{padding:3px 8px;border-bottom:1px solid #e6eaf0;text-align:right}td:first-child,th:first-child{text-align:left}
+svg{font:12px system-ui,sans-serif;max-width:100%;height:auto}.t{font-size:13px;font-weight:600}.ax{fill:#3d4652}.grid{stroke:#e8ecf1}.frame{fill:none;stroke:#98a2b0}
+.diag{stroke:#1d232b;stroke-dasharray:4 3}.acc{fill:#4a7fc1}.over{fill:#d9534f;fill-opacity:.45}.under{fill:#f0ad4e;fill-opacity:.85}
+.h0{fill:#9aa7b8}.h1{fill:#4a7fc1}.sup{fill:#9aa7b8}.pred{fill:#4a7fc1}.fo{fill:#c9302c;font-weight:600}.fu{fill:#b06d00;font-weight:600}
+.note{color:#5b6573;font-size:13px}code{background:#f3f5f8;padding:1px 4px;border-radius:3px}`;
+
+export function renderHtmlReport(r: ReportInput): string {
+  const s = r.summary;
+  const mainT = r.temperature ?? 1;
+  const { before, after } = panels(s, mainT);
+  const card = (label: string, value: string) => `<div class="card"><b>${esc(value)}</b><span>${esc(label)}</span></div>`;
+  const flagged = s.perClass.filter((c) => c.flag);
+  const { list, note } = chartClasses(s.perClass);
+  const inputs = r.inputs.map((i) => `<code>${esc(i.logits)}</code>${i.labels ? ` + <code>${esc(i.labels)}</code>` : ''}`).join(', ');
+  const tempLine =
+    r.temperature !== undefined
+      ? `Figures at temperature T = ${fmt(mainT)}${r.fitted && r.fitted.temperature === mainT ? ' (fitted)' : ''}.`
+      : 'Figures at T = 1 (raw logits).';
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
+<title>logitkit report — ${s.rows} rows × ${s.classes} classes</title><style>${CSS}</style></head>
+<body>
+<h1>logitkit score report</h1>
+<p class="sub">${s.rows.toLocaleString('en-US')} rows × ${s.classes} classes · ${inputs} · backend ${esc(r.backend)}. ${esc(tempLine)}</p>
+<div class="cards">
+${card('accuracy', pct(s.accuracy))}
+${card(`top-${s.topk.k} accuracy`, pct(s.topk.accuracy))}
+${card('NLL (mean cross-entropy)', fmt(s.nll))}
+${card(`ECE (${s.bins} bins)`, pct(s.ece))}
+${card('MCE', pct(s.mce))}
+${card('Brier score', fmt(s.brier))}
+${card('mean entropy (nats)', fmt(s.meanEntropy))}
+${card('perplexity', fmt(s.perplexity))}
+${after ? card('fitted-T ECE', `${pct(before.rel.ece)} → ${pct(after.rel.ece)}`) : ''}
+</div>
+<h2>Reliability</h2>
+<p class="note">Bars: accuracy per confidence bin. Red: the model is more confident than it is right (over-confident);
+orange: under-confident. A calibrated model follows the dashed diagonal.${after ? ` Temperature scaling divides the logits by T = ${fmt(after.temperature)} (NLL ${fmt(before.nll)} → ${fmt(after.nll)}).` : ''}</p>
+<div class="row">${reliabilitySvg(before)}${after ? reliabilitySvg(after) : ''}</div>
+<h2>Confidence</h2>
+${histogramSvg(before, after)}
+<h2>Per class</h2>
+<p class="note">How often each class occurs (support) vs how often the model predicts it. ${
+    flagged.length
+      ? `Flagged: ${flagged.filter((c) => c.flag === 'over').length} over-predicted, ${flagged.filter((c) => c.flag === 'under').length} under-predicted (predicted ≥ 10% more / less often than it occurs, by more than 3·√support).`
+      : 'No class is clearly over- or under-predicted.'
+  } ${esc(note)}</p>
+${perClassSvg(list)}
+<h2>Numbers</h2>
+${htmlTables(s, before, after)}
+<p class="note">Generated by logitkit. ECE uses ${s.bins} equal-width bins (k/M, (k+1)/M]; Brier = Σ<sub>j</sub>(p<sub>j</sub> − y<sub>j</sub>)², range [0, 2].</p>
+</body></html>
+`;
+}
+
+function htmlTables(s: ScoreSummary, before: Panel, after: Panel | null): string {
+  const relRows = (p: Panel) =>
+    p.rel.bins
+      .map((b) => `<tr><td>(${fmt(b.lower, 3)}, ${fmt(b.upper, 3)}]</td><td>${b.count}</td><td>${b.count ? pct(b.accuracy) : '—'}</td><td>${b.count ? pct(b.confidence) : '—'}</td></tr>`)
+      .join('');
+  const rel = (p: Panel) => `<table><thead><tr><th>${esc(p.title)}</th><th>rows</th><th>accuracy</th><th>confidence</th></tr></thead><tbody>${relRows(p)}</tbody></table>`;
+  const pcRows = s.perClass
+    .slice(0, 1000)
+    .map(
+      (c) =>
+        `<tr><td>${c.class}</td><td>${c.support}</td><td>${c.accuracy === null ? '—' : pct(c.accuracy, 1)}</td><td>${c.predicted}</td><td>${pct(c.meanProb)}</td><td>${pct(c.frequency)}</td><td>${fmt(c.meanLogit)}</td><td>${c.flag ?? ''}</td></tr>`,
+    )
+    .join('');
+  return `<div class="row">${rel(before)}${after ? rel(after) : ''}</div>
+<h2>Per-class table</h2><table><thead><tr><th>class</th><th>support</th><th>accuracy</th><th>predicted</th><th>mean prob</th><th>frequency</th><th>mean logit</th><th>flag</th></tr></thead><tbody>${pcRows}</tbody></table>${
+    s.perClass.length > 1000 ? `<p class="note">First 1000 of ${s.perClass.length} classes; all are in <code>--json</code>.</p>` : ''
+  }`;
+}
+
+export function renderMarkdownReport(r: ReportInput): string {
+  const s = r.summary;
+  const mainT = r.temperature ?? 1;
+  const { before, after } = panels(s, mainT);
+  const lines: string[] = [];
+  lines.push(`# logitkit score report`, '');
+  lines.push(`${s.rows} rows × ${s.classes} classes; inputs: ${r.inputs.map((i) => `\`${i.logits}\`${i.labels ? ` + \`${i.labels}\`` : ''}`).join(', ')}; backend ${r.backend}.`);
+  lines.push(r.temperature !== undefined ? `Figures at temperature T = ${fmt(mainT)}.` : 'Figures at T = 1 (raw logits).', '');
+  lines.push('| metric | value |', '|---|---:|');
+  lines.push(`| accuracy | ${pct(s.accuracy)} |`);
+  lines.push(`| top-${s.topk.k} accuracy | ${pct(s.topk.accuracy)} |`);
+  lines.push(`| NLL (mean cross-entropy) | ${fmt(s.nll)} |`);
+  lines.push(`| perplexity | ${fmt(s.perplexity)} |`);
+  lines.push(`| ECE (${s.bins} bins) | ${pct(s.ece)} |`);
+  lines.push(`| MCE | ${pct(s.mce)} |`);
+  lines.push(`| Brier score | ${fmt(s.brier)} |`);
+  lines.push(`| mean entropy (nats) | ${fmt(s.meanEntropy)} |`, '');
+  if (after) {
+    lines.push('## Temperature scaling', '');
+    lines.push('| | T = 1 | T = ' + fmt(after.temperature) + ' |', '|---|---:|---:|');
+    lines.push(`| NLL | ${fmt(before.nll)} | ${fmt(after.nll)} |`);
+    lines.push(`| ECE | ${pct(before.rel.ece)} | ${pct(after.rel.ece)} |`);
+    lines.push(`| MCE | ${pct(before.rel.mce)} | ${pct(after.rel.mce)} |`, '');
+  }
+  lines.push('## Reliability', '');
+  const panelsList = after ? [before, after] : [before];
+  lines.push(`| confidence bin | ${panelsList.map((p) => `rows (${p.title}) | accuracy | confidence`).join(' | ')} |`);
+  lines.push(`|---|${panelsList.map(() => '---:|---:|---:').join('|')}|`);
+  for (let b = 0; b < s.bins; b++) {
+    const cells = panelsList.map((p) => {
+      const x = p.rel.bins[b];
+      return `${x.count} | ${x.count ? pct(x.accuracy) : '—'} | ${x.count ? pct(x.confidence) : '—'}`;
+    });
+    const x0 = before.rel.bins[b];
+    lines.push(`| (${fmt(x0.lower, 3)}, ${fmt(x0.upper, 3)}] | ${cells.join(' | ')} |`);
+  }
+  lines.push('', '## Per class', '');
+  const flagged = s.perClass.filter((c) => c.flag);
+  lines.push(
+    flagged.length
+      ? `Flagged (predicted ≥ 10% more / less often than it occurs, by more than 3·√support): ${flagged.map((c) => `class ${c.class} (${c.flag})`).join(', ')}.`
+      : 'No class is clearly over- or under-predicted.',
+    '',
+  );
+  lines.push('| class | support | accuracy | predicted | mean prob | frequency | mean logit | flag |', '|---|---:|---:|---:|---:|---:|---:|---|');
+  for (const c of s.perClass.slice(0, 1000)) {
+    lines.push(`| ${c.class} | ${c.support} | ${c.accuracy === null ? '—' : pct(c.accuracy, 1)} | ${c.predicted} | ${pct(c.meanProb)} | ${pct(c.frequency)} | ${fmt(c.meanLogit)} | ${c.flag ?? ''} |`);
+  }
+  if (s.perClass.length > 1000) lines.push('', `First 1000 of ${s.perClass.length} classes; all are in \`--json\`.`);
+  return lines.join('\n') + '\n';
+}

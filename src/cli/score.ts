@@ -1,0 +1,413 @@
+/**
+ * `logitkit score`, `logitkit calibrate` and `logitkit merge`.
+ *
+ * score streams one or more (logits, labels) shards through a ScoreAccumulator. With
+ * `--fit-temperature` it first fits T over all shards (one pass per Newton step), then scores at T;
+ * with a report and no temperature it also fits T, but only for the "after" reliability diagram. The
+ * JSON carries `stats`: the raw sums that `merge` adds up to reproduce a single run over all rows.
+ */
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { init, type Engine } from '../index.js';
+import { NpyShardSource, type Shard } from '../io/npy-source.js';
+import { fitTemperatureSource, type TemperatureFit } from '../metrics/calibration.js';
+import { ScoreAccumulator, type ScoreStats, type ScoreSummary } from '../metrics/summary.js';
+import { renderHtmlReport, renderMarkdownReport, type ReportInput } from './report.js';
+import { fmt, pct, Progress, table, UsageError, writeFileAtomic } from './ui.js';
+
+const common = {
+  json: { type: 'boolean' },
+  backend: { type: 'string' },
+  threads: { type: 'string' },
+  debug: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+  'block-mb': { type: 'string' },
+} as const;
+
+export function parseIntOption(name: string, v: string | undefined, dflt: number, min = 1): number {
+  if (v === undefined) return dflt;
+  if (!/^\d+$/.test(v.trim()) || Number(v) < min) throw new UsageError(`--${name} ${v}: expected an integer >= ${min}`);
+  return Number(v);
+}
+
+export function parsePositive(name: string, v: string | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  const t = Number(v);
+  if (v.trim() === '' || !Number.isFinite(t) || t <= 0) throw new UsageError(`--${name} ${v}: expected a finite number > 0`);
+  return t;
+}
+
+/** Validates --backend and --threads (usage errors, so call it before touching any file). */
+export function engineOptions(values: { backend?: string; threads?: string }): { backend?: 'wasm' | 'js'; threads?: number | 'auto' } {
+  const backend = values.backend;
+  if (backend !== undefined && backend !== 'wasm' && backend !== 'js') throw new UsageError(`--backend ${backend}: expected wasm or js`);
+  let threads: number | 'auto' | undefined;
+  if (values.threads !== undefined) threads = values.threads === 'auto' ? 'auto' : parseIntOption('threads', values.threads, 1);
+  return { ...(backend ? { backend } : {}), ...(threads !== undefined ? { threads } : {}) };
+}
+
+export async function startEngine(values: { backend?: string; threads?: string }): Promise<Engine> {
+  return init(engineOptions(values));
+}
+
+function shardsOf(positionals: string[], labels: string[] | undefined, command: string): Shard[] {
+  if (positionals.length === 0) throw new UsageError(`${command}: missing LOGITS.npy`);
+  const ls = labels ?? [];
+  if (ls.length === 0) throw new UsageError(`${command}: missing --labels LABELS.npy`);
+  if (ls.length !== positionals.length) {
+    throw new UsageError(`${command}: ${positionals.length} logits files but ${ls.length} --labels; give one --labels per logits file, in the same order`);
+  }
+  return positionals.map((logits, i) => ({ logits, labels: ls[i] }));
+}
+
+function reportKind(path: string | undefined): 'html' | 'md' | null {
+  if (path === undefined) return null;
+  if (/\.html?$/i.test(path)) return 'html';
+  if (/\.(md|markdown)$/i.test(path)) return 'md';
+  throw new UsageError(`--report ${path}: expected a file ending in .html or .md`);
+}
+
+/** Progress of a temperature fit: one bar per pass over the data. */
+function fitProgress(progress: Progress): (done: number, total: number) => void {
+  let pass = 1;
+  return (done, total) => {
+    progress.update(`fitting T (pass ${pass})`, done, total);
+    if (done === total) pass++;
+  };
+}
+
+/** The JSON object of score / merge (DESIGN.md "The command line" keys, plus stats for merging). */
+export function summaryJson(s: ScoreSummary, extra: Record<string, unknown>, stats: ScoreStats): Record<string, unknown> {
+  const out: Record<string, unknown> = {
+    rows: s.rows,
+    classes: s.classes,
+    nll: s.nll,
+    accuracy: s.accuracy,
+    topk: s.topk,
+    perplexity: s.perplexity,
+    ece: s.ece,
+    mce: s.mce,
+    brier: s.brier,
+    meanEntropy: s.meanEntropy,
+    bins: s.bins,
+    nanRows: s.nanRows,
+    ...extra,
+    reliability: s.reliability.bins,
+    perClass: s.perClass,
+    stats,
+  };
+  return out;
+}
+
+function humanSummary(s: ScoreSummary, head: string, scaling: Record<string, number> | null, temperatureNote: string | null): string {
+  const lines: string[] = [head];
+  const rows: string[][] = [
+    ['NLL (mean cross-entropy)', fmt(s.nll), 'perplexity', fmt(s.perplexity)],
+    ['accuracy', pct(s.accuracy), `top-${s.topk.k} accuracy`, pct(s.topk.accuracy)],
+    [`ECE (${s.bins} bins)`, pct(s.ece), 'MCE', pct(s.mce)],
+    ['Brier score', fmt(s.brier), 'mean entropy', fmt(s.meanEntropy)],
+  ];
+  const w0 = Math.max(...rows.map((r) => r[0].length));
+  const w1 = Math.max(...rows.map((r) => r[1].length));
+  const w2 = Math.max(...rows.map((r) => r[2].length));
+  for (const r of rows) lines.push(`  ${r[0].padEnd(w0)}  ${r[1].padStart(w1)}    ${r[2].padEnd(w2)}  ${r[3]}`);
+  if (s.nanRows > 0) {
+    lines.push(`  note: ${s.nanRows} row${s.nanRows === 1 ? ' has' : 's have'} NaN, +inf or all −inf logits (softmax NaN), so NLL, ECE, Brier and entropy are NaN`);
+  }
+  if (temperatureNote) lines.push(`  ${temperatureNote}`);
+  if (scaling) {
+    lines.push(
+      `  temperature scaling: T = ${fmt(scaling.temperature)}  NLL ${fmt(scaling.nllBefore)} → ${fmt(scaling.nllAfter)}  ECE ${pct(scaling.eceBefore)} → ${pct(scaling.eceAfter)}`,
+    );
+  }
+  const flagged = s.perClass.filter((c) => c.flag);
+  const show = s.classes <= 20 ? s.perClass : flagged.slice(0, 20);
+  if (show.length) {
+    lines.push('', s.classes <= 20 ? 'per class:' : `per class (${flagged.length} flagged class${flagged.length === 1 ? '' : 'es'}${flagged.length > 20 ? ', first 20' : ''}):`);
+    const body = show.map((c) => [
+      String(c.class),
+      String(c.support),
+      c.accuracy === null ? '-' : pct(c.accuracy, 1),
+      String(c.predicted),
+      pct(c.meanProb, 2),
+      pct(c.frequency, 2),
+      fmt(c.meanLogit, 3),
+      c.flag === 'over' ? 'OVER-predicted' : c.flag === 'under' ? 'under-predicted' : '',
+    ]);
+    lines.push(
+      table(['class', 'support', 'accuracy', 'predicted', 'meanProb', 'frequency', 'meanLogit', ''], body)
+        .split('\n')
+        .map((l) => `  ${l}`.trimEnd())
+        .join('\n'),
+    );
+  } else if (s.classes > 20) lines.push('', `per class: no class is clearly over- or under-predicted (${s.classes} classes; see --json or --report)`);
+  return lines.join('\n') + '\n';
+}
+
+function writeReport(path: string, kind: 'html' | 'md', input: ReportInput): void {
+  writeFileAtomic(path, kind === 'html' ? renderHtmlReport(input) : renderMarkdownReport(input));
+}
+
+function debugStats(debug: boolean, t0: number, extra: string): void {
+  if (!debug) return;
+  const ru = process.resourceUsage();
+  process.stderr.write(`debug: maxRSS ${(ru.maxRSS / 1024).toFixed(1)} MiB, ${((Date.now() - t0) / 1000).toFixed(2)} s${extra}\n`);
+}
+
+// --------------------------------------------------------------------------------------------- score
+
+export const SCORE_HELP = `usage: logitkit score LOGITS.npy [MORE.npy ...] --labels LABELS.npy [--labels MORE.npy ...]
+                      [--json] [--bins 15] [--topk 5] [--temperature T | --fit-temperature]
+                      [--report FILE.html|FILE.md] [--backend wasm|js] [--threads N] [--debug]
+
+Scores classifier logits against labels, streaming the files in blocks of rows. Several logits files
+(shards of one dataset) are scored as one dataset; give one --labels per logits file, in order.
+Human output goes to stderr; --json prints one JSON object on stdout (with "stats" for logitkit merge).
+`;
+
+export async function scoreCommand(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      ...common,
+      labels: { type: 'string', multiple: true },
+      bins: { type: 'string' },
+      topk: { type: 'string' },
+      temperature: { type: 'string' },
+      'fit-temperature': { type: 'boolean' },
+      report: { type: 'string' },
+    },
+  });
+  if (values.help) {
+    process.stdout.write(SCORE_HELP);
+    return 0;
+  }
+  const t0 = Date.now();
+  const shards = shardsOf(positionals, values.labels, 'score');
+  const bins = parseIntOption('bins', values.bins, 15);
+  const topk = parseIntOption('topk', values.topk, 5);
+  const givenT = parsePositive('temperature', values.temperature);
+  const fitT = values['fit-temperature'] === true;
+  if (givenT !== undefined && fitT) throw new UsageError('--temperature and --fit-temperature are mutually exclusive');
+  const kind = reportKind(values.report);
+  const blockBytes = values['block-mb'] !== undefined ? parseIntOption('block-mb', values['block-mb'], 1) << 20 : undefined;
+  const json = values.json === true;
+  engineOptions(values);
+
+  const src = new NpyShardSource(shards, blockBytes ? { blockBytes } : {});
+  const progress = new Progress(!json);
+  let lk: Engine | null = null;
+  try {
+    lk = await startEngine(values);
+    let fit: TemperatureFit | null = null;
+    if (fitT || (kind && givenT === undefined)) {
+      src.onProgress = fitProgress(progress);
+      fit = fitTemperatureSource(lk, src, { nllBefore: false }); // NLL at T = 1 comes from the scoring pass
+    }
+    src.onProgress = (done, total) => progress.update('scoring', done, total);
+    const T = givenT ?? (fitT ? fit!.temperature : 1);
+    const alt = T !== 1 ? 1 : fit ? fit.temperature : null;
+    const acc = new ScoreAccumulator(src.classes, { bins, topk, temperature: T, altTemperature: alt });
+    acc.addSource(lk, src);
+    progress.finish();
+    const s = acc.summary();
+
+    const extra: Record<string, unknown> = {};
+    let scaling: Record<string, number> | null = null;
+    if (givenT !== undefined || fitT) extra.temperature = T;
+    if (fitT) extra.temperatureFitted = true;
+    if (s.alt) {
+      // Before/after pair: "before" is always T = 1.
+      const before = T === 1 ? { nll: s.nll, ece: s.ece } : { nll: s.alt.nll, ece: s.alt.ece };
+      const after = T === 1 ? { nll: s.alt.nll, ece: s.alt.ece, t: s.alt.temperature } : { nll: s.nll, ece: s.ece, t: T };
+      scaling = { temperature: after.t, nllBefore: before.nll, nllAfter: after.nll, eceBefore: before.ece, eceAfter: after.ece };
+      extra.temperatureScaling = { ...scaling, fitted: fit !== null && after.t === fit.temperature };
+    }
+    extra.backend = lk.backend;
+    extra.inputs = shards;
+    if (kind) {
+      writeReport(values.report!, kind, { summary: s, inputs: shards, backend: lk.backend, temperature: extra.temperature as number | undefined, fitted: fit });
+    }
+    if (json) process.stdout.write(JSON.stringify(summaryJson(s, extra, acc.toStats()), null, 2) + '\n');
+    else {
+      const head = `logitkit score: ${s.rows.toLocaleString('en-US')} rows × ${s.classes} classes (${lk.backend} backend${shards.length > 1 ? `, ${shards.length} shards` : ''})`;
+      const note = givenT !== undefined ? `figures at temperature T = ${fmt(T)} (given)` : fitT ? `figures at the fitted temperature T = ${fmt(T)}` : null;
+      process.stderr.write(humanSummary(s, head, scaling, note));
+      if (kind) process.stderr.write(`report written to ${values.report}\n`);
+    }
+    debugStats(values.debug === true, t0, fit ? `, ${fit.passes} fit passes` : '');
+    return 0;
+  } finally {
+    progress.finish();
+    src.close();
+    lk?.dispose();
+  }
+}
+
+// ----------------------------------------------------------------------------------------- calibrate
+
+export const CALIBRATE_HELP = `usage: logitkit calibrate LOGITS.npy [MORE.npy ...] --labels LABELS.npy [--labels ...]
+                          [--json] [--bins 15] [--min 0.01] [--max 100] [--backend wasm|js] [--debug]
+
+Fits the temperature T that minimises the mean NLL of softmax(logits / T) (SEMANTICS.md §10) and
+reports NLL and ECE before (T = 1) and after.
+`;
+
+export async function calibrateCommand(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: { ...common, labels: { type: 'string', multiple: true }, bins: { type: 'string' }, min: { type: 'string' }, max: { type: 'string' } },
+  });
+  if (values.help) {
+    process.stdout.write(CALIBRATE_HELP);
+    return 0;
+  }
+  const t0 = Date.now();
+  const shards = shardsOf(positionals, values.labels, 'calibrate');
+  const bins = parseIntOption('bins', values.bins, 15);
+  const min = parsePositive('min', values.min) ?? 0.01;
+  const max = parsePositive('max', values.max) ?? 100;
+  if (min > max) throw new UsageError(`--min ${min} is larger than --max ${max}`);
+  const blockBytes = values['block-mb'] !== undefined ? parseIntOption('block-mb', values['block-mb'], 1) << 20 : undefined;
+  const json = values.json === true;
+  engineOptions(values);
+  const src = new NpyShardSource(shards, blockBytes ? { blockBytes } : {});
+  const progress = new Progress(!json);
+  src.onProgress = fitProgress(progress);
+  let lk: Engine | null = null;
+  try {
+    lk = await startEngine(values);
+    const fit = fitTemperatureSource(lk, src, { min, max, nllBefore: false }); // "before" comes from the scoring pass
+    src.onProgress = (done, total) => progress.update('scoring', done, total);
+    const acc = new ScoreAccumulator(src.classes, { bins, topk: 1, temperature: fit.temperature, altTemperature: 1 });
+    acc.addSource(lk, src);
+    progress.finish();
+    const s = acc.summary();
+    const out = {
+      temperature: fit.temperature,
+      nllBefore: s.alt!.nll,
+      nllAfter: s.nll,
+      eceBefore: s.alt!.ece,
+      eceAfter: s.ece,
+      mceBefore: s.alt!.mce,
+      mceAfter: s.mce,
+      rows: s.rows,
+      classes: s.classes,
+      bins,
+      passes: fit.passes,
+      backend: lk.backend,
+    };
+    if (json) process.stdout.write(JSON.stringify(out, null, 2) + '\n');
+    else {
+      process.stderr.write(
+        `logitkit calibrate: ${s.rows.toLocaleString('en-US')} rows × ${s.classes} classes (${lk.backend} backend)\n` +
+          `  fitted temperature  T = ${fmt(fit.temperature, 6)}\n` +
+          table(
+            ['', 'before (T = 1)', 'after'],
+            [
+              ['NLL', fmt(out.nllBefore, 6), fmt(out.nllAfter, 6)],
+              [`ECE (${bins} bins)`, pct(out.eceBefore), pct(out.eceAfter)],
+              ['MCE', pct(out.mceBefore), pct(out.mceAfter)],
+            ],
+          )
+            .split('\n')
+            .map((l) => `  ${l}`)
+            .join('\n') +
+          '\n',
+      );
+    }
+    debugStats(values.debug === true, t0, `, ${fit.passes} passes`);
+    return 0;
+  } finally {
+    progress.finish();
+    src.close();
+    lk?.dispose();
+  }
+}
+
+// --------------------------------------------------------------------------------------------- merge
+
+export const MERGE_HELP = `usage: logitkit merge A.json B.json [...] [--json] [--report FILE.html|FILE.md]
+
+Combines the JSON outputs of 'logitkit score --json' run on shards of one dataset into the figures a
+single run over all rows gives. All shards must use the same classes, --bins, --topk and temperature.
+A temperature fitted per shard cannot be merged (it depends on all rows): fit T once with
+'logitkit calibrate' and score every shard with --temperature T.
+`;
+
+export async function mergeCommand(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: { json: { type: 'boolean' }, report: { type: 'string' }, debug: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+  });
+  if (values.help) {
+    process.stdout.write(MERGE_HELP);
+    return 0;
+  }
+  if (positionals.length === 0) throw new UsageError('merge: give the JSON files written by logitkit score --json');
+  const kind = reportKind(values.report);
+  const parsed = positionals.map((file) => {
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (e) {
+      throw new Error(`${file}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+    }
+    let obj: { stats?: ScoreStats; temperature?: number; temperatureFitted?: boolean; inputs?: unknown[] };
+    try {
+      obj = JSON.parse(text);
+    } catch {
+      throw new Error(`${file}: not valid JSON (expected the output of logitkit score --json)`);
+    }
+    if (!obj || typeof obj !== 'object' || !obj.stats) throw new Error(`${file}: has no "stats" (expected the output of logitkit score --json)`);
+    return { file, obj };
+  });
+  const first = parsed[0];
+  for (const p of parsed.slice(1)) {
+    const a = first.obj.stats!;
+    const b = p.obj.stats!;
+    for (const key of ['classes', 'bins', 'k'] as const) {
+      if (a[key] !== b[key]) throw new Error(`${p.file}: ${key === 'k' ? 'topk' : key} = ${b[key]} but ${first.file} has ${a[key]}; shards must be scored with the same settings`);
+    }
+    if (a.temperature !== b.temperature) {
+      const fitted = first.obj.temperatureFitted || p.obj.temperatureFitted;
+      throw new Error(
+        `${p.file}: scored at temperature ${b.temperature} but ${first.file} at ${a.temperature}` +
+          (fitted ? '; temperatures fitted per shard cannot be merged: fit T once (logitkit calibrate over all shards) and score each shard with --temperature T' : ''),
+      );
+    }
+  }
+  const alts = parsed.map((p) => p.obj.stats!.alt?.temperature ?? null);
+  const keepAlt = alts.every((t) => t !== null && t === alts[0]);
+  const accs = parsed.map((p) => {
+    const st = keepAlt ? p.obj.stats! : { ...p.obj.stats!, alt: null };
+    return ScoreAccumulator.fromStats(st, p.file);
+  });
+  const acc = accs[0];
+  for (const o of accs.slice(1)) acc.merge(o);
+  const s = acc.summary();
+  const T = acc.temperature;
+  const extra: Record<string, unknown> = {};
+  if (first.obj.temperature !== undefined) extra.temperature = T;
+  let scaling: Record<string, number> | null = null;
+  if (s.alt) {
+    const before = T === 1 ? { nll: s.nll, ece: s.ece } : { nll: s.alt.nll, ece: s.alt.ece };
+    const after = T === 1 ? { nll: s.alt.nll, ece: s.alt.ece, t: s.alt.temperature } : { nll: s.nll, ece: s.ece, t: T };
+    scaling = { temperature: after.t, nllBefore: before.nll, nllAfter: after.nll, eceBefore: before.ece, eceAfter: after.ece };
+    extra.temperatureScaling = scaling;
+  }
+  const inputs = parsed.flatMap((p) => (Array.isArray(p.obj.inputs) ? p.obj.inputs : [p.file]));
+  extra.inputs = inputs;
+  extra.merged = positionals;
+  if (kind) writeReport(values.report!, kind, { summary: s, inputs: inputs as Shard[], backend: 'merged', temperature: extra.temperature as number | undefined, fitted: null });
+  if (values.json) process.stdout.write(JSON.stringify(summaryJson(s, extra, acc.toStats()), null, 2) + '\n');
+  else {
+    const head = `logitkit merge: ${s.rows.toLocaleString('en-US')} rows × ${s.classes} classes from ${positionals.length} shards`;
+    process.stderr.write(humanSummary(s, head, scaling, extra.temperature !== undefined ? `figures at temperature T = ${fmt(T)}` : null));
+    if (kind) process.stderr.write(`report written to ${values.report}\n`);
+  }
+  return 0;
+}

@@ -1,0 +1,151 @@
+/**
+ * `logitkit softmax | logsumexp | sigmoid | argmax | topk IN.npy -o OUT.npy`: streamed transforms.
+ *
+ * The input is read in row blocks (the last axis is the row; any float dtype the reader knows), each
+ * block goes through the engine, and the result is appended to a temporary file that is renamed over
+ * OUT.npy only when every row has been written. Outputs are little-endian float32 (int32 for argmax
+ * and top-k indices). The input file is only ever opened for reading, and OUT may not be the input.
+ */
+import { realpathSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import type { Engine } from '../index.js';
+import { NpyFile, NpyWriter } from '../io/npy.js';
+import { engineOptions, parseIntOption, parsePositive, startEngine } from './score.js';
+import { Progress, UsageError } from './ui.js';
+
+export const TRANSFORMS = ['softmax', 'logsumexp', 'sigmoid', 'argmax', 'topk'] as const;
+export type TransformName = (typeof TRANSFORMS)[number];
+
+export const TRANSFORM_HELP = `usage: logitkit softmax   IN.npy -o OUT.npy [--log] [--temperature T]
+       logitkit logsumexp IN.npy -o OUT.npy [--temperature T]       OUT has the shape of IN without its last axis
+       logitkit sigmoid   IN.npy -o OUT.npy [--log]                 elementwise
+       logitkit argmax    IN.npy -o OUT.npy                         int32, ties to the lowest index
+       logitkit topk      IN.npy -o OUT.npy [--k 5] [--values VALUES.npy]
+                          OUT gets the int32 indices (..., k); --values also writes the float32 values
+Common: [--backend wasm|js] [--threads N] [--debug]. The last axis of IN is the class axis.
+`;
+
+function samePath(a: string, b: string): boolean {
+  const real = (p: string) => {
+    try {
+      return realpathSync(p);
+    } catch {
+      return resolve(p);
+    }
+  };
+  return real(a) === real(b);
+}
+
+export async function transformCommand(name: TransformName, argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      output: { type: 'string', short: 'o' },
+      log: { type: 'boolean' },
+      temperature: { type: 'string' },
+      k: { type: 'string' },
+      values: { type: 'string' },
+      backend: { type: 'string' },
+      threads: { type: 'string' },
+      debug: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+      'block-mb': { type: 'string' },
+    },
+  });
+  if (values.help) {
+    process.stdout.write(TRANSFORM_HELP);
+    return 0;
+  }
+  if (positionals.length !== 1) throw new UsageError(`${name}: expected exactly one input file (got ${positionals.length})`);
+  const input = positionals[0];
+  const output = values.output;
+  if (!output) throw new UsageError(`${name}: missing -o OUT.npy`);
+  const allowed: Record<TransformName, string[]> = {
+    softmax: ['log', 'temperature'],
+    logsumexp: ['temperature'],
+    sigmoid: ['log'],
+    argmax: [],
+    topk: ['k', 'values'],
+  };
+  for (const opt of ['log', 'temperature', 'k', 'values'] as const) {
+    if (values[opt] !== undefined && !allowed[name].includes(opt)) throw new UsageError(`${name}: --${opt} does not apply to ${name}`);
+  }
+  const T = parsePositive('temperature', values.temperature) ?? 1;
+  const k = parseIntOption('k', values.k, 5, 0);
+  for (const out of [output, values.values]) {
+    if (out !== undefined && samePath(out, input)) throw new UsageError(`${name}: output ${out} is the input file; inputs are never overwritten`);
+  }
+  if (values.values !== undefined && samePath(values.values, output)) throw new UsageError(`${name}: --values and -o are the same file`);
+
+  engineOptions(values);
+  const src = NpyFile.open(input, 'any');
+  const shape = src.header.shape;
+  const lead = shape.slice(0, -1);
+  const C = src.cols;
+  if (name === 'topk' && k > C) {
+    src.close();
+    throw new UsageError(`topk: --k ${k} is larger than the ${C} classes of ${input}`);
+  }
+  const writers: NpyWriter[] = [];
+  const progress = new Progress(true);
+  let lk: Engine | null = null;
+  try {
+    lk = await startEngine(values);
+    const main =
+      name === 'softmax' || name === 'sigmoid'
+        ? new NpyWriter(output, '<f4', shape)
+        : name === 'logsumexp'
+          ? new NpyWriter(output, '<f4', lead)
+          : name === 'argmax'
+            ? new NpyWriter(output, '<i4', lead)
+            : new NpyWriter(output, '<i4', [...lead, k]);
+    writers.push(main);
+    const vals = name === 'topk' && values.values !== undefined ? new NpyWriter(values.values, '<f4', [...lead, k]) : null;
+    if (vals) writers.push(vals);
+
+    const blockBytes = values['block-mb'] !== undefined ? parseIntOption('block-mb', values['block-mb'], 1) << 20 : 4 << 20;
+    const step = src.blockRows(blockBytes);
+    let buf = new Float32Array(0);
+    for (let r = 0; r < src.rows; r += step) {
+      const n = Math.min(step, src.rows - r);
+      if (buf.length < n * C) buf = new Float32Array(n * C);
+      const x = src.readFloat32(r, n, buf);
+      switch (name) {
+        case 'softmax':
+          main.write(values.log ? lk.logSoftmax(x, C, { temperature: T }) : lk.softmax(x, C, { temperature: T }));
+          break;
+        case 'logsumexp':
+          main.write(lk.logsumexp(x, C, { temperature: T }));
+          break;
+        case 'sigmoid':
+          main.write(values.log ? lk.logSigmoid(x) : lk.sigmoid(x));
+          break;
+        case 'argmax':
+          main.write(lk.argmax(x, C));
+          break;
+        case 'topk': {
+          const t = lk.topk(x, C, k);
+          main.write(t.indices);
+          vals?.write(t.values);
+          break;
+        }
+      }
+      progress.update(name, r + n, src.rows);
+    }
+    for (const w of writers) w.commit();
+    progress.finish();
+    if (values.debug) {
+      process.stderr.write(`debug: maxRSS ${(process.resourceUsage().maxRSS / 1024).toFixed(1)} MiB\n`);
+    }
+    return 0;
+  } catch (e) {
+    for (const w of writers) w.abort();
+    throw e;
+  } finally {
+    progress.finish();
+    src.close();
+    lk?.dispose();
+  }
+}

@@ -1,0 +1,95 @@
+/**
+ * Terminal plumbing for the CLI: usage errors, a progress bar that only appears on an interactive
+ * stderr for long work, number formatting for human tables, and atomic file writes.
+ */
+import { closeSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+
+/** A mistake in the command line itself: exit code 2. */
+export class UsageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UsageError';
+  }
+}
+
+/**
+ * Progress on stderr: drawn only when stderr is a TTY, not in --json mode, and once the work has run
+ * for more than `delayMs` (short jobs stay silent). Redraws at most every 100 ms.
+ */
+export class Progress {
+  private readonly enabled: boolean;
+  private readonly started = Date.now();
+  private lastDraw = 0;
+  private drawn = false;
+
+  private readonly delayMs: number;
+
+  constructor(enabled: boolean) {
+    this.enabled = enabled && process.stderr.isTTY === true;
+    // Jobs shorter than a second stay silent; LOGITKIT_PROGRESS_DELAY_MS overrides that (tests use 0).
+    const env = Number(process.env.LOGITKIT_PROGRESS_DELAY_MS);
+    this.delayMs = Number.isFinite(env) && env >= 0 ? env : 1000;
+  }
+
+  update(label: string, done: number, total: number): void {
+    if (!this.enabled) return;
+    const now = Date.now();
+    if (now - this.started < this.delayMs || now - this.lastDraw < 100) return;
+    this.lastDraw = now;
+    const width = 30;
+    const frac = total > 0 ? Math.min(1, done / total) : 1;
+    const filled = Math.round(frac * width);
+    const bar = '█'.repeat(filled) + '░'.repeat(width - filled);
+    process.stderr.write(`\r${label.padEnd(22)} ${bar} ${(frac * 100).toFixed(0).padStart(3)}%  ${done.toLocaleString('en-US')}/${total.toLocaleString('en-US')} rows`);
+    this.drawn = true;
+  }
+
+  finish(): void {
+    if (this.drawn) process.stderr.write('\r\x1b[2K');
+    this.drawn = false;
+  }
+}
+
+/** Writes a whole file via a temp file in the same directory and a rename. */
+export function writeFileAtomic(path: string, text: string): void {
+  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${Date.now()}.tmp`);
+  let fd = -1;
+  try {
+    fd = openSync(tmp, 'wx');
+    const bytes = Buffer.from(text, 'utf8');
+    let done = 0;
+    while (done < bytes.length) done += writeSync(fd, bytes, done, bytes.length - done);
+    closeSync(fd);
+    fd = -1;
+    renameSync(tmp, path);
+  } catch (e) {
+    if (fd >= 0) closeSync(fd);
+    try {
+      unlinkSync(tmp);
+    } catch {
+      /* never created */
+    }
+    throw new Error(`${path}: cannot write (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+  }
+}
+
+/** Human formatting: fixed significant digits, NaN shown as "nan". */
+export function fmt(v: number | null | undefined, digits = 4): string {
+  if (v === null || v === undefined || Number.isNaN(v)) return 'nan';
+  if (!Number.isFinite(v)) return v > 0 ? 'inf' : '-inf';
+  if (v !== 0 && (Math.abs(v) >= 1e6 || Math.abs(v) < 1e-4)) return v.toExponential(digits - 1);
+  return Number(v.toPrecision(digits)).toString();
+}
+
+export function pct(v: number | null | undefined, digits = 2): string {
+  if (v === null || v === undefined || Number.isNaN(v)) return 'nan';
+  return `${(v * 100).toFixed(digits)}%`;
+}
+
+/** Left-aligned first column, right-aligned others. */
+export function table(header: string[], rows: string[][]): string {
+  const w = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (r: string[]) => r.map((c, i) => (i === 0 ? c.padEnd(w[i]) : c.padStart(w[i]))).join('  ');
+  return [line(header), ...rows.map(line)].join('\n');
+}

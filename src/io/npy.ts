@@ -1,0 +1,621 @@
+/**
+ * .npy reading and writing, in bounded memory.
+ *
+ * What it does: parses the NumPy `.npy` header (format versions 1, 2 and 3) with a small literal parser
+ * (never eval), checks it against the file (magic, header length, data size, C order), and then reads the
+ * data in blocks of rows at byte offsets with fs.readSync, converting to what the engine takes: float32
+ * logits (from little/big-endian float16, float32, float64) and int32 labels (from int32, int64, uint8,
+ * uint16). Nothing here holds a whole file: a caller asks for rows [start, start + count).
+ *
+ * Writing goes to a temporary file next to the destination which is renamed into place on success and
+ * removed on failure, so an interrupted write never leaves half a file behind.
+ *
+ * Every error is an NpyError whose one-line message starts with the file name and says what is wrong
+ * (and, for Fortran order, how to fix it).
+ */
+import { closeSync, fstatSync, openSync, readSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+
+export class NpyError extends Error {
+  readonly file: string;
+  constructor(file: string, message: string) {
+    super(`${file}: ${message}`);
+    this.name = 'NpyError';
+    this.file = file;
+  }
+}
+
+/** Element types this module understands; `kind` + `bytes` + byte order come from the descr string. */
+export type NpyDtype = 'f2' | 'f4' | 'f8' | 'i1' | 'i4' | 'i8' | 'u1' | 'u2' | 'u4';
+
+export interface NpyHeader {
+  readonly path: string;
+  readonly version: number;
+  /** The descr string as written, e.g. '<f4'. */
+  readonly descr: string;
+  readonly dtype: NpyDtype;
+  readonly littleEndian: boolean;
+  readonly itemSize: number;
+  readonly fortranOrder: boolean;
+  readonly shape: readonly number[];
+  /** Byte offset of the first element. */
+  readonly dataOffset: number;
+  /** Number of elements (product of the shape). */
+  readonly size: number;
+}
+
+export const LOGIT_DESCRS = ['<f4', '>f4', '<f8', '>f8', '<f2', '>f2'] as const;
+export const LABEL_DESCRS = ['<i4', '>i4', '<i8', '>i8', '|u1', '<u2'] as const;
+
+const MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]; // "\x93NUMPY"
+
+function parseDescr(file: string, descr: string): { dtype: NpyDtype; littleEndian: boolean; itemSize: number } {
+  const m = /^([<>|=])([fiu])(\d+)$/.exec(descr);
+  if (!m) throw new NpyError(file, `unsupported dtype '${descr}' (expected a plain numeric dtype such as '<f4')`);
+  const [, order, kind, bytesText] = m;
+  const dtype = `${kind}${bytesText}` as NpyDtype;
+  const known: NpyDtype[] = ['f2', 'f4', 'f8', 'i1', 'i4', 'i8', 'u1', 'u2', 'u4'];
+  if (!known.includes(dtype)) throw new NpyError(file, `unsupported dtype '${descr}'`);
+  const itemSize = Number(bytesText);
+  // '|' (not applicable) is only meaningful for 1-byte types; '=' is native order, little-endian on every JS host.
+  if (order === '|' && itemSize !== 1) throw new NpyError(file, `dtype '${descr}' has no byte order`);
+  return { dtype, littleEndian: order !== '>', itemSize };
+}
+
+/**
+ * Parses the Python literal dict of an .npy header, e.g.
+ * `{'descr': '<f4', 'fortran_order': False, 'shape': (10000, 10), }`.
+ * Supports exactly what numpy writes: str keys, str / bool / tuple-of-int values.
+ */
+export function parseHeaderDict(file: string, text: string): { descr: string; fortranOrder: boolean; shape: number[] } {
+  let i = 0;
+  const bad = (what: string): never => {
+    throw new NpyError(file, `malformed .npy header (${what} at character ${i}): ${JSON.stringify(text.trim().slice(0, 120))}`);
+  };
+  const ws = () => {
+    while (i < text.length && /\s/.test(text[i])) i++;
+  };
+  const expect = (ch: string) => {
+    ws();
+    if (text[i] !== ch) bad(`expected '${ch}'`);
+    i++;
+  };
+  const str = (): string => {
+    ws();
+    const q = text[i];
+    if (q !== "'" && q !== '"') bad('expected a string');
+    const end = text.indexOf(q, i + 1);
+    if (end < 0) bad('unterminated string');
+    const s = text.slice(i + 1, end);
+    i = end + 1;
+    return s;
+  };
+  const value = (): string | boolean | number[] => {
+    ws();
+    const ch = text[i];
+    if (ch === "'" || ch === '"') return str();
+    if (text.startsWith('True', i)) {
+      i += 4;
+      return true;
+    }
+    if (text.startsWith('False', i)) {
+      i += 5;
+      return false;
+    }
+    if (ch === '(' || ch === '[') {
+      const close = ch === '(' ? ')' : ']';
+      i++;
+      const dims: number[] = [];
+      for (;;) {
+        ws();
+        if (text[i] === close) {
+          i++;
+          return dims;
+        }
+        const m = /^\d+L?/.exec(text.slice(i));
+        if (!m) bad('expected a non-negative integer in the shape');
+        dims.push(Number(m![0].replace('L', '')));
+        i += m![0].length;
+        ws();
+        if (text[i] === ',') i++;
+        else if (text[i] !== close) bad(`expected ',' or '${close}'`);
+      }
+    }
+    return bad('unexpected value');
+  };
+
+  const fields = new Map<string, string | boolean | number[]>();
+  expect('{');
+  for (;;) {
+    ws();
+    if (text[i] === '}') {
+      i++;
+      break;
+    }
+    const key = str();
+    expect(':');
+    fields.set(key, value());
+    ws();
+    if (text[i] === ',') i++;
+    else if (text[i] !== '}') bad("expected ',' or '}'");
+  }
+  ws();
+  if (i !== text.length) bad('trailing characters');
+
+  const descr = fields.get('descr');
+  const fortran = fields.get('fortran_order');
+  const shape = fields.get('shape');
+  if (typeof descr !== 'string') bad("missing or non-string 'descr' (structured dtypes are not supported)");
+  if (typeof fortran !== 'boolean') bad("missing 'fortran_order'");
+  if (!Array.isArray(shape)) bad("missing 'shape'");
+  return { descr: descr as string, fortranOrder: fortran as boolean, shape: shape as number[] };
+}
+
+/** Reads and validates the header of an open .npy file. */
+export function readNpyHeader(fd: number, path: string): NpyHeader {
+  const file = path;
+  const fileSize = fstatSync(fd).size;
+  const pre = Buffer.alloc(12);
+  const got = readSync(fd, pre, 0, 12, 0);
+  if (got >= 6 && got < 10 && MAGIC.every((b, k) => pre[k] === b)) throw new NpyError(file, 'truncated .npy header');
+  if (got < 10 || !MAGIC.every((b, k) => pre[k] === b)) {
+    throw new NpyError(file, got < 6 ? 'not an .npy file (too short for the magic string)' : 'not an .npy file (wrong magic string; expected \\x93NUMPY)');
+  }
+  const version = pre[6];
+  if (version < 1 || version > 3) throw new NpyError(file, `unsupported .npy format version ${version}.${pre[7]} (expected 1, 2 or 3)`);
+  const lenBytes = version === 1 ? 2 : 4;
+  if (got < 8 + lenBytes) throw new NpyError(file, 'truncated .npy header');
+  const headerLen = version === 1 ? pre.readUInt16LE(8) : pre.readUInt32LE(8);
+  const headerStart = 8 + lenBytes;
+  if (headerStart + headerLen > fileSize) {
+    throw new NpyError(file, `truncated .npy header (header length ${headerLen} bytes, file is ${fileSize} bytes)`);
+  }
+  const hb = Buffer.alloc(headerLen);
+  readSync(fd, hb, 0, headerLen, headerStart);
+  const text = hb.toString(version === 3 ? 'utf8' : 'latin1');
+  const { descr, fortranOrder, shape } = parseHeaderDict(file, text);
+  const { dtype, littleEndian, itemSize } = parseDescr(file, descr);
+  const dataOffset = headerStart + headerLen;
+  let size = 1;
+  for (const d of shape) size *= d;
+  const need = size * itemSize;
+  const have = fileSize - dataOffset;
+  if (need > have) {
+    throw new NpyError(
+      file,
+      `truncated data: the header says shape (${shape.join(', ')}) of '${descr}' = ${need} bytes, but the file holds only ${have} bytes after the header`,
+    );
+  }
+  return { path, version, descr, dtype, littleEndian, itemSize, fortranOrder, shape, dataOffset, size };
+}
+
+// --- element conversion -------------------------------------------------------------------------
+
+let halfTable: Float32Array | null = null;
+/** IEEE binary16 → float32 for all 65536 bit patterns (exact: every half is a float32). */
+function halfToFloatTable(): Float32Array {
+  if (halfTable) return halfTable;
+  const t = new Float32Array(65536);
+  for (let h = 0; h < 65536; h++) {
+    const sign = h & 0x8000 ? -1 : 1;
+    const exp = (h >> 10) & 0x1f;
+    const frac = h & 0x3ff;
+    let v: number;
+    if (exp === 0) v = frac * 2 ** -24; // subnormal (and ±0)
+    else if (exp === 31) v = frac ? NaN : Infinity;
+    else v = (1 + frac / 1024) * 2 ** (exp - 15);
+    t[h] = sign * v;
+  }
+  halfTable = t;
+  return t;
+}
+
+/** float32 → IEEE binary16 bits, round to nearest even (used by tests and the writer). */
+export function floatToHalfBits(value: number): number {
+  const f = new Float32Array([value]);
+  const u = new Uint32Array(f.buffer)[0];
+  const sign = (u >>> 16) & 0x8000;
+  const exp = (u >>> 23) & 0xff;
+  let mant = u & 0x7fffff;
+  if (exp === 0xff) return sign | 0x7c00 | (mant ? 0x200 : 0);
+  let e = exp - 127 + 15;
+  if (e >= 31) return sign | 0x7c00;
+  if (e <= 0) {
+    if (e < -10) return sign;
+    mant |= 0x800000;
+    const shift = 14 - e;
+    const half = mant >>> shift;
+    const rem = mant & ((1 << shift) - 1);
+    const mid = 1 << (shift - 1);
+    return sign | (half + (rem > mid || (rem === mid && half & 1) ? 1 : 0));
+  }
+  const half = (e << 10) | (mant >>> 13);
+  const rem = mant & 0x1fff;
+  return sign | (half + (rem > 0x1000 || (rem === 0x1000 && half & 1) ? 1 : 0));
+}
+
+function convertToFloat32(h: NpyHeader, src: Buffer, n: number, out: Float32Array): void {
+  const le = h.littleEndian;
+  const dv = new DataView(src.buffer, src.byteOffset, src.byteLength);
+  switch (h.dtype) {
+    case 'f4':
+      for (let i = 0; i < n; i++) out[i] = dv.getFloat32(i * 4, le);
+      return;
+    case 'f8':
+      for (let i = 0; i < n; i++) out[i] = dv.getFloat64(i * 8, le); // rounds to nearest float32
+      return;
+    case 'f2': {
+      const t = halfToFloatTable();
+      for (let i = 0; i < n; i++) out[i] = t[dv.getUint16(i * 2, le)];
+      return;
+    }
+    default:
+      throw new NpyError(h.path, `dtype '${h.descr}' is not a floating-point type`);
+  }
+}
+
+// --- reading ------------------------------------------------------------------------------------
+
+export type NpyRole = 'logits' | 'labels' | 'any';
+
+/**
+ * An open .npy file read in blocks of rows. A 1-D array of n elements is n rows of 1 column; a 2-D
+ * array is rows × cols. Higher ranks are rejected for logits and labels (there is no class axis to pick).
+ */
+export class NpyFile {
+  readonly header: NpyHeader;
+  readonly rows: number;
+  readonly cols: number;
+  private fd: number;
+  private scratch: Buffer = Buffer.alloc(0);
+
+  private constructor(fd: number, header: NpyHeader, rows: number, cols: number) {
+    this.fd = fd;
+    this.header = header;
+    this.rows = rows;
+    this.cols = cols;
+  }
+
+  static open(path: string, role: NpyRole = 'any'): NpyFile {
+    let fd: number;
+    try {
+      fd = openSync(path, 'r');
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      throw new NpyError(path, code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : `cannot open (${code ?? String(e)})`);
+    }
+    try {
+      const h = readNpyHeader(fd, path);
+      if (h.fortranOrder && h.shape.length > 1) {
+        throw new NpyError(
+          path,
+          'array is stored in Fortran (column-major) order; logitkit reads C order. Re-save it with np.save(path, np.ascontiguousarray(a))',
+        );
+      }
+      if (role === 'logits' && !(LOGIT_DESCRS as readonly string[]).includes(normaliseDescr(h))) {
+        throw new NpyError(path, `logits must be float16, float32 or float64 (one of ${LOGIT_DESCRS.join(' ')}); got '${h.descr}'`);
+      }
+      if (role === 'labels' && !(LABEL_DESCRS as readonly string[]).includes(normaliseDescr(h))) {
+        throw new NpyError(path, `labels must be integers (one of ${LABEL_DESCRS.join(' ')}); got '${h.descr}'`);
+      }
+      let rows: number;
+      let cols: number;
+      if (role === 'any' && h.shape.length !== 2) {
+        // Generic arrays (transforms): the last axis is the row; a 1-D array is one row.
+        cols = h.shape.length === 0 ? 1 : h.shape[h.shape.length - 1];
+        rows = cols === 0 ? 0 : h.size / cols;
+      } else if (h.shape.length === 1) {
+        rows = h.shape[0];
+        cols = 1;
+      } else if (h.shape.length === 2) {
+        rows = h.shape[0];
+        cols = h.shape[1];
+      } else {
+        throw new NpyError(path, `${role} must be ${role === 'labels' ? '1-D (rows,)' : '2-D (rows, classes)'}; got shape (${h.shape.join(', ')})`);
+      }
+      if (role === 'labels' && h.shape.length === 2 && cols !== 1) {
+        throw new NpyError(path, `labels must be 1-D (rows,); got shape (${h.shape.join(', ')})`);
+      }
+      if (role === 'logits' && h.shape.length !== 2) {
+        throw new NpyError(path, `logits must be 2-D (rows, classes); got shape (${h.shape.join(', ')})`);
+      }
+      return new NpyFile(fd, h, rows, cols);
+    } catch (e) {
+      closeSync(fd);
+      throw e;
+    }
+  }
+
+  get path(): string {
+    return this.header.path;
+  }
+
+  /** Rows per block so that one block of float32 values is about `targetBytes`. */
+  blockRows(targetBytes = 4 << 20): number {
+    return Math.max(1, Math.floor(targetBytes / (Math.max(1, this.cols) * 4)));
+  }
+
+  private readRaw(start: number, count: number): Buffer {
+    const h = this.header;
+    const bytes = count * this.cols * h.itemSize;
+    if (this.scratch.length < bytes) this.scratch = Buffer.allocUnsafe(bytes);
+    const pos = h.dataOffset + start * this.cols * h.itemSize;
+    let done = 0;
+    while (done < bytes) {
+      const n = readSync(this.fd, this.scratch, done, bytes - done, pos + done);
+      if (n === 0) throw new NpyError(h.path, `truncated data: unexpected end of file at byte ${pos + done}`);
+      done += n;
+    }
+    return this.scratch.subarray(0, bytes);
+  }
+
+  /** Rows [start, start+count) as float32 (row-major). `out` is reused when it is big enough. */
+  readFloat32(start: number, count: number, out?: Float32Array): Float32Array {
+    const n = count * this.cols;
+    const dst = out && out.length >= n ? out.subarray(0, n) : new Float32Array(n);
+    if (n === 0) return dst;
+    const h = this.header;
+    if (h.dtype === 'f4' && h.littleEndian) {
+      // Fast path: the bytes are already what a Float32Array holds; read straight into it.
+      const pos = h.dataOffset + start * this.cols * 4;
+      const view = new Uint8Array(dst.buffer, dst.byteOffset, n * 4);
+      let done = 0;
+      while (done < view.length) {
+        const k = readSync(this.fd, view, done, view.length - done, pos + done);
+        if (k === 0) throw new NpyError(h.path, `truncated data: unexpected end of file at byte ${pos + done}`);
+        done += k;
+      }
+      return dst;
+    }
+    convertToFloat32(h, this.readRaw(start, count), n, dst);
+    return dst;
+  }
+
+  /**
+   * Rows [start, start+count) as int32 (for labels). int64 values outside the int32 range raise an
+   * error naming the row, since they cannot be class indices.
+   */
+  readInt32(start: number, count: number, out?: Int32Array): Int32Array {
+    const n = count * this.cols;
+    const dst = out && out.length >= n ? out.subarray(0, n) : new Int32Array(n);
+    if (n === 0) return dst;
+    const h = this.header;
+    const src = this.readRaw(start, count);
+    const dv = new DataView(src.buffer, src.byteOffset, src.byteLength);
+    const le = h.littleEndian;
+    switch (h.dtype) {
+      case 'i4':
+        for (let i = 0; i < n; i++) dst[i] = dv.getInt32(i * 4, le);
+        break;
+      case 'i8':
+        for (let i = 0; i < n; i++) {
+          const lo = dv.getInt32(i * 8 + (le ? 0 : 4), le);
+          const hi = dv.getInt32(i * 8 + (le ? 4 : 0), le);
+          if (hi !== lo >> 31) {
+            const v = dv.getBigInt64(i * 8, le);
+            throw new NpyError(h.path, `value ${v} at row ${start + i} does not fit in int32`);
+          }
+          dst[i] = lo;
+        }
+        break;
+      case 'u1':
+        for (let i = 0; i < n; i++) dst[i] = src[i];
+        break;
+      case 'u2':
+        for (let i = 0; i < n; i++) dst[i] = dv.getUint16(i * 2, le);
+        break;
+      case 'i1':
+        for (let i = 0; i < n; i++) dst[i] = dv.getInt8(i);
+        break;
+      case 'u4':
+        for (let i = 0; i < n; i++) {
+          const v = dv.getUint32(i * 4, le);
+          if (v > 0x7fffffff) throw new NpyError(h.path, `value ${v} at row ${start + i} does not fit in int32`);
+          dst[i] = v;
+        }
+        break;
+      default:
+        throw new NpyError(h.path, `dtype '${h.descr}' is not an integer type`);
+    }
+    return dst;
+  }
+
+  close(): void {
+    if (this.fd >= 0) {
+      closeSync(this.fd);
+      this.fd = -1;
+    }
+  }
+}
+
+/** '|u1', '<u1' and '>u1' mean the same; other descrs are compared as written ('=' as '<'). */
+function normaliseDescr(h: NpyHeader): string {
+  if (h.itemSize === 1) return `|${h.dtype}`;
+  return `${h.littleEndian ? '<' : '>'}${h.dtype}`;
+}
+
+/** Whole-file convenience readers (small files: tests, labels of modest size). */
+export function readNpyFloat32(path: string): { data: Float32Array; shape: number[] } {
+  const f = NpyFile.open(path, 'any');
+  try {
+    return { data: f.readFloat32(0, f.rows), shape: [...f.header.shape] };
+  } finally {
+    f.close();
+  }
+}
+export function readNpyInt32(path: string): { data: Int32Array; shape: number[] } {
+  const f = NpyFile.open(path, 'any');
+  try {
+    return { data: f.readInt32(0, f.rows), shape: [...f.header.shape] };
+  } finally {
+    f.close();
+  }
+}
+
+// --- writing ------------------------------------------------------------------------------------
+
+export type NpyWriteDtype = '<f4' | '>f4' | '<f8' | '>f8' | '<f2' | '>f2' | '<i4' | '>i4' | '<i8' | '>i8' | '|u1' | '<u2';
+
+/** The header bytes for a version-1 (or, if it does not fit, version-2) .npy file, padded to 64 bytes. */
+export function npyHeaderBytes(descr: string, shape: readonly number[], fortranOrder = false): Buffer {
+  const shapeText = shape.length === 1 ? `(${shape[0]},)` : `(${shape.join(', ')})`;
+  let dict = `{'descr': '${descr}', 'fortran_order': ${fortranOrder ? 'True' : 'False'}, 'shape': ${shapeText}, }`;
+  let version = 1;
+  let pre = 10;
+  if (dict.length + 1 + pre > 65535) {
+    version = 2;
+    pre = 12;
+  }
+  const total = Math.ceil((pre + dict.length + 1) / 64) * 64;
+  dict = dict + ' '.repeat(total - pre - dict.length - 1) + '\n';
+  const b = Buffer.alloc(total);
+  Buffer.from(MAGIC).copy(b, 0);
+  b[6] = version;
+  b[7] = 0;
+  if (version === 1) b.writeUInt16LE(dict.length, 8);
+  else b.writeUInt32LE(dict.length, 8);
+  b.write(dict, pre, 'latin1');
+  return b;
+}
+
+/** Encodes numbers as the given dtype (tests use this to write every input flavour). */
+export function encodeNpyData(descr: NpyWriteDtype, values: ArrayLike<number>): Buffer {
+  const { dtype, littleEndian: le, itemSize } = parseDescr('(encode)', descr);
+  const n = values.length;
+  const b = Buffer.alloc(n * itemSize);
+  const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
+  for (let i = 0; i < n; i++) {
+    const v = values[i];
+    switch (dtype) {
+      case 'f4':
+        dv.setFloat32(i * 4, v, le);
+        break;
+      case 'f8':
+        dv.setFloat64(i * 8, v, le);
+        break;
+      case 'f2':
+        dv.setUint16(i * 2, floatToHalfBits(v), le);
+        break;
+      case 'i4':
+        dv.setInt32(i * 4, v, le);
+        break;
+      case 'i8':
+        dv.setBigInt64(i * 8, BigInt(v), le);
+        break;
+      case 'u1':
+        dv.setUint8(i, v);
+        break;
+      case 'u2':
+        dv.setUint16(i * 2, v, le);
+        break;
+      default:
+        throw new Error(`cannot encode ${descr}`);
+    }
+  }
+  return b;
+}
+
+let tmpCounter = 0;
+function tempPathFor(path: string): string {
+  return join(dirname(path), `.${basename(path)}.${process.pid}.${Date.now()}.${tmpCounter++}.tmp`);
+}
+
+/**
+ * Streams an .npy file whose shape is known up front. Data goes to a temp file in the destination's
+ * directory; `commit()` checks that exactly the promised number of elements arrived and renames it
+ * into place; `abort()` removes it.
+ */
+export class NpyWriter {
+  readonly path: string;
+  readonly descr: '<f4' | '<i4';
+  private readonly tmp: string;
+  private fd: number;
+  private written = 0;
+  private readonly expected: number;
+
+  constructor(path: string, descr: '<f4' | '<i4', shape: readonly number[]) {
+    this.path = path;
+    this.descr = descr;
+    this.expected = shape.reduce((a, b) => a * b, 1);
+    this.tmp = tempPathFor(path);
+    try {
+      this.fd = openSync(this.tmp, 'wx');
+    } catch (e) {
+      throw new NpyError(path, `cannot write (${(e as NodeJS.ErrnoException).code ?? String(e)})`);
+    }
+    this.writeAll(npyHeaderBytes(descr, shape));
+  }
+
+  private writeAll(view: ArrayBufferView): void {
+    const bytes = new Uint8Array(view.buffer, view.byteOffset, view.byteLength);
+    let done = 0;
+    while (done < bytes.length) done += writeSync(this.fd, bytes, done, bytes.length - done);
+  }
+
+  /** Appends values (little-endian host: the array's bytes are the .npy bytes). */
+  write(values: Float32Array | Int32Array): void {
+    if ((this.descr === '<f4') !== values instanceof Float32Array) throw new Error('NpyWriter: value type does not match descr');
+    this.writeAll(values);
+    this.written += values.length;
+  }
+
+  commit(): void {
+    if (this.written !== this.expected) {
+      this.abort();
+      throw new NpyError(this.path, `internal error: wrote ${this.written} of ${this.expected} elements`);
+    }
+    closeSync(this.fd);
+    this.fd = -1;
+    renameSync(this.tmp, this.path);
+  }
+
+  abort(): void {
+    if (this.fd >= 0) {
+      closeSync(this.fd);
+      this.fd = -1;
+    }
+    try {
+      unlinkSync(this.tmp);
+    } catch {
+      /* already gone */
+    }
+  }
+}
+
+/** Writes a whole array atomically. */
+export function writeNpy(path: string, values: Float32Array | Int32Array, shape: readonly number[]): void {
+  const w = new NpyWriter(path, values instanceof Float32Array ? '<f4' : '<i4', shape);
+  try {
+    w.write(values);
+    w.commit();
+  } catch (e) {
+    w.abort();
+    throw e;
+  }
+}
+
+/** Writes raw data bytes (already encoded) under a header, atomically. For tests and sample generation. */
+export function writeNpyRaw(path: string, descr: string, shape: readonly number[], data: Uint8Array, fortranOrder = false): void {
+  const tmp = tempPathFor(path);
+  const fd = openSync(tmp, 'wx');
+  try {
+    const head = npyHeaderBytes(descr, shape, fortranOrder);
+    writeSync(fd, head);
+    let done = 0;
+    while (done < data.length) done += writeSync(fd, data, done, data.length - done);
+    closeSync(fd);
+    renameSync(tmp, path);
+  } catch (e) {
+    try {
+      closeSync(fd);
+    } catch {
+      /* closed */
+    }
+    try {
+      unlinkSync(tmp);
+    } catch {
+      /* gone */
+    }
+    throw e;
+  }
+}

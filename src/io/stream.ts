@@ -1,0 +1,53 @@
+/**
+ * Row blocks: the one shape in which metrics see data, whether it lives in memory or in .npy files.
+ *
+ * A BlockSource yields blocks of whole rows (float32 logits, optionally int32 labels). A file source
+ * walks one or more (logits, labels) shards in order, reading a few MB at a time, so the peak memory
+ * is a few blocks whatever the file size. Block arrays are reused between blocks: a consumer must
+ * finish with a block before asking for the next one.
+ *
+ * This file has no Node imports: metrics (which reach browser bundles through the engine) use it.
+ * The file-backed source lives in npy-source.ts.
+ */
+
+export interface RowBlock {
+  /** rows × classes float32 logits, row-major. */
+  readonly x: Float32Array;
+  /** rows int32 labels (when the source has labels). */
+  readonly labels: Int32Array | null;
+  readonly rows: number;
+  /** Index of this block's first row in the whole source. */
+  readonly start: number;
+}
+
+export interface BlockSource {
+  readonly rows: number;
+  readonly classes: number;
+  readonly hasLabels: boolean;
+  /** A fresh pass over all rows; may be called again for another pass. */
+  blocks(): Iterable<RowBlock>;
+  /** Names a global row for error messages, e.g. "row 17 of labels.npy"; defaults to "row 17". */
+  describeRow?(row: number, what: 'logits' | 'labels'): string;
+}
+
+/** Wraps in-memory arrays as a source of one block (or of blocks of `blockRows` rows). */
+export function arraySource(x: Float32Array, classes: number, labels: Int32Array | null, blockRows = Infinity): BlockSource {
+  const rows = classes > 0 ? x.length / classes : 0;
+  return {
+    rows,
+    classes,
+    hasLabels: labels !== null,
+    *blocks() {
+      const step = Math.max(1, Math.min(rows, blockRows));
+      for (let start = 0; start < rows; start += step) {
+        const n = Math.min(step, rows - start);
+        yield {
+          x: x.subarray(start * classes, (start + n) * classes),
+          labels: labels ? labels.subarray(start, start + n) : null,
+          rows: n,
+          start,
+        };
+      }
+    },
+  };
+}

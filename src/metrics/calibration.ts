@@ -1,0 +1,428 @@
+/**
+ * Calibration: expected calibration error, reliability bins and temperature scaling (SEMANTICS.md §10).
+ *
+ * ECE: each row's confidence is the largest softmax probability and it is correct when argmax equals
+ * the label. Confidences fall into M equal-width bins (k/M, (k+1)/M] with exact edges:
+ * bin(c) = clamp(ceil(c·M) − 1, 0, M − 1), computed in float64 where c·M is exact for a float32 c.
+ * Bins carry float64 sums (count, Σ confidence, Σ correct), so ECE = (1/n) Σ_b |Σcorrect_b − Σconf_b|
+ * and blocks or shards merge exactly by adding sums.
+ *
+ * Temperature: NLL(β) = mean_i(lse(β x_i) − β x_{i,y_i}) is convex in β = 1/T, with
+ * g(β) = dNLL/dβ = mean_i(E_{softmax(βx_i)}[x_i] − x_{i,y_i}) and g'(β) = mean_i Var_{softmax(βx_i)}[x_i].
+ * We find the root of the monotone g by Newton steps kept inside a shrinking bracket (bisection in log β
+ * when a step leaves it), evaluating a bound only when the iterates head for it; if g does not change
+ * sign in [1/max, 1/min], the answer is that bound. Each evaluation is one pass over the rows, so a file
+ * source is streamed; the iteration is warm-started from a fit on the first block (in memory), after
+ * which the full data typically needs 2–4 passes. Probabilities come from the engine in float32,
+ * sums are float64: on the test data T agrees with a float64 bisection to ~1e-6 relative.
+ *
+ * Everything goes through the public engine API (softmax, logSoftmax, argmax), so it runs on any backend.
+ */
+import { LogitkitError } from '../errors.js';
+import { arraySource, type BlockSource } from '../io/stream.js';
+
+/** The part of the public Engine that metrics use (the real Engine satisfies it structurally). */
+export interface MetricsEngine {
+  softmax(x: Float32Array, classes: number, options?: { temperature?: number; out?: Float32Array }): Float32Array;
+  logSoftmax(x: Float32Array, classes: number, options?: { temperature?: number; out?: Float32Array }): Float32Array;
+  argmax(x: Float32Array, classes: number): Int32Array;
+  topk(x: Float32Array, classes: number, k: number): { values: Float32Array; indices: Int32Array };
+}
+
+export const DEFAULT_BINS = 15;
+
+export function checkBins(bins: unknown, argument = 'options.bins'): number {
+  if (typeof bins !== 'number' || !Number.isInteger(bins) || bins < 1) {
+    throw new LogitkitError('invalid_bins', `${argument} = ${String(bins)}, expected an integer >= 1`, argument);
+  }
+  return bins;
+}
+
+/** bin(c) = clamp(ceil(c*M) - 1, 0, M - 1): bins are (k/M, (k+1)/M], c = 0 goes to bin 0. */
+export function binOf(c: number, bins: number): number {
+  const k = Math.ceil(c * bins) - 1;
+  return k < 0 ? 0 : k >= bins ? bins - 1 : k;
+}
+
+export interface ReliabilityBin {
+  lower: number;
+  upper: number;
+  count: number;
+  /** Fraction correct in the bin (NaN when the bin is empty). */
+  accuracy: number;
+  /** Mean confidence in the bin (NaN when empty). */
+  confidence: number;
+}
+
+export interface Reliability {
+  ece: number;
+  mce: number;
+  bins: ReliabilityBin[];
+}
+
+/** Reliability bins as float64 sums; add rows, merge other bins, read ECE/MCE. */
+export class ReliabilityBins {
+  readonly bins: number;
+  readonly count: Float64Array;
+  readonly confSum: Float64Array;
+  readonly correctSum: Float64Array;
+  /** Rows whose confidence was NaN: they make ECE and MCE NaN. */
+  nanRows = 0;
+
+  constructor(bins: number = DEFAULT_BINS) {
+    this.bins = checkBins(bins);
+    this.count = new Float64Array(bins);
+    this.confSum = new Float64Array(bins);
+    this.correctSum = new Float64Array(bins);
+  }
+
+  /** Adds one row; returns its bin (-1 for NaN). */
+  add(conf: number, correct: number): number {
+    if (conf !== conf) {
+      this.nanRows++;
+      return -1;
+    }
+    const b = binOf(conf, this.bins);
+    this.count[b] += 1;
+    this.confSum[b] += conf;
+    this.correctSum[b] += correct;
+    return b;
+  }
+
+  merge(o: ReliabilityBins): void {
+    if (o.bins !== this.bins) throw new LogitkitError('invalid_bins', `cannot merge ${o.bins} bins into ${this.bins}`);
+    for (let b = 0; b < this.bins; b++) {
+      this.count[b] += o.count[b];
+      this.confSum[b] += o.confSum[b];
+      this.correctSum[b] += o.correctSum[b];
+    }
+    this.nanRows += o.nanRows;
+  }
+
+  get rows(): number {
+    let n = this.nanRows;
+    for (let b = 0; b < this.bins; b++) n += this.count[b];
+    return n;
+  }
+
+  result(): Reliability {
+    const M = this.bins;
+    const n = this.rows;
+    const poisoned = n === 0 || this.nanRows > 0;
+    let gap = 0;
+    let mce = 0;
+    const out: ReliabilityBin[] = [];
+    for (let b = 0; b < M; b++) {
+      const c = this.count[b];
+      const accuracy = c > 0 ? this.correctSum[b] / c : NaN;
+      const confidence = c > 0 ? this.confSum[b] / c : NaN;
+      if (c > 0) {
+        gap += Math.abs(this.correctSum[b] - this.confSum[b]);
+        mce = Math.max(mce, Math.abs(accuracy - confidence));
+      }
+      out.push({ lower: b / M, upper: (b + 1) / M, count: c, accuracy, confidence });
+    }
+    return { ece: poisoned ? NaN : gap / n, mce: poisoned ? NaN : mce, bins: out };
+  }
+}
+
+/**
+ * ECE from given confidences (SEMANTICS §10 `ece_from_confidences`). `correct` entries are truthy /
+ * 1 for correct. binIndex[i] is the bin of row i, or -1 for a NaN confidence.
+ */
+export function eceFromConfidences(
+  conf: ArrayLike<number>,
+  correct: ArrayLike<number | boolean>,
+  options: { bins?: number } = {},
+): { ece: number; binIndex: Int32Array } {
+  const M = checkBins(options.bins ?? DEFAULT_BINS);
+  const n = conf.length;
+  if (correct.length !== n) {
+    throw new LogitkitError('shape_mismatch', `correct has ${correct.length} entries, expected ${n} (one per confidence)`, 'correct');
+  }
+  for (let i = 0; i < n; i++) {
+    const c = conf[i];
+    if (c < 0 || c > 1) {
+      throw new LogitkitError('invalid_confidence', `conf[${i}] = ${c}, expected a value in [0, 1]`, 'conf');
+    }
+  }
+  const acc = new ReliabilityBins(M);
+  const binIndex = new Int32Array(n);
+  for (let i = 0; i < n; i++) binIndex[i] = acc.add(conf[i], correct[i] ? 1 : 0);
+  return { ece: acc.result().ece, binIndex };
+}
+
+// --- shared argument checks -----------------------------------------------------------------------
+
+export function checkShape(x: Float32Array, classes: number): number {
+  if (!(x instanceof Float32Array)) throw new LogitkitError('invalid_argument', 'x must be a Float32Array', 'x');
+  if (!Number.isInteger(classes) || classes < 1) {
+    throw new LogitkitError('shape_mismatch', `classes = ${classes}, expected an integer >= 1`, 'classes');
+  }
+  if (x.length % classes !== 0) {
+    throw new LogitkitError('shape_mismatch', `x.length = ${x.length} is not a multiple of classes = ${classes}`, 'x');
+  }
+  return x.length / classes;
+}
+
+function checkLabelsArray(labels: Int32Array, rows: number): void {
+  if (!(labels instanceof Int32Array)) throw new LogitkitError('invalid_argument', 'labels must be an Int32Array', 'labels');
+  if (labels.length !== rows) {
+    throw new LogitkitError('shape_mismatch', `labels.length = ${labels.length}, expected ${rows} (one per row)`, 'labels');
+  }
+}
+
+/** Throws target_out_of_range for the first label outside [0, classes). */
+export function checkLabelBlock(src: BlockSource, labels: Int32Array, start: number, classes: number): void {
+  for (let i = 0; i < labels.length; i++) {
+    const y = labels[i];
+    if (!(y >= 0 && y < classes)) {
+      const where = src.describeRow ? src.describeRow(start + i, 'labels') : `labels[${start + i}]`;
+      throw new LogitkitError('target_out_of_range', `label ${y} at ${where}, expected 0 <= label < ${classes}`, 'labels');
+    }
+  }
+}
+
+// --- reliability from logits ----------------------------------------------------------------------
+
+/** Reliability bins of softmax(x / temperature) over a (streamed) source with labels. */
+export function reliabilityBinsOf(lk: MetricsEngine, src: BlockSource, bins: number, temperature = 1): ReliabilityBins {
+  const acc = new ReliabilityBins(bins);
+  const C = src.classes;
+  let p = new Float32Array(0);
+  for (const blk of src.blocks()) {
+    if (!blk.labels) throw new LogitkitError('invalid_argument', 'labels are required', 'labels');
+    checkLabelBlock(src, blk.labels, blk.start, C);
+    const n = blk.rows * C;
+    if (p.length < n) p = new Float32Array(n);
+    const prob = lk.softmax(blk.x, C, { temperature, out: p.subarray(0, n) });
+    const pred = lk.argmax(blk.x, C);
+    for (let i = 0; i < blk.rows; i++) {
+      acc.add(prob[i * C + pred[i]], pred[i] === blk.labels[i] ? 1 : 0);
+    }
+  }
+  return acc;
+}
+
+export function reliability(lk: MetricsEngine, x: Float32Array, classes: number, labels: Int32Array, options: { bins?: number } = {}): Reliability {
+  const bins = checkBins(options.bins ?? DEFAULT_BINS);
+  const rows = checkShape(x, classes);
+  checkLabelsArray(labels, rows);
+  return reliabilityBinsOf(lk, arraySource(x, classes, labels), bins).result();
+}
+
+export function ece(lk: MetricsEngine, x: Float32Array, classes: number, labels: Int32Array, options: { bins?: number } = {}): number {
+  return reliability(lk, x, classes, labels, options).ece;
+}
+
+// --- temperature scaling --------------------------------------------------------------------------
+
+export interface TemperatureFit {
+  temperature: number;
+  /** Mean NLL at the fitted temperature. */
+  nll: number;
+  /** Mean NLL at T = 1. */
+  nllBefore: number;
+  /** Passes over the data the fit took (informational). */
+  passes?: number;
+}
+
+interface NllPoint {
+  nll: number;
+  g: number; // dNLL/dβ
+  h: number; // d²NLL/dβ²
+}
+
+/**
+ * One pass: NLL, its derivative and curvature in β at temperature T = 1/β. Also validates labels and
+ * finiteness (only on the first pass, `check`).
+ */
+function evalAt(lk: MetricsEngine, src: BlockSource, T: number, check: boolean, scratch: { p: Float32Array; lp: Float32Array }): NllPoint & { constant: boolean } {
+  const C = src.classes;
+  let nll = 0;
+  let g = 0;
+  let h = 0;
+  let constant = check; // only the validating (first) pass looks for constant rows
+  for (const blk of src.blocks()) {
+    const x = blk.x;
+    const y = blk.labels!;
+    const n = blk.rows * C;
+    if (check) {
+      checkLabelBlock(src, y, blk.start, C);
+      for (let i = 0; i < n; i++) {
+        if (!Number.isFinite(x[i])) {
+          const row = blk.start + Math.floor(i / C);
+          const where = src.describeRow ? src.describeRow(row, 'logits') : `row ${row}`;
+          throw new LogitkitError('non_finite_input', `logit ${x[i]} at ${where}, column ${i % C}: temperature fitting needs finite logits`, 'x');
+        }
+      }
+    }
+    if (scratch.p.length < n) {
+      scratch.p = new Float32Array(n);
+      scratch.lp = new Float32Array(n);
+    }
+    const p = lk.softmax(x, C, { temperature: T, out: scratch.p.subarray(0, n) });
+    const lp = lk.logSoftmax(x, C, { temperature: T, out: scratch.lp.subarray(0, n) });
+    if (check && constant) {
+      for (let r = 0; r < blk.rows && constant; r++) {
+        const o = r * C;
+        for (let j = 1; j < C; j++) {
+          if (x[o + j] !== x[o]) {
+            constant = false;
+            break;
+          }
+        }
+      }
+    }
+    for (let r = 0; r < blk.rows; r++) {
+      const o = r * C;
+      const t = y[r];
+      nll -= lp[o + t];
+      // Moments of d = x − x_0 under p in one pass: shifting by the row's first logit keeps the
+      // variance's cancellation tied to the row's spread, not its offset.
+      const x0 = x[o];
+      let m1 = 0;
+      let m2 = 0;
+      for (let j = 0; j < C; j++) {
+        const d = x[o + j] - x0;
+        const pd = p[o + j] * d;
+        m1 += pd;
+        m2 += pd * d;
+      }
+      g += m1 - (x[o + t] - x0);
+      const v = m2 - m1 * m1;
+      if (v > 0) h += v;
+    }
+  }
+  const R = src.rows;
+  return { nll: nll / R, g: g / R, h: h / R, constant };
+}
+
+/**
+ * Safeguarded Newton on g(β) = dNLL/dβ over [bLo, bHi], starting from an already evaluated point.
+ * `at` evaluates one β (one pass over the data).
+ */
+function newtonRoot(at: (beta: number) => NllPoint, bLo: number, bHi: number, beta: number, cur: NllPoint): { beta: number; cur: NllPoint } {
+  // Bracket [a, b] around the root of g; the sign of g is known at an end once it has been evaluated.
+  let a = bLo;
+  let b = bHi;
+  let aKnown = false;
+  let bKnown = false;
+  for (let iter = 0; iter < 100; iter++) {
+    if (cur.g === 0) break;
+    if (cur.g > 0) {
+      b = beta;
+      bKnown = true;
+    } else {
+      a = beta;
+      aKnown = true;
+    }
+    // The root is at a bound when g keeps its sign there.
+    if (cur.g > 0 && beta === bLo) break; // NLL still rising at the largest T: T = max
+    if (cur.g < 0 && beta === bHi) break; // still falling at the smallest T: T = min
+    let next = cur.h > 0 ? beta - cur.g / cur.h : NaN;
+    // Newton converges quadratically: when the next step would be this small, the current β is already
+    // within ~1e-6 of the root (far inside the 1e-3 acceptance band), so skip that pass.
+    if (next > a && next < b && Math.abs(next - beta) <= 1e-6 * beta) break;
+    if (!(next > a && next < b)) {
+      if (!aKnown && cur.g > 0 && !(next > a)) next = a; // heading below the range: test the bound
+      else if (!bKnown && cur.g < 0 && !(next < b)) next = b;
+      else next = Math.sqrt(a * b); // bisection in log β
+    }
+    const step = Math.abs(next - beta);
+    beta = next;
+    cur = at(beta);
+    // 1e-7 relative: far inside the 1e-3 acceptance band, and above the float32 noise of g near the root.
+    if (step <= 1e-7 * beta || b - a <= 1e-7 * beta) break;
+  }
+  return { beta, cur };
+}
+
+/** The first block of a source, copied (sources reuse their block buffers). */
+function firstBlockCopy(src: BlockSource): { x: Float32Array; labels: Int32Array; rows: number } | null {
+  for (const blk of src.blocks()) return { x: blk.x.slice(), labels: blk.labels!.slice(), rows: blk.rows };
+  return null;
+}
+
+/**
+ * Temperature fit over any block source (in memory or streamed from files).
+ *
+ * Passes over the data are what cost on a large file, so the Newton iteration is warm-started from a
+ * fit on the first block alone (in memory, no extra I/O); on the full data it then typically needs 2–4
+ * passes. `nllBefore` (NLL at T = 1) costs one more pass unless T = 1 was evaluated anyway; callers
+ * that compute it elsewhere pass `{ nllBefore: false }` and get NaN.
+ */
+export function fitTemperatureSource(
+  lk: MetricsEngine,
+  src: BlockSource,
+  options: { min?: number; max?: number; nllBefore?: boolean } = {},
+): TemperatureFit {
+  const tMin = options.min ?? 0.01;
+  const tMax = options.max ?? 100;
+  for (const [name, v] of [
+    ['options.min', tMin],
+    ['options.max', tMax],
+  ] as const) {
+    if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) {
+      throw new LogitkitError('invalid_temperature', `${name} = ${String(v)}, expected a finite number > 0`, name);
+    }
+  }
+  if (tMin > tMax) throw new LogitkitError('invalid_temperature', `options.min = ${tMin} > options.max = ${tMax}`, 'options.min');
+  if (!src.hasLabels) throw new LogitkitError('invalid_argument', 'labels are required', 'labels');
+  if (src.rows === 0) return { temperature: 1, nll: NaN, nllBefore: NaN, passes: 0 };
+
+  const bLo = 1 / tMax; // smallest β = largest T
+  const bHi = 1 / tMin;
+  const start = Math.min(bHi, Math.max(bLo, 1));
+  const scratch = { p: new Float32Array(0), lp: new Float32Array(0) };
+
+  // Warm start on the first block when there is more than one block.
+  let beta0 = start;
+  let sampleFit: { beta: number; cur: NllPoint } | null = null;
+  const head = firstBlockCopy(src);
+  if (head && head.rows < src.rows) {
+    const sample = arraySource(head.x, src.classes, head.labels);
+    const p0 = evalAt(lk, sample, 1 / start, true, scratch);
+    if (!p0.constant) {
+      sampleFit = newtonRoot((b) => evalAt(lk, sample, 1 / b, false, scratch), bLo, bHi, start, p0);
+      beta0 = sampleFit.beta;
+    }
+  }
+
+  let passes = 1;
+  let nllAt1 = NaN;
+  const at = (beta: number): NllPoint => {
+    passes++;
+    const pt = evalAt(lk, src, 1 / beta, false, scratch);
+    if (beta === 1) nllAt1 = pt.nll;
+    return pt;
+  };
+  const first = evalAt(lk, src, 1 / beta0, true, scratch); // validates every row
+  if (beta0 === 1) nllAt1 = first.nll;
+  let beta: number;
+  let cur: NllPoint;
+  if (first.constant) {
+    // Every row constant: NLL = log C whatever T is, and the spec answer is T = 1.
+    beta = 1;
+    cur = first;
+    nllAt1 = first.nll;
+  } else {
+    ({ beta, cur } = newtonRoot(at, bLo, bHi, beta0, first));
+  }
+  const wantBefore = options.nllBefore ?? true;
+  if (wantBefore && Number.isNaN(nllAt1)) nllAt1 = beta === 1 ? cur.nll : at(1).nll;
+  return { temperature: 1 / beta, nll: cur.nll, nllBefore: nllAt1, passes };
+}
+
+export function fitTemperature(
+  lk: MetricsEngine,
+  x: Float32Array,
+  classes: number,
+  labels: Int32Array,
+  options: { min?: number; max?: number } = {},
+): { temperature: number; nll: number; nllBefore: number } {
+  const rows = checkShape(x, classes);
+  checkLabelsArray(labels, rows);
+  const fit = fitTemperatureSource(lk, arraySource(x, classes, labels), options);
+  return { temperature: fit.temperature, nll: fit.nll, nllBefore: fit.nllBefore };
+}

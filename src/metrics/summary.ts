@@ -1,0 +1,399 @@
+/**
+ * Scoring summaries that stream and merge exactly.
+ *
+ * A ScoreAccumulator takes blocks of (logits, labels) and keeps only float64 sums and integer counts:
+ * Σ NLL, #correct, #top-k correct, Σ Brier, Σ entropy, reliability bin sums, and per class: support,
+ * #correct, #predicted, Σ p_c and Σ x_c over all rows. Every reported figure is a ratio of these sums,
+ * so two accumulators over disjoint rows merge by adding their sums and give the figures of one run over
+ * all rows (up to the order of float64 additions, ~1e-15 relative).
+ *
+ * What merge cannot recompute: anything that needs the logits again. A fitted temperature is a property
+ * of all rows together; shards scored at different temperatures cannot be merged (it would mix
+ * distributions), and merge cannot refit T. To score shards with a temperature fitted on all of them, fit
+ * once (`logitkit calibrate` over all shards, or on a held-out set) and score every shard with
+ * `--temperature T`. The optional second temperature ("alt", used for before/after reliability diagrams)
+ * merges the same way when all shards used the same alt temperature.
+ *
+ * Per row, with p = softmax(x / T) and lp = logSoftmax(x / T) from the engine (float32), pred = argmax(x)
+ * (ties to the lowest index, SEMANTICS §8), y the label:
+ *   NLL = −lp_y; correct = [pred = y]; top-k correct = [y among topk(x, k) indices];
+ *   Brier = Σ_j (p_j − [j = y])² (range [0, 2]); entropy = −Σ_j p_j lp_j (0·log 0 = 0);
+ *   confidence = p_pred for the reliability bins.
+ * Per-class mean logit is of the raw logits x (before any temperature).
+ */
+import { LogitkitError } from '../errors.js';
+import type { BlockSource } from '../io/stream.js';
+import { checkBins, checkLabelBlock, ReliabilityBins, type MetricsEngine, type Reliability } from './calibration.js';
+
+export const STATS_FORMAT = 'logitkit-score-stats/1';
+
+export interface ScoreOptions {
+  bins?: number;
+  /** k of top-k accuracy; clamped to the number of classes. */
+  topk?: number;
+  /** Temperature of the main figures (1 = unscaled). */
+  temperature?: number;
+  /** Optional second temperature: NLL and reliability bins only (for before/after diagrams). */
+  altTemperature?: number | null;
+}
+
+export interface PerClassEntry {
+  class: number;
+  support: number;
+  /** Accuracy on rows whose label is this class (recall); null when support is 0. */
+  accuracy: number | null;
+  /** Rows predicted as this class. */
+  predicted: number;
+  /** Mean over all rows of softmax probability of this class. */
+  meanProb: number;
+  /** Mean over all rows of this class's raw logit. */
+  meanLogit: number;
+  /** support / rows. */
+  frequency: number;
+  /** 'over' | 'under' when the model predicts this class clearly more / less often than it occurs. */
+  flag: 'over' | 'under' | null;
+}
+
+export interface ScoreSummary {
+  rows: number;
+  classes: number;
+  nll: number;
+  accuracy: number;
+  topk: { k: number; accuracy: number };
+  perplexity: number;
+  ece: number;
+  mce: number;
+  brier: number;
+  meanEntropy: number;
+  bins: number;
+  /** Rows whose softmax is NaN (NaN, +inf or all −inf logits): they make NLL, ECE, Brier and entropy NaN. */
+  nanRows: number;
+  reliability: Reliability;
+  perClass: PerClassEntry[];
+  /** Present when the figures are at T ≠ 1 or T was fitted (set by the caller). */
+  temperature?: number;
+  alt?: { temperature: number; nll: number; ece: number; mce: number; reliability: Reliability } | undefined;
+}
+
+/** JSON-safe numbers: non-finite values become strings so sums survive a round trip. */
+type JsonNum = number | 'NaN' | 'Infinity' | '-Infinity';
+const enc = (v: number): JsonNum => (Number.isFinite(v) ? v : (String(v) as JsonNum));
+const dec = (v: unknown): number => (typeof v === 'number' ? v : typeof v === 'string' ? Number(v) : NaN);
+const encArr = (a: ArrayLike<number>): JsonNum[] => Array.from(a, enc);
+
+export interface ScoreStats {
+  format: typeof STATS_FORMAT;
+  rows: number;
+  classes: number;
+  bins: number;
+  k: number;
+  temperature: number;
+  nllSum: JsonNum;
+  correct: number;
+  topkCorrect: number;
+  brierSum: JsonNum;
+  entropySum: JsonNum;
+  binCount: number[];
+  binConf: JsonNum[];
+  binCorrect: number[];
+  binNaN: number;
+  support: number[];
+  classCorrect: number[];
+  predicted: number[];
+  probSum: JsonNum[];
+  logitSum: JsonNum[];
+  alt: null | { temperature: number; nllSum: JsonNum; binCount: number[]; binConf: JsonNum[]; binCorrect: number[]; binNaN: number };
+}
+
+/**
+ * Flag rule: a class is over-predicted when it is predicted at least 10% more often than it occurs AND
+ * the excess is more than 3·√support (so noise in small classes is not flagged); under-predicted
+ * symmetrically. Classes with no support that are predicted ≥ 3 times are flagged 'over'.
+ */
+export function biasFlag(support: number, predicted: number): 'over' | 'under' | null {
+  const diff = predicted - support;
+  const noise = 3 * Math.sqrt(Math.max(support, 1));
+  if (diff > noise && diff >= 0.1 * support) return 'over';
+  if (-diff > noise && -diff >= 0.1 * support) return 'under';
+  return null;
+}
+
+export class ScoreAccumulator {
+  readonly classes: number;
+  readonly bins: number;
+  readonly k: number;
+  readonly temperature: number;
+  readonly altTemperature: number | null;
+
+  rows = 0;
+  nllSum = 0;
+  correct = 0;
+  topkCorrect = 0;
+  brierSum = 0;
+  entropySum = 0;
+  readonly reliability: ReliabilityBins;
+  readonly support: Float64Array;
+  readonly classCorrect: Float64Array;
+  readonly predicted: Float64Array;
+  readonly probSum: Float64Array;
+  readonly logitSum: Float64Array;
+  altNllSum = 0;
+  readonly altReliability: ReliabilityBins | null;
+
+  private p = new Float32Array(0);
+  private lp = new Float32Array(0);
+
+  constructor(classes: number, options: ScoreOptions = {}) {
+    if (!Number.isInteger(classes) || classes < 1) throw new LogitkitError('shape_mismatch', `classes = ${classes}, expected an integer >= 1`, 'classes');
+    this.classes = classes;
+    this.bins = checkBins(options.bins ?? 15);
+    const k = options.topk ?? 5;
+    if (!Number.isInteger(k) || k < 1) throw new LogitkitError('invalid_k', `topk = ${k}, expected an integer >= 1`, 'options.topk');
+    this.k = Math.min(k, classes);
+    const T = options.temperature ?? 1;
+    if (!(Number.isFinite(T) && T > 0)) throw new LogitkitError('invalid_temperature', `temperature = ${T}, expected a finite number > 0`, 'options.temperature');
+    this.temperature = T;
+    const alt = options.altTemperature ?? null;
+    if (alt !== null && !(Number.isFinite(alt) && alt > 0)) {
+      throw new LogitkitError('invalid_temperature', `altTemperature = ${alt}, expected a finite number > 0`, 'options.altTemperature');
+    }
+    this.altTemperature = alt;
+    this.reliability = new ReliabilityBins(this.bins);
+    this.altReliability = alt !== null ? new ReliabilityBins(this.bins) : null;
+    this.support = new Float64Array(classes);
+    this.classCorrect = new Float64Array(classes);
+    this.predicted = new Float64Array(classes);
+    this.probSum = new Float64Array(classes);
+    this.logitSum = new Float64Array(classes);
+  }
+
+  /** Adds every block of a source (labels required). */
+  addSource(lk: MetricsEngine, src: BlockSource): this {
+    if (src.classes !== this.classes) throw new LogitkitError('shape_mismatch', `source has ${src.classes} classes, expected ${this.classes}`, 'x');
+    for (const blk of src.blocks()) {
+      if (!blk.labels) throw new LogitkitError('invalid_argument', 'labels are required', 'labels');
+      checkLabelBlock(src, blk.labels, blk.start, this.classes);
+      this.addBlock(lk, blk.x, blk.labels);
+    }
+    return this;
+  }
+
+  /** Adds rows = labels.length rows of logits x (labels already validated to lie in [0, classes)). */
+  addBlock(lk: MetricsEngine, x: Float32Array, labels: Int32Array): void {
+    const C = this.classes;
+    const R = labels.length;
+    const n = R * C;
+    if (x.length !== n) throw new LogitkitError('shape_mismatch', `x has ${x.length} values, expected ${n}`, 'x');
+    if (R === 0) return;
+    if (this.p.length < n) {
+      this.p = new Float32Array(n);
+      this.lp = new Float32Array(n);
+    }
+    const T = this.temperature;
+    const p = lk.softmax(x, C, { temperature: T, out: this.p.subarray(0, n) });
+    const lp = lk.logSoftmax(x, C, { temperature: T, out: this.lp.subarray(0, n) });
+    const pred = lk.argmax(x, C);
+    const k = this.k;
+    const top = k === 1 ? null : lk.topk(x, C, k).indices;
+    const probSum = this.probSum;
+    const logitSum = this.logitSum;
+    let nll = 0;
+    let brier = 0;
+    let ent = 0;
+    for (let r = 0; r < R; r++) {
+      const o = r * C;
+      const y = labels[r];
+      const c = pred[r];
+      nll -= lp[o + y];
+      const hit = c === y ? 1 : 0;
+      this.correct += hit;
+      this.classCorrect[y] += hit;
+      this.support[y] += 1;
+      this.predicted[c] += 1;
+      if (top) {
+        for (let j = 0; j < k; j++) {
+          if (top[r * k + j] === y) {
+            this.topkCorrect++;
+            break;
+          }
+        }
+      } else this.topkCorrect += hit;
+      this.reliability.add(p[o + c], hit);
+      let sq = 0;
+      let h = 0;
+      for (let j = 0; j < C; j++) {
+        const pj = p[o + j];
+        const lpj = lp[o + j];
+        sq += pj * pj;
+        if (lpj !== -Infinity) h -= pj * lpj; // 0·log 0 = 0
+        probSum[j] += pj;
+        logitSum[j] += x[o + j];
+      }
+      brier += sq - 2 * p[o + y] + 1;
+      ent += h;
+    }
+    this.nllSum += nll;
+    this.brierSum += brier;
+    this.entropySum += ent;
+    this.rows += R;
+
+    if (this.altTemperature !== null) {
+      // One engine call: the confidence is exp(log p of the predicted class), a row-sized cost.
+      const lpa = lk.logSoftmax(x, C, { temperature: this.altTemperature, out: this.lp.subarray(0, n) });
+      let altNll = 0;
+      for (let r = 0; r < R; r++) {
+        const o = r * C;
+        altNll -= lpa[o + labels[r]];
+        this.altReliability!.add(Math.exp(lpa[o + pred[r]]), pred[r] === labels[r] ? 1 : 0);
+      }
+      this.altNllSum += altNll;
+    }
+  }
+
+  /** Adds another accumulator's sums (same classes, bins, k and temperatures). */
+  merge(o: ScoreAccumulator): this {
+    const same = (what: string, a: unknown, b: unknown) => {
+      if (a !== b) throw new LogitkitError('shape_mismatch', `cannot merge: ${what} differ (${String(a)} vs ${String(b)})`, what);
+    };
+    same('classes', this.classes, o.classes);
+    same('bins', this.bins, o.bins);
+    same('k', this.k, o.k);
+    same('temperature', this.temperature, o.temperature);
+    same('altTemperature', this.altTemperature, o.altTemperature);
+    this.rows += o.rows;
+    this.nllSum += o.nllSum;
+    this.correct += o.correct;
+    this.topkCorrect += o.topkCorrect;
+    this.brierSum += o.brierSum;
+    this.entropySum += o.entropySum;
+    this.reliability.merge(o.reliability);
+    for (let c = 0; c < this.classes; c++) {
+      this.support[c] += o.support[c];
+      this.classCorrect[c] += o.classCorrect[c];
+      this.predicted[c] += o.predicted[c];
+      this.probSum[c] += o.probSum[c];
+      this.logitSum[c] += o.logitSum[c];
+    }
+    if (this.altReliability && o.altReliability) {
+      this.altNllSum += o.altNllSum;
+      this.altReliability.merge(o.altReliability);
+    }
+    return this;
+  }
+
+  summary(): ScoreSummary {
+    const n = this.rows;
+    const rel = this.reliability.result();
+    const nll = this.nllSum / n;
+    const perClass: PerClassEntry[] = [];
+    for (let c = 0; c < this.classes; c++) {
+      const s = this.support[c];
+      perClass.push({
+        class: c,
+        support: s,
+        accuracy: s > 0 ? this.classCorrect[c] / s : null,
+        predicted: this.predicted[c],
+        meanProb: this.probSum[c] / n,
+        meanLogit: this.logitSum[c] / n,
+        frequency: s / n,
+        flag: biasFlag(s, this.predicted[c]),
+      });
+    }
+    const out: ScoreSummary = {
+      rows: n,
+      classes: this.classes,
+      nll,
+      accuracy: this.correct / n,
+      topk: { k: this.k, accuracy: this.topkCorrect / n },
+      perplexity: Math.exp(nll),
+      ece: rel.ece,
+      mce: rel.mce,
+      brier: this.brierSum / n,
+      meanEntropy: this.entropySum / n,
+      bins: this.bins,
+      nanRows: this.reliability.nanRows,
+      reliability: rel,
+      perClass,
+    };
+    if (this.altReliability) {
+      const ar = this.altReliability.result();
+      out.alt = { temperature: this.altTemperature!, nll: this.altNllSum / n, ece: ar.ece, mce: ar.mce, reliability: ar };
+    }
+    return out;
+  }
+
+  toStats(): ScoreStats {
+    const r = this.reliability;
+    const a = this.altReliability;
+    return {
+      format: STATS_FORMAT,
+      rows: this.rows,
+      classes: this.classes,
+      bins: this.bins,
+      k: this.k,
+      temperature: this.temperature,
+      nllSum: enc(this.nllSum),
+      correct: this.correct,
+      topkCorrect: this.topkCorrect,
+      brierSum: enc(this.brierSum),
+      entropySum: enc(this.entropySum),
+      binCount: Array.from(r.count),
+      binConf: encArr(r.confSum),
+      binCorrect: Array.from(r.correctSum),
+      binNaN: r.nanRows,
+      support: Array.from(this.support),
+      classCorrect: Array.from(this.classCorrect),
+      predicted: Array.from(this.predicted),
+      probSum: encArr(this.probSum),
+      logitSum: encArr(this.logitSum),
+      alt: a
+        ? {
+            temperature: this.altTemperature!,
+            nllSum: enc(this.altNllSum),
+            binCount: Array.from(a.count),
+            binConf: encArr(a.confSum),
+            binCorrect: Array.from(a.correctSum),
+            binNaN: a.nanRows,
+          }
+        : null,
+    };
+  }
+
+  /** Rebuilds an accumulator from `toStats()` output; throws on anything malformed. */
+  static fromStats(s: unknown, name = 'stats'): ScoreAccumulator {
+    const o = s as ScoreStats;
+    if (!o || typeof o !== 'object' || o.format !== STATS_FORMAT) {
+      throw new LogitkitError('invalid_argument', `${name}: not logitkit score statistics (expected "stats.format": "${STATS_FORMAT}")`, name);
+    }
+    const C = o.classes;
+    const M = o.bins;
+    const arr = (key: keyof ScoreStats, len: number, v: unknown = o[key]): number[] => {
+      if (!Array.isArray(v) || v.length !== len) throw new LogitkitError('invalid_argument', `${name}: stats.${String(key)} must be an array of ${len}`, name);
+      return v.map(dec);
+    };
+    const acc = new ScoreAccumulator(C, { bins: M, topk: o.k, temperature: o.temperature, altTemperature: o.alt ? o.alt.temperature : null });
+    acc.rows = o.rows;
+    acc.nllSum = dec(o.nllSum);
+    acc.correct = o.correct;
+    acc.topkCorrect = o.topkCorrect;
+    acc.brierSum = dec(o.brierSum);
+    acc.entropySum = dec(o.entropySum);
+    acc.reliability.count.set(arr('binCount', M));
+    acc.reliability.confSum.set(arr('binConf', M));
+    acc.reliability.correctSum.set(arr('binCorrect', M));
+    acc.reliability.nanRows = o.binNaN ?? 0;
+    acc.support.set(arr('support', C));
+    acc.classCorrect.set(arr('classCorrect', C));
+    acc.predicted.set(arr('predicted', C));
+    acc.probSum.set(arr('probSum', C));
+    acc.logitSum.set(arr('logitSum', C));
+    if (o.alt && acc.altReliability) {
+      acc.altNllSum = dec(o.alt.nllSum);
+      acc.altReliability.count.set(arr('alt', M, o.alt.binCount));
+      acc.altReliability.confSum.set(arr('alt', M, o.alt.binConf));
+      acc.altReliability.correctSum.set(arr('alt', M, o.alt.binCorrect));
+      acc.altReliability.nanRows = o.alt.binNaN ?? 0;
+    }
+    return acc;
+  }
+}

@@ -1,0 +1,483 @@
+// The `logitkit` command run as a subprocess on real .npy files written here; every figure is compared
+// with a float64 reference computed in the test. Needs dist/ (npm test builds it in pretest).
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { encodeNpyData, floatToHalfBits, readNpyFloat32, readNpyInt32, writeNpyRaw, type NpyWriteDtype } from '../src/io/npy.js';
+import { refArgmax, refLogSigmoid, refLogSoftmax, refLogSumExp, refSigmoid, refSoftmax, refTopk } from './helpers/reference.js';
+import { classifierData, refFitTemperature, refNll, refScore, temperatureAccepted } from './helpers/score-reference.js';
+
+const root = join(import.meta.dirname, '..');
+const bin = join(root, 'bin', 'logitkit.js');
+const dir = mkdtempSync(join(tmpdir(), 'lk-cli-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+function run(...args: string[]): Run {
+  const r = spawnSync(process.execPath, [bin, ...args], { cwd: dir, encoding: 'utf8', timeout: 60_000 });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+function runJson(...args: string[]): Record<string, any> {
+  const r = run(...args, '--json');
+  expect(r.stderr, r.stderr).toBe('');
+  expect(r.code).toBe(0);
+  return JSON.parse(r.stdout);
+}
+const sha = (p: string) => createHash('sha256').update(readFileSync(p)).digest('hex');
+
+/** The values a file of this dtype actually holds (what the reference must be computed from). */
+function stored(descr: string, v: ArrayLike<number>): Float64Array {
+  if (descr.endsWith('f8')) return Float64Array.from(v, Math.fround); // the CLI computes in float32
+  if (descr.endsWith('f4')) return Float64Array.from(v, Math.fround);
+  return Float64Array.from(v, (x) => {
+    const h = floatToHalfBits(x);
+    const e = (h >> 10) & 31;
+    const m = h & 1023;
+    const mag = e === 0 ? m * 2 ** -24 : e === 31 ? (m ? NaN : Infinity) : (1 + m / 1024) * 2 ** (e - 15);
+    return h & 0x8000 ? -mag : mag;
+  });
+}
+
+const C = 7;
+const R = 1500;
+const data = classifierData(R, C, 99);
+// float64 logits that are not float32 values, so the f8 files really carry float64 data
+const x64 = Float64Array.from(data.x, (v, i) => v + (i % 3) * 1e-9);
+const y = data.y;
+
+function writeLogits(name: string, descr: NpyWriteDtype, values: ArrayLike<number> = x64, rows = R): string {
+  const p = join(dir, name);
+  writeNpyRaw(p, descr, [rows, C], encodeNpyData(descr, values));
+  return p;
+}
+function writeLabels(name: string, descr: NpyWriteDtype, values: ArrayLike<number> = y): string {
+  const p = join(dir, name);
+  writeNpyRaw(p, descr, [values.length], encodeNpyData(descr, values));
+  return p;
+}
+
+function expectScoreMatches(j: Record<string, any>, xs: ArrayLike<number>, ys: ArrayLike<number>, o: { T?: number; bins?: number; k?: number } = {}) {
+  const ref = refScore(xs, C, ys, o);
+  const near = (got: number, exp: number, tol: number, what: string) => expect(Math.abs(got - exp), `${what}: ${got} vs ${exp}`).toBeLessThanOrEqual(tol);
+  expect(j.rows).toBe(ref.rows);
+  expect(j.classes).toBe(C);
+  near(j.nll, ref.nll, 2e-6 * Math.max(1, ref.nll), 'nll');
+  expect(j.accuracy).toBe(ref.accuracy);
+  expect(j.topk).toEqual({ k: Math.min(o.k ?? 5, C), accuracy: ref.topk });
+  near(j.perplexity, Math.exp(ref.nll), 1e-5 * Math.exp(ref.nll), 'perplexity');
+  near(j.ece, ref.ece, 1e-5, 'ece');
+  near(j.mce, ref.mce, 1e-5, 'mce');
+  near(j.brier, ref.brier, 1e-6, 'brier');
+  near(j.meanEntropy, ref.meanEntropy, 2e-6, 'meanEntropy');
+  expect(j.perClass).toHaveLength(C);
+  j.perClass.forEach((c: any, k: number) => {
+    expect(c.support).toBe(ref.support[k]);
+    expect(c.predicted).toBe(ref.predicted[k]);
+    expect(c.accuracy).toBe(ref.support[k] ? ref.classCorrect[k] / ref.support[k] : null);
+    near(c.meanProb, ref.meanProb[k], 1e-6, `meanProb[${k}]`);
+    near(c.meanLogit, ref.meanLogit[k], 1e-6 * Math.max(1, Math.abs(ref.meanLogit[k])), `meanLogit[${k}]`);
+  });
+  expect(j.reliability.map((b: any) => b.count)).toEqual(ref.binCount);
+}
+
+beforeAll(() => {
+  if (!existsSync(join(root, 'dist', 'cli', 'main.js'))) throw new Error('dist/ is not built: run `npm run build` (npm test does it in pretest)');
+});
+
+describe('logitkit score: every input flavour against the float64 reference', () => {
+  const labelFlavours: NpyWriteDtype[] = ['<i4', '<i8', '>i8', '|u1'];
+  const logitFlavours: NpyWriteDtype[] = ['<f4', '>f4', '<f8', '>f8', '<f2', '>f2'];
+  logitFlavours.forEach((descr, i) => {
+    const ld = labelFlavours[i % labelFlavours.length];
+    it(`logits ${descr}, labels ${ld}`, () => {
+      const lp = writeLogits(`x${i}.npy`, descr);
+      const yp = writeLabels(`y${i}.npy`, ld);
+      const before = [sha(lp), sha(yp)];
+      const j = runJson('score', lp, '--labels', yp);
+      expectScoreMatches(j, stored(descr, x64), y);
+      expect(j.temperature).toBeUndefined();
+      expect(j.stats.format).toBe('logitkit-score-stats/1');
+      expect([sha(lp), sha(yp)]).toEqual(before); // inputs untouched
+    });
+  });
+
+  it('--temperature, --bins, --topk and --backend js', () => {
+    const lp = writeLogits('t.npy', '<f4');
+    const yp = writeLabels('ty.npy', '<i4');
+    for (const backend of ['wasm', 'js']) {
+      const j = runJson('score', lp, '--labels', yp, '--temperature', '2.5', '--bins', '10', '--topk', '3', '--backend', backend);
+      expect(j.backend).toBe(backend);
+      expect(j.temperature).toBe(2.5);
+      expect(j.bins).toBe(10);
+      expectScoreMatches(j, stored('<f4', x64), y, { T: 2.5, bins: 10, k: 3 });
+      // "before" is T = 1
+      expect(Math.abs(j.temperatureScaling.nllBefore - refNll(stored('<f4', x64), C, y, 1))).toBeLessThan(1e-5);
+    }
+  });
+
+  it('--fit-temperature: figures at the fitted T*, before/after pair', () => {
+    const lp = writeLogits('fit.npy', '<f4');
+    const yp = writeLabels('fity.npy', '<i8');
+    const xs = stored('<f4', x64);
+    const j = runJson('score', lp, '--labels', yp, '--fit-temperature');
+    const ref = refFitTemperature(xs, C, y);
+    expect(temperatureAccepted(j.temperature, xs, C, y, ref)).toBe(true);
+    expect(j.temperatureFitted).toBe(true);
+    expectScoreMatches(j, xs, y, { T: j.temperature });
+    const ts = j.temperatureScaling;
+    expect(ts.temperature).toBe(j.temperature);
+    expect(ts.nllAfter).toBe(j.nll);
+    expect(ts.nllAfter).toBeLessThan(ts.nllBefore);
+    expect(Math.abs(ts.eceBefore - refScore(xs, C, y).ece)).toBeLessThan(1e-5);
+  });
+
+  it('several logits/labels pairs score as one dataset', () => {
+    const xs = stored('<f4', x64);
+    const a = writeLogits('pa.npy', '<f4', x64.subarray(0, 600 * C), 600);
+    const b = writeLogits('pb.npy', '>f8', x64.subarray(600 * C), R - 600);
+    const ya = writeLabels('pya.npy', '<i4', y.subarray(0, 600));
+    const yb = writeLabels('pyb.npy', '<i8', y.subarray(600));
+    const j = runJson('score', a, b, '--labels', ya, '--labels', yb);
+    expectScoreMatches(j, xs, y);
+  });
+});
+
+describe('logitkit score: special values', () => {
+  it('a NaN row makes NLL/ECE/Brier NaN (null in JSON) but not accuracy; it is counted and noted', () => {
+    const xs = Float64Array.from(x64.subarray(0, 20 * C));
+    xs[3 * C + 2] = NaN;
+    const lp = writeLogits('nanrow.npy', '<f4', xs, 20);
+    const yp = writeLabels('nanrowy.npy', '<i4', y.subarray(0, 20));
+    const j = runJson('score', lp, '--labels', yp);
+    expect(j.nanRows).toBe(1);
+    for (const key of ['nll', 'ece', 'mce', 'brier', 'meanEntropy', 'perplexity']) expect(j[key], key).toBeNull();
+    // argmax of a NaN row is its first NaN (SEMANTICS §8): column 2
+    const pred = refArgmax(stored('<f4', xs), C);
+    expect(pred[3]).toBe(2);
+    const correct = pred.filter((p, r) => p === y[r]).length;
+    expect(j.accuracy).toBe(correct / 20);
+    const human = run('score', lp, '--labels', yp);
+    expect(human.code).toBe(0);
+    expect(human.stderr).toMatch(/note: 1 row has NaN/);
+  });
+});
+
+describe('JSON contract (DESIGN.md "The command line")', () => {
+  it('score --json and calibrate --json carry the documented keys', () => {
+    const lp = writeLogits('k.npy', '<f4');
+    const yp = writeLabels('ky.npy', '<i4');
+    const j = runJson('score', lp, '--labels', yp, '--temperature', '1.5');
+    for (const key of ['rows', 'classes', 'nll', 'accuracy', 'topk', 'perplexity', 'ece', 'mce', 'brier', 'meanEntropy', 'perClass', 'temperature']) {
+      expect(j, key).toHaveProperty(key);
+    }
+    expect(Object.keys(j.topk).sort()).toEqual(['accuracy', 'k']);
+    for (const key of ['support', 'accuracy', 'predicted', 'meanProb', 'meanLogit']) expect(j.perClass[0], key).toHaveProperty(key);
+    const c = runJson('calibrate', lp, '--labels', yp);
+    for (const key of ['temperature', 'nllBefore', 'nllAfter', 'eceBefore', 'eceAfter']) expect(typeof c[key], key).toBe('number');
+  });
+
+  it('merge --report writes the report of the merged figures', () => {
+    const lp = writeLogits('mr.npy', '<f4');
+    const yp = writeLabels('mry.npy', '<i4');
+    writeFileSync(join(dir, 'mr.json'), run('score', lp, '--labels', yp, '--json', '--temperature', '2').stdout);
+    const r = run('merge', 'mr.json', 'mr.json', '--report', 'merged.md');
+    expect(r.code, r.stderr).toBe(0);
+    const md = readFileSync(join(dir, 'merged.md'), 'utf8');
+    expect(md).toContain(`${2 * R} rows × ${C} classes`);
+    expect(md).toContain('## Temperature scaling');
+  });
+});
+
+describe('logitkit calibrate', () => {
+  it('prints temperature, NLL and ECE before and after', () => {
+    const lp = writeLogits('c.npy', '<f4');
+    const yp = writeLabels('cy.npy', '<i4');
+    const xs = stored('<f4', x64);
+    const j = runJson('calibrate', lp, '--labels', yp);
+    const ref = refFitTemperature(xs, C, y);
+    expect(temperatureAccepted(j.temperature, xs, C, y, ref)).toBe(true);
+    expect(Math.abs(j.nllBefore - refNll(xs, C, y, 1))).toBeLessThan(1e-5);
+    expect(Math.abs(j.nllAfter - ref.nll)).toBeLessThan(1e-5);
+    expect(Math.abs(j.eceBefore - refScore(xs, C, y).ece)).toBeLessThan(1e-5);
+    expect(Math.abs(j.eceAfter - refScore(xs, C, y, { T: j.temperature }).ece)).toBeLessThan(1e-5);
+    const human = run('calibrate', lp, '--labels', yp);
+    expect(human.code).toBe(0);
+    expect(human.stdout).toBe('');
+    expect(human.stderr).toMatch(/fitted temperature\s+T = /);
+  });
+});
+
+describe('logitkit merge', () => {
+  it('merging shard JSONs equals a single run over all rows', () => {
+    const xs = stored('<f4', x64);
+    const cuts = [0, 1, 500, 1100, R];
+    const files: string[] = [];
+    for (let s = 0; s < cuts.length - 1; s++) {
+      const a = cuts[s];
+      const b = cuts[s + 1];
+      const lp = writeLogits(`m${s}.npy`, '<f4', x64.subarray(a * C, b * C), b - a);
+      const yp = writeLabels(`my${s}.npy`, '<i8', y.subarray(a, b));
+      const r = run('score', lp, '--labels', yp, '--json', '--temperature', '1.3');
+      expect(r.code).toBe(0);
+      writeFileSync(join(dir, `m${s}.json`), r.stdout);
+      files.push(join(dir, `m${s}.json`));
+    }
+    const merged = runJson('merge', ...files);
+    const whole = runJson('score', writeLogits('mall.npy', '<f4'), '--labels', writeLabels('myall.npy', '<i4'), '--temperature', '1.3');
+    for (const key of ['rows', 'accuracy', 'topk', 'temperature']) expect(merged[key], key).toEqual(whole[key]);
+    // Sums add exactly; the residue is float64 addition order and, on wasm, the last bit of the 1-row
+    // shard's probabilities (a 1-row call vs the same row in a batch): ~1e-9 relative at most.
+    for (const key of ['nll', 'perplexity', 'ece', 'mce', 'brier', 'meanEntropy']) {
+      expect(Math.abs(merged[key] - whole[key]) / Math.abs(whole[key]), key).toBeLessThan(1e-8);
+    }
+    merged.perClass.forEach((c: any, k: number) => {
+      expect(c.support).toBe(whole.perClass[k].support);
+      expect(c.predicted).toBe(whole.perClass[k].predicted);
+      expect(Math.abs(c.meanProb - whole.perClass[k].meanProb)).toBeLessThan(1e-10);
+    });
+    expect(Math.abs(merged.temperatureScaling.nllBefore - whole.temperatureScaling.nllBefore)).toBeLessThan(1e-9);
+    expectScoreMatches(merged, xs, y, { T: 1.3 });
+    // merge output can itself be merged (associative)
+    writeFileSync(join(dir, 'm01.json'), JSON.stringify(runJson('merge', files[0], files[1])));
+    const again = runJson('merge', join(dir, 'm01.json'), files[2], files[3]);
+    expect(again.accuracy).toBe(whole.accuracy);
+    expect(Math.abs(again.nll - whole.nll) / whole.nll).toBeLessThan(1e-9);
+  });
+
+  it('refuses shards scored at different temperatures or settings, and non-score JSON', () => {
+    const lp = writeLogits('d.npy', '<f4');
+    const yp = writeLabels('dy.npy', '<i4');
+    writeFileSync(join(dir, 'd1.json'), run('score', lp, '--labels', yp, '--json').stdout);
+    writeFileSync(join(dir, 'd2.json'), run('score', lp, '--labels', yp, '--json', '--fit-temperature').stdout);
+    writeFileSync(join(dir, 'd3.json'), run('score', lp, '--labels', yp, '--json', '--bins', '10').stdout);
+    writeFileSync(join(dir, 'junk.json'), '{"rows": 3}');
+    let r = run('merge', 'd1.json', 'd2.json');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/temperatures fitted per shard cannot be merged/);
+    r = run('merge', 'd1.json', 'd3.json');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/d3\.json: bins = 10 but d1\.json has 15/);
+    r = run('merge', 'junk.json');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/junk\.json: has no "stats"/);
+  });
+});
+
+describe('logitkit reports', () => {
+  it('--report FILE.html: one self-contained page with the diagrams', () => {
+    const lp = writeLogits('r.npy', '<f4');
+    const yp = writeLabels('ry.npy', '<i4');
+    const r = run('score', lp, '--labels', yp, '--report', 'report.html');
+    expect(r.code).toBe(0);
+    const html = readFileSync(join(dir, 'report.html'), 'utf8');
+    expect(html.startsWith('<!doctype html>')).toBe(true);
+    expect(html.match(/<svg /g)!.length).toBeGreaterThanOrEqual(4); // 2 reliability + histogram + per class
+    expect(html).toContain('Before: T = 1');
+    expect(html).toMatch(/After temperature scaling: T = \d/);
+    expect(html).not.toMatch(/<script|https?:\/\/(?!www\.w3\.org)/); // no scripts, no external resources
+    for (let k = 0; k < C; k++) expect(html).toContain(`class ${k}`);
+  });
+
+  it('--report FILE.md: Markdown tables', () => {
+    const lp = writeLogits('rm.npy', '<f4');
+    const yp = writeLabels('rmy.npy', '<i4');
+    const j = runJson('score', lp, '--labels', yp, '--report', 'report.md', '--fit-temperature');
+    const md = readFileSync(join(dir, 'report.md'), 'utf8');
+    expect(md).toContain('| metric | value |');
+    expect(md).toContain(`| accuracy | ${(j.accuracy * 100).toFixed(2)}% |`);
+    expect(md).toContain('## Temperature scaling');
+    expect(md).toContain('| class | support | accuracy | predicted |');
+    expect(md.split('\n').filter((l) => /^\| \d+ \| \d+ \|/.test(l))).toHaveLength(C);
+  });
+});
+
+describe('logitkit transforms', () => {
+  const small = classifierData(300, C, 5);
+  const inp = () => {
+    const p = join(dir, 'tin.npy');
+    if (!existsSync(p)) writeNpyRaw(p, '>f4', [300, C], encodeNpyData('>f4', small.x));
+    return p;
+  };
+  const near = (got: ArrayLike<number>, exp: ArrayLike<number>, rtol: number, atol: number) => {
+    expect(got.length).toBe(exp.length);
+    for (let i = 0; i < exp.length; i++) expect(Math.abs(got[i] - exp[i]), `[${i}] ${got[i]} vs ${exp[i]}`).toBeLessThanOrEqual(atol + rtol * Math.abs(exp[i]));
+  };
+
+  it('softmax, softmax --log --temperature, logsumexp, sigmoid, argmax, topk', () => {
+    const x = small.x;
+    const before = sha(inp());
+    const ok = (...a: string[]) => {
+      const r = run(...a, '--block-mb', '1');
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stdout + r.stderr).toBe('');
+    };
+    ok('softmax', inp(), '-o', 'sm.npy');
+    let o = readNpyFloat32(join(dir, 'sm.npy'));
+    expect(o.shape).toEqual([300, C]);
+    near(o.data, refSoftmax(x, C), 1e-5, 1e-36);
+    ok('softmax', inp(), '-o', 'lsm.npy', '--log', '--temperature', '2');
+    near(readNpyFloat32(join(dir, 'lsm.npy')).data, refLogSoftmax(x, C, 2), 1e-5, 1e-5);
+    ok('logsumexp', inp(), '-o', 'lse.npy');
+    o = readNpyFloat32(join(dir, 'lse.npy'));
+    expect(o.shape).toEqual([300]);
+    near(o.data, refLogSumExp(x, C), 1e-5, 1e-5);
+    ok('sigmoid', inp(), '-o', 'sig.npy');
+    near(readNpyFloat32(join(dir, 'sig.npy')).data, refSigmoid(x), 1e-5, 1e-38);
+    ok('sigmoid', inp(), '-o', 'lsig.npy', '--log');
+    near(readNpyFloat32(join(dir, 'lsig.npy')).data, refLogSigmoid(x), 1e-5, 1e-6);
+    ok('argmax', inp(), '-o', 'am.npy');
+    const am = readNpyInt32(join(dir, 'am.npy'));
+    expect(am.shape).toEqual([300]);
+    expect(Array.from(am.data)).toEqual(refArgmax(x, C));
+    ok('topk', inp(), '-o', 'tk.npy', '--k', '3', '--values', 'tkv.npy');
+    const tk = readNpyInt32(join(dir, 'tk.npy'));
+    expect(tk.shape).toEqual([300, 3]);
+    const ref = refTopk(x, C, 3);
+    expect(Array.from(tk.data)).toEqual(ref.indices);
+    expect(Array.from(readNpyFloat32(join(dir, 'tkv.npy')).data)).toEqual(ref.values);
+    expect(sha(inp())).toBe(before);
+    expect(readdirSync(dir).filter((n) => n.endsWith('.tmp'))).toEqual([]);
+  });
+
+  it('a failed write leaves no output and keeps an existing file intact', () => {
+    writeFileSync(join(dir, 'keep.npy'), 'previous');
+    const r = run('topk', inp(), '-o', 'keep.npy', '--values', join(dir, 'no-such-dir', 'v.npy'));
+    expect(r.code).toBe(1);
+    expect(readFileSync(join(dir, 'keep.npy'), 'utf8')).toBe('previous');
+    expect(readdirSync(dir).filter((n) => n.endsWith('.tmp'))).toEqual([]);
+  });
+});
+
+describe('logitkit errors: exit codes and one-line messages', () => {
+  let good: string;
+  let labels: string;
+  beforeAll(() => {
+    good = writeLogits('good.npy', '<f4');
+    labels = writeLabels('goodlabels.npy', '<i4');
+    mkdirSync(join(dir, 'bad'), { recursive: true });
+  });
+  const bad = (name: string, bytes: Buffer) => {
+    const p = join(dir, 'bad', name);
+    writeFileSync(p, bytes);
+    return p;
+  };
+  const header = (dict: string, data: Buffer) => {
+    const total = Math.ceil((10 + dict.length + 1) / 64) * 64;
+    const h = Buffer.alloc(10);
+    Buffer.from([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 1, 0]).copy(h);
+    h.writeUInt16LE(total - 10, 8);
+    return Buffer.concat([h, Buffer.from(dict + ' '.repeat(total - 10 - dict.length - 1) + '\n', 'latin1'), data]);
+  };
+
+  const runtime: [string, () => string[], RegExp][] = [
+    ['missing logits file', () => ['score', 'nope.npy', '--labels', labels], /nope\.npy: no such file/],
+    ['wrong magic', () => ['score', bad('magic.npy', Buffer.from('this is not numpy at all, no sir')), '--labels', labels], /magic\.npy: not an \.npy file \(wrong magic/],
+    ['truncated data', () => ['score', bad('trunc.npy', readFileSync(good).subarray(0, 5000)), '--labels', labels], /trunc\.npy: truncated data/],
+    [
+      'header claims more rows than the file holds',
+      () => ['score', bad('claims.npy', header(`{'descr': '<f4', 'fortran_order': False, 'shape': (999999, ${C}), }`, Buffer.alloc(4 * C * 10))), '--labels', labels],
+      /claims\.npy: truncated data: the header says shape \(999999, 7\)/,
+    ],
+    [
+      'Fortran order',
+      () => ['score', bad('fortran.npy', header(`{'descr': '<f4', 'fortran_order': True, 'shape': (${R}, ${C}), }`, Buffer.alloc(4 * C * R))), '--labels', labels],
+      /fortran\.npy: .*Fortran.*np\.ascontiguousarray/,
+    ],
+    ['label/logit row mismatch', () => ['score', good, '--labels', writeLabels('short.npy', '<i4', y.subarray(0, 10))], /short\.npy: has 10 labels but .*good\.npy has 1500 rows/],
+    [
+      'label out of range',
+      () => ['score', good, '--labels', writeLabels('oor.npy', '<i8', Int32Array.from(y, (v, i) => (i === 321 ? C : v)))],
+      /target_out_of_range: label 7 at row 321 of .*oor\.npy, expected 0 <= label < 7/,
+    ],
+    ['float labels', () => ['score', good, '--labels', good], /labels must be integers/],
+    ['logits with 3 axes', () => ['score', bad('3d.npy', header(`{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3, 4), }`, Buffer.alloc(96))), '--labels', labels], /logits must be 2-D/],
+    ['transform of a missing file', () => ['softmax', 'missing.npy', '-o', 'out.npy'], /missing\.npy: no such file/],
+    ['merge of a missing file', () => ['merge', 'missing.json'], /missing\.json: cannot read/],
+    ['calibrate with an infinite logit', () => ['calibrate', writeLogits('inf.npy', '<f4', Float64Array.from(x64, (v, i) => (i === 5 ? Infinity : v))), '--labels', labels], /non_finite_input/],
+  ];
+  for (const [name, args, re] of runtime) {
+    it(`exit 1: ${name}`, () => {
+      const r = run(...args());
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(re);
+      expect(r.stderr.trimEnd().split('\n')).toHaveLength(1);
+      expect(r.stderr).toMatch(/^logitkit: /);
+      expect(r.stdout).toBe('');
+    });
+  }
+
+  const usage: [string, () => string[]][] = [
+    ['no command', () => []],
+    ['unknown command', () => ['frobnicate']],
+    ['unknown option', () => ['score', good, '--labels', labels, '--frob']],
+    ['missing --labels', () => ['score', good]],
+    ['more logits than labels', () => ['score', good, good, '--labels', labels]],
+    ['--bins 0', () => ['score', good, '--labels', labels, '--bins', '0']],
+    ['--topk abc', () => ['score', good, '--labels', labels, '--topk', 'abc']],
+    ['--temperature -1', () => ['score', good, '--labels', labels, '--temperature', '-1']],
+    ['--temperature with --fit-temperature', () => ['score', good, '--labels', labels, '--temperature', '2', '--fit-temperature']],
+    ['--report with an unknown extension', () => ['score', good, '--labels', labels, '--report', 'r.pdf']],
+    ['--backend foo', () => ['score', good, '--labels', labels, '--backend', 'foo']],
+    ['transform without -o', () => ['softmax', good]],
+    ['transform onto its own input', () => ['softmax', good, '-o', good]],
+    ['option of another transform', () => ['argmax', good, '-o', 'x.npy', '--log']],
+    ['topk k > classes', () => ['topk', good, '-o', 'x.npy', '--k', '99']],
+  ];
+  for (const [name, args] of usage) {
+    it(`exit 2: ${name}`, () => {
+      const r = run(...args());
+      expect(r.code).toBe(2);
+      expect(r.stderr).toMatch(/^logitkit: |^usage: /);
+      expect(r.stderr).not.toMatch(/\n\s+at /); // no stack trace
+      expect(r.stdout).toBe('');
+    });
+  }
+
+  it('--debug adds the stack trace; --help prints usage on stdout with exit 0', () => {
+    const r = run('score', 'nope.npy', '--labels', labels, '--debug');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/\n\s+at /);
+    const h = run('score', '--help');
+    expect(h.code).toBe(0);
+    expect(h.stdout).toMatch(/^usage: logitkit score/);
+    const top = run('--help');
+    expect(top.code).toBe(0);
+    expect(top.stdout).toContain('merge');
+  });
+
+  it('human output goes to stderr; piped runs never draw a progress bar', () => {
+    const r = spawnSync(process.execPath, [bin, 'score', good, '--labels', labels, '--block-mb', '1'], {
+      cwd: dir,
+      encoding: 'utf8',
+      env: { ...process.env, LOGITKIT_PROGRESS_DELAY_MS: '0' },
+    });
+    expect(r.status).toBe(0);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toMatch(/^logitkit score: 1,500 rows × 7 classes/);
+    expect(r.stderr).not.toMatch(/\r|█/);
+  });
+
+  it.skipIf(!existsSync('/usr/bin/script'))('on a terminal the progress bar is drawn on stderr, and never with --json', () => {
+    const tty = (extra: string) => {
+      const out = join(dir, `tty${extra ? '-json' : ''}.log`);
+      const cmd = [process.execPath, bin, 'score', good, '--labels', labels, '--fit-temperature', '--block-mb', '1', extra].filter(Boolean).join(' ');
+      const r = spawnSync('/usr/bin/script', ['-qec', cmd, out], { cwd: dir, encoding: 'utf8', env: { ...process.env, LOGITKIT_PROGRESS_DELAY_MS: '0' } });
+      expect(r.status).toBe(0);
+      return readFileSync(out, 'utf8');
+    };
+    const shown = tty('');
+    expect(shown).toMatch(/fitting T \(pass 1\)\s+█/);
+    expect(shown).toMatch(/(fitting T|scoring)[^\r]*\d+%\s+[\d,]+\/1,500 rows/);
+    expect(shown).toContain('\x1b[2K'); // the bar is cleared before the summary
+    const json = tty('--json');
+    expect(json).not.toMatch(/█|fitting T/);
+    expect(json).toContain('"rows": 1500');
+  });
+});
