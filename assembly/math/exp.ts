@@ -1,0 +1,146 @@
+// Vector exp for f32x4: e^x for four float32 lanes at once.
+//
+// Algorithm (the shape of XNNPACK's "rr2-p5" exp, with one more polynomial term):
+// n = round(x·log2 e) comes from adding a magic bias 1.5·2^23 + 127, whose low mantissa
+// bits then hold n + 127, so shifting them into the exponent field builds s = 2^n with
+// one integer shift. The reduced argument t = x − n·ln2 is formed in two steps
+// (Cody–Waite: ln2_hi has 15 significant bits, so n·ln2_hi is exact for |n| < 256) and
+// lies in [−ln2/2, ln2/2]. There e^t = 1 + t·p(t) with p a degree-5 minimax polynomial
+// (so e^t is degree 6; relative error of the float32 coefficients 3.1e-9 ≈ 0.05·2^-24,
+// fitted by us with Lawson's iteration, coefficients rounded to f32 one at a time). The
+// result is s + (s·t)·p(t). Every a·b + c goes through madd(): two roundings in the plain
+// SIMD build (wasm SIMD has no FMA), f32x4.relaxed_madd in the relaxed-SIMD build.
+//
+// Two flavours:
+// * expNonPositiveF32x4 — for x ≤ 0, the only case in softmax/loss paths (z − max).
+//   Results below 2^-126·√½ (x < −87.68) flush to exactly 0, which is far inside every
+//   tolerance (softmax atol is 1e-36); above that, subnormal results are computed.
+//   exp(−inf) = 0, NaN passes through.
+// * expF32x4 — all float32 inputs: overflow → +inf, gradual underflow into subnormals,
+//   exp(−inf) = 0, NaN passes through. n is split as n1 + n2 with n1 clamped to the normal
+//   exponent range, and the second factor 2^n2 (exactly 1 in the normal range) scales
+//   into overflow or the subnormals with one final rounding.
+//
+// Measured accuracy (node scripts/exp-accuracy.js: every 7th float32 bit pattern, 614M
+// inputs, against Math.exp in float64), expF32x4:
+//   plain SIMD build:   max 1.17 ulp for normal results, 0.85 ulp (of 2^-149) for subnormal
+//                       results; ~0.8% of in-range results not correctly rounded.
+//   relaxed-SIMD build: max 0.88 ulp (madd fused on this x64 CPU), subnormal 0.85 ulp.
+//   Special values exact: exp(-inf) = 0, exp(+inf) = inf, NaN → NaN, x > 88.7228 → inf.
+// expNonPositiveF32x4 runs the same arithmetic, so the same bounds hold on [-87.68, 0].
+// The largest error terms are the rounding of t (≤ 2^-26 absolute) and the final add; a
+// further 0.2 ulp would cost two more operations per vector (carrying t as hi + lo), which
+// the softmax tolerances (≥ 2e-6 relative ≈ 33 ulp) do not need.
+
+// @ts-ignore: decorator
+@inline const LOG2E: f32 = reinterpret<f32>(0x3FB8AA3B); // 0x1.715476p+0  ≈ 1.44269502
+// @ts-ignore: decorator
+@inline const MAGIC_BIAS: f32 = reinterpret<f32>(0x4B40007F); // 0x1.8000FEp23 = 1.5·2^23 + 127
+// @ts-ignore: decorator
+@inline const MAGIC_BIAS_BITS: i32 = 0x4B40007F;
+// @ts-ignore: decorator
+@inline const MINUS_LN2_HI: f32 = reinterpret<f32>(0xBF317200); // -0x1.62E400p-1 = -0.693145751953125
+// @ts-ignore: decorator
+@inline const MINUS_LN2_LO: f32 = reinterpret<f32>(0xB5BFBE8E); // -0x1.7F7D1Cp-20 ≈ -1.42860677e-6
+// Polynomial p(t) = C1 + C2·t + ... + C6·t^5, e^t ≈ 1 + t·p(t).
+// @ts-ignore: decorator
+@inline const C1: f32 = 1.0;                                // 0x1.000000p+0
+// @ts-ignore: decorator
+@inline const C2: f32 = reinterpret<f32>(0x3EFFFFFE);       // 0x1.fffffcp-2  ≈ 0.49999994
+// @ts-ignore: decorator
+@inline const C3: f32 = reinterpret<f32>(0x3E2AAA49);       // 0x1.555492p-3  ≈ 0.16666521
+// @ts-ignore: decorator
+@inline const C4: f32 = reinterpret<f32>(0x3D2AAC5B);       // 0x1.5558b6p-5  ≈ 0.041668277
+// @ts-ignore: decorator
+@inline const C5: f32 = reinterpret<f32>(0x3C091CD1);       // 0x1.1239a2p-7  ≈ 0.0083686868
+// @ts-ignore: decorator
+@inline const C6: f32 = reinterpret<f32>(0x3AB523A3);       // 0x1.6a4746p-10 ≈ 0.0013819825
+// expNonPositiveF32x4 raises x to at least this. Here n = round(x·log2 e) = -127, so the
+// exponent field of s = 2^n is 0 and s is exactly +0: the result is exactly 0, for -inf too,
+// with one pmax instead of a compare and a mask.
+// @ts-ignore: decorator
+@inline const ZERO_FLOOR: f32 = -88.0;
+// expF32x4 clamps x into [CLAMP_LO, CLAMP_HI] before reducing: e^-110 underflows to 0 and
+// e^100 overflows to inf through the final scaling, while n stays a small integer.
+// @ts-ignore: decorator
+@inline const CLAMP_LO: f32 = -110.0;
+// @ts-ignore: decorator
+@inline const CLAMP_HI: f32 = 100.0;
+
+/**
+ * a·b + c. In the relaxed-SIMD build this is f32x4.relaxed_madd (one FMA where the CPU has
+ * it, else the same two roundings as the plain build); either way the error analysis above
+ * holds, a fused multiply-add only removes roundings.
+ */
+// @ts-ignore: decorator
+@inline
+export function madd(a: v128, b: v128, c: v128): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) return f32x4.relaxed_madd(a, b, c);
+  return f32x4.add(f32x4.mul(a, b), c);
+}
+
+/** e^t·s for the reduced argument: s + (s·t)·p(t). */
+// @ts-ignore: decorator
+@inline
+function scaledPoly(t: v128, s: v128): v128 {
+  let p = madd(f32x4.splat(C6), t, f32x4.splat(C5));
+  p = madd(p, t, f32x4.splat(C4));
+  p = madd(p, t, f32x4.splat(C3));
+  p = madd(p, t, f32x4.splat(C2));
+  p = madd(p, t, f32x4.splat(C1));
+  return madd(f32x4.mul(t, s), p, s);
+}
+
+/** e^x for x ≤ 0 (or NaN) in each lane; results below 2^-126·√½ (x < -87.68) flush to 0. */
+// @ts-ignore: decorator
+@inline
+export function expNonPositiveF32x4(input: v128): v128 {
+  // pmax(a, b) = a < b ? b : a keeps a NaN input, which then flows through to the result.
+  let x = f32x4.pmax(input, f32x4.splat(ZERO_FLOOR));
+  let biased = madd(x, f32x4.splat(LOG2E), f32x4.splat(MAGIC_BIAS));
+  // Low 9 bits of the biased float hold n + 127; moved into the exponent field, 2^n.
+  let s = i32x4.shl(biased, 23);
+  let n = f32x4.sub(biased, f32x4.splat(MAGIC_BIAS));
+  let t = madd(n, f32x4.splat(MINUS_LN2_HI), x);
+  t = madd(n, f32x4.splat(MINUS_LN2_LO), t);
+  return scaledPoly(t, s);
+}
+
+/** e^x for every float32 lane value, with overflow to +inf and gradual underflow. */
+// @ts-ignore: decorator
+@inline
+export function expF32x4(x: v128): v128 {
+  // pmax/pmin keep a NaN x (the comparison is false), so NaN flows through to the result.
+  let xc = f32x4.pmin(f32x4.pmax(x, f32x4.splat(CLAMP_LO)), f32x4.splat(CLAMP_HI));
+  let biased = madd(xc, f32x4.splat(LOG2E), f32x4.splat(MAGIC_BIAS));
+  let n = f32x4.sub(biased, f32x4.splat(MAGIC_BIAS));
+  // Integer n (the biased float stays in [2^23, 2^24), so the bit difference is n).
+  let ni = i32x4.sub(biased, i32x4.splat(MAGIC_BIAS_BITS));
+  let n1 = i32x4.max_s(i32x4.min_s(ni, i32x4.splat(127)), i32x4.splat(-126));
+  let n2 = i32x4.sub(ni, n1);
+  let s1 = i32x4.shl(i32x4.add(n1, i32x4.splat(127)), 23);
+  let s2 = i32x4.shl(i32x4.add(n2, i32x4.splat(127)), 23);
+  let t = madd(n, f32x4.splat(MINUS_LN2_HI), xc);
+  t = madd(n, f32x4.splat(MINUS_LN2_LO), t);
+  return f32x4.mul(scaledPoly(t, s1), s2);
+}
+
+/** Scalar e^x through the same vector code (for row tails), x ≤ 0 or NaN. */
+// @ts-ignore: decorator
+@inline
+export function expNonPositiveF32(x: f32): f32 {
+  return f32x4.extract_lane(expNonPositiveF32x4(f32x4.splat(x)), 0);
+}
+
+/** out[i] = e^x[i] for n float32 values (all inputs); out may equal x. */
+export function expArray(xPtr: usize, n: i32, outPtr: usize): void {
+  let i: i32 = 0;
+  for (; i + 4 <= n; i += 4) {
+    let off = <usize>i << 2;
+    v128.store(outPtr + off, expF32x4(v128.load(xPtr + off)));
+  }
+  for (; i < n; i++) {
+    let off = <usize>i << 2;
+    store<f32>(outPtr + off, f32x4.extract_lane(expF32x4(f32x4.splat(load<f32>(xPtr + off))), 0));
+  }
+}
