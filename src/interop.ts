@@ -1,0 +1,142 @@
+/**
+ * Interop with model runtimes, by duck typing only (no runtime is imported).
+ *
+ * Tensors of onnxruntime (web/node) and transformers.js carry `.data`, `.dims`
+ * and `.type`; every op already accepts them in place of a Float32Array (see
+ * Engine). This file adds a transformers.js-compatible logits processor: the
+ * warpers of docs/sampling.md (repetition penalty from the ids generated so far,
+ * temperature, top-k, top-p, min-p) computed by `lk.filterLogits`, so a
+ * transformers.js user plugs logitkit in with one line:
+ *
+ *   model.generate({ ...inputs, do_sample: true, logits_processor: [createLogitsProcessor(lk, { topP: 0.9 })] })
+ */
+import type { DTypeOption, Engine, SampleOptions } from './engine.js';
+import { fail } from './errors.js';
+
+/** The sampling options that make sense for a processor (penalty tokens come from the input ids). */
+export type LogitsProcessorOptions = Omit<SampleOptions, 'penaltyTokens' | 'seed' | 'random' | 'dtype'>;
+
+/** A transformers.js logits tensor as the processor sees it: `[batch, vocab]` (or `[batch, 1, vocab]`). */
+export interface LogitsTensorLike {
+  data: Float32Array | Uint16Array | ArrayLike<number>;
+  dims: readonly number[];
+  type?: string;
+}
+
+/** Input ids as transformers.js passes them: one array of ids per batch row (bigint or number). */
+export type InputIds = ArrayLike<ArrayLike<bigint | number>>;
+
+/**
+ * transformers.js calls processors as functions (its LogitsProcessor extends Callable)
+ * and also exposes `_call`; this object is both.
+ */
+export interface LogitsProcessorFunction {
+  <T extends LogitsTensorLike>(inputIds: InputIds, logits: T): T;
+  _call<T extends LogitsTensorLike>(inputIds: InputIds, logits: T): T;
+}
+
+/**
+ * A logits processor for transformers.js (`_call(inputIds, logits)` contract):
+ * modifies `logits.data` in place (−inf outside the kept set, the processed logits
+ * inside) and returns `logits`. float32 data is written directly; float16 / bfloat16
+ * bits (a Uint16Array with `type` 'float16' / 'bfloat16') are rounded back to their
+ * format. Options are checked once here, so a bad option throws at creation.
+ */
+export function createLogitsProcessor(lk: Engine, options: LogitsProcessorOptions = {}): LogitsProcessorFunction {
+  if (typeof options !== 'object' || options === null) fail('invalid_argument', `options = ${String(options)}, expected an options object`, 'options');
+  const base: SampleOptions = { ...options };
+  // Penalty tokens come from the input ids and the dtype from each tensor, never from here.
+  delete (base as Record<string, unknown>).penaltyTokens;
+  delete (base as Record<string, unknown>).dtype;
+  // Validate now (the engine checks every option on a one-token row).
+  lk.filterLogits(new Float32Array(1), 1, base);
+  const penalise = base.repetitionPenalty !== undefined && base.repetitionPenalty !== 1;
+
+  const call = <T extends LogitsTensorLike>(inputIds: InputIds, logits: T): T => {
+    if (typeof logits !== 'object' || logits === null || !('data' in logits) || !Array.isArray(logits.dims))
+      fail('invalid_argument', 'logits must be a tensor with .data and .dims (transformers.js / onnxruntime)', 'logits');
+    const dims = logits.dims;
+    const vocab = dims[dims.length - 1];
+    if (vocab === undefined) fail('shape_mismatch', 'logits.dims is empty, expected [batch, vocab]', 'logits.dims');
+    const data = logits.data;
+    const rows = data.length / vocab;
+    const o: SampleOptions & DTypeOption = { ...base };
+    const half = halfDType(data, logits.type);
+    if (half) o.dtype = half;
+    if (penalise) {
+      if (typeof inputIds !== 'object' || inputIds === null || typeof inputIds.length !== 'number')
+        fail('invalid_argument', 'inputIds must be an array of token-id arrays (one per batch row)', 'inputIds');
+      const lists: Int32Array[] = [];
+      for (let r = 0; r < inputIds.length; r++) lists.push(Int32Array.from(Array.from(inputIds[r]!, (id) => Number(id))));
+      // One list for a batch of one repeated rows is the common decoder case; otherwise one per row.
+      o.penaltyTokens = lists.length === 1 && rows !== 1 ? lists[0]! : lists;
+    }
+    const out = lk.filterLogits(half ? (data as Uint16Array) : (data as Float32Array), vocab, o);
+    writeBack(data, out, half);
+    return logits;
+  };
+  const processor = ((inputIds: InputIds, logits: LogitsTensorLike) => call(inputIds, logits)) as LogitsProcessorFunction;
+  processor._call = call;
+  return processor;
+}
+
+function halfDType(data: unknown, type: string | undefined): 'float16' | 'bfloat16' | null {
+  const F16 = (globalThis as { Float16Array?: abstract new (...a: never[]) => unknown }).Float16Array;
+  if (F16 !== undefined && data instanceof F16) return null; // reads and writes as numbers
+  if (data instanceof Uint16Array) {
+    if (type === 'bfloat16') return 'bfloat16';
+    if (type === 'float16') return 'float16';
+    fail('invalid_argument', `logits.data is a Uint16Array but logits.type = ${String(type)}; expected 'float16' or 'bfloat16'`, 'logits.type');
+  }
+  return null;
+}
+
+function writeBack(data: LogitsTensorLike['data'], out: Float32Array, half: 'float16' | 'bfloat16' | null): void {
+  if (half === null) {
+    if (data instanceof Float32Array) data.set(out);
+    else {
+      const d = data as unknown as { [i: number]: number };
+      for (let i = 0; i < out.length; i++) d[i] = out[i]!;
+    }
+    return;
+  }
+  const bits = data as Uint16Array;
+  const toBits = half === 'float16' ? float32ToFloat16Bits : float32ToBfloat16Bits;
+  for (let i = 0; i < out.length; i++) bits[i] = toBits(out[i]!);
+}
+
+const f32 = new Float32Array(1);
+const u32 = new Uint32Array(f32.buffer);
+
+/** float32 → bfloat16 bits, round to nearest even; NaN stays NaN. */
+export function float32ToBfloat16Bits(v: number): number {
+  f32[0] = v;
+  const b = u32[0]!;
+  if ((b & 0x7fffffff) > 0x7f800000) return (b >>> 16) | 0x40; // NaN: keep it quiet
+  return (b + 0x7fff + ((b >>> 16) & 1)) >>> 16;
+}
+
+/** float32 → IEEE half bits, round to nearest even (overflow → ±inf, gradual underflow). */
+export function float32ToFloat16Bits(v: number): number {
+  f32[0] = v;
+  const b = u32[0]!;
+  const sign = (b >>> 16) & 0x8000;
+  const exp = (b >>> 23) & 0xff;
+  const mant = b & 0x7fffff;
+  if (exp === 0xff) return sign | 0x7c00 | (mant ? 0x200 | (mant >>> 13) : 0);
+  const e = exp - 127 + 15;
+  if (e >= 31) return sign | 0x7c00;
+  if (e <= 0) {
+    if (e < -10) return sign; // below half the smallest subnormal
+    const m = mant | 0x800000; // implicit bit
+    const shift = 14 - e; // 14..24
+    const half = m >>> shift;
+    const rest = m & ((1 << shift) - 1);
+    const mid = 1 << (shift - 1);
+    return sign | (half + (rest > mid || (rest === mid && half & 1) ? 1 : 0));
+  }
+  const half = (e << 10) | (mant >>> 13);
+  const rest = mant & 0x1fff;
+  // A carry out of the mantissa rolls into the exponent (and into inf at the top), as it should.
+  return sign | (half + (rest > 0x1000 || (rest === 0x1000 && half & 1) ? 1 : 0));
+}
