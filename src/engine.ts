@@ -29,6 +29,8 @@ export interface TensorLike {
 
 export type HalfDType = 'float16' | 'bfloat16';
 export type OutArray = Float32Array | LkBuffer<'float32'>;
+/** Class indices (Int32Array) or probabilities (Float32Array), plain or as zero-copy buffers. */
+export type TargetInput = Int32Array | Float32Array | LkBuffer<'int32'> | LkBuffer<'float32'>;
 
 export interface DTypeOption {
   /** How to read a Uint16Array of logits: IEEE half ('float16') or 'bfloat16'. */
@@ -49,6 +51,8 @@ export interface CrossEntropyOptions extends DTypeOption {
 }
 export interface CrossEntropyGradOptions extends Omit<CrossEntropyOptions, 'reduction'> {
   reduction?: 'mean' | 'sum';
+  /** Where the gradient goes (rows × classes); not the logits themselves. */
+  out?: OutArray;
 }
 export interface BceOptions {
   reduction?: Reduction;
@@ -245,10 +249,10 @@ export class Engine {
 
   // ----------------------------------------------------------------- losses
 
-  crossEntropy(x: LogitsInput, classes: number, target: Int32Array | Float32Array, options: CrossEntropyOptions & { reduction: 'none' }): Float32Array;
-  crossEntropy(x: LogitsInput, classes: number, target: Int32Array | Float32Array, options?: CrossEntropyOptions & { reduction?: 'mean' | 'sum' }): number;
-  crossEntropy(x: LogitsInput, classes: number, target: Int32Array | Float32Array, options?: CrossEntropyOptions): number | Float32Array;
-  crossEntropy(x: LogitsInput, classes: number, target: Int32Array | Float32Array, options?: CrossEntropyOptions): number | Float32Array {
+  crossEntropy(x: LogitsInput, classes: number, target: TargetInput, options: CrossEntropyOptions & { reduction: 'none' }): Float32Array;
+  crossEntropy(x: LogitsInput, classes: number, target: TargetInput, options?: CrossEntropyOptions & { reduction?: 'mean' | 'sum' }): number;
+  crossEntropy(x: LogitsInput, classes: number, target: TargetInput, options?: CrossEntropyOptions): number | Float32Array;
+  crossEntropy(x: LogitsInput, classes: number, target: TargetInput, options?: CrossEntropyOptions): number | Float32Array {
     this.#live();
     checkOptions(options);
     const reduction = checkReduction(options?.reduction, REDUCTIONS, 'mean');
@@ -269,7 +273,7 @@ export class Engine {
   crossEntropyWithGrad(
     x: LogitsInput,
     classes: number,
-    target: Int32Array | Float32Array,
+    target: TargetInput,
     options?: CrossEntropyGradOptions,
   ): { loss: number; grad: Float32Array } {
     this.#live();
@@ -278,9 +282,10 @@ export class Engine {
     const r = this.#logits(x, classes, options);
     try {
       const t = this.#crossEntropyTarget(r, target, options);
-      const grad = new Float32Array(r.rows * r.classes);
-      const loss = this.#b.crossEntropyWithGrad(r.x, r.rows, r.classes, t, reduction, grad);
-      return { loss, grad };
+      // Not in place: the fused kernel still reads the target's logit after writing exp terms.
+      const out = this.#out(options?.out, r.x.length, r.x, false);
+      const loss = this.#b.crossEntropyWithGrad(r.x, r.rows, r.classes, t, reduction, out.array);
+      return { loss, grad: out.result() };
     } finally {
       r.release();
     }
@@ -594,6 +599,7 @@ export class Engine {
   }
 
   #crossEntropyTarget(r: Resolved, target: unknown, options: CrossEntropyOptions | undefined): CrossEntropyTarget {
+    if (isLkBuffer(target) && target.type === 'int32') target = target.array;
     const eps = options?.labelSmoothing ?? 0;
     if (typeof eps !== 'number' || !(eps >= 0 && eps <= 1))
       fail('invalid_label_smoothing', `options.labelSmoothing = ${describe(eps)}, expected a number in [0, 1]`, 'options.labelSmoothing');
@@ -629,8 +635,11 @@ export class Engine {
             ' (class indices must be an Int32Array)',
           'target',
         );
-      if (options?.ignoreIndex !== undefined && options.ignoreIndex >= 0)
-        fail('invalid_argument', 'options.ignoreIndex is not supported with probability targets (as in PyTorch)', 'options.ignoreIndex');
+      const ii = options?.ignoreIndex;
+      if (ii !== undefined && (typeof ii !== 'number' || !Number.isInteger(ii)))
+        fail('invalid_argument', `options.ignoreIndex = ${describe(ii)}, expected an integer`, 'options.ignoreIndex');
+      if (ii !== undefined && ii >= 0)
+        fail('invalid_argument', 'options.ignoreIndex ≥ 0 is not supported with probability targets (as in PyTorch)', 'options.ignoreIndex');
       return { kind: 'prob', target: q, weight, labelSmoothing: eps };
     }
     fail(
