@@ -1,19 +1,74 @@
-// Compiles every wasm target of asconfig.json. Kept as a script (not one asc
-// call in package.json) so new targets (threads, relaxed SIMD) are one entry.
-import { execFileSync } from 'node:child_process';
-import { readFileSync, mkdirSync } from 'node:fs';
+// Compiles every wasm target of asconfig.json: the plain SIMD build, the
+// relaxed-SIMD build (fused multiply-add) and their shared-memory twins for the
+// worker pool. Kept as a script (not one asc call in package.json) so a target is
+// one asconfig entry. Targets compile two at a time (asc is single-threaded and
+// the variants only differ in flags); `node scripts/build-wasm.js simd` builds one.
+// A target whose .wasm is newer than every file under assembly/, asconfig.json and
+// this script is up to date and skipped (most builds only change TypeScript);
+// `--force` rebuilds anyway.
+import { spawn } from 'node:child_process';
+import { readFileSync, mkdirSync, readdirSync, statSync, existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
+import { availableParallelism } from 'node:os';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const config = JSON.parse(readFileSync(join(root, 'asconfig.json'), 'utf8'));
 const asc = join(root, 'node_modules', 'assemblyscript', 'bin', 'asc.js');
 mkdirSync(join(root, 'build'), { recursive: true });
-const only = process.argv.slice(2);
-for (const target of Object.keys(config.targets)) {
-  if (only.length && !only.includes(target)) continue;
-  execFileSync(process.execPath, [asc, ...config.entries, '--config', 'asconfig.json', '--target', target], {
-    cwd: root,
-    stdio: 'inherit',
+const force = process.argv.includes('--force');
+const only = process.argv.slice(2).filter((a) => a !== '--force');
+const unknown = only.filter((t) => !(t in config.targets));
+if (unknown.length) {
+  console.error(`build-wasm: unknown target(s) ${unknown.join(', ')}; asconfig.json has ${Object.keys(config.targets).join(', ')}`);
+  process.exit(2);
+}
+
+function newestInput() {
+  let newest = Math.max(statSync(join(root, 'asconfig.json')).mtimeMs, statSync(fileURLToPath(import.meta.url)).mtimeMs);
+  const walk = (dir) => {
+    for (const e of readdirSync(dir, { withFileTypes: true })) {
+      const p = join(dir, e.name);
+      if (e.isDirectory()) walk(p);
+      else newest = Math.max(newest, statSync(p).mtimeMs);
+    }
+  };
+  walk(join(root, 'assembly'));
+  return newest;
+}
+
+const inputsChanged = newestInput();
+const upToDate = (target) => {
+  const out = join(root, config.targets[target].outFile);
+  return !force && existsSync(out) && statSync(out).mtimeMs > inputsChanged;
+};
+const queue = Object.keys(config.targets).filter((t) => (!only.length || only.includes(t)) && !upToDate(t));
+
+function compile(target) {
+  return new Promise((resolve, reject) => {
+    const args = [asc, ...config.entries, '--config', 'asconfig.json', '--target', target];
+    const child = spawn(process.execPath, args, { cwd: root, stdio: ['ignore', 'inherit', 'pipe'] });
+    let err = '';
+    // asc prints "Last converge was suboptimal." on every -O3 --converge run: noise, not a problem.
+    child.stderr.on('data', (d) => (err += d));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      const shown = err.split('\n').filter((l) => l.trim() && !l.includes('Last converge was suboptimal')).join('\n');
+      if (shown) process.stderr.write(`[${target}] ${shown}\n`);
+      if (code === 0) resolve();
+      else reject(new Error(`asc failed for target '${target}' (exit code ${code})`));
+    });
   });
+}
+
+async function worker() {
+  for (let t = queue.shift(); t !== undefined; t = queue.shift()) await compile(t);
+}
+
+const lanes = Math.max(1, Math.min(2, availableParallelism()));
+try {
+  await Promise.all(Array.from({ length: lanes }, worker));
+} catch (e) {
+  console.error(`build-wasm: ${e.message}`);
+  process.exit(1);
 }

@@ -13,4 +13,17 @@ export * from './public.js';
 export const init: (options?: InitOptions) => Promise<Engine> = makeInit({
   defaultWasm: () => new URL('./logitkit.wasm', import.meta.url),
   fetchUrl: (url) => fetch(url),
+  // One literal `new URL` per build, so bundlers see (and copy) every file.
+  wasmFile: (file) => {
+    switch (file) {
+      case 'logitkit-relaxed.wasm':
+        return new URL('./logitkit-relaxed.wasm', import.meta.url);
+      case 'logitkit-threads.wasm':
+        return new URL('./logitkit-threads.wasm', import.meta.url);
+      case 'logitkit-threads-relaxed.wasm':
+        return new URL('./logitkit-threads-relaxed.wasm', import.meta.url);
+      default:
+        return new URL(file, new URL('./logitkit.wasm', import.meta.url));
+    }
+  },
 });

@@ -1,14 +1,24 @@
 /**
  * init(): choose and start a backend. Shared by the Node and browser entries,
- * which differ only in where the default .wasm comes from.
+ * which differ only in where the .wasm builds come from.
  *
- * Compilation is asynchronous and memoised per source (the default build is
+ * Compilation is asynchronous and memoised per source (each default build is
  * compiled once per page/process); each init() gets its own instance and
  * memory, so engines never share state.
+ *
+ * Which wasm build runs, best first (each step falls through when the build
+ * is missing, does not validate here, or its worker pool cannot start):
+ *   threads > 1 and threads possible here → logitkit-threads-relaxed, logitkit-threads
+ *   relaxed SIMD validates here           → logitkit-relaxed
+ *   always                                → logitkit (plain SIMD; if that fails: the JS backend)
+ * Relaxed SIMD is probed with a 37-byte module before any build is fetched,
+ * so runtimes without it (Node 20 without --experimental-wasm-relaxed-simd)
+ * never download the relaxed builds. `lk.features` says what was chosen.
  */
 import { Engine } from './engine.js';
 import { JsBackend } from './backends/js.js';
-import { createWasmBackend } from './backends/wasm.js';
+import { createWasmBackend, type Features } from './backends/wasm.js';
+import { hardwareThreads, threadSupport } from './backends/threads.js';
 import { fail, LogitkitError } from './errors.js';
 
 export type WasmSource = URL | string | BufferSource | WebAssembly.Module | Response | PromiseLike<Response>;
@@ -16,18 +26,86 @@ export type WasmSource = URL | string | BufferSource | WebAssembly.Module | Resp
 export interface InitOptions {
   /** 'wasm' (SIMD build; throws if unavailable), 'js', or omitted: wasm when SIMD validates, else js. */
   backend?: 'wasm' | 'js';
-  /** Worker threads for large calls (wasm only): a count or 'auto'. */
+  /**
+   * Threads for large row-wise calls (wasm only): a count, or 'auto' for one per
+   * logical core. Default 1. Needs SharedArrayBuffer: in browsers, a
+   * cross-origin-isolated page (COOP/COEP headers); elsewhere one thread and a
+   * one-time console warning that says why.
+   */
   threads?: number | 'auto';
-  /** Where the wasm comes from: a URL, the bytes, a compiled Module, or a fetch Response. */
+  /**
+   * Where the wasm comes from: a URL, the bytes, a compiled Module, or a fetch
+   * Response. That build is used as it is (a shared-memory build gets the
+   * worker pool; the others run on one thread).
+   */
   wasm?: WasmSource;
   /** Upper bound of wasm memory in bytes (default 2 GiB). Calls needing more throw `out_of_memory`. */
   memoryLimit?: number;
 }
 
-/** How a platform turns a URL into bytes or a Response, and what its default source is. */
+/** How a platform turns a URL into bytes or a Response, and what its default sources are. */
 export interface Platform {
+  /** The plain SIMD build (logitkit.wasm). */
   defaultWasm(): WasmSource | Promise<WasmSource>;
   fetchUrl(url: URL | string): Promise<Response | BufferSource>;
+  /**
+   * Another build by file name (e.g. 'logitkit-relaxed.wasm'), from where the
+   * default build lives. Optional: without it the other builds are looked up
+   * beside a URL default, and are unavailable when the default is bytes.
+   */
+  wasmFile?(file: string): WasmSource | Promise<WasmSource>;
+}
+
+/** The wasm builds and their files (asconfig.json targets). */
+export const BUILD_FILES = {
+  'threads-relaxed': 'logitkit-threads-relaxed.wasm',
+  threads: 'logitkit-threads.wasm',
+  relaxed: 'logitkit-relaxed.wasm',
+  simd: 'logitkit.wasm',
+} as const;
+export type BuildName = keyof typeof BUILD_FILES;
+
+/** The builds to try, best first. */
+export function buildOrder(threads: boolean, relaxedSimd: boolean): BuildName[] {
+  const order: BuildName[] = [];
+  if (threads && relaxedSimd) order.push('threads-relaxed');
+  if (threads) order.push('threads');
+  if (relaxedSimd) order.push('relaxed');
+  order.push('simd');
+  return order;
+}
+
+/**
+ * (func (param v128 v128 v128) (result v128) local.get 0 local.get 1 local.get 2 f32x4.relaxed_madd):
+ * validates exactly where the relaxed-SIMD builds do.
+ */
+const RELAXED_SIMD_PROBE = new Uint8Array([
+  0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, // magic, version
+  0x01, 0x08, 0x01, 0x60, 0x03, 0x7b, 0x7b, 0x7b, 0x01, 0x7b, // type section: (v128 v128 v128) → v128
+  0x03, 0x02, 0x01, 0x00, // function section: one function of type 0
+  0x0a, 0x0d, 0x01, 0x0b, 0x00, 0x20, 0x00, 0x20, 0x01, 0x20, 0x02, 0xfd, 0x85, 0x02, 0x0b, // code: relaxed_madd = 0xfd 0x105
+]);
+
+let relaxedSupported: boolean | undefined;
+/** Whether this runtime validates relaxed SIMD (f32x4.relaxed_madd). */
+export function relaxedSimdSupported(): boolean {
+  if (relaxedSupported === undefined) {
+    try {
+      relaxedSupported = typeof WebAssembly === 'object' && WebAssembly.validate(RELAXED_SIMD_PROBE);
+    } catch {
+      relaxedSupported = false;
+    }
+  }
+  return relaxedSupported;
+}
+
+let warnedSingleThread = false;
+/** The one-time console warning when threads were asked for but cannot run. Returns whether it printed. */
+export function warnSingleThread(requested: number, reason: string): boolean {
+  if (warnedSingleThread) return false;
+  warnedSingleThread = true;
+  console.warn(`logitkit: init({ threads: ${requested} }) runs on one thread: ${reason}.`);
+  return true;
 }
 
 export type LogitkitEngine = Engine;
@@ -43,11 +121,15 @@ export function makeInit(platform: Platform): (options?: InitOptions) => Promise
       fail('invalid_argument', `options.backend = ${JSON.stringify(backend)}, expected 'wasm' or 'js'`, 'options.backend');
     if (options.memoryLimit !== undefined && !(Number.isFinite(options.memoryLimit) && options.memoryLimit >= 1 << 20))
       fail('invalid_argument', `options.memoryLimit = ${String(options.memoryLimit)}, expected a number of bytes ≥ 1 MiB`, 'options.memoryLimit');
+    const t = options.threads;
+    if (t !== undefined && t !== 'auto' && !(typeof t === 'number' && Number.isInteger(t) && t >= 1 && t <= 256))
+      fail('invalid_argument', `options.threads = ${JSON.stringify(t)}, expected an integer from 1 to 256 or 'auto'`, 'options.threads');
     if (backend === 'js') return new Engine(new JsBackend());
     try {
-      const module = await compileMemo(options.wasm ?? (await platform.defaultWasm()), platform);
-      const wasm = await createWasmBackend(module, { ...(options.memoryLimit !== undefined ? { memoryLimit: options.memoryLimit } : {}) });
-      return new Engine(wasm);
+      const wasm = await startWasm(options, platform);
+      const engine = new Engine(wasm);
+      engineFeatures.set(engine, wasm.features);
+      return engine;
     } catch (e) {
       if (backend === 'wasm') {
         if (e instanceof LogitkitError) throw e;
@@ -58,6 +140,48 @@ export function makeInit(platform: Platform): (options?: InitOptions) => Promise
       return engine;
     }
   };
+}
+
+async function startWasm(options: InitOptions, platform: Platform) {
+  const limit = options.memoryLimit !== undefined ? { memoryLimit: options.memoryLimit } : {};
+  let threads = options.threads === 'auto' ? await hardwareThreads() : (options.threads ?? 1);
+  if (threads > 1) {
+    const support = threadSupport();
+    if (!support.ok) {
+      warnSingleThread(threads, support.reason);
+      threads = 1;
+    }
+  }
+  if (options.wasm !== undefined) {
+    const wasm = await createWasmBackend(await compileMemo(options.wasm, platform), { ...limit, threads });
+    if (threads > 1 && wasm.features.threads === 1)
+      warnSingleThread(threads, 'the module passed as options.wasm is not the shared-memory build (logitkit-threads*.wasm)');
+    return wasm;
+  }
+  // Best build first; the plain SIMD build comes last and its error is the one reported.
+  let lastError: unknown;
+  for (const build of buildOrder(threads > 1, relaxedSimdSupported())) {
+    try {
+      const module = await compileBuild(build, platform);
+      const backend = await createWasmBackend(module, { ...limit, threads: build.startsWith('threads') ? threads : 1 });
+      if (threads > 1 && !build.startsWith('threads'))
+        warnSingleThread(threads, `no shared-memory build could be started (${(lastError as Error | undefined)?.message ?? 'unknown reason'})`);
+      return backend;
+    } catch (e) {
+      lastError = e;
+    }
+  }
+  throw lastError;
+}
+
+const engineFeatures = new WeakMap<Engine, Features>();
+const JS_FEATURES: Features = Object.freeze({ simd: false, relaxedSimd: false, threads: 1 });
+/**
+ * What an engine's backend runs: `{ simd, relaxedSimd, threads }` (all off for
+ * the JS backend). The same object as `lk.features`.
+ */
+export function featuresOf(engine: Engine): Features {
+  return engineFeatures.get(engine) ?? JS_FEATURES;
 }
 
 const fallbackReasons = new WeakMap<Engine, string>();
@@ -71,11 +195,35 @@ function compileMemo(source: WasmSource, platform: Platform): Promise<WebAssembl
     return Promise.reject(new LogitkitError('wasm_unavailable', 'this runtime has no WebAssembly'));
   // Module objects and byte buffers are keyed by identity, URLs by their text.
   const key = source instanceof URL ? source.href : source;
-  let p = compiled.get(key);
+  return memo(compiled, key, () => compile(source, platform));
+}
+
+/** The platform's default builds, memoised per platform and build (Node reads fresh bytes each time). */
+const compiledDefaults = new WeakMap<Platform, Map<unknown, Promise<WebAssembly.Module>>>();
+function compileBuild(build: BuildName, platform: Platform): Promise<WebAssembly.Module> {
+  if (typeof WebAssembly !== 'object' || typeof WebAssembly.compile !== 'function')
+    return Promise.reject(new LogitkitError('wasm_unavailable', 'this runtime has no WebAssembly'));
+  let cache = compiledDefaults.get(platform);
+  if (!cache) compiledDefaults.set(platform, (cache = new Map()));
+  return memo(cache, build, async () => compile(await buildSource(build, platform), platform));
+}
+
+async function buildSource(build: BuildName, platform: Platform): Promise<WasmSource> {
+  if (build === 'simd') return platform.defaultWasm();
+  const file = BUILD_FILES[build];
+  if (platform.wasmFile) return platform.wasmFile(file);
+  const main = await platform.defaultWasm();
+  if (main instanceof URL) return new URL(file, main);
+  if (typeof main === 'string' && /^[a-z][a-z0-9+.-]*:/i.test(main)) return new URL(file, main);
+  throw new LogitkitError('wasm_unavailable', `no location is known for ${file} (the default build is not a URL)`);
+}
+
+function memo<K>(cache: Map<K, Promise<WebAssembly.Module>>, key: K, make: () => Promise<WebAssembly.Module>): Promise<WebAssembly.Module> {
+  let p = cache.get(key);
   if (!p) {
-    p = compile(source, platform);
-    compiled.set(key, p);
-    p.catch(() => compiled.delete(key)); // a failed load may succeed later (e.g. a network error)
+    p = make();
+    cache.set(key, p);
+    p.catch(() => cache.delete(key)); // a failed load may succeed later (e.g. a network error)
   }
   return p;
 }

@@ -13,6 +13,7 @@ export type {
   TopK,
   DTypeOption,
   OutArray,
+  TargetInput,
 } from './engine.js';
 export { LogitkitError } from './errors.js';
 export type { ErrorCode } from './errors.js';

@@ -77,19 +77,20 @@ export class Arena {
     const free = this.#free;
     let i = 0;
     while (i < free.length && free[i]![0] < ptr) i++;
-    free.splice(i, 0, [ptr, size]);
-    // Coalesce with the next block, then with the previous one.
-    const cur = free[i]!;
-    const next = free[i + 1];
-    if (next && cur[0] + cur[1] === next[0]) {
-      cur[1] += next[1];
-      free.splice(i + 1, 1);
-    }
     const prev = free[i - 1];
-    if (prev && prev[0] + prev[1] === cur[0]) {
-      prev[1] += cur[1];
+    const next = free[i];
+    const joinsPrev = prev !== undefined && prev[0] + prev[1] === ptr;
+    const joinsNext = next !== undefined && ptr + size === next[0];
+    // Coalesce in place where possible: the common case (a call's temporaries
+    // freed right after use) just grows a neighbour, with no array allocation.
+    if (joinsPrev && joinsNext) {
+      prev[1] += size + next[1];
       free.splice(i, 1);
-    }
+    } else if (joinsPrev) prev[1] += size;
+    else if (joinsNext) {
+      next[0] = ptr;
+      next[1] += size;
+    } else free.splice(i, 0, [ptr, size]);
   }
 
   #grow(size: number): void {

@@ -7,17 +7,25 @@
  * (allocation may grow memory, which detaches every view, including the
  * caller's), runs the kernel, copies results out through fresh views, and
  * frees its blocks whatever happens.
+ *
+ * With the shared-memory build and a worker pool (threads.ts), the row-wise ops
+ * split their rows across threads once a call is big enough to gain
+ * (PARALLEL_MIN_WORK); the split falls on multiples of ROW_GRAIN rows so every
+ * row goes through exactly the code path it takes on one thread (the kernels
+ * handle short rows four at a time), which keeps results bit-identical.
  */
 import { instantiate } from '@assemblyscript/loader';
 import type { Backend, BceArgs, CrossEntropyTarget, FilterOptions, Reduction } from './backend.js';
 import { Arena } from './arena.js';
+import { ThreadPool, type Job } from './threads.js';
+import { MAX_ARGS } from './worker.js';
 import { BUFFER_TAG, registerWidened, typedArrayCtor, type ArrayOf, type BufferType, type LkBuffer } from '../buffers.js';
 import { fail } from '../errors.js';
 import * as loss from './wasm-loss.js';
 import * as gen from './wasm-sample.js';
 
 type Kernel = (...args: number[]) => number | void;
-export type KernelExports = Record<string, Kernel> & { heapBase(): number };
+export type KernelExports = Record<string, Kernel> & { heapBase(): number; buildFeatures?(): number };
 
 type Typed = Float32Array | Int32Array | Uint16Array | Uint8Array | Float64Array;
 
@@ -27,18 +35,78 @@ export interface Arg {
   io: 'in' | 'out' | 'inout';
 }
 
+/** What the running build can do; `lk.features`. */
+export interface Features {
+  /** 128-bit wasm SIMD (always true for the wasm backend). */
+  simd: boolean;
+  /** The relaxed-SIMD build (fused multiply-add in the exp polynomial) is running. */
+  relaxedSimd: boolean;
+  /** Threads a large row-wise call is split across (1 = the calling thread only). */
+  threads: number;
+}
+
 export const DEFAULT_MEMORY_LIMIT = 2 ** 31; // 2 GiB
 const MAX_PAGES = 65536;
+/** Bits of the buildFeatures() export (assembly/features.ts). */
+const BUILD_RELAXED_SIMD = 1;
+const BUILD_THREADS = 2;
+
+/**
+ * Fewest elements per thread for a split to pay. Measured on the 2-core EPYC VM
+ * with Node 20 in a quiet moment (softmax, threads build, forced splits): with
+ * the workers still busy from the previous call a split already wins at 16k
+ * elements (16×1000: 1.7×), but a call arriving after a pause, when a worker
+ * must first be woken, breaks even near 64k elements in all (66×1000: 1.07×,
+ * 3277×10: 1.2×) — hence 32k per thread.
+ */
+export const PARALLEL_MIN_WORK = 32768;
+/**
+ * Row blocks handed to threads are multiples of this many rows when rows are
+ * short (see the header: the kernels take rows of < 16 classes four at a time;
+ * 16 leaves room should that grow); long rows go one by one, so any split works.
+ */
+export const ROW_GRAIN = 16;
+const LONG_ROW = 64;
+export function rowGrain(classes: number): number {
+  return classes >= LONG_ROW ? 1 : ROW_GRAIN;
+}
 
 export interface WasmBackendOptions {
   memoryLimit?: number;
+  /** Threads for large row-wise calls; > 1 needs the shared-memory build. Default 1. */
+  threads?: number;
 }
 
 export async function createWasmBackend(module: WebAssembly.Module, options: WasmBackendOptions = {}): Promise<WasmBackend> {
   const limit = Math.min(options.memoryLimit ?? DEFAULT_MEMORY_LIMIT, MAX_PAGES * 65536);
-  const memory = new WebAssembly.Memory({ initial: 16, maximum: Math.floor(limit / 65536) });
-  const { instance } = await instantiate(module, { env: { memory } });
-  return new WasmBackend(instance.exports as unknown as KernelExports, memory, limit);
+  const maximum = Math.floor(limit / 65536);
+  // Whether the module imports a shared memory (the threads build) is not
+  // visible from outside in every runtime, so try the likely kind first.
+  const shared = (options.threads ?? 1) > 1;
+  let memory!: WebAssembly.Memory;
+  let instance!: WebAssembly.Instance;
+  let firstError: unknown = null;
+  for (const s of shared ? [true, false] : [false, true]) {
+    if (s && typeof SharedArrayBuffer !== 'function') continue;
+    try {
+      memory = new WebAssembly.Memory({ initial: 16, maximum, shared: s } as WebAssembly.MemoryDescriptor);
+      instance = (await instantiate(module, { env: { memory } })).instance;
+      firstError = null;
+      break;
+    } catch (e) {
+      firstError ??= e;
+    }
+  }
+  if (firstError !== null) throw firstError;
+  const exports = instance.exports as unknown as KernelExports;
+  const bits = typeof exports.buildFeatures === 'function' ? exports.buildFeatures() : 0;
+  let pool: ThreadPool | null = null;
+  const threads = options.threads ?? 1;
+  // Workers call kernels by their index in this list.
+  const names = WebAssembly.Module.exports(module).filter((e) => e.kind === 'function').map((e) => e.name);
+  if (threads > 1 && bits & BUILD_THREADS) pool = await ThreadPool.start(module, memory, threads, names);
+  const features: Features = { simd: true, relaxedSimd: (bits & BUILD_RELAXED_SIMD) !== 0, threads: pool ? pool.size : 1 };
+  return new WasmBackend(exports, memory, limit, pool, features, names);
 }
 
 export class WasmBackend implements Backend {
@@ -46,11 +114,60 @@ export class WasmBackend implements Backend {
   readonly k: KernelExports;
   readonly arena: Arena;
   readonly memory: WebAssembly.Memory;
+  readonly features: Features;
+  readonly #pool: ThreadPool | null;
+  readonly #fnIndex = new Map<string, number>();
+  #views: HeapViews | null = null;
+  /** Calls that were split across threads (for tests and diagnostics). */
+  parallelCalls = 0;
 
-  constructor(exports: KernelExports, memory: WebAssembly.Memory, limit: number) {
+  constructor(
+    exports: KernelExports,
+    memory: WebAssembly.Memory,
+    limit: number,
+    pool: ThreadPool | null = null,
+    features?: Features,
+    kernelNames: readonly string[] = [],
+  ) {
     this.k = exports;
     this.memory = memory;
     this.arena = new Arena(memory, exports.heapBase(), limit);
+    this.#pool = pool;
+    this.features = features ?? { simd: true, relaxedSimd: false, threads: 1 };
+    kernelNames.forEach((name, i) => this.#fnIndex.set(name, i));
+  }
+
+  /** Row chunks computed by worker threads so far (0 without a pool). */
+  get workerChunks(): number {
+    return this.#pool?.workerChunks ?? 0;
+  }
+
+  /** Threads available to the next large call: the pool's size, or 1 (no pool, disposed, or a worker died). */
+  get activeThreads(): number {
+    const pool = this.#pool;
+    return pool !== null && pool.usable ? pool.size : 1;
+  }
+
+  /**
+   * Calls kernel export `name` over rows [0, rows), split across the pool when
+   * the call is big enough: `args(begin, end)` returns the export's arguments for
+   * rows [begin, end) (pointers advanced to row `begin`). `work` is the number
+   * of elements the call touches, which decides the split; blocks are multiples
+   * of `grain` rows (rowGrain(classes) for row-wise kernels). Rows must be
+   * independent (each row's outputs depend on that row's inputs only).
+   * Usable by any row-wise kernel, e.g. per-row losses with reduction 'none'.
+   */
+  rowParallel(name: string, rows: number, work: number, args: (begin: number, end: number) => number[], grain = ROW_GRAIN): void {
+    const fn = this.k[name]!;
+    const pool = this.#pool;
+    const parts = pool !== null && pool.usable ? splitCount(rows, work, pool.size, grain) : 1;
+    const job = parts > 1 ? affineJob(this.#fnIndex.get(name), rows, Math.min(Math.ceil(rows / grain), parts * CHUNKS_PER_THREAD), grain, args) : null;
+    if (job === null) {
+      fn(...args(0, rows));
+      return;
+    }
+    this.parallelCalls++;
+    pool!.run(job, (begin, end) => fn(...args(begin, end)));
   }
 
   /**
@@ -60,66 +177,95 @@ export class WasmBackend implements Backend {
    */
   run<R>(args: Arg[], scratch: number[], kernel: (ptrs: number[]) => R): R {
     const before = this.memory.buffer;
+    const n = args.length;
     // 1. Classify before any allocation: a zero-copy view's offset is only
     //    readable while its buffer is still attached.
-    const ptrs = args.map(({ a }) => (a.buffer === before ? a.byteOffset : -1));
+    const ptrs: number[] = [];
+    for (let i = 0; i < n; i++) {
+      const a = args[i]!.a;
+      ptrs.push(a.buffer === before ? a.byteOffset : -1);
+    }
     const temps: number[] = [];
     try {
       // 2. Blocks for arrays outside wasm memory (one per distinct array), then scratch.
-      for (let i = 0; i < args.length; i++) {
+      for (let i = 0; i < n; i++) {
         if (ptrs[i] !== -1) continue;
-        const first = args.findIndex((b) => b.a === args[i]!.a);
+        const a = args[i]!.a;
+        let first = 0;
+        while (args[first]!.a !== a) first++;
         if (first < i) ptrs[i] = ptrs[first]!;
-        else temps.push((ptrs[i] = this.arena.alloc(args[i]!.a.byteLength)));
+        else temps.push((ptrs[i] = this.arena.alloc(a.byteLength)));
       }
-      for (const bytes of scratch) temps.push(ptrs[ptrs.length] = this.arena.alloc(bytes));
+      for (const bytes of scratch) temps.push((ptrs[ptrs.length] = this.arena.alloc(bytes)));
       // 3. Copy in, run, copy out through views taken after any growth.
-      const heap = new Uint8Array(this.memory.buffer);
-      for (let i = 0; i < args.length; i++) {
+      let heap = this.#heap();
+      for (let i = 0; i < n; i++) {
         const { a, io } = args[i]!;
-        if (io !== 'out' && a.buffer !== before) heap.set(bytesOf(a), ptrs[i]!);
+        if (io !== 'out' && a.buffer !== before) copyIn(heap, a, ptrs[i]!);
       }
       const result = kernel(ptrs);
-      const after = new Uint8Array(this.memory.buffer);
-      for (let i = 0; i < args.length; i++) {
+      heap = this.#heap();
+      for (let i = 0; i < n; i++) {
         const { a, io } = args[i]!;
-        if (io !== 'in' && a.buffer !== before) bytesOf(a).set(after.subarray(ptrs[i]!, ptrs[i]! + a.byteLength));
+        if (io !== 'in' && a.buffer !== before) copyOut(heap, a, ptrs[i]!);
       }
       return result;
     } finally {
-      for (const p of temps) this.arena.free(p);
+      for (let i = temps.length - 1; i >= 0; i--) this.arena.free(temps[i]!); // last in, first out: frees coalesce in place
     }
   }
 
+  /** Views of the whole memory, re-made only after growth (one per call would cost more than a small kernel). */
+  #heap(): HeapViews {
+    const buffer = this.memory.buffer;
+    let v = this.#views;
+    if (v === null || v.buffer !== buffer) v = this.#views = { buffer, u8: new Uint8Array(buffer), f32: new Float32Array(buffer), i32: new Int32Array(buffer) };
+    return v;
+  }
+
   logsumexp(x: Float32Array, rows: number, classes: number, temperature: number, out: Float32Array): void {
-    this.run([{ a: x, io: 'in' }, { a: out, io: 'out' }], [], ([px, po]) => this.k.logsumexp!(px!, rows, classes, temperature, po!));
+    this.run([{ a: x, io: 'in' }, { a: out, io: 'out' }], [], ([px, po]) =>
+      this.rowParallel('logsumexp', rows, rows * classes, (b, e) => [px! + b * classes * 4, e - b, classes, temperature, po! + b * 4], rowGrain(classes)),
+    );
   }
 
   softmax(x: Float32Array, rows: number, classes: number, temperature: number, out: Float32Array): void {
-    this.run([{ a: x, io: 'in' }, { a: out, io: 'out' }], [], ([px, po]) => this.k.softmax!(px!, rows, classes, temperature, po!));
+    this.run([{ a: x, io: 'in' }, { a: out, io: 'out' }], [], ([px, po]) =>
+      this.rowParallel('softmax', rows, rows * classes, (b, e) => [px! + b * classes * 4, e - b, classes, temperature, po! + b * classes * 4], rowGrain(classes)),
+    );
   }
 
   logSoftmax(x: Float32Array, rows: number, classes: number, temperature: number, out: Float32Array): void {
-    this.run([{ a: x, io: 'in' }, { a: out, io: 'out' }], [], ([px, po]) => this.k.logSoftmax!(px!, rows, classes, temperature, po!));
+    this.run([{ a: x, io: 'in' }, { a: out, io: 'out' }], [], ([px, po]) =>
+      this.rowParallel('logSoftmax', rows, rows * classes, (b, e) => [px! + b * classes * 4, e - b, classes, temperature, po! + b * classes * 4], rowGrain(classes)),
+    );
   }
 
   sigmoid(x: Float32Array, out: Float32Array): void {
-    this.run([{ a: x, io: 'in' }, { a: out, io: 'out' }], [], ([px, po]) => this.k.sigmoid!(px!, x.length, po!));
+    // Elementwise: one "row" per element; blocks stay multiples of ROW_GRAIN, a whole number of vectors.
+    this.run([{ a: x, io: 'in' }, { a: out, io: 'out' }], [], ([px, po]) =>
+      this.rowParallel('sigmoid', x.length, x.length, (b, e) => [px! + b * 4, e - b, po! + b * 4]),
+    );
   }
 
   logSigmoid(x: Float32Array, out: Float32Array): void {
-    this.run([{ a: x, io: 'in' }, { a: out, io: 'out' }], [], ([px, po]) => this.k.logSigmoid!(px!, x.length, po!));
+    this.run([{ a: x, io: 'in' }, { a: out, io: 'out' }], [], ([px, po]) =>
+      this.rowParallel('logSigmoid', x.length, x.length, (b, e) => [px! + b * 4, e - b, po! + b * 4]),
+    );
   }
 
   argmax(x: Float32Array, rows: number, classes: number, out: Int32Array): void {
-    this.run([{ a: x, io: 'in' }, { a: out, io: 'out' }], [], ([px, po]) => this.k.argmax!(px!, rows, classes, po!));
+    this.run([{ a: x, io: 'in' }, { a: out, io: 'out' }], [], ([px, po]) =>
+      this.rowParallel('argmax', rows, rows * classes, (b, e) => [px! + b * classes * 4, e - b, classes, po! + b * 4], rowGrain(classes)),
+    );
   }
 
   topk(x: Float32Array, rows: number, classes: number, k: number, values: Float32Array, indices: Int32Array): void {
     this.run(
       [{ a: x, io: 'in' }, { a: values, io: 'out' }, { a: indices, io: 'out' }],
       [],
-      ([px, pv, pi]) => this.k.topk!(px!, rows, classes, k, pv!, pi!),
+      ([px, pv, pi]) =>
+        this.rowParallel('topk', rows, rows * classes, (b, e) => [px! + b * classes * 4, e - b, classes, k, pv! + b * k * 4, pi! + b * k * 4], rowGrain(classes)),
     );
   }
 
@@ -203,8 +349,70 @@ export class WasmBackend implements Backend {
   }
 
   dispose(): void {
-    // Memory is garbage-collected with the instance; nothing else is held.
+    // Memory is garbage-collected with the instance; the workers must be ended.
+    this.#pool?.dispose();
   }
+}
+
+/**
+ * Chunks per thread in a parallel call: threads claim chunks until none are
+ * left, so a thread that starts late (or runs on a busy core) leaves its share
+ * to the others; more chunks balance better, each costs a claim and a call.
+ */
+const CHUNKS_PER_THREAD = 4;
+
+/**
+ * The pool job for `args`, whose values must be affine in (begin, end), as
+ * pointer + begin·rowBytes, end − begin and constants are: probed at three
+ * points and checked at a fourth. Null (run on one thread) when they are not,
+ * or when there is no kernel index or too many arguments.
+ */
+function affineJob(fn: number | undefined, rows: number, chunks: number, grain: number, args: (begin: number, end: number) => number[]): Job | null {
+  if (fn === undefined) return null;
+  const chunkRows = Math.ceil(rows / chunks / grain) * grain;
+  const base = args(0, 0);
+  const atBegin = args(1, 0);
+  const atEnd = args(0, 1);
+  const n = base.length;
+  if (n > MAX_ARGS) return null;
+  const perBegin: number[] = [];
+  const perEnd: number[] = [];
+  for (let j = 0; j < n; j++) {
+    const constant = atBegin[j] === base[j] && atEnd[j] === base[j]; // also for ±Infinity and NaN-free scalars
+    perBegin.push(constant ? 0 : atBegin[j]! - base[j]!);
+    perEnd.push(constant ? 0 : atEnd[j]! - base[j]!);
+  }
+  const check = args(chunkRows, rows);
+  for (let j = 0; j < n; j++) {
+    const predicted = perBegin[j] === 0 && perEnd[j] === 0 ? base[j]! : base[j]! + perBegin[j]! * chunkRows + perEnd[j]! * rows;
+    if (!Object.is(predicted, check[j]) && !(Number.isNaN(predicted) && Number.isNaN(check[j]))) return null;
+  }
+  return { fn, rows, chunkRows, chunks: Math.ceil(rows / chunkRows), base, perBegin, perEnd };
+}
+
+/** How many threads a call of `rows` rows touching `work` elements is split across. */
+export function splitCount(rows: number, work: number, threads: number, grain = ROW_GRAIN): number {
+  return Math.max(1, Math.min(threads, Math.floor(work / PARALLEL_MIN_WORK), Math.ceil(rows / grain)));
+}
+
+interface HeapViews {
+  buffer: ArrayBufferLike;
+  u8: Uint8Array;
+  f32: Float32Array;
+  i32: Int32Array;
+}
+
+// Same-type TypedArray.set is a plain memcpy (NaN payloads survive); arena blocks are 16-byte aligned.
+function copyIn(heap: HeapViews, a: Typed, ptr: number): void {
+  if (a instanceof Float32Array) heap.f32.set(a, ptr >>> 2);
+  else if (a instanceof Int32Array) heap.i32.set(a, ptr >>> 2);
+  else heap.u8.set(bytesOf(a), ptr);
+}
+
+function copyOut(heap: HeapViews, a: Typed, ptr: number): void {
+  if (a instanceof Float32Array) a.set(heap.f32.subarray(ptr >>> 2, (ptr >>> 2) + a.length));
+  else if (a instanceof Int32Array) a.set(heap.i32.subarray(ptr >>> 2, (ptr >>> 2) + a.length));
+  else bytesOf(a).set(heap.u8.subarray(ptr, ptr + a.byteLength));
 }
 
 function bytesOf(a: Typed): Uint8Array {

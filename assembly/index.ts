@@ -1,0 +1,17 @@
+// The wasm ABI. Every export takes byte offsets into the imported memory, counts
+// and scalars — nothing else. Kernels never validate and never allocate: the
+// TypeScript engine has checked every argument before a call reaches here, and
+// the TypeScript arena owns every byte at or above heapBase().
+export * from './kernels/softmax';
+export * from './kernels/sigmoid';
+export * from './kernels/select';
+export * from './kernels/sample';
+export * from './kernels/convert';
+export * from './kernels/loss';
+export { expArray } from './math/exp';
+export { buildFeatures } from './features';
+
+/** First byte the TypeScript arena may hand out (static data lies below it). */
+export function heapBase(): usize {
+  return (__heap_base + 15) & ~15;
+}
