@@ -1,0 +1,711 @@
+/**
+ * logitkit in a real browser (Debian's Chromium, driven by playwright-core).
+ *
+ * Each page is built the way a user builds it — Vite's programmatic build() of
+ * examples/vite (no config file) and of demo/ — into a temp dir, served from
+ * 127.0.0.1 on a random port by scripts/serve.js, which can also misbehave on purpose
+ * (wrong MIME type, HTML 404, SPA fallback, CSP, COOP/COEP). Vite's dev server, rolldown
+ * IIFE bundles and a copy "installed" into node_modules cover the other ways users load
+ * it. Needs `npm run build` first (npm test runs it as pretest) and /usr/bin/chromium
+ * (apt-get install chromium); without either, every test fails with a message saying so.
+ */
+import { cpSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { builtinModules } from 'node:module';
+import { tmpdir } from 'node:os';
+import { dirname, join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { build, createLogger, createServer, type InlineConfig, type Plugin, type ViteDevServer } from 'vite';
+import { rolldown } from 'rolldown';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { serve, type ServeOptions, type Served } from '../../scripts/serve.js';
+import { closeEnough, logTol, probTol, spreadOf, FLT_MIN, type Tol } from '../helpers/tolerance.js';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const EXAMPLE = join(ROOT, 'examples', 'vite');
+const CHROMIUM = '/usr/bin/chromium';
+const ARTIFACTS = join(ROOT, 'test-artifacts');
+
+let browser: Browser;
+let work: string;
+const servers: Served[] = [];
+const devServers: ViteDevServer[] = [];
+const out = { example: '', inline: '', demo: '', installed: '' };
+const warnings: Record<keyof typeof out, string[]> = { example: [], inline: [], demo: [], installed: [] };
+/** A copy of the example whose node_modules/logitkit is a real directory, as after installing from the registry. */
+let installedApp = '';
+
+/** Vite's build(), quiet, with every warning kept for the assertions below. */
+async function viteBuild(name: keyof typeof out, config: InlineConfig): Promise<void> {
+  const logger = createLogger('warn', { allowClearScreen: false });
+  const keep = (msg: string) => warnings[name].push(msg);
+  logger.warn = keep;
+  logger.warnOnce = keep;
+  logger.error = keep;
+  out[name] = join(work, name);
+  // Every import of a Node built-in, seen at resolution (Vite only warns about them outside NODE_ENV=test).
+  const builtins: Plugin = {
+    name: 'record-node-builtins',
+    enforce: 'pre',
+    resolveId(source, importer) {
+      if (source.startsWith('node:') || builtinModules.includes(source)) keep(`${source} imported by ${importer ? relative(ROOT, importer) : '?'}`);
+      return null;
+    },
+  };
+  await build({
+    ...config,
+    plugins: [builtins],
+    logLevel: 'warn',
+    customLogger: logger,
+    build: {
+      ...config.build,
+      outDir: out[name],
+      emptyOutDir: true,
+      // Bundler warnings (e.g. "Module "node:fs" has been externalized") arrive here, not at the logger.
+      rollupOptions: { ...config.build?.rollupOptions, onLog: (level, log) => void (level === 'warn' && keep(log.message)) },
+    },
+  });
+}
+
+function filesUnder(dir: string): string[] {
+  return readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((d) => d.isFile())
+    .map((d) => join(d.parentPath, d.name));
+}
+
+async function served(options: ServeOptions): Promise<Served> {
+  const s = await serve(options);
+  servers.push(s);
+  return s;
+}
+
+/** Opens a page and fails the test on any uncaught page error. */
+async function open(url: string, before?: () => void): Promise<{ page: Page; errors: string[]; console: string[]; wasmFailures: string[] }> {
+  const page = await browser.newPage();
+  if (before) await page.addInitScript(before);
+  const errors: string[] = [];
+  const console: string[] = [];
+  const wasmFailures: string[] = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  page.on('console', (m) => console.push(`${m.type()}: ${m.text()}`));
+  // A .wasm the package asked for and did not get: a build the bundler did not copy.
+  page.on('response', (r) => void (r.url().endsWith('.wasm') && !r.ok() && wasmFailures.push(`${r.status()} ${new URL(r.url()).pathname}`)));
+  await page.goto(url);
+  return { page, errors, console, wasmFailures };
+}
+
+/** The text of #backend once the example app has started (or failed); fails fast if the page throws. */
+async function backendShown(page: Page, errors: string[]): Promise<string> {
+  for (const t0 = Date.now(); Date.now() - t0 < 15_000; await new Promise((ok) => setTimeout(ok, 50))) {
+    if (errors.length) throw new Error(`the page threw before showing its backend: ${errors.join(' | ')}`);
+    const text = (await page.textContent('#backend')) ?? '';
+    if (text !== 'loading…') return text;
+  }
+  throw new Error('the page did not show its backend within 15 s');
+}
+
+/** A browser whose wasm has no SIMD (Safari before 16.4): logitkit's build neither validates nor compiles. */
+function withoutWasmSimd(): void {
+  const refuse = () => Promise.reject(new WebAssembly.CompileError('WebAssembly.compile(): invalid SIMD opcode (simulated: no wasm SIMD)'));
+  WebAssembly.validate = () => false;
+  WebAssembly.compile = refuse;
+  WebAssembly.compileStreaming = refuse;
+  WebAssembly.instantiate = refuse as typeof WebAssembly.instantiate;
+  WebAssembly.instantiateStreaming = refuse;
+}
+
+/** The example plus the package laid out the way `npm install logitkit` lays out a registry tarball. */
+function makeInstalledApp(): string {
+  const app = join(work, 'installed-app');
+  for (const f of ['index.html', 'inline.html', 'src']) cpSync(join(EXAMPLE, f), join(app, f), { recursive: true });
+  const manifest = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { files: string[]; dependencies?: Record<string, string> };
+  const pkg = join(app, 'node_modules', 'logitkit');
+  cpSync(join(ROOT, 'package.json'), join(pkg, 'package.json'));
+  for (const f of manifest.files) if (existsSync(join(ROOT, f))) cpSync(join(ROOT, f), join(pkg, f), { recursive: true });
+  // Its dependencies, hoisted beside it as npm does (linked to ours rather than copied).
+  for (const dep of Object.keys(manifest.dependencies ?? {})) {
+    mkdirSync(dirname(join(app, 'node_modules', dep)), { recursive: true });
+    symlinkSync(join(ROOT, 'node_modules', dep), join(app, 'node_modules', dep), 'dir');
+  }
+  return app;
+}
+
+/** `vite` (the dev server) in a folder with no config file, on a random port. */
+async function viteDev(root: string, allow?: string[]): Promise<string> {
+  const server = await createServer({
+    root,
+    configFile: false,
+    logLevel: 'silent',
+    cacheDir: join(work, `vite-cache-${devServers.length}`),
+    server: { host: '127.0.0.1', port: 0, ...(allow ? { fs: { allow } } : {}) },
+  });
+  devServers.push(server);
+  await server.listen();
+  return server.resolvedUrls!.local[0]!;
+}
+
+/** dist/<entry> bundled by rolldown as a classic script (IIFE), which has no top-level await and no import.meta. */
+async function iife(entry: string): Promise<{ code: string; logs: string[] }> {
+  const logs: string[] = [];
+  const bundle = await rolldown({ input: join(ROOT, 'dist', entry), platform: 'browser', logLevel: 'warn', onLog: (_level, log) => void logs.push(`${log.code}: ${log.message}`) });
+  try {
+    // Throws INVALID_TLA_FORMAT if any module of the graph has a top-level await.
+    const { output } = await bundle.generate({ format: 'iife', name: 'logitkit' });
+    return { code: output[0].code, logs };
+  } finally {
+    await bundle.close();
+  }
+}
+
+beforeAll(async () => {
+  if (!existsSync(CHROMIUM))
+    throw new Error(`${CHROMIUM} not found: the browser tests need Debian's chromium (apt-get install -y chromium); they never download a browser`);
+  for (const f of ['index.browser.js', 'index.inline.js', 'logitkit.inline-wasm.js', 'logitkit.wasm'])
+    if (!existsSync(join(ROOT, 'dist', f))) throw new Error(`dist/${f} is missing: run \`npm run build\` before the browser tests`);
+
+  // What `npm install` does for the example's "logitkit": "file:../.." dependency: a symlink.
+  const link = join(EXAMPLE, 'node_modules', 'logitkit');
+  if (!existsSync(link)) {
+    mkdirSync(join(EXAMPLE, 'node_modules'), { recursive: true });
+    try {
+      if (lstatSync(link).isSymbolicLink()) rmSync(link); // a dangling link
+    } catch {
+      /* no link at all */
+    }
+    symlinkSync(relative(join(EXAMPLE, 'node_modules'), ROOT), link, 'dir');
+  }
+
+  work = mkdtempSync(join(tmpdir(), 'logitkit-browser-'));
+  // The example exactly as a user builds it: `vite build` in its folder, no config file.
+  await viteBuild('example', { root: EXAMPLE, configFile: false });
+  // Its second page, on the inline entry, built alone: the output must then hold no .wasm at all.
+  await viteBuild('inline', { root: EXAMPLE, configFile: false, build: { rollupOptions: { input: join(EXAMPLE, 'inline.html') } } });
+  await viteBuild('demo', { configFile: join(ROOT, 'demo', 'vite.config.ts') });
+  installedApp = makeInstalledApp();
+  await viteBuild('installed', { root: installedApp, configFile: false });
+
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: [
+      '--no-sandbox',
+      '--headless',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  });
+  mkdirSync(ARTIFACTS, { recursive: true });
+}, 60_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await Promise.all(devServers.map((d) => d.close()));
+  await Promise.all(servers.map((s) => s.close()));
+  if (work) rmSync(work, { recursive: true, force: true });
+});
+
+describe('bundling with Vite, no configuration', () => {
+  it('the example has no Vite config, and its build emits every wasm build of dist/, byte-identical', () => {
+    expect(readdirSync(EXAMPLE).filter((f) => f.startsWith('vite.config'))).toEqual([]);
+    const builds = readdirSync(join(ROOT, 'dist')).filter((f) => f.endsWith('.wasm'));
+    expect(builds).toContain('logitkit.wasm');
+    const emitted = filesUnder(out.example).filter((f) => f.endsWith('.wasm'));
+    // Vite names each asset <name>-<hash>.wasm; match them to dist/ by content.
+    const copied = emitted.map((f) => builds.find((b) => readFileSync(f).equals(readFileSync(join(ROOT, 'dist', b)))) ?? `unknown: ${f}`);
+    expect(copied.sort()).toEqual([...builds].sort());
+  });
+
+  it('the inline build emits no .wasm file', () => {
+    expect(filesUnder(out.inline).filter((f) => f.endsWith('.wasm'))).toEqual([]);
+    expect(existsSync(join(out.inline, 'inline.html'))).toBe(true);
+  });
+
+  it.each(['example', 'inline', 'demo', 'installed'] as const)('no Node built-in reaches the %s bundle (build warnings and output)', (name) => {
+    // Vite "externalizes" a node: import with a warning and an empty stub; webpack 5 fails outright.
+    expect(warnings[name].filter((w) => /externali[sz]ed for browser|node:|__vite-browser-external|imported by/.test(w))).toEqual([]);
+    const js = filesUnder(out[name]).filter((f) => f.endsWith('.js'));
+    expect(js.length).toBeGreaterThan(0);
+    for (const f of js) {
+      const text = readFileSync(f, 'utf8');
+      expect(text.match(/["'`]node:[a-z_/]+/g) ?? [], f).toEqual([]);
+      expect(text.includes('__vite-browser-external'), f).toBe(false);
+    }
+  });
+});
+
+// ---------------------------------------------------------------- spec parity
+
+interface Case {
+  name: string;
+  classes: number;
+  values: number[];
+  temperature?: number;
+}
+
+/** Edge rows of SEMANTICS.md (±inf, NaN, huge, single class) plus random blocks that cross SIMD lanes and tails. */
+function specCases(): Case[] {
+  let s = 12345;
+  const rand = () => ((s = (Math.imul(s, 1103515245) + 12345) >>> 0) / 2 ** 32) * 2 - 1;
+  const random = (rows: number, classes: number, scale: number) => Array.from({ length: rows * classes }, () => Math.fround(rand() * scale));
+  return [
+    { name: 'ordinary', classes: 4, values: [1, 2, 3, 4, -1, 0, 0.5, 2] },
+    { name: 'masked -inf entries', classes: 4, values: [-Infinity, 0, 1, -Infinity, 3, -Infinity, -Infinity, -Infinity] },
+    { name: 'all -inf row', classes: 3, values: [-Infinity, -Infinity, -Infinity, 1, 2, 3] },
+    { name: 'NaN in a row', classes: 3, values: [1, NaN, 2, 0, 0, 0] },
+    { name: '+inf in a row', classes: 3, values: [Infinity, 1, 2, Infinity, Infinity, 0, Infinity, -Infinity, 0] },
+    { name: 'huge logits', classes: 3, values: [1000, 999, -1000, -3e38, 3e38, 0] },
+    { name: 'one class', classes: 1, values: [5, -Infinity, NaN, 0] },
+    { name: 'ties', classes: 5, values: [2, 7, 7, 1, 7] },
+    { name: 'random 37×129', classes: 129, values: random(37, 129, 8) },
+    { name: 'random 3×5000', classes: 5000, values: random(3, 5000, 20) },
+    { name: 'temperature 0.5', classes: 7, values: random(9, 7, 4), temperature: 0.5 },
+  ];
+}
+
+type Outputs = Record<string, number[]>;
+
+/** Runs every op of one case on one backend in the page (the example app exposes the package as window.logitkit). */
+async function runInPage(page: Page, backend: 'wasm' | 'js', cases: Case[]): Promise<{ backend: string; results: Outputs[] }> {
+  return page.evaluate(
+    async ({ backend, cases }) => {
+      const logitkit = (window as unknown as { logitkit: typeof import('logitkit') }).logitkit;
+      const lk = await logitkit.init({ backend });
+      const results = cases.map(({ classes, values, temperature }) => {
+        const x = Float32Array.from(values);
+        const o = temperature === undefined ? {} : { temperature };
+        const k = Math.min(3, classes);
+        const top = lk.topk(x, classes, k);
+        return {
+          softmax: Array.from(lk.softmax(x, classes, o)),
+          logSoftmax: Array.from(lk.logSoftmax(x, classes, o)),
+          logsumexp: Array.from(lk.logsumexp(x, classes, o)),
+          sigmoid: Array.from(lk.sigmoid(x)),
+          argmax: Array.from(lk.argmax(x, classes)),
+          topkValues: Array.from(top.values),
+          topkIndices: Array.from(top.indices),
+        };
+      });
+      return { backend: lk.backend, results };
+    },
+    { backend, cases },
+  );
+}
+
+function expectParity(cases: Case[], wasm: Outputs[], js: Outputs[]): void {
+  const bad: string[] = [];
+  cases.forEach((c, i) => {
+    const { S, zmax } = spreadOf(c.values, c.classes, c.temperature ?? 1);
+    const T = c.temperature;
+    const tol: Record<string, Tol | 'exact'> = {
+      softmax: probTol({ C: c.classes, S, zmax, ...(T !== undefined ? { T } : {}) }),
+      logSoftmax: logTol({ C: c.classes, S, zmax, ...(T !== undefined ? { T } : {}) }),
+      logsumexp: logTol({ C: c.classes, S, zmax, ...(T !== undefined ? { T } : {}) }),
+      sigmoid: { rtol: probTol({ C: 1, S: 0 }).rtol, atol: FLT_MIN },
+      argmax: 'exact',
+      topkValues: 'exact',
+      topkIndices: 'exact',
+    };
+    for (const [op, t] of Object.entries(tol)) {
+      const got = wasm[i]![op]!;
+      const want = js[i]![op]!;
+      if (got.length !== want.length) {
+        bad.push(`${c.name} ${op}: length ${got.length} vs ${want.length}`);
+        continue;
+      }
+      for (let j = 0; j < want.length; j++) {
+        const ok = t === 'exact' ? Object.is(got[j], want[j]) || (got[j] === 0 && want[j] === 0) : closeEnough(got[j]!, want[j]!, t);
+        if (!ok) {
+          bad.push(`${c.name} ${op}[${j}]: wasm ${got[j]} vs js ${want[j]}`);
+          break;
+        }
+      }
+    }
+  });
+  expect(bad).toEqual([]);
+}
+
+describe('the example app in Chromium', () => {
+  it("loads logitkit with backend 'wasm', and wasm matches the JS backend on the spec cases", async () => {
+    const s = await served({ root: out.example });
+    const { page, errors, wasmFailures } = await open(s.url);
+    expect(await backendShown(page, errors)).toBe('wasm');
+    expect(await page.textContent('#output')).toMatch(/softmax\s+0\.6\d+/);
+    const cases = specCases();
+    const wasm = await runInPage(page, 'wasm', cases);
+    const js = await runInPage(page, 'js', cases);
+    expect([wasm.backend, js.backend]).toEqual(['wasm', 'js']);
+    expectParity(cases, wasm.results, js.results);
+    const wasmRequests = s.requests.filter((p) => p.endsWith('.wasm'));
+    expect(wasmRequests.length).toBeGreaterThan(0);
+    expect(new Set(wasmRequests).size, 'each build is fetched once (compilation is memoised)').toBe(wasmRequests.length);
+    expect(wasmFailures, 'a .wasm the package asked for was not in the build').toEqual([]);
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
+  it('a .wasm served as text/plain still loads (compileStreaming rejects it; the arrayBuffer fallback does not)', async () => {
+    const s = await served({ root: out.example, mime: { '.wasm': 'text/plain' } });
+    const { page, errors } = await open(s.url);
+    expect(await backendShown(page, errors)).toBe('wasm');
+    const explicit = await page.evaluate(async () => {
+      const logitkit = (window as unknown as { logitkit: typeof import('logitkit') }).logitkit;
+      const lk = await logitkit.init({ backend: 'wasm' });
+      return { backend: lk.backend, argmax: Array.from(lk.argmax(new Float32Array([0, 5, 1]), 3)) };
+    });
+    expect(explicit).toEqual({ backend: 'wasm', argmax: [1] });
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
+  it.each([
+    { what: 'an HTML 404 page', fallback: '404' as const, message: /HTTP 404/ },
+    { what: 'index.html with status 200 (SPA fallback)', fallback: 'spa' as const, message: /not a wasm binary \(starts with 3c 21 .*expected 00 61 73 6d\).*HTML/ },
+  ])('given $what instead of the wasm: init() falls back to JS and says why; backend "wasm" throws a clear error', async ({ fallback, message }) => {
+    const s = await served({ root: out.example, hide: /\.wasm$/, fallback });
+    const { page, errors } = await open(s.url);
+    expect(await backendShown(page, errors)).toMatch(/^js \(fell back: /);
+    const outcome = await page.evaluate(async () => {
+      const logitkit = (window as unknown as { logitkit: typeof import('logitkit') }).logitkit;
+      const lk = await logitkit.init();
+      const fallback = { backend: lk.backend, reason: logitkit.fallbackReason(lk) ?? '' };
+      try {
+        await logitkit.init({ backend: 'wasm' });
+        return { fallback, error: null };
+      } catch (e) {
+        const err = e as InstanceType<typeof logitkit.LogitkitError>;
+        return { fallback, error: { isLogitkitError: err instanceof logitkit.LogitkitError, code: err.code, message: err.message } };
+      }
+    });
+    expect(outcome.fallback.backend).toBe('js');
+    expect(outcome.fallback.reason).toMatch(message);
+    expect(outcome.error).toMatchObject({ isLogitkitError: true, code: 'wasm_unavailable' });
+    expect(outcome.error!.message).toMatch(message);
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+  it.each([
+    { policy: "script-src 'self'", backend: /^js \(fell back: .*(Content Security Policy|wasm-unsafe-eval)/ },
+    { policy: "script-src 'self' 'wasm-unsafe-eval'", backend: /^wasm$/ },
+  ])('under the CSP "$policy" the backend is $backend', async ({ policy, backend }) => {
+    const s = await served({ root: out.example, headers: { 'content-security-policy': `default-src 'self'; ${policy}` } });
+    const { page, errors } = await open(s.url);
+    expect(await backendShown(page, errors)).toMatch(backend);
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+  it('init({ wasm }) takes a URL string, a URL, bytes, a Response and a compiled Module (for files you serve yourself)', async () => {
+    mkdirSync(join(out.example, 'static'), { recursive: true });
+    cpSync(join(ROOT, 'dist', 'logitkit.wasm'), join(out.example, 'static', 'logitkit.wasm'));
+    // The bundler's copy is gone: only the file at /static/ exists.
+    const s = await served({ root: out.example, hide: /^\/assets\/.*\.wasm$/ });
+    const { page, errors } = await open(s.url);
+    await backendShown(page, errors);
+    const backends = await page.evaluate(async () => {
+      const logitkit = (window as unknown as { logitkit: typeof import('logitkit') }).logitkit;
+      const url = '/static/logitkit.wasm';
+      const bytes = await (await fetch(url)).arrayBuffer();
+      const sources = {
+        string: url,
+        url: new URL(url, location.href),
+        bytes: new Uint8Array(bytes),
+        response: fetch(url),
+        module: await WebAssembly.compile(bytes),
+      };
+      const out: Record<string, string> = {};
+      for (const [name, wasm] of Object.entries(sources)) {
+        const lk = await logitkit.init({ backend: 'wasm', wasm });
+        out[name] = `${lk.backend} ${lk.argmax(new Float32Array([1, 4, 2]), 3)[0]}`;
+      }
+      return out;
+    });
+    expect(backends).toEqual({ string: 'wasm 1', url: 'wasm 1', bytes: 'wasm 1', response: 'wasm 1', module: 'wasm 1' });
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+});
+
+// ---------------------------------------------------------------- threads
+
+/** Counts the Workers the page starts (logitkit's pool starts its workers from a Blob URL). */
+function countWorkers(): void {
+  const Base = window.Worker;
+  const w = window as unknown as { workersStarted: number };
+  w.workersStarted = 0;
+  window.Worker = class extends Base {
+    constructor(url: string | URL, options?: WorkerOptions) {
+      super(url, options);
+      w.workersStarted++;
+    }
+  };
+}
+
+/** init({ threads }) twice, one big batch on it and on a one-thread engine; what happened. */
+async function threadRun(page: Page, threads: number) {
+  return page.evaluate(async (threads) => {
+    const logitkit = (window as unknown as { logitkit: typeof import('logitkit') }).logitkit;
+    const rows = 512;
+    const classes = 2048;
+    const x = new Float32Array(rows * classes);
+    let s = 7;
+    for (let i = 0; i < x.length; i++) x[i] = ((s = (Math.imul(s, 1103515245) + 12345) >>> 0) / 2 ** 32) * 16 - 8;
+    const many = await logitkit.init({ backend: 'wasm', threads });
+    await logitkit.init({ backend: 'wasm', threads }); // a second engine: still one warning at most
+    const one = await logitkit.init({ backend: 'wasm', threads: 1 });
+    const same = (a: Float32Array, b: Float32Array) => a.length === b.length && a.every((v, i) => Object.is(v, b[i]));
+    const identical =
+      same(many.softmax(x, classes), one.softmax(x, classes)) &&
+      same(many.logSoftmax(x, classes), one.logSoftmax(x, classes)) &&
+      same(many.logsumexp(x, classes), one.logsumexp(x, classes));
+    return { identical, workersStarted: (window as unknown as { workersStarted: number }).workersStarted, isolated: crossOriginIsolated };
+  }, threads);
+}
+
+describe('threads in the page', () => {
+  const oneThreadWarnings = (console: string[]) => console.filter((m) => m.startsWith('warning: ') && /one thread/.test(m));
+
+  it('with COOP/COEP, init({ threads: 2 }) starts workers and gives results bit-identical to one thread', async () => {
+    const s = await served({ root: out.example, isolated: true });
+    const { page, errors, console, wasmFailures } = await open(s.url, countWorkers);
+    await backendShown(page, errors);
+    const run = await threadRun(page, 2);
+    expect(run.isolated).toBe(true);
+    expect(run.identical).toBe(true);
+    expect(oneThreadWarnings(console)).toEqual([]);
+    expect(run.workersStarted).toBeGreaterThanOrEqual(1);
+    expect(wasmFailures).toEqual([]);
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
+  it('without COOP/COEP it runs on one thread and warns once, naming the headers', async () => {
+    const s = await served({ root: out.example });
+    const { page, errors, console } = await open(s.url, countWorkers);
+    await backendShown(page, errors);
+    const run = await threadRun(page, 2);
+    expect(run.isolated).toBe(false);
+    expect(run.identical).toBe(true);
+    expect(run.workersStarted).toBe(0);
+    const warnings = oneThreadWarnings(console);
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatch(/Cross-Origin-Opener-Policy.*Cross-Origin-Embedder-Policy/);
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
+  it.each([
+    { csp: "script-src 'self' 'wasm-unsafe-eval'; worker-src blob:", pool: true },
+    { csp: "script-src 'self' 'wasm-unsafe-eval'", pool: false },
+  ])('with COOP/COEP and the CSP "$csp": worker pool $pool', async ({ csp, pool }) => {
+    const s = await served({ root: out.example, isolated: true, headers: { 'content-security-policy': `default-src 'self'; ${csp}` } });
+    const { page, errors, console } = await open(s.url, countWorkers);
+    expect(await backendShown(page, errors)).toBe('wasm');
+    const run = await threadRun(page, 2);
+    expect(run.identical).toBe(true);
+    // Without worker-src blob: the pool cannot start; one thread, and the warning says so.
+    expect(oneThreadWarnings(console)).toHaveLength(pool ? 0 : 1);
+    if (pool) expect(run.workersStarted).toBeGreaterThanOrEqual(1);
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
+  it('the inline entry (no shared-memory build inside) with COOP/COEP: one thread, and a warning that says so', async () => {
+    const s = await served({ root: out.inline, isolated: true, hide: /\.wasm$/ });
+    const { page, errors, console } = await open(`${s.url}inline.html`, countWorkers);
+    await backendShown(page, errors);
+    const run = await threadRun(page, 2);
+    expect(run.identical).toBe(true);
+    expect(run.workersStarted).toBe(0);
+    expect(oneThreadWarnings(console)).toHaveLength(1);
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+});
+
+describe('the inline entry (logitkit/inline) in Chromium', () => {
+  it('starts the wasm backend from a page that serves no .wasm, and matches the JS backend', async () => {
+    const s = await served({ root: out.inline, hide: /\.wasm$/ });
+    const { page, errors } = await open(`${s.url}inline.html`);
+    expect(await backendShown(page, errors)).toBe('wasm');
+    const cases = specCases().slice(0, 9);
+    const wasm = await runInPage(page, 'wasm', cases);
+    const js = await runInPage(page, 'js', cases);
+    expect(wasm.backend).toBe('wasm');
+    expectParity(cases, wasm.results, js.results);
+    expect(s.requests.filter((p) => p.endsWith('.wasm'))).toEqual([]);
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+});
+
+describe('other bundlers and plain script tags', () => {
+  it.each(['index.browser.js', 'index.inline.js'])('dist/%s bundles to a classic script with rolldown: no top-level await, no Node built-in', async (entry) => {
+    const { code, logs } = await iife(entry);
+    expect(code.length).toBeGreaterThan(1000);
+    expect(logs.filter((l) => /UNRESOLVED_IMPORT|node:/.test(l))).toEqual([]);
+    // The inline entry needs no import.meta at all, so it also works where import.meta is unavailable.
+    if (entry === 'index.inline.js') expect(logs.filter((l) => /IMPORT_META/.test(l))).toEqual([]);
+  });
+
+  it('the inline entry, as a classic <script> on a page that serves no .wasm, starts the wasm backend', async () => {
+    const { code } = await iife('index.inline.js');
+    const dir = join(work, 'classic-script');
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'logitkit.js'), code);
+    writeFileSync(
+      join(dir, 'index.html'),
+      '<!doctype html><meta charset="utf-8"><script src="logitkit.js"></script>' +
+        '<script>logitkit.init().then((lk) => { document.title = lk.backend + " " + lk.argmax(new Float32Array([3, 9, 1, 9]), 4)[0]; }, (e) => { document.title = "failed: " + e.message; });</script>',
+    );
+    const s = await served({ root: dir, hide: /\.wasm$/ });
+    const { page, errors } = await open(s.url);
+    await page.waitForFunction(() => document.title !== '', null, { timeout: 10_000 });
+    expect(await page.title()).toBe('wasm 1');
+    expect(s.requests.filter((p) => p.endsWith('.wasm'))).toEqual([]);
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+});
+
+describe('the Vite dev server (`vite`), no configuration', () => {
+  it.each([
+    { layout: 'the example installed as a copy in node_modules (as from the registry; pre-bundled by the dep optimizer)', root: () => installedApp },
+    // A linked package (file:, npm link) lives outside the project, and Vite's dev server refuses
+    // files outside server.fs.allow that no module imports — the .wasm is fetched, not imported,
+    // so it would get a 403 and init() would fall back to JS. That is Vite's rule for every linked
+    // package; the docs say to allow the package's folder, as here.
+    { layout: 'the example as it is (file:../.. dependency, a symlink) with server.fs.allow', root: () => EXAMPLE, allow: () => [EXAMPLE, ROOT] },
+  ])('serves $layout with the wasm backend, on both entries', async ({ root, allow }) => {
+    const url = await viteDev(root(), allow?.());
+    for (const path of ['', 'inline.html']) {
+      const { page, errors } = await open(url + path);
+      expect(await backendShown(page, errors), path || 'index.html').toBe('wasm');
+      expect(errors).toEqual([]);
+      await page.close();
+    }
+  });
+
+  it('a build of the installed copy loads with the wasm backend too', async () => {
+    const s = await served({ root: out.installed });
+    const { page, errors } = await open(s.url);
+    expect(await backendShown(page, errors)).toBe('wasm');
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+});
+
+describe('a browser without wasm SIMD (simulated: validate false, compile rejects)', () => {
+  it('init() falls back to JS and says why; backend "wasm" throws wasm_unavailable; results stay right', async () => {
+    const s = await served({ root: out.example });
+    const { page, errors } = await open(s.url, withoutWasmSimd);
+    expect(await backendShown(page, errors)).toMatch(/^js \(fell back: .*SIMD/);
+    const outcome = await page.evaluate(async () => {
+      const logitkit = (window as unknown as { logitkit: typeof import('logitkit') }).logitkit;
+      const lk = await logitkit.init();
+      const softmax = Array.from(lk.softmax(new Float32Array([0, Math.log(3)]), 2));
+      try {
+        await logitkit.init({ backend: 'wasm' });
+        return { backend: lk.backend, softmax, error: null };
+      } catch (e) {
+        return { backend: lk.backend, softmax, error: { code: (e as { code: string }).code, message: (e as Error).message } };
+      }
+    });
+    expect(outcome.backend).toBe('js');
+    expect(outcome.softmax[0]).toBeCloseTo(0.25, 6);
+    expect(outcome.softmax[1]).toBeCloseTo(0.75, 6);
+    expect(outcome.error?.code).toBe('wasm_unavailable');
+    expect(outcome.error?.message).toMatch(/SIMD/);
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+});
+
+describe('the demo page in Chromium', () => {
+  interface BarState {
+    value: number;
+    kept: boolean;
+  }
+  const bars = (page: Page) =>
+    page.$$eval('#chart g.bar', (gs) => gs.map((g) => ({ value: Number(g.getAttribute('data-value')), kept: g.getAttribute('data-kept') === 'true' })));
+  const keptCount = (b: BarState[]) => b.filter((x) => x.kept).length;
+
+  it('renders, reports what it detected, and its controls change the chart (screenshots in test-artifacts/)', async () => {
+    const s = await served({ root: out.demo, isolated: true });
+    const { page, errors } = await open(`${s.url}?budget=150`);
+    await page.waitForSelector('body[data-ready="true"]', { timeout: 15_000 });
+    await page.setViewportSize({ width: 1100, height: 1300 });
+    expect(await page.textContent('#st-backend')).toMatch(/^wasm \(/);
+    expect(await page.textContent('#st-simd')).toBe('yes');
+    expect(await page.textContent('#st-threads')).toMatch(/^shared memory available/);
+
+    const before = await bars(page);
+    expect(before.length).toBe(12);
+    expect(keptCount(before)).toBe(12); // no filter yet
+    const sum = before.reduce((a, b) => a + b.value, 0);
+    expect(sum).toBeCloseTo(1, 5);
+
+    // Hotter: the distribution flattens (top probability falls, the last one rises).
+    await page.locator('#temperature').fill('1.2');
+    const hot = await bars(page);
+    expect(hot[0]!.value).toBeLessThan(before[0]!.value);
+    expect(hot[11]!.value).toBeGreaterThan(before[11]!.value);
+
+    await page.locator('#topk').fill('3');
+    const top3 = await bars(page);
+    expect(top3.map((b) => b.kept)).toEqual([true, true, true, ...new Array(9).fill(false)]);
+    expect(await page.textContent('#kept')).toMatch(/^kept set: 3 of 12 \(the, a, his\)/);
+
+    await page.locator('#topk').fill('0');
+    await page.locator('#temperature').fill('0');
+    await page.locator('#topp').fill('0.5');
+    const nucleus = await bars(page);
+    // softmax(the=4.1, a=3.6, …): p(the) ≈ 0.45 < 0.5, so the nucleus is {the, a}.
+    expect(nucleus.map((b) => b.kept).slice(0, 3)).toEqual([true, true, false]);
+    expect(keptCount(nucleus)).toBe(2);
+    await page.screenshot({ path: join(ARTIFACTS, 'demo-playground.png'), fullPage: false });
+
+    await page.locator('#view').selectOption('logSoftmax');
+    const logs = await bars(page);
+    expect(logs.every((b) => b.value <= 0)).toBe(true);
+    expect(Math.exp(logs[0]!.value)).toBeCloseTo(nucleus[0]!.value, 5);
+
+    // Masked tokens draw as −∞ markers, not bars.
+    await page.locator('#preset').selectOption('masked tokens (-inf) and a tie');
+    expect(await page.locator('#chart text.special').count()).toBe(2);
+
+    // The benchmark, on the small workload with a short time budget.
+    await page.locator('#bench-op').selectOption('softmax');
+    await page.locator('#bench-workload').selectOption('256x32');
+    await page.locator('#bench-run').click();
+    await page.waitForFunction(() => /^softmax on 256x32/.test(document.getElementById('bench-progress')!.textContent!), null, { timeout: 20_000 });
+    const series = await page.$$eval('#bench-chart g.series', (gs) => gs.map((g) => [g.getAttribute('data-name'), Number(g.getAttribute('data-value'))] as const));
+    // Cross-origin isolated: the worker-pool engine is timed too.
+    expect(series.map(([n]) => n?.replace(/threads: .*/, 'threads'))).toEqual(['logitkit wasm', 'logitkit wasm, threads', 'logitkit js', 'naive JS']);
+    for (const [, ms] of series) expect(ms).toBeGreaterThan(0);
+    await page.locator('#bench').screenshot({ path: join(ARTIFACTS, 'demo-bench.png') });
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
+  it('without COOP/COEP it says threads need cross-origin isolation', async () => {
+    const s = await served({ root: out.demo });
+    const { page, errors } = await open(s.url);
+    await page.waitForSelector('body[data-ready="true"]', { timeout: 15_000 });
+    expect(await page.textContent('#st-threads')).toMatch(/not cross-origin isolated.*COOP\/COEP/);
+    expect(await page.textContent('#st-backend')).toMatch(/^wasm \(/);
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+  it('without wasm SIMD the demo says so, runs on the JS backend and still draws the chart', async () => {
+    const s = await served({ root: out.demo });
+    const { page, errors } = await open(s.url, withoutWasmSimd);
+    await page.waitForSelector('body[data-ready="true"]', { timeout: 15_000 });
+    expect(await page.textContent('#st-backend')).toMatch(/^js — .*SIMD/);
+    expect(await page.textContent('#st-simd')).toMatch(/^no/);
+    expect(await page.locator('#chart g.bar').count()).toBe(12);
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+});
