@@ -10,6 +10,7 @@
  *
  *   model.generate({ ...inputs, do_sample: true, logits_processor: [createLogitsProcessor(lk, { topP: 0.9 })] })
  */
+import { float32ToBfloat16Bits, float32ToFloat16Bits } from './half.js';
 import type { DTypeOption, Engine, SampleOptions } from './engine.js';
 import { fail } from './errors.js';
 
@@ -103,40 +104,4 @@ function writeBack(data: LogitsTensorLike['data'], out: Float32Array, half: 'flo
   const bits = data as Uint16Array;
   const toBits = half === 'float16' ? float32ToFloat16Bits : float32ToBfloat16Bits;
   for (let i = 0; i < out.length; i++) bits[i] = toBits(out[i]!);
-}
-
-const f32 = new Float32Array(1);
-const u32 = new Uint32Array(f32.buffer);
-
-/** float32 → bfloat16 bits, round to nearest even; NaN stays NaN. */
-export function float32ToBfloat16Bits(v: number): number {
-  f32[0] = v;
-  const b = u32[0]!;
-  if ((b & 0x7fffffff) > 0x7f800000) return (b >>> 16) | 0x40; // NaN: keep it quiet
-  return (b + 0x7fff + ((b >>> 16) & 1)) >>> 16;
-}
-
-/** float32 → IEEE half bits, round to nearest even (overflow → ±inf, gradual underflow). */
-export function float32ToFloat16Bits(v: number): number {
-  f32[0] = v;
-  const b = u32[0]!;
-  const sign = (b >>> 16) & 0x8000;
-  const exp = (b >>> 23) & 0xff;
-  const mant = b & 0x7fffff;
-  if (exp === 0xff) return sign | 0x7c00 | (mant ? 0x200 | (mant >>> 13) : 0);
-  const e = exp - 127 + 15;
-  if (e >= 31) return sign | 0x7c00;
-  if (e <= 0) {
-    if (e < -10) return sign; // below half the smallest subnormal
-    const m = mant | 0x800000; // implicit bit
-    const shift = 14 - e; // 14..24
-    const half = m >>> shift;
-    const rest = m & ((1 << shift) - 1);
-    const mid = 1 << (shift - 1);
-    return sign | (half + (rest > mid || (rest === mid && half & 1) ? 1 : 0));
-  }
-  const half = (e << 10) | (mant >>> 13);
-  const rest = mant & 0x1fff;
-  // A carry out of the mantissa rolls into the exponent (and into inf at the top), as it should.
-  return sign | (half + (rest > 0x1000 || (rest === 0x1000 && half & 1) ? 1 : 0));
 }

@@ -22,5 +22,6 @@ export type { BackendName, Reduction } from './backends/backend.js';
 export { fallbackReason } from './init.js';
 export type { InitOptions, WasmSource } from './init.js';
 export { eceFromConfidences } from './metrics/calibration.js';
-export { createLogitsProcessor, float32ToFloat16Bits, float32ToBfloat16Bits } from './interop.js';
+export { createLogitsProcessor } from './interop.js';
+export { float32ToFloat16Bits, float32ToBfloat16Bits, halfToFloat } from './half.js';
 export type { LogitsProcessorOptions, LogitsProcessorFunction, LogitsTensorLike, InputIds } from './interop.js';

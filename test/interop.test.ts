@@ -8,7 +8,8 @@ import { expect, it } from 'vitest';
 import { describeEachBackend } from './helpers/backends.js';
 import { randomLogits } from './helpers/random.js';
 import { LogitkitError } from '../src/index.js';
-import { createLogitsProcessor, float32ToBfloat16Bits, float32ToFloat16Bits } from '../src/interop.js';
+import { createLogitsProcessor } from '../src/interop.js';
+import { float32ToBfloat16Bits, float32ToFloat16Bits } from '../src/half.js';
 
 /** What transformers.js' LogitsProcessorList._call does with its processors. */
 function applyList<T>(processors: Array<(ids: bigint[][], logits: T) => T>, ids: bigint[][], logits: T): T {

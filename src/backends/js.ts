@@ -7,6 +7,7 @@
 import type { Backend, BceArgs, CrossEntropyTarget, FilterOptions, Reduction } from './backend.js';
 import { BUFFER_TAG, typedArrayCtor, type ArrayOf, type BufferType, type LkBuffer } from '../buffers.js';
 import { fail } from '../errors.js';
+import { halfToFloat } from '../half.js';
 import * as loss from './js-loss.js';
 import * as gen from './js-sample.js';
 
@@ -88,15 +89,6 @@ function ranksAbove(a: number, b: number): boolean {
   return a > b;
 }
 
-/** float16 bits → number (exact: every half is a float32). */
-export function halfToFloat(h: number): number {
-  const s = h & 0x8000 ? -1 : 1;
-  const e = (h >> 10) & 0x1f;
-  const f = h & 0x3ff;
-  if (e === 0) return s * f * 2 ** -24;
-  if (e === 31) return f === 0 ? s * Infinity : NaN;
-  return s * (1 + f / 1024) * 2 ** (e - 15);
-}
 
 export class JsBackend implements Backend {
   readonly name = 'js' as const;

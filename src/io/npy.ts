@@ -13,6 +13,7 @@
  * Every error is an NpyError whose one-line message starts with the file name and says what is wrong
  * (and, for Fortran order, how to fix it).
  */
+import { float32ToFloat16Bits, halfToFloat } from '../half.js';
 import { closeSync, fstatSync, openSync, readSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 
@@ -196,43 +197,13 @@ let halfTable: Float32Array | null = null;
 function halfToFloatTable(): Float32Array {
   if (halfTable) return halfTable;
   const t = new Float32Array(65536);
-  for (let h = 0; h < 65536; h++) {
-    const sign = h & 0x8000 ? -1 : 1;
-    const exp = (h >> 10) & 0x1f;
-    const frac = h & 0x3ff;
-    let v: number;
-    if (exp === 0) v = frac * 2 ** -24; // subnormal (and ±0)
-    else if (exp === 31) v = frac ? NaN : Infinity;
-    else v = (1 + frac / 1024) * 2 ** (exp - 15);
-    t[h] = sign * v;
-  }
+  for (let h = 0; h < 65536; h++) t[h] = halfToFloat(h);
   halfTable = t;
   return t;
 }
 
 /** float32 → IEEE binary16 bits, round to nearest even (used by tests and the writer). */
-export function floatToHalfBits(value: number): number {
-  const f = new Float32Array([value]);
-  const u = new Uint32Array(f.buffer)[0];
-  const sign = (u >>> 16) & 0x8000;
-  const exp = (u >>> 23) & 0xff;
-  let mant = u & 0x7fffff;
-  if (exp === 0xff) return sign | 0x7c00 | (mant ? 0x200 : 0);
-  let e = exp - 127 + 15;
-  if (e >= 31) return sign | 0x7c00;
-  if (e <= 0) {
-    if (e < -10) return sign;
-    mant |= 0x800000;
-    const shift = 14 - e;
-    const half = mant >>> shift;
-    const rem = mant & ((1 << shift) - 1);
-    const mid = 1 << (shift - 1);
-    return sign | (half + (rem > mid || (rem === mid && half & 1) ? 1 : 0));
-  }
-  const half = (e << 10) | (mant >>> 13);
-  const rem = mant & 0x1fff;
-  return sign | (half + (rem > 0x1000 || (rem === 0x1000 && half & 1) ? 1 : 0));
-}
+export const floatToHalfBits: (value: number) => number = float32ToFloat16Bits;
 
 function convertToFloat32(h: NpyHeader, src: Buffer, n: number, out: Float32Array): void {
   const le = h.littleEndian;
