@@ -338,6 +338,34 @@ for (const build of BUILDS) {
         }
       });
 
+      it('short rows, every C % 4 of the transposed four-row groups: same bits in any batch, in place, tolerances', () => {
+        // Whole groups of four rows with 4..32 classes go through 4x4 transposes with an
+        // overlapping last block; partial groups and rows cut out alone gather lane by lane.
+        const bits = (a: Float32Array) => Array.from(new Uint32Array(a.buffer, a.byteOffset, a.length));
+        for (const op of ['logsumexp', 'softmax', 'logSoftmax'] as const) {
+          for (const C of [4, 5, 6, 7, 9, 10, 11, 12, 13, 14, 18, 19, 21, 22, 26, 29, 30, 32]) {
+            const x = randomRows(13, C, 11 * C);
+            x[1 * C + (C - 1)] = NaN; // NaN in the last (overlapping) column of a whole group
+            x[5 * C + (C - 2)] = Infinity;
+            x[9 * C] = -Infinity;
+            for (let j = 0; j < C; j++) x[10 * C + j] = -Infinity; // an all -inf row
+            checkRows(op, x, C, 1);
+            checkRows(op, x, C, 0.7);
+            const whole = runRows(op, x, C, 1);
+            const per = op === 'logsumexp' ? 1 : C;
+            for (const [from, to] of [[0, 1], [1, 2], [0, 3], [2, 6], [4, 13], [12, 13]]) {
+              const part = runRows(op, x.slice(from * C, to * C), C, 1);
+              expect(bits(part), `${op} C=${C} rows ${from}..${to}`).toEqual(bits(whole.slice(from * per, to * per)));
+            }
+            if (op !== 'logsumexp') {
+              const inPlace = runRows(op, x, C, 1, { inPlace: true });
+              expect(bits(inPlace), `${op} C=${C} in place`).toEqual(bits(whole));
+              checkRows(op, x, C, 1, { inPlace: true, skew: 4 });
+            }
+          }
+        }
+      });
+
       it('rows = 0 / n = 0 / k = 0 touch nothing', () => {
         reset();
         const xp = putF32(Float32Array.from([1, 2, 3, 4]));

@@ -3,32 +3,42 @@
 //
 // Algorithm (XNNPACK's three-pass shape): pass 1 takes the row max m with a compare-select
 // max (f32x4.pmax, which V8 lowers to one maxps; the IEEE f32x4.max is a long sequence);
-// pass 2 computes e = exp(z - m) with the vector exp of math/exp.ts, stores it (softmax
-// only) and sums it in the same pass; pass 3 scales by 1/s (softmax) or writes
-// (z - m) - log s (log_softmax, recomputed from z, which is shift invariant).
+// pass 2 computes e = exp(z - m) with the degree-5 vector exp of math/exp.ts
+// (expNonPositiveP5F32x4: ≤ 2.4 ulp, two operations a vector fewer than the ≤ 1.2 ulp exp;
+// measured 7-15% faster, and invisible in the errors below), stores it (softmax only) and
+// sums it in the same pass; pass 3 scales by 1/s (softmax) or writes (z - m) - log s
+// (log_softmax, recomputed from z, which is shift invariant).
 // The max deliberately skips NaN: a NaN anywhere makes exp(NaN - m) = NaN, which poisons
 // s and so every output, exactly as the spec's NaN-propagating max would; +inf and
 // all -inf rows give inf - inf = NaN the same way (no masking, as PyTorch).
 // Sums: two f32x4 accumulators over blocks of SUM_BLOCK elements (each lane adds at most
 // SUM_BLOCK/8 terms), each block added into an f64x2 total; log and 1/s are taken in f64.
-// The exp loop is unrolled by two vectors, not four: the exp needs 13 constant registers,
-// and with four vectors in flight V8 spills (measured ~7% slower on 4096×1000).
-// Rows of at most ACROSS_ROWS_MAX_CLASSES (23) classes go four rows at a time, one row per
-// lane (measured: 1,000,000×10 softmax 1.5x faster than per-row; per-row wins from ~24).
+// The exp loop is unrolled by four vectors into two accumulators (measured against two and
+// three vectors, and four accumulators, which spill: four vectors/two accumulators is 3-10%
+// ahead on 4096×1000).
+// Rows of at most ACROSS_ROWS_MAX_CLASSES (32) classes go four rows at a time, one row per
+// lane. Whole groups with ≥ 4 classes load four values of each row and transpose 4×4 blocks
+// with shuffles; every store is a whole vector (measured: 1,000,000×10 softmax 1.4x, logsumexp
+// 1.3x the lane-by-lane gather it replaced, which partial groups and C < 4 still use).
+// The limit is accuracy, not speed (the group path still measured 1.1-1.6x the per-row path
+// at 40-64 classes): a lane sums its row in one f32 chain, whose worst case (C - 1)·u must
+// stay inside the §11 constant terms (31u ≈ 1.85e-6 at 32 classes).
 // Temperature: T == 1 does no arithmetic. If f32(T) is a finite normal float32, z = x / f32(T)
 // in f32 (softmax/log_softmax write z into out, in the max pass for long rows, and then
 // run in place on it; logsumexp divides in both passes); else z = f32(f64(x) / T) in f64.
-// Measured accuracy against float64 (N(0, σ²) rows): logsumexp of 128,256-wide rows within
-// 3.4e-7 (σ = 1) and 8.5e-7 (σ = 4); worst error as a fraction of its SEMANTICS §11 bound
-// 24% (softmax, 10-wide rows), ≤ 9% elsewhere, i.e. ≥ 4x headroom everywhere.
+// Measured accuracy against float64 (N(0, σ²) rows, σ = 1 and 4, widths 2..128,256, plain
+// SIMD build): worst error as a fraction of its SEMANTICS §11 bound 28% (softmax, 16-wide,
+// σ = 4; it was the same 28% with the degree-6 exp: the f32 rounding of z - m and of the
+// output dominates), logsumexp 6%, log_softmax 7%; i.e. ≥ 3.6x headroom everywhere.
 // test/kernels-abi.test.ts checks all of it with the bounds divided by 4.
-import { expNonPositiveF32x4, expNonPositiveF32 } from '../math/exp';
+// The degree-5 exp under the names the code below uses (see the header).
+import { expNonPositiveP5F32x4 as expNonPositiveF32x4, expNonPositiveP5F32 as expNonPositiveF32 } from '../math/exp';
 import { logPlusShiftF32x4 } from '../math/log';
 
 // @ts-ignore: decorator
 @inline const SUM_BLOCK: i32 = 256;
 // @ts-ignore: decorator
-@inline const ACROSS_ROWS_MAX_CLASSES: i32 = 23;
+@inline const ACROSS_ROWS_MAX_CLASSES: i32 = 32;
 
 // ---- per-row building blocks (z = x, or x / tv when scaled) ---------------------------
 
@@ -111,22 +121,26 @@ function expSumRow(p: usize, dst: usize, n: i32, m: f32, storeExp: bool, scaled:
   let mv = f32x4.splat(m);
   let total = f64x2.splat(0.0);
   let i = 0;
-  while (n - i >= 8) {
-    let end = i + (min(SUM_BLOCK, n - i) & ~7);
+  while (n - i >= 16) {
+    let end = i + (min(SUM_BLOCK, n - i) & ~15);
     let a0 = f32x4.splat(0.0);
     let a1 = a0;
-    for (; i < end; i += 8) {
+    for (; i < end; i += 16) {
       let off = <usize>i << 2;
       let q = p + off;
       let e0 = expNonPositiveF32x4(f32x4.sub(loadZ(q, 0, scaled, tv), mv));
       let e1 = expNonPositiveF32x4(f32x4.sub(loadZ(q, 16, scaled, tv), mv));
+      let e2 = expNonPositiveF32x4(f32x4.sub(loadZ(q, 32, scaled, tv), mv));
+      let e3 = expNonPositiveF32x4(f32x4.sub(loadZ(q, 48, scaled, tv), mv));
       if (storeExp) {
         let d = dst + off;
         v128.store(d, e0);
         v128.store(d, e1, 16);
+        v128.store(d, e2, 32);
+        v128.store(d, e3, 48);
       }
-      a0 = f32x4.add(a0, e0);
-      a1 = f32x4.add(a1, e1);
+      a0 = f32x4.add(f32x4.add(a0, e0), e2);
+      a1 = f32x4.add(f32x4.add(a1, e1), e3);
     }
     a0 = f32x4.add(a0, a1);
     total = f64x2.add(total, f64x2.promote_low_f32x4(a0));
@@ -265,6 +279,202 @@ function rowGroupLogs(s: v128, shift: v128): v128 {
   return logPlusShiftF32x4(s, shift);
 }
 
+
+// Whole groups of four rows with at least four classes load each row's next four values
+// as one vector and transpose the 4×4 block with shuffles (V8: unpck*ps / punpck*qdq, one
+// instruction each) instead of gathering lane by lane. The arithmetic per element, and the
+// order of every max and sum, is exactly that of the gather path: a row gives the same bits
+// in a whole group, a partial group or the per-row path's neighbours. The last, overlapping
+// block (columns classes - 4 .. classes - 1) only uses its columns not covered before.
+
+// @ts-ignore: decorator
+@inline function lo32(a: v128, b: v128): v128 { return v128.shuffle<f32>(a, b, 0, 4, 1, 5); }
+// @ts-ignore: decorator
+@inline function hi32(a: v128, b: v128): v128 { return v128.shuffle<f32>(a, b, 2, 6, 3, 7); }
+// @ts-ignore: decorator
+@inline function lo64(a: v128, b: v128): v128 { return v128.shuffle<f32>(a, b, 0, 1, 4, 5); }
+// @ts-ignore: decorator
+@inline function hi64(a: v128, b: v128): v128 { return v128.shuffle<f32>(a, b, 2, 3, 6, 7); }
+
+/** Lane k = max over row k (at p + k·stride) of z, columns in order, NaN skipped. */
+// @ts-ignore: decorator
+@inline
+function groupMax(p: usize, stride: usize, classes: i32, scaled: bool, tv: v128): v128 {
+  let m = f32x4.splat(-Infinity);
+  let j = 0;
+  for (; j + 4 <= classes; j += 4) {
+    let q = p + (<usize>j << 2);
+    let r0 = loadZ(q, 0, scaled, tv);
+    let r1 = loadZ(q + stride, 0, scaled, tv);
+    let r2 = loadZ(q + (stride << 1), 0, scaled, tv);
+    let r3 = loadZ(q + stride * 3, 0, scaled, tv);
+    let t0 = lo32(r0, r1);
+    let t1 = hi32(r0, r1);
+    let t2 = lo32(r2, r3);
+    let t3 = hi32(r2, r3);
+    m = f32x4.pmax(m, lo64(t0, t2));
+    m = f32x4.pmax(m, hi64(t0, t2));
+    m = f32x4.pmax(m, lo64(t1, t3));
+    m = f32x4.pmax(m, hi64(t1, t3));
+  }
+  let rest = classes - j;
+  if (rest > 0) {
+    let q = p + (<usize>(classes - 4) << 2);
+    let r0 = loadZ(q, 0, scaled, tv);
+    let r1 = loadZ(q + stride, 0, scaled, tv);
+    let r2 = loadZ(q + (stride << 1), 0, scaled, tv);
+    let r3 = loadZ(q + stride * 3, 0, scaled, tv);
+    let t0 = lo32(r0, r1);
+    let t1 = hi32(r0, r1);
+    let t2 = lo32(r2, r3);
+    let t3 = hi32(r2, r3);
+    if (rest == 3) m = f32x4.pmax(m, hi64(t0, t2));
+    if (rest >= 2) m = f32x4.pmax(m, lo64(t1, t3));
+    m = f32x4.pmax(m, hi64(t1, t3));
+  }
+  return m;
+}
+
+/**
+ * Lane k = max over row k, like groupMax, but each row reduced on its own and transposed
+ * once at the end (8 shuffles a block fewer). The order of a max only decides the sign of
+ * a zero maximum, which logsumexp cannot see (exp(z - (±0)) and log s + (±0) give the same
+ * bits), so it serves logsumexp only; softmax rows keep groupMax's column order.
+ */
+// @ts-ignore: decorator
+@inline
+function groupMaxRowwise(p: usize, stride: usize, classes: i32, scaled: bool, tv: v128): v128 {
+  let m0 = f32x4.splat(-Infinity);
+  let m1 = m0;
+  let m2 = m0;
+  let m3 = m0;
+  let j = 0;
+  for (; j + 4 <= classes; j += 4) {
+    let q = p + (<usize>j << 2);
+    m0 = f32x4.pmax(m0, loadZ(q, 0, scaled, tv));
+    m1 = f32x4.pmax(m1, loadZ(q + stride, 0, scaled, tv));
+    m2 = f32x4.pmax(m2, loadZ(q + (stride << 1), 0, scaled, tv));
+    m3 = f32x4.pmax(m3, loadZ(q + stride * 3, 0, scaled, tv));
+  }
+  if (j < classes) {
+    // max is idempotent: the overlapping last block needs no mask
+    let q = p + (<usize>(classes - 4) << 2);
+    m0 = f32x4.pmax(m0, loadZ(q, 0, scaled, tv));
+    m1 = f32x4.pmax(m1, loadZ(q + stride, 0, scaled, tv));
+    m2 = f32x4.pmax(m2, loadZ(q + (stride << 1), 0, scaled, tv));
+    m3 = f32x4.pmax(m3, loadZ(q + stride * 3, 0, scaled, tv));
+  }
+  let t0 = lo32(m0, m1);
+  let t1 = hi32(m0, m1);
+  let t2 = lo32(m2, m3);
+  let t3 = hi32(m2, m3);
+  return f32x4.pmax(f32x4.pmax(lo64(t0, t2), hi64(t0, t2)), f32x4.pmax(lo64(t1, t3), hi64(t1, t3)));
+}
+
+/** Store the transpose of columns e0..e3 as four row vectors at d + k·stride. */
+// @ts-ignore: decorator
+@inline
+function storeRows(d: usize, stride: usize, e0: v128, e1: v128, e2: v128, e3: v128): void {
+  let t0 = lo32(e0, e1);
+  let t1 = hi32(e0, e1);
+  let t2 = lo32(e2, e3);
+  let t3 = hi32(e2, e3);
+  v128.store(d, lo64(t0, t2));
+  v128.store(d + stride, hi64(t0, t2));
+  v128.store(d + (stride << 1), lo64(t1, t3));
+  v128.store(d + stride * 3, hi64(t1, t3));
+}
+
+/**
+ * dst[i] *= scale for one row of a whole group (n >= 4) with whole-vector stores only: the
+ * last vector (loaded before anything is stored) overlaps the one before it and rewrites
+ * its lanes with the same products.
+ */
+// @ts-ignore: decorator
+@inline
+function scaleGroupRow(q: usize, n: i32, sv: v128): void {
+  let tailAt = q + (<usize>(n - 4) << 2);
+  let tail = f32x4.mul(v128.load(tailAt), sv);
+  let j = 0;
+  for (; j + 4 <= n; j += 4) {
+    let a = q + (<usize>j << 2);
+    v128.store(a, f32x4.mul(v128.load(a), sv));
+  }
+  if (j < n) v128.store(tailAt, tail);
+}
+
+/** Lane k = Σ exp(z - m_k) over row k; with storeExp each exp is written to the same place in dst. */
+// @ts-ignore: decorator
+@inline
+function groupExpSum(p: usize, dst: usize, stride: usize, classes: i32, m: v128, storeExp: bool, scaled: bool, tv: v128): v128 {
+  let s = f32x4.splat(0.0);
+  // The last whole block's exps: the overlapping tail block stores them again, so that
+  // every store is a whole vector (partial-lane stores followed by the scale pass's
+  // whole-vector loads defeat store-to-load forwarding: measured 1.5x slower on 5 classes).
+  let last1 = s;
+  let last2 = s;
+  let last3 = s;
+  let j = 0;
+  for (; j + 4 <= classes; j += 4) {
+    let off = <usize>j << 2;
+    let q = p + off;
+    let r0 = loadZ(q, 0, scaled, tv);
+    let r1 = loadZ(q + stride, 0, scaled, tv);
+    let r2 = loadZ(q + (stride << 1), 0, scaled, tv);
+    let r3 = loadZ(q + stride * 3, 0, scaled, tv);
+    let t0 = lo32(r0, r1);
+    let t1 = hi32(r0, r1);
+    let t2 = lo32(r2, r3);
+    let t3 = hi32(r2, r3);
+    let e0 = expNonPositiveF32x4(f32x4.sub(lo64(t0, t2), m));
+    let e1 = expNonPositiveF32x4(f32x4.sub(hi64(t0, t2), m));
+    let e2 = expNonPositiveF32x4(f32x4.sub(lo64(t1, t3), m));
+    let e3 = expNonPositiveF32x4(f32x4.sub(hi64(t1, t3), m));
+    s = f32x4.add(f32x4.add(f32x4.add(f32x4.add(s, e0), e1), e2), e3);
+    if (storeExp) {
+      storeRows(dst + off, stride, e0, e1, e2, e3);
+      last1 = e1;
+      last2 = e2;
+      last3 = e3;
+    }
+  }
+  let rest = classes - j;
+  if (rest > 0) {
+    let off = <usize>(classes - 4) << 2;
+    let q = p + off;
+    let r0 = loadZ(q, 0, scaled, tv);
+    let r1 = loadZ(q + stride, 0, scaled, tv);
+    let r2 = loadZ(q + (stride << 1), 0, scaled, tv);
+    let r3 = loadZ(q + stride * 3, 0, scaled, tv);
+    let t0 = lo32(r0, r1);
+    let t1 = hi32(r0, r1);
+    let t2 = lo32(r2, r3);
+    let t3 = hi32(r2, r3);
+    let zero = f32x4.splat(0.0);
+    let e1 = zero;
+    let e2 = zero;
+    if (rest == 3) {
+      e1 = expNonPositiveF32x4(f32x4.sub(hi64(t0, t2), m));
+      s = f32x4.add(s, e1);
+    }
+    if (rest >= 2) {
+      e2 = expNonPositiveF32x4(f32x4.sub(lo64(t1, t3), m));
+      s = f32x4.add(s, e2);
+    }
+    let e3 = expNonPositiveF32x4(f32x4.sub(hi64(t1, t3), m));
+    s = f32x4.add(s, e3);
+    if (storeExp) {
+      // Columns already covered keep their values: f0..f(3-rest) come from the last block.
+      let f0 = rest == 1 ? last1 : rest == 2 ? last2 : last3;
+      let f1 = rest == 1 ? last2 : rest == 2 ? last3 : e1;
+      let f2 = rest == 1 ? last3 : e2;
+      storeRows(dst + off, stride, f0, f1, f2, e3);
+    }
+  }
+  return s;
+}
+
+
 // @ts-ignore: decorator
 @inline
 function softmaxAcrossRows(xPtr: usize, rows: i32, classes: i32, outPtr: usize, log: bool): i32 {
@@ -278,6 +488,24 @@ function softmaxAcrossRows(xPtr: usize, rows: i32, classes: i32, outPtr: usize, 
     let base = <usize>r * stride;
     let p = xPtr + base;
     let o = outPtr + base;
+    if (left >= 4 && classes >= 4) {
+      let m = groupMax(p, stride, classes, false, tv);
+      let s = groupExpSum(p, o, stride, classes, m, !log, false, tv);
+      if (log) {
+        let logS = rowGroupLogs(s, f32x4.splat(0.0));
+        shiftRow(p, o, classes, f32x4.extract_lane(m, 0), f32x4.extract_lane(logS, 0));
+        shiftRow(p + stride, o + stride, classes, f32x4.extract_lane(m, 1), f32x4.extract_lane(logS, 1));
+        shiftRow(p + (stride << 1), o + (stride << 1), classes, f32x4.extract_lane(m, 2), f32x4.extract_lane(logS, 2));
+        shiftRow(p + stride * 3, o + stride * 3, classes, f32x4.extract_lane(m, 3), f32x4.extract_lane(logS, 3));
+      } else {
+        let inv = f32x4.div(f32x4.splat(1.0), s);
+        scaleGroupRow(o, classes, v128.shuffle<f32>(inv, inv, 0, 0, 0, 0));
+        scaleGroupRow(o + stride, classes, v128.shuffle<f32>(inv, inv, 1, 1, 1, 1));
+        scaleGroupRow(o + (stride << 1), classes, v128.shuffle<f32>(inv, inv, 2, 2, 2, 2));
+        scaleGroupRow(o + stride * 3, classes, v128.shuffle<f32>(inv, inv, 3, 3, 3, 3));
+      }
+      continue;
+    }
     let m = columnMax(p, o1, o2, o3, classes, false, tv);
     let s = f32x4.splat(0.0);
     for (let j = 0; j < classes; j++) {
@@ -454,14 +682,19 @@ function lseAcrossRows(xPtr: usize, rows: i32, classes: i32, outPtr: usize, scal
     let o2: usize = left > 2 ? stride << 1 : 0;
     let o3: usize = left > 3 ? stride * 3 : 0;
     let p = xPtr + <usize>r * stride;
-    let m = columnMax(p, o1, o2, o3, classes, scaled, tv);
+    let whole = left >= 4 && classes >= 4;
+    let m = whole ? groupMaxRowwise(p, stride, classes, scaled, tv) : columnMax(p, o1, o2, o3, classes, scaled, tv);
     // m' = 0 where m is ±inf (abs(m) == inf), else m.
     let shift = v128.andnot(m, f32x4.eq(f32x4.abs(m), f32x4.splat(Infinity)));
     let s = f32x4.splat(0.0);
-    for (let j = 0; j < classes; j++) {
-      let z = gatherColumn(p + (<usize>j << 2), o1, o2, o3);
-      if (scaled) z = f32x4.div(z, tv);
-      s = f32x4.add(s, expNonPositiveF32x4(f32x4.sub(z, shift)));
+    if (whole) {
+      s = groupExpSum(p, 0, stride, classes, shift, false, scaled, tv);
+    } else {
+      for (let j = 0; j < classes; j++) {
+        let z = gatherColumn(p + (<usize>j << 2), o1, o2, o3);
+        if (scaled) z = f32x4.div(z, tv);
+        s = f32x4.add(s, expNonPositiveF32x4(f32x4.sub(z, shift)));
+      }
     }
     let lse = rowGroupLogs(s, shift);
     let o = outPtr + (<usize>r << 2);
