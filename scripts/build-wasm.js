@@ -7,9 +7,9 @@
 // this script is up to date and skipped (most builds only change TypeScript);
 // `--force` rebuilds anyway.
 import { spawn } from 'node:child_process';
-import { readFileSync, mkdirSync, readdirSync, statSync, existsSync } from 'node:fs';
+import { readFileSync, mkdirSync, readdirSync, statSync, existsSync, renameSync, rmSync, utimesSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { dirname, join } from 'node:path';
+import { dirname, join, basename } from 'node:path';
 import { availableParallelism } from 'node:os';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -44,9 +44,19 @@ const upToDate = (target) => {
 };
 const queue = Object.keys(config.targets).filter((t) => (!only.length || only.includes(t)) && !upToDate(t));
 
+// Targets compile into build/.staging-<pid>/ and move into place together once all
+// succeeded, so the builds in build/ always come from the same sources (tests
+// compare them bit for bit) and a failed build leaves the previous ones intact.
+const staging = join(root, 'build', `.staging-${process.pid}`); // one per build: others may build at the same time
+rmSync(staging, { recursive: true, force: true });
+mkdirSync(staging, { recursive: true });
+const staged = (file) => join(staging, basename(file));
+
 function compile(target) {
   return new Promise((resolve, reject) => {
-    const args = [asc, ...config.entries, '--config', 'asconfig.json', '--target', target];
+    const t = config.targets[target];
+    const args = [asc, ...config.entries, '--config', 'asconfig.json', '--target', target, '--outFile', staged(t.outFile)];
+    if (t.textFile) args.push('--textFile', staged(t.textFile));
     const child = spawn(process.execPath, args, { cwd: root, stdio: ['ignore', 'inherit', 'pipe'] });
     let err = '';
     // asc prints "Last converge was suboptimal." on every -O3 --converge run: noise, not a problem.
@@ -61,6 +71,8 @@ function compile(target) {
   });
 }
 
+const built = [...queue];
+const startedAt = new Date();
 async function worker() {
   for (let t = queue.shift(); t !== undefined; t = queue.shift()) await compile(t);
 }
@@ -68,7 +80,20 @@ async function worker() {
 const lanes = Math.max(1, Math.min(2, availableParallelism()));
 try {
   await Promise.all(Array.from({ length: lanes }, worker));
+  for (const target of built) {
+    const t = config.targets[target];
+    for (const file of [t.outFile, t.textFile]) {
+      if (!file) continue;
+      renameSync(staged(file), join(root, file));
+      // Stamped with the build's start: a source saved while asc ran is newer, so it is rebuilt next time.
+      utimesSync(join(root, file), startedAt, startedAt);
+    }
+  }
+  if (built.length > 1 && newestInput() > startedAt.getTime())
+    console.error('build-wasm: sources changed while compiling; the builds may differ from each other: run it again');
 } catch (e) {
   console.error(`build-wasm: ${e.message}`);
-  process.exit(1);
+  process.exitCode = 1;
+} finally {
+  rmSync(staging, { recursive: true, force: true });
 }

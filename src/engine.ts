@@ -6,7 +6,7 @@
  * Validation is strict on purpose: a wrong shape or option is a coded
  * LogitkitError naming the argument, never a silent NaN or a wrong answer.
  */
-import type { Backend, BackendName, CrossEntropyTarget, FilterOptions, Reduction } from './backends/backend.js';
+import type { Backend, BackendName, CrossEntropyTarget, Features, FilterOptions, Reduction } from './backends/backend.js';
 import { isLkBuffer, releaseWidened, type BufferType, type LkBuffer } from './buffers.js';
 import { fail, LogitkitError } from './errors.js';
 import * as calibration from './metrics/calibration.js';
@@ -163,6 +163,11 @@ export class Engine {
   /** Which backend computes: 'wasm' (the SIMD build) or 'js'. */
   get backend(): BackendName {
     return this.#b.name;
+  }
+
+  /** What runs: `{ simd, relaxedSimd, threads }` (all off / 1 for the JS backend). */
+  get features(): Features {
+    return this.#b.features;
   }
 
   // ---------------------------------------------------------------- buffers

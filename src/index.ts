@@ -14,18 +14,23 @@ async function fetchUrl(url: URL | string): Promise<Response | BufferSource> {
   return fetch(u);
 }
 
-async function defaultWasm(): Promise<BufferSource> {
+/**
+ * A build's bytes from beside this module (dist/), or from build/ when running
+ * from the TypeScript sources (tests, development).
+ */
+async function wasmFile(file: string): Promise<BufferSource> {
   try {
-    return await readFile(new URL('./logitkit.wasm', import.meta.url));
+    return await readFile(new URL(`./${file}`, import.meta.url));
   } catch (e) {
-    // Running from the TypeScript sources (tests, dev): the build output lives in build/.
     try {
-      return await readFile(new URL('../build/logitkit.wasm', import.meta.url));
+      return await readFile(new URL(`../build/${file}`, import.meta.url));
     } catch {
       throw e;
     }
   }
 }
 
+const defaultWasm = (): Promise<BufferSource> => wasmFile('logitkit.wasm');
+
 /** Start an engine: wasm SIMD when it validates here, else the JS backend (see `lk.backend`). */
-export const init: (options?: InitOptions) => Promise<Engine> = makeInit({ defaultWasm, fetchUrl });
+export const init: (options?: InitOptions) => Promise<Engine> = makeInit({ defaultWasm, fetchUrl, wasmFile });

@@ -17,7 +17,8 @@
  */
 import { Engine } from './engine.js';
 import { JsBackend } from './backends/js.js';
-import { createWasmBackend, type Features } from './backends/wasm.js';
+import { createWasmBackend } from './backends/wasm.js';
+import type { Features } from './backends/backend.js';
 import { hardwareThreads, threadSupport } from './backends/threads.js';
 import { fail, LogitkitError } from './errors.js';
 
@@ -128,7 +129,6 @@ export function makeInit(platform: Platform): (options?: InitOptions) => Promise
     try {
       const wasm = await startWasm(options, platform);
       const engine = new Engine(wasm);
-      engineFeatures.set(engine, wasm.features);
       return engine;
     } catch (e) {
       if (backend === 'wasm') {
@@ -174,14 +174,12 @@ async function startWasm(options: InitOptions, platform: Platform) {
   throw lastError;
 }
 
-const engineFeatures = new WeakMap<Engine, Features>();
-const JS_FEATURES: Features = Object.freeze({ simd: false, relaxedSimd: false, threads: 1 });
 /**
  * What an engine's backend runs: `{ simd, relaxedSimd, threads }` (all off for
  * the JS backend). The same object as `lk.features`.
  */
 export function featuresOf(engine: Engine): Features {
-  return engineFeatures.get(engine) ?? JS_FEATURES;
+  return engine.features;
 }
 
 const fallbackReasons = new WeakMap<Engine, string>();

@@ -18,8 +18,8 @@ export type {
 export { LogitkitError } from './errors.js';
 export type { ErrorCode } from './errors.js';
 export type { LkBuffer, BufferType } from './buffers.js';
-export type { BackendName, Reduction } from './backends/backend.js';
-export { fallbackReason } from './init.js';
+export type { BackendName, Features, Reduction } from './backends/backend.js';
+export { fallbackReason, featuresOf } from './init.js';
 export type { InitOptions, WasmSource } from './init.js';
 export { eceFromConfidences } from './metrics/calibration.js';
 export { createLogitsProcessor } from './interop.js';

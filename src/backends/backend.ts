@@ -10,6 +10,17 @@
 export type BackendName = 'wasm' | 'js';
 export type Reduction = 'none' | 'sum' | 'mean';
 
+/** What the running build can do; `lk.features`. */
+export interface Features {
+  /** 128-bit wasm SIMD (always true for the wasm backend). */
+  simd: boolean;
+  /** The relaxed-SIMD build (fused multiply-add in the exp polynomial) is running. */
+  relaxedSimd: boolean;
+  /** Threads a large row-wise call is split across (1 = the calling thread only). */
+  threads: number;
+}
+
+
 /** Class-index or probability targets for cross-entropy, fully normalised. */
 export type CrossEntropyTarget =
   | {
@@ -50,6 +61,7 @@ export interface FilterOptions {
 
 export interface Backend extends BackendAllocator {
   readonly name: BackendName;
+  readonly features: Features;
 
   logsumexp(x: Float32Array, rows: number, classes: number, temperature: number, out: Float32Array): void;
   softmax(x: Float32Array, rows: number, classes: number, temperature: number, out: Float32Array): void;

@@ -4,7 +4,7 @@
  * reference the wasm kernels are tested against, and the fallback where wasm
  * SIMD does not validate. Cleverness belongs in the kernels, not here.
  */
-import type { Backend, BceArgs, CrossEntropyTarget, FilterOptions, Reduction } from './backend.js';
+import type { Backend, BceArgs, Features, CrossEntropyTarget, FilterOptions, Reduction } from './backend.js';
 import { BUFFER_TAG, typedArrayCtor, type ArrayOf, type BufferType, type LkBuffer } from '../buffers.js';
 import { fail } from '../errors.js';
 import { halfToFloat } from '../half.js';
@@ -92,6 +92,7 @@ function ranksAbove(a: number, b: number): boolean {
 
 export class JsBackend implements Backend {
   readonly name = 'js' as const;
+  readonly features: Features = Object.freeze({ simd: false, relaxedSimd: false, threads: 1 });
   #disposed = false;
 
   logsumexp(x: Float32Array, rows: number, classes: number, temperature: number, out: Float32Array): void {

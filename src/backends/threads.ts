@@ -266,9 +266,7 @@ export class ThreadPool {
       vec[2 * MAX_ARGS + j] = job.perEnd[j]!;
     }
     Atomics.store(ctl, Ctl.WORD, gen << IDX_BITS); // publishes the fields written above
-    // Only sleeping workers need a wake-up (spinning and napping ones see the
-    // store by themselves); a notify costs ~13 µs when someone is waiting.
-    if (Atomics.load(ctl, Ctl.SLEEPERS) > 0) Atomics.notify(ctl, Ctl.WORD);
+    Atomics.notify(ctl, Ctl.WORD);
     let localError: unknown = null;
     for (;;) {
       const w = Atomics.load(ctl, Ctl.WORD);

@@ -15,7 +15,7 @@
  * handle short rows four at a time), which keeps results bit-identical.
  */
 import { instantiate } from '@assemblyscript/loader';
-import type { Backend, BceArgs, CrossEntropyTarget, FilterOptions, Reduction } from './backend.js';
+import type { Backend, Features, BceArgs, CrossEntropyTarget, FilterOptions, Reduction } from './backend.js';
 import { Arena } from './arena.js';
 import { ThreadPool, type Job } from './threads.js';
 import { MAX_ARGS } from './worker.js';
@@ -33,16 +33,6 @@ type Typed = Float32Array | Int32Array | Uint16Array | Uint8Array | Float64Array
 export interface Arg {
   a: Typed;
   io: 'in' | 'out' | 'inout';
-}
-
-/** What the running build can do; `lk.features`. */
-export interface Features {
-  /** 128-bit wasm SIMD (always true for the wasm backend). */
-  simd: boolean;
-  /** The relaxed-SIMD build (fused multiply-add in the exp polynomial) is running. */
-  relaxedSimd: boolean;
-  /** Threads a large row-wise call is split across (1 = the calling thread only). */
-  threads: number;
 }
 
 export const DEFAULT_MEMORY_LIMIT = 2 ** 31; // 2 GiB

@@ -37,7 +37,6 @@ export const Ctl = {
   CHUNK_ROWS: 7,
   ROWS: 8,
   WORKER_CHUNKS: 9, // chunks computed by workers since the start (diagnostics)
-  SLEEPERS: 10, // workers in an untimed Atomics.wait: only they need a notify
 } as const;
 export const IDX_BITS = 20;
 export const IDX_MASK = (1 << IDX_BITS) - 1;
@@ -48,12 +47,8 @@ export const MAX_ARGS = 16;
 /** Byte offset of the three float64 argument vectors (base, per-begin, per-end). */
 export const ARGS_OFFSET = 64;
 export const CONTROL_BYTES = ARGS_OFFSET + 3 * MAX_ARGS * 8;
-/** How long an idle worker busy-polls for the next job (ms). */
+/** How long an idle worker keeps polling for the next job before it sleeps (ms). */
 export const SPIN_MS = 0.05;
-/** Then how long it naps in short timed waits before it sleeps until notified (ms). */
-export const NAP_MS = 3;
-/** Length of one nap (ms). */
-export const NAP_STEP_MS = 0.02;
 
 export const WORKER_SOURCE = `'use strict';
 const nodePort = typeof process === 'object' && typeof require === 'function' ? require('worker_threads').parentPort : null;
@@ -80,7 +75,6 @@ onFirstMessage(({ module, memory, control, names }) => {
   serve(fns, new Int32Array(control, 0, ${ARGS_OFFSET / 4}), new Float64Array(control, ${ARGS_OFFSET}, ${3 * MAX_ARGS}));
 });
 const WORD = ${Ctl.WORD}, FINISHED = ${Ctl.FINISHED}, FAILED = ${Ctl.FAILED}, QUIT = ${Ctl.QUIT};
-const SLEEPERS = ${Ctl.SLEEPERS};
 const FN = ${Ctl.FN}, NARGS = ${Ctl.NARGS}, NCHUNKS = ${Ctl.NCHUNKS}, CHUNK_ROWS = ${Ctl.CHUNK_ROWS}, ROWS = ${Ctl.ROWS};
 const IDX_MASK = ${IDX_MASK}, CLOSED = ${CLOSED}, MAX_ARGS = ${MAX_ARGS};
 function serve(fns, ctl, vec) {
@@ -97,23 +91,9 @@ function serve(fns, ctl, vec) {
       w = Atomics.load(ctl, WORD);
       if ((k & 1023) === 0 && performance.now() > until) break;
     }
-    // Then nap in short timed waits. The caller does not notify a napping worker:
-    // it wakes on its own timer, on its own core. A wake-up sent by the caller
-    // often lands the worker on the caller's core (the scheduler's wake-affine
-    // choice, common on VMs), where the two take turns instead of running together.
-    const napUntil = performance.now() + ${NAP_MS};
-    while (!ready(w) && ctl[QUIT] === 0 && performance.now() < napUntil) {
-      Atomics.wait(ctl, WORD, w, ${NAP_STEP_MS});
+    while (!ready(w) && Atomics.load(ctl, QUIT) === 0) {
+      Atomics.wait(ctl, WORD, w);
       w = Atomics.load(ctl, WORD);
-    }
-    if (!ready(w)) {
-      Atomics.add(ctl, SLEEPERS, 1);
-      w = Atomics.load(ctl, WORD); // a job published before the count went up was not notified
-      while (!ready(w) && Atomics.load(ctl, QUIT) === 0) {
-        Atomics.wait(ctl, WORD, w);
-        w = Atomics.load(ctl, WORD);
-      }
-      Atomics.sub(ctl, SLEEPERS, 1);
     }
     if (Atomics.load(ctl, QUIT) !== 0) return;
     const gen = w >>> ${IDX_BITS};
