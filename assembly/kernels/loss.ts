@@ -26,6 +26,7 @@
 // Measured accuracy (against float64, N(0, 3²) logits, weights and ε = 0.1): per-row
 // cross-entropy on 32 × 128,256 and 64 × 32,000 within 0.001× its §11 bound, the gradient
 // within 0.002× its bound; test/spec-loss-large.test.ts asserts the bounds themselves.
+import { rowMax } from './rows';
 import { expNonPositiveF32x4, expF32x4 } from '../math/exp';
 import { log1pUnitF32x4 } from '../math/log1p';
 import { logPositiveF64x2 } from '../math/log';
@@ -145,31 +146,7 @@ function logHigh(s: v128): v128 {
 
 // ---- pass 1: row max -----------------------------------------------------------------------
 
-/** Row max skipping NaN (pmax(acc, x) keeps acc when x is NaN); -inf for an all-NaN row. */
-function rowMax(p: usize, n: i32): f32 {
-  let m0 = f32x4.splat(-Infinity);
-  let m1 = m0;
-  let m2 = m0;
-  let m3 = m0;
-  let i = 0;
-  for (; i + 16 <= n; i += 16) {
-    let q = p + (<usize>i << 2);
-    m0 = f32x4.pmax(m0, v128.load(q));
-    m1 = f32x4.pmax(m1, v128.load(q, 16));
-    m2 = f32x4.pmax(m2, v128.load(q, 32));
-    m3 = f32x4.pmax(m3, v128.load(q, 48));
-  }
-  for (; i + 4 <= n; i += 4) m0 = f32x4.pmax(m0, v128.load(p + (<usize>i << 2)));
-  m0 = f32x4.pmax(f32x4.pmax(m0, m1), f32x4.pmax(m2, m3));
-  m0 = f32x4.pmax(m0, v128.shuffle<f32>(m0, m0, 2, 3, 0, 1));
-  m0 = f32x4.pmax(m0, v128.shuffle<f32>(m0, m0, 1, 0, 3, 2));
-  let m = f32x4.extract_lane(m0, 0);
-  for (; i < n; i++) {
-    let v = load<f32>(p + (<usize>i << 2));
-    if (m < v) m = v;
-  }
-  return m;
-}
+// rowMax (NaN-skipping, in ./rows) is shared with the softmax family.
 
 // ---- pass 2 variants -----------------------------------------------------------------------
 
@@ -456,7 +433,7 @@ function classRows(
     let logS: f64 = 0;
     // An ignored row is not even read (storeClassRow writes its zeros).
     if (load<i32>(targetPtr + (<usize>r << 2)) != ignoreIndex) {
-      m = rowMax(p, classes);
+      m = rowMax(p, classes, false, 1.0);
       if (smoothing > 0) logS = Math.log(expSumSmooth(p, weightPtr, 0, classes, m, weighted, false));
       else logS = Math.log(expSum(p, 0, classes, m, false));
     }
@@ -589,7 +566,7 @@ function classGradRows(
   for (; r < rows; r++) {
     let p = xPtr + <usize>r * stride;
     let g = gradPtr + <usize>r * stride;
-    let m = rowMax(p, classes);
+    let m = rowMax(p, classes, false, 1.0);
     if (load<i32>(targetPtr + (<usize>r << 2)) == ignoreIndex) {
       // G = 0, so grad = 0 − p·0: zeros, or NaN where softmax is NaN (then all of the row).
       let s = expSum(p, 0, classes, m, false);
@@ -638,7 +615,7 @@ function softRows(
     let p = xPtr + off;
     let qp = qPtr + off;
     let g = gradPtr + off;
-    let m = rowMax(p, classes);
+    let m = rowMax(p, classes, false, 1.0);
     let s: f64;
     if (smooth) s = expSumSoft(p, qp, weightPtr, g, classes, m, keep, add, true, weighted, withGrad);
     else s = expSumSoft(p, qp, weightPtr, g, classes, m, keep, add, false, weighted, withGrad);
@@ -804,7 +781,7 @@ export function entropy(xPtr: usize, rows: i32, classes: i32, outPtr: usize): vo
   }
   for (; r < rows; r++) {
     let p = xPtr + <usize>r * stride;
-    let mv = f32x4.splat(rowMax(p, classes));
+    let mv = f32x4.splat(rowMax(p, classes, false, 1.0));
     let ts = f64x2.splat(0.0);
     let tb = ts;
     let i = 0;
@@ -908,8 +885,8 @@ export function klDiv(pPtr: usize, qPtr: usize, rows: i32, classes: i32, outPtr:
   for (; r < rows; r++) {
     let pp = pPtr + <usize>r * stride;
     let qp = qPtr + <usize>r * stride;
-    let mp = f32x4.splat(rowMax(pp, classes));
-    let mq = f32x4.splat(rowMax(qp, classes));
+    let mp = f32x4.splat(rowMax(pp, classes, false, 1.0));
+    let mq = f32x4.splat(rowMax(qp, classes, false, 1.0));
     let tp = f64x2.splat(0.0);
     let tq = tp;
     let tc = tp;

@@ -34,6 +34,7 @@
 // The degree-5 exp under the names the code below uses (see the header).
 import { expNonPositiveP5F32x4 as expNonPositiveF32x4, expNonPositiveP5F32 as expNonPositiveF32 } from '../math/exp';
 import { logPlusShiftF32x4 } from '../math/log';
+import { loadZ, loadZScalar, rowMax } from './rows';
 
 // @ts-ignore: decorator
 @inline const SUM_BLOCK: i32 = 256;
@@ -41,20 +42,6 @@ import { logPlusShiftF32x4 } from '../math/log';
 @inline const ACROSS_ROWS_MAX_CLASSES: i32 = 32;
 
 // ---- per-row building blocks (z = x, or x / tv when scaled) ---------------------------
-
-// @ts-ignore: decorator
-@inline
-function loadZ(p: usize, offset: usize, scaled: bool, tv: v128): v128 {
-  let v = v128.load(p + offset);
-  return scaled ? f32x4.div(v, tv) : v;
-}
-
-// @ts-ignore: decorator
-@inline
-function loadZScalar(p: usize, scaled: bool, t: f32): f32 {
-  let v = load<f32>(p);
-  return scaled ? v / t : v;
-}
 
 // Row tails (n % 4 = r elements, n >= 4): one more vector over the LAST four elements,
 // overlapping lanes already done; those lanes are masked out of sums and never stored
@@ -77,40 +64,6 @@ function storeTail(q: usize, v: v128, r: i32): void {
     if (r == 3) v128.store32_lane(q, v, 1, 4);
     v128.store64_lane(q, v, 1, 8);
   }
-}
-
-/** Row max skipping NaN (pmax(acc, x) keeps acc when x is NaN); -inf for an all-NaN row. */
-// @ts-ignore: decorator
-@inline
-function rowMax(p: usize, n: i32, scaled: bool, t: f32): f32 {
-  let tv = f32x4.splat(t);
-  let m0 = f32x4.splat(-Infinity);
-  let m1 = m0;
-  let m2 = m0;
-  let m3 = m0;
-  let i = 0;
-  for (; i + 16 <= n; i += 16) {
-    let q = p + (<usize>i << 2);
-    m0 = f32x4.pmax(m0, loadZ(q, 0, scaled, tv));
-    m1 = f32x4.pmax(m1, loadZ(q, 16, scaled, tv));
-    m2 = f32x4.pmax(m2, loadZ(q, 32, scaled, tv));
-    m3 = f32x4.pmax(m3, loadZ(q, 48, scaled, tv));
-  }
-  for (; i + 4 <= n; i += 4) m0 = f32x4.pmax(m0, loadZ(p + (<usize>i << 2), 0, scaled, tv));
-  if (i < n && n >= 4) {
-    // max is idempotent: the overlapping last vector needs no mask
-    m1 = f32x4.pmax(m1, loadZ(p + (<usize>(n - 4) << 2), 0, scaled, tv));
-    i = n;
-  }
-  m0 = f32x4.pmax(f32x4.pmax(m0, m1), f32x4.pmax(m2, m3));
-  m0 = f32x4.pmax(m0, v128.shuffle<f32>(m0, m0, 2, 3, 0, 1));
-  m0 = f32x4.pmax(m0, v128.shuffle<f32>(m0, m0, 1, 0, 3, 2));
-  let m = f32x4.extract_lane(m0, 0);
-  for (; i < n; i++) {
-    let v = loadZScalar(p + (<usize>i << 2), scaled, t);
-    if (m < v) m = v;
-  }
-  return m;
 }
 
 /** Σ exp(z - m) over a row; with storeExp, each exp(z - m) is also written to dst. */
