@@ -66,6 +66,10 @@ export function evaluateTargets(data) {
       const timeRatio = own.medianMs / other.medianMs;
       return { ...t, against: other.impl, timeRatio, status: timeRatio <= t.maxTimeRatio ? 'met' : 'missed', short: timeRatio / t.maxTimeRatio };
     }
+    // A ratio of a wall-clock time to a CPU time means nothing (CPU time is never used for a
+    // threaded row): say so rather than report it.
+    if ((own.clock ?? 'wall') !== (other.clock ?? 'wall'))
+      return { ...t, status: 'not measured', why: `${own.impl} timed by ${own.clock ?? 'wall'} clock, ${other.impl} by ${other.clock ?? 'wall'} clock; run with --clock wall on an idle machine` };
     const ratio = other.medianMs / own.medianMs;
     return { ...t, against: other.impl, ratio, status: ratio >= t.min ? 'met' : 'missed', short: t.min / ratio };
   });

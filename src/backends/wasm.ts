@@ -36,6 +36,9 @@ export interface Arg {
 }
 
 export const DEFAULT_MEMORY_LIMIT = 2 ** 31; // 2 GiB
+/** Bytes of the staging block for small calls' temporaries (1×32 softmax needs 256). */
+const STAGING_BYTES = 16384;
+const align16 = (n: number): number => (n + 15) & ~15;
 const MAX_PAGES = 65536;
 /** Bits of the buildFeatures() export (assembly/features.ts). */
 const BUILD_RELAXED_SIMD = 1;
@@ -108,6 +111,13 @@ export class WasmBackend implements Backend {
   readonly #pool: ThreadPool | null;
   readonly #fnIndex = new Map<string, number>();
   #views: HeapViews | null = null;
+  /**
+   * A block kept for the temporaries of small calls: taking and returning arena
+   * blocks costs more than a 1×32 kernel, so calls that fit here skip the arena.
+   * Calls never nest, but the flag keeps a nested one (if ever) on the arena.
+   */
+  readonly #staging: number;
+  #stagingBusy = false;
   /** Calls that were split across threads (for tests and diagnostics). */
   parallelCalls = 0;
 
@@ -122,6 +132,7 @@ export class WasmBackend implements Backend {
     this.k = exports;
     this.memory = memory;
     this.arena = new Arena(memory, exports.heapBase(), limit);
+    this.#staging = this.arena.alloc(STAGING_BYTES);
     this.#pool = pool;
     this.features = features ?? { simd: true, relaxedSimd: false, threads: 1 };
     kernelNames.forEach((name, i) => this.#fnIndex.set(name, i));
@@ -176,17 +187,34 @@ export class WasmBackend implements Backend {
       ptrs.push(a.buffer === before ? a.byteOffset : -1);
     }
     const temps: number[] = [];
+    let staged = false;
     try {
-      // 2. Blocks for arrays outside wasm memory (one per distinct array), then scratch.
+      // 2. Blocks for arrays outside wasm memory (one per distinct array), then scratch:
+      //    from the staging block when everything fits, else from the arena.
+      let need = 0;
+      for (let i = 0; i < n; i++) if (ptrs[i] === -1) need += align16(args[i]!.a.byteLength);
+      for (const bytes of scratch) need += align16(bytes);
+      staged = !this.#stagingBusy && need <= STAGING_BYTES;
+      let next = this.#staging;
+      const take = (bytes: number): number => {
+        if (!staged) {
+          const p = this.arena.alloc(bytes);
+          temps.push(p);
+          return p;
+        }
+        const p = next;
+        next += align16(bytes);
+        return p;
+      };
+      if (staged) this.#stagingBusy = true;
       for (let i = 0; i < n; i++) {
         if (ptrs[i] !== -1) continue;
         const a = args[i]!.a;
         let first = 0;
         while (args[first]!.a !== a) first++;
-        if (first < i) ptrs[i] = ptrs[first]!;
-        else temps.push((ptrs[i] = this.arena.alloc(a.byteLength)));
+        ptrs[i] = first < i ? ptrs[first]! : take(a.byteLength);
       }
-      for (const bytes of scratch) temps.push((ptrs[ptrs.length] = this.arena.alloc(bytes)));
+      for (const bytes of scratch) ptrs.push(take(bytes));
       // 3. Copy in, run, copy out through views taken after any growth.
       let heap = this.#heap();
       for (let i = 0; i < n; i++) {
@@ -201,6 +229,7 @@ export class WasmBackend implements Backend {
       }
       return result;
     } finally {
+      if (staged) this.#stagingBusy = false;
       for (let i = temps.length - 1; i >= 0; i--) this.arena.free(temps[i]!); // last in, first out: frees coalesce in place
     }
   }
@@ -335,7 +364,7 @@ export class WasmBackend implements Backend {
   }
 
   memoryStats(): { wasmBytes: number; inUse: number } {
-    return { wasmBytes: this.memory.buffer.byteLength, inUse: this.arena.inUse };
+    return { wasmBytes: this.memory.buffer.byteLength, inUse: this.arena.inUse - STAGING_BYTES };
   }
 
   dispose(): void {
