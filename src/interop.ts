@@ -4,7 +4,7 @@
  * Tensors of onnxruntime (web/node) and transformers.js carry `.data`, `.dims`
  * and `.type`; every op already accepts them in place of a Float32Array (see
  * Engine). This file adds a transformers.js-compatible logits processor: the
- * warpers of docs/sampling.md (repetition penalty from the ids generated so far,
+ * warpers of the README section "Sampling and logits processing" (repetition penalty from the ids generated so far,
  * temperature, top-k, top-p, min-p) computed by `lk.filterLogits`, so a
  * transformers.js user plugs logitkit in with one line:
  *

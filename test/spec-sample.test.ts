@@ -3,7 +3,7 @@
  * backend, plus the cross-backend checks (same seed → same tokens on wasm and JS).
  *
  * The kept sets are checked against a float64 reference written here from the rules
- * of docs/sampling.md with Math.exp (not the library's exp), so a shared mistake in
+ * of the README section "Sampling and logits processing" with Math.exp (not the library's exp), so a shared mistake in
  * both backends would still show.
  */
 import { describe, expect, it } from 'vitest';

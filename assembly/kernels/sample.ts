@@ -2,7 +2,7 @@
 // and the same filtering written out as logits (−inf outside the kept set).
 //
 // The rules are those of src/backends/js-sample.ts (the reference, which sorts the whole
-// vocabulary) and docs/sampling.md; this kernel must pick the same token for the same uniform,
+// vocabulary) and the README section "Sampling and logits processing"; this kernel must pick the same token for the same uniform,
 // so it computes every quantity the reference compares with the same f64 operations in the
 // same order: z = f32(f64(x) / T) (penalised tokens first), w = exp(z − m) from the shared
 // f64 exp below, totals summed in index order, the top-p running sum in rank order.

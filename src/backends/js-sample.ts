@@ -1,5 +1,5 @@
 /**
- * Reference logits processing and sampling (docs/sampling.md has the rules in prose).
+ * Reference logits processing and sampling (the README section "Sampling and logits processing" has the rules in prose).
  *
  * One row goes through Hugging Face transformers' warpers in their order:
  *   repetition penalty → temperature → top-k → top-p → min-p → draw.

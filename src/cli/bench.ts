@@ -201,10 +201,11 @@ async function timeGroup(
   const reference = Float64Array.from(prepared[0].run());
   const bench = new Bench({
     time: batch > 1 ? settings.time / 2 : settings.time,
-    iterations: settings.iterations,
+    // Per-call batches are cheap: sample and warm them well, since the first few thousand calls of
+    // a tiny op run in V8's baseline tier and would otherwise dominate the median.
+    iterations: batch > 1 ? Math.max(30, settings.iterations) : settings.iterations,
     warmupTime: 0,
-    // Per-call batches are cheap: warm them well, the first calls of a tiny op run in V8's baseline tier.
-    warmupIterations: batch > 1 ? Math.max(3, settings.warmupIterations) : settings.warmupIterations,
+    warmupIterations: batch > 1 ? Math.max(20, settings.warmupIterations) : settings.warmupIterations,
     throws: false,
   });
   const rows: Row[] = [];
