@@ -14,8 +14,8 @@ import * as gen from './js-sample.js';
 const fround = Math.fround;
 
 /** z = x / T as float32 arithmetic gives it (SEMANTICS §2: T = 1 means z = x exactly). */
-export function scaled(x: Float32Array, start: number, classes: number, temperature: number): Float64Array {
-  const z = new Float64Array(classes);
+export function scaled(x: Float32Array, start: number, classes: number, temperature: number, into?: Float64Array): Float64Array {
+  const z = into ?? new Float64Array(classes);
   if (temperature === 1) for (let j = 0; j < classes; j++) z[j] = x[start + j]!;
   else for (let j = 0; j < classes; j++) z[j] = fround(x[start + j]! / temperature);
   return z;
@@ -46,9 +46,9 @@ export function rowLogSumExp(z: ArrayLike<number>): number {
  * log-softmax of one row as (z - m) - log s, with no masking of an infinite max
  * (SEMANTICS §2): all -inf, any +inf or any NaN make the whole row NaN.
  */
-export function rowLogSoftmax(z: Float64Array): Float64Array {
+export function rowLogSoftmax(z: Float64Array, into?: Float64Array): Float64Array {
   const m = nanMax(z);
-  const lp = new Float64Array(z.length);
+  const lp = into ?? new Float64Array(z.length);
   let s = 0;
   for (let j = 0; j < z.length; j++) {
     lp[j] = z[j]! - m;
@@ -60,9 +60,9 @@ export function rowLogSoftmax(z: Float64Array): Float64Array {
 }
 
 /** softmax of one row as exp(z - m) / s (same special values as log-softmax). */
-export function rowSoftmax(z: Float64Array): Float64Array {
+export function rowSoftmax(z: Float64Array, into?: Float64Array): Float64Array {
   const m = nanMax(z);
-  const p = new Float64Array(z.length);
+  const p = into ?? new Float64Array(z.length);
   let s = 0;
   for (let j = 0; j < z.length; j++) {
     p[j] = Math.exp(z[j]! - m);
@@ -95,16 +95,31 @@ export class JsBackend implements Backend {
   readonly features: Features = Object.freeze({ simd: false, relaxedSimd: false, threads: 1 });
   #disposed = false;
 
+  // Two row-sized float64 work arrays reused across rows and calls: the same
+  // row functions as everywhere, minus two allocations per row.
+  #z = new Float64Array(0);
+  #w = new Float64Array(0);
+  #rowBuffers(classes: number): [Float64Array, Float64Array] {
+    if (this.#z.length !== classes) {
+      this.#z = new Float64Array(classes);
+      this.#w = new Float64Array(classes);
+    }
+    return [this.#z, this.#w];
+  }
+
   logsumexp(x: Float32Array, rows: number, classes: number, temperature: number, out: Float32Array): void {
-    for (let r = 0; r < rows; r++) out[r] = rowLogSumExp(scaled(x, r * classes, classes, temperature));
+    const [z] = this.#rowBuffers(classes);
+    for (let r = 0; r < rows; r++) out[r] = rowLogSumExp(scaled(x, r * classes, classes, temperature, z));
   }
 
   softmax(x: Float32Array, rows: number, classes: number, temperature: number, out: Float32Array): void {
-    for (let r = 0; r < rows; r++) out.set(rowSoftmax(scaled(x, r * classes, classes, temperature)), r * classes);
+    const [z, w] = this.#rowBuffers(classes);
+    for (let r = 0; r < rows; r++) out.set(rowSoftmax(scaled(x, r * classes, classes, temperature, z), w), r * classes);
   }
 
   logSoftmax(x: Float32Array, rows: number, classes: number, temperature: number, out: Float32Array): void {
-    for (let r = 0; r < rows; r++) out.set(rowLogSoftmax(scaled(x, r * classes, classes, temperature)), r * classes);
+    const [z, w] = this.#rowBuffers(classes);
+    for (let r = 0; r < rows; r++) out.set(rowLogSoftmax(scaled(x, r * classes, classes, temperature, z), w), r * classes);
   }
 
   sigmoid(x: Float32Array, out: Float32Array): void {
