@@ -8,13 +8,15 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
-const OP_TITLE = { softmax: 'softmax', logSoftmax: 'logSoftmax', logsumexp: 'logsumexp', crossEntropy: "crossEntropy (reduction 'none')" };
+const OP_TITLE = { softmax: 'softmax', logSoftmax: 'logSoftmax', logsumexp: 'logsumexp', crossEntropy: "crossEntropy (reduction 'none')", crossEntropyGrad: "crossEntropyWithGrad (reduction 'mean': the gradient)" };
 
 /**
  * The performance targets of issue 5 (single thread unless stated) and issue 2's first
  * benchmark. `ratio` is (other's median time) / (own median time), so > 1 means faster; the
  * per-call target is a bound on the time ratio instead (`maxTimeRatio`).
  */
+const wl = (id) => id.replace('x', '×').replace('1000000', '1,000,000').replace('128256', '128,256');
+
 export const TARGETS = [
   // Against tfjs the strictest reading: the faster of its resident variants (with and without the
   // dataSync download), since logitkit's buffers copy nothing either.
@@ -32,6 +34,17 @@ export const TARGETS = [
   { issue: 5, op: 'softmax', workload: '1x32', impl: 'lk-wasm', vs: 'naive-js', maxTimeRatio: 2.5, perCall: true },
   { issue: 5, op: 'softmax', workload: '4096x1000', impl: 'lk-wasm-threads', vs: 'lk-wasm-buffers', min: 1.7 },
   { issue: 5, op: 'softmax', workload: '4096x1000', impl: 'lk-wasm-relaxed', vs: 'lk-wasm-buffers', min: 1.2 },
+  // Issue 3: the losses against logitkit's own softmax on the same data (same implementation, other op).
+  ...['4096x1000', '32x128256'].flatMap((workload) => [
+    ...['crossEntropy', 'logSoftmax', 'logsumexp'].map((op) => ({
+      issue: 3, op, workload, impl: 'lk-wasm-buffers', vs: 'lk-wasm-buffers', vsOp: 'softmax', min: 1.0,
+      label: `${op} ${wl(workload)}: at least as fast as logitkit's softmax (lk-wasm-buffers)`,
+    })),
+    {
+      issue: 3, op: 'crossEntropyGrad', workload, impl: 'lk-wasm-buffers', vs: 'lk-wasm-buffers', vsOp: 'softmax', min: 1 / 1.5,
+      label: `crossEntropyWithGrad (mean) ${wl(workload)}: ≤ 1.5× the time of logitkit's softmax (speed ratio ≥ 0.667)`,
+    },
+  ]),
   { issue: 2, op: 'softmax', workload: '4096x1000', impl: 'lk-wasm', vs: 'naive-js', min: 8 },
   { issue: 2, op: 'logsumexp', workload: '32x128256', impl: 'lk-wasm', vs: 'naive-js', min: 6 },
 ];
@@ -41,14 +54,14 @@ const num = (v, digits = 3) => {
   if (Math.abs(v) >= 100) return v.toFixed(0);
   return v.toPrecision(digits);
 };
-const wl = (id) => id.replace('x', '×').replace('1000000', '1,000,000').replace('128256', '128,256');
 const esc = (s) => String(s).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 
 function find(data, t) {
   const list = t.perCall ? data.perCall : data.results;
-  const pick = (impl) => list.find((r) => r.op === t.op && r.workload === t.workload && r.impl === impl && r.medianMs > 0);
+  const pick = (impl, op = t.op) => list.find((r) => r.op === op && r.workload === t.workload && r.impl === impl && r.medianMs > 0);
   // Several candidates: compare with the fastest of them.
-  const others = [t.vs].flat().map(pick).filter(Boolean);
+  // `vsOp`: compare with another op of the same implementation (issue 3: losses vs logitkit's softmax).
+  const others = [t.vs].flat().map((impl) => pick(impl, t.vsOp ?? t.op)).filter(Boolean);
   const other = others.reduce((b, r) => (!b || r.medianMs < b.medianMs ? r : b), undefined);
   return { own: pick(t.impl), other };
 }
@@ -82,9 +95,9 @@ function targetsTable(data) {
     '|---|---|---|---|',
   ];
   for (const t of rows) {
-    const what = t.perCall
+    const what = t.label ?? (t.perCall
       ? `${t.op} ${wl(t.workload)} call, ${t.impl}: time ≤ ${t.maxTimeRatio}× ${t.vs}`
-      : `${t.op} ${wl(t.workload)}: ${t.impl} ≥ ${t.min}× ${[t.vs].flat().join(' / ')}`;
+      : `${t.op} ${wl(t.workload)}: ${t.impl} ≥ ${t.min}× ${[t.vs].flat().join(' / ')}`);
     const vsWhich = Array.isArray(t.vs) && t.against ? ` (vs ${t.against})` : '';
     const measured =
       t.status === 'not measured' ? '—' : t.perCall ? `${num(t.timeRatio)}× the time` : `${num(t.ratio)}×${vsWhich}`;

@@ -12,7 +12,7 @@ export const WORKLOADS = [
 /** The per-call cost suite: one 32-wide row, many calls. */
 export const PER_CALL = { id: '1x32', rows: 1, classes: 32, what: 'one short row (per-call overhead)' };
 
-export const OPS = ['softmax', 'logSoftmax', 'logsumexp', 'crossEntropy'];
+export const OPS = ['softmax', 'logSoftmax', 'logsumexp', 'crossEntropy', 'crossEntropyGrad'];
 
 // mulberry32: a tiny seeded generator, so every run times the same numbers.
 function rng(seed) {
@@ -71,8 +71,13 @@ export function checkAccuracy(op, got, want, w) {
       if (x[j] > hi) hi = x[j];
     }
     const spread = hi - lo;
+    // §11 rows: probabilities; gradients of the mean loss (scale g = 1/rows); the log domain.
     const [rtol, atol] =
-      op === 'softmax' ? [2e-6 + 4 * U * sqrtC + 2 * U * spread, 1e-36] : [2e-6 + 4 * U * sqrtC, 1e-6 + 4 * U * spread + 4 * U * sqrtC];
+      op === 'softmax'
+        ? [2e-6 + 4 * U * sqrtC + 2 * U * spread, 1e-36]
+        : op === 'crossEntropyGrad'
+          ? [1e-5, (2e-6 + 4 * U * sqrtC + 2 * U * spread) / w.rows]
+          : [2e-6 + 4 * U * sqrtC, 1e-6 + 4 * U * spread + 4 * U * sqrtC];
     for (let i = r * perRow; i < (r + 1) * perRow; i++) {
       const diff = Math.abs(got[i] - want[i]);
       if (Number.isNaN(diff)) return { maxError: NaN, worstVsBound: NaN }; // a NaN where a number belongs

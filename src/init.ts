@@ -40,6 +40,11 @@ export interface InitOptions {
    * worker pool; the others run on one thread).
    */
   wasm?: WasmSource;
+  /**
+   * Run the hot kernels for a few milliseconds during init() so that the first big call
+   * runs V8's optimised code (default true; false makes init() ~20 ms quicker).
+   */
+  warmup?: boolean;
   /** Upper bound of wasm memory in bytes (default 2 GiB). Calls needing more throw `out_of_memory`. */
   memoryLimit?: number;
 }
@@ -143,7 +148,7 @@ export function makeInit(platform: Platform): (options?: InitOptions) => Promise
 }
 
 async function startWasm(options: InitOptions, platform: Platform) {
-  const limit = options.memoryLimit !== undefined ? { memoryLimit: options.memoryLimit } : {};
+  const backendOptions = { ...(options.memoryLimit !== undefined ? { memoryLimit: options.memoryLimit } : {}), warmup: options.warmup !== false };
   let threads = options.threads === 'auto' ? await hardwareThreads() : (options.threads ?? 1);
   if (threads > 1) {
     const support = threadSupport();
@@ -153,7 +158,7 @@ async function startWasm(options: InitOptions, platform: Platform) {
     }
   }
   if (options.wasm !== undefined) {
-    const wasm = await createWasmBackend(await compileMemo(options.wasm, platform), { ...limit, threads });
+    const wasm = await createWasmBackend(await compileMemo(options.wasm, platform), { ...backendOptions, threads });
     if (threads > 1 && wasm.features.threads === 1)
       warnSingleThread(threads, 'the module passed as options.wasm is not the shared-memory build (logitkit-threads*.wasm)');
     return wasm;
@@ -163,7 +168,7 @@ async function startWasm(options: InitOptions, platform: Platform) {
   for (const build of buildOrder(threads > 1, relaxedSimdSupported())) {
     try {
       const module = await compileBuild(build, platform);
-      const backend = await createWasmBackend(module, { ...limit, threads: build.startsWith('threads') ? threads : 1 });
+      const backend = await createWasmBackend(module, { ...backendOptions, threads: build.startsWith('threads') ? threads : 1 });
       if (threads > 1 && !build.startsWith('threads'))
         warnSingleThread(threads, `no shared-memory build could be started (${(lastError as Error | undefined)?.message ?? 'unknown reason'})`);
       return backend;

@@ -163,3 +163,14 @@ describe('wasm memory', () => {
     for (let i = 0; i < 20; i++) lk.logsumexp(new Float32Array(1 << 19), 512);
   });
 });
+
+describe('init({ warmup })', () => {
+  it('warm-up is on by default and can be turned off; both engines compute the same', async () => {
+    const cold = await init({ backend: 'wasm', warmup: false });
+    const warm = await init({ backend: 'wasm' });
+    const x = randomLogits(8, 1000, 3, 77);
+    expectExact(cold.softmax(x, 1000), warm.softmax(x, 1000));
+    // The warm-up's blocks are returned to the arena.
+    expect(warm.memoryStats().inUse).toBe(0);
+  });
+});

@@ -24,13 +24,15 @@ function callOp(lk, op, x, classes, target, out) {
       return lk.logsumexp(x, classes, { out });
     case 'crossEntropy':
       return lk.crossEntropy(x, classes, target, { reduction: 'none' });
+    case 'crossEntropyGrad':
+      return lk.crossEntropyWithGrad(x, classes, target, { out }).grad;
     default:
       throw new Error(`unknown op ${op}`);
   }
 }
 
 function supports(lk, op) {
-  return typeof lk[op] === 'function';
+  return typeof lk[op === 'crossEntropyGrad' ? 'crossEntropyWithGrad' : op] === 'function';
 }
 
 function plainVariant(lk, id, label, version, copies) {
@@ -123,9 +125,13 @@ export async function loadLogitkit() {
   // so an engine that ignores the option never shows up as "threaded".
   const cores = availableParallelism();
   if (cores > 1) {
-    const attempts = [{ backend: 'wasm', threads: 'auto' }];
+    // The plain-SIMD threads build first: the whole run may execute under the relaxed-SIMD flag
+    // (see run.js), where init() alone would pick the relaxed threads build and the threads row
+    // would compare relaxed + threads against plain one-thread.
+    const attempts = [];
     const threadBytes = buildBytes('logitkit-threads.wasm');
     if (threadBytes) attempts.push({ backend: 'wasm', threads: cores, wasm: threadBytes });
+    attempts.push({ backend: 'wasm', threads: 'auto' });
     for (const options of attempts) {
       let threaded;
       try {
@@ -133,9 +139,11 @@ export async function loadLogitkit() {
       } catch {
         continue; // threads are optional
       }
-      const n = featuresOf(api, threaded)?.threads;
+      const f = featuresOf(api, threaded);
+      const n = f?.threads;
       if (typeof n === 'number' && n > 1) {
-        const v = bufferVariant(threaded, 'lk-wasm-threads', `logitkit wasm, ${n} threads (zero-copy buffers)`, `${version}, wasm SIMD, ${n} threads`);
+        const build = f?.relaxedSimd ? 'wasm relaxed SIMD' : 'wasm SIMD';
+        const v = bufferVariant(threaded, 'lk-wasm-threads', `logitkit ${build}, ${n} threads (zero-copy buffers)`, `${version}, ${build}, ${n} threads`);
         v.dispose = () => threaded.dispose?.();
         // CPU time sums all threads' work, which would hide the speed-up: time threads by the wall.
         v.clock = 'wall';

@@ -61,9 +61,18 @@ export function naiveCrossEntropy(x, classes, target, out) {
   return out;
 }
 
+/** Gradient of the mean cross-entropy w.r.t. the logits: (softmax(row) - onehot(target)) / rows. */
+export function naiveCrossEntropyGrad(x, classes, target, out) {
+  const rows = x.length / classes;
+  naiveSoftmax(x, classes, out);
+  for (let r = 0; r < rows; r++) out[r * classes + target[r]] -= 1;
+  for (let i = 0; i < out.length; i++) out[i] /= rows;
+  return out;
+}
+
 /** Output length of an op for a workload. */
 export function outputLength(op, w) {
-  return op === 'softmax' || op === 'logSoftmax' ? w.rows * w.classes : w.rows;
+  return op === 'softmax' || op === 'logSoftmax' || op === 'crossEntropyGrad' ? w.rows * w.classes : w.rows;
 }
 
 /** Peer adapter for the naive baseline (see peers/index.js for the adapter shape). */
@@ -85,6 +94,8 @@ export async function loadNaive() {
           return { run: () => naiveLogSumExp(x, classes, out) };
         case 'crossEntropy':
           return { run: () => naiveCrossEntropy(x, classes, target, out) };
+        case 'crossEntropyGrad':
+          return { run: () => naiveCrossEntropyGrad(x, classes, target, out) };
         default:
           return null;
       }
