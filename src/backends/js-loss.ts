@@ -13,9 +13,21 @@
 import type { BceArgs, CrossEntropyTarget, Reduction } from './backend.js';
 import { logSigmoid1, rowLogSoftmax, scaled } from './js.js';
 
-/** One row of logits as float64 (no temperature in the losses). */
-function row(x: Float32Array, r: number, classes: number): Float64Array {
-  return scaled(x, r * classes, classes, 1);
+/**
+ * Row work arrays, reused across rows and calls: allocating two Float64Arrays
+ * per row made the reference crawl on short rows (1M×10). Slot 0 and slot 1
+ * are independent, for the ops that hold two rows at once (KL).
+ */
+let work: Float64Array[] = [];
+function workFor(classes: number): Float64Array[] {
+  if (work.length === 0 || work[0]!.length !== classes) work = Array.from({ length: 4 }, () => new Float64Array(classes));
+  return work;
+}
+
+/** log-softmax of row r as float64 (no temperature in the losses), in work slot 0 or 1. */
+function rowLp(x: Float32Array, r: number, classes: number, slot: 0 | 1 = 0): Float64Array {
+  const w = workFor(classes);
+  return rowLogSoftmax(scaled(x, r * classes, classes, 1, w[2 * slot]), w[2 * slot + 1]);
 }
 
 /** The weight of class c as a float64 (1 without weights). */
@@ -34,7 +46,7 @@ function classParts(x: Float32Array, rows: number, classes: number, t: Extract<C
   for (let r = 0; r < rows; r++) {
     const target = t.target[r]!;
     if (target === t.ignoreIndex) continue; // masked: contributes exactly 0, whatever its logits
-    const lp = rowLogSoftmax(row(x, r, classes));
+    const lp = rowLp(x, r, classes);
     const wt = classWeight(t.weight, target);
     nll[r] = -(lp[target]! * wt);
     D += wt;
@@ -70,7 +82,7 @@ export function crossEntropy(x: Float32Array, rows: number, classes: number, t: 
   const eps = t.labelSmoothing;
   if (t.kind === 'prob') {
     const loss = new Float64Array(rows);
-    for (let r = 0; r < rows; r++) loss[r] = softRowLoss(rowLogSoftmax(row(x, r, classes)), t.target, r * classes, t.weight, eps);
+    for (let r = 0; r < rows; r++) loss[r] = softRowLoss(rowLp(x, r, classes), t.target, r * classes, t.weight, eps);
     if (reduction === 'none') {
       out!.set(loss);
       return NaN;
@@ -109,7 +121,7 @@ export function crossEntropyWithGrad(x: Float32Array, rows: number, classes: num
   }
   const G = new Float64Array(classes);
   for (let r = 0; r < rows; r++) {
-    const lp = rowLogSoftmax(row(x, r, classes));
+    const lp = rowLp(x, r, classes);
     G.fill(0);
     if (t.kind === 'prob') {
       for (let c = 0; c < classes; c++) G[c] = -sigma * smoothedTarget(t.target[r * classes + c]!, eps, classes) * classWeight(t.weight, c);
@@ -155,7 +167,7 @@ export function bceWithLogits(x: Float32Array, target: Float32Array, a: BceArgs,
 /** §9: H = −Σ p_j lp_j with 0·log 0 = 0 (terms whose lp_j = −inf are skipped). */
 export function entropy(x: Float32Array, rows: number, classes: number, out: Float32Array): void {
   for (let r = 0; r < rows; r++) {
-    const lp = rowLogSoftmax(row(x, r, classes));
+    const lp = rowLp(x, r, classes);
     let h = 0;
     for (let j = 0; j < classes; j++) if (lp[j] !== -Infinity) h -= Math.exp(lp[j]!) * lp[j]!;
     out[r] = h;
@@ -166,8 +178,8 @@ export function entropy(x: Float32Array, rows: number, classes: number, out: Flo
 export function klDiv(p: Float32Array, q: Float32Array, rows: number, classes: number, out: Float32Array): number {
   let total = 0;
   for (let r = 0; r < rows; r++) {
-    const lp = rowLogSoftmax(row(p, r, classes));
-    const lq = rowLogSoftmax(row(q, r, classes));
+    const lp = rowLp(p, r, classes, 0);
+    const lq = rowLp(q, r, classes, 1);
     let kl = 0;
     for (let j = 0; j < classes; j++) {
       if (Number.isNaN(lp[j]!) || Number.isNaN(lq[j]!)) {
