@@ -97,10 +97,14 @@ function scaledPoly(t: v128, s: v128): v128 {
   return madd(f32x4.mul(t, s), p, s);
 }
 
-/** e^x for x ≤ 0 (or NaN) in each lane; results below 2^-126·√½ (x < -87.68) flush to 0. */
+/**
+ * e^x for x ≤ 0 (or NaN) in each lane: the range reduction both polynomials share, then the
+ * degree-6 (≤ 1.2 ulp) or, with degree5, the degree-5 polynomial. Results below
+ * 2^-126·√½ (x < -87.68) flush to 0. degree5 is a constant at every call, so the branch folds.
+ */
 // @ts-ignore: decorator
 @inline
-export function expNonPositiveF32x4(input: v128): v128 {
+function expNonPositive(input: v128, degree5: bool): v128 {
   // pmax(a, b) = a < b ? b : a keeps a NaN input, which then flows through to the result.
   let x = f32x4.pmax(input, f32x4.splat(ZERO_FLOOR));
   let biased = madd(x, f32x4.splat(LOG2E), f32x4.splat(MAGIC_BIAS));
@@ -109,7 +113,14 @@ export function expNonPositiveF32x4(input: v128): v128 {
   let n = f32x4.sub(biased, f32x4.splat(MAGIC_BIAS));
   let t = madd(n, f32x4.splat(MINUS_LN2_HI), x);
   t = madd(n, f32x4.splat(MINUS_LN2_LO), t);
-  return scaledPoly(t, s);
+  return degree5 ? scaledPoly5(t, s) : scaledPoly(t, s);
+}
+
+/** e^x for x ≤ 0 (or NaN) in each lane, ≤ 1.2 ulp; results below 2^-126·√½ (x < -87.68) flush to 0. */
+// @ts-ignore: decorator
+@inline
+export function expNonPositiveF32x4(input: v128): v128 {
+  return expNonPositive(input, false);
 }
 
 // Degree-5 coefficients for expNonPositiveP5F32x4: e^t ≈ 1 + t·q(t), q = D1 + D2·t + ... + D5·t^4
@@ -126,6 +137,19 @@ export function expNonPositiveF32x4(input: v128): v128 {
 // @ts-ignore: decorator
 @inline const D5: f32 = reinterpret<f32>(0x3C07D41B); // ≈ 0.0082903160
 
+/** e^t·s for the reduced argument with the degree-5 polynomial: s + (s·t)·q(t). */
+// @ts-ignore: decorator
+@inline
+function scaledPoly5(t: v128, s: v128): v128 {
+  // q = (D1 + D2·t) + t²·((D5·t + D4)·t + D3): two short chains instead of one long one.
+  let t2 = f32x4.mul(t, t);
+  let hi = madd(f32x4.splat(D5), t, f32x4.splat(D4));
+  hi = madd(hi, t, f32x4.splat(D3));
+  let lo = madd(f32x4.splat(D2), t, f32x4.splat(D1));
+  let q = madd(hi, t2, lo);
+  return madd(f32x4.mul(t, s), q, s);
+}
+
 /**
  * e^x for x ≤ 0 (or NaN), like expNonPositiveF32x4 (same range reduction, same flush to 0
  * below -87.68, NaN passes through) but with the degree-5 polynomial: ≤ 2.4 ulp instead of
@@ -134,19 +158,7 @@ export function expNonPositiveF32x4(input: v128): v128 {
 // @ts-ignore: decorator
 @inline
 export function expNonPositiveP5F32x4(input: v128): v128 {
-  let x = f32x4.pmax(input, f32x4.splat(ZERO_FLOOR));
-  let biased = madd(x, f32x4.splat(LOG2E), f32x4.splat(MAGIC_BIAS));
-  let s = i32x4.shl(biased, 23);
-  let n = f32x4.sub(biased, f32x4.splat(MAGIC_BIAS));
-  let t = madd(n, f32x4.splat(MINUS_LN2_HI), x);
-  t = madd(n, f32x4.splat(MINUS_LN2_LO), t);
-  // q = (D1 + D2·t) + t²·((D5·t + D4)·t + D3): two short chains instead of one long one.
-  let t2 = f32x4.mul(t, t);
-  let hi = madd(f32x4.splat(D5), t, f32x4.splat(D4));
-  hi = madd(hi, t, f32x4.splat(D3));
-  let lo = madd(f32x4.splat(D2), t, f32x4.splat(D1));
-  let q = madd(hi, t2, lo);
-  return madd(f32x4.mul(t, s), q, s);
+  return expNonPositive(input, true);
 }
 
 /** Scalar twin of expNonPositiveP5F32x4 (row tails). */
