@@ -114,8 +114,6 @@ export function warnSingleThread(requested: number, reason: string): boolean {
   return true;
 }
 
-export type LogitkitEngine = Engine;
-
 const compiled = new Map<unknown, Promise<WebAssembly.Module>>();
 
 export function makeInit(platform: Platform): (options?: InitOptions) => Promise<Engine> {

@@ -93,7 +93,6 @@ function ranksAbove(a: number, b: number): boolean {
 export class JsBackend implements Backend {
   readonly name = 'js' as const;
   readonly features: Features = Object.freeze({ simd: false, relaxedSimd: false, threads: 1 });
-  #disposed = false;
 
   // Two row-sized float64 work arrays reused across rows and calls: the same
   // row functions as everywhere, minus two allocations per row.
@@ -224,6 +223,6 @@ export class JsBackend implements Backend {
   }
 
   dispose(): void {
-    this.#disposed = true;
+    // Nothing is held; the engine itself refuses calls after dispose().
   }
 }
