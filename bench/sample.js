@@ -13,21 +13,10 @@
 import { Bench } from 'tinybench';
 import { init } from '../dist/index.js';
 import { machineInfo } from './machine.js';
+import { rng } from './workloads.js';
 
 const CLASSES = 128_256;
 const quick = process.argv.includes('--quick');
-
-function rng(seed) {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s ^= s << 13;
-    s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    s >>>= 0;
-    return s / 4294967296;
-  };
-}
 
 function gaussianRow(scale, seed) {
   const r = rng(seed);

@@ -15,7 +15,7 @@ export const PER_CALL = { id: '1x32', rows: 1, classes: 32, what: 'one short row
 export const OPS = ['softmax', 'logSoftmax', 'logsumexp', 'crossEntropy', 'crossEntropyGrad'];
 
 // mulberry32: a tiny seeded generator, so every run times the same numbers.
-function rng(seed) {
+export function rng(seed) {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;
