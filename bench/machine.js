@@ -38,10 +38,13 @@ const PACKAGES = [
 export function packageVersions() {
   const versions = {};
   for (const name of PACKAGES) {
+    // onnxruntime-node lives in bench/'s own package (npm run bench:peers), the rest in the root's.
     const url =
       name === 'logitkit'
         ? new URL('../package.json', import.meta.url)
-        : new URL(`../node_modules/${name}/package.json`, import.meta.url);
+        : name === 'onnxruntime-node'
+          ? new URL(`./node_modules/${name}/package.json`, import.meta.url)
+          : new URL(`../node_modules/${name}/package.json`, import.meta.url);
     try {
       versions[name] = JSON.parse(readFileSync(url, 'utf8')).version;
     } catch {
