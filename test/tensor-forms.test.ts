@@ -168,8 +168,17 @@ describeEachBackend('tensor forms without classes', (lk) => {
     const c2 = errorOf(() => lk().softmax(x, '37' as never));
     expect([c2.code, c2.argument]).toEqual(['shape_mismatch', 'classes']);
     expect(errorOf(() => lk().crossEntropy(t, y, null as never)).argument).toBe('options');
-    // A target is not an options object: (x, classes, target) stays the classes form.
+    // A target is not an options object: (x, classes, target) stays the classes form, also when the
+    // target is a buffer from alloc() (an object, but not options).
     expect(errorOf(() => lk().crossEntropy(t, C + 1, y)).argument).toBe('classes');
+    const yb = lk().alloc(ROWS, 'int32');
+    try {
+      yb.array.set(y);
+      expect(lk().crossEntropy(x, C, yb)).toBe(lk().crossEntropy(x, C, y));
+      expect(lk().crossEntropy(t, yb, { reduction: 'none' })).toEqual(lk().crossEntropy(x, C, y, { reduction: 'none' }));
+    } finally {
+      yb.free();
+    }
     // Arguments past the options are refused, not ignored.
     const extra = errorOf(() => (lk().softmax as (...a: unknown[]) => unknown)(t, { temperature: 2 }, 3));
     expect([extra.code, extra.argument]).toEqual(['invalid_argument', 'options']);
