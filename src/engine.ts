@@ -20,11 +20,16 @@ export type LogitsInput =
   | TensorLike
   | ArrayLike<number>;
 
-/** onnxruntime (web/node) and transformers.js tensors: `.data` plus `.dims`, last axis = classes. */
+/**
+ * onnxruntime (web/node) and transformers.js tensors: `.data` plus `.dims`, last axis = classes.
+ * `data` is typed as wide as those runtimes type it (a union over every dtype, strings and bigints
+ * included) so that `outputs.logits` type-checks as it comes; at run time it must hold numbers:
+ * float32 or float64 values, or float16 / bfloat16 bits (see `type` and DTypeOption).
+ */
 export interface TensorLike {
-  data: ArrayLike<number>;
-  dims: readonly number[];
-  type?: string;
+  readonly data: ArrayLike<unknown>;
+  readonly dims: readonly number[];
+  readonly type?: string;
 }
 
 export type HalfDType = 'float16' | 'bfloat16';
@@ -77,6 +82,27 @@ export interface SampleOptions extends DTypeOption {
 export interface TopK {
   values: Float32Array;
   indices: Int32Array;
+}
+/** The result of crossEntropyWithGrad: the reduced loss and its gradient with respect to the logits. */
+export interface LossWithGrad {
+  loss: number;
+  grad: Float32Array;
+}
+export interface PerplexityOptions extends DTypeOption {
+  ignoreIndex?: number;
+}
+/** ece() and reliability(): equal-width confidence bins (default 15). */
+export interface BinsOptions {
+  bins?: number;
+}
+/** fitTemperature(): the interval the temperature is searched in (default [0.01, 100]). */
+export interface FitTemperatureOptions {
+  min?: number;
+  max?: number;
+}
+export interface MemoryStats {
+  wasmBytes: number;
+  inUse: number;
 }
 
 const REDUCTIONS: readonly Reduction[] = ['none', 'sum', 'mean'];
@@ -152,6 +178,42 @@ function partiallyOverlaps(a: ArrayBufferView, b: ArrayBufferView): boolean {
   return a.byteOffset < b.byteOffset + b.byteLength && b.byteOffset < a.byteOffset + a.byteLength;
 }
 
+/** An options object, as opposed to classes, k, a target, labels or logits. */
+function isOptionsObject(v: unknown): boolean {
+  return typeof v === 'object' && v !== null && !Array.isArray(v) && !ArrayBuffer.isView(v) && !isLkBuffer(v) && !isTensorLike(v);
+}
+
+/**
+ * An op's arguments after its logits, in either calling form:
+ *
+ *   op(x, classes, ...rest, options?)   any logits
+ *   op(x, ...rest, options?)            a tensor: classes is the last of its dims
+ *
+ * `rest` is the op's n positional arguments (topk's k; a target; labels). The form is read from one
+ * slot, args[n]: in the classes form it holds classes (n = 0) or the last positional argument, which
+ * is never an options object; in the tensor form it holds the options. So an options object there,
+ * or nothing there or after it, means the tensor form; anything else (a number, an array, a buffer)
+ * means the classes form. A null there is wrong in both forms; it is read as the form that names it
+ * best: classes = null (n = 0, or args[0] is a number) or options = null (after a target or labels).
+ * Returns [classes or undefined, ...rest, options]. A tensor form called on logits without dims fails
+ * later, in #logits, as a missing `classes`.
+ */
+function shapeArgs(args: readonly unknown[], n: number): unknown[] {
+  let given = args.length;
+  while (given > 0 && args[given - 1] === undefined) given--;
+  const slot = args[n];
+  const tensorForm = isOptionsObject(slot) || given <= n || (slot === null && n > 0 && typeof args[0] !== 'number');
+  const arity = tensorForm ? n + 1 : n + 2;
+  if (given > arity)
+    fail(
+      'invalid_argument',
+      `unexpected argument ${describe(args[given - 1])} after the options` + (tensorForm ? ' (without classes, the options come right after the tensor form\'s arguments)' : ''),
+      'options',
+    );
+  const padded = Array.from({ length: arity }, (_, i) => args[i]);
+  return tensorForm ? [undefined, ...padded] : padded;
+}
+
 export class Engine {
   readonly #b: Backend;
   #disposed = false;
@@ -190,7 +252,7 @@ export class Engine {
    * Wasm memory in bytes: `wasmBytes` reserved (it only grows, up to the limit),
    * `inUse` held by live buffers from alloc() (temporaries are freed after each call).
    */
-  memoryStats(): { wasmBytes: number; inUse: number } {
+  memoryStats(): MemoryStats {
     return this.#b.memoryStats();
   }
 
@@ -203,15 +265,24 @@ export class Engine {
 
   // ------------------------------------------------------------ row-wise ops
 
-  logsumexp(x: LogitsInput, classes: number, options?: RowOpOptions): Float32Array {
+  logsumexp(x: LogitsInput, classes: number, options?: RowOpOptions): Float32Array;
+  logsumexp(x: TensorLike, options?: RowOpOptions): Float32Array;
+  logsumexp(x: LogitsInput, ...args: unknown[]): Float32Array {
+    const [classes, options] = shapeArgs(args, 0) as [number | undefined, RowOpOptions | undefined];
     return this.#rowReduce('logsumexp', x, classes, options);
   }
 
-  softmax(x: LogitsInput, classes: number, options?: RowOpOptions): Float32Array {
+  softmax(x: LogitsInput, classes: number, options?: RowOpOptions): Float32Array;
+  softmax(x: TensorLike, options?: RowOpOptions): Float32Array;
+  softmax(x: LogitsInput, ...args: unknown[]): Float32Array {
+    const [classes, options] = shapeArgs(args, 0) as [number | undefined, RowOpOptions | undefined];
     return this.#rowMap('softmax', x, classes, options);
   }
 
-  logSoftmax(x: LogitsInput, classes: number, options?: RowOpOptions): Float32Array {
+  logSoftmax(x: LogitsInput, classes: number, options?: RowOpOptions): Float32Array;
+  logSoftmax(x: TensorLike, options?: RowOpOptions): Float32Array;
+  logSoftmax(x: LogitsInput, ...args: unknown[]): Float32Array {
+    const [classes, options] = shapeArgs(args, 0) as [number | undefined, RowOpOptions | undefined];
     return this.#rowMap('logSoftmax', x, classes, options);
   }
 
@@ -223,6 +294,8 @@ export class Engine {
     return this.#elementwise('logSigmoid', x, options);
   }
 
+  argmax(x: LogitsInput, classes: number, options?: DTypeOption): Int32Array;
+  argmax(x: TensorLike, options?: DTypeOption): Int32Array;
   argmax(x: LogitsInput, classes?: number | DTypeOption, options?: DTypeOption): Int32Array {
     this.#live();
     const [c, o] = this.#classesAndOptions(classes, options);
@@ -236,7 +309,11 @@ export class Engine {
     }
   }
 
-  topk(x: LogitsInput, classes: number, k: number, options?: DTypeOption): TopK {
+  topk(x: LogitsInput, classes: number, k: number, options?: DTypeOption): TopK;
+  /** A tensor's top k along its last axis: `topk(tensor, k)`. */
+  topk(x: TensorLike, k: number, options?: DTypeOption): TopK;
+  topk(x: LogitsInput, ...args: unknown[]): TopK {
+    const [classes, k, options] = shapeArgs(args, 1) as [number | undefined, number, DTypeOption | undefined];
     this.#live();
     checkOptions(options);
     const r = this.#logits(x, classes, options);
@@ -257,7 +334,11 @@ export class Engine {
   crossEntropy(x: LogitsInput, classes: number, target: TargetInput, options: CrossEntropyOptions & { reduction: 'none' }): Float32Array;
   crossEntropy(x: LogitsInput, classes: number, target: TargetInput, options?: CrossEntropyOptions & { reduction?: 'mean' | 'sum' }): number;
   crossEntropy(x: LogitsInput, classes: number, target: TargetInput, options?: CrossEntropyOptions): number | Float32Array;
-  crossEntropy(x: LogitsInput, classes: number, target: TargetInput, options?: CrossEntropyOptions): number | Float32Array {
+  crossEntropy(x: TensorLike, target: TargetInput, options: CrossEntropyOptions & { reduction: 'none' }): Float32Array;
+  crossEntropy(x: TensorLike, target: TargetInput, options?: CrossEntropyOptions & { reduction?: 'mean' | 'sum' }): number;
+  crossEntropy(x: TensorLike, target: TargetInput, options?: CrossEntropyOptions): number | Float32Array;
+  crossEntropy(x: LogitsInput, ...args: unknown[]): number | Float32Array {
+    const [classes, target, options] = shapeArgs(args, 1) as [number | undefined, TargetInput, CrossEntropyOptions | undefined];
     this.#live();
     checkOptions(options);
     const reduction = checkReduction(options?.reduction, REDUCTIONS, 'mean');
@@ -275,12 +356,10 @@ export class Engine {
     }
   }
 
-  crossEntropyWithGrad(
-    x: LogitsInput,
-    classes: number,
-    target: TargetInput,
-    options?: CrossEntropyGradOptions,
-  ): { loss: number; grad: Float32Array } {
+  crossEntropyWithGrad(x: LogitsInput, classes: number, target: TargetInput, options?: CrossEntropyGradOptions): LossWithGrad;
+  crossEntropyWithGrad(x: TensorLike, target: TargetInput, options?: CrossEntropyGradOptions): LossWithGrad;
+  crossEntropyWithGrad(x: LogitsInput, ...args: unknown[]): LossWithGrad {
+    const [classes, target, options] = shapeArgs(args, 1) as [number | undefined, TargetInput, CrossEntropyGradOptions | undefined];
     this.#live();
     checkOptions(options);
     const reduction = checkReduction(options?.reduction, ['mean', 'sum'] as const, 'mean');
@@ -346,7 +425,10 @@ export class Engine {
     return this.#b.bceWithLogits(xs, ts, args, reduction, null);
   }
 
-  entropy(x: LogitsInput, classes: number, options?: DTypeOption): Float32Array {
+  entropy(x: LogitsInput, classes: number, options?: DTypeOption): Float32Array;
+  entropy(x: TensorLike, options?: DTypeOption): Float32Array;
+  entropy(x: LogitsInput, ...args: unknown[]): Float32Array {
+    const [classes, options] = shapeArgs(args, 0) as [number | undefined, DTypeOption | undefined];
     this.#live();
     checkOptions(options);
     const r = this.#logits(x, classes, options);
@@ -361,13 +443,17 @@ export class Engine {
 
   klDiv(p: LogitsInput, q: LogitsInput, classes: number, options: KlDivOptions & { reduction: 'sum' | 'batchmean' }): number;
   klDiv(p: LogitsInput, q: LogitsInput, classes: number, options?: KlDivOptions): Float32Array;
-  klDiv(p: LogitsInput, q: LogitsInput, classes: number, options?: KlDivOptions): number | Float32Array {
+  /** Without classes, p must be a tensor (classes = its last dim); q may be any logits of p's shape. */
+  klDiv(p: TensorLike, q: LogitsInput, options: KlDivOptions & { reduction: 'sum' | 'batchmean' }): number;
+  klDiv(p: TensorLike, q: LogitsInput, options?: KlDivOptions): Float32Array;
+  klDiv(p: LogitsInput, q: LogitsInput, ...args: unknown[]): number | Float32Array {
+    const [classes, options] = shapeArgs(args, 0) as [number | undefined, KlDivOptions | undefined];
     this.#live();
     checkOptions(options);
     const reduction = checkReduction(options?.reduction, ['none', 'sum', 'batchmean'] as const, 'none');
     const rp = this.#logits(p, classes, undefined, 'p');
     try {
-      const rq = this.#logits(q, classes, undefined, 'q');
+      const rq = this.#logits(q, rp.classes, undefined, 'q');
       try {
         if (rq.rows !== rp.rows || rq.classes !== rp.classes)
           fail('shape_mismatch', `q has shape [${rq.rows}, ${rq.classes}], expected [${rp.rows}, ${rp.classes}] like p`, 'q');
@@ -384,12 +470,16 @@ export class Engine {
   }
 
   /** exp(mean NLL) over the non-ignored rows (no weights, no smoothing). */
-  perplexity(x: LogitsInput, classes: number, target: Int32Array, options?: { ignoreIndex?: number } & DTypeOption): number {
+  perplexity(x: LogitsInput, classes: number, target: Int32Array, options?: PerplexityOptions): number;
+  perplexity(x: TensorLike, target: Int32Array, options?: PerplexityOptions): number;
+  perplexity(x: LogitsInput, ...args: unknown[]): number {
+    const [classes, target, options] = shapeArgs(args, 1) as [number | undefined, Int32Array, PerplexityOptions | undefined];
     this.#live();
     checkOptions(options);
     if (!(target instanceof Int32Array))
       fail('shape_mismatch', `target = ${describe(target)}, expected an Int32Array of class indices`, 'target');
-    const nll = this.crossEntropy(x, classes, target, {
+    // classes may be undefined here (a tensor); crossEntropy then takes it from the dims too.
+    const nll = this.crossEntropy(x, classes as number, target, {
       reduction: 'mean',
       ...(options?.ignoreIndex !== undefined ? { ignoreIndex: options.ignoreIndex } : {}),
       ...(options?.dtype !== undefined ? { dtype: options.dtype } : {}),
@@ -400,7 +490,10 @@ export class Engine {
   // ------------------------------------------------------------ calibration
   // Written once in src/metrics on top of this public API; exposed here as methods.
 
-  ece(x: LogitsInput, classes: number, labels: Int32Array, options?: { bins?: number }): number {
+  ece(x: LogitsInput, classes: number, labels: Int32Array, options?: BinsOptions): number;
+  ece(x: TensorLike, labels: Int32Array, options?: BinsOptions): number;
+  ece(x: LogitsInput, ...args: unknown[]): number {
+    const [classes, labels, options] = shapeArgs(args, 1) as [number | undefined, Int32Array, BinsOptions | undefined];
     this.#live();
     const r = this.#logits(x, classes, undefined);
     try {
@@ -410,7 +503,10 @@ export class Engine {
     }
   }
 
-  reliability(x: LogitsInput, classes: number, labels: Int32Array, options?: { bins?: number }): calibration.Reliability {
+  reliability(x: LogitsInput, classes: number, labels: Int32Array, options?: BinsOptions): calibration.Reliability;
+  reliability(x: TensorLike, labels: Int32Array, options?: BinsOptions): calibration.Reliability;
+  reliability(x: LogitsInput, ...args: unknown[]): calibration.Reliability {
+    const [classes, labels, options] = shapeArgs(args, 1) as [number | undefined, Int32Array, BinsOptions | undefined];
     this.#live();
     const r = this.#logits(x, classes, undefined);
     try {
@@ -420,7 +516,10 @@ export class Engine {
     }
   }
 
-  fitTemperature(x: LogitsInput, classes: number, labels: Int32Array, options?: { min?: number; max?: number }): calibration.TemperatureFit {
+  fitTemperature(x: LogitsInput, classes: number, labels: Int32Array, options?: FitTemperatureOptions): calibration.TemperatureFit;
+  fitTemperature(x: TensorLike, labels: Int32Array, options?: FitTemperatureOptions): calibration.TemperatureFit;
+  fitTemperature(x: LogitsInput, ...args: unknown[]): calibration.TemperatureFit {
+    const [classes, labels, options] = shapeArgs(args, 1) as [number | undefined, Int32Array, FitTemperatureOptions | undefined];
     this.#live();
     const r = this.#logits(x, classes, undefined);
     try {
@@ -432,7 +531,10 @@ export class Engine {
 
   // ------------------------------------------------------------- generation
 
-  filterLogits(x: LogitsInput, classes: number, options?: SampleOptions): Float32Array {
+  filterLogits(x: LogitsInput, classes: number, options?: SampleOptions): Float32Array;
+  filterLogits(x: TensorLike, options?: SampleOptions): Float32Array;
+  filterLogits(x: LogitsInput, ...args: unknown[]): Float32Array {
+    const [classes, options] = shapeArgs(args, 0) as [number | undefined, SampleOptions | undefined];
     this.#live();
     checkOptions(options);
     const r = this.#logits(x, classes, options);
@@ -446,7 +548,10 @@ export class Engine {
     }
   }
 
-  sample(x: LogitsInput, classes: number, options?: SampleOptions): Int32Array {
+  sample(x: LogitsInput, classes: number, options?: SampleOptions): Int32Array;
+  sample(x: TensorLike, options?: SampleOptions): Int32Array;
+  sample(x: LogitsInput, ...args: unknown[]): Int32Array {
+    const [classes, options] = shapeArgs(args, 0) as [number | undefined, SampleOptions | undefined];
     this.#live();
     checkOptions(options);
     const r = this.#logits(x, classes, options);
@@ -467,13 +572,12 @@ export class Engine {
     if (this.#disposed) fail('disposed', 'this engine was disposed; call init() again for a new one');
   }
 
-  /** `op(x, opts)` for tensors, where classes comes from dims, or `op(x, classes, opts)`. */
+  /** argmax's `(classes, options)` or, for a tensor, `(options)`: shapeArgs with no positional arguments. */
   #classesAndOptions<O>(classes: number | O | undefined, options: O | undefined): [number | undefined, O | undefined] {
-    if (typeof classes === 'object' && classes !== null) return [undefined, classes as O];
-    return [classes as number | undefined, options];
+    return shapeArgs([classes, options], 0) as [number | undefined, O | undefined];
   }
 
-  #rowMap(op: 'softmax' | 'logSoftmax', x: LogitsInput, classes: number, options?: RowOpOptions): Float32Array {
+  #rowMap(op: 'softmax' | 'logSoftmax', x: LogitsInput, classes: number | undefined, options?: RowOpOptions): Float32Array {
     this.#live();
     checkOptions(options);
     const r = this.#logits(x, classes, options);
@@ -487,7 +591,7 @@ export class Engine {
     }
   }
 
-  #rowReduce(op: 'logsumexp', x: LogitsInput, classes: number, options?: RowOpOptions): Float32Array {
+  #rowReduce(op: 'logsumexp', x: LogitsInput, classes: number | undefined, options?: RowOpOptions): Float32Array {
     this.#live();
     checkOptions(options);
     const r = this.#logits(x, classes, options);
@@ -575,6 +679,8 @@ export class Engine {
       if (x.type === 'float16' && options?.dtype === undefined) dtype = 'float16';
       if (x.type === 'bfloat16' && options?.dtype === undefined) dtype = 'bfloat16';
     }
+    if (c === undefined)
+      fail('shape_mismatch', `classes is missing: ${name} = ${describe(x)} has no .dims to take it from; pass classes after ${name}, or a tensor`, 'classes');
     const cc = checkClasses(c);
     let f32: Float32Array;
     let release = noop;

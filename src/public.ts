@@ -15,6 +15,9 @@ export type {
   OutArray,
   TargetInput,
 } from './engine.js';
+// Result and option types that ops return or take, named so that callers can annotate with them.
+export type { HalfDType, LossWithGrad, PerplexityOptions, BinsOptions, FitTemperatureOptions, MemoryStats } from './engine.js';
+export type { Reliability, ReliabilityBin, TemperatureFit } from './metrics/calibration.js';
 export { LogitkitError } from './errors.js';
 export type { ErrorCode } from './errors.js';
 export type { LkBuffer, BufferType } from './buffers.js';
