@@ -9,11 +9,12 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { init, type Engine } from '../index.js';
-import { NpyShardSource, type Shard } from '../io/npy-source.js';
+import { NpyShardSource, PROB_SUM_TOLERANCE, type Shard } from '../io/npy-source.js';
 import { fitTemperatureSource, type TemperatureFit } from '../metrics/calibration.js';
 import { ScoreAccumulator, type ScoreStats, type ScoreSummary } from '../metrics/summary.js';
 import { renderHtmlReport, renderMarkdownReport, type ReportInput } from './report.js';
 import { fmt, pct, Progress, table, UsageError, writeFileAtomic } from './ui.js';
+import { INPUT_HELP, inputKind, inputOptions, shardsOf } from './inputs.js';
 
 const common = {
   json: { type: 'boolean' },
@@ -50,14 +51,13 @@ export async function startEngine(values: { backend?: string; threads?: string }
   return init(engineOptions(values));
 }
 
-function shardsOf(positionals: string[], labels: string[] | undefined, command: string): Shard[] {
-  if (positionals.length === 0) throw new UsageError(`${command}: missing LOGITS.npy`);
-  const ls = labels ?? [];
-  if (ls.length === 0) throw new UsageError(`${command}: missing --labels LABELS.npy`);
-  if (ls.length !== positionals.length) {
-    throw new UsageError(`${command}: ${positionals.length} logits files but ${ls.length} --labels; give one --labels per logits file, in the same order`);
+/** One warning per run for --input probs rows that do not sum to 1 (they are used as given). */
+function warnOffRows(src: NpyShardSource): void {
+  if (src.offRows > 0) {
+    process.stderr.write(
+      `warning: ${src.offRows.toLocaleString('en-US')} of ${src.rows.toLocaleString('en-US')} probability rows sum to more than ${PROB_SUM_TOLERANCE} away from 1; they are scored as softmax(ln p), i.e. renormalised\n`,
+    );
   }
-  return positionals.map((logits, i) => ({ logits, labels: ls[i] }));
 }
 
 function reportKind(path: string | undefined): 'html' | 'md' | null {
@@ -157,13 +157,16 @@ function debugStats(debug: boolean, t0: number, extra: string): void {
 // --------------------------------------------------------------------------------------------- score
 
 export const SCORE_HELP = `usage: logitkit score LOGITS.npy [MORE.npy ...] --labels LABELS.npy [--labels MORE.npy ...]
+       logitkit score RUN.npz|RUN.safetensors [--logits-key K] [--labels-key K]
+                      [--input logits|probs|logprobs]
                       [--json] [--bins 15] [--topk 5] [--temperature T | --fit-temperature]
                       [--report FILE.html|FILE.md] [--backend wasm|js] [--threads N] [--debug]
 
 Scores classifier logits against labels, streaming the files in blocks of rows. Several logits files
 (shards of one dataset) are scored as one dataset; give one --labels per logits file, in order.
 Human output goes to stderr; --json prints one JSON object on stdout (with "stats" for logitkit merge).
-`;
+
+${INPUT_HELP}`;
 
 export async function scoreCommand(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -171,7 +174,7 @@ export async function scoreCommand(argv: string[]): Promise<number> {
     allowPositionals: true,
     options: {
       ...common,
-      labels: { type: 'string', multiple: true },
+      ...inputOptions,
       bins: { type: 'string' },
       topk: { type: 'string' },
       temperature: { type: 'string' },
@@ -184,7 +187,8 @@ export async function scoreCommand(argv: string[]): Promise<number> {
     return 0;
   }
   const t0 = Date.now();
-  const shards = shardsOf(positionals, values.labels, 'score');
+  const shards = shardsOf(positionals, values, 'score');
+  const input = inputKind(values);
   const bins = parseIntOption('bins', values.bins, 15);
   const topk = parseIntOption('topk', values.topk, 5);
   const givenT = parsePositive('temperature', values.temperature);
@@ -195,7 +199,7 @@ export async function scoreCommand(argv: string[]): Promise<number> {
   const json = values.json === true;
   engineOptions(values);
 
-  const src = new NpyShardSource(shards, blockBytes ? { blockBytes } : {});
+  const src = await NpyShardSource.open(shards, { ...(blockBytes ? { blockBytes } : {}), input });
   const progress = new Progress(!json);
   let lk: Engine | null = null;
   try {
@@ -211,6 +215,7 @@ export async function scoreCommand(argv: string[]): Promise<number> {
     const acc = new ScoreAccumulator(src.classes, { bins, topk, temperature: T, altTemperature: alt });
     acc.addSource(lk, src);
     progress.finish();
+    warnOffRows(src);
     const s = acc.summary();
 
     const extra: Record<string, unknown> = {};
@@ -248,24 +253,27 @@ export async function scoreCommand(argv: string[]): Promise<number> {
 // ----------------------------------------------------------------------------------------- calibrate
 
 export const CALIBRATE_HELP = `usage: logitkit calibrate LOGITS.npy [MORE.npy ...] --labels LABELS.npy [--labels ...]
+                          [--logits-key K] [--labels-key K] [--input logits|probs|logprobs]
                           [--json] [--bins 15] [--min 0.01] [--max 100] [--backend wasm|js] [--debug]
 
 Fits the temperature T that minimises the mean NLL of softmax(logits / T) (SEMANTICS.md §10) and
 reports NLL and ECE before (T = 1) and after.
-`;
+
+${INPUT_HELP}`;
 
 export async function calibrateCommand(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
-    options: { ...common, labels: { type: 'string', multiple: true }, bins: { type: 'string' }, min: { type: 'string' }, max: { type: 'string' } },
+    options: { ...common, ...inputOptions, bins: { type: 'string' }, min: { type: 'string' }, max: { type: 'string' } },
   });
   if (values.help) {
     process.stdout.write(CALIBRATE_HELP);
     return 0;
   }
   const t0 = Date.now();
-  const shards = shardsOf(positionals, values.labels, 'calibrate');
+  const shards = shardsOf(positionals, values, 'calibrate');
+  const input = inputKind(values);
   const bins = parseIntOption('bins', values.bins, 15);
   const min = parsePositive('min', values.min) ?? 0.01;
   const max = parsePositive('max', values.max) ?? 100;
@@ -273,7 +281,7 @@ export async function calibrateCommand(argv: string[]): Promise<number> {
   const blockBytes = values['block-mb'] !== undefined ? parseIntOption('block-mb', values['block-mb'], 1) << 20 : undefined;
   const json = values.json === true;
   engineOptions(values);
-  const src = new NpyShardSource(shards, blockBytes ? { blockBytes } : {});
+  const src = await NpyShardSource.open(shards, { ...(blockBytes ? { blockBytes } : {}), input });
   const progress = new Progress(!json);
   src.onProgress = fitProgress(progress);
   let lk: Engine | null = null;
@@ -284,6 +292,7 @@ export async function calibrateCommand(argv: string[]): Promise<number> {
     const acc = new ScoreAccumulator(src.classes, { bins, topk: 1, temperature: fit.temperature, altTemperature: 1 });
     acc.addSource(lk, src);
     progress.finish();
+    warnOffRows(src);
     const s = acc.summary();
     const out = {
       temperature: fit.temperature,
