@@ -77,7 +77,11 @@ function fitProgress(progress: Progress): (done: number, total: number) => void 
 }
 
 /** The JSON object of score / merge (DESIGN.md "The command line" keys, plus stats for merging). */
-export function summaryJson(s: ScoreSummary, extra: Record<string, unknown>, stats: ScoreStats): Record<string, unknown> {
+/** Above this many classes the K × K confusion matrix is left out of the JSON unless --confusion asks for it. */
+export const CONFUSION_JSON_MAX = 256;
+
+export function summaryJson(s: ScoreSummary, extra: Record<string, unknown>, stats: ScoreStats, opts: { confusion?: boolean } = {}): Record<string, unknown> {
+  const c = s.classification;
   const out: Record<string, unknown> = {
     rows: s.rows,
     classes: s.classes,
@@ -94,9 +98,21 @@ export function summaryJson(s: ScoreSummary, extra: Record<string, unknown>, sta
     ...extra,
     reliability: s.reliability.bins,
     perClass: s.perClass,
+    classification: {
+      perClass: c.perClass,
+      macro: c.macro,
+      weighted: c.weighted,
+      balancedAccuracy: c.balancedAccuracy,
+      zeroDivision: c.zeroDivision,
+    },
+    ...(s.confusion && (s.classes <= CONFUSION_JSON_MAX || opts.confusion) ? { confusion: s.confusion.matrix() } : {}),
     stats,
   };
   return out;
+}
+
+function listClasses(ks: number[]): string {
+  return ks.length <= 12 ? ks.join(', ') : `${ks.slice(0, 12).join(', ')} and ${ks.length - 12} more`;
 }
 
 function humanSummary(s: ScoreSummary, head: string, scaling: Record<string, number> | null, temperatureNote: string | null): string {
@@ -106,6 +122,7 @@ function humanSummary(s: ScoreSummary, head: string, scaling: Record<string, num
     ['accuracy', pct(s.accuracy), `top-${s.topk.k} accuracy`, pct(s.topk.accuracy)],
     [`ECE (${s.bins} bins)`, pct(s.ece), 'MCE', pct(s.mce)],
     ['Brier score', fmt(s.brier), 'mean entropy', fmt(s.meanEntropy)],
+    ['macro F1', fmt(s.classification.macro.f1), 'balanced accuracy', pct(s.classification.balancedAccuracy)],
   ];
   const w0 = Math.max(...rows.map((r) => r[0].length));
   const w1 = Math.max(...rows.map((r) => r[1].length));
@@ -128,6 +145,8 @@ function humanSummary(s: ScoreSummary, head: string, scaling: Record<string, num
       String(c.class),
       String(c.support),
       c.accuracy === null ? '-' : pct(c.accuracy, 1),
+      pct(s.classification.perClass[c.class].precision, 1),
+      fmt(s.classification.perClass[c.class].f1, 3),
       String(c.predicted),
       pct(c.meanProb, 2),
       pct(c.frequency, 2),
@@ -135,12 +154,16 @@ function humanSummary(s: ScoreSummary, head: string, scaling: Record<string, num
       c.flag === 'over' ? 'OVER-predicted' : c.flag === 'under' ? 'under-predicted' : '',
     ]);
     lines.push(
-      table(['class', 'support', 'accuracy', 'predicted', 'meanProb', 'frequency', 'meanLogit', ''], body)
+      table(['class', 'support', 'recall', 'precision', 'F1', 'predicted', 'meanProb', 'frequency', 'meanLogit', ''], body)
         .split('\n')
         .map((l) => `  ${l}`.trimEnd())
         .join('\n'),
     );
   } else if (s.classes > 20) lines.push('', `per class: no class is clearly over- or under-predicted (${s.classes} classes; see --json or --report)`);
+  const never = s.classification.zeroDivision.precision;
+  if (never.length) {
+    lines.push(`  note: precision is 0/0, reported as 0, for class${never.length === 1 ? '' : 'es'} never predicted: ${listClasses(never)}`);
+  }
   return lines.join('\n') + '\n';
 }
 
@@ -160,7 +183,7 @@ export const SCORE_HELP = `usage: logitkit score LOGITS.npy [MORE.npy ...] --lab
        logitkit score RUN.npz|RUN.safetensors [--logits-key K] [--labels-key K]
                       [--input logits|probs|logprobs]
                       [--json] [--bins 15] [--topk 5] [--temperature T | --fit-temperature]
-                      [--report FILE.html|FILE.md] [--backend wasm|js] [--threads N] [--debug]
+                      [--report FILE.html|FILE.md] [--confusion] [--backend wasm|js] [--threads N] [--debug]
 
 Scores classifier logits against labels, streaming the files in blocks of rows. Several logits files
 (shards of one dataset) are scored as one dataset; give one --labels per logits file, in order.
@@ -179,6 +202,7 @@ export async function scoreCommand(argv: string[]): Promise<number> {
       topk: { type: 'string' },
       temperature: { type: 'string' },
       'fit-temperature': { type: 'boolean' },
+      confusion: { type: 'boolean' },
       report: { type: 'string' },
     },
   });
@@ -234,7 +258,7 @@ export async function scoreCommand(argv: string[]): Promise<number> {
     if (kind) {
       writeReport(values.report!, kind, { summary: s, inputs: shards, backend: lk.backend, temperature: extra.temperature as number | undefined, fitted: fit });
     }
-    if (json) process.stdout.write(JSON.stringify(summaryJson(s, extra, acc.toStats()), null, 2) + '\n');
+    if (json) process.stdout.write(JSON.stringify(summaryJson(s, extra, acc.toStats(), { confusion: values.confusion === true }), null, 2) + '\n');
     else {
       const head = `logitkit score: ${s.rows.toLocaleString('en-US')} rows × ${s.classes} classes (${lk.backend} backend${shards.length > 1 ? `, ${shards.length} shards` : ''})`;
       const note = givenT !== undefined ? `figures at temperature T = ${fmt(T)} (given)` : fitT ? `figures at the fitted temperature T = ${fmt(T)}` : null;
@@ -350,7 +374,7 @@ export async function mergeCommand(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
-    options: { json: { type: 'boolean' }, report: { type: 'string' }, debug: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+    options: { json: { type: 'boolean' }, report: { type: 'string' }, debug: { type: 'boolean' }, confusion: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
   });
   if (values.help) {
     process.stdout.write(MERGE_HELP);
@@ -412,7 +436,7 @@ export async function mergeCommand(argv: string[]): Promise<number> {
   extra.inputs = inputs;
   extra.merged = positionals;
   if (kind) writeReport(values.report!, kind, { summary: s, inputs: inputs as Shard[], backend: 'merged', temperature: extra.temperature as number | undefined, fitted: null });
-  if (values.json) process.stdout.write(JSON.stringify(summaryJson(s, extra, acc.toStats()), null, 2) + '\n');
+  if (values.json) process.stdout.write(JSON.stringify(summaryJson(s, extra, acc.toStats(), { confusion: values.confusion === true }), null, 2) + '\n');
   else {
     const head = `logitkit merge: ${s.rows.toLocaleString('en-US')} rows × ${s.classes} classes from ${positionals.length} shards`;
     process.stderr.write(humanSummary(s, head, scaling, extra.temperature !== undefined ? `figures at temperature T = ${fmt(T)}` : null));

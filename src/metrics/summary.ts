@@ -24,6 +24,7 @@
 import { LogitkitError } from '../errors.js';
 import type { BlockSource } from '../io/stream.js';
 import { checkBins, checkLabelBlock, ReliabilityBins, type MetricsEngine, type Reliability } from './calibration.js';
+import { classificationReport, ConfusionCounts, type ClassificationReport } from './classification.js';
 
 export const STATS_FORMAT = 'logitkit-score-stats/1';
 
@@ -70,6 +71,10 @@ export interface ScoreSummary {
   nanRows: number;
   reliability: Reliability;
   perClass: PerClassEntry[];
+  /** Precision / recall / F1 per class and averaged, balanced accuracy (scikit-learn's conventions). */
+  classification: ClassificationReport;
+  /** Confusion counts (rows = true class); absent when merged from shards that did not record them. */
+  confusion: ConfusionCounts | null;
   /** Present when the figures are at T ≠ 1 or T was fitted (set by the caller). */
   temperature?: number;
   alt?: { temperature: number; nll: number; ece: number; mce: number; reliability: Reliability } | undefined;
@@ -102,6 +107,8 @@ export interface ScoreStats {
   predicted: number[];
   probSum: JsonNum[];
   logitSum: JsonNum[];
+  /** Non-zero confusion cells as [true, predicted, count] (absent in statistics from before 0.2). */
+  confusion?: [number, number, number][];
   alt: null | { temperature: number; nllSum: JsonNum; binCount: number[]; binConf: JsonNum[]; binCorrect: number[]; binNaN: number };
 }
 
@@ -137,6 +144,8 @@ export class ScoreAccumulator {
   readonly predicted: Float64Array;
   readonly probSum: Float64Array;
   readonly logitSum: Float64Array;
+  /** null only when rebuilt from statistics that did not record it. */
+  confusion: ConfusionCounts | null;
   altNllSum = 0;
   readonly altReliability: ReliabilityBins | null;
 
@@ -165,6 +174,7 @@ export class ScoreAccumulator {
     this.predicted = new Float64Array(classes);
     this.probSum = new Float64Array(classes);
     this.logitSum = new Float64Array(classes);
+    this.confusion = new ConfusionCounts(classes);
   }
 
   /** Adds every block of a source (labels required). */
@@ -210,6 +220,7 @@ export class ScoreAccumulator {
       this.classCorrect[y] += hit;
       this.support[y] += 1;
       this.predicted[c] += 1;
+      this.confusion?.add(y, c);
       if (top) {
         for (let j = 0; j < k; j++) {
           if (top[r * k + j] === y) {
@@ -274,6 +285,8 @@ export class ScoreAccumulator {
       this.probSum[c] += o.probSum[c];
       this.logitSum[c] += o.logitSum[c];
     }
+    if (this.confusion && o.confusion) this.confusion.merge(o.confusion);
+    else this.confusion = null; // a shard without counts: no exact matrix for the whole
     if (this.altReliability && o.altReliability) {
       this.altNllSum += o.altNllSum;
       this.altReliability.merge(o.altReliability);
@@ -314,6 +327,8 @@ export class ScoreAccumulator {
       nanRows: this.reliability.nanRows,
       reliability: rel,
       perClass,
+      classification: classificationReport(this.classCorrect, this.predicted, this.support),
+      confusion: this.confusion,
     };
     if (this.altReliability) {
       const ar = this.altReliability.result();
@@ -346,6 +361,7 @@ export class ScoreAccumulator {
       predicted: Array.from(this.predicted),
       probSum: encArr(this.probSum),
       logitSum: encArr(this.logitSum),
+      ...(this.confusion ? { confusion: this.confusion.entries() } : {}),
       alt: a
         ? {
             temperature: this.altTemperature!,
@@ -387,6 +403,16 @@ export class ScoreAccumulator {
     acc.predicted.set(arr('predicted', C));
     acc.probSum.set(arr('probSum', C));
     acc.logitSum.set(arr('logitSum', C));
+    if (o.confusion === undefined) acc.confusion = null;
+    else {
+      if (!Array.isArray(o.confusion)) throw new LogitkitError('invalid_argument', `${name}: stats.confusion must be an array of [true, predicted, count]`, name);
+      for (const cell of o.confusion) {
+        const ok =
+          Array.isArray(cell) && cell.length === 3 && cell.every((v) => Number.isSafeInteger(v) && v >= 0) && cell[0] < C && cell[1] < C;
+        if (!ok) throw new LogitkitError('invalid_argument', `${name}: stats.confusion has a malformed cell ${JSON.stringify(cell)}`, name);
+        acc.confusion!.add(cell[0], cell[1], cell[2]);
+      }
+    }
     if (o.alt && acc.altReliability) {
       acc.altNllSum = dec(o.alt.nllSum);
       acc.altReliability.count.set(arr('alt', M, o.alt.binCount));
