@@ -98,6 +98,7 @@ export function summaryJson(s: ScoreSummary, extra: Record<string, unknown>, sta
     ...extra,
     reliability: s.reliability.bins,
     perClass: s.perClass,
+    calibration: s.calibration,
     classification: {
       perClass: c.perClass,
       macro: c.macro,
@@ -128,6 +129,8 @@ function humanSummary(s: ScoreSummary, head: string, scaling: Record<string, num
   const w1 = Math.max(...rows.map((r) => r[1].length));
   const w2 = Math.max(...rows.map((r) => r[2].length));
   for (const r of rows) lines.push(`  ${r[0].padEnd(w0)}  ${r[1].padStart(w1)}    ${r[2].padEnd(w2)}  ${r[3]}`);
+  const cal = s.calibration;
+  lines.push(`  calibration: adaptive ECE ${pct(cal.adaptiveEce)}  classwise ECE ${pct(cal.classwiseEce)}  RMSCE ${pct(cal.rmsce)}  debiased L2 ${pct(cal.debiasedL2)}`);
   if (s.nanRows > 0) {
     lines.push(`  note: ${s.nanRows} row${s.nanRows === 1 ? ' has' : 's have'} NaN, +inf or all −inf logits (softmax NaN), so NLL, ECE, Brier and entropy are NaN`);
   }

@@ -25,6 +25,7 @@ import { LogitkitError } from '../errors.js';
 import type { BlockSource } from '../io/stream.js';
 import { checkBins, checkLabelBlock, ReliabilityBins, type MetricsEngine, type Reliability } from './calibration.js';
 import { classificationReport, ConfusionCounts, type ClassificationReport } from './classification.js';
+import { binnedErrors, ClasswiseBins, FINE_BINS, FineConfidenceBins } from './calibration-errors.js';
 
 export const STATS_FORMAT = 'logitkit-score-stats/1';
 
@@ -73,6 +74,11 @@ export interface ScoreSummary {
   perClass: PerClassEntry[];
   /** Precision / recall / F1 per class and averaged, balanced accuracy (scikit-learn's conventions). */
   classification: ClassificationReport;
+  /**
+   * Top-label ECE and MCE again, with the other calibration errors (calibration-errors.ts); the
+   * adaptive and classwise ones are NaN when merged from statistics that did not record them.
+   */
+  calibration: { ece: number; mce: number; adaptiveEce: number; classwiseEce: number; rmsce: number; debiasedL2: number };
   /** Confusion counts (rows = true class); absent when merged from shards that did not record them. */
   confusion: ConfusionCounts | null;
   /** Present when the figures are at T ≠ 1 or T was fitted (set by the caller). */
@@ -109,6 +115,10 @@ export interface ScoreStats {
   logitSum: JsonNum[];
   /** Non-zero confusion cells as [true, predicted, count] (absent in statistics from before 0.2). */
   confusion?: [number, number, number][];
+  /** Non-empty fine confidence bins as [bin, count, Σ conf, Σ correct] (adaptive ECE). */
+  fineBins?: [number, number, JsonNum, number][];
+  /** Non-empty classwise bins as [class · bins + bin, count, Σ p, positives], and the NaN rows. */
+  classwise?: { cells: [number, number, JsonNum, number][]; nanRows: number };
   alt: null | { temperature: number; nllSum: JsonNum; binCount: number[]; binConf: JsonNum[]; binCorrect: number[]; binNaN: number };
 }
 
@@ -123,6 +133,25 @@ export function biasFlag(support: number, predicted: number): 'over' | 'under' |
   if (diff > noise && diff >= 0.1 * support) return 'over';
   if (-diff > noise && -diff >= 0.1 * support) return 'under';
   return null;
+}
+
+/** Non-empty cells of three parallel sums as [index, count, Σ value (JSON-safe), Σ other]. */
+function sparseCells(count: Float64Array, sum: Float64Array, other: Float64Array): [number, number, JsonNum, number][] {
+  const out: [number, number, JsonNum, number][] = [];
+  for (let i = 0; i < count.length; i++) if (count[i] !== 0) out.push([i, count[i], enc(sum[i]), other[i]]);
+  return out;
+}
+
+function readCells(cells: unknown, length: number, count: Float64Array, sum: Float64Array, other: Float64Array, what: string): void {
+  if (!Array.isArray(cells)) throw new LogitkitError('invalid_argument', `${what} must be an array of [index, count, sum, count]`, 'stats');
+  for (const cell of cells) {
+    const ok =
+      Array.isArray(cell) && cell.length === 4 && Number.isSafeInteger(cell[0]) && cell[0] >= 0 && cell[0] < length && Number.isSafeInteger(cell[1]) && Number.isSafeInteger(cell[3]);
+    if (!ok) throw new LogitkitError('invalid_argument', `${what} has a malformed cell ${JSON.stringify(cell)}`, 'stats');
+    count[cell[0]] += cell[1];
+    sum[cell[0]] += dec(cell[2]);
+    other[cell[0]] += cell[3];
+  }
 }
 
 export class ScoreAccumulator {
@@ -146,6 +175,9 @@ export class ScoreAccumulator {
   readonly logitSum: Float64Array;
   /** null only when rebuilt from statistics that did not record it. */
   confusion: ConfusionCounts | null;
+  /** null only when rebuilt from statistics that did not record them. */
+  fine: FineConfidenceBins | null;
+  classwise: ClasswiseBins | null;
   altNllSum = 0;
   readonly altReliability: ReliabilityBins | null;
 
@@ -175,6 +207,8 @@ export class ScoreAccumulator {
     this.probSum = new Float64Array(classes);
     this.logitSum = new Float64Array(classes);
     this.confusion = new ConfusionCounts(classes);
+    this.fine = new FineConfidenceBins();
+    this.classwise = new ClasswiseBins(classes, this.bins);
   }
 
   /** Adds every block of a source (labels required). */
@@ -230,6 +264,8 @@ export class ScoreAccumulator {
         }
       } else this.topkCorrect += hit;
       this.reliability.add(p[o + c], hit);
+      this.fine?.add(p[o + c], hit);
+      this.classwise?.addRow(p, o, y);
       let sq = 0;
       let h = 0;
       for (let j = 0; j < C; j++) {
@@ -287,6 +323,10 @@ export class ScoreAccumulator {
     }
     if (this.confusion && o.confusion) this.confusion.merge(o.confusion);
     else this.confusion = null; // a shard without counts: no exact matrix for the whole
+    if (this.fine && o.fine) this.fine.merge(o.fine);
+    else this.fine = null;
+    if (this.classwise && o.classwise) this.classwise.merge(o.classwise);
+    else this.classwise = null;
     if (this.altReliability && o.altReliability) {
       this.altNllSum += o.altNllSum;
       this.altReliability.merge(o.altReliability);
@@ -327,6 +367,13 @@ export class ScoreAccumulator {
       nanRows: this.reliability.nanRows,
       reliability: rel,
       perClass,
+      calibration: {
+        ece: rel.ece,
+        mce: rel.mce,
+        adaptiveEce: this.fine ? this.fine.adaptiveEce(this.bins) : NaN,
+        classwiseEce: this.classwise ? this.classwise.ece() : NaN,
+        ...binnedErrors(this.reliability),
+      },
       classification: classificationReport(this.classCorrect, this.predicted, this.support),
       confusion: this.confusion,
     };
@@ -362,6 +409,10 @@ export class ScoreAccumulator {
       probSum: encArr(this.probSum),
       logitSum: encArr(this.logitSum),
       ...(this.confusion ? { confusion: this.confusion.entries() } : {}),
+      ...(this.fine ? { fineBins: sparseCells(this.fine.count, this.fine.confSum, this.fine.correctSum) } : {}),
+      ...(this.classwise
+        ? { classwise: { cells: sparseCells(this.classwise.count, this.classwise.probSum, this.classwise.positives), nanRows: this.classwise.nanRows } }
+        : {}),
       alt: a
         ? {
             temperature: this.altTemperature!,
@@ -403,6 +454,19 @@ export class ScoreAccumulator {
     acc.predicted.set(arr('predicted', C));
     acc.probSum.set(arr('probSum', C));
     acc.logitSum.set(arr('logitSum', C));
+    acc.fine = null;
+    if (o.fineBins !== undefined) {
+      acc.fine = new FineConfidenceBins();
+      acc.fine.nanRows = acc.reliability.nanRows;
+      readCells(o.fineBins, FINE_BINS, acc.fine.count, acc.fine.confSum, acc.fine.correctSum, `${name}: stats.fineBins`);
+    }
+    acc.classwise = null;
+    if (o.classwise !== undefined) {
+      acc.classwise = new ClasswiseBins(C, M);
+      acc.classwise.rows = o.rows;
+      acc.classwise.nanRows = typeof o.classwise?.nanRows === 'number' ? o.classwise.nanRows : 0;
+      readCells(o.classwise?.cells, C * M, acc.classwise.count, acc.classwise.probSum, acc.classwise.positives, `${name}: stats.classwise`);
+    }
     if (o.confusion === undefined) acc.confusion = null;
     else {
       if (!Array.isArray(o.confusion)) throw new LogitkitError('invalid_argument', `${name}: stats.confusion must be an array of [true, predicted, count]`, name);
