@@ -2,7 +2,7 @@
 // and the confusion matrix: against scikit-learn's documented example, against a reference computed
 // here from plain label arrays, through ScoreAccumulator on both backends, and merged across shards.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -208,5 +208,46 @@ describe('logitkit score --json: classification, confusion, merge', () => {
     expect(plain.classification.perClass).toHaveLength(C);
     const asked = JSON.parse(run('score', 'wide.npy', '--labels', 'wide-y.npy', '--json', '--confusion').stdout);
     expect(asked.confusion).toHaveLength(C);
+  });
+});
+
+describe('--class-names', () => {
+  const root = join(import.meta.dirname, '..');
+  const bin = join(root, 'bin', 'logitkit.js');
+  const dir = mkdtempSync(join(tmpdir(), 'lk-names-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const run = (...args: string[]) => spawnSync(process.execPath, [bin, ...args], { cwd: dir, encoding: 'utf8', timeout: 60_000 });
+  const x = Float32Array.from([3, 0, 0, 0, 3, 0, 0, 0, 3, 3, 0, 0]);
+  writeNpyRaw(join(dir, 'x.npy'), '<f4', [4, 3], new Uint8Array(x.buffer));
+  writeNpyRaw(join(dir, 'y.npy'), '<i4', [4], encodeNpyData('<i4', [0, 1, 2, 1]));
+  // a second shard with other rows (merge refuses the same input twice)
+  writeNpyRaw(join(dir, 'x2.npy'), '<f4', [4, 3], new Uint8Array(x.map((v) => v / 2).buffer));
+  writeFileSync(join(dir, 'names.txt'), 'cat\ndog\nbird\n');
+  writeFileSync(join(dir, 'names.json'), '["cat", "dog", "bird"]');
+  writeFileSync(join(dir, 'other.json'), '["chat", "chien", "oiseau"]');
+  writeFileSync(join(dir, 'two.txt'), 'cat\ndog\n');
+
+  it('names every table and the JSON, from lines or a JSON array', () => {
+    const text = run('score', 'x.npy', '--labels', 'y.npy', '--class-names', 'names.txt');
+    expect(text.status, text.stderr).toBe(0);
+    expect(text.stderr).toMatch(/\n {2}1 dog +2 +50\.0%/);
+    const j = JSON.parse(run('score', 'x.npy', '--labels', 'y.npy', '--class-names', 'names.json', '--json').stdout);
+    expect(j.classNames).toEqual(['cat', 'dog', 'bird']);
+    expect(j.perClass.map((c: { name: string }) => c.name)).toEqual(['cat', 'dog', 'bird']);
+    run('score', 'x.npy', '--labels', 'y.npy', '--class-names', 'names.txt', '--report', 'r.md');
+    expect(readFileSync(join(dir, 'r.md'), 'utf8')).toMatch(/\| 2 bird \| 1 \|/);
+  });
+
+  it('a wrong count, and shards whose names disagree, are errors naming the file', () => {
+    const bad = run('score', 'x.npy', '--labels', 'y.npy', '--class-names', 'two.txt');
+    expect(bad.status).toBe(1);
+    expect(bad.stderr).toMatch(/two\.txt: 2 class names, but the logits have 3 classes/);
+    writeFileSync(join(dir, 'a.json'), run('score', 'x.npy', '--labels', 'y.npy', '--class-names', 'names.txt', '--json').stdout);
+    writeFileSync(join(dir, 'b.json'), run('score', 'x2.npy', '--labels', 'y.npy', '--class-names', 'other.json', '--json').stdout);
+    const m = run('merge', 'a.json', 'b.json');
+    expect(m.status).toBe(1);
+    expect(m.stderr).toMatch(/b\.json: its class names differ from those of a\.json; pass --class-names FILE to choose/);
+    const chosen = JSON.parse(run('merge', 'a.json', 'b.json', '--class-names', 'names.json', '--json').stdout);
+    expect(chosen.classNames).toEqual(['cat', 'dog', 'bird']);
   });
 });

@@ -5,6 +5,7 @@
  * records); --logits-key / --labels-key pick other arrays. Usage errors only: no file is read here
  * beyond the first bytes that say what kind of file it is.
  */
+import { readFileSync } from 'node:fs';
 import { containerOf, type Container } from '../io/arrays.js';
 import type { InputKind } from '../io/npy-source.js';
 import type { Shard } from '../io/npy-source.js';
@@ -16,12 +17,14 @@ export const inputOptions = {
   'logits-key': { type: 'string' },
   'labels-key': { type: 'string' },
   input: { type: 'string' },
+  'class-names': { type: 'string' },
 } as const;
 
 export const INPUT_HELP = `Inputs: each LOGITS file is an .npy, an .npz (np.savez / np.savez_compressed) or a .safetensors
 file. An .npz or .safetensors without --labels holds its own labels. Arrays are found by
 --logits-key / --labels-key, else by the first pair present of logits/labels, predictions/ground_truth,
 arr_0/arr_1. --input probs reads probabilities (z = ln p), --input logprobs log-probabilities.
+--class-names FILE names the classes (one per line, or a JSON array) in every table and the JSON.
 `;
 
 interface InputValues {
@@ -55,4 +58,32 @@ export function shardsOf(positionals: string[], values: InputValues, command: st
     throw new UsageError(`${command}: ${positionals.length} logits files but ${ls.length} --labels; give one --labels per logits file, in the same order`);
   }
   return positionals.map((logits, i) => ({ logits, labels: ls[i], logitsKey, labelsKey }));
+}
+
+/**
+ * --class-names FILE: one name per line (a trailing empty line is ignored), or a JSON array of
+ * strings. There must be exactly one name per class.
+ */
+export function readClassNames(file: string, classes: number): string[] {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new Error(`${file}: cannot read the class names (${code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : (code ?? String(e))})`);
+  }
+  let names: unknown;
+  if (text.trimStart().startsWith('[')) {
+    try {
+      names = JSON.parse(text);
+    } catch (e) {
+      throw new Error(`${file}: class names look like a JSON array but do not parse (${(e as Error).message})`);
+    }
+    if (!Array.isArray(names) || !names.every((n) => typeof n === 'string')) throw new Error(`${file}: the JSON must be an array of strings`);
+  } else {
+    names = text.replace(/\r\n/g, '\n').replace(/\n$/, '').split('\n');
+  }
+  const list = names as string[];
+  if (list.length !== classes) throw new Error(`${file}: ${list.length} class names, but the logits have ${classes} classes`);
+  return list;
 }

@@ -5,7 +5,7 @@
  */
 import type { Shard } from '../io/npy-source.js';
 import type { TemperatureFit } from '../metrics/calibration.js';
-import type { ScoreSummary, PerClassEntry } from '../metrics/summary.js';
+import { classLabel, type ScoreSummary, type PerClassEntry } from '../metrics/summary.js';
 import type { Reliability } from '../metrics/calibration.js';
 import { fmt, pct } from './ui.js';
 
@@ -145,9 +145,10 @@ function perClassSvg(pc: PerClassEntry[]): string {
   pc.forEach((c, i) => {
     const y = m.t + i * rowH;
     const flagCls = c.flag === 'over' ? 'fo' : c.flag === 'under' ? 'fu' : '';
-    parts.push(`<text x="${m.l - 8}" y="${y + 14}" text-anchor="end" class="ax ${flagCls}">class ${c.class}</text>`);
-    parts.push(`<rect x="${m.l}" y="${y + 2}" width="${n2(X(c.support) - m.l)}" height="8" class="sup"><title>class ${c.class}: ${c.support} rows</title></rect>`);
-    parts.push(`<rect x="${m.l}" y="${y + 11}" width="${n2(X(c.predicted) - m.l)}" height="8" class="pred"><title>class ${c.class}: predicted ${c.predicted} times</title></rect>`);
+    const label = c.name !== undefined ? `${c.class} ${c.name}` : `class ${c.class}`;
+    parts.push(`<text x="${m.l - 8}" y="${y + 14}" text-anchor="end" class="ax ${flagCls}">${esc(label)}</text>`);
+    parts.push(`<rect x="${m.l}" y="${y + 2}" width="${n2(X(c.support) - m.l)}" height="8" class="sup"><title>${esc(label)}: ${c.support} rows</title></rect>`);
+    parts.push(`<rect x="${m.l}" y="${y + 11}" width="${n2(X(c.predicted) - m.l)}" height="8" class="pred"><title>${esc(label)}: predicted ${c.predicted} times</title></rect>`);
     const ratio = c.support > 0 ? c.predicted / c.support : Infinity;
     const bias = c.flag === 'over' ? ` · over ×${fmt(ratio, 3)}` : c.flag === 'under' ? ` · under ×${fmt(ratio, 3)}` : '';
     parts.push(`<text x="${W - m.r + 8}" y="${y + 14}" class="ax ${flagCls}">${c.accuracy === null ? '—' : pct(c.accuracy, 1)}${esc(bias)}</text>`);
@@ -225,7 +226,7 @@ function htmlTables(s: ScoreSummary, before: Panel, after: Panel | null): string
     .slice(0, 1000)
     .map(
       (c) =>
-        `<tr><td>${c.class}</td><td>${c.support}</td><td>${c.accuracy === null ? '—' : pct(c.accuracy, 1)}</td><td>${c.predicted}</td><td>${pct(c.meanProb)}</td><td>${pct(c.frequency)}</td><td>${fmt(c.meanLogit)}</td><td>${c.flag ?? ''}</td></tr>`,
+        `<tr><td>${esc(classLabel(s, c.class))}</td><td>${c.support}</td><td>${c.accuracy === null ? '—' : pct(c.accuracy, 1)}</td><td>${c.predicted}</td><td>${pct(c.meanProb)}</td><td>${pct(c.frequency)}</td><td>${fmt(c.meanLogit)}</td><td>${c.flag ?? ''}</td></tr>`,
     )
     .join('');
   return `<div class="row">${rel(before)}${after ? rel(after) : ''}</div>
@@ -274,13 +275,13 @@ export function renderMarkdownReport(r: ReportInput): string {
   const flagged = s.perClass.filter((c) => c.flag);
   lines.push(
     flagged.length
-      ? `Flagged (predicted ≥ 10% more / less often than it occurs, by more than 3·√support): ${flagged.map((c) => `class ${c.class} (${c.flag})`).join(', ')}.`
+      ? `Flagged (predicted ≥ 10% more / less often than it occurs, by more than 3·√support): ${flagged.map((c) => `class ${classLabel(s, c.class)} (${c.flag})`).join(', ')}.`
       : 'No class is clearly over- or under-predicted.',
     '',
   );
   lines.push('| class | support | accuracy | predicted | mean prob | frequency | mean logit | flag |', '|---|---:|---:|---:|---:|---:|---:|---|');
   for (const c of s.perClass.slice(0, 1000)) {
-    lines.push(`| ${c.class} | ${c.support} | ${c.accuracy === null ? '—' : pct(c.accuracy, 1)} | ${c.predicted} | ${pct(c.meanProb)} | ${pct(c.frequency)} | ${fmt(c.meanLogit)} | ${c.flag ?? ''} |`);
+    lines.push(`| ${classLabel(s, c.class)} | ${c.support} | ${c.accuracy === null ? '—' : pct(c.accuracy, 1)} | ${c.predicted} | ${pct(c.meanProb)} | ${pct(c.frequency)} | ${fmt(c.meanLogit)} | ${c.flag ?? ''} |`);
   }
   if (s.perClass.length > 1000) lines.push('', `First 1000 of ${s.perClass.length} classes; all are in \`--json\`.`);
   return lines.join('\n') + '\n';

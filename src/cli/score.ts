@@ -11,10 +11,10 @@ import { parseArgs } from 'node:util';
 import { init, type Engine } from '../index.js';
 import { NpyShardSource, PROB_SUM_TOLERANCE, type Shard } from '../io/npy-source.js';
 import { fitTemperatureSource, type TemperatureFit } from '../metrics/calibration.js';
-import { ScoreAccumulator, type ScoreStats, type ScoreSummary } from '../metrics/summary.js';
+import { classLabel, ScoreAccumulator, withClassNames, type ScoreStats, type ScoreSummary } from '../metrics/summary.js';
 import { renderHtmlReport, renderMarkdownReport, type ReportInput } from './report.js';
 import { fmt, pct, Progress, table, UsageError, writeFileAtomic } from './ui.js';
-import { INPUT_HELP, inputKind, inputOptions, shardsOf } from './inputs.js';
+import { INPUT_HELP, inputKind, inputOptions, readClassNames, shardsOf } from './inputs.js';
 
 const common = {
   json: { type: 'boolean' },
@@ -95,6 +95,7 @@ export function summaryJson(s: ScoreSummary, extra: Record<string, unknown>, sta
     meanEntropy: s.meanEntropy,
     bins: s.bins,
     nanRows: s.nanRows,
+    ...(s.classNames ? { classNames: s.classNames } : {}),
     ...extra,
     reliability: s.reliability.bins,
     perClass: s.perClass,
@@ -145,7 +146,7 @@ function humanSummary(s: ScoreSummary, head: string, scaling: Record<string, num
   if (show.length) {
     lines.push('', s.classes <= 20 ? 'per class:' : `per class (${flagged.length} flagged class${flagged.length === 1 ? '' : 'es'}${flagged.length > 20 ? ', first 20' : ''}):`);
     const body = show.map((c) => [
-      String(c.class),
+      classLabel(s, c.class),
       String(c.support),
       c.accuracy === null ? '-' : pct(c.accuracy, 1),
       pct(s.classification.perClass[c.class].precision, 1),
@@ -243,7 +244,7 @@ export async function scoreCommand(argv: string[]): Promise<number> {
     acc.addSource(lk, src);
     progress.finish();
     warnOffRows(src);
-    const s = acc.summary();
+    const s = withClassNames(acc.summary(), values['class-names'] !== undefined ? readClassNames(values['class-names'], src.classes) : null);
 
     const extra: Record<string, unknown> = {};
     let scaling: Record<string, number> | null = null;
@@ -365,7 +366,22 @@ export async function calibrateCommand(argv: string[]): Promise<number> {
 
 // --------------------------------------------------------------------------------------------- merge
 
-export const MERGE_HELP = `usage: logitkit merge A.json B.json [...] [--json] [--report FILE.html|FILE.md]
+/** --class-names wins; else the shards' own names, which must agree where given. */
+function mergedClassNames(parsed: { file: string; obj: { classNames?: unknown } }[], file: string | undefined, classes: number): string[] | null {
+  if (file !== undefined) return readClassNames(file, classes);
+  let names: string[] | null = null;
+  let from = '';
+  for (const p of parsed) {
+    const n = p.obj.classNames;
+    if (n === undefined) continue;
+    if (!Array.isArray(n) || n.length !== classes || !n.every((v) => typeof v === 'string')) throw new Error(`${p.file}: "classNames" must be an array of ${classes} strings`);
+    if (names && JSON.stringify(names) !== JSON.stringify(n)) throw new Error(`${p.file}: its class names differ from those of ${from}; pass --class-names FILE to choose`);
+    if (!names) [names, from] = [n as string[], p.file];
+  }
+  return names;
+}
+
+export const MERGE_HELP = `usage: logitkit merge A.json B.json [...] [--json] [--confusion] [--class-names FILE] [--report FILE.html|FILE.md]
 
 Combines the JSON outputs of 'logitkit score --json' run on shards of one dataset into the figures a
 single run over all rows gives. All shards must use the same classes, --bins, --topk and temperature.
@@ -377,7 +393,14 @@ export async function mergeCommand(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
-    options: { json: { type: 'boolean' }, report: { type: 'string' }, debug: { type: 'boolean' }, confusion: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+    options: {
+      json: { type: 'boolean' },
+      report: { type: 'string' },
+      debug: { type: 'boolean' },
+      confusion: { type: 'boolean' },
+      'class-names': { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
   });
   if (values.help) {
     process.stdout.write(MERGE_HELP);
@@ -392,7 +415,7 @@ export async function mergeCommand(argv: string[]): Promise<number> {
     } catch (e) {
       throw new Error(`${file}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
     }
-    let obj: { stats?: ScoreStats; temperature?: number; temperatureFitted?: boolean; inputs?: unknown[] };
+    let obj: { stats?: ScoreStats; temperature?: number; temperatureFitted?: boolean; inputs?: unknown[]; classNames?: unknown };
     try {
       obj = JSON.parse(text);
     } catch {
@@ -424,7 +447,7 @@ export async function mergeCommand(argv: string[]): Promise<number> {
   });
   const acc = accs[0];
   for (const o of accs.slice(1)) acc.merge(o);
-  const s = acc.summary();
+  const s = withClassNames(acc.summary(), mergedClassNames(parsed, values['class-names'], acc.classes));
   const T = acc.temperature;
   const extra: Record<string, unknown> = {};
   if (first.obj.temperature !== undefined) extra.temperature = T;

@@ -41,6 +41,8 @@ export interface ScoreOptions {
 
 export interface PerClassEntry {
   class: number;
+  /** The class's name, when names were given (--class-names). */
+  name?: string;
   support: number;
   /** Accuracy on rows whose label is this class (recall); null when support is 0. */
   accuracy: number | null;
@@ -81,6 +83,8 @@ export interface ScoreSummary {
   calibration: { ece: number; mce: number; adaptiveEce: number; classwiseEce: number; rmsce: number; debiasedL2: number };
   /** Confusion counts (rows = true class); absent when merged from shards that did not record them. */
   confusion: ConfusionCounts | null;
+  /** Names of the classes, when given (withClassNames). */
+  classNames?: string[];
   /** Present when the figures are at T ≠ 1 or T was fitted (set by the caller). */
   temperature?: number;
   alt?: { temperature: number; nll: number; ece: number; mce: number; reliability: Reliability } | undefined;
@@ -152,6 +156,20 @@ function readCells(cells: unknown, length: number, count: Float64Array, sum: Flo
     sum[cell[0]] += dec(cell[2]);
     other[cell[0]] += cell[3];
   }
+}
+
+/** Attaches class names (one per class) to a summary, for every table and the JSON. */
+export function withClassNames(s: ScoreSummary, names: readonly string[] | null | undefined): ScoreSummary {
+  if (!names) return s;
+  if (names.length !== s.classes) throw new LogitkitError('shape_mismatch', `${names.length} class names for ${s.classes} classes`, 'classNames');
+  s.classNames = [...names];
+  s.perClass.forEach((c) => (c.name = names[c.class]));
+  return s;
+}
+
+/** How tables name class k: "3 cat" with names, "3" without. */
+export function classLabel(s: ScoreSummary, k: number): string {
+  return s.classNames ? `${k} ${s.classNames[k]}` : String(k);
 }
 
 export class ScoreAccumulator {
