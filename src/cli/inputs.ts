@@ -5,8 +5,8 @@
  * records); --logits-key / --labels-key pick other arrays. Usage errors only: no file is read here
  * beyond the first bytes that say what kind of file it is.
  */
-import { readFileSync } from 'node:fs';
-import { containerOf, type Container } from '../io/arrays.js';
+import { readFileSync, statSync } from 'node:fs';
+import { arrayNames, containerOf, type Container } from '../io/arrays.js';
 import type { InputKind } from '../io/npy-source.js';
 import type { Shard } from '../io/npy-source.js';
 import { UsageError } from './ui.js';
@@ -18,6 +18,7 @@ export const inputOptions = {
   'labels-key': { type: 'string' },
   input: { type: 'string' },
   'class-names': { type: 'string' },
+  groups: { type: 'string', multiple: true },
 } as const;
 
 export const INPUT_HELP = `Inputs: each LOGITS file is an .npy, an .npz (np.savez / np.savez_compressed) or a .safetensors
@@ -25,10 +26,13 @@ file. An .npz or .safetensors without --labels holds its own labels. Arrays are 
 --logits-key / --labels-key, else by the first pair present of logits/labels, predictions/ground_truth,
 arr_0/arr_1. --input probs reads probabilities (z = ln p), --input logprobs log-probabilities.
 --class-names FILE names the classes (one per line, or a JSON array) in every table and the JSON.
+--groups FILE|KEY gives each row an integer group id (slices: figures per group and their gaps): an
+.npy per logits file, or the name of an array inside each .npz / .safetensors.
 `;
 
 interface InputValues {
   labels?: string[];
+  groups?: string[];
   'logits-key'?: string;
   'labels-key'?: string;
   input?: string;
@@ -52,12 +56,35 @@ export function shardsOf(positionals: string[], values: InputValues, command: st
     if (npy.length > 0) {
       throw new UsageError(`${command}: missing --labels LABELS.npy for ${npy.join(', ')} (only an .npz or .safetensors file can hold its own labels)`);
     }
-    return positionals.map((logits) => ({ logits, labels: logits, logitsKey, labelsKey }));
+    return withGroups(positionals.map((logits) => ({ logits, labels: logits, logitsKey, labelsKey })), values.groups, command);
   }
   if (ls.length !== positionals.length) {
     throw new UsageError(`${command}: ${positionals.length} logits files but ${ls.length} --labels; give one --labels per logits file, in the same order`);
   }
-  return positionals.map((logits, i) => ({ logits, labels: ls[i], logitsKey, labelsKey }));
+  return withGroups(positionals.map((logits, i) => ({ logits, labels: ls[i], logitsKey, labelsKey })), values.groups, command);
+}
+
+function isFile(p: string): boolean {
+  try {
+    return statSync(p).isFile();
+  } catch {
+    return false;
+  }
+}
+
+/** --groups: a file per shard, or the name of an array inside each shard's own container. */
+function withGroups(shards: Shard[], groups: string[] | undefined, command: string): Shard[] {
+  if (!groups || groups.length === 0) return shards;
+  if (groups.length !== 1 && groups.length !== shards.length) {
+    throw new UsageError(`${command}: ${shards.length} logits files but ${groups.length} --groups; give one --groups file per logits file, or one array name`);
+  }
+  return shards.map((s, i) => {
+    const g = groups.length === 1 ? groups[0] : groups[i];
+    if (groups.length === shards.length && isFile(g)) return { ...s, groups: g };
+    if (containerOf(s.logits) !== 'npy' && arrayNames(s.logits).includes(g)) return { ...s, groups: s.logits, groupsKey: g };
+    if (isFile(g)) throw new UsageError(`${command}: --groups ${g} is one file for ${shards.length} logits files; give one --groups file per logits file`);
+    throw new UsageError(`${command}: --groups ${g}: no such file, and ${s.logits} holds no array '${g}'`);
+  });
 }
 
 /**

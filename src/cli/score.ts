@@ -108,8 +108,32 @@ export function summaryJson(s: ScoreSummary, extra: Record<string, unknown>, sta
       zeroDivision: c.zeroDivision,
     },
     ...(s.confusion && (s.classes <= CONFUSION_JSON_MAX || opts.confusion) ? { confusion: s.confusion.matrix() } : {}),
+    ...(s.slices ? { groups: s.slices.groups, groupGaps: s.slices.groupGaps, ...(s.slices.fairness ? { fairness: s.slices.fairness } : {}) } : {}),
     stats,
   };
+  return out;
+}
+
+/** The per-group table (the 20 lowest-accuracy groups when there are more) and the gaps. */
+function groupLines(s: ScoreSummary): string[] {
+  const sl = s.slices!;
+  const ids = Object.keys(sl.groups);
+  const shown = ids.length <= 20 ? ids : [...ids].sort((a, b) => sl.groups[a].accuracy - sl.groups[b].accuracy).slice(0, 20);
+  const body = shown.map((g) => {
+    const f = sl.groups[g];
+    return [g, String(f.rows), pct(f.accuracy, 1), fmt(f.nll), pct(f.ece)];
+  });
+  const gaps = sl.groupGaps;
+  const out = [
+    ids.length <= 20 ? 'per group:' : `per group (the 20 least accurate of ${ids.length}):`,
+    ...table(['group', 'rows', 'accuracy', 'NLL', 'ECE'], body)
+      .split('\n')
+      .map((l) => `  ${l}`.trimEnd()),
+    `  gaps: accuracy ${pct(gaps.accuracy.gap)} (group ${gaps.accuracy.worstGroup} is ${pct(gaps.accuracy.worstVsOverall)} below overall)  ECE ${pct(gaps.ece.gap)} (group ${gaps.ece.worstGroup} is ${pct(gaps.ece.worstVsOverall)} above)`,
+  ];
+  if (sl.fairness) {
+    out.push(`  demographic parity difference ${fmt(sl.fairness.demographicParityDifference)}  equalized odds difference ${fmt(sl.fairness.equalizedOddsDifference)}`);
+  }
   return out;
 }
 
@@ -164,6 +188,7 @@ function humanSummary(s: ScoreSummary, head: string, scaling: Record<string, num
         .join('\n'),
     );
   } else if (s.classes > 20) lines.push('', `per class: no class is clearly over- or under-predicted (${s.classes} classes; see --json or --report)`);
+  if (s.slices) lines.push('', ...groupLines(s));
   const never = s.classification.zeroDivision.precision;
   if (never.length) {
     lines.push(`  note: precision is 0/0, reported as 0, for class${never.length === 1 ? '' : 'es'} never predicted: ${listClasses(never)}`);
@@ -185,7 +210,7 @@ function debugStats(debug: boolean, t0: number, extra: string): void {
 
 export const SCORE_HELP = `usage: logitkit score LOGITS.npy [MORE.npy ...] --labels LABELS.npy [--labels MORE.npy ...]
        logitkit score RUN.npz|RUN.safetensors [--logits-key K] [--labels-key K]
-                      [--input logits|probs|logprobs]
+                      [--input logits|probs|logprobs] [--class-names FILE] [--groups FILE|KEY]
                       [--json] [--bins 15] [--topk 5] [--temperature T | --fit-temperature]
                       [--report FILE.html|FILE.md] [--confusion] [--backend wasm|js] [--threads N] [--debug]
 
@@ -240,7 +265,7 @@ export async function scoreCommand(argv: string[]): Promise<number> {
     src.onProgress = (done, total) => progress.update('scoring', done, total);
     const T = givenT ?? (fitT ? fit!.temperature : 1);
     const alt = T !== 1 ? 1 : fit ? fit.temperature : null;
-    const acc = new ScoreAccumulator(src.classes, { bins, topk, temperature: T, altTemperature: alt });
+    const acc = new ScoreAccumulator(src.classes, { bins, topk, temperature: T, altTemperature: alt, groups: src.hasGroups });
     acc.addSource(lk, src);
     progress.finish();
     warnOffRows(src);
@@ -300,6 +325,9 @@ export async function calibrateCommand(argv: string[]): Promise<number> {
     return 0;
   }
   const t0 = Date.now();
+  for (const flag of ['groups', 'class-names'] as const) {
+    if (values[flag] !== undefined) throw new UsageError(`calibrate: --${flag} applies to score, not calibrate`);
+  }
   const shards = shardsOf(positionals, values, 'calibrate');
   const input = inputKind(values);
   const bins = parseIntOption('bins', values.bins, 15);

@@ -64,7 +64,7 @@ export function arrayNames(path: string): string[] {
  * first default present. `pairedWith` is the logits key when labels come from the same file, so
  * the labels of a default pair go with its logits.
  */
-export function pickKey(path: string, role: 'logits' | 'labels', key: string | undefined, pairedWith?: string): string {
+export function pickKey(path: string, role: 'logits' | 'labels' | 'groups', key: string | undefined, pairedWith?: string): string {
   const names = arrayNames(path);
   const has = (k: string) => names.includes(k);
   const listed = names.length ? names.map((n) => `'${n}'`).join(', ') : 'no arrays';
@@ -73,11 +73,11 @@ export function pickKey(path: string, role: 'logits' | 'labels', key: string | u
     return key;
   }
   const pair = pairedWith === undefined ? undefined : DEFAULT_KEYS.find(([l]) => l === pairedWith);
-  const candidates = pair ? [pair[1]] : DEFAULT_KEYS.map(([l, y]) => (role === 'logits' ? l : y));
+  const candidates = role === 'groups' ? ['groups'] : pair ? [pair[1]] : DEFAULT_KEYS.map(([l, y]) => (role === 'logits' ? l : y));
   if (role === 'labels' && !pair && pairedWith === undefined) candidates.push('arr_0');
   const found = candidates.find(has);
   if (found === undefined) {
-    const flag = role === 'logits' ? '--logits-key' : '--labels-key';
+    const flag = role === 'logits' ? '--logits-key' : role === 'labels' ? '--labels-key' : '--groups KEY';
     throw new NpyError(path, `no ${role} array among the defaults (${candidates.map((c) => `'${c}'`).join(', ')}); it holds ${listed}: pick one with ${flag}`);
   }
   return found;

@@ -16,6 +16,9 @@ export interface Shard {
   labels?: string;
   logitsKey?: string;
   labelsKey?: string;
+  /** One integer group id per row (slices), from its own file or an array of a container. */
+  groups?: string;
+  groupsKey?: string;
 }
 
 /**
@@ -39,7 +42,8 @@ export class NpyShardSource implements BlockSource {
   readonly rows: number;
   readonly classes: number;
   readonly hasLabels: boolean;
-  readonly shards: readonly { logits: NpyFile; labels: NpyFile | null }[];
+  readonly shards: readonly { logits: NpyFile; labels: NpyFile | null; groups: NpyFile | null }[];
+  readonly hasGroups: boolean;
   private readonly blockBytes: number;
   onProgress: ProgressFn | null = null;
   private pass = 0;
@@ -59,6 +63,7 @@ export class NpyShardSource implements BlockSource {
       for (const s of resolveKeys(shards)) {
         if (s.logitsKey !== undefined) await prepareArray(s.logits, s.logitsKey, extracted);
         if (s.labels !== undefined && s.labelsKey !== undefined) await prepareArray(s.labels, s.labelsKey, extracted);
+        if (s.groups !== undefined && s.groupsKey !== undefined) await prepareArray(s.groups, s.groupsKey, extracted);
       }
       return new NpyShardSource(shards, { ...opts, extracted });
     } catch (e) {
@@ -71,17 +76,22 @@ export class NpyShardSource implements BlockSource {
     this.blockBytes = opts.blockBytes ?? 4 << 20;
     this.input = opts.input ?? 'logits';
     this.extracted = opts.extracted ?? new ExtractedMembers();
-    const opened: { logits: NpyFile; labels: NpyFile | null }[] = [];
+    const opened: { logits: NpyFile; labels: NpyFile | null; groups: NpyFile | null }[] = [];
     try {
       for (const s of resolveKeys(shards)) {
         const logits = openArray(s.logits, 'logits', s.logitsKey, this.extracted);
-        opened.push({ logits, labels: null });
+        opened.push({ logits, labels: null, groups: null });
         if (s.labels !== undefined) {
           const labels = openArray(s.labels, 'labels', s.labelsKey, this.extracted);
           opened[opened.length - 1].labels = labels;
           if (labels.rows !== logits.rows) {
             throw new NpyError(labels.path, `has ${labels.rows} labels but ${logits.path} has ${logits.rows} rows`);
           }
+        }
+        if (s.groups !== undefined) {
+          const groups = openArray(s.groups, 'labels', s.groupsKey, this.extracted);
+          opened[opened.length - 1].groups = groups;
+          if (groups.rows !== logits.rows) throw new NpyError(groups.path, `has ${groups.rows} group ids but ${logits.path} has ${logits.rows} rows`);
         }
         if (logits.cols !== opened[0].logits.cols) {
           throw new NpyError(logits.path, `has ${logits.cols} classes but ${opened[0].logits.path} has ${opened[0].logits.cols}`);
@@ -92,6 +102,7 @@ export class NpyShardSource implements BlockSource {
       for (const o of opened) {
         o.logits.close();
         o.labels?.close();
+        o.groups?.close();
       }
       if (!opts.extracted) this.extracted.dispose();
       throw e;
@@ -100,6 +111,7 @@ export class NpyShardSource implements BlockSource {
     this.classes = opened.length ? opened[0].logits.cols : 0;
     this.rows = opened.reduce((a, o) => a + o.logits.rows, 0);
     this.hasLabels = opened.length > 0 && opened.every((o) => o.labels !== null);
+    this.hasGroups = opened.length > 0 && opened.every((o) => o.groups !== null);
   }
 
   *blocks(): Iterable<RowBlock> {
@@ -108,6 +120,7 @@ export class NpyShardSource implements BlockSource {
     const blockRows = Math.max(1, Math.floor(this.blockBytes / (4 * Math.max(1, C))));
     const xBuf = new Float32Array(blockRows * C);
     const yBuf = new Int32Array(blockRows);
+    const gBuf = this.hasGroups ? new Int32Array(blockRows) : null;
     let global = 0;
     this.offRows = 0;
     for (const s of this.shards) {
@@ -116,7 +129,8 @@ export class NpyShardSource implements BlockSource {
         const x = s.logits.readFloat32(r, n, xBuf);
         if (this.input === 'probs') this.offRows += probsToLogits(x, C, s.logits.path, r);
         const labels = s.labels ? s.labels.readInt32(r, n, yBuf) : null;
-        yield { x, labels, rows: n, start: global };
+        const groups = s.groups && gBuf ? s.groups.readInt32(r, n, gBuf) : null;
+        yield { x, labels, groups, rows: n, start: global };
         global += n;
         this.onProgress?.(global, this.rows, pass);
       }
@@ -124,18 +138,18 @@ export class NpyShardSource implements BlockSource {
   }
 
   /** The shard (file names) a global row index belongs to, for error messages. */
-  locate(row: number): { logits: string; labels: string | null; row: number } {
+  locate(row: number): { logits: string; labels: string | null; groups: string | null; row: number } {
     let r = row;
     for (const s of this.shards) {
-      if (r < s.logits.rows) return { logits: s.logits.path, labels: s.labels?.path ?? null, row: r };
+      if (r < s.logits.rows) return { logits: s.logits.path, labels: s.labels?.path ?? null, groups: s.groups?.path ?? null, row: r };
       r -= s.logits.rows;
     }
-    return { logits: '?', labels: null, row };
+    return { logits: '?', labels: null, groups: null, row };
   }
 
-  describeRow(row: number, what: 'logits' | 'labels'): string {
+  describeRow(row: number, what: 'logits' | 'labels' | 'groups'): string {
     const at = this.locate(row);
-    const file = what === 'labels' && at.labels ? at.labels : at.logits;
+    const file = what === 'labels' && at.labels ? at.labels : what === 'groups' && at.groups ? at.groups : at.logits;
     return `row ${at.row} of ${file}`;
   }
 
@@ -143,6 +157,7 @@ export class NpyShardSource implements BlockSource {
     for (const s of this.shards) {
       s.logits.close();
       s.labels?.close();
+      s.groups?.close();
     }
     this.extracted.dispose();
   }
@@ -174,6 +189,7 @@ function resolveKeys(shards: readonly Shard[]): Shard[] {
     if (s.labels === undefined) return { ...s, logitsKey };
     const sameFile = s.labels === s.logits && s.labelsKey === undefined;
     const labelsKey = containerOf(s.labels) === 'npy' ? s.labelsKey : pickKey(s.labels, 'labels', s.labelsKey, sameFile ? logitsKey : undefined);
-    return { ...s, logitsKey, labelsKey };
+    const groupsKey = s.groups === undefined || containerOf(s.groups) === 'npy' ? s.groupsKey : pickKey(s.groups, 'groups', s.groupsKey);
+    return { ...s, logitsKey, labelsKey, groupsKey };
   });
 }

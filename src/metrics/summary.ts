@@ -26,6 +26,7 @@ import type { BlockSource } from '../io/stream.js';
 import { checkBins, checkLabelBlock, ReliabilityBins, type MetricsEngine, type Reliability } from './calibration.js';
 import { classificationReport, ConfusionCounts, type ClassificationReport } from './classification.js';
 import { binnedErrors, ClasswiseBins, FINE_BINS, FineConfidenceBins } from './calibration-errors.js';
+import { GroupAccumulator, GroupSums, type GroupReport } from './groups.js';
 
 export const STATS_FORMAT = 'logitkit-score-stats/1';
 
@@ -37,6 +38,8 @@ export interface ScoreOptions {
   temperature?: number;
   /** Optional second temperature: NLL and reliability bins only (for before/after diagrams). */
   altTemperature?: number | null;
+  /** Keep per-group sums (the blocks carry group ids). */
+  groups?: boolean;
 }
 
 export interface PerClassEntry {
@@ -83,6 +86,8 @@ export interface ScoreSummary {
   calibration: { ece: number; mce: number; adaptiveEce: number; classwiseEce: number; rmsce: number; debiasedL2: number };
   /** Confusion counts (rows = true class); absent when merged from shards that did not record them. */
   confusion: ConfusionCounts | null;
+  /** Figures per group, their gaps and (binary tasks) fairness differences, when scored with groups. */
+  slices?: GroupReport;
   /** Names of the classes, when given (withClassNames). */
   classNames?: string[];
   /** Present when the figures are at T ≠ 1 or T was fitted (set by the caller). */
@@ -123,6 +128,8 @@ export interface ScoreStats {
   fineBins?: [number, number, JsonNum, number][];
   /** Non-empty classwise bins as [class · bins + bin, count, Σ p, positives], and the NaN rows. */
   classwise?: { cells: [number, number, JsonNum, number][]; nanRows: number };
+  /** Per-group sums, when scored with groups. */
+  groups?: { id: number; rows: number; nllSum: JsonNum; correct: number; binCount: number[]; binConf: JsonNum[]; binCorrect: number[]; binNaN: number; predicted: number[]; binary: number[] | null }[];
   alt: null | { temperature: number; nllSum: JsonNum; binCount: number[]; binConf: JsonNum[]; binCorrect: number[]; binNaN: number };
 }
 
@@ -196,6 +203,7 @@ export class ScoreAccumulator {
   /** null only when rebuilt from statistics that did not record them. */
   fine: FineConfidenceBins | null;
   classwise: ClasswiseBins | null;
+  groups: GroupAccumulator | null;
   altNllSum = 0;
   readonly altReliability: ReliabilityBins | null;
 
@@ -227,6 +235,7 @@ export class ScoreAccumulator {
     this.confusion = new ConfusionCounts(classes);
     this.fine = new FineConfidenceBins();
     this.classwise = new ClasswiseBins(classes, this.bins);
+    this.groups = options.groups ? new GroupAccumulator(classes, this.bins) : null;
   }
 
   /** Adds every block of a source (labels required). */
@@ -235,13 +244,17 @@ export class ScoreAccumulator {
     for (const blk of src.blocks()) {
       if (!blk.labels) throw new LogitkitError('invalid_argument', 'labels are required', 'labels');
       checkLabelBlock(src, blk.labels, blk.start, this.classes);
-      this.addBlock(lk, blk.x, blk.labels);
+      if (this.groups && !blk.groups) throw new LogitkitError('invalid_argument', 'group ids are required (the accumulator keeps groups)', 'groups');
+      this.addBlock(lk, blk.x, blk.labels, blk.groups ?? null, (row) => (src.describeRow ? src.describeRow(blk.start + row, 'groups') : `groups[${blk.start + row}]`));
     }
     return this;
   }
 
   /** Adds rows = labels.length rows of logits x (labels already validated to lie in [0, classes)). */
-  addBlock(lk: MetricsEngine, x: Float32Array, labels: Int32Array): void {
+  addBlock(lk: MetricsEngine, x: Float32Array, labels: Int32Array, groups: Int32Array | null = null, where: (row: number) => string = (r) => `groups[${r}]`): void {
+    if (this.groups && (!groups || groups.length !== labels.length)) {
+      throw new LogitkitError('shape_mismatch', `groups must hold one id per row (${labels.length})`, 'groups');
+    }
     const C = this.classes;
     const R = labels.length;
     const n = R * C;
@@ -284,6 +297,7 @@ export class ScoreAccumulator {
       this.reliability.add(p[o + c], hit);
       this.fine?.add(p[o + c], hit);
       this.classwise?.addRow(p, o, y);
+      if (this.groups) this.groups.add(groups![r], -lp[o + y], p[o + c], y, c, () => where(r));
       let sq = 0;
       let h = 0;
       for (let j = 0; j < C; j++) {
@@ -345,6 +359,8 @@ export class ScoreAccumulator {
     else this.fine = null;
     if (this.classwise && o.classwise) this.classwise.merge(o.classwise);
     else this.classwise = null;
+    same('groups', this.groups !== null, o.groups !== null);
+    if (this.groups && o.groups) this.groups.merge(o.groups);
     if (this.altReliability && o.altReliability) {
       this.altNllSum += o.altNllSum;
       this.altReliability.merge(o.altReliability);
@@ -395,6 +411,7 @@ export class ScoreAccumulator {
       classification: classificationReport(this.classCorrect, this.predicted, this.support),
       confusion: this.confusion,
     };
+    if (this.groups) out.slices = this.groups.report({ accuracy: out.accuracy, nll: out.nll, ece: out.ece });
     if (this.altReliability) {
       const ar = this.altReliability.result();
       out.alt = { temperature: this.altTemperature!, nll: this.altNllSum / n, ece: ar.ece, mce: ar.mce, reliability: ar };
@@ -431,6 +448,22 @@ export class ScoreAccumulator {
       ...(this.classwise
         ? { classwise: { cells: sparseCells(this.classwise.count, this.classwise.probSum, this.classwise.positives), nanRows: this.classwise.nanRows } }
         : {}),
+      ...(this.groups
+        ? {
+            groups: [...this.groups.byId].map(([id, g]) => ({
+              id,
+              rows: g.rows,
+              nllSum: enc(g.nllSum),
+              correct: g.correct,
+              binCount: Array.from(g.reliability.count),
+              binConf: encArr(g.reliability.confSum),
+              binCorrect: Array.from(g.reliability.correctSum),
+              binNaN: g.reliability.nanRows,
+              predicted: Array.from(g.predicted),
+              binary: g.binary ? Array.from(g.binary) : null,
+            })),
+          }
+        : {}),
       alt: a
         ? {
             temperature: this.altTemperature!,
@@ -456,7 +489,7 @@ export class ScoreAccumulator {
       if (!Array.isArray(v) || v.length !== len) throw new LogitkitError('invalid_argument', `${name}: stats.${String(key)} must be an array of ${len}`, name);
       return v.map(dec);
     };
-    const acc = new ScoreAccumulator(C, { bins: M, topk: o.k, temperature: o.temperature, altTemperature: o.alt ? o.alt.temperature : null });
+    const acc = new ScoreAccumulator(C, { bins: M, topk: o.k, temperature: o.temperature, altTemperature: o.alt ? o.alt.temperature : null, groups: o.groups !== undefined });
     acc.rows = o.rows;
     acc.nllSum = dec(o.nllSum);
     acc.correct = o.correct;
@@ -484,6 +517,23 @@ export class ScoreAccumulator {
       acc.classwise.rows = o.rows;
       acc.classwise.nanRows = typeof o.classwise?.nanRows === 'number' ? o.classwise.nanRows : 0;
       readCells(o.classwise?.cells, C * M, acc.classwise.count, acc.classwise.probSum, acc.classwise.positives, `${name}: stats.classwise`);
+    }
+    if (o.groups !== undefined) {
+      if (!Array.isArray(o.groups)) throw new LogitkitError('invalid_argument', `${name}: stats.groups must be an array`, name);
+      for (const g of o.groups) {
+        const sums: GroupSums = acc.groups!.of(g?.id, () => `${name}: stats.groups`);
+        if (sums.rows > 0) throw new LogitkitError('invalid_argument', `${name}: stats.groups lists group ${g.id} twice`, name);
+        if (!Number.isSafeInteger(g.rows) || g.rows < 1) throw new LogitkitError('invalid_argument', `${name}: stats.groups[${g.id}].rows must be a positive integer`, name);
+        sums.rows += g.rows;
+        sums.nllSum += dec(g.nllSum);
+        sums.correct += g.correct;
+        sums.reliability.count.set(arr('groups', M, g.binCount));
+        sums.reliability.confSum.set(arr('groups', M, g.binConf));
+        sums.reliability.correctSum.set(arr('groups', M, g.binCorrect));
+        sums.reliability.nanRows = g.binNaN ?? 0;
+        sums.predicted.set(arr('groups', C, g.predicted));
+        if (sums.binary) sums.binary.set(arr('groups', 4, g.binary));
+      }
     }
     if (o.confusion === undefined) acc.confusion = null;
     else {
