@@ -489,7 +489,7 @@ export async function mergeCommand(argv: string[]): Promise<number> {
   const inputs = parsed.flatMap((p) => (Array.isArray(p.obj.inputs) ? p.obj.inputs : [p.file]));
   extra.inputs = inputs;
   extra.merged = positionals;
-  if (kind) writeReport(values.report!, kind, { summary: s, inputs: inputs as Shard[], backend: 'merged', temperature: extra.temperature as number | undefined, fitted: null });
+  if (kind) writeReport(values.report!, kind, { summary: s, inputs: inputs as Shard[], backend: 'merged', temperature: extra.temperature as number | undefined, fitted: null, merged: positionals });
   if (values.json) process.stdout.write(JSON.stringify(summaryJson(s, extra, acc.toStats(), { confusion: values.confusion === true }), null, 2) + '\n');
   else {
     const head = `logitkit merge: ${s.rows.toLocaleString('en-US')} rows × ${s.classes} classes from ${positionals.length} shards`;
