@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const { main } = await import(new URL('../dist/cli/main.js', import.meta.url).href);
 const rel = (p) => relative(process.cwd(), join(root, p)) || '.';
-const args = ['score', rel('data/sample/logits.npy'), '--labels', rel('data/sample/labels.npy'), '--report', rel('report.html'), ...process.argv.slice(2)];
+const args = ['score', rel('data/sample/logits.npy'), '--labels', rel('data/sample/labels.npy'), '--class-names', rel('data/sample/class-names.txt'), '--report', rel('report.html'), ...process.argv.slice(2)];
 process.stderr.write(`$ logitkit ${args.join(' ')}\n\n`);
 process.exitCode = await main(args);
 if (process.exitCode === 0) process.stderr.write(`\nOpen ${rel('report.html')} in a browser to see the reliability diagrams.\n`);

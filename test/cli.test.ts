@@ -293,8 +293,8 @@ describe('logitkit reports', () => {
     expect(md).toContain('| metric | value |');
     expect(md).toContain(`| accuracy | ${(j.accuracy * 100).toFixed(2)}% |`);
     expect(md).toContain('## Temperature scaling');
-    expect(md).toContain('| class | support | accuracy | predicted |');
-    expect(md.split('\n').filter((l) => /^\| \d+ \| \d+ \|/.test(l))).toHaveLength(C);
+    expect(md).toContain('| class | support | recall | precision | F1 | predicted |');
+    expect(md.split('\n').filter((l) => /^\| \d+ \| \d+ \| [\d.]+% \|/.test(l))).toHaveLength(C); // the per-class rows (support, then recall)
   });
 });
 

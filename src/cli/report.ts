@@ -5,7 +5,7 @@
  */
 import type { Shard } from '../io/npy-source.js';
 import type { TemperatureFit } from '../metrics/calibration.js';
-import type { ScoreSummary, PerClassEntry } from '../metrics/summary.js';
+import { classLabel, type ScoreSummary, type PerClassEntry } from '../metrics/summary.js';
 import type { Reliability } from '../metrics/calibration.js';
 import { fmt, pct } from './ui.js';
 
@@ -16,6 +16,8 @@ export interface ReportInput {
   /** Temperature of the main figures when one was given or fitted. */
   temperature?: number | undefined;
   fitted: TemperatureFit | null;
+  /** A report of `logitkit merge`: the JSON files it merged. */
+  merged?: string[];
 }
 
 interface Panel {
@@ -36,14 +38,31 @@ function panels(s: ScoreSummary, mainT: number): { before: Panel; after: Panel |
   return { before, after };
 }
 
+/** A round step (1, 2 or 5 × 10^k) of about `raw`. */
+function niceStep(raw: number): number {
+  const p = 10 ** Math.floor(Math.log10(Math.max(raw, 1)));
+  const f = raw / p;
+  return (f <= 1 ? 1 : f <= 2 ? 2 : f <= 5 ? 5 : 10) * p;
+}
+
+/** 8792 → '8.8k', 120 → '120': fits over a bin a few pixels wide. */
+function compactCount(n: number): string {
+  if (n < 1000) return String(n);
+  if (n < 1e6) return `${n < 1e4 ? (n / 1000).toFixed(1) : Math.round(n / 1000)}k`;
+  return `${n < 1e7 ? (n / 1e6).toFixed(1) : Math.round(n / 1e6)}M`;
+}
+
 const esc = (t: string) => t.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 const n2 = (v: number) => (Math.round(v * 100) / 100).toString();
+
+/** Height of the strip under each reliability diagram that shows how many rows each bin holds. */
+const STRIP = 46;
 
 function reliabilitySvg(p: Panel): string {
   const W = 340;
   const H = 340;
-  const m = { l: 48, r: 12, t: 44, b: 42 };
-  const H2 = H + 16;
+  const m = { l: 48, r: 12, t: 44, b: 42 + STRIP };
+  const H2 = H + 16 + STRIP;
   const pw = W - m.l - m.r;
   const ph = H2 - m.t - m.b;
   const X = (v: number) => m.l + v * pw;
@@ -71,7 +90,20 @@ function reliabilitySvg(p: Panel): string {
   }
   parts.push(`<line x1="${X(0)}" y1="${Y(0)}" x2="${X(1)}" y2="${Y(1)}" class="diag"/>`);
   parts.push(`<rect x="${m.l}" y="${m.t}" width="${pw}" height="${ph}" class="frame"/>`);
-  parts.push(`<text x="${m.l + pw / 2}" y="${H2 - 8}" text-anchor="middle" class="ax">confidence</text>`);
+  parts.push(`<text x="${m.l + pw / 2}" y="${H2 - STRIP - 8}" text-anchor="middle" class="ax">confidence</text>`);
+  // Rows per bin, square-root scale, so a 1-row bin is not read like an 8,792-row one.
+  const maxCount = Math.max(1, ...p.rel.bins.map((b) => b.count));
+  const s0 = H2 - 6;
+  p.rel.bins.forEach((b) => {
+    if (!b.count) return;
+    const h = Math.max(1, Math.sqrt(b.count / maxCount) * 14);
+    const x0 = X(b.lower) + 1;
+    const w = X(b.upper) - X(b.lower) - 2;
+    parts.push(`<rect x="${n2(x0)}" y="${n2(s0 - h)}" width="${n2(w)}" height="${n2(h)}" class="cnt"><title>${b.count} rows</title></rect>`);
+    // Vertical, so four characters fit over a bin 17 px wide.
+    parts.push(`<text transform="translate(${n2(x0 + w / 2 + 3)} ${n2(s0 - h - 2)}) rotate(-90)" class="tiny">${compactCount(b.count)}</text>`);
+  });
+  parts.push(`<text x="${m.l - 6}" y="${s0 - 2}" text-anchor="end" class="tiny">rows</text>`);
   parts.push(`<text transform="translate(13 ${m.t + ph / 2}) rotate(-90)" text-anchor="middle" class="ax">accuracy</text>`);
   parts.push('</svg>');
   return parts.join('');
@@ -88,13 +120,16 @@ function histogramSvg(before: Panel, after: Panel | null): string {
   const fracs = series.map((s, i) => s.rel.bins.map((b) => (totals[i] > 0 ? b.count / totals[i] : 0)));
   // Square-root scale: a confident model puts most rows in the top bin, and a linear axis would hide
   // the rest of the distribution.
-  const top = Math.max(0.05, ...fracs.flat());
+  const TICKS = [0, 0.01, 0.05, 0.1, 0.25, 0.5, 0.75, 1];
+  const tallest = Math.max(...fracs.flat());
+  // The axis ends on a labelled tick at or above the tallest bar, so every bar can be read off it.
+  const top = TICKS.find((t) => t >= Math.max(0.05, tallest)) ?? 1;
   const X = (v: number) => m.l + v * pw;
   const Y = (v: number) => m.t + (1 - Math.sqrt(v / top)) * ph;
   const parts: string[] = [];
   parts.push(`<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${W} ${H}" width="${W}" height="${H}" role="img" aria-label="confidence histogram">`);
   parts.push(`<text x="${W / 2}" y="16" text-anchor="middle" class="t">Confidence histogram (share of rows per bin, square-root scale)</text>`);
-  for (const v of [0, 0.01, 0.05, 0.1, 0.25, 0.5, 0.75, 1].filter((t) => t <= top)) {
+  for (const v of TICKS.filter((t) => t <= top)) {
     parts.push(`<line x1="${X(0)}" x2="${X(1)}" y1="${n2(Y(v))}" y2="${n2(Y(v))}" class="grid"/>`);
     parts.push(`<text x="${m.l - 6}" y="${n2(Y(v) + 4)}" text-anchor="end" class="ax">${v * 100}%</text>`);
   }
@@ -108,11 +143,22 @@ function histogramSvg(before: Panel, after: Panel | null): string {
       );
     });
   });
+  // A tick on every bin edge (the bars fill their bins exactly), labels every 0.2.
+  const M = before.rel.bins.length;
+  for (let k = 0; k <= M; k++) parts.push(`<line x1="${n2(X(k / M))}" x2="${n2(X(k / M))}" y1="${m.t + ph}" y2="${m.t + ph + 4}" class="frame"/>`);
   for (let t = 0; t <= 5; t++) {
     parts.push(`<text x="${n2(X(t / 5))}" y="${H - m.b + 16}" text-anchor="middle" class="ax">${(t / 5).toFixed(1)}</text>`);
   }
+  // The tallest bar's value, written on it.
+  series.forEach((sr, si) => {
+    const k = fracs[si].indexOf(tallest);
+    if (k < 0) return;
+    const b = sr.rel.bins[k];
+    const slot = (X(b.upper) - X(b.lower)) / series.length;
+    parts.push(`<text x="${n2(X(b.lower) + si * slot + slot / 2)}" y="${n2(Y(tallest) - 3)}" text-anchor="middle" class="ax">${pct(tallest, 0)}</text>`);
+  });
   parts.push(`<rect x="${m.l}" y="${m.t}" width="${pw}" height="${ph}" class="frame"/>`);
-  parts.push(`<text x="${m.l + pw / 2}" y="${H - 8}" text-anchor="middle" class="ax">confidence (max softmax probability)</text>`);
+  parts.push(`<text x="${m.l + pw / 2}" y="${H - 8}" text-anchor="middle" class="ax">confidence (max softmax probability), ${M} bins</text>`);
   if (after) {
     parts.push(`<rect x="${W - 250}" y="${m.t + 8}" width="10" height="10" class="h0"/><text x="${W - 236}" y="${m.t + 17}" class="ax">${esc(before.title)}</text>`);
     parts.push(`<rect x="${W - 250}" y="${m.t + 24}" width="10" height="10" class="h1"/><text x="${W - 236}" y="${m.t + 33}" class="ax">T = ${fmt(after.temperature)}</text>`);
@@ -129,10 +175,14 @@ function chartClasses(pc: PerClassEntry[]): { list: PerClassEntry[]; note: strin
   return { list, note: `Showing the 30 most over-predicted and the 30 most under-predicted of ${pc.length} classes.` };
 }
 
+const classChartLabel = (c: PerClassEntry) => (c.name !== undefined ? `${c.class} ${c.name}` : `class ${c.class}`);
+
 function perClassSvg(pc: PerClassEntry[]): string {
   const rowH = 22;
-  const W = 700;
-  const m = { l: 70, r: 190, t: 34, b: 10 };
+  // The left margin fits the longest label (≈ 7 px a character at 12 px), within reason.
+  const longest = Math.max(...pc.map((c) => classChartLabel(c).length));
+  const W = 760;
+  const m = { l: Math.min(220, Math.max(70, 12 + 7 * longest)), r: 190, t: 34, b: 34 };
   const H = m.t + m.b + rowH * pc.length;
   const pw = W - m.l - m.r;
   const maxCount = Math.max(1, ...pc.map((c) => Math.max(c.support, c.predicted)));
@@ -142,12 +192,21 @@ function perClassSvg(pc: PerClassEntry[]): string {
   parts.push(`<rect x="${m.l}" y="8" width="10" height="10" class="sup"/><text x="${m.l + 14}" y="17" class="ax">support (true rows)</text>`);
   parts.push(`<rect x="${m.l + 150}" y="8" width="10" height="10" class="pred"/><text x="${m.l + 164}" y="17" class="ax">predicted</text>`);
   parts.push(`<text x="${W - m.r + 8}" y="17" class="ax">accuracy · bias</text>`);
+  // x axis: rows, with round ticks
+  const step = niceStep(maxCount / 5);
+  const axisY = m.t + rowH * pc.length + 4;
+  for (let v = 0; v <= maxCount; v += step) {
+    parts.push(`<line x1="${n2(X(v))}" x2="${n2(X(v))}" y1="${m.t - 4}" y2="${axisY}" class="grid"/>`);
+    parts.push(`<text x="${n2(X(v))}" y="${axisY + 14}" text-anchor="middle" class="ax">${v.toLocaleString('en-US')}</text>`);
+  }
+  parts.push(`<text x="${n2(m.l + pw / 2)}" y="${axisY + 28}" text-anchor="middle" class="ax">rows</text>`);
   pc.forEach((c, i) => {
     const y = m.t + i * rowH;
     const flagCls = c.flag === 'over' ? 'fo' : c.flag === 'under' ? 'fu' : '';
-    parts.push(`<text x="${m.l - 8}" y="${y + 14}" text-anchor="end" class="ax ${flagCls}">class ${c.class}</text>`);
-    parts.push(`<rect x="${m.l}" y="${y + 2}" width="${n2(X(c.support) - m.l)}" height="8" class="sup"><title>class ${c.class}: ${c.support} rows</title></rect>`);
-    parts.push(`<rect x="${m.l}" y="${y + 11}" width="${n2(X(c.predicted) - m.l)}" height="8" class="pred"><title>class ${c.class}: predicted ${c.predicted} times</title></rect>`);
+    const label = classChartLabel(c);
+    parts.push(`<text x="${m.l - 8}" y="${y + 14}" text-anchor="end" class="ax ${flagCls}">${esc(label)}</text>`);
+    parts.push(`<rect x="${m.l}" y="${y + 2}" width="${n2(X(c.support) - m.l)}" height="8" class="sup"><title>${esc(label)}: ${c.support} rows</title></rect>`);
+    parts.push(`<rect x="${m.l}" y="${y + 11}" width="${n2(X(c.predicted) - m.l)}" height="8" class="pred"><title>${esc(label)}: predicted ${c.predicted} times</title></rect>`);
     const ratio = c.support > 0 ? c.predicted / c.support : Infinity;
     const bias = c.flag === 'over' ? ` · over ×${fmt(ratio, 3)}` : c.flag === 'under' ? ` · under ×${fmt(ratio, 3)}` : '';
     parts.push(`<text x="${W - m.r + 8}" y="${y + 14}" class="ax ${flagCls}">${c.accuracy === null ? '—' : pct(c.accuracy, 1)}${esc(bias)}</text>`);
@@ -163,6 +222,7 @@ h1{font-size:22px;margin:0 0 4px}h2{font-size:17px;margin:28px 0 8px}.sub{color:
 table{border-collapse:collapse;font-size:13px}td,th{padding:3px 8px;border-bottom:1px solid #e6eaf0;text-align:right}td:first-child,th:first-child{text-align:left}
 svg{font:12px system-ui,sans-serif;max-width:100%;height:auto}.t{font-size:13px;font-weight:600}.ax{fill:#3d4652}.grid{stroke:#e8ecf1}.frame{fill:none;stroke:#98a2b0}
 .diag{stroke:#1d232b;stroke-dasharray:4 3}.acc{fill:#4a7fc1}.over{fill:#d9534f;fill-opacity:.45}.under{fill:#f0ad4e;fill-opacity:.85}
+.cnt{fill:#b8c2cf}.cd{fill:#2f6db5}.co{fill:#c9302c}.cv{font-size:10px;fill:#fff}.tiny{font-size:9px;fill:#5b6573}.val{font-size:11px;font-weight:600;fill:#fff}
 .h0{fill:#9aa7b8}.h1{fill:#4a7fc1}.sup{fill:#9aa7b8}.pred{fill:#4a7fc1}.fo{fill:#c9302c;font-weight:600}.fu{fill:#b06d00;font-weight:600}
 .note{color:#5b6573;font-size:13px}code{background:#f3f5f8;padding:1px 4px;border-radius:3px}`;
 
@@ -173,17 +233,20 @@ export function renderHtmlReport(r: ReportInput): string {
   const card = (label: string, value: string) => `<div class="card"><b>${esc(value)}</b><span>${esc(label)}</span></div>`;
   const flagged = s.perClass.filter((c) => c.flag);
   const { list, note } = chartClasses(s.perClass);
-  const inputs = r.inputs.map((i) => `<code>${esc(i.logits)}</code>${i.labels ? ` + <code>${esc(i.labels)}</code>` : ''}`).join(', ');
+  const inputs = r.merged
+    ? `merged from ${r.merged.length} shards (${r.merged.map((f) => `<code>${esc(f)}</code>`).join(', ')})`
+    : r.inputs.map((i) => `<code>${esc(i.logits)}</code>${i.labels ? ` + <code>${esc(i.labels)}</code>` : ''}`).join(', ') + ` · backend ${esc(r.backend)}`;
+  const cal = s.calibration;
   const tempLine =
     r.temperature !== undefined
       ? `Figures at temperature T = ${fmt(mainT)}${r.fitted && r.fitted.temperature === mainT ? ' (fitted)' : ''}.`
       : 'Figures at T = 1 (raw logits).';
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
-<title>logitkit report — ${s.rows} rows × ${s.classes} classes</title><style>${CSS}</style></head>
+<title>logitkit ${r.merged ? 'merged ' : ''}report — ${s.rows} rows × ${s.classes} classes</title><style>${CSS}</style></head>
 <body>
-<h1>logitkit score report</h1>
-<p class="sub">${s.rows.toLocaleString('en-US')} rows × ${s.classes} classes · ${inputs} · backend ${esc(r.backend)}. ${esc(tempLine)}</p>
+<h1>logitkit ${r.merged ? `merged score report (${r.merged.length} shards)` : 'score report'}</h1>
+<p class="sub">${s.rows.toLocaleString('en-US')} rows × ${s.classes} classes · ${inputs}. ${esc(tempLine)}</p>
 <div class="cards">
 ${card('accuracy', pct(s.accuracy))}
 ${card(`top-${s.topk.k} accuracy`, pct(s.topk.accuracy))}
@@ -194,11 +257,19 @@ ${card('Brier score', fmt(s.brier))}
 ${card('mean entropy (nats)', fmt(s.meanEntropy))}
 ${card('perplexity', fmt(s.perplexity))}
 ${after ? card('fitted-T ECE', `${pct(before.rel.ece)} → ${pct(after.rel.ece)}`) : ''}
+${card('adaptive ECE', pct(cal.adaptiveEce))}
+${card('classwise ECE', pct(cal.classwiseEce))}
+${card('RMS calibration error', pct(cal.rmsce))}
+${card('debiased L2 error', pct(cal.debiasedL2))}
+${card('macro F1', fmt(s.classification.macro.f1))}
+${card('balanced accuracy', pct(s.classification.balancedAccuracy))}
 </div>
 <h2>Reliability</h2>
 <p class="note">Bars: accuracy per confidence bin. Red: the model is more confident than it is right (over-confident);
 orange: under-confident. A calibrated model follows the dashed diagonal.${after ? ` Temperature scaling divides the logits by T = ${fmt(after.temperature)} (NLL ${fmt(before.nll)} → ${fmt(after.nll)}).` : ''}</p>
-<div class="row">${reliabilitySvg(before)}${after ? reliabilitySvg(after) : ''}</div>
+<div class="row">${reliabilitySvg(before)}${after ? reliabilitySvg(after) : ''}</div>${
+    r.merged && !after ? '<p class="note">One diagram: the shards were not all scored with the same second temperature, so there is no merged "after" panel.</p>' : ''
+  }
 <h2>Confidence</h2>
 ${histogramSvg(before, after)}
 <h2>Per class</h2>
@@ -208,11 +279,97 @@ ${histogramSvg(before, after)}
       : 'No class is clearly over- or under-predicted.'
   } ${esc(note)}</p>
 ${perClassSvg(list)}
+${confusionHtml(s)}
+${groupsHtml(s)}
 <h2>Numbers</h2>
 ${htmlTables(s, before, after)}
 <p class="note">Generated by logitkit. ECE uses ${s.bins} equal-width bins (k/M, (k+1)/M]; Brier = Σ<sub>j</sub>(p<sub>j</sub> − y<sub>j</sub>)², range [0, 2].</p>
 </body></html>
 `;
+}
+
+/** Up to 20 classes: the matrix as a heatmap normalised by true class; more: the most confused pairs. */
+const HEATMAP_MAX = 20;
+
+/** Off-diagonal cells, most frequent first: [true, predicted, count, share of the true class]. */
+function confusedPairs(s: ScoreSummary, n: number): [number, number, number, number][] {
+  const cells = s.confusion!.entries().filter(([t, p]) => t !== p);
+  cells.sort((a, b) => b[2] - a[2] || a[0] - b[0] || a[1] - b[1]);
+  return cells.slice(0, n).map(([t, p, c]) => [t, p, c, c / s.perClass[t].support]);
+}
+
+function confusionHtml(s: ScoreSummary): string {
+  if (!s.confusion) return '';
+  const K = s.classes;
+  if (K > HEATMAP_MAX) {
+    const rows = confusedPairs(s, 15)
+      .map(([t, p, c, f]) => `<tr><td>${esc(classLabel(s, t))}</td><td>${esc(classLabel(s, p))}</td><td>${c}</td><td>${pct(f, 1)}</td></tr>`)
+      .join('');
+    return `<h2>Most confused classes</h2><p class="note">The 15 most frequent mistakes of ${K} classes (the whole matrix is in <code>--json --confusion</code>).</p>
+<table><thead><tr><th>true class</th><th>predicted as</th><th>rows</th><th>share of the true class</th></tr></thead><tbody>${rows}</tbody></table>`;
+  }
+  const m = s.confusion.matrix();
+  const label = (k: number) => (s.classNames ? s.classNames[k] : String(k));
+  const longest = Math.max(...Array.from({ length: K }, (_, k) => label(k).length));
+  const cell = Math.max(22, Math.min(44, Math.floor(440 / K)));
+  const ml = Math.min(160, 14 + 7 * longest);
+  const mt = Math.min(140, 14 + 7 * longest);
+  const W = ml + cell * K + 20;
+  const H = mt + cell * K + 30;
+  const parts: string[] = [];
+  parts.push(`<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${W} ${H}" width="${W}" height="${H}" role="img" aria-label="confusion matrix">`);
+  for (let t = 0; t < K; t++) {
+    const support = s.perClass[t].support;
+    parts.push(`<text x="${ml - 6}" y="${n2(mt + t * cell + cell / 2 + 4)}" text-anchor="end" class="ax">${esc(label(t))}</text>`);
+    for (let p = 0; p < K; p++) {
+      const f = support > 0 ? m[t][p] / support : 0;
+      const x = ml + p * cell;
+      const y = mt + t * cell;
+      const cls = t === p ? 'cd' : 'co';
+      parts.push(
+        `<rect x="${x}" y="${y}" width="${cell - 1}" height="${cell - 1}" class="${cls}" style="fill-opacity:${n2(t === p ? 0.08 + 0.92 * f : Math.min(1, 0.04 + 3 * f))}"><title>${esc(`true ${label(t)}, predicted ${label(p)}: ${m[t][p]} rows (${pct(f, 1)} of ${label(t)})`)}</title></rect>`,
+      );
+      if (K <= 12 && m[t][p] > 0) {
+        parts.push(`<text x="${n2(x + cell / 2)}" y="${n2(y + cell / 2 + 4)}" text-anchor="middle" class="${t === p && f > 0.5 ? 'cv' : 'tiny'}">${Math.round(f * 100)}</text>`);
+      }
+    }
+  }
+  for (let p = 0; p < K; p++) {
+    parts.push(`<text transform="translate(${n2(ml + p * cell + cell / 2 + 4)} ${mt - 6}) rotate(-60)" class="ax">${esc(label(p))}</text>`);
+  }
+  parts.push(`<text x="${n2(ml + (cell * K) / 2)}" y="${H - 8}" text-anchor="middle" class="ax">predicted class (columns); true class (rows); % of the true class</text>`);
+  parts.push('</svg>');
+  return `<h2>Confusion</h2><p class="note">Each row is a true class, normalised to 100%: the diagonal (blue) is its recall, red cells are where its rows go instead.</p>${parts.join('')}`;
+}
+
+function groupsHtml(s: ScoreSummary): string {
+  const sl = s.slices;
+  if (!sl) return '';
+  const ids = Object.keys(sl.groups);
+  const shown = ids.length <= 30 ? ids : [...ids].sort((a, b) => sl.groups[a].accuracy - sl.groups[b].accuracy).slice(0, 30);
+  const rows = shown
+    .map((g) => {
+      const f = sl.groups[g];
+      const bin = f.selectionRate !== undefined ? `<td>${pct(f.selectionRate, 1)}</td><td>${f.tpr === null ? '—' : pct(f.tpr!, 1)}</td><td>${f.fpr === null ? '—' : pct(f.fpr!, 1)}</td>` : '';
+      return `<tr><td>${esc(g)}</td><td>${f.rows}</td><td>${pct(f.accuracy, 1)}</td><td>${fmt(f.nll)}</td><td>${pct(f.ece)}</td>${bin}</tr>`;
+    })
+    .join('');
+  const gaps = sl.groupGaps;
+  const fair = sl.fairness
+    ? ` Demographic parity difference ${fmt(sl.fairness.demographicParityDifference)}; equalized odds difference ${fmt(sl.fairness.equalizedOddsDifference)} (Fairlearn's definitions).`
+    : '';
+  return `<h2>Groups</h2><p class="note">${ids.length} groups${ids.length > 30 ? ' (the 30 least accurate shown)' : ''}. Accuracy gap ${pct(gaps.accuracy.gap)}: group ${gaps.accuracy.worstGroup} is ${pct(gaps.accuracy.worstVsOverall)} below overall. ECE gap ${pct(gaps.ece.gap)}: group ${gaps.ece.worstGroup} is ${pct(gaps.ece.worstVsOverall)} above.${fair}</p>
+<table><thead><tr><th>group</th><th>rows</th><th>accuracy</th><th>NLL</th><th>ECE</th>${sl.fairness ? '<th>P(ŷ = 1)</th><th>TPR</th><th>FPR</th>' : ''}</tr></thead><tbody>${rows}</tbody></table>`;
+}
+
+/** Which classes the tables list: all up to 30, else the flagged ones and the 20 lowest F1. */
+function tableClasses(s: ScoreSummary): { list: PerClassEntry[]; note: string } {
+  if (s.classes <= 30) return { list: s.perClass, note: '' };
+  const f1 = s.classification.perClass;
+  const worst = [...s.perClass].sort((a, b) => f1[a.class].f1 - f1[b.class].f1 || a.class - b.class).slice(0, 20);
+  const keep = new Set([...worst, ...s.perClass.filter((c) => c.flag)].map((c) => c.class));
+  const list = s.perClass.filter((c) => keep.has(c.class));
+  return { list, note: `${list.length} of ${s.classes} classes: the flagged ones and the 20 with the lowest F1. All classes are in --json.` };
 }
 
 function htmlTables(s: ScoreSummary, before: Panel, after: Panel | null): string {
@@ -221,17 +378,19 @@ function htmlTables(s: ScoreSummary, before: Panel, after: Panel | null): string
       .map((b) => `<tr><td>(${fmt(b.lower, 3)}, ${fmt(b.upper, 3)}]</td><td>${b.count}</td><td>${b.count ? pct(b.accuracy) : '—'}</td><td>${b.count ? pct(b.confidence) : '—'}</td></tr>`)
       .join('');
   const rel = (p: Panel) => `<table><thead><tr><th>${esc(p.title)}</th><th>rows</th><th>accuracy</th><th>confidence</th></tr></thead><tbody>${relRows(p)}</tbody></table>`;
-  const pcRows = s.perClass
-    .slice(0, 1000)
-    .map(
-      (c) =>
-        `<tr><td>${c.class}</td><td>${c.support}</td><td>${c.accuracy === null ? '—' : pct(c.accuracy, 1)}</td><td>${c.predicted}</td><td>${pct(c.meanProb)}</td><td>${pct(c.frequency)}</td><td>${fmt(c.meanLogit)}</td><td>${c.flag ?? ''}</td></tr>`,
-    )
+  const { list, note } = tableClasses(s);
+  const cr = s.classification;
+  const pcRows = list
+    .map((c) => {
+      const k = cr.perClass[c.class];
+      return `<tr><td>${esc(classLabel(s, c.class))}</td><td>${c.support}</td><td>${c.accuracy === null ? '—' : pct(c.accuracy, 1)}</td><td>${pct(k.precision, 1)}</td><td>${fmt(k.f1, 3)}</td><td>${c.predicted}</td><td>${pct(c.meanProb)}</td><td>${pct(c.frequency)}</td><td>${fmt(c.meanLogit)}</td><td>${c.flag ?? ''}</td></tr>`;
+    })
     .join('');
+  const avg = (name: string, a: { precision: number; recall: number; f1: number }) =>
+    `<tr><td><i>${name}</i></td><td></td><td>${pct(a.recall, 1)}</td><td>${pct(a.precision, 1)}</td><td>${fmt(a.f1, 3)}</td><td colspan="5"></td></tr>`;
   return `<div class="row">${rel(before)}${after ? rel(after) : ''}</div>
-<h2>Per-class table</h2><table><thead><tr><th>class</th><th>support</th><th>accuracy</th><th>predicted</th><th>mean prob</th><th>frequency</th><th>mean logit</th><th>flag</th></tr></thead><tbody>${pcRows}</tbody></table>${
-    s.perClass.length > 1000 ? `<p class="note">First 1000 of ${s.perClass.length} classes; all are in <code>--json</code>.</p>` : ''
-  }`;
+<h2>Per-class table</h2>${note ? `<p class="note">${esc(note)}</p>` : ''}<table><thead><tr><th>class</th><th>support</th><th>recall</th><th>precision</th><th>F1</th><th>predicted</th><th>mean prob</th><th>frequency</th><th>mean logit</th><th>flag</th></tr></thead><tbody>${pcRows}${avg('macro average', cr.macro)}${avg('weighted average', cr.weighted)}</tbody></table>
+<p class="note">Balanced accuracy ${pct(cr.balancedAccuracy)}.${cr.zeroDivision.precision.length ? ` Never predicted (precision 0/0, shown as 0): ${cr.zeroDivision.precision.map((k) => esc(classLabel(s, k))).join(', ')}.` : ''}</p>`;
 }
 
 export function renderMarkdownReport(r: ReportInput): string {
@@ -239,8 +398,12 @@ export function renderMarkdownReport(r: ReportInput): string {
   const mainT = r.temperature ?? 1;
   const { before, after } = panels(s, mainT);
   const lines: string[] = [];
-  lines.push(`# logitkit score report`, '');
-  lines.push(`${s.rows} rows × ${s.classes} classes; inputs: ${r.inputs.map((i) => `\`${i.logits}\`${i.labels ? ` + \`${i.labels}\`` : ''}`).join(', ')}; backend ${r.backend}.`);
+  lines.push(r.merged ? `# logitkit merged score report (${r.merged.length} shards)` : `# logitkit score report`, '');
+  lines.push(
+    r.merged
+      ? `${s.rows} rows × ${s.classes} classes, merged from ${r.merged.map((f) => `\`${f}\``).join(', ')}.`
+      : `${s.rows} rows × ${s.classes} classes; inputs: ${r.inputs.map((i) => `\`${i.logits}\`${i.labels ? ` + \`${i.labels}\`` : ''}`).join(', ')}; backend ${r.backend}.`,
+  );
   lines.push(r.temperature !== undefined ? `Figures at temperature T = ${fmt(mainT)}.` : 'Figures at T = 1 (raw logits).', '');
   lines.push('| metric | value |', '|---|---:|');
   lines.push(`| accuracy | ${pct(s.accuracy)} |`);
@@ -250,7 +413,14 @@ export function renderMarkdownReport(r: ReportInput): string {
   lines.push(`| ECE (${s.bins} bins) | ${pct(s.ece)} |`);
   lines.push(`| MCE | ${pct(s.mce)} |`);
   lines.push(`| Brier score | ${fmt(s.brier)} |`);
-  lines.push(`| mean entropy (nats) | ${fmt(s.meanEntropy)} |`, '');
+  lines.push(`| mean entropy (nats) | ${fmt(s.meanEntropy)} |`);
+  lines.push(`| adaptive ECE | ${pct(s.calibration.adaptiveEce)} |`);
+  lines.push(`| classwise ECE | ${pct(s.calibration.classwiseEce)} |`);
+  lines.push(`| RMS calibration error | ${pct(s.calibration.rmsce)} |`);
+  lines.push(`| debiased L2 error | ${pct(s.calibration.debiasedL2)} |`);
+  lines.push(`| macro F1 | ${fmt(s.classification.macro.f1)} |`);
+  lines.push(`| weighted F1 | ${fmt(s.classification.weighted.f1)} |`);
+  lines.push(`| balanced accuracy | ${pct(s.classification.balancedAccuracy)} |`, '');
   if (after) {
     lines.push('## Temperature scaling', '');
     lines.push('| | T = 1 | T = ' + fmt(after.temperature) + ' |', '|---|---:|---:|');
@@ -274,14 +444,33 @@ export function renderMarkdownReport(r: ReportInput): string {
   const flagged = s.perClass.filter((c) => c.flag);
   lines.push(
     flagged.length
-      ? `Flagged (predicted ≥ 10% more / less often than it occurs, by more than 3·√support): ${flagged.map((c) => `class ${c.class} (${c.flag})`).join(', ')}.`
+      ? `Flagged (predicted ≥ 10% more / less often than it occurs, by more than 3·√support): ${flagged.map((c) => `class ${classLabel(s, c.class)} (${c.flag})`).join(', ')}.`
       : 'No class is clearly over- or under-predicted.',
     '',
   );
-  lines.push('| class | support | accuracy | predicted | mean prob | frequency | mean logit | flag |', '|---|---:|---:|---:|---:|---:|---:|---|');
-  for (const c of s.perClass.slice(0, 1000)) {
-    lines.push(`| ${c.class} | ${c.support} | ${c.accuracy === null ? '—' : pct(c.accuracy, 1)} | ${c.predicted} | ${pct(c.meanProb)} | ${pct(c.frequency)} | ${fmt(c.meanLogit)} | ${c.flag ?? ''} |`);
+  const { list, note } = tableClasses(s);
+  if (note) lines.push(note, '');
+  const cr = s.classification;
+  lines.push('| class | support | recall | precision | F1 | predicted | mean prob | frequency | mean logit | flag |', '|---|---:|---:|---:|---:|---:|---:|---:|---:|---|');
+  for (const c of list) {
+    const k = cr.perClass[c.class];
+    lines.push(
+      `| ${classLabel(s, c.class)} | ${c.support} | ${c.accuracy === null ? '—' : pct(c.accuracy, 1)} | ${pct(k.precision, 1)} | ${fmt(k.f1, 3)} | ${c.predicted} | ${pct(c.meanProb)} | ${pct(c.frequency)} | ${fmt(c.meanLogit)} | ${c.flag ?? ''} |`,
+    );
   }
-  if (s.perClass.length > 1000) lines.push('', `First 1000 of ${s.perClass.length} classes; all are in \`--json\`.`);
+  for (const [name, a] of [['macro average', cr.macro], ['weighted average', cr.weighted]] as const) {
+    lines.push(`| *${name}* | | ${pct(a.recall, 1)} | ${pct(a.precision, 1)} | ${fmt(a.f1, 3)} | | | | | |`);
+  }
+  if (s.confusion) {
+    lines.push('', '## Most confused classes', '', '| true class | predicted as | rows | share of the true class |', '|---|---|---:|---:|');
+    for (const [t, p, c, f] of confusedPairs(s, 15)) lines.push(`| ${classLabel(s, t)} | ${classLabel(s, p)} | ${c} | ${pct(f, 1)} |`);
+  }
+  if (s.slices) {
+    const sl = s.slices;
+    lines.push('', '## Groups', '', '| group | rows | accuracy | NLL | ECE |', '|---|---:|---:|---:|---:|');
+    for (const [g, f] of Object.entries(sl.groups)) lines.push(`| ${g} | ${f.rows} | ${pct(f.accuracy, 1)} | ${fmt(f.nll)} | ${pct(f.ece)} |`);
+    lines.push('', `Accuracy gap ${pct(sl.groupGaps.accuracy.gap)} (group ${sl.groupGaps.accuracy.worstGroup} lowest); ECE gap ${pct(sl.groupGaps.ece.gap)} (group ${sl.groupGaps.ece.worstGroup} highest).`);
+    if (sl.fairness) lines.push(`Demographic parity difference ${fmt(sl.fairness.demographicParityDifference)}; equalized odds difference ${fmt(sl.fairness.equalizedOddsDifference)}.`);
+  }
   return lines.join('\n') + '\n';
 }

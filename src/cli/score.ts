@@ -9,11 +9,12 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { init, type Engine } from '../index.js';
-import { NpyShardSource, type Shard } from '../io/npy-source.js';
+import { NpyShardSource, PROB_SUM_TOLERANCE, type Shard } from '../io/npy-source.js';
 import { fitTemperatureSource, type TemperatureFit } from '../metrics/calibration.js';
-import { ScoreAccumulator, type ScoreStats, type ScoreSummary } from '../metrics/summary.js';
+import { classLabel, ScoreAccumulator, withClassNames, type ScoreStats, type ScoreSummary } from '../metrics/summary.js';
 import { renderHtmlReport, renderMarkdownReport, type ReportInput } from './report.js';
 import { fmt, pct, Progress, table, UsageError, writeFileAtomic } from './ui.js';
+import { INPUT_HELP, inputKind, inputOptions, readClassNames, shardsOf } from './inputs.js';
 
 const common = {
   json: { type: 'boolean' },
@@ -50,14 +51,13 @@ export async function startEngine(values: { backend?: string; threads?: string }
   return init(engineOptions(values));
 }
 
-function shardsOf(positionals: string[], labels: string[] | undefined, command: string): Shard[] {
-  if (positionals.length === 0) throw new UsageError(`${command}: missing LOGITS.npy`);
-  const ls = labels ?? [];
-  if (ls.length === 0) throw new UsageError(`${command}: missing --labels LABELS.npy`);
-  if (ls.length !== positionals.length) {
-    throw new UsageError(`${command}: ${positionals.length} logits files but ${ls.length} --labels; give one --labels per logits file, in the same order`);
+/** One warning per run for --input probs rows that do not sum to 1 (they are used as given). */
+function warnOffRows(src: NpyShardSource): void {
+  if (src.offRows > 0) {
+    process.stderr.write(
+      `warning: ${src.offRows.toLocaleString('en-US')} of ${src.rows.toLocaleString('en-US')} probability rows sum to more than ${PROB_SUM_TOLERANCE} away from 1; they are scored as softmax(ln p), i.e. renormalised\n`,
+    );
   }
-  return positionals.map((logits, i) => ({ logits, labels: ls[i] }));
 }
 
 function reportKind(path: string | undefined): 'html' | 'md' | null {
@@ -77,7 +77,11 @@ function fitProgress(progress: Progress): (done: number, total: number) => void 
 }
 
 /** The JSON object of score / merge (DESIGN.md "The command line" keys, plus stats for merging). */
-export function summaryJson(s: ScoreSummary, extra: Record<string, unknown>, stats: ScoreStats): Record<string, unknown> {
+/** Above this many classes the K × K confusion matrix is left out of the JSON unless --confusion asks for it. */
+export const CONFUSION_JSON_MAX = 256;
+
+export function summaryJson(s: ScoreSummary, extra: Record<string, unknown>, stats: ScoreStats, opts: { confusion?: boolean } = {}): Record<string, unknown> {
+  const c = s.classification;
   const out: Record<string, unknown> = {
     rows: s.rows,
     classes: s.classes,
@@ -91,12 +95,50 @@ export function summaryJson(s: ScoreSummary, extra: Record<string, unknown>, sta
     meanEntropy: s.meanEntropy,
     bins: s.bins,
     nanRows: s.nanRows,
+    ...(s.classNames ? { classNames: s.classNames } : {}),
     ...extra,
     reliability: s.reliability.bins,
     perClass: s.perClass,
+    calibration: s.calibration,
+    classification: {
+      perClass: c.perClass,
+      macro: c.macro,
+      weighted: c.weighted,
+      balancedAccuracy: c.balancedAccuracy,
+      zeroDivision: c.zeroDivision,
+    },
+    ...(s.confusion && (s.classes <= CONFUSION_JSON_MAX || opts.confusion) ? { confusion: s.confusion.matrix() } : {}),
+    ...(s.slices ? { groups: s.slices.groups, groupGaps: s.slices.groupGaps, ...(s.slices.fairness ? { fairness: s.slices.fairness } : {}) } : {}),
     stats,
   };
   return out;
+}
+
+/** The per-group table (the 20 lowest-accuracy groups when there are more) and the gaps. */
+function groupLines(s: ScoreSummary): string[] {
+  const sl = s.slices!;
+  const ids = Object.keys(sl.groups);
+  const shown = ids.length <= 20 ? ids : [...ids].sort((a, b) => sl.groups[a].accuracy - sl.groups[b].accuracy).slice(0, 20);
+  const body = shown.map((g) => {
+    const f = sl.groups[g];
+    return [g, String(f.rows), pct(f.accuracy, 1), fmt(f.nll), pct(f.ece)];
+  });
+  const gaps = sl.groupGaps;
+  const out = [
+    ids.length <= 20 ? 'per group:' : `per group (the 20 least accurate of ${ids.length}):`,
+    ...table(['group', 'rows', 'accuracy', 'NLL', 'ECE'], body)
+      .split('\n')
+      .map((l) => `  ${l}`.trimEnd()),
+    `  gaps: accuracy ${pct(gaps.accuracy.gap)} (group ${gaps.accuracy.worstGroup} is ${pct(gaps.accuracy.worstVsOverall)} below overall)  ECE ${pct(gaps.ece.gap)} (group ${gaps.ece.worstGroup} is ${pct(gaps.ece.worstVsOverall)} above)`,
+  ];
+  if (sl.fairness) {
+    out.push(`  demographic parity difference ${fmt(sl.fairness.demographicParityDifference)}  equalized odds difference ${fmt(sl.fairness.equalizedOddsDifference)}`);
+  }
+  return out;
+}
+
+function listClasses(ks: number[]): string {
+  return ks.length <= 12 ? ks.join(', ') : `${ks.slice(0, 12).join(', ')} and ${ks.length - 12} more`;
 }
 
 function humanSummary(s: ScoreSummary, head: string, scaling: Record<string, number> | null, temperatureNote: string | null): string {
@@ -106,11 +148,14 @@ function humanSummary(s: ScoreSummary, head: string, scaling: Record<string, num
     ['accuracy', pct(s.accuracy), `top-${s.topk.k} accuracy`, pct(s.topk.accuracy)],
     [`ECE (${s.bins} bins)`, pct(s.ece), 'MCE', pct(s.mce)],
     ['Brier score', fmt(s.brier), 'mean entropy', fmt(s.meanEntropy)],
+    ['macro F1', fmt(s.classification.macro.f1), 'balanced accuracy', pct(s.classification.balancedAccuracy)],
   ];
   const w0 = Math.max(...rows.map((r) => r[0].length));
   const w1 = Math.max(...rows.map((r) => r[1].length));
   const w2 = Math.max(...rows.map((r) => r[2].length));
   for (const r of rows) lines.push(`  ${r[0].padEnd(w0)}  ${r[1].padStart(w1)}    ${r[2].padEnd(w2)}  ${r[3]}`);
+  const cal = s.calibration;
+  lines.push(`  calibration: adaptive ECE ${pct(cal.adaptiveEce)}  classwise ECE ${pct(cal.classwiseEce)}  RMSCE ${pct(cal.rmsce)}  debiased L2 ${pct(cal.debiasedL2)}`);
   if (s.nanRows > 0) {
     lines.push(`  note: ${s.nanRows} row${s.nanRows === 1 ? ' has' : 's have'} NaN, +inf or all −inf logits (softmax NaN), so NLL, ECE, Brier and entropy are NaN`);
   }
@@ -125,9 +170,11 @@ function humanSummary(s: ScoreSummary, head: string, scaling: Record<string, num
   if (show.length) {
     lines.push('', s.classes <= 20 ? 'per class:' : `per class (${flagged.length} flagged class${flagged.length === 1 ? '' : 'es'}${flagged.length > 20 ? ', first 20' : ''}):`);
     const body = show.map((c) => [
-      String(c.class),
+      classLabel(s, c.class),
       String(c.support),
       c.accuracy === null ? '-' : pct(c.accuracy, 1),
+      pct(s.classification.perClass[c.class].precision, 1),
+      fmt(s.classification.perClass[c.class].f1, 3),
       String(c.predicted),
       pct(c.meanProb, 2),
       pct(c.frequency, 2),
@@ -135,12 +182,17 @@ function humanSummary(s: ScoreSummary, head: string, scaling: Record<string, num
       c.flag === 'over' ? 'OVER-predicted' : c.flag === 'under' ? 'under-predicted' : '',
     ]);
     lines.push(
-      table(['class', 'support', 'accuracy', 'predicted', 'meanProb', 'frequency', 'meanLogit', ''], body)
+      table(['class', 'support', 'recall', 'precision', 'F1', 'predicted', 'meanProb', 'frequency', 'meanLogit', ''], body)
         .split('\n')
         .map((l) => `  ${l}`.trimEnd())
         .join('\n'),
     );
   } else if (s.classes > 20) lines.push('', `per class: no class is clearly over- or under-predicted (${s.classes} classes; see --json or --report)`);
+  if (s.slices) lines.push('', ...groupLines(s));
+  const never = s.classification.zeroDivision.precision;
+  if (never.length) {
+    lines.push(`  note: precision is 0/0, reported as 0, for class${never.length === 1 ? '' : 'es'} never predicted: ${listClasses(never)}`);
+  }
   return lines.join('\n') + '\n';
 }
 
@@ -157,13 +209,16 @@ function debugStats(debug: boolean, t0: number, extra: string): void {
 // --------------------------------------------------------------------------------------------- score
 
 export const SCORE_HELP = `usage: logitkit score LOGITS.npy [MORE.npy ...] --labels LABELS.npy [--labels MORE.npy ...]
+       logitkit score RUN.npz|RUN.safetensors [--logits-key K] [--labels-key K]
+                      [--input logits|probs|logprobs] [--class-names FILE] [--groups FILE|KEY]
                       [--json] [--bins 15] [--topk 5] [--temperature T | --fit-temperature]
-                      [--report FILE.html|FILE.md] [--backend wasm|js] [--threads N] [--debug]
+                      [--report FILE.html|FILE.md] [--confusion] [--backend wasm|js] [--threads N] [--debug]
 
 Scores classifier logits against labels, streaming the files in blocks of rows. Several logits files
 (shards of one dataset) are scored as one dataset; give one --labels per logits file, in order.
 Human output goes to stderr; --json prints one JSON object on stdout (with "stats" for logitkit merge).
-`;
+
+${INPUT_HELP}`;
 
 export async function scoreCommand(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -171,11 +226,12 @@ export async function scoreCommand(argv: string[]): Promise<number> {
     allowPositionals: true,
     options: {
       ...common,
-      labels: { type: 'string', multiple: true },
+      ...inputOptions,
       bins: { type: 'string' },
       topk: { type: 'string' },
       temperature: { type: 'string' },
       'fit-temperature': { type: 'boolean' },
+      confusion: { type: 'boolean' },
       report: { type: 'string' },
     },
   });
@@ -184,7 +240,8 @@ export async function scoreCommand(argv: string[]): Promise<number> {
     return 0;
   }
   const t0 = Date.now();
-  const shards = shardsOf(positionals, values.labels, 'score');
+  const shards = shardsOf(positionals, values, 'score');
+  const input = inputKind(values);
   const bins = parseIntOption('bins', values.bins, 15);
   const topk = parseIntOption('topk', values.topk, 5);
   const givenT = parsePositive('temperature', values.temperature);
@@ -195,7 +252,7 @@ export async function scoreCommand(argv: string[]): Promise<number> {
   const json = values.json === true;
   engineOptions(values);
 
-  const src = new NpyShardSource(shards, blockBytes ? { blockBytes } : {});
+  const src = await NpyShardSource.open(shards, { ...(blockBytes ? { blockBytes } : {}), input });
   const progress = new Progress(!json);
   let lk: Engine | null = null;
   try {
@@ -208,10 +265,11 @@ export async function scoreCommand(argv: string[]): Promise<number> {
     src.onProgress = (done, total) => progress.update('scoring', done, total);
     const T = givenT ?? (fitT ? fit!.temperature : 1);
     const alt = T !== 1 ? 1 : fit ? fit.temperature : null;
-    const acc = new ScoreAccumulator(src.classes, { bins, topk, temperature: T, altTemperature: alt });
+    const acc = new ScoreAccumulator(src.classes, { bins, topk, temperature: T, altTemperature: alt, groups: src.hasGroups });
     acc.addSource(lk, src);
     progress.finish();
-    const s = acc.summary();
+    warnOffRows(src);
+    const s = withClassNames(acc.summary(), values['class-names'] !== undefined ? readClassNames(values['class-names'], src.classes) : null);
 
     const extra: Record<string, unknown> = {};
     let scaling: Record<string, number> | null = null;
@@ -229,7 +287,7 @@ export async function scoreCommand(argv: string[]): Promise<number> {
     if (kind) {
       writeReport(values.report!, kind, { summary: s, inputs: shards, backend: lk.backend, temperature: extra.temperature as number | undefined, fitted: fit });
     }
-    if (json) process.stdout.write(JSON.stringify(summaryJson(s, extra, acc.toStats()), null, 2) + '\n');
+    if (json) process.stdout.write(JSON.stringify(summaryJson(s, extra, acc.toStats(), { confusion: values.confusion === true }), null, 2) + '\n');
     else {
       const head = `logitkit score: ${s.rows.toLocaleString('en-US')} rows × ${s.classes} classes (${lk.backend} backend${shards.length > 1 ? `, ${shards.length} shards` : ''})`;
       const note = givenT !== undefined ? `figures at temperature T = ${fmt(T)} (given)` : fitT ? `figures at the fitted temperature T = ${fmt(T)}` : null;
@@ -248,24 +306,30 @@ export async function scoreCommand(argv: string[]): Promise<number> {
 // ----------------------------------------------------------------------------------------- calibrate
 
 export const CALIBRATE_HELP = `usage: logitkit calibrate LOGITS.npy [MORE.npy ...] --labels LABELS.npy [--labels ...]
+                          [--logits-key K] [--labels-key K] [--input logits|probs|logprobs]
                           [--json] [--bins 15] [--min 0.01] [--max 100] [--backend wasm|js] [--debug]
 
 Fits the temperature T that minimises the mean NLL of softmax(logits / T) (SEMANTICS.md §10) and
 reports NLL and ECE before (T = 1) and after.
-`;
+
+${INPUT_HELP}`;
 
 export async function calibrateCommand(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
-    options: { ...common, labels: { type: 'string', multiple: true }, bins: { type: 'string' }, min: { type: 'string' }, max: { type: 'string' } },
+    options: { ...common, ...inputOptions, bins: { type: 'string' }, min: { type: 'string' }, max: { type: 'string' } },
   });
   if (values.help) {
     process.stdout.write(CALIBRATE_HELP);
     return 0;
   }
   const t0 = Date.now();
-  const shards = shardsOf(positionals, values.labels, 'calibrate');
+  for (const flag of ['groups', 'class-names'] as const) {
+    if (values[flag] !== undefined) throw new UsageError(`calibrate: --${flag} applies to score, not calibrate`);
+  }
+  const shards = shardsOf(positionals, values, 'calibrate');
+  const input = inputKind(values);
   const bins = parseIntOption('bins', values.bins, 15);
   const min = parsePositive('min', values.min) ?? 0.01;
   const max = parsePositive('max', values.max) ?? 100;
@@ -273,7 +337,7 @@ export async function calibrateCommand(argv: string[]): Promise<number> {
   const blockBytes = values['block-mb'] !== undefined ? parseIntOption('block-mb', values['block-mb'], 1) << 20 : undefined;
   const json = values.json === true;
   engineOptions(values);
-  const src = new NpyShardSource(shards, blockBytes ? { blockBytes } : {});
+  const src = await NpyShardSource.open(shards, { ...(blockBytes ? { blockBytes } : {}), input });
   const progress = new Progress(!json);
   src.onProgress = fitProgress(progress);
   let lk: Engine | null = null;
@@ -284,6 +348,7 @@ export async function calibrateCommand(argv: string[]): Promise<number> {
     const acc = new ScoreAccumulator(src.classes, { bins, topk: 1, temperature: fit.temperature, altTemperature: 1 });
     acc.addSource(lk, src);
     progress.finish();
+    warnOffRows(src);
     const s = acc.summary();
     const out = {
       temperature: fit.temperature,
@@ -329,7 +394,22 @@ export async function calibrateCommand(argv: string[]): Promise<number> {
 
 // --------------------------------------------------------------------------------------------- merge
 
-export const MERGE_HELP = `usage: logitkit merge A.json B.json [...] [--json] [--report FILE.html|FILE.md]
+/** --class-names wins; else the shards' own names, which must agree where given. */
+function mergedClassNames(parsed: { file: string; obj: { classNames?: unknown } }[], file: string | undefined, classes: number): string[] | null {
+  if (file !== undefined) return readClassNames(file, classes);
+  let names: string[] | null = null;
+  let from = '';
+  for (const p of parsed) {
+    const n = p.obj.classNames;
+    if (n === undefined) continue;
+    if (!Array.isArray(n) || n.length !== classes || !n.every((v) => typeof v === 'string')) throw new Error(`${p.file}: "classNames" must be an array of ${classes} strings`);
+    if (names && JSON.stringify(names) !== JSON.stringify(n)) throw new Error(`${p.file}: its class names differ from those of ${from}; pass --class-names FILE to choose`);
+    if (!names) [names, from] = [n as string[], p.file];
+  }
+  return names;
+}
+
+export const MERGE_HELP = `usage: logitkit merge A.json B.json [...] [--json] [--confusion] [--class-names FILE] [--report FILE.html|FILE.md]
 
 Combines the JSON outputs of 'logitkit score --json' run on shards of one dataset into the figures a
 single run over all rows gives. All shards must use the same classes, --bins, --topk and temperature.
@@ -341,7 +421,14 @@ export async function mergeCommand(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
-    options: { json: { type: 'boolean' }, report: { type: 'string' }, debug: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+    options: {
+      json: { type: 'boolean' },
+      report: { type: 'string' },
+      debug: { type: 'boolean' },
+      confusion: { type: 'boolean' },
+      'class-names': { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
   });
   if (values.help) {
     process.stdout.write(MERGE_HELP);
@@ -356,7 +443,7 @@ export async function mergeCommand(argv: string[]): Promise<number> {
     } catch (e) {
       throw new Error(`${file}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
     }
-    let obj: { stats?: ScoreStats; temperature?: number; temperatureFitted?: boolean; inputs?: unknown[] };
+    let obj: { stats?: ScoreStats; temperature?: number; temperatureFitted?: boolean; inputs?: unknown[]; classNames?: unknown };
     try {
       obj = JSON.parse(text);
     } catch {
@@ -388,7 +475,7 @@ export async function mergeCommand(argv: string[]): Promise<number> {
   });
   const acc = accs[0];
   for (const o of accs.slice(1)) acc.merge(o);
-  const s = acc.summary();
+  const s = withClassNames(acc.summary(), mergedClassNames(parsed, values['class-names'], acc.classes));
   const T = acc.temperature;
   const extra: Record<string, unknown> = {};
   if (first.obj.temperature !== undefined) extra.temperature = T;
@@ -402,8 +489,8 @@ export async function mergeCommand(argv: string[]): Promise<number> {
   const inputs = parsed.flatMap((p) => (Array.isArray(p.obj.inputs) ? p.obj.inputs : [p.file]));
   extra.inputs = inputs;
   extra.merged = positionals;
-  if (kind) writeReport(values.report!, kind, { summary: s, inputs: inputs as Shard[], backend: 'merged', temperature: extra.temperature as number | undefined, fitted: null });
-  if (values.json) process.stdout.write(JSON.stringify(summaryJson(s, extra, acc.toStats()), null, 2) + '\n');
+  if (kind) writeReport(values.report!, kind, { summary: s, inputs: inputs as Shard[], backend: 'merged', temperature: extra.temperature as number | undefined, fitted: null, merged: positionals });
+  if (values.json) process.stdout.write(JSON.stringify(summaryJson(s, extra, acc.toStats(), { confusion: values.confusion === true }), null, 2) + '\n');
   else {
     const head = `logitkit merge: ${s.rows.toLocaleString('en-US')} rows × ${s.classes} classes from ${positionals.length} shards`;
     process.stderr.write(humanSummary(s, head, scaling, extra.temperature !== undefined ? `figures at temperature T = ${fmt(T)}` : null));

@@ -2,13 +2,34 @@
  * The file-backed BlockSource: one or more (logits, labels) .npy shards read in row blocks.
  * Kept apart from stream.ts so that node:fs never reaches a browser bundle.
  */
+import { ExtractedMembers, containerOf, openArray, pickKey, prepareArray } from './arrays.js';
 import { NpyError, NpyFile } from './npy.js';
 import type { BlockSource, RowBlock } from './stream.js';
 
+/**
+ * One (logits, labels) pair of files. Each may be an .npy, an .npz or a .safetensors file; the keys
+ * pick the array inside a container (defaults: arrays.ts DEFAULT_KEYS). `labels` may name the same
+ * container as `logits` (np.savez(logits=…, labels=…)).
+ */
 export interface Shard {
   logits: string;
   labels?: string;
+  logitsKey?: string;
+  labelsKey?: string;
+  /** One integer group id per row (slices), from its own file or an array of a container. */
+  groups?: string;
+  groupsKey?: string;
 }
+
+/**
+ * What the logits files hold. 'probs' are turned into logits as z = ln p (p = 0 → −∞), which
+ * softmax maps back to p exactly when rows sum to 1; 'logprobs' are logits already (up to a
+ * per-row constant).
+ */
+export type InputKind = 'logits' | 'probs' | 'logprobs';
+
+/** How far a probability row's sum may be from 1 before it is counted in `offRows`. */
+export const PROB_SUM_TOLERANCE = 1e-3;
 
 /** Progress callback: rows done in this pass, total rows, pass number (0-based). */
 export type ProgressFn = (done: number, total: number, pass: number) => void;
@@ -21,41 +42,76 @@ export class NpyShardSource implements BlockSource {
   readonly rows: number;
   readonly classes: number;
   readonly hasLabels: boolean;
-  readonly shards: readonly { logits: NpyFile; labels: NpyFile | null }[];
+  readonly shards: readonly { logits: NpyFile; labels: NpyFile | null; groups: NpyFile | null }[];
+  readonly hasGroups: boolean;
   private readonly blockBytes: number;
   onProgress: ProgressFn | null = null;
   private pass = 0;
 
-  constructor(shards: readonly Shard[], opts: { blockBytes?: number } = {}) {
-    this.blockBytes = opts.blockBytes ?? 4 << 20;
-    const opened: { logits: NpyFile; labels: NpyFile | null }[] = [];
+  private readonly extracted: ExtractedMembers;
+  private readonly input: InputKind;
+  /** With input 'probs': rows of the last pass whose sum is off 1 by more than PROB_SUM_TOLERANCE. */
+  offRows = 0;
+
+  /**
+   * Opens every shard, inflating deflated .npz members (np.savez_compressed) into temporary files
+   * first; close() removes them. The constructor alone serves everything else.
+   */
+  static async open(shards: readonly Shard[], opts: { blockBytes?: number; input?: InputKind } = {}): Promise<NpyShardSource> {
+    const extracted = new ExtractedMembers();
     try {
-      for (const s of shards) {
-        const logits = NpyFile.open(s.logits, 'logits');
-        opened.push({ logits, labels: null });
+      for (const s of resolveKeys(shards)) {
+        if (s.logitsKey !== undefined) await prepareArray(s.logits, s.logitsKey, extracted);
+        if (s.labels !== undefined && s.labelsKey !== undefined) await prepareArray(s.labels, s.labelsKey, extracted);
+        if (s.groups !== undefined && s.groupsKey !== undefined) await prepareArray(s.groups, s.groupsKey, extracted);
+      }
+      return new NpyShardSource(shards, { ...opts, extracted });
+    } catch (e) {
+      extracted.dispose();
+      throw e;
+    }
+  }
+
+  constructor(shards: readonly Shard[], opts: { blockBytes?: number; extracted?: ExtractedMembers; input?: InputKind } = {}) {
+    this.blockBytes = opts.blockBytes ?? 4 << 20;
+    this.input = opts.input ?? 'logits';
+    this.extracted = opts.extracted ?? new ExtractedMembers();
+    const opened: { logits: NpyFile; labels: NpyFile | null; groups: NpyFile | null }[] = [];
+    try {
+      for (const s of resolveKeys(shards)) {
+        const logits = openArray(s.logits, 'logits', s.logitsKey, this.extracted);
+        opened.push({ logits, labels: null, groups: null });
         if (s.labels !== undefined) {
-          const labels = NpyFile.open(s.labels, 'labels');
+          const labels = openArray(s.labels, 'labels', s.labelsKey, this.extracted);
           opened[opened.length - 1].labels = labels;
           if (labels.rows !== logits.rows) {
-            throw new NpyError(s.labels, `has ${labels.rows} labels but ${s.logits} has ${logits.rows} rows`);
+            throw new NpyError(labels.path, `has ${labels.rows} labels but ${logits.path} has ${logits.rows} rows`);
           }
         }
-        if (logits.cols !== opened[0].logits.cols) {
-          throw new NpyError(s.logits, `has ${logits.cols} classes but ${opened[0].logits.path} has ${opened[0].logits.cols}`);
+        if (s.groups !== undefined) {
+          const groups = openArray(s.groups, 'labels', s.groupsKey, this.extracted);
+          opened[opened.length - 1].groups = groups;
+          if (groups.rows !== logits.rows) throw new NpyError(groups.path, `has ${groups.rows} group ids but ${logits.path} has ${logits.rows} rows`);
         }
-        if (logits.cols < 1) throw new NpyError(s.logits, 'has 0 classes');
+        if (logits.cols !== opened[0].logits.cols) {
+          throw new NpyError(logits.path, `has ${logits.cols} classes but ${opened[0].logits.path} has ${opened[0].logits.cols}`);
+        }
+        if (logits.cols < 1) throw new NpyError(logits.path, 'has 0 classes');
       }
     } catch (e) {
       for (const o of opened) {
         o.logits.close();
         o.labels?.close();
+        o.groups?.close();
       }
+      if (!opts.extracted) this.extracted.dispose();
       throw e;
     }
     this.shards = opened;
     this.classes = opened.length ? opened[0].logits.cols : 0;
     this.rows = opened.reduce((a, o) => a + o.logits.rows, 0);
     this.hasLabels = opened.length > 0 && opened.every((o) => o.labels !== null);
+    this.hasGroups = opened.length > 0 && opened.every((o) => o.groups !== null);
   }
 
   *blocks(): Iterable<RowBlock> {
@@ -64,13 +120,17 @@ export class NpyShardSource implements BlockSource {
     const blockRows = Math.max(1, Math.floor(this.blockBytes / (4 * Math.max(1, C))));
     const xBuf = new Float32Array(blockRows * C);
     const yBuf = new Int32Array(blockRows);
+    const gBuf = this.hasGroups ? new Int32Array(blockRows) : null;
     let global = 0;
+    this.offRows = 0;
     for (const s of this.shards) {
       for (let r = 0; r < s.logits.rows; r += blockRows) {
         const n = Math.min(blockRows, s.logits.rows - r);
         const x = s.logits.readFloat32(r, n, xBuf);
+        if (this.input === 'probs') this.offRows += probsToLogits(x, C, s.logits.path, r);
         const labels = s.labels ? s.labels.readInt32(r, n, yBuf) : null;
-        yield { x, labels, rows: n, start: global };
+        const groups = s.groups && gBuf ? s.groups.readInt32(r, n, gBuf) : null;
+        yield { x, labels, groups, rows: n, start: global };
         global += n;
         this.onProgress?.(global, this.rows, pass);
       }
@@ -78,18 +138,18 @@ export class NpyShardSource implements BlockSource {
   }
 
   /** The shard (file names) a global row index belongs to, for error messages. */
-  locate(row: number): { logits: string; labels: string | null; row: number } {
+  locate(row: number): { logits: string; labels: string | null; groups: string | null; row: number } {
     let r = row;
     for (const s of this.shards) {
-      if (r < s.logits.rows) return { logits: s.logits.path, labels: s.labels?.path ?? null, row: r };
+      if (r < s.logits.rows) return { logits: s.logits.path, labels: s.labels?.path ?? null, groups: s.groups?.path ?? null, row: r };
       r -= s.logits.rows;
     }
-    return { logits: '?', labels: null, row };
+    return { logits: '?', labels: null, groups: null, row };
   }
 
-  describeRow(row: number, what: 'logits' | 'labels'): string {
+  describeRow(row: number, what: 'logits' | 'labels' | 'groups'): string {
     const at = this.locate(row);
-    const file = what === 'labels' && at.labels ? at.labels : at.logits;
+    const file = what === 'labels' && at.labels ? at.labels : what === 'groups' && at.groups ? at.groups : at.logits;
     return `row ${at.row} of ${file}`;
   }
 
@@ -97,6 +157,39 @@ export class NpyShardSource implements BlockSource {
     for (const s of this.shards) {
       s.logits.close();
       s.labels?.close();
+      s.groups?.close();
     }
+    this.extracted.dispose();
   }
+}
+
+/**
+ * Probabilities → logits in place (z = ln p; p = 0 gives −∞). A value outside [0, 1] or NaN is an
+ * error naming its row; returns how many rows' sums are off 1 by more than PROB_SUM_TOLERANCE.
+ */
+function probsToLogits(x: Float32Array, classes: number, file: string, firstRow: number): number {
+  let off = 0;
+  for (let i = 0, r = 0; i < x.length; r++) {
+    let sum = 0;
+    for (const end = i + classes; i < end; i++) {
+      const p = x[i];
+      if (!(p >= 0 && p <= 1)) throw new NpyError(file, `row ${firstRow + r}: probability ${p} at class ${i - (end - classes)} is not in [0, 1] (--input probs)`);
+      sum += p;
+      x[i] = Math.log(p);
+    }
+    if (Math.abs(sum - 1) > PROB_SUM_TOLERANCE) off++;
+  }
+  return off;
+}
+
+/** Fills in the default keys of container files, so that labels from the logits' own file pair with them. */
+function resolveKeys(shards: readonly Shard[]): Shard[] {
+  return shards.map((s) => {
+    const logitsKey = containerOf(s.logits) === 'npy' ? s.logitsKey : pickKey(s.logits, 'logits', s.logitsKey);
+    if (s.labels === undefined) return { ...s, logitsKey };
+    const sameFile = s.labels === s.logits && s.labelsKey === undefined;
+    const labelsKey = containerOf(s.labels) === 'npy' ? s.labelsKey : pickKey(s.labels, 'labels', s.labelsKey, sameFile ? logitsKey : undefined);
+    const groupsKey = s.groups === undefined || containerOf(s.groups) === 'npy' ? s.groupsKey : pickKey(s.groups, 'groups', s.groupsKey);
+    return { ...s, logitsKey, labelsKey, groupsKey };
+  });
 }

@@ -27,7 +27,7 @@ export class NpyError extends Error {
 }
 
 /** Element types this module understands; `kind` + `bytes` + byte order come from the descr string. */
-export type NpyDtype = 'f2' | 'f4' | 'f8' | 'i1' | 'i4' | 'i8' | 'u1' | 'u2' | 'u4';
+export type NpyDtype = 'f2' | 'f4' | 'f8' | 'i1' | 'i4' | 'i8' | 'u1' | 'u2' | 'u4' | 'bf16';
 
 export interface NpyHeader {
   readonly path: string;
@@ -45,7 +45,7 @@ export interface NpyHeader {
   readonly size: number;
 }
 
-export const LOGIT_DESCRS = ['<f4', '>f4', '<f8', '>f8', '<f2', '>f2'] as const;
+export const LOGIT_DESCRS = ['<f4', '>f4', '<f8', '>f8', '<f2', '>f2', '<bf16'] as const;
 export const LABEL_DESCRS = ['<i4', '>i4', '<i8', '>i8', '|u1', '<u2'] as const;
 
 const MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]; // "\x93NUMPY"
@@ -152,12 +152,16 @@ export function parseHeaderDict(file: string, text: string): { descr: string; fo
   return { descr: descr as string, fortranOrder: fortran as boolean, shape: shape as number[] };
 }
 
-/** Reads and validates the header of an open .npy file. */
-export function readNpyHeader(fd: number, path: string): NpyHeader {
+/**
+ * Reads and validates the header of an open .npy file, or of an .npy stored in place inside a larger
+ * file (an .npz member): then `base` is where it starts and `end` where it ends, and `path` is the
+ * name errors use (e.g. 'run.npz[logits]').
+ */
+export function readNpyHeader(fd: number, path: string, base = 0, end?: number): NpyHeader {
   const file = path;
-  const fileSize = fstatSync(fd).size;
+  const fileSize = (end ?? fstatSync(fd).size) - base;
   const pre = Buffer.alloc(12);
-  const got = readSync(fd, pre, 0, 12, 0);
+  const got = readSync(fd, pre, 0, Math.max(0, Math.min(12, fileSize)), base);
   if (got >= 6 && got < 10 && MAGIC.every((b, k) => pre[k] === b)) throw new NpyError(file, 'truncated .npy header');
   if (got < 10 || !MAGIC.every((b, k) => pre[k] === b)) {
     throw new NpyError(file, got < 6 ? 'not an .npy file (too short for the magic string)' : 'not an .npy file (wrong magic string; expected \\x93NUMPY)');
@@ -172,7 +176,7 @@ export function readNpyHeader(fd: number, path: string): NpyHeader {
     throw new NpyError(file, `truncated .npy header (header length ${headerLen} bytes, file is ${fileSize} bytes)`);
   }
   const hb = Buffer.alloc(headerLen);
-  readSync(fd, hb, 0, headerLen, headerStart);
+  readSync(fd, hb, 0, headerLen, base + headerStart);
   const text = hb.toString(version === 3 ? 'utf8' : 'latin1');
   const { descr, fortranOrder, shape } = parseHeaderDict(file, text);
   const { dtype, littleEndian, itemSize } = parseDescr(file, descr);
@@ -187,7 +191,7 @@ export function readNpyHeader(fd: number, path: string): NpyHeader {
       `truncated data: the header says shape (${shape.join(', ')}) of '${descr}' = ${need} bytes, but the file holds only ${have} bytes after the header`,
     );
   }
-  return { path, version, descr, dtype, littleEndian, itemSize, fortranOrder, shape, dataOffset, size };
+  return { path, version, descr, dtype, littleEndian, itemSize, fortranOrder, shape, dataOffset: base + dataOffset, size };
 }
 
 // --- element conversion -------------------------------------------------------------------------
@@ -220,6 +224,12 @@ function convertToFloat32(h: NpyHeader, src: Buffer, n: number, out: Float32Arra
       for (let i = 0; i < n; i++) out[i] = t[dv.getUint16(i * 2, le)];
       return;
     }
+    case 'bf16': {
+      // bfloat16 is the top half of a float32: widening is a shift, exact for every bit pattern.
+      const bits = new Uint32Array(out.buffer, out.byteOffset, n);
+      for (let i = 0; i < n; i++) bits[i] = dv.getUint16(i * 2, le) << 16;
+      return;
+    }
     default:
       throw new NpyError(h.path, `dtype '${h.descr}' is not a floating-point type`);
   }
@@ -247,54 +257,60 @@ export class NpyFile {
     this.cols = cols;
   }
 
-  static open(path: string, role: NpyRole = 'any'): NpyFile {
-    let fd: number;
+  /**
+   * Opens an .npy file. With `at`, the .npy lies inside a larger file (an .npz member stored in
+   * place) from byte `offset` to `end`, and `name` is what errors call it.
+   */
+  static open(path: string, role: NpyRole = 'any', at?: { offset: number; end: number; name: string }): NpyFile {
+    const fd = openForReading(path);
     try {
-      fd = openSync(path, 'r');
-    } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code;
-      throw new NpyError(path, code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : `cannot open (${code ?? String(e)})`);
-    }
-    try {
-      const h = readNpyHeader(fd, path);
-      if (h.fortranOrder && h.shape.length > 1) {
-        throw new NpyError(
-          path,
-          'array is stored in Fortran (column-major) order; logitkit reads C order. Re-save it with np.save(path, np.ascontiguousarray(a))',
-        );
-      }
-      if (role === 'logits' && !(LOGIT_DESCRS as readonly string[]).includes(normaliseDescr(h))) {
-        throw new NpyError(path, `logits must be float16, float32 or float64 (one of ${LOGIT_DESCRS.join(' ')}); got '${h.descr}'`);
-      }
-      if (role === 'labels' && !(LABEL_DESCRS as readonly string[]).includes(normaliseDescr(h))) {
-        throw new NpyError(path, `labels must be integers (one of ${LABEL_DESCRS.join(' ')}); got '${h.descr}'`);
-      }
-      let rows: number;
-      let cols: number;
-      if (role === 'any' && h.shape.length !== 2) {
-        // Generic arrays (transforms): the last axis is the row; a 1-D array is one row.
-        cols = h.shape.length === 0 ? 1 : h.shape[h.shape.length - 1];
-        rows = cols === 0 ? 0 : h.size / cols;
-      } else if (h.shape.length === 1) {
-        rows = h.shape[0];
-        cols = 1;
-      } else if (h.shape.length === 2) {
-        rows = h.shape[0];
-        cols = h.shape[1];
-      } else {
-        throw new NpyError(path, `${role} must be ${role === 'labels' ? '1-D (rows,)' : '2-D (rows, classes)'}; got shape (${h.shape.join(', ')})`);
-      }
-      if (role === 'labels' && h.shape.length === 2 && cols !== 1) {
-        throw new NpyError(path, `labels must be 1-D (rows,); got shape (${h.shape.join(', ')})`);
-      }
-      if (role === 'logits' && h.shape.length !== 2) {
-        throw new NpyError(path, `logits must be 2-D (rows, classes); got shape (${h.shape.join(', ')})`);
-      }
-      return new NpyFile(fd, h, rows, cols);
+      return NpyFile.fromHeader(fd, at ? readNpyHeader(fd, at.name, at.offset, at.end) : readNpyHeader(fd, path), role);
     } catch (e) {
       closeSync(fd);
       throw e;
     }
+  }
+
+  /**
+   * Wraps an open file whose array layout is known (an .npy header, or a safetensors entry) after
+   * checking it can serve as `role`. Takes ownership of `fd` only when it succeeds.
+   */
+  static fromHeader(fd: number, h: NpyHeader, role: NpyRole): NpyFile {
+    const path = h.path;
+    if (h.fortranOrder && h.shape.length > 1) {
+      throw new NpyError(
+        path,
+        'array is stored in Fortran (column-major) order; logitkit reads C order. Re-save it with np.save(path, np.ascontiguousarray(a))',
+      );
+    }
+    if (role === 'logits' && !(LOGIT_DESCRS as readonly string[]).includes(normaliseDescr(h))) {
+      throw new NpyError(path, `logits must be float16, float32 or float64 (one of ${LOGIT_DESCRS.filter((d) => d !== '<bf16').join(' ')}; bfloat16 too in .safetensors); got '${h.descr}'`);
+    }
+    if (role === 'labels' && !(LABEL_DESCRS as readonly string[]).includes(normaliseDescr(h))) {
+      throw new NpyError(path, `labels must be integers (one of ${LABEL_DESCRS.join(' ')}); got '${h.descr}'`);
+    }
+    let rows: number;
+    let cols: number;
+    if (role === 'any' && h.shape.length !== 2) {
+      // Generic arrays (transforms): the last axis is the row; a 1-D array is one row.
+      cols = h.shape.length === 0 ? 1 : h.shape[h.shape.length - 1];
+      rows = cols === 0 ? 0 : h.size / cols;
+    } else if (h.shape.length === 1) {
+      rows = h.shape[0];
+      cols = 1;
+    } else if (h.shape.length === 2) {
+      rows = h.shape[0];
+      cols = h.shape[1];
+    } else {
+      throw new NpyError(path, `${role} must be ${role === 'labels' ? '1-D (rows,)' : '2-D (rows, classes)'}; got shape (${h.shape.join(', ')})`);
+    }
+    if (role === 'labels' && h.shape.length === 2 && cols !== 1) {
+      throw new NpyError(path, `labels must be 1-D (rows,); got shape (${h.shape.join(', ')})`);
+    }
+    if (role === 'logits' && h.shape.length !== 2) {
+      throw new NpyError(path, `logits must be 2-D (rows, classes); got shape (${h.shape.join(', ')})`);
+    }
+    return new NpyFile(fd, h, rows, cols);
   }
 
   get path(): string {
@@ -396,6 +412,16 @@ export class NpyFile {
       closeSync(this.fd);
       this.fd = -1;
     }
+  }
+}
+
+/** Opens a file for reading, turning the usual failures into one-line NpyErrors. */
+export function openForReading(path: string): number {
+  try {
+    return openSync(path, 'r');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new NpyError(path, code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : `cannot open (${code ?? String(e)})`);
   }
 }
 

@@ -15,6 +15,8 @@ export interface RowBlock {
   readonly x: Float32Array;
   /** rows int32 labels (when the source has labels). */
   readonly labels: Int32Array | null;
+  /** rows int32 group ids (when the source has groups). */
+  readonly groups?: Int32Array | null;
   readonly rows: number;
   /** Index of this block's first row in the whole source. */
   readonly start: number;
@@ -27,7 +29,7 @@ export interface BlockSource {
   /** A fresh pass over all rows; may be called again for another pass. */
   blocks(): Iterable<RowBlock>;
   /** Names a global row for error messages, e.g. "row 17 of labels.npy"; defaults to "row 17". */
-  describeRow?(row: number, what: 'logits' | 'labels'): string;
+  describeRow?(row: number, what: 'logits' | 'labels' | 'groups'): string;
 }
 
 /** Wraps in-memory arrays as a source of one block (or of blocks of `blockRows` rows). */

@@ -24,6 +24,9 @@
 import { LogitkitError } from '../errors.js';
 import type { BlockSource } from '../io/stream.js';
 import { checkBins, checkLabelBlock, ReliabilityBins, type MetricsEngine, type Reliability } from './calibration.js';
+import { classificationReport, ConfusionCounts, type ClassificationReport } from './classification.js';
+import { binnedErrors, ClasswiseBins, FINE_BINS, FineConfidenceBins } from './calibration-errors.js';
+import { GroupAccumulator, GroupSums, type GroupReport } from './groups.js';
 
 export const STATS_FORMAT = 'logitkit-score-stats/1';
 
@@ -35,10 +38,14 @@ export interface ScoreOptions {
   temperature?: number;
   /** Optional second temperature: NLL and reliability bins only (for before/after diagrams). */
   altTemperature?: number | null;
+  /** Keep per-group sums (the blocks carry group ids). */
+  groups?: boolean;
 }
 
 export interface PerClassEntry {
   class: number;
+  /** The class's name, when names were given (--class-names). */
+  name?: string;
   support: number;
   /** Accuracy on rows whose label is this class (recall); null when support is 0. */
   accuracy: number | null;
@@ -70,6 +77,19 @@ export interface ScoreSummary {
   nanRows: number;
   reliability: Reliability;
   perClass: PerClassEntry[];
+  /** Precision / recall / F1 per class and averaged, balanced accuracy (scikit-learn's conventions). */
+  classification: ClassificationReport;
+  /**
+   * Top-label ECE and MCE again, with the other calibration errors (calibration-errors.ts); the
+   * adaptive and classwise ones are NaN when merged from statistics that did not record them.
+   */
+  calibration: { ece: number; mce: number; adaptiveEce: number; classwiseEce: number; rmsce: number; debiasedL2: number };
+  /** Confusion counts (rows = true class); absent when merged from shards that did not record them. */
+  confusion: ConfusionCounts | null;
+  /** Figures per group, their gaps and (binary tasks) fairness differences, when scored with groups. */
+  slices?: GroupReport;
+  /** Names of the classes, when given (withClassNames). */
+  classNames?: string[];
   /** Present when the figures are at T ≠ 1 or T was fitted (set by the caller). */
   temperature?: number;
   alt?: { temperature: number; nll: number; ece: number; mce: number; reliability: Reliability } | undefined;
@@ -102,6 +122,14 @@ export interface ScoreStats {
   predicted: number[];
   probSum: JsonNum[];
   logitSum: JsonNum[];
+  /** Non-zero confusion cells as [true, predicted, count] (absent in statistics from before 0.2). */
+  confusion?: [number, number, number][];
+  /** Non-empty fine confidence bins as [bin, count, Σ conf, Σ correct] (adaptive ECE). */
+  fineBins?: [number, number, JsonNum, number][];
+  /** Non-empty classwise bins as [class · bins + bin, count, Σ p, positives], and the NaN rows. */
+  classwise?: { cells: [number, number, JsonNum, number][]; nanRows: number };
+  /** Per-group sums, when scored with groups. */
+  groups?: { id: number; rows: number; nllSum: JsonNum; correct: number; binCount: number[]; binConf: JsonNum[]; binCorrect: number[]; binNaN: number; predicted: number[]; binary: number[] | null }[];
   alt: null | { temperature: number; nllSum: JsonNum; binCount: number[]; binConf: JsonNum[]; binCorrect: number[]; binNaN: number };
 }
 
@@ -116,6 +144,39 @@ export function biasFlag(support: number, predicted: number): 'over' | 'under' |
   if (diff > noise && diff >= 0.1 * support) return 'over';
   if (-diff > noise && -diff >= 0.1 * support) return 'under';
   return null;
+}
+
+/** Non-empty cells of three parallel sums as [index, count, Σ value (JSON-safe), Σ other]. */
+function sparseCells(count: Float64Array, sum: Float64Array, other: Float64Array): [number, number, JsonNum, number][] {
+  const out: [number, number, JsonNum, number][] = [];
+  for (let i = 0; i < count.length; i++) if (count[i] !== 0) out.push([i, count[i], enc(sum[i]), other[i]]);
+  return out;
+}
+
+function readCells(cells: unknown, length: number, count: Float64Array, sum: Float64Array, other: Float64Array, what: string): void {
+  if (!Array.isArray(cells)) throw new LogitkitError('invalid_argument', `${what} must be an array of [index, count, sum, count]`, 'stats');
+  for (const cell of cells) {
+    const ok =
+      Array.isArray(cell) && cell.length === 4 && Number.isSafeInteger(cell[0]) && cell[0] >= 0 && cell[0] < length && Number.isSafeInteger(cell[1]) && Number.isSafeInteger(cell[3]);
+    if (!ok) throw new LogitkitError('invalid_argument', `${what} has a malformed cell ${JSON.stringify(cell)}`, 'stats');
+    count[cell[0]] += cell[1];
+    sum[cell[0]] += dec(cell[2]);
+    other[cell[0]] += cell[3];
+  }
+}
+
+/** Attaches class names (one per class) to a summary, for every table and the JSON. */
+export function withClassNames(s: ScoreSummary, names: readonly string[] | null | undefined): ScoreSummary {
+  if (!names) return s;
+  if (names.length !== s.classes) throw new LogitkitError('shape_mismatch', `${names.length} class names for ${s.classes} classes`, 'classNames');
+  s.classNames = [...names];
+  s.perClass.forEach((c) => (c.name = names[c.class]));
+  return s;
+}
+
+/** How tables name class k: "3 cat" with names, "3" without. */
+export function classLabel(s: ScoreSummary, k: number): string {
+  return s.classNames ? `${k} ${s.classNames[k]}` : String(k);
 }
 
 export class ScoreAccumulator {
@@ -137,6 +198,12 @@ export class ScoreAccumulator {
   readonly predicted: Float64Array;
   readonly probSum: Float64Array;
   readonly logitSum: Float64Array;
+  /** null only when rebuilt from statistics that did not record it. */
+  confusion: ConfusionCounts | null;
+  /** null only when rebuilt from statistics that did not record them. */
+  fine: FineConfidenceBins | null;
+  classwise: ClasswiseBins | null;
+  groups: GroupAccumulator | null;
   altNllSum = 0;
   readonly altReliability: ReliabilityBins | null;
 
@@ -165,6 +232,10 @@ export class ScoreAccumulator {
     this.predicted = new Float64Array(classes);
     this.probSum = new Float64Array(classes);
     this.logitSum = new Float64Array(classes);
+    this.confusion = new ConfusionCounts(classes);
+    this.fine = new FineConfidenceBins();
+    this.classwise = new ClasswiseBins(classes, this.bins);
+    this.groups = options.groups ? new GroupAccumulator(classes, this.bins) : null;
   }
 
   /** Adds every block of a source (labels required). */
@@ -173,13 +244,17 @@ export class ScoreAccumulator {
     for (const blk of src.blocks()) {
       if (!blk.labels) throw new LogitkitError('invalid_argument', 'labels are required', 'labels');
       checkLabelBlock(src, blk.labels, blk.start, this.classes);
-      this.addBlock(lk, blk.x, blk.labels);
+      if (this.groups && !blk.groups) throw new LogitkitError('invalid_argument', 'group ids are required (the accumulator keeps groups)', 'groups');
+      this.addBlock(lk, blk.x, blk.labels, blk.groups ?? null, (row) => (src.describeRow ? src.describeRow(blk.start + row, 'groups') : `groups[${blk.start + row}]`));
     }
     return this;
   }
 
   /** Adds rows = labels.length rows of logits x (labels already validated to lie in [0, classes)). */
-  addBlock(lk: MetricsEngine, x: Float32Array, labels: Int32Array): void {
+  addBlock(lk: MetricsEngine, x: Float32Array, labels: Int32Array, groups: Int32Array | null = null, where: (row: number) => string = (r) => `groups[${r}]`): void {
+    if (this.groups && (!groups || groups.length !== labels.length)) {
+      throw new LogitkitError('shape_mismatch', `groups must hold one id per row (${labels.length})`, 'groups');
+    }
     const C = this.classes;
     const R = labels.length;
     const n = R * C;
@@ -210,6 +285,7 @@ export class ScoreAccumulator {
       this.classCorrect[y] += hit;
       this.support[y] += 1;
       this.predicted[c] += 1;
+      this.confusion?.add(y, c);
       if (top) {
         for (let j = 0; j < k; j++) {
           if (top[r * k + j] === y) {
@@ -219,6 +295,9 @@ export class ScoreAccumulator {
         }
       } else this.topkCorrect += hit;
       this.reliability.add(p[o + c], hit);
+      this.fine?.add(p[o + c], hit);
+      this.classwise?.addRow(p, o, y);
+      if (this.groups) this.groups.add(groups![r], -lp[o + y], p[o + c], y, c, () => where(r));
       let sq = 0;
       let h = 0;
       for (let j = 0; j < C; j++) {
@@ -274,6 +353,14 @@ export class ScoreAccumulator {
       this.probSum[c] += o.probSum[c];
       this.logitSum[c] += o.logitSum[c];
     }
+    if (this.confusion && o.confusion) this.confusion.merge(o.confusion);
+    else this.confusion = null; // a shard without counts: no exact matrix for the whole
+    if (this.fine && o.fine) this.fine.merge(o.fine);
+    else this.fine = null;
+    if (this.classwise && o.classwise) this.classwise.merge(o.classwise);
+    else this.classwise = null;
+    same('groups', this.groups !== null, o.groups !== null);
+    if (this.groups && o.groups) this.groups.merge(o.groups);
     if (this.altReliability && o.altReliability) {
       this.altNllSum += o.altNllSum;
       this.altReliability.merge(o.altReliability);
@@ -314,7 +401,17 @@ export class ScoreAccumulator {
       nanRows: this.reliability.nanRows,
       reliability: rel,
       perClass,
+      calibration: {
+        ece: rel.ece,
+        mce: rel.mce,
+        adaptiveEce: this.fine ? this.fine.adaptiveEce(this.bins) : NaN,
+        classwiseEce: this.classwise ? this.classwise.ece() : NaN,
+        ...binnedErrors(this.reliability),
+      },
+      classification: classificationReport(this.classCorrect, this.predicted, this.support),
+      confusion: this.confusion,
     };
+    if (this.groups) out.slices = this.groups.report({ accuracy: out.accuracy, nll: out.nll, ece: out.ece });
     if (this.altReliability) {
       const ar = this.altReliability.result();
       out.alt = { temperature: this.altTemperature!, nll: this.altNllSum / n, ece: ar.ece, mce: ar.mce, reliability: ar };
@@ -346,6 +443,27 @@ export class ScoreAccumulator {
       predicted: Array.from(this.predicted),
       probSum: encArr(this.probSum),
       logitSum: encArr(this.logitSum),
+      ...(this.confusion ? { confusion: this.confusion.entries() } : {}),
+      ...(this.fine ? { fineBins: sparseCells(this.fine.count, this.fine.confSum, this.fine.correctSum) } : {}),
+      ...(this.classwise
+        ? { classwise: { cells: sparseCells(this.classwise.count, this.classwise.probSum, this.classwise.positives), nanRows: this.classwise.nanRows } }
+        : {}),
+      ...(this.groups
+        ? {
+            groups: [...this.groups.byId].map(([id, g]) => ({
+              id,
+              rows: g.rows,
+              nllSum: enc(g.nllSum),
+              correct: g.correct,
+              binCount: Array.from(g.reliability.count),
+              binConf: encArr(g.reliability.confSum),
+              binCorrect: Array.from(g.reliability.correctSum),
+              binNaN: g.reliability.nanRows,
+              predicted: Array.from(g.predicted),
+              binary: g.binary ? Array.from(g.binary) : null,
+            })),
+          }
+        : {}),
       alt: a
         ? {
             temperature: this.altTemperature!,
@@ -371,7 +489,7 @@ export class ScoreAccumulator {
       if (!Array.isArray(v) || v.length !== len) throw new LogitkitError('invalid_argument', `${name}: stats.${String(key)} must be an array of ${len}`, name);
       return v.map(dec);
     };
-    const acc = new ScoreAccumulator(C, { bins: M, topk: o.k, temperature: o.temperature, altTemperature: o.alt ? o.alt.temperature : null });
+    const acc = new ScoreAccumulator(C, { bins: M, topk: o.k, temperature: o.temperature, altTemperature: o.alt ? o.alt.temperature : null, groups: o.groups !== undefined });
     acc.rows = o.rows;
     acc.nllSum = dec(o.nllSum);
     acc.correct = o.correct;
@@ -387,6 +505,46 @@ export class ScoreAccumulator {
     acc.predicted.set(arr('predicted', C));
     acc.probSum.set(arr('probSum', C));
     acc.logitSum.set(arr('logitSum', C));
+    acc.fine = null;
+    if (o.fineBins !== undefined) {
+      acc.fine = new FineConfidenceBins();
+      acc.fine.nanRows = acc.reliability.nanRows;
+      readCells(o.fineBins, FINE_BINS, acc.fine.count, acc.fine.confSum, acc.fine.correctSum, `${name}: stats.fineBins`);
+    }
+    acc.classwise = null;
+    if (o.classwise !== undefined) {
+      acc.classwise = new ClasswiseBins(C, M);
+      acc.classwise.rows = o.rows;
+      acc.classwise.nanRows = typeof o.classwise?.nanRows === 'number' ? o.classwise.nanRows : 0;
+      readCells(o.classwise?.cells, C * M, acc.classwise.count, acc.classwise.probSum, acc.classwise.positives, `${name}: stats.classwise`);
+    }
+    if (o.groups !== undefined) {
+      if (!Array.isArray(o.groups)) throw new LogitkitError('invalid_argument', `${name}: stats.groups must be an array`, name);
+      for (const g of o.groups) {
+        const sums: GroupSums = acc.groups!.of(g?.id, () => `${name}: stats.groups`);
+        if (sums.rows > 0) throw new LogitkitError('invalid_argument', `${name}: stats.groups lists group ${g.id} twice`, name);
+        if (!Number.isSafeInteger(g.rows) || g.rows < 1) throw new LogitkitError('invalid_argument', `${name}: stats.groups[${g.id}].rows must be a positive integer`, name);
+        sums.rows += g.rows;
+        sums.nllSum += dec(g.nllSum);
+        sums.correct += g.correct;
+        sums.reliability.count.set(arr('groups', M, g.binCount));
+        sums.reliability.confSum.set(arr('groups', M, g.binConf));
+        sums.reliability.correctSum.set(arr('groups', M, g.binCorrect));
+        sums.reliability.nanRows = g.binNaN ?? 0;
+        sums.predicted.set(arr('groups', C, g.predicted));
+        if (sums.binary) sums.binary.set(arr('groups', 4, g.binary));
+      }
+    }
+    if (o.confusion === undefined) acc.confusion = null;
+    else {
+      if (!Array.isArray(o.confusion)) throw new LogitkitError('invalid_argument', `${name}: stats.confusion must be an array of [true, predicted, count]`, name);
+      for (const cell of o.confusion) {
+        const ok =
+          Array.isArray(cell) && cell.length === 3 && cell.every((v) => Number.isSafeInteger(v) && v >= 0) && cell[0] < C && cell[1] < C;
+        if (!ok) throw new LogitkitError('invalid_argument', `${name}: stats.confusion has a malformed cell ${JSON.stringify(cell)}`, name);
+        acc.confusion!.add(cell[0], cell[1], cell[2]);
+      }
+    }
     if (o.alt && acc.altReliability) {
       acc.altNllSum = dec(o.alt.nllSum);
       acc.altReliability.count.set(arr('alt', M, o.alt.binCount));
