@@ -1,15 +1,14 @@
 // The classification report (precision / recall / F1, macro and weighted averages, balanced accuracy)
 // and the confusion matrix: against scikit-learn's documented example, against a reference computed
 // here from plain label arrays, through ScoreAccumulator on both backends, and merged across shards.
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { encodeNpyData, writeNpyRaw } from '../src/io/npy.js';
 import { classificationReport, ConfusionCounts, DENSE_MAX } from '../src/metrics/classification.js';
 import { ScoreAccumulator } from '../src/metrics/summary.js';
 import { describeEachBackend } from './helpers/backends.js';
+import { cliSandbox } from './helpers/cli.js';
 import { rng } from './helpers/random.js';
 
 /** The report straight from label arrays, written from sklearn's definitions (float64, no shortcuts). */
@@ -163,11 +162,7 @@ describeEachBackend('ScoreAccumulator: classification and confusion', (lk) => {
 });
 
 describe('logitkit score --json: classification, confusion, merge', () => {
-  const root = join(import.meta.dirname, '..');
-  const bin = join(root, 'bin', 'logitkit.js');
-  const dir = mkdtempSync(join(tmpdir(), 'lk-classification-'));
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
-  const run = (...args: string[]) => spawnSync(process.execPath, [bin, ...args], { cwd: dir, encoding: 'utf8', timeout: 60_000 });
+  const { dir, run } = cliSandbox('classification');
 
   it('reports the JSON keys scripts rely on; merge of two shards gives the whole run exactly', () => {
     const C = 4;
@@ -212,11 +207,7 @@ describe('logitkit score --json: classification, confusion, merge', () => {
 });
 
 describe('--class-names', () => {
-  const root = join(import.meta.dirname, '..');
-  const bin = join(root, 'bin', 'logitkit.js');
-  const dir = mkdtempSync(join(tmpdir(), 'lk-names-'));
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
-  const run = (...args: string[]) => spawnSync(process.execPath, [bin, ...args], { cwd: dir, encoding: 'utf8', timeout: 60_000 });
+  const { dir, run } = cliSandbox('names');
   const x = Float32Array.from([3, 0, 0, 0, 3, 0, 0, 0, 3, 3, 0, 0]);
   writeNpyRaw(join(dir, 'x.npy'), '<f4', [4, 3], new Uint8Array(x.buffer));
   writeNpyRaw(join(dir, 'y.npy'), '<i4', [4], encodeNpyData('<i4', [0, 1, 2, 1]));

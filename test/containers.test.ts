@@ -1,20 +1,17 @@
 // .npz (stored, deflated, ZIP64) and .safetensors inputs: files written by numpy itself (test/fixtures,
 // made by np.savez / np.savez_compressed), archives and safetensors files built here byte by byte
 // (including damaged ones), and the CLI scoring netcal's records straight from their .npz.
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { crc32, deflateRawSync } from 'node:zlib';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { cliSandbox, ROOT } from './helpers/cli.js';
 import { arrayNames, containerOf, openArray } from '../src/io/arrays.js';
 import { NpyShardSource } from '../src/io/npy-source.js';
 import { encodeNpyData, npyHeaderBytes, type NpyWriteDtype } from '../src/io/npy.js';
 
-const root = join(import.meta.dirname, '..');
-const fixtures = join(root, 'test', 'fixtures');
-const dir = mkdtempSync(join(tmpdir(), 'lk-containers-'));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const { dir, run } = cliSandbox('containers');
+const fixtures = join(ROOT, 'test', 'fixtures');
 
 // What numpy wrote into the fixtures (rng = default_rng(7); x = float32(N(0,1) * 3), 7 × 3).
 const X = [
@@ -276,8 +273,6 @@ describe('.safetensors', () => {
 });
 
 describe('logitkit score on container files', () => {
-  const bin = join(root, 'bin', 'logitkit.js');
-  const run = (...args: string[]) => spawnSync(process.execPath, [bin, ...args], { cwd: dir, encoding: 'utf8', timeout: 60_000 });
 
   // numpy, float64: p /= p.sum(1); nll = -log p[y].mean(); acc = (p.argmax(1) == y).mean()
   for (const [name, nll, accuracy] of [
@@ -285,7 +280,7 @@ describe('logitkit score on container files', () => {
     ['lenet-5-cifar-10.npz', 1.3698677277002071, 0.5308],
   ] as const) {
     it(`scores netcal's ${name} straight from the .npz, probabilities in`, () => {
-      const r = run('score', join(root, 'data', 'sample', name), '--input', 'probs', '--json');
+      const r = run('score', join(ROOT, 'data', 'sample', name), '--input', 'probs', '--json');
       expect(r.stderr).toBe('');
       expect(r.status).toBe(0);
       const out = JSON.parse(r.stdout);

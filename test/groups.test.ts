@@ -1,15 +1,13 @@
 // Slices: figures per group, gaps, and Fairlearn's demographic parity and equalized odds differences,
 // against a reference computed here from plain arrays; merged across shards; through the CLI.
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { encodeNpyData, writeNpyRaw } from '../src/io/npy.js';
 import { binOf } from '../src/metrics/calibration.js';
 import { MAX_GROUPS } from '../src/metrics/groups.js';
 import { ScoreAccumulator } from '../src/metrics/summary.js';
 import { describeEachBackend } from './helpers/backends.js';
+import { cliSandbox } from './helpers/cli.js';
 import { rng } from './helpers/random.js';
 
 /** Per-group figures from per-row log-probabilities, written from the definitions. */
@@ -136,11 +134,7 @@ describeEachBackend('ScoreAccumulator with groups', (lk) => {
 });
 
 describe('logitkit score --groups', () => {
-  const root = join(import.meta.dirname, '..');
-  const bin = join(root, 'bin', 'logitkit.js');
-  const dir = mkdtempSync(join(tmpdir(), 'lk-groups-'));
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
-  const run = (...args: string[]) => spawnSync(process.execPath, [bin, ...args], { cwd: dir, encoding: 'utf8', timeout: 60_000 });
+  const { dir, run } = cliSandbox('groups');
   const x = Float32Array.from([2, 0, 0, 2, 2, 0, 0, 2, 1, 0, 1, 0]);
   writeNpyRaw(join(dir, 'x.npy'), '<f4', [6, 2], new Uint8Array(x.buffer));
   writeNpyRaw(join(dir, 'y.npy'), '<i4', [6], encodeNpyData('<i4', [0, 1, 1, 1, 0, 0]));
