@@ -8,12 +8,13 @@
  * The pages are built once, the way a user builds them — Vite's programmatic build() of
  * examples/vite (no config file) and of demo/ — into a temp dir, served from 127.0.0.1 on a random
  * port by scripts/serve.js, which can also misbehave on purpose (wrong MIME type, HTML 404, SPA
- * fallback, CSP, COOP/COEP). Vite's dev server, rolldown IIFE bundles and a copy "installed" into
- * node_modules cover the other ways users load it. Needs `npm run build` first (npm test runs it as
- * pretest) and the three browsers (apt-get install -y chromium firefox-esr webkit2gtk-driver xvfb);
- * without one, that engine's tests fail with a message saying so.
+ * fallback, CSP, COOP/COEP). Vite's dev server, rolldown IIFE bundles and the `npm pack` tarball
+ * unpacked into node_modules cover the other ways users load it. Needs `npm run build` first (npm test
+ * runs it as pretest) and the three browsers (apt-get install -y chromium firefox-esr
+ * webkit2gtk-driver xvfb); without one, that engine's tests fail with a message saying so.
  */
 import { cpSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import { builtinModules } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
@@ -148,14 +149,16 @@ function withoutWasmSimd(): void {
   WebAssembly.instantiateStreaming = refuse;
 }
 
-/** The example plus the package laid out the way `npm install logitkit` lays out a registry tarball. */
+/** The example plus the package installed from its packed tarball, as `npm install logitkit` would. */
 function makeInstalledApp(): string {
   const app = join(work, 'installed-app');
   for (const f of ['index.html', 'inline.html', 'src']) cpSync(join(EXAMPLE, f), join(app, f), { recursive: true });
-  const manifest = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { files: string[]; dependencies?: Record<string, string> };
+  const manifest = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { dependencies?: Record<string, string> };
+  // The tarball `npm publish` would upload, unpacked where `npm install` puts it: what "files" leaves out is missing here too.
+  const tarball = execFileSync('npm', ['pack', '--silent', '--ignore-scripts', '--pack-destination', work], { cwd: ROOT, encoding: 'utf8' }).trim().split('\n').pop()!;
   const pkg = join(app, 'node_modules', 'logitkit');
-  cpSync(join(ROOT, 'package.json'), join(pkg, 'package.json'));
-  for (const f of manifest.files) if (existsSync(join(ROOT, f))) cpSync(join(ROOT, f), join(pkg, f), { recursive: true });
+  mkdirSync(pkg, { recursive: true });
+  execFileSync('tar', ['-xzf', join(work, tarball), '-C', pkg, '--strip-components=1']);
   // Its dependencies, hoisted beside it as npm does (linked to ours rather than copied).
   for (const dep of Object.keys(manifest.dependencies ?? {})) {
     mkdirSync(dirname(join(app, 'node_modules', dep)), { recursive: true });
@@ -690,7 +693,7 @@ describe.each(ENGINES)('in $name', ({ name, relaxedSimd, threads: threadsWork })
 
   describe('the Vite dev server (`vite`), no configuration', () => {
     it.each([
-      { layout: 'the example installed as a copy in node_modules (as from the registry; pre-bundled by the dep optimizer)', root: () => installedApp },
+      { layout: 'the example with the packed tarball installed in node_modules (as from the registry; pre-bundled by the dep optimizer)', root: () => installedApp },
       // A linked package (file:, npm link) lives outside the project, and Vite's dev server refuses
       // files outside server.fs.allow that no module imports — the .wasm is fetched, not imported,
       // so it would get a 403 and init() would fall back to JS. That is Vite's rule for every linked
