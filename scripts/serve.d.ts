@@ -13,12 +13,16 @@ export interface ServeOptions {
   hide?: RegExp;
   /** What a missing path gets: an HTML 404 page (default) or index.html with status 200. */
   fallback?: '404' | 'spa';
+  /** A script every HTML page runs first (served at /__preload.js), or null for none; asked per request. */
+  preload?: () => string | null;
 }
 export interface Served {
   url: string;
   port: number;
   /** Every requested path, in order. */
   requests: string[];
+  /** Requested paths that got the 404 page or the SPA fallback. */
+  misses: string[];
   close(): Promise<void>;
 }
 export function serve(options: ServeOptions): Promise<Served>;

@@ -5,6 +5,8 @@
 //   mime overrides    e.g. serve .wasm as text/plain (compileStreaming rejects it)
 //   hide + fallback   pretend files are missing and answer with an HTML 404, or with
 //                     index.html and status 200 as single-page-app hosts do
+//   preload           a script every HTML page runs first (browser drivers without preload
+//                     scripts of their own use it); served same-origin, so CSP 'self' allows it
 //
 // CLI: node scripts/serve.js DIR [--port 5173] [--isolated]
 // API: const s = await serve({ root, port: 0 }); s.url; s.requests; await s.close();
@@ -30,23 +32,28 @@ const NOT_FOUND_PAGE = '<!DOCTYPE html><html><head><title>404 Not Found</title><
 
 /**
  * @param {{ root: string, port?: number, host?: string, isolated?: boolean, headers?: Record<string, string>,
- *           mime?: Record<string, string>, hide?: RegExp, fallback?: '404' | 'spa' }} options
+ *           mime?: Record<string, string>, hide?: RegExp, fallback?: '404' | 'spa',
+ *           preload?: () => string | null }} options
  *   mime: content types by extension that replace the correct ones;
  *   hide: paths matching it are treated as missing;
- *   fallback: what a missing path gets — an HTML 404 page (default) or index.html with 200.
- * @returns {Promise<{ url: string, port: number, requests: string[], close(): Promise<void> }>}
+ *   fallback: what a missing path gets — an HTML 404 page (default) or index.html with 200;
+ *   preload: returns the script to inject into each HTML page as it is served, or null for none.
+ * @returns {Promise<{ url: string, port: number, requests: string[], misses: string[], close(): Promise<void> }>}
  */
-export async function serve({ root, port = 0, host = '127.0.0.1', isolated = false, headers: extra = {}, mime = {}, hide, fallback = '404' }) {
+export async function serve({ root, port = 0, host = '127.0.0.1', isolated = false, headers: extra = {}, mime = {}, hide, fallback = '404', preload }) {
   const base = resolve(root);
   const requests = [];
+  const misses = []; // paths answered with the 404 page or the SPA fallback
   const server = createServer(async (req, res) => {
     const path = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);
-    requests.push(path);
     const headers = { 'cache-control': 'no-store', ...extra };
     if (isolated) {
       headers['cross-origin-opener-policy'] = 'same-origin';
       headers['cross-origin-embedder-policy'] = 'require-corp';
     }
+    const script = preload?.() ?? null;
+    if (script !== null && path === PRELOAD_PATH) return send(res, 200, headers, TYPES['.js'], script);
+    requests.push(path);
     let file = normalize(join(base, path));
     if (file !== base && !file.startsWith(base + sep)) return send(res, 403, headers, 'text/plain', 'forbidden');
     try {
@@ -54,11 +61,12 @@ export async function serve({ root, port = 0, host = '127.0.0.1', isolated = fal
       if (hide && hide.test(path)) throw new Error('hidden');
       const body = await readFile(file);
       const ext = extname(file);
-      send(res, 200, headers, mime[ext] ?? TYPES[ext] ?? 'application/octet-stream', body);
+      send(res, 200, headers, mime[ext] ?? TYPES[ext] ?? 'application/octet-stream', body, script);
     } catch {
+      misses.push(path);
       if (fallback === 'spa') {
         try {
-          return send(res, 200, headers, TYPES['.html'], await readFile(join(base, 'index.html')));
+          return send(res, 200, headers, TYPES['.html'], await readFile(join(base, 'index.html')), script);
         } catch {
           /* no index.html: plain 404 below */
         }
@@ -75,6 +83,7 @@ export async function serve({ root, port = 0, host = '127.0.0.1', isolated = fal
     url: `http://${host}:${actual}/`,
     port: actual,
     requests,
+    misses,
     close: () =>
       new Promise((ok) => {
         server.closeAllConnections();
@@ -83,9 +92,22 @@ export async function serve({ root, port = 0, host = '127.0.0.1', isolated = fal
   };
 }
 
-function send(res, status, headers, type, body) {
+const PRELOAD_PATH = '/__preload.js';
+
+function send(res, status, headers, type, body, script = null) {
+  if (script !== null && type === TYPES['.html']) body = withPreload(String(body));
   res.writeHead(status, { ...headers, 'content-type': type });
   res.end(body);
+}
+
+/** The page with a classic <script> first in <head> (or first in the document), so it runs before the page's own. */
+function withPreload(html) {
+  const tag = `<script src="${PRELOAD_PATH}"></script>`;
+  for (const re of [/<head(\s[^>]*)?>/i, /<!doctype[^>]*>/i]) {
+    const m = re.exec(html);
+    if (m) return html.slice(0, m.index + m[0].length) + tag + html.slice(m.index + m[0].length);
+  }
+  return tag + html;
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {

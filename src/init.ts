@@ -147,18 +147,28 @@ export function makeInit(platform: Platform): (options?: InitOptions) => Promise
 
 async function startWasm(options: InitOptions, platform: Platform) {
   const backendOptions = { ...(options.memoryLimit !== undefined ? { memoryLimit: options.memoryLimit } : {}), warmup: options.warmup !== false };
-  let threads = options.threads === 'auto' ? await hardwareThreads() : (options.threads ?? 1);
+  const requested = options.threads === 'auto' ? await hardwareThreads() : (options.threads ?? 1);
+  let threads = requested;
+  // Every engine that runs on one thread against the request says why in lk.features, not only
+  // the first (which also prints the warning): a second init() must not be silent either.
+  const single = <B extends { features: Features }>(backend: B, reason: string): B => {
+    warnSingleThread(requested, reason);
+    backend.features.threadsUnavailable = reason;
+    return backend;
+  };
+  let unsupported: string | undefined;
   if (threads > 1) {
     const support = threadSupport();
     if (!support.ok) {
-      warnSingleThread(threads, support.reason);
+      unsupported = support.reason;
       threads = 1;
     }
   }
   if (options.wasm !== undefined) {
     const wasm = await createWasmBackend(await compileMemo(options.wasm, platform), { ...backendOptions, threads });
+    if (unsupported !== undefined) return single(wasm, unsupported);
     if (threads > 1 && wasm.features.threads === 1)
-      warnSingleThread(threads, 'the module passed as options.wasm is not the shared-memory build (logitkit-threads*.wasm)');
+      return single(wasm, 'the module passed as options.wasm is not the shared-memory build (logitkit-threads*.wasm)');
     return wasm;
   }
   // Best build first; the plain SIMD build comes last and its error is the one reported.
@@ -167,8 +177,9 @@ async function startWasm(options: InitOptions, platform: Platform) {
     try {
       const module = await compileBuild(build, platform);
       const backend = await createWasmBackend(module, { ...backendOptions, threads: build.startsWith('threads') ? threads : 1 });
+      if (unsupported !== undefined) return single(backend, unsupported);
       if (threads > 1 && !build.startsWith('threads'))
-        warnSingleThread(threads, `no shared-memory build could be started (${(lastError as Error | undefined)?.message ?? 'unknown reason'})`);
+        return single(backend, `no shared-memory build could be started (${(lastError as Error | undefined)?.message ?? 'unknown reason'})`);
       return backend;
     } catch (e) {
       lastError = e;

@@ -99,12 +99,19 @@ describe('threads: engine start-up', () => {
       const plain = await readFile(new URL('logitkit.wasm', buildDir));
       const lk = await init({ threads: 2, wasm: plain });
       expect(featuresOf(lk).threads).toBe(1);
+      expect(featuresOf(lk).threadsUnavailable).toMatch(/^the module passed as options.wasm is not the shared-memory build/);
       expect(lk.softmax(new Float32Array([0, 0]), 2)).toEqual(new Float32Array([0.5, 0.5]));
       lk.dispose();
       const again = await init({ threads: 2, wasm: plain });
       again.dispose();
       expect(warn).toHaveBeenCalledTimes(1); // the first warning of this process (each test file runs in its own)
       expect(String(warn.mock.calls[0]![0])).toMatch(/threads: 2 \}\) runs on one thread: .*not the shared-memory build/);
+      // The second engine printed nothing, but is not silent: its features carry the same reason.
+      expect(featuresOf(again).threadsUnavailable).toBe(featuresOf(lk).threadsUnavailable);
+      // One thread asked for: nothing to explain.
+      const single = await init({ wasm: plain });
+      expect('threadsUnavailable' in featuresOf(single)).toBe(false);
+      single.dispose();
     } finally {
       warn.mockRestore();
     }
@@ -474,6 +481,13 @@ describe('threads: where they cannot run', () => {
       expect(page.reason).toMatch(/Cross-Origin-Embedder-Policy: require-corp/);
     }
     expect(threadSupport({ isNode: false, hasWorker: true, crossOriginIsolated: true, hasSharedMemory: true })).toEqual({ ok: true });
+    // WebKitGTK: isolated, yet no SharedArrayBuffer. The reason must not send people to the headers they already send.
+    const webkit = threadSupport({ isNode: false, hasWorker: true, crossOriginIsolated: true, hasSharedMemory: false });
+    expect(webkit.ok).toBe(false);
+    if (!webkit.ok) {
+      expect(webkit.reason).toMatch(/cross-origin isolated, but this browser has no SharedArrayBuffer/);
+      expect(webkit.reason).not.toMatch(/Cross-Origin-Opener-Policy/);
+    }
     expect(threadSupport({ isNode: false, hasWorker: false, crossOriginIsolated: true, hasSharedMemory: true }).ok).toBe(false);
     expect(threadSupport({ isNode: true, hasWorker: false, crossOriginIsolated: undefined, hasSharedMemory: true })).toEqual({ ok: true });
     expect(threadSupport().ok).toBe(true); // this Node

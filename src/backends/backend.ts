@@ -18,6 +18,11 @@ export interface Features {
   relaxedSimd: boolean;
   /** Threads a large row-wise call is split across (1 = the calling thread only). */
   threads: number;
+  /**
+   * Why init() runs on one thread although more were asked for (the text of the one-time
+   * warning, which only the first such init() prints); absent otherwise.
+   */
+  threadsUnavailable?: string;
 }
 
 

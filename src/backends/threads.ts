@@ -90,7 +90,16 @@ export function threadSupport(env: ThreadEnvironment = currentEnvironment()): Th
           '"Cross-Origin-Opener-Policy: same-origin" and "Cross-Origin-Embedder-Policy: require-corp" (or "credentialless")',
       };
   }
-  if (!env.hasSharedMemory) return { ok: false, reason: 'this runtime has no SharedArrayBuffer/Atomics' };
+  if (!env.hasSharedMemory)
+    return {
+      ok: false,
+      reason:
+        env.crossOriginIsolated === true
+          ? // WebKitGTK and WPE WebKit (2.50): crossOriginIsolated is true, yet SharedArrayBuffer is not
+            // exposed and posting shared wasm memory to a worker throws DataCloneError.
+            'the page is cross-origin isolated, but this browser has no SharedArrayBuffer (WebKitGTK and WPE WebKit do not enable it), so wasm memory cannot be shared with workers'
+          : 'this runtime has no SharedArrayBuffer/Atomics',
+    };
   return { ok: true };
 }
 
