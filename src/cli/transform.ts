@@ -107,20 +107,25 @@ export async function transformCommand(name: TransformName, argv: string[]): Pro
 
     const blockBytes = values['block-mb'] !== undefined ? parseIntOption('block-mb', values['block-mb'], 1) << 20 : 4 << 20;
     const step = src.blockRows(blockBytes);
-    let buf = new Float32Array(0);
+    // One input block and (for logsumexp) one output block, reused: a fresh multi-MB result per block
+    // is garbage that V8 collects late (Node 24 let ~20 of them pile up, 80 MiB of ArrayBuffers), so
+    // softmax and sigmoid write their result over the block they read.
+    const buf = new Float32Array(Math.min(step, src.rows) * C);
+    const lse = name === 'logsumexp' ? new Float32Array(Math.min(step, src.rows)) : null;
+    // --debug: the largest live ArrayBuffer total seen after a block (the tests bound it).
+    let peakArrayBuffers = 0;
     for (let r = 0; r < src.rows; r += step) {
       const n = Math.min(step, src.rows - r);
-      if (buf.length < n * C) buf = new Float32Array(n * C);
       const x = src.readFloat32(r, n, buf);
       switch (name) {
         case 'softmax':
-          main.write(values.log ? lk.logSoftmax(x, C, { temperature: T }) : lk.softmax(x, C, { temperature: T }));
+          main.write(values.log ? lk.logSoftmax(x, C, { temperature: T, out: x }) : lk.softmax(x, C, { temperature: T, out: x }));
           break;
         case 'logsumexp':
-          main.write(lk.logsumexp(x, C, { temperature: T }));
+          main.write(lk.logsumexp(x, C, { temperature: T, out: lse!.subarray(0, n) }));
           break;
         case 'sigmoid':
-          main.write(values.log ? lk.logSigmoid(x) : lk.sigmoid(x));
+          main.write(values.log ? lk.logSigmoid(x, { out: x }) : lk.sigmoid(x, { out: x }));
           break;
         case 'argmax':
           main.write(lk.argmax(x, C));
@@ -133,11 +138,13 @@ export async function transformCommand(name: TransformName, argv: string[]): Pro
         }
       }
       progress.update(name, r + n, src.rows);
+      if (values.debug) peakArrayBuffers = Math.max(peakArrayBuffers, process.memoryUsage().arrayBuffers);
     }
     for (const w of writers) w.commit();
     progress.finish();
     if (values.debug) {
-      process.stderr.write(`debug: maxRSS ${(process.resourceUsage().maxRSS / 1024).toFixed(1)} MiB\n`);
+      const mib = (b: number) => (b / 1048576).toFixed(1);
+      process.stderr.write(`debug: maxRSS ${mib(process.resourceUsage().maxRSS * 1024)} MiB, peak ArrayBuffers ${mib(peakArrayBuffers)} MiB\n`);
     }
     return 0;
   } catch (e) {
