@@ -464,7 +464,9 @@ describe('logitkit errors: exit codes and one-line messages', () => {
     expect(r.stderr).not.toMatch(/\r|█/);
   });
 
-  it.skipIf(!existsSync('/usr/bin/script'))('on a terminal the progress bar is drawn on stderr, and never with --json', () => {
+  const hasScript = existsSync('/usr/bin/script');
+  const ttyName = 'on a terminal the progress bar is drawn on stderr, and never with --json';
+  it.skipIf(!hasScript)(hasScript ? ttyName : `${ttyName} (needs /usr/bin/script from util-linux for a pseudo-terminal; missing here)`, () => {
     const tty = (extra: string) => {
       const out = join(dir, `tty${extra ? '-json' : ''}.log`);
       const cmd = [process.execPath, bin, 'score', good, '--labels', labels, '--fit-temperature', '--block-mb', '1', extra].filter(Boolean).join(' ');
