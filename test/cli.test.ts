@@ -430,6 +430,43 @@ describe('logitkit errors: exit codes and one-line messages', () => {
     ['option of another transform', () => ['argmax', good, '-o', 'x.npy', '--log']],
     ['topk k > classes', () => ['topk', good, '-o', 'x.npy', '--k', '99']],
   ];
+  it('a usage error prints the usage line of the command that failed', () => {
+    for (const [cmd, args] of [
+      ['topk', ['topk', good, '-o', 'x.npy', '--k', '99']],
+      ['argmax', ['argmax', good, '-o', 'x.npy', '--log']],
+      ['logsumexp', ['logsumexp', good]],
+      ['softmax', ['softmax', good, '-o', 'x.npy', '--k', '3']],
+      ['score', ['score', good]],
+      ['merge', ['merge']],
+    ] as const) {
+      const r = run(...args);
+      expect(r.code).toBe(2);
+      const lines = r.stderr.trimEnd().split('\n');
+      expect(lines, r.stderr).toHaveLength(2);
+      expect(lines[1]).toMatch(new RegExp(`^usage: logitkit ${cmd} `));
+    }
+  });
+
+  it('an unknown option: a balanced message naming the command, with the closest option when there is one', () => {
+    let r = run('score', good, '--labels', labels, '--bogus');
+    expect(r.code).toBe(2);
+    const first = r.stderr.split('\n')[0];
+    expect(first).toBe(
+      "logitkit: score: unknown option '--bogus'; 'logitkit score --help' lists the options (a file name starting with '-' goes after '--': logitkit score -- --bogus)",
+    );
+    expect(first.split("'").length % 2).toBe(1); // quotes balanced
+    for (const [args, want] of [
+      [['score', good, '--lables', labels], "score: unknown option '--lables' (did you mean '--labels'?)"],
+      [['softmax', good, '-o', 'x.npy', '--temp', '2'], "softmax: unknown option '--temp' (did you mean '--temperature'?)"],
+      [['merge', 'a.json', '--jsno'], "merge: unknown option '--jsno' (did you mean '--json'?)"],
+      [['calibrate', good, '--labels', labels, '-x'], "calibrate: unknown option '-x'; 'logitkit calibrate --help' lists the options"],
+    ] as const) {
+      r = run(...args);
+      expect(r.code).toBe(2);
+      expect(r.stderr.split('\n')[0]).toContain(`logitkit: ${want}`);
+    }
+  });
+
   for (const [name, args] of usage) {
     it(`exit 2: ${name}`, () => {
       const r = run(...args());

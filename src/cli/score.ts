@@ -7,13 +7,12 @@
  * JSON carries `stats`: the raw sums that `merge` adds up to reproduce a single run over all rows.
  */
 import { readFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
 import { init, type Engine } from '../index.js';
 import { NpyShardSource, type Shard } from '../io/npy-source.js';
 import { fitTemperatureSource, type TemperatureFit } from '../metrics/calibration.js';
 import { ScoreAccumulator, type ScoreStats, type ScoreSummary } from '../metrics/summary.js';
 import { renderHtmlReport, renderMarkdownReport, type ReportInput } from './report.js';
-import { fmt, pct, Progress, table, UsageError, writeFileAtomic } from './ui.js';
+import { fmt, parseCommandArgs, pct, Progress, table, UsageError, writeFileAtomic } from './ui.js';
 
 const common = {
   json: { type: 'boolean' },
@@ -166,10 +165,7 @@ Human output goes to stderr; --json prints one JSON object on stdout (with "stat
 `;
 
 export async function scoreCommand(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: {
+  const { values, positionals } = parseCommandArgs('score', argv, {
       ...common,
       labels: { type: 'string', multiple: true },
       bins: { type: 'string' },
@@ -177,8 +173,7 @@ export async function scoreCommand(argv: string[]): Promise<number> {
       temperature: { type: 'string' },
       'fit-temperature': { type: 'boolean' },
       report: { type: 'string' },
-    },
-  });
+    });
   if (values.help) {
     process.stdout.write(SCORE_HELP);
     return 0;
@@ -255,11 +250,7 @@ reports NLL and ECE before (T = 1) and after.
 `;
 
 export async function calibrateCommand(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: { ...common, labels: { type: 'string', multiple: true }, bins: { type: 'string' }, min: { type: 'string' }, max: { type: 'string' } },
-  });
+  const { values, positionals } = parseCommandArgs('calibrate', argv, { ...common, labels: { type: 'string', multiple: true }, bins: { type: 'string' }, min: { type: 'string' }, max: { type: 'string' } });
   if (values.help) {
     process.stdout.write(CALIBRATE_HELP);
     return 0;
@@ -338,11 +329,7 @@ A temperature fitted per shard cannot be merged (it depends on all rows): fit T 
 `;
 
 export async function mergeCommand(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: { json: { type: 'boolean' }, report: { type: 'string' }, debug: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
-  });
+  const { values, positionals } = parseCommandArgs('merge', argv, { json: { type: 'boolean' }, report: { type: 'string' }, debug: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } });
   if (values.help) {
     process.stdout.write(MERGE_HELP);
     return 0;

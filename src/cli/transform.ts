@@ -8,20 +8,32 @@
  */
 import { realpathSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import type { Engine } from '../index.js';
 import { NpyFile, NpyWriter } from '../io/npy.js';
 import { engineOptions, parseIntOption, parsePositive, startEngine } from './score.js';
-import { Progress, UsageError } from './ui.js';
+import { parseCommandArgs, Progress, UsageError } from './ui.js';
 
 export const TRANSFORMS = ['softmax', 'logsumexp', 'sigmoid', 'argmax', 'topk'] as const;
 export type TransformName = (typeof TRANSFORMS)[number];
 
-export const TRANSFORM_HELP = `usage: logitkit softmax   IN.npy -o OUT.npy [--log] [--temperature T]
-       logitkit logsumexp IN.npy -o OUT.npy [--temperature T]       OUT has the shape of IN without its last axis
-       logitkit sigmoid   IN.npy -o OUT.npy [--log]                 elementwise
-       logitkit argmax    IN.npy -o OUT.npy                         int32, ties to the lowest index
-       logitkit topk      IN.npy -o OUT.npy [--k 5] [--values VALUES.npy]
+/** One usage line per transform: a usage error of `topk` prints the topk line, not the first one. */
+export const TRANSFORM_USAGE: Record<TransformName, string> = {
+  softmax: 'logitkit softmax   IN.npy -o OUT.npy [--log] [--temperature T]',
+  logsumexp: 'logitkit logsumexp IN.npy -o OUT.npy [--temperature T]',
+  sigmoid: 'logitkit sigmoid   IN.npy -o OUT.npy [--log]',
+  argmax: 'logitkit argmax    IN.npy -o OUT.npy',
+  topk: 'logitkit topk      IN.npy -o OUT.npy [--k 5] [--values VALUES.npy]',
+};
+
+const NOTES: Record<TransformName, string> = {
+  softmax: '',
+  logsumexp: 'OUT has the shape of IN without its last axis',
+  sigmoid: 'elementwise',
+  argmax: 'int32, ties to the lowest index',
+  topk: '',
+};
+
+export const TRANSFORM_HELP = `${TRANSFORMS.map((t, i) => `${i === 0 ? 'usage: ' : '       '}${NOTES[t] ? TRANSFORM_USAGE[t].padEnd(61) + NOTES[t] : TRANSFORM_USAGE[t]}`).join('\n')}
                           OUT gets the int32 indices (..., k); --values also writes the float32 values
 Common: [--backend wasm|js] [--threads N] [--debug]. The last axis of IN is the class axis.
 `;
@@ -38,10 +50,7 @@ function samePath(a: string, b: string): boolean {
 }
 
 export async function transformCommand(name: TransformName, argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: {
+  const { values, positionals } = parseCommandArgs(name, argv, {
       output: { type: 'string', short: 'o' },
       log: { type: 'boolean' },
       temperature: { type: 'string' },
@@ -52,8 +61,7 @@ export async function transformCommand(name: TransformName, argv: string[]): Pro
       debug: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
       'block-mb': { type: 'string' },
-    },
-  });
+    });
   if (values.help) {
     process.stdout.write(TRANSFORM_HELP);
     return 0;
