@@ -4,6 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { crc32 } from 'node:zlib';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeNpyData, floatToHalfBits, readNpyFloat32, readNpyInt32, writeNpyRaw, type NpyWriteDtype } from '../src/io/npy.js';
@@ -31,6 +32,34 @@ function runJson(...args: string[]): Record<string, any> {
   return JSON.parse(r.stdout);
 }
 const sha = (p: string) => createHash('sha256').update(readFileSync(p)).digest('hex');
+
+/** A one-member ZIP with the member stored uncompressed, as np.savez writes it. */
+function zipOf(name: string, data: Buffer): Buffer {
+  const n = Buffer.from(name, 'latin1');
+  const crc = crc32(data);
+  const local = Buffer.alloc(30);
+  local.writeUInt32LE(0x04034b50, 0);
+  local.writeUInt16LE(20, 4);
+  local.writeUInt32LE(crc, 14);
+  local.writeUInt32LE(data.length, 18);
+  local.writeUInt32LE(data.length, 22);
+  local.writeUInt16LE(n.length, 26);
+  const central = Buffer.alloc(46);
+  central.writeUInt32LE(0x02014b50, 0);
+  central.writeUInt16LE(20, 4);
+  central.writeUInt16LE(20, 6);
+  central.writeUInt32LE(crc, 16);
+  central.writeUInt32LE(data.length, 20);
+  central.writeUInt32LE(data.length, 24);
+  central.writeUInt16LE(n.length, 28);
+  const end = Buffer.alloc(22);
+  end.writeUInt32LE(0x06054b50, 0);
+  end.writeUInt16LE(1, 8);
+  end.writeUInt16LE(1, 10);
+  end.writeUInt32LE(46 + n.length, 12);
+  end.writeUInt32LE(30 + n.length + data.length, 16);
+  return Buffer.concat([local, n, data, central, n, end]);
+}
 
 /** The values a file of this dtype actually holds (what the reference must be computed from). */
 function stored(descr: string, v: ArrayLike<number>): Float64Array {
@@ -397,6 +426,11 @@ describe('logitkit errors: exit codes and one-line messages', () => {
       /target_out_of_range: label 7 at row 321 of .*oor\.npy, expected 0 <= label < 7/,
     ],
     ['float labels', () => ['score', good, '--labels', good], /labels must be integers/],
+    [
+      'an .npz archive',
+      () => ['score', bad('scores.npz', zipOf('arr_0.npy', readFileSync(good))), '--labels', labels],
+      /scores\.npz: is a \.npz archive \(a ZIP of \.npy arrays\), not an \.npy file, and \.npz is not read yet: extract its arrays with `unzip scores\.npz` .*np\.load\('scores\.npz'\)\['arr_0'\]/,
+    ],
     ['logits with 3 axes', () => ['score', bad('3d.npy', header(`{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3, 4), }`, Buffer.alloc(96))), '--labels', labels], /logits must be 2-D/],
     ['transform of a missing file', () => ['softmax', 'missing.npy', '-o', 'out.npy'], /missing\.npy: no such file/],
     ['merge of a missing file', () => ['merge', 'missing.json'], /missing\.json: cannot read/],
