@@ -32,6 +32,7 @@ function runJson(...args: string[]): Record<string, any> {
   return JSON.parse(r.stdout);
 }
 const sha = (p: string) => createHash('sha256').update(readFileSync(p)).digest('hex');
+const readJson = (f: string) => JSON.parse(readFileSync(join(dir, f), 'utf8'));
 
 /** A one-member ZIP with the member stored uncompressed, as np.savez writes it. */
 function zipOf(name: string, data: Buffer): Buffer {
@@ -213,13 +214,15 @@ describe('JSON contract (DESIGN.md "The command line")', () => {
   });
 
   it('merge --report writes the report of the merged figures', () => {
-    const lp = writeLogits('mr.npy', '<f4');
-    const yp = writeLabels('mry.npy', '<i4');
-    writeFileSync(join(dir, 'mr.json'), run('score', lp, '--labels', yp, '--json', '--temperature', '2').stdout);
-    const r = run('merge', 'mr.json', 'mr.json', '--report', 'merged.md');
+    for (const [part, a, b] of [['a', 0, 700], ['b', 700, R]] as const) {
+      const lp = writeLogits(`mr${part}.npy`, '<f4', x64.subarray(a * C, b * C), b - a);
+      const yp = writeLabels(`mry${part}.npy`, '<i4', y.subarray(a, b));
+      writeFileSync(join(dir, `mr${part}.json`), run('score', lp, '--labels', yp, '--json', '--temperature', '2').stdout);
+    }
+    const r = run('merge', 'mra.json', 'mrb.json', '--report', 'merged.md');
     expect(r.code, r.stderr).toBe(0);
     const md = readFileSync(join(dir, 'merged.md'), 'utf8');
-    expect(md).toContain(`${2 * R} rows × ${C} classes`);
+    expect(md).toContain(`${R} rows × ${C} classes`);
     expect(md).toContain('## Temperature scaling');
   });
 });
@@ -280,12 +283,87 @@ describe('logitkit merge', () => {
     expect(Math.abs(again.nll - whole.nll) / whole.nll).toBeLessThan(1e-9);
   });
 
+  it('each score --json carries a fingerprint of its data: the same for a renamed copy, another float dtype or block size', () => {
+    const a = writeLogits('fa.npy', '<f4', x64.subarray(0, 400 * C), 400);
+    const ya = writeLabels('fya.npy', '<i4', y.subarray(0, 400));
+    const j = runJson('score', a, '--labels', ya);
+    expect(j.fingerprint).toMatch(/^sha256:[0-9a-f]{64}$/);
+    expect(j.inputs).toEqual([{ logits: a, labels: ya, fingerprint: j.fingerprint }]);
+    // float32 values stored as float64, int32 labels as int64: the same scored data
+    const a8 = writeLogits('fa8.npy', '>f8', Float64Array.from(x64.subarray(0, 400 * C), Math.fround), 400);
+    const ya8 = writeLabels('fya8.npy', '<i8', y.subarray(0, 400));
+    expect(runJson('score', a8, '--labels', ya8, '--block-mb', '1').fingerprint).toBe(j.fingerprint);
+    // one changed label, one changed logit bit, one row fewer: different
+    const ya2 = writeLabels('fya2.npy', '<i4', Int32Array.from(y.subarray(0, 400), (v, i) => (i === 399 ? (v + 1) % C : v)));
+    expect(runJson('score', a, '--labels', ya2).fingerprint).not.toBe(j.fingerprint);
+    const xb = Float64Array.from(x64.subarray(0, 400 * C), Math.fround);
+    xb[5] = xb[5] + Math.abs(xb[5]) * 2 ** -23;
+    expect(runJson('score', writeLogits('fb.npy', '<f4', xb, 400), '--labels', ya).fingerprint).not.toBe(j.fingerprint);
+    const a399 = writeLogits('fa399.npy', '<f4', x64.subarray(0, 399 * C), 399);
+    expect(runJson('score', a399, '--labels', writeLabels('fya399.npy', '<i4', y.subarray(0, 399))).fingerprint).not.toBe(j.fingerprint);
+    // two shards in one run: one fingerprint each, and one for the set
+    const b = writeLogits('fbb.npy', '<f4', x64.subarray(400 * C), R - 400);
+    const yb = writeLabels('fybb.npy', '<i4', y.subarray(400));
+    const two = runJson('score', a, b, '--labels', ya, '--labels', yb);
+    expect(two.inputs[0].fingerprint).toBe(j.fingerprint);
+    expect(two.inputs[1].fingerprint).toBe(runJson('score', b, '--labels', yb).fingerprint);
+    expect(two.fingerprint).not.toBe(j.fingerprint);
+    expect(runJson('score', b, a, '--labels', yb, '--labels', ya).fingerprint).toBe(two.fingerprint);
+  });
+
+  it('refuses a shard it has already counted, naming both files; distinct shards merge as before', () => {
+    const part = (name: string, a: number, b: number) => {
+      const lp = writeLogits(`${name}.npy`, '<f4', x64.subarray(a * C, b * C), b - a);
+      const yp = writeLabels(`${name}-y.npy`, '<i4', y.subarray(a, b));
+      writeFileSync(join(dir, `${name}.json`), run('score', lp, '--labels', yp, '--json').stdout);
+      return lp;
+    };
+    part('dup0', 0, 700);
+    part('dup1', 700, R);
+    // the same data under another name
+    const copy = join(dir, 'dup0-copy.npy');
+    writeFileSync(copy, readFileSync(join(dir, 'dup0.npy')));
+    writeFileSync(join(dir, 'dup0c.json'), run('score', copy, '--labels', join(dir, 'dup0-y.npy'), '--json').stdout);
+
+    let r = run('merge', 'dup0.json', 'dup0.json');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^logitkit: dup0\.json: given more than once; its shard .*dup0\.npy \+ .*dup0-y\.npy would be counted twice\n$/);
+    r = run('merge', 'dup0.json', 'dup1.json', 'dup0c.json');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^logitkit: dup0c\.json: shard .*dup0-copy\.npy \+ .*dup0-y\.npy is already counted from dup0\.json \(as .*dup0\.npy \+ .*dup0-y\.npy\): same data/);
+    expect(r.stdout).toBe('');
+    // a merged output and one of its parts
+    writeFileSync(join(dir, 'dup01.json'), JSON.stringify(runJson('merge', 'dup0.json', 'dup1.json')));
+    r = run('merge', 'dup01.json', 'dup1.json');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/dup1\.json: shard .*dup1\.npy \+ .*dup1-y\.npy is already counted from dup01\.json/);
+
+    const merged = runJson('merge', 'dup0.json', 'dup1.json');
+    expectScoreMatches(merged, stored('<f4', x64), y);
+    expect(merged.inputs.map((i: any) => i.fingerprint)).toEqual([readJson('dup0.json').fingerprint, readJson('dup1.json').fingerprint]);
+    expect(runJson('merge', 'dup1.json', 'dup0.json').fingerprint).toBe(merged.fingerprint);
+    // JSON written before fingerprints existed still merges, unchecked
+    const old = (f: string) => {
+      const j = readJson(f);
+      delete j.fingerprint;
+      for (const i of j.inputs) delete i.fingerprint;
+      writeFileSync(join(dir, `old-${f}`), JSON.stringify(j));
+      return `old-${f}`;
+    };
+    const legacy = runJson('merge', old('dup0.json'), old('dup1.json'));
+    expect(legacy.accuracy).toBe(merged.accuracy);
+    expect(legacy.fingerprint).toBeUndefined();
+  });
+
   it('refuses shards scored at different temperatures or settings, and non-score JSON', () => {
-    const lp = writeLogits('d.npy', '<f4');
-    const yp = writeLabels('dy.npy', '<i4');
-    writeFileSync(join(dir, 'd1.json'), run('score', lp, '--labels', yp, '--json').stdout);
-    writeFileSync(join(dir, 'd2.json'), run('score', lp, '--labels', yp, '--json', '--fit-temperature').stdout);
-    writeFileSync(join(dir, 'd3.json'), run('score', lp, '--labels', yp, '--json', '--bins', '10').stdout);
+    // Three different shards, so that only the settings differ (the same data twice is refused first).
+    const shard = (k: number) => {
+      const [a, b] = [k * 500, (k + 1) * 500];
+      return [writeLogits(`d${k}.npy`, '<f4', x64.subarray(a * C, b * C), b - a), '--labels', writeLabels(`dy${k}.npy`, '<i4', y.subarray(a, b))];
+    };
+    writeFileSync(join(dir, 'd1.json'), run('score', ...shard(0), '--json').stdout);
+    writeFileSync(join(dir, 'd2.json'), run('score', ...shard(1), '--json', '--fit-temperature').stdout);
+    writeFileSync(join(dir, 'd3.json'), run('score', ...shard(2), '--json', '--bins', '10').stdout);
     writeFileSync(join(dir, 'junk.json'), '{"rows": 3}');
     let r = run('merge', 'd1.json', 'd2.json');
     expect(r.code).toBe(1);

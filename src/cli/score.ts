@@ -11,6 +11,7 @@ import { init, type Engine } from '../index.js';
 import { NpyShardSource, type Shard } from '../io/npy-source.js';
 import { fitTemperatureSource, type TemperatureFit } from '../metrics/calibration.js';
 import { ScoreAccumulator, type ScoreStats, type ScoreSummary } from '../metrics/summary.js';
+import { FingerprintingSource, fingerprintOf } from './fingerprint.js';
 import { renderHtmlReport, renderMarkdownReport, type ReportInput } from './report.js';
 import { fmt, parseCommandArgs, pct, Progress, table, UsageError, writeFileAtomic } from './ui.js';
 
@@ -204,9 +205,11 @@ export async function scoreCommand(argv: string[]): Promise<number> {
     const T = givenT ?? (fitT ? fit!.temperature : 1);
     const alt = T !== 1 ? 1 : fit ? fit.temperature : null;
     const acc = new ScoreAccumulator(src.classes, { bins, topk, temperature: T, altTemperature: alt });
-    acc.addSource(lk, src);
+    const scored = new FingerprintingSource(src);
+    acc.addSource(lk, scored);
     progress.finish();
     const s = acc.summary();
+    const fingerprints = scored.fingerprints();
 
     const extra: Record<string, unknown> = {};
     let scaling: Record<string, number> | null = null;
@@ -220,7 +223,8 @@ export async function scoreCommand(argv: string[]): Promise<number> {
       extra.temperatureScaling = { ...scaling, fitted: fit !== null && after.t === fit.temperature };
     }
     extra.backend = lk.backend;
-    extra.inputs = shards;
+    extra.fingerprint = fingerprintOf(fingerprints);
+    extra.inputs = shards.map((sh, i) => ({ ...sh, fingerprint: fingerprints[i] }));
     if (kind) {
       writeReport(values.report!, kind, { summary: s, inputs: shards, backend: lk.backend, temperature: extra.temperature as number | undefined, fitted: fit });
     }
@@ -328,6 +332,13 @@ A temperature fitted per shard cannot be merged (it depends on all rows): fit T 
 'logitkit calibrate' and score every shard with --temperature T.
 `;
 
+/** How merge names a shard in messages: its logits (+ labels) file as recorded by score. */
+function shardName(input: unknown): string {
+  const i = input as { logits?: unknown; labels?: unknown };
+  if (typeof i?.logits !== 'string') return JSON.stringify(input);
+  return typeof i.labels === 'string' ? `${i.logits} + ${i.labels}` : i.logits;
+}
+
 export async function mergeCommand(argv: string[]): Promise<number> {
   const { values, positionals } = parseCommandArgs('merge', argv, { json: { type: 'boolean' }, report: { type: 'string' }, debug: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } });
   if (values.help) {
@@ -343,7 +354,7 @@ export async function mergeCommand(argv: string[]): Promise<number> {
     } catch (e) {
       throw new Error(`${file}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
     }
-    let obj: { stats?: ScoreStats; temperature?: number; temperatureFitted?: boolean; inputs?: unknown[] };
+    let obj: { stats?: ScoreStats; temperature?: number; temperatureFitted?: boolean; inputs?: unknown[]; fingerprint?: unknown };
     try {
       obj = JSON.parse(text);
     } catch {
@@ -352,6 +363,27 @@ export async function mergeCommand(argv: string[]): Promise<number> {
     if (!obj || typeof obj !== 'object' || !obj.stats) throw new Error(`${file}: has no "stats" (expected the output of logitkit score --json)`);
     return { file, obj };
   });
+  // A shard counted twice (the same JSON given twice, or a merged JSON and one of its parts) would
+  // silently weigh its rows double: refuse it by the fingerprint of its scored data.
+  const counted = new Map<string, { file: string; name: string }>();
+  for (const p of parsed) {
+    const seenHere = new Set<string>();
+    for (const input of Array.isArray(p.obj.inputs) ? p.obj.inputs : []) {
+      const fp = (input as { fingerprint?: unknown })?.fingerprint;
+      if (typeof fp !== 'string') continue; // written before fingerprints: merged as before
+      const name = shardName(input);
+      const prev = counted.get(fp);
+      if (prev && !seenHere.has(fp)) {
+        throw new Error(
+          prev.file === p.file
+            ? `${p.file}: given more than once; its shard ${name} would be counted twice`
+            : `${p.file}: shard ${name} is already counted from ${prev.file}${prev.name !== name ? ` (as ${prev.name})` : ''}: same data (fingerprint ${fp.slice(0, 19)}…); give each shard once`,
+        );
+      }
+      counted.set(fp, { file: p.file, name });
+      seenHere.add(fp);
+    }
+  }
   const first = parsed[0];
   for (const p of parsed.slice(1)) {
     const a = first.obj.stats!;
@@ -387,12 +419,15 @@ export async function mergeCommand(argv: string[]): Promise<number> {
     extra.temperatureScaling = scaling;
   }
   const inputs = parsed.flatMap((p) => (Array.isArray(p.obj.inputs) ? p.obj.inputs : [p.file]));
+  const fps = inputs.map((i) => (i as { fingerprint?: unknown })?.fingerprint);
+  if (fps.every((f): f is string => typeof f === 'string')) extra.fingerprint = fingerprintOf(fps);
   extra.inputs = inputs;
   extra.merged = positionals;
   if (kind) writeReport(values.report!, kind, { summary: s, inputs: inputs as Shard[], backend: 'merged', temperature: extra.temperature as number | undefined, fitted: null });
   if (values.json) process.stdout.write(JSON.stringify(summaryJson(s, extra, acc.toStats()), null, 2) + '\n');
   else {
-    const head = `logitkit merge: ${s.rows.toLocaleString('en-US')} rows × ${s.classes} classes from ${positionals.length} shards`;
+    const plural = (n: number, what: string) => `${n} ${what}${n === 1 ? '' : 's'}`;
+    const head = `logitkit merge: ${s.rows.toLocaleString('en-US')} rows × ${s.classes} classes from ${plural(inputs.length, 'shard')} in ${plural(positionals.length, 'file')}`;
     process.stderr.write(humanSummary(s, head, scaling, extra.temperature !== undefined ? `figures at temperature T = ${fmt(T)}` : null));
     if (kind) process.stderr.write(`report written to ${values.report}\n`);
   }
