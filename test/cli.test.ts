@@ -246,6 +246,50 @@ describe('logitkit calibrate', () => {
   });
 });
 
+describe('logitkit calibrate: passes over the file', () => {
+  // 40,000 × 10 float32 = 1.6 MB: one 4 MB block by default, two with --block-mb 1.
+  const big = classifierData(40_000, 10, 21, 2);
+  const lp = () => {
+    const p = join(dir, 'passes.npy');
+    if (!existsSync(p)) writeNpyRaw(p, '<f4', [40_000, 10], encodeNpyData('<f4', big.x));
+    return p;
+  };
+  const yp = () => {
+    const p = join(dir, 'passes-y.npy');
+    if (!existsSync(p)) writeNpyRaw(p, '<i4', [40_000], encodeNpyData('<i4', big.y));
+    return p;
+  };
+
+  it('a file of one block is read once (the Newton steps run on the block in memory)', () => {
+    const j = runJson('calibrate', lp(), '--labels', yp());
+    expect(j.passes).toBe(1);
+    const ref = refFitTemperature(Float64Array.from(big.x), 10, big.y);
+    expect(temperatureAccepted(j.temperature, Float64Array.from(big.x), 10, big.y, ref)).toBe(true);
+  });
+
+  it('a larger file, warm-started from its first block, takes 2–4 passes (README) and the same T', () => {
+    const one = runJson('calibrate', lp(), '--labels', yp());
+    const j = runJson('calibrate', lp(), '--labels', yp(), '--block-mb', '1');
+    expect(j.passes).toBeGreaterThanOrEqual(2);
+    expect(j.passes).toBeLessThanOrEqual(4);
+    expect(Math.abs(j.temperature - one.temperature) / one.temperature).toBeLessThan(1e-6);
+  });
+
+  it('a non-finite logit in a one-block file still names the file and row', () => {
+    const xs = Float64Array.from(big.x.subarray(0, 100 * 10));
+    xs[57 * 10 + 3] = Infinity;
+    const r = run('calibrate', writeNpyPath('passes-inf.npy', '<f4', [100, 10], xs), '--labels', writeNpyPath('passes-inf-y.npy', '<i4', [100], big.y.subarray(0, 100)));
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/non_finite_input: logit Infinity at row 57 of .*passes-inf\.npy, column 3/);
+  });
+});
+
+function writeNpyPath(name: string, descr: NpyWriteDtype, shape: number[], values: ArrayLike<number>): string {
+  const p = join(dir, name);
+  writeNpyRaw(p, descr, shape, encodeNpyData(descr, values));
+  return p;
+}
+
 describe('logitkit merge', () => {
   it('merging shard JSONs equals a single run over all rows', () => {
     const xs = stored('<f4', x64);
@@ -616,19 +660,23 @@ describe('logitkit errors: exit codes and one-line messages', () => {
   const hasScript = existsSync('/usr/bin/script');
   const ttyName = 'on a terminal the progress bar is drawn on stderr, and never with --json';
   it.skipIf(!hasScript)(hasScript ? ttyName : `${ttyName} (needs /usr/bin/script from util-linux for a pseudo-terminal; missing here)`, () => {
+    // Two 1 MB blocks, so the fit streams the file (a file of one block is fitted in memory, silently).
+    const big = classifierData(40_000, 10, 31);
+    const lp = writeNpyPath('tty.npy', '<f4', [40_000, 10], big.x);
+    const yp = writeNpyPath('tty-y.npy', '<i4', [40_000], big.y);
     const tty = (extra: string) => {
       const out = join(dir, `tty${extra ? '-json' : ''}.log`);
-      const cmd = [process.execPath, bin, 'score', good, '--labels', labels, '--fit-temperature', '--block-mb', '1', extra].filter(Boolean).join(' ');
+      const cmd = [process.execPath, bin, 'score', lp, '--labels', yp, '--fit-temperature', '--block-mb', '1', extra].filter(Boolean).join(' ');
       const r = spawnSync('/usr/bin/script', ['-qec', cmd, out], { cwd: dir, encoding: 'utf8', env: { ...process.env, LOGITKIT_PROGRESS_DELAY_MS: '0' } });
       expect(r.status).toBe(0);
       return readFileSync(out, 'utf8');
     };
     const shown = tty('');
     expect(shown).toMatch(/fitting T \(pass 1\)\s+█/);
-    expect(shown).toMatch(/(fitting T|scoring)[^\r]*\d+%\s+[\d,]+\/1,500 rows/);
+    expect(shown).toMatch(/(fitting T|scoring)[^\r]*\d+%\s+[\d,]+\/40,000 rows/);
     expect(shown).toContain('\x1b[2K'); // the bar is cleared before the summary
     const json = tty('--json');
     expect(json).not.toMatch(/█|fitting T/);
-    expect(json).toContain('"rows": 1500');
+    expect(json).toContain('"rows": 40000');
   });
 });
