@@ -551,7 +551,7 @@ describe('logitkit errors: exit codes and one-line messages', () => {
     [
       'an .npz archive',
       () => ['score', bad('scores.npz', zipOf('arr_0.npy', readFileSync(good))), '--labels', labels],
-      /scores\.npz: is a \.npz archive \(a ZIP of \.npy arrays\), not an \.npy file, and \.npz is not read yet: extract its arrays with `unzip scores\.npz` .*np\.load\('scores\.npz'\)\['arr_0'\]/,
+      /scores\.npz: is a ZIP archive, not an \.npy file: an \.npz \(np\.savez\) is a ZIP of \.npy arrays, and \.npz is not read yet: extract its arrays with `unzip scores\.npz` .*np\.load\('scores\.npz'\)\['arr_0'\]/,
     ],
     ['logits with 3 axes', () => ['score', bad('3d.npy', header(`{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3, 4), }`, Buffer.alloc(96))), '--labels', labels], /logits must be 2-D/],
     ['transform of a missing file', () => ['softmax', 'missing.npy', '-o', 'out.npy'], /missing\.npy: no such file/],

@@ -163,7 +163,7 @@ export function readNpyHeader(fd: number, path: string): NpyHeader {
     // "PK\x03\x04" (or an empty archive's "PK\x05\x06"): np.savez / np.savez_compressed write ZIPs of .npy members.
     throw new NpyError(
       file,
-      `is a .npz archive (a ZIP of .npy arrays), not an .npy file, and .npz is not read yet: extract its arrays with \`unzip ${basename(file)}\` (each member, e.g. arr_0.npy, is an .npy file) or with numpy: np.save('logits.npy', np.load('${basename(file)}')['arr_0'])`,
+      `is a ZIP archive, not an .npy file: an .npz (np.savez) is a ZIP of .npy arrays, and .npz is not read yet: extract its arrays with \`unzip ${basename(file)}\` (each member, e.g. arr_0.npy, is an .npy file) or with numpy: np.save('logits.npy', np.load('${basename(file)}')['arr_0'])`,
     );
   }
   if (got < 10 || !MAGIC.every((b, k) => pre[k] === b)) {
