@@ -167,14 +167,14 @@ Human output goes to stderr; --json prints one JSON object on stdout (with "stat
 
 export async function scoreCommand(argv: string[]): Promise<number> {
   const { values, positionals } = parseCommandArgs('score', argv, {
-      ...common,
-      labels: { type: 'string', multiple: true },
-      bins: { type: 'string' },
-      topk: { type: 'string' },
-      temperature: { type: 'string' },
-      'fit-temperature': { type: 'boolean' },
-      report: { type: 'string' },
-    });
+    ...common,
+    labels: { type: 'string', multiple: true },
+    bins: { type: 'string' },
+    topk: { type: 'string' },
+    temperature: { type: 'string' },
+    'fit-temperature': { type: 'boolean' },
+    report: { type: 'string' },
+  });
   if (values.help) {
     process.stdout.write(SCORE_HELP);
     return 0;
@@ -354,7 +354,7 @@ export async function mergeCommand(argv: string[]): Promise<number> {
     } catch (e) {
       throw new Error(`${file}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
     }
-    let obj: { stats?: ScoreStats; temperature?: number; temperatureFitted?: boolean; inputs?: unknown[]; fingerprint?: unknown };
+    let obj: { stats?: ScoreStats; temperature?: number; temperatureFitted?: boolean; inputs?: unknown[] };
     try {
       obj = JSON.parse(text);
     } catch {

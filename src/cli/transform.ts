@@ -51,17 +51,17 @@ function samePath(a: string, b: string): boolean {
 
 export async function transformCommand(name: TransformName, argv: string[]): Promise<number> {
   const { values, positionals } = parseCommandArgs(name, argv, {
-      output: { type: 'string', short: 'o' },
-      log: { type: 'boolean' },
-      temperature: { type: 'string' },
-      k: { type: 'string' },
-      values: { type: 'string' },
-      backend: { type: 'string' },
-      threads: { type: 'string' },
-      debug: { type: 'boolean' },
-      help: { type: 'boolean', short: 'h' },
-      'block-mb': { type: 'string' },
-    });
+    output: { type: 'string', short: 'o' },
+    log: { type: 'boolean' },
+    temperature: { type: 'string' },
+    k: { type: 'string' },
+    values: { type: 'string' },
+    backend: { type: 'string' },
+    threads: { type: 'string' },
+    debug: { type: 'boolean' },
+    help: { type: 'boolean', short: 'h' },
+    'block-mb': { type: 'string' },
+  });
   if (values.help) {
     process.stdout.write(TRANSFORM_HELP);
     return 0;
