@@ -5,7 +5,7 @@ import { spawnSync } from 'node:child_process';
 import { closeSync, existsSync, mkdtempSync, openSync, rmSync, statSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { NpyFile, npyHeaderBytes } from '../src/io/npy.js';
 import { rng } from './helpers/random.js';
 import { refSoftmax } from './helpers/reference.js';
@@ -59,14 +59,21 @@ function peakMiB(args: string[]): { mib: number; timeMib: number | null; arrayBu
   return { mib: dbg ? Number(dbg[1]) : NaN, arrayBuffersMib: ab ? Number(ab[1]) : NaN, timeMib: tv ? Number(tv[1]) / 1024 : null, stdout: p.stdout, code: p.status, stderr: p.stderr };
 }
 
+// Written on first use by each test (not in a beforeAll): a failed write fails the tests instead of
+// leaving them reported as skipped.
+let written = false;
+function inputs(): void {
+  if (written) return;
+  writeRepeated(logits, '<f4', [ROWS, C], x);
+  writeRepeated(labels, '<i4', [ROWS], y);
+  expect(statSync(logits).size).toBeGreaterThan(256e6);
+  written = true;
+}
+
 describe('bounded memory on a 256 MB file', () => {
-  beforeAll(() => {
-    writeRepeated(logits, '<f4', [ROWS, C], x);
-    writeRepeated(labels, '<i4', [ROWS], y);
-    expect(statSync(logits).size).toBeGreaterThan(256e6);
-  });
 
   it(`score: peak RSS < ${BOUND_MIB} MiB, and the figures are right`, () => {
+    inputs();
     const res = peakMiB(['score', logits, '--labels', labels, '--json']);
     expect(res.code, res.stderr).toBe(0);
     expect(res.mib).toBeGreaterThan(10);
@@ -83,6 +90,7 @@ describe('bounded memory on a 256 MB file', () => {
   });
 
   it(`softmax transform to a 256 MB output: peak RSS < ${TRANSFORM_BOUND_MIB} MiB, live ArrayBuffers < ${TRANSFORM_ARRAYBUFFERS_MIB} MiB`, () => {
+    inputs();
     const out = join(dir, 'probs.npy');
     const res = peakMiB(['softmax', logits, '-o', out]);
     expect(res.code, res.stderr).toBe(0);

@@ -5,7 +5,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 
 const root = join(import.meta.dirname, '..');
 const tmp = mkdtempSync(join(tmpdir(), 'lk-pack-'));
@@ -19,32 +19,37 @@ function walk(dir: string): string[] {
   });
 }
 
-describe('the packed tarball', () => {
-  let files: string[] = [];
-  beforeAll(() => {
-    expect(existsSync(join(root, 'dist', 'index.js')), 'dist/ is built (npm test builds it in pretest)').toBe(true);
-    const packed = spawnSync('npm', ['pack', '--json', '--pack-destination', tmp], { cwd: root, encoding: 'utf8' });
-    expect(packed.status, packed.stderr).toBe(0);
-    const [{ filename }] = JSON.parse(packed.stdout) as { filename: string }[];
-    const untar = spawnSync('tar', ['-xzf', join(tmp, filename), '-C', tmp], { encoding: 'utf8' });
-    expect(untar.status, untar.stderr).toBe(0);
-    files = walk(pkg).map((f) => relative(pkg, f));
-  }, 60_000);
+/** Packs and unpacks once, on first use: a failed pack fails each test (a beforeAll would skip them). */
+let files: string[] | undefined;
+function packed(): string[] {
+  if (files) return files;
+  expect(existsSync(join(root, 'dist', 'index.js')), 'dist/ is built (npm test builds it in pretest)').toBe(true);
+  const pack = spawnSync('npm', ['pack', '--json', '--pack-destination', tmp], { cwd: root, encoding: 'utf8' });
+  expect(pack.status, pack.stderr).toBe(0);
+  const [{ filename }] = JSON.parse(pack.stdout) as { filename: string }[];
+  const untar = spawnSync('tar', ['-xzf', join(tmp, filename), '-C', tmp], { encoding: 'utf8' });
+  expect(untar.status, untar.stderr).toBe(0);
+  return (files = walk(pkg).map((f) => relative(pkg, f)));
+}
 
+describe('the packed tarball', { timeout: 60_000 }, () => {
   it('ships a source map for every compiled module, and each names an existing map', () => {
-    const js = files.filter((f) => f.startsWith('dist/') && f.endsWith('.js'));
-    const maps = files.filter((f) => f.endsWith('.js.map'));
+    const js = packed().filter((f) => f.startsWith('dist/') && f.endsWith('.js'));
+    const maps = packed().filter((f) => f.endsWith('.js.map'));
     expect(js.length).toBeGreaterThan(20);
     expect(maps.length).toBeGreaterThan(20);
     for (const f of js) {
       const url = /\/\/# sourceMappingURL=(\S+)\s*$/.exec(readFileSync(join(pkg, f), 'utf8'))?.[1];
-      if (url === undefined) continue; // generated files (the inlined wasm) have no map
+      if (url === undefined) {
+        expect(f, 'only the generated inline-wasm module has no map').toBe('dist/logitkit.inline-wasm.js');
+        continue;
+      }
       expect(existsSync(resolve(pkg, dirname(f), url)), `${f} → ${url}`).toBe(true);
     }
   });
 
   it("every map's sources resolve inside the package: shipped, or inlined and equal to the repository's source", () => {
-    const maps = files.filter((f) => f.endsWith('.js.map'));
+    const maps = packed().filter((f) => f.endsWith('.js.map'));
     for (const m of maps) {
       const map = JSON.parse(readFileSync(join(pkg, m), 'utf8')) as { sources: string[]; sourcesContent?: (string | null)[]; sourceRoot?: string };
       expect(map.sources.length, m).toBeGreaterThan(0);
