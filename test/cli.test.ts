@@ -4,6 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { crc32 } from 'node:zlib';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeNpyData, floatToHalfBits, readNpyFloat32, readNpyInt32, writeNpyRaw, type NpyWriteDtype } from '../src/io/npy.js';
@@ -31,6 +32,35 @@ function runJson(...args: string[]): Record<string, any> {
   return JSON.parse(r.stdout);
 }
 const sha = (p: string) => createHash('sha256').update(readFileSync(p)).digest('hex');
+const readJson = (f: string) => JSON.parse(readFileSync(join(dir, f), 'utf8'));
+
+/** A one-member ZIP with the member stored uncompressed, as np.savez writes it. */
+function zipOf(name: string, data: Buffer): Buffer {
+  const n = Buffer.from(name, 'latin1');
+  const crc = crc32(data);
+  const local = Buffer.alloc(30);
+  local.writeUInt32LE(0x04034b50, 0);
+  local.writeUInt16LE(20, 4);
+  local.writeUInt32LE(crc, 14);
+  local.writeUInt32LE(data.length, 18);
+  local.writeUInt32LE(data.length, 22);
+  local.writeUInt16LE(n.length, 26);
+  const central = Buffer.alloc(46);
+  central.writeUInt32LE(0x02014b50, 0);
+  central.writeUInt16LE(20, 4);
+  central.writeUInt16LE(20, 6);
+  central.writeUInt32LE(crc, 16);
+  central.writeUInt32LE(data.length, 20);
+  central.writeUInt32LE(data.length, 24);
+  central.writeUInt16LE(n.length, 28);
+  const end = Buffer.alloc(22);
+  end.writeUInt32LE(0x06054b50, 0);
+  end.writeUInt16LE(1, 8);
+  end.writeUInt16LE(1, 10);
+  end.writeUInt32LE(46 + n.length, 12);
+  end.writeUInt32LE(30 + n.length + data.length, 16);
+  return Buffer.concat([local, n, data, central, n, end]);
+}
 
 /** The values a file of this dtype actually holds (what the reference must be computed from). */
 function stored(descr: string, v: ArrayLike<number>): Float64Array {
@@ -184,13 +214,15 @@ describe('JSON contract (DESIGN.md "The command line")', () => {
   });
 
   it('merge --report writes the report of the merged figures', () => {
-    const lp = writeLogits('mr.npy', '<f4');
-    const yp = writeLabels('mry.npy', '<i4');
-    writeFileSync(join(dir, 'mr.json'), run('score', lp, '--labels', yp, '--json', '--temperature', '2').stdout);
-    const r = run('merge', 'mr.json', 'mr.json', '--report', 'merged.md');
+    for (const [part, a, b] of [['a', 0, 700], ['b', 700, R]] as const) {
+      const lp = writeLogits(`mr${part}.npy`, '<f4', x64.subarray(a * C, b * C), b - a);
+      const yp = writeLabels(`mry${part}.npy`, '<i4', y.subarray(a, b));
+      writeFileSync(join(dir, `mr${part}.json`), run('score', lp, '--labels', yp, '--json', '--temperature', '2').stdout);
+    }
+    const r = run('merge', 'mra.json', 'mrb.json', '--report', 'merged.md');
     expect(r.code, r.stderr).toBe(0);
     const md = readFileSync(join(dir, 'merged.md'), 'utf8');
-    expect(md).toContain(`${2 * R} rows × ${C} classes`);
+    expect(md).toContain(`${R} rows × ${C} classes`);
     expect(md).toContain('## Temperature scaling');
   });
 });
@@ -213,6 +245,50 @@ describe('logitkit calibrate', () => {
     expect(human.stderr).toMatch(/fitted temperature\s+T = /);
   });
 });
+
+describe('logitkit calibrate: passes over the file', () => {
+  // 40,000 × 10 float32 = 1.6 MB: one 4 MB block by default, two with --block-mb 1.
+  const big = classifierData(40_000, 10, 21, 2);
+  const lp = () => {
+    const p = join(dir, 'passes.npy');
+    if (!existsSync(p)) writeNpyRaw(p, '<f4', [40_000, 10], encodeNpyData('<f4', big.x));
+    return p;
+  };
+  const yp = () => {
+    const p = join(dir, 'passes-y.npy');
+    if (!existsSync(p)) writeNpyRaw(p, '<i4', [40_000], encodeNpyData('<i4', big.y));
+    return p;
+  };
+
+  it('a file of one block is read once (the Newton steps run on the block in memory)', () => {
+    const j = runJson('calibrate', lp(), '--labels', yp());
+    expect(j.passes).toBe(1);
+    const ref = refFitTemperature(Float64Array.from(big.x), 10, big.y);
+    expect(temperatureAccepted(j.temperature, Float64Array.from(big.x), 10, big.y, ref)).toBe(true);
+  });
+
+  it('a larger file, warm-started from its first block, takes 2–4 passes (README) and the same T', () => {
+    const one = runJson('calibrate', lp(), '--labels', yp());
+    const j = runJson('calibrate', lp(), '--labels', yp(), '--block-mb', '1');
+    expect(j.passes).toBeGreaterThanOrEqual(2);
+    expect(j.passes).toBeLessThanOrEqual(4);
+    expect(Math.abs(j.temperature - one.temperature) / one.temperature).toBeLessThan(1e-6);
+  });
+
+  it('a non-finite logit in a one-block file still names the file and row', () => {
+    const xs = Float64Array.from(big.x.subarray(0, 100 * 10));
+    xs[57 * 10 + 3] = Infinity;
+    const r = run('calibrate', writeNpyPath('passes-inf.npy', '<f4', [100, 10], xs), '--labels', writeNpyPath('passes-inf-y.npy', '<i4', [100], big.y.subarray(0, 100)));
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/non_finite_input: logit Infinity at row 57 of .*passes-inf\.npy, column 3/);
+  });
+});
+
+function writeNpyPath(name: string, descr: NpyWriteDtype, shape: number[], values: ArrayLike<number>): string {
+  const p = join(dir, name);
+  writeNpyRaw(p, descr, shape, encodeNpyData(descr, values));
+  return p;
+}
 
 describe('logitkit merge', () => {
   it('merging shard JSONs equals a single run over all rows', () => {
@@ -251,12 +327,87 @@ describe('logitkit merge', () => {
     expect(Math.abs(again.nll - whole.nll) / whole.nll).toBeLessThan(1e-9);
   });
 
+  it('each score --json carries a fingerprint of its data: the same for a renamed copy, another float dtype or block size', () => {
+    const a = writeLogits('fa.npy', '<f4', x64.subarray(0, 400 * C), 400);
+    const ya = writeLabels('fya.npy', '<i4', y.subarray(0, 400));
+    const j = runJson('score', a, '--labels', ya);
+    expect(j.fingerprint).toMatch(/^sha256:[0-9a-f]{64}$/);
+    expect(j.inputs).toEqual([{ logits: a, labels: ya, fingerprint: j.fingerprint }]);
+    // float32 values stored as float64, int32 labels as int64: the same scored data
+    const a8 = writeLogits('fa8.npy', '>f8', Float64Array.from(x64.subarray(0, 400 * C), Math.fround), 400);
+    const ya8 = writeLabels('fya8.npy', '<i8', y.subarray(0, 400));
+    expect(runJson('score', a8, '--labels', ya8, '--block-mb', '1').fingerprint).toBe(j.fingerprint);
+    // one changed label, one changed logit bit, one row fewer: different
+    const ya2 = writeLabels('fya2.npy', '<i4', Int32Array.from(y.subarray(0, 400), (v, i) => (i === 399 ? (v + 1) % C : v)));
+    expect(runJson('score', a, '--labels', ya2).fingerprint).not.toBe(j.fingerprint);
+    const xb = Float64Array.from(x64.subarray(0, 400 * C), Math.fround);
+    xb[5] = xb[5] + Math.abs(xb[5]) * 2 ** -23;
+    expect(runJson('score', writeLogits('fb.npy', '<f4', xb, 400), '--labels', ya).fingerprint).not.toBe(j.fingerprint);
+    const a399 = writeLogits('fa399.npy', '<f4', x64.subarray(0, 399 * C), 399);
+    expect(runJson('score', a399, '--labels', writeLabels('fya399.npy', '<i4', y.subarray(0, 399))).fingerprint).not.toBe(j.fingerprint);
+    // two shards in one run: one fingerprint each, and one for the set
+    const b = writeLogits('fbb.npy', '<f4', x64.subarray(400 * C), R - 400);
+    const yb = writeLabels('fybb.npy', '<i4', y.subarray(400));
+    const two = runJson('score', a, b, '--labels', ya, '--labels', yb);
+    expect(two.inputs[0].fingerprint).toBe(j.fingerprint);
+    expect(two.inputs[1].fingerprint).toBe(runJson('score', b, '--labels', yb).fingerprint);
+    expect(two.fingerprint).not.toBe(j.fingerprint);
+    expect(runJson('score', b, a, '--labels', yb, '--labels', ya).fingerprint).toBe(two.fingerprint);
+  });
+
+  it('refuses a shard it has already counted, naming both files; distinct shards merge as before', () => {
+    const part = (name: string, a: number, b: number) => {
+      const lp = writeLogits(`${name}.npy`, '<f4', x64.subarray(a * C, b * C), b - a);
+      const yp = writeLabels(`${name}-y.npy`, '<i4', y.subarray(a, b));
+      writeFileSync(join(dir, `${name}.json`), run('score', lp, '--labels', yp, '--json').stdout);
+      return lp;
+    };
+    part('dup0', 0, 700);
+    part('dup1', 700, R);
+    // the same data under another name
+    const copy = join(dir, 'dup0-copy.npy');
+    writeFileSync(copy, readFileSync(join(dir, 'dup0.npy')));
+    writeFileSync(join(dir, 'dup0c.json'), run('score', copy, '--labels', join(dir, 'dup0-y.npy'), '--json').stdout);
+
+    let r = run('merge', 'dup0.json', 'dup0.json');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^logitkit: dup0\.json: given more than once; its shard .*dup0\.npy \+ .*dup0-y\.npy would be counted twice\n$/);
+    r = run('merge', 'dup0.json', 'dup1.json', 'dup0c.json');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^logitkit: dup0c\.json: shard .*dup0-copy\.npy \+ .*dup0-y\.npy is already counted from dup0\.json \(as .*dup0\.npy \+ .*dup0-y\.npy\): same data/);
+    expect(r.stdout).toBe('');
+    // a merged output and one of its parts
+    writeFileSync(join(dir, 'dup01.json'), JSON.stringify(runJson('merge', 'dup0.json', 'dup1.json')));
+    r = run('merge', 'dup01.json', 'dup1.json');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/dup1\.json: shard .*dup1\.npy \+ .*dup1-y\.npy is already counted from dup01\.json/);
+
+    const merged = runJson('merge', 'dup0.json', 'dup1.json');
+    expectScoreMatches(merged, stored('<f4', x64), y);
+    expect(merged.inputs.map((i: any) => i.fingerprint)).toEqual([readJson('dup0.json').fingerprint, readJson('dup1.json').fingerprint]);
+    expect(runJson('merge', 'dup1.json', 'dup0.json').fingerprint).toBe(merged.fingerprint);
+    // JSON written before fingerprints existed still merges, unchecked
+    const old = (f: string) => {
+      const j = readJson(f);
+      delete j.fingerprint;
+      for (const i of j.inputs) delete i.fingerprint;
+      writeFileSync(join(dir, `old-${f}`), JSON.stringify(j));
+      return `old-${f}`;
+    };
+    const legacy = runJson('merge', old('dup0.json'), old('dup1.json'));
+    expect(legacy.accuracy).toBe(merged.accuracy);
+    expect(legacy.fingerprint).toBeUndefined();
+  });
+
   it('refuses shards scored at different temperatures or settings, and non-score JSON', () => {
-    const lp = writeLogits('d.npy', '<f4');
-    const yp = writeLabels('dy.npy', '<i4');
-    writeFileSync(join(dir, 'd1.json'), run('score', lp, '--labels', yp, '--json').stdout);
-    writeFileSync(join(dir, 'd2.json'), run('score', lp, '--labels', yp, '--json', '--fit-temperature').stdout);
-    writeFileSync(join(dir, 'd3.json'), run('score', lp, '--labels', yp, '--json', '--bins', '10').stdout);
+    // Three different shards, so that only the settings differ (the same data twice is refused first).
+    const shard = (k: number) => {
+      const [a, b] = [k * 500, (k + 1) * 500];
+      return [writeLogits(`d${k}.npy`, '<f4', x64.subarray(a * C, b * C), b - a), '--labels', writeLabels(`dy${k}.npy`, '<i4', y.subarray(a, b))];
+    };
+    writeFileSync(join(dir, 'd1.json'), run('score', ...shard(0), '--json').stdout);
+    writeFileSync(join(dir, 'd2.json'), run('score', ...shard(1), '--json', '--fit-temperature').stdout);
+    writeFileSync(join(dir, 'd3.json'), run('score', ...shard(2), '--json', '--bins', '10').stdout);
     writeFileSync(join(dir, 'junk.json'), '{"rows": 3}');
     let r = run('merge', 'd1.json', 'd2.json');
     expect(r.code).toBe(1);
@@ -397,6 +548,11 @@ describe('logitkit errors: exit codes and one-line messages', () => {
       /target_out_of_range: label 7 at row 321 of .*oor\.npy, expected 0 <= label < 7/,
     ],
     ['float labels', () => ['score', good, '--labels', good], /labels must be integers/],
+    [
+      'an .npz archive given to a transform',
+      () => ['softmax', bad('scores.npz', zipOf('arr_0.npy', readFileSync(good))), '-o', 'out.npy'],
+      /scores\.npz: is a ZIP archive \(an \.npz, as np\.savez writes\), not an \.npy file: score and calibrate read \.npz files directly, the transforms read \.npy only: extract an array with `unzip scores\.npz` .*np\.load\('scores\.npz'\)\['arr_0'\]/,
+    ],
     ['logits with 3 axes', () => ['score', bad('3d.npy', header(`{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3, 4), }`, Buffer.alloc(96))), '--labels', labels], /logits must be 2-D/],
     ['transform of a missing file', () => ['softmax', 'missing.npy', '-o', 'out.npy'], /missing\.npy: no such file/],
     ['merge of a missing file', () => ['merge', 'missing.json'], /missing\.json: cannot read/],
@@ -430,6 +586,43 @@ describe('logitkit errors: exit codes and one-line messages', () => {
     ['option of another transform', () => ['argmax', good, '-o', 'x.npy', '--log']],
     ['topk k > classes', () => ['topk', good, '-o', 'x.npy', '--k', '99']],
   ];
+  it('a usage error prints the usage line of the command that failed', () => {
+    for (const [cmd, args] of [
+      ['topk', ['topk', good, '-o', 'x.npy', '--k', '99']],
+      ['argmax', ['argmax', good, '-o', 'x.npy', '--log']],
+      ['logsumexp', ['logsumexp', good]],
+      ['softmax', ['softmax', good, '-o', 'x.npy', '--k', '3']],
+      ['score', ['score', good]],
+      ['merge', ['merge']],
+    ] as const) {
+      const r = run(...args);
+      expect(r.code).toBe(2);
+      const lines = r.stderr.trimEnd().split('\n');
+      expect(lines, r.stderr).toHaveLength(2);
+      expect(lines[1]).toMatch(new RegExp(`^usage: logitkit ${cmd} `));
+    }
+  });
+
+  it('an unknown option: a balanced message naming the command, with the closest option when there is one', () => {
+    let r = run('score', good, '--labels', labels, '--bogus');
+    expect(r.code).toBe(2);
+    const first = r.stderr.split('\n')[0];
+    expect(first).toBe(
+      "logitkit: score: unknown option '--bogus'; 'logitkit score --help' lists the options (a file name starting with '-' goes after '--': logitkit score -- --bogus)",
+    );
+    expect(first.split("'").length % 2).toBe(1); // quotes balanced
+    for (const [args, want] of [
+      [['score', good, '--lables', labels], "score: unknown option '--lables' (did you mean '--labels'?)"],
+      [['softmax', good, '-o', 'x.npy', '--temp', '2'], "softmax: unknown option '--temp' (did you mean '--temperature'?)"],
+      [['merge', 'a.json', '--jsno'], "merge: unknown option '--jsno' (did you mean '--json'?)"],
+      [['calibrate', good, '--labels', labels, '-x'], "calibrate: unknown option '-x'; 'logitkit calibrate --help' lists the options"],
+    ] as const) {
+      r = run(...args);
+      expect(r.code).toBe(2);
+      expect(r.stderr.split('\n')[0]).toContain(`logitkit: ${want}`);
+    }
+  });
+
   for (const [name, args] of usage) {
     it(`exit 2: ${name}`, () => {
       const r = run(...args());
@@ -464,20 +657,26 @@ describe('logitkit errors: exit codes and one-line messages', () => {
     expect(r.stderr).not.toMatch(/\r|█/);
   });
 
-  it.skipIf(!existsSync('/usr/bin/script'))('on a terminal the progress bar is drawn on stderr, and never with --json', () => {
+  const hasScript = existsSync('/usr/bin/script');
+  const ttyName = 'on a terminal the progress bar is drawn on stderr, and never with --json';
+  it.skipIf(!hasScript)(hasScript ? ttyName : `${ttyName} (needs /usr/bin/script from util-linux for a pseudo-terminal; missing here)`, () => {
+    // Two 1 MB blocks, so the fit streams the file (a file of one block is fitted in memory, silently).
+    const big = classifierData(40_000, 10, 31);
+    const lp = writeNpyPath('tty.npy', '<f4', [40_000, 10], big.x);
+    const yp = writeNpyPath('tty-y.npy', '<i4', [40_000], big.y);
     const tty = (extra: string) => {
       const out = join(dir, `tty${extra ? '-json' : ''}.log`);
-      const cmd = [process.execPath, bin, 'score', good, '--labels', labels, '--fit-temperature', '--block-mb', '1', extra].filter(Boolean).join(' ');
+      const cmd = [process.execPath, bin, 'score', lp, '--labels', yp, '--fit-temperature', '--block-mb', '1', extra].filter(Boolean).join(' ');
       const r = spawnSync('/usr/bin/script', ['-qec', cmd, out], { cwd: dir, encoding: 'utf8', env: { ...process.env, LOGITKIT_PROGRESS_DELAY_MS: '0' } });
       expect(r.status).toBe(0);
       return readFileSync(out, 'utf8');
     };
     const shown = tty('');
     expect(shown).toMatch(/fitting T \(pass 1\)\s+█/);
-    expect(shown).toMatch(/(fitting T|scoring)[^\r]*\d+%\s+[\d,]+\/1,500 rows/);
+    expect(shown).toMatch(/(fitting T|scoring)[^\r]*\d+%\s+[\d,]+\/40,000 rows/);
     expect(shown).toContain('\x1b[2K'); // the bar is cleared before the summary
     const json = tty('--json');
     expect(json).not.toMatch(/█|fitting T/);
-    expect(json).toContain('"rows": 1500');
+    expect(json).toContain('"rows": 40000');
   });
 });

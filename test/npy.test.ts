@@ -148,7 +148,8 @@ describe('npy read: every dtype, both byte orders, versions 1-3', () => {
 describe('npy read: malformed files give one line naming the file', () => {
   const good = () => rawNpy(1, "{'descr': '<f4', 'fortran_order': False, 'shape': (4, 3), }", encodeNpyData('<f4', new Array(12).fill(1)));
   const cases: [string, () => Buffer, RegExp][] = [
-    ['wrong magic', () => Buffer.concat([Buffer.from('PK\x03\x04 not numpy'), Buffer.alloc(64)]), /wrong magic string/],
+    ['wrong magic', () => Buffer.concat([Buffer.from('GIF89a not numpy'), Buffer.alloc(64)]), /wrong magic string/],
+    ['a ZIP (.npz) archive', () => Buffer.concat([Buffer.from('PK\x03\x04 not numpy'), Buffer.alloc(64)]), /is a ZIP archive \(an \.npz, as np\.savez writes\), not an \.npy file: score and calibrate read \.npz files directly/],
     ['empty file', () => Buffer.alloc(0), /not an \.npy file/],
     ['truncated header', () => good().subarray(0, 40), /truncated \.npy header/],
     ['only the magic string', () => good().subarray(0, 8), /truncated \.npy header/],

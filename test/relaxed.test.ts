@@ -3,19 +3,22 @@
  * automatically where relaxed SIMD validates, the plain SIMD build elsewhere,
  * and within SEMANTICS.md §11 tolerances either way.
  *
- * Node 20 rejects relaxed SIMD unless started with --experimental-wasm-relaxed-simd,
- * so this process checks the "not available" side, and a child Node started
- * with that flag runs the library (bundled from the sources) on both builds and
- * hands its outputs back as files; the checks against the float64 reference run
- * here, with the spec suite's tolerance helpers.
+ * Where the relaxed build runs depends on the runtime: Node ≥ 22 validates
+ * relaxed SIMD as shipped (and rejects --experimental-wasm-relaxed-simd), so
+ * it runs in this process; Node 20 rejects it unless started with that flag, so
+ * this process checks the "not available" side and a child Node 20 started
+ * with the flag runs the same probe (helpers/relaxed-probe.ts, bundled from the
+ * sources) and hands its outputs back as files. The checks against the float64
+ * reference run here either way, with the spec suite's tolerance helpers.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { BUILD_FILES, buildOrder, featuresOf, makeInit, relaxedSimdSupported, type Platform } from '../src/init.js';
+import { OPS, probeRelaxed, SWEEP_FILES, TAGS, type ProbeCase, type ProbeResult } from './helpers/relaxed-probe.js';
 import { randomLogits } from './helpers/random.js';
 import { refLogSigmoid, refLogSoftmax, refLogSumExp, refSigmoid, refSoftmax } from './helpers/reference.js';
 import { expectClose, logTol, probTol, spreadOf } from './helpers/tolerance.js';
@@ -31,7 +34,7 @@ describe('relaxed SIMD: which build is chosen', () => {
     expect(buildOrder(true, true)).toEqual(['threads-relaxed', 'threads', 'relaxed', 'simd']);
   });
 
-  it('Node 20 without the flag: relaxed SIMD does not validate, the relaxed builds are never read, plain SIMD runs', async () => {
+  it('without a flag: Node 20 never reads the relaxed builds and runs plain SIMD; Node ≥ 22 picks the relaxed build', async () => {
     const major = Number(process.versions.node.split('.')[0]);
     const read: string[] = [];
     const platform: Platform = {
@@ -75,14 +78,11 @@ describe('relaxed SIMD: which build is chosen', () => {
   });
 });
 
-// ------------------------------------------------------------ in a flagged Node
+// ------------------------------------------------------------ running the relaxed build
 
-interface Case {
+interface Case extends ProbeCase {
   name: string;
   rows: number;
-  classes: number;
-  T: number;
-  x: Float32Array;
 }
 
 function withSpecials(x: Float32Array, classes: number): Float32Array {
@@ -110,96 +110,76 @@ function expSweep(): Float32Array {
   bits.push(0x7f800000, 0xff800000, 0x7fc00000); // +inf, −inf, NaN
   return new Float32Array(new Uint32Array(bits).buffer);
 }
+const sweep = expSweep();
 
-const OPS = ['softmax', 'logSoftmax', 'logsumexp', 'sigmoid', 'logSigmoid'] as const;
+const major = Number(process.versions.node.split('.')[0]);
+// Node ≥ 22 validates relaxed SIMD as shipped (and rejects the old flag); Node 20 needs the flag.
+const inProcess = relaxedSimdSupported();
+let childDir: string | undefined;
 
-const childScript = (dir: string) => `
-import { makeInit, featuresOf, relaxedSimdSupported } from './logitkit.mjs';
-import { readFile, writeFile } from 'node:fs/promises';
-const build = ${JSON.stringify(buildDir)};
-const dir = ${JSON.stringify(dir)};
-const init = makeInit({ defaultWasm: () => readFile(build + 'logitkit.wasm'), fetchUrl: (u) => readFile(u), wasmFile: (f) => readFile(build + f) });
-const relaxed = await init();
-const relaxed2 = await init({ threads: 2 });
-const plain = await init({ wasm: await readFile(build + 'logitkit.wasm') });
-const report = { probe: relaxedSimdSupported(), relaxed: featuresOf(relaxed), relaxed2: featuresOf(relaxed2), plain: featuresOf(plain), sameAcrossThreads: true, differingBits: 0 };
-const cases = JSON.parse(await readFile(dir + '/cases.json', 'utf8'));
-const bytes = (a) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
-for (const c of cases) {
-  const x = new Float32Array((await readFile(dir + '/' + c.file)).buffer.slice(0));
-  for (const [tag, lk] of [['relaxed', relaxed], ['plain', plain]]) {
-    const outs = {
-      softmax: lk.softmax(x, c.classes, { temperature: c.T }),
-      logSoftmax: lk.logSoftmax(x, c.classes, { temperature: c.T }),
-      logsumexp: lk.logsumexp(x, c.classes, { temperature: c.T }),
-      sigmoid: lk.sigmoid(x),
-      logSigmoid: lk.logSigmoid(x),
-    };
-    for (const [op, y] of Object.entries(outs)) await writeFile(dir + '/' + c.file + '.' + op + '.' + tag, bytes(y));
-    if (tag === 'relaxed') {
-      const y2 = relaxed2.softmax(x, c.classes, { temperature: c.T });
-      if (Buffer.compare(Buffer.from(bytes(y2)), Buffer.from(bytes(outs.softmax))) !== 0) report.sameAcrossThreads = false;
-    }
+/** Node 20: the same probe in a child started with --experimental-wasm-relaxed-simd, arrays handed back as files. */
+async function probeInFlaggedChild(): Promise<ProbeResult> {
+  if (major >= 22) {
+    throw new Error(`Node ${process.versions.node} does not validate relaxed SIMD in-process; Node ≥ 22 should (and rejects --experimental-wasm-relaxed-simd)`);
   }
+  const dir = (childDir = await mkdtemp(join(tmpdir(), 'logitkit-relaxed-')));
+  await writeFile(join(dir, 'entry.ts'), `export { probeRelaxed } from ${JSON.stringify(join(root, 'test/helpers/relaxed-probe.ts'))};\n`);
+  const { build } = await import('rolldown');
+  await build({
+    input: join(dir, 'entry.ts'),
+    platform: 'node',
+    logLevel: 'silent',
+    resolve: { extensionAlias: { '.js': ['.ts', '.js'] } },
+    output: { file: join(dir, 'probe.mjs'), format: 'esm' },
+  });
+  await writeFile(join(dir, 'cases.json'), JSON.stringify(cases.map((c, i) => ({ file: `case${i}.bin`, classes: c.classes, T: c.T }))));
+  for (let i = 0; i < cases.length; i++) await writeFile(join(dir, `case${i}.bin`), new Uint8Array(cases[i]!.x.buffer));
+  await writeFile(join(dir, 'sweep.bin'), new Uint8Array(sweep.buffer));
+  await writeFile(
+    join(dir, 'child.mjs'),
+    `import { probeRelaxed } from './probe.mjs';
+import { readFile, writeFile } from 'node:fs/promises';
+const dir = ${JSON.stringify(dir)};
+const f32 = async (f) => new Float32Array((await readFile(dir + '/' + f)).buffer.slice(0));
+const meta = JSON.parse(await readFile(dir + '/cases.json', 'utf8'));
+const cases = [];
+for (const c of meta) cases.push({ classes: c.classes, T: c.T, x: await f32(c.file) });
+const r = await probeRelaxed(${JSON.stringify(buildDir)}, cases, await f32('sweep.bin'));
+const bytes = (a) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+for (let i = 0; i < r.outputs.length; i++) for (const [key, y] of Object.entries(r.outputs[i])) await writeFile(dir + '/out' + i + '.' + key, bytes(y));
+for (const [file, y] of Object.entries(r.sweep)) await writeFile(dir + '/sweep.' + file, bytes(y));
+console.log(JSON.stringify(r.report));
+`,
+  );
+  const stdout = await new Promise<string>((resolve, reject) =>
+    execFile(process.execPath, ['--experimental-wasm-relaxed-simd', join(dir, 'child.mjs')], { timeout: 90_000, cwd: dir }, (err, out, errOut) =>
+      err ? reject(new Error(`child failed: ${err.message}\n${errOut}`)) : resolve(out),
+    ),
+  );
+  const f32 = async (f: string) => new Float32Array((await readFile(join(dir, f))).buffer.slice(0));
+  const outputs: Record<string, Float32Array>[] = [];
+  for (let i = 0; i < cases.length; i++) {
+    const out: Record<string, Float32Array> = {};
+    for (const op of OPS) for (const tag of TAGS) out[`${op}.${tag}`] = await f32(`out${i}.${op}.${tag}`);
+    outputs.push(out);
+  }
+  const exps = {} as ProbeResult['sweep'];
+  for (const file of SWEEP_FILES) exps[file] = await f32(`sweep.${file}`);
+  return { report: JSON.parse(stdout), outputs, sweep: exps };
 }
-// The vector exp itself, straight from each build's expArray export.
-const sweep = new Float32Array((await readFile(dir + '/sweep.bin')).buffer.slice(0));
-for (const file of ['logitkit-relaxed.wasm', 'logitkit.wasm']) {
-  const memory = new WebAssembly.Memory({ initial: 256, maximum: 1024 });
-  const { instance } = await WebAssembly.instantiate(await readFile(build + file), { env: { memory, abort() { throw new Error('abort'); } } });
-  const k = instance.exports;
-  const p = k.heapBase();
-  new Float32Array(memory.buffer, p, sweep.length).set(sweep);
-  k.expArray(p, sweep.length, p);
-  await writeFile(dir + '/sweep.' + file, bytes(new Float32Array(memory.buffer, p, sweep.length)));
-}
-const a = new Uint32Array((await readFile(dir + '/sweep.logitkit-relaxed.wasm')).buffer.slice(0));
-const b = new Uint32Array((await readFile(dir + '/sweep.logitkit.wasm')).buffer.slice(0));
-for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) report.differingBits++;
-relaxed2.dispose();
-console.log(JSON.stringify(report));
-`;
 
-describe('relaxed SIMD in a Node started with --experimental-wasm-relaxed-simd', () => {
-  let dir: string;
-  let report: {
-    probe: boolean;
-    relaxed: unknown;
-    relaxed2: unknown;
-    plain: unknown;
-    sameAcrossThreads: boolean;
-    differingBits: number;
-  };
-  const sweep = expSweep();
+// Computed once and awaited by every test below: a probe that fails (bad flag, child crash) fails
+// each of them, where a failing beforeAll would have left them all reported as skipped.
+let probe: Promise<ProbeResult> | undefined;
+const probed = () => (probe ??= inProcess ? probeRelaxed(buildDir, cases, sweep) : probeInFlaggedChild());
 
-  beforeAll(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'logitkit-relaxed-'));
-    await writeFile(join(dir, 'entry.ts'), `export { makeInit, featuresOf, relaxedSimdSupported } from ${JSON.stringify(join(root, 'src/init.ts'))};\n`);
-    const { build } = await import('rolldown');
-    await build({
-      input: join(dir, 'entry.ts'),
-      platform: 'node',
-      logLevel: 'silent',
-      resolve: { extensionAlias: { '.js': ['.ts', '.js'] } },
-      output: { file: join(dir, 'logitkit.mjs'), format: 'esm' },
-    });
-    const meta = cases.map((c, i) => ({ file: `case${i}.bin`, classes: c.classes, T: c.T }));
-    await writeFile(join(dir, 'cases.json'), JSON.stringify(meta));
-    for (let i = 0; i < cases.length; i++) await writeFile(join(dir, `case${i}.bin`), new Uint8Array(cases[i]!.x.buffer));
-    await writeFile(join(dir, 'sweep.bin'), new Uint8Array(sweep.buffer));
-    await writeFile(join(dir, 'child.mjs'), childScript(dir));
-    const stdout = await new Promise<string>((resolve, reject) =>
-      execFile(process.execPath, ['--experimental-wasm-relaxed-simd', join(dir, 'child.mjs')], { timeout: 60_000, cwd: dir }, (err, out, errOut) =>
-        err ? reject(new Error(`child failed: ${err.message}\n${errOut}`)) : resolve(out),
-      ),
-    );
-    report = JSON.parse(stdout);
-  }, 90_000);
+describe(inProcess ? 'relaxed SIMD in this process (validates without a flag: Node ≥ 22)' : 'relaxed SIMD in a child Node started with --experimental-wasm-relaxed-simd (Node 20)', { timeout: 150_000 }, () => {
   afterAll(async () => {
-    if (dir) await rm(dir, { recursive: true, force: true });
+    if (childDir) await rm(childDir, { recursive: true, force: true });
   });
 
-  it('init() picks the relaxed build, with threads the threads-relaxed build; lk.features says so', () => {
+  it('init() picks the relaxed build, with threads the threads-relaxed build; lk.features says so', async () => {
+    const { report } = await probed();
     expect(report.probe).toBe(true);
     expect(report.relaxed).toEqual({ simd: true, relaxedSimd: true, threads: 1 });
     expect(report.relaxed2).toEqual({ simd: true, relaxedSimd: true, threads: 2 });
@@ -210,6 +190,7 @@ describe('relaxed SIMD in a Node started with --experimental-wasm-relaxed-simd',
   for (let i = 0; i < cases.length; i++) {
     const c = cases[i]!;
     it(`${c.name}: both builds within SEMANTICS §11 tolerances`, async () => {
+      const { outputs } = await probed();
       const { S, zmax } = spreadOf(c.x, c.classes, c.T);
       const refs = {
         softmax: [refSoftmax(c.x, c.classes, c.T), probTol({ C: c.classes, S, zmax, T: c.T })],
@@ -219,8 +200,8 @@ describe('relaxed SIMD in a Node started with --experimental-wasm-relaxed-simd',
         logSigmoid: [refLogSigmoid(c.x), logTol({ C: 1, S: 0 })],
       } as const;
       for (const op of OPS) {
-        for (const tag of ['relaxed', 'plain']) {
-          const got = new Float32Array((await readFile(join(dir, `case${i}.bin.${op}.${tag}`))).buffer.slice(0));
+        for (const tag of TAGS) {
+          const got = outputs[i]![`${op}.${tag}`]!;
           expectClose(got, refs[op][0], refs[op][1], `${c.name} ${op} [${tag}]`);
         }
       }
@@ -228,8 +209,9 @@ describe('relaxed SIMD in a Node started with --experimental-wasm-relaxed-simd',
   }
 
   it('the vector exp of both builds is within 1 ulp of the correctly rounded e^x over the float32 range', async () => {
-    for (const file of ['logitkit-relaxed.wasm', 'logitkit.wasm']) {
-      const got = new Float32Array((await readFile(join(dir, `sweep.${file}`))).buffer.slice(0));
+    const { report, sweep: exps } = await probed();
+    for (const file of SWEEP_FILES) {
+      const got = exps[file];
       const gotBits = new Int32Array(got.buffer);
       const want = new Float32Array(sweep.length);
       for (let i = 0; i < sweep.length; i++) want[i] = Math.exp(sweep[i]!);
@@ -249,5 +231,4 @@ describe('relaxed SIMD in a Node started with --experimental-wasm-relaxed-simd',
     // How many of the ~2M results the fused multiply-add changed (0 on a CPU without FMA): for the record only.
     console.info(`relaxed vs plain exp: ${report.differingBits} of ${sweep.length} results differ in their bits`);
   });
-
 });

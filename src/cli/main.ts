@@ -6,7 +6,7 @@
  * line, `logitkit: <message>`, on stderr; `--debug` adds the stack trace.
  */
 import { calibrateCommand, CALIBRATE_HELP, mergeCommand, MERGE_HELP, scoreCommand, SCORE_HELP } from './score.js';
-import { TRANSFORM_HELP, transformCommand, TRANSFORMS, type TransformName } from './transform.js';
+import { TRANSFORM_HELP, TRANSFORM_USAGE, transformCommand, TRANSFORMS, type TransformName } from './transform.js';
 import { UsageError } from './ui.js';
 
 export const HELP = `usage: logitkit <command> [options]
@@ -71,6 +71,12 @@ function helpFor(command: string | undefined): string {
   return HELP;
 }
 
+/** The usage line printed under a usage error: the failing command's own. */
+function usageLine(command: string | undefined): string {
+  if (command && (TRANSFORMS as readonly string[]).includes(command)) return `usage: ${TRANSFORM_USAGE[command as TransformName]}`;
+  return helpFor(command).split('\n')[0];
+}
+
 /** Runs the CLI; resolves to the process exit code (never throws). */
 export async function main(argv: string[]): Promise<number> {
   const debug = argv.includes('--debug');
@@ -81,7 +87,7 @@ export async function main(argv: string[]): Promise<number> {
     const isUsage = e instanceof UsageError || (typeof err.code === 'string' && err.code.startsWith('ERR_PARSE_ARGS'));
     const message = String(err?.message ?? e).split('\n')[0];
     process.stderr.write(`logitkit: ${message}\n`);
-    if (isUsage) process.stderr.write(`${helpFor(argv[0]).split('\n')[0]}\n`);
+    if (isUsage) process.stderr.write(`${usageLine(argv[0])}\n`);
     if (debug && err?.stack) process.stderr.write(`${err.stack}\n`);
     return isUsage ? 2 : 1;
   }

@@ -7,14 +7,14 @@
  * JSON carries `stats`: the raw sums that `merge` adds up to reproduce a single run over all rows.
  */
 import { readFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
 import { init, type Engine } from '../index.js';
 import { NpyShardSource, PROB_SUM_TOLERANCE, type Shard } from '../io/npy-source.js';
 import { fitTemperatureSource, type TemperatureFit } from '../metrics/calibration.js';
 import { classLabel, ScoreAccumulator, withClassNames, type ScoreStats, type ScoreSummary } from '../metrics/summary.js';
-import { renderHtmlReport, renderMarkdownReport, type ReportInput } from './report.js';
-import { fmt, pct, Progress, table, UsageError, writeFileAtomic } from './ui.js';
+import { FingerprintingSource, fingerprintOf } from './fingerprint.js';
 import { INPUT_HELP, inputKind, inputOptions, readClassNames, shardsOf } from './inputs.js';
+import { renderHtmlReport, renderMarkdownReport, type ReportInput } from './report.js';
+import { fmt, parseCommandArgs, pct, Progress, table, UsageError, writeFileAtomic } from './ui.js';
 
 const common = {
   json: { type: 'boolean' },
@@ -221,19 +221,15 @@ Human output goes to stderr; --json prints one JSON object on stdout (with "stat
 ${INPUT_HELP}`;
 
 export async function scoreCommand(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: {
-      ...common,
-      ...inputOptions,
-      bins: { type: 'string' },
-      topk: { type: 'string' },
-      temperature: { type: 'string' },
-      'fit-temperature': { type: 'boolean' },
-      confusion: { type: 'boolean' },
-      report: { type: 'string' },
-    },
+  const { values, positionals } = parseCommandArgs('score', argv, {
+    ...common,
+    ...inputOptions,
+    bins: { type: 'string' },
+    topk: { type: 'string' },
+    temperature: { type: 'string' },
+    'fit-temperature': { type: 'boolean' },
+    confusion: { type: 'boolean' },
+    report: { type: 'string' },
   });
   if (values.help) {
     process.stdout.write(SCORE_HELP);
@@ -266,10 +262,12 @@ export async function scoreCommand(argv: string[]): Promise<number> {
     const T = givenT ?? (fitT ? fit!.temperature : 1);
     const alt = T !== 1 ? 1 : fit ? fit.temperature : null;
     const acc = new ScoreAccumulator(src.classes, { bins, topk, temperature: T, altTemperature: alt, groups: src.hasGroups });
-    acc.addSource(lk, src);
+    const scored = new FingerprintingSource(src);
+    acc.addSource(lk, scored);
     progress.finish();
     warnOffRows(src);
     const s = withClassNames(acc.summary(), values['class-names'] !== undefined ? readClassNames(values['class-names'], src.classes) : null);
+    const fingerprints = scored.fingerprints();
 
     const extra: Record<string, unknown> = {};
     let scaling: Record<string, number> | null = null;
@@ -283,7 +281,8 @@ export async function scoreCommand(argv: string[]): Promise<number> {
       extra.temperatureScaling = { ...scaling, fitted: fit !== null && after.t === fit.temperature };
     }
     extra.backend = lk.backend;
-    extra.inputs = shards;
+    extra.fingerprint = fingerprintOf(fingerprints);
+    extra.inputs = shards.map((sh, i) => ({ ...sh, fingerprint: fingerprints[i] }));
     if (kind) {
       writeReport(values.report!, kind, { summary: s, inputs: shards, backend: lk.backend, temperature: extra.temperature as number | undefined, fitted: fit });
     }
@@ -315,11 +314,7 @@ reports NLL and ECE before (T = 1) and after.
 ${INPUT_HELP}`;
 
 export async function calibrateCommand(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: { ...common, ...inputOptions, bins: { type: 'string' }, min: { type: 'string' }, max: { type: 'string' } },
-  });
+  const { values, positionals } = parseCommandArgs('calibrate', argv, { ...common, ...inputOptions, bins: { type: 'string' }, min: { type: 'string' }, max: { type: 'string' } });
   if (values.help) {
     process.stdout.write(CALIBRATE_HELP);
     return 0;
@@ -417,18 +412,21 @@ A temperature fitted per shard cannot be merged (it depends on all rows): fit T 
 'logitkit calibrate' and score every shard with --temperature T.
 `;
 
+/** How merge names a shard in messages: its logits (+ labels) file as recorded by score. */
+function shardName(input: unknown): string {
+  const i = input as { logits?: unknown; labels?: unknown };
+  if (typeof i?.logits !== 'string') return JSON.stringify(input);
+  return typeof i.labels === 'string' ? `${i.logits} + ${i.labels}` : i.logits;
+}
+
 export async function mergeCommand(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: {
-      json: { type: 'boolean' },
-      report: { type: 'string' },
-      debug: { type: 'boolean' },
-      confusion: { type: 'boolean' },
-      'class-names': { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
-    },
+  const { values, positionals } = parseCommandArgs('merge', argv, {
+    json: { type: 'boolean' },
+    report: { type: 'string' },
+    debug: { type: 'boolean' },
+    confusion: { type: 'boolean' },
+    'class-names': { type: 'string' },
+    help: { type: 'boolean', short: 'h' },
   });
   if (values.help) {
     process.stdout.write(MERGE_HELP);
@@ -443,7 +441,7 @@ export async function mergeCommand(argv: string[]): Promise<number> {
     } catch (e) {
       throw new Error(`${file}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
     }
-    let obj: { stats?: ScoreStats; temperature?: number; temperatureFitted?: boolean; inputs?: unknown[]; classNames?: unknown };
+    let obj: { stats?: ScoreStats; temperature?: number; temperatureFitted?: boolean; inputs?: unknown[]; classNames?: unknown; fingerprint?: unknown };
     try {
       obj = JSON.parse(text);
     } catch {
@@ -452,6 +450,27 @@ export async function mergeCommand(argv: string[]): Promise<number> {
     if (!obj || typeof obj !== 'object' || !obj.stats) throw new Error(`${file}: has no "stats" (expected the output of logitkit score --json)`);
     return { file, obj };
   });
+  // A shard counted twice (the same JSON given twice, or a merged JSON and one of its parts) would
+  // silently weigh its rows double: refuse it by the fingerprint of its scored data.
+  const counted = new Map<string, { file: string; name: string }>();
+  for (const p of parsed) {
+    const seenHere = new Set<string>();
+    for (const input of Array.isArray(p.obj.inputs) ? p.obj.inputs : []) {
+      const fp = (input as { fingerprint?: unknown })?.fingerprint;
+      if (typeof fp !== 'string') continue; // written before fingerprints: merged as before
+      const name = shardName(input);
+      const prev = counted.get(fp);
+      if (prev && !seenHere.has(fp)) {
+        throw new Error(
+          prev.file === p.file
+            ? `${p.file}: given more than once; its shard ${name} would be counted twice`
+            : `${p.file}: shard ${name} is already counted from ${prev.file}${prev.name !== name ? ` (as ${prev.name})` : ''}: same data (fingerprint ${fp.slice(0, 19)}…); give each shard once`,
+        );
+      }
+      counted.set(fp, { file: p.file, name });
+      seenHere.add(fp);
+    }
+  }
   const first = parsed[0];
   for (const p of parsed.slice(1)) {
     const a = first.obj.stats!;
@@ -487,12 +506,15 @@ export async function mergeCommand(argv: string[]): Promise<number> {
     extra.temperatureScaling = scaling;
   }
   const inputs = parsed.flatMap((p) => (Array.isArray(p.obj.inputs) ? p.obj.inputs : [p.file]));
+  const fps = inputs.map((i) => (i as { fingerprint?: unknown })?.fingerprint);
+  if (fps.every((f): f is string => typeof f === 'string')) extra.fingerprint = fingerprintOf(fps);
   extra.inputs = inputs;
   extra.merged = positionals;
   if (kind) writeReport(values.report!, kind, { summary: s, inputs: inputs as Shard[], backend: 'merged', temperature: extra.temperature as number | undefined, fitted: null, merged: positionals });
   if (values.json) process.stdout.write(JSON.stringify(summaryJson(s, extra, acc.toStats(), { confusion: values.confusion === true }), null, 2) + '\n');
   else {
-    const head = `logitkit merge: ${s.rows.toLocaleString('en-US')} rows × ${s.classes} classes from ${positionals.length} shards`;
+    const plural = (n: number, what: string) => `${n} ${what}${n === 1 ? '' : 's'}`;
+    const head = `logitkit merge: ${s.rows.toLocaleString('en-US')} rows × ${s.classes} classes from ${plural(inputs.length, 'shard')} in ${plural(positionals.length, 'file')}`;
     process.stderr.write(humanSummary(s, head, scaling, extra.temperature !== undefined ? `figures at temperature T = ${fmt(T)}` : null));
     if (kind) process.stderr.write(`report written to ${values.report}\n`);
   }

@@ -8,20 +8,32 @@
  */
 import { realpathSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import type { Engine } from '../index.js';
 import { NpyFile, NpyWriter } from '../io/npy.js';
 import { engineOptions, parseIntOption, parsePositive, startEngine } from './score.js';
-import { Progress, UsageError } from './ui.js';
+import { parseCommandArgs, Progress, UsageError } from './ui.js';
 
 export const TRANSFORMS = ['softmax', 'logsumexp', 'sigmoid', 'argmax', 'topk'] as const;
 export type TransformName = (typeof TRANSFORMS)[number];
 
-export const TRANSFORM_HELP = `usage: logitkit softmax   IN.npy -o OUT.npy [--log] [--temperature T]
-       logitkit logsumexp IN.npy -o OUT.npy [--temperature T]       OUT has the shape of IN without its last axis
-       logitkit sigmoid   IN.npy -o OUT.npy [--log]                 elementwise
-       logitkit argmax    IN.npy -o OUT.npy                         int32, ties to the lowest index
-       logitkit topk      IN.npy -o OUT.npy [--k 5] [--values VALUES.npy]
+/** One usage line per transform: a usage error of `topk` prints the topk line, not the first one. */
+export const TRANSFORM_USAGE: Record<TransformName, string> = {
+  softmax: 'logitkit softmax   IN.npy -o OUT.npy [--log] [--temperature T]',
+  logsumexp: 'logitkit logsumexp IN.npy -o OUT.npy [--temperature T]',
+  sigmoid: 'logitkit sigmoid   IN.npy -o OUT.npy [--log]',
+  argmax: 'logitkit argmax    IN.npy -o OUT.npy',
+  topk: 'logitkit topk      IN.npy -o OUT.npy [--k 5] [--values VALUES.npy]',
+};
+
+const NOTES: Record<TransformName, string> = {
+  softmax: '',
+  logsumexp: 'OUT has the shape of IN without its last axis',
+  sigmoid: 'elementwise',
+  argmax: 'int32, ties to the lowest index',
+  topk: '',
+};
+
+export const TRANSFORM_HELP = `${TRANSFORMS.map((t, i) => `${i === 0 ? 'usage: ' : '       '}${NOTES[t] ? TRANSFORM_USAGE[t].padEnd(61) + NOTES[t] : TRANSFORM_USAGE[t]}`).join('\n')}
                           OUT gets the int32 indices (..., k); --values also writes the float32 values
 Common: [--backend wasm|js] [--threads N] [--debug]. The last axis of IN is the class axis.
 `;
@@ -38,21 +50,17 @@ function samePath(a: string, b: string): boolean {
 }
 
 export async function transformCommand(name: TransformName, argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: {
-      output: { type: 'string', short: 'o' },
-      log: { type: 'boolean' },
-      temperature: { type: 'string' },
-      k: { type: 'string' },
-      values: { type: 'string' },
-      backend: { type: 'string' },
-      threads: { type: 'string' },
-      debug: { type: 'boolean' },
-      help: { type: 'boolean', short: 'h' },
-      'block-mb': { type: 'string' },
-    },
+  const { values, positionals } = parseCommandArgs(name, argv, {
+    output: { type: 'string', short: 'o' },
+    log: { type: 'boolean' },
+    temperature: { type: 'string' },
+    k: { type: 'string' },
+    values: { type: 'string' },
+    backend: { type: 'string' },
+    threads: { type: 'string' },
+    debug: { type: 'boolean' },
+    help: { type: 'boolean', short: 'h' },
+    'block-mb': { type: 'string' },
   });
   if (values.help) {
     process.stdout.write(TRANSFORM_HELP);
@@ -107,20 +115,25 @@ export async function transformCommand(name: TransformName, argv: string[]): Pro
 
     const blockBytes = values['block-mb'] !== undefined ? parseIntOption('block-mb', values['block-mb'], 1) << 20 : 4 << 20;
     const step = src.blockRows(blockBytes);
-    let buf = new Float32Array(0);
+    // One input block and (for logsumexp) one output block, reused: a fresh multi-MB result per block
+    // is garbage that V8 collects late (Node 24 let ~20 of them pile up, 80 MiB of ArrayBuffers), so
+    // softmax and sigmoid write their result over the block they read.
+    const buf = new Float32Array(Math.min(step, src.rows) * C);
+    const lse = name === 'logsumexp' ? new Float32Array(Math.min(step, src.rows)) : null;
+    // --debug: the largest live ArrayBuffer total seen after a block (the tests bound it).
+    let peakArrayBuffers = 0;
     for (let r = 0; r < src.rows; r += step) {
       const n = Math.min(step, src.rows - r);
-      if (buf.length < n * C) buf = new Float32Array(n * C);
       const x = src.readFloat32(r, n, buf);
       switch (name) {
         case 'softmax':
-          main.write(values.log ? lk.logSoftmax(x, C, { temperature: T }) : lk.softmax(x, C, { temperature: T }));
+          main.write(values.log ? lk.logSoftmax(x, C, { temperature: T, out: x }) : lk.softmax(x, C, { temperature: T, out: x }));
           break;
         case 'logsumexp':
-          main.write(lk.logsumexp(x, C, { temperature: T }));
+          main.write(lk.logsumexp(x, C, { temperature: T, out: lse!.subarray(0, n) }));
           break;
         case 'sigmoid':
-          main.write(values.log ? lk.logSigmoid(x) : lk.sigmoid(x));
+          main.write(values.log ? lk.logSigmoid(x, { out: x }) : lk.sigmoid(x, { out: x }));
           break;
         case 'argmax':
           main.write(lk.argmax(x, C));
@@ -133,11 +146,13 @@ export async function transformCommand(name: TransformName, argv: string[]): Pro
         }
       }
       progress.update(name, r + n, src.rows);
+      if (values.debug) peakArrayBuffers = Math.max(peakArrayBuffers, process.memoryUsage().arrayBuffers);
     }
     for (const w of writers) w.commit();
     progress.finish();
     if (values.debug) {
-      process.stderr.write(`debug: maxRSS ${(process.resourceUsage().maxRSS / 1024).toFixed(1)} MiB\n`);
+      const mib = (b: number) => (b / 1048576).toFixed(1);
+      process.stderr.write(`debug: maxRSS ${mib(process.resourceUsage().maxRSS * 1024)} MiB, peak ArrayBuffers ${mib(peakArrayBuffers)} MiB\n`);
     }
     return 0;
   } catch (e) {

@@ -4,12 +4,66 @@
  */
 import { closeSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
 
 /** A mistake in the command line itself: exit code 2. */
 export class UsageError extends Error {
   constructor(message: string) {
     super(message);
     this.name = 'UsageError';
+  }
+}
+
+/** Edit distance with adjacent transpositions (optimal string alignment), for option suggestions. */
+function editDistance(a: string, b: string): number {
+  const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) => [i, ...new Array<number>(b.length).fill(0)]);
+  for (let j = 1; j <= b.length; j++) d[0][j] = j;
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d[i][j] = Math.min(d[i][j], d[i - 2][j - 2] + 1);
+    }
+  }
+  return d[a.length][b.length];
+}
+
+/** The known option closest to a mistyped one: a prefix of it, or within a third of its length in edits. */
+export function closestOption(given: string, known: readonly string[]): string | null {
+  const g = given.replace(/^-+/, '').split('=')[0];
+  if (g.length === 0) return null;
+  let best: string | null = null;
+  let bestD = Infinity;
+  for (const k of known) {
+    const d = k.startsWith(g) && g.length >= 2 ? 0.5 : editDistance(g, k);
+    if (d < bestD) [best, bestD] = [k, d];
+  }
+  return best !== null && bestD <= Math.max(1, Math.floor(g.length / 3)) ? best : null;
+}
+
+/**
+ * node:util parseArgs with the command's own wording for its errors: node's unknown-option text ends
+ * in an unbalanced quote and never says which command or what was meant.
+ */
+type CommandArgs<O extends Options> = ReturnType<typeof parseArgs<{ args: string[]; allowPositionals: true; options: O; strict: true }>>;
+type Options = NonNullable<ParseArgsConfig['options']>;
+
+export function parseCommandArgs<O extends Options>(command: string, args: string[], options: O): CommandArgs<O> {
+  try {
+    return parseArgs({ args, allowPositionals: true, options, strict: true });
+  } catch (e) {
+    const err = e as Error & { code?: string };
+    if (err.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
+      const given = /'([^']*)'/.exec(err.message)?.[1] ?? '?';
+      const near = closestOption(given, Object.keys(options));
+      throw new UsageError(
+        near
+          ? `${command}: unknown option '${given}' (did you mean '--${near}'?)`
+          : `${command}: unknown option '${given}'; 'logitkit ${command} --help' lists the options (a file name starting with '-' goes after '--': logitkit ${command} -- ${given})`,
+      );
+    }
+    if (typeof err.code === 'string' && err.code.startsWith('ERR_PARSE_ARGS')) throw new UsageError(`${command}: ${err.message.split('\n')[0]}`);
+    throw e;
   }
 }
 

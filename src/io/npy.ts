@@ -163,6 +163,13 @@ export function readNpyHeader(fd: number, path: string, base = 0, end?: number):
   const pre = Buffer.alloc(12);
   const got = readSync(fd, pre, 0, Math.max(0, Math.min(12, fileSize)), base);
   if (got >= 6 && got < 10 && MAGIC.every((b, k) => pre[k] === b)) throw new NpyError(file, 'truncated .npy header');
+  if (got >= 4 && pre[0] === 0x50 && pre[1] === 0x4b && ((pre[2] === 3 && pre[3] === 4) || (pre[2] === 5 && pre[3] === 6))) {
+    // "PK\x03\x04" (or an empty archive's "PK\x05\x06"): np.savez / np.savez_compressed write ZIPs of .npy members.
+    throw new NpyError(
+      file,
+      `is a ZIP archive (an .npz, as np.savez writes), not an .npy file: score and calibrate read .npz files directly, the transforms read .npy only: extract an array with \`unzip ${basename(file)}\` (each member, e.g. arr_0.npy, is an .npy file) or with numpy: np.save('logits.npy', np.load('${basename(file)}')['arr_0'])`,
+    );
+  }
   if (got < 10 || !MAGIC.every((b, k) => pre[k] === b)) {
     throw new NpyError(file, got < 6 ? 'not an .npy file (too short for the magic string)' : 'not an .npy file (wrong magic string; expected \\x93NUMPY)');
   }
