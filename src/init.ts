@@ -21,6 +21,7 @@ import { createWasmBackend } from './backends/wasm.js';
 import type { Features } from './backends/backend.js';
 import { hardwareThreads, threadSupport } from './backends/threads.js';
 import { fail, LogitkitError } from './errors.js';
+import { checkOptionKeys, INIT_KEYS } from './options.js';
 
 export type WasmSource = URL | string | BufferSource | WebAssembly.Module | Response | PromiseLike<Response>;
 
@@ -118,8 +119,7 @@ const compiled = new Map<unknown, Promise<WebAssembly.Module>>();
 
 export function makeInit(platform: Platform): (options?: InitOptions) => Promise<Engine> {
   return async function init(options: InitOptions = {}): Promise<Engine> {
-    if (typeof options !== 'object' || options === null)
-      fail('invalid_argument', `options = ${String(options)}, expected an options object`, 'options');
+    checkOptionKeys(options, INIT_KEYS);
     const { backend } = options;
     if (backend !== undefined && backend !== 'wasm' && backend !== 'js')
       fail('invalid_argument', `options.backend = ${JSON.stringify(backend)}, expected 'wasm' or 'js'`, 'options.backend');
@@ -128,7 +128,7 @@ export function makeInit(platform: Platform): (options?: InitOptions) => Promise
     const t = options.threads;
     if (t !== undefined && t !== 'auto' && !(typeof t === 'number' && Number.isInteger(t) && t >= 1 && t <= 256))
       fail('invalid_argument', `options.threads = ${JSON.stringify(t)}, expected an integer from 1 to 256 or 'auto'`, 'options.threads');
-    if (backend === 'js') return new Engine(new JsBackend());
+    if (backend === 'js') return new Engine(new JsBackend(options.memoryLimit));
     try {
       const wasm = await startWasm(options, platform);
       const engine = new Engine(wasm);
@@ -138,7 +138,7 @@ export function makeInit(platform: Platform): (options?: InitOptions) => Promise
         if (e instanceof LogitkitError) throw e;
         fail('wasm_unavailable', `could not start the wasm backend: ${(e as Error).message}`, 'options.backend');
       }
-      const engine = new Engine(new JsBackend());
+      const engine = new Engine(new JsBackend(options.memoryLimit));
       fallbackReasons.set(engine, (e as Error).message);
       return engine;
     }

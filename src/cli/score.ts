@@ -9,7 +9,8 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { init, type Engine } from '../index.js';
-import { NpyShardSource, type Shard } from '../io/npy-source.js';
+import { namingFile, NpyShardSource, type Shard } from '../io/npy-source.js';
+import { MAX_BINS } from '../limits.js';
 import { fitTemperatureSource, type TemperatureFit } from '../metrics/calibration.js';
 import { ScoreAccumulator, type ScoreStats, type ScoreSummary } from '../metrics/summary.js';
 import { renderHtmlReport, renderMarkdownReport, type ReportInput } from './report.js';
@@ -28,6 +29,13 @@ export function parseIntOption(name: string, v: string | undefined, dflt: number
   if (v === undefined) return dflt;
   if (!/^\d+$/.test(v.trim()) || Number(v) < min) throw new UsageError(`--${name} ${v}: expected an integer >= ${min}`);
   return Number(v);
+}
+
+/** --bins, bounded like the API's options.bins before any file is opened. */
+function parseBins(v: string | undefined): number {
+  const bins = parseIntOption('bins', v, 15);
+  if (bins > MAX_BINS) throw new UsageError(`--bins ${v}: expected an integer from 1 to ${MAX_BINS}`);
+  return bins;
 }
 
 export function parsePositive(name: string, v: string | undefined): number | undefined {
@@ -185,7 +193,7 @@ export async function scoreCommand(argv: string[]): Promise<number> {
   }
   const t0 = Date.now();
   const shards = shardsOf(positionals, values.labels, 'score');
-  const bins = parseIntOption('bins', values.bins, 15);
+  const bins = parseBins(values.bins);
   const topk = parseIntOption('topk', values.topk, 5);
   const givenT = parsePositive('temperature', values.temperature);
   const fitT = values['fit-temperature'] === true;
@@ -238,6 +246,8 @@ export async function scoreCommand(argv: string[]): Promise<number> {
     }
     debugStats(values.debug === true, t0, fit ? `, ${fit.passes} fit passes` : '');
     return 0;
+  } catch (e) {
+    throw namingFile(e, src.current ?? shards[0]!.logits, shards.flatMap((s) => [s.logits, s.labels]));
   } finally {
     progress.finish();
     src.close();
@@ -266,7 +276,7 @@ export async function calibrateCommand(argv: string[]): Promise<number> {
   }
   const t0 = Date.now();
   const shards = shardsOf(positionals, values.labels, 'calibrate');
-  const bins = parseIntOption('bins', values.bins, 15);
+  const bins = parseBins(values.bins);
   const min = parsePositive('min', values.min) ?? 0.01;
   const max = parsePositive('max', values.max) ?? 100;
   if (min > max) throw new UsageError(`--min ${min} is larger than --max ${max}`);
@@ -320,6 +330,8 @@ export async function calibrateCommand(argv: string[]): Promise<number> {
     }
     debugStats(values.debug === true, t0, `, ${fit.passes} passes`);
     return 0;
+  } catch (e) {
+    throw namingFile(e, src.current ?? shards[0]!.logits, shards.flatMap((s) => [s.logits, s.labels]));
   } finally {
     progress.finish();
     src.close();

@@ -10,7 +10,8 @@ import { realpathSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Engine } from '../index.js';
-import { NpyFile, NpyWriter } from '../io/npy.js';
+import { NpyError, NpyFile, NpyWriter } from '../io/npy.js';
+import { blockBuffer, namingFile } from '../io/npy-source.js';
 import { engineOptions, parseIntOption, parsePositive, startEngine } from './score.js';
 import { Progress, UsageError } from './ui.js';
 
@@ -84,6 +85,10 @@ export async function transformCommand(name: TransformName, argv: string[]): Pro
   const shape = src.header.shape;
   const lead = shape.slice(0, -1);
   const C = src.cols;
+  if (C === 0 && src.rows > 0 && name !== 'sigmoid') {
+    src.close();
+    throw new NpyError(input, `has 0 classes (shape (${shape.join(', ')})): ${name} needs at least one per row`);
+  }
   if (name === 'topk' && k > C) {
     src.close();
     throw new UsageError(`topk: --k ${k} is larger than the ${C} classes of ${input}`);
@@ -110,7 +115,7 @@ export async function transformCommand(name: TransformName, argv: string[]): Pro
     let buf = new Float32Array(0);
     for (let r = 0; r < src.rows; r += step) {
       const n = Math.min(step, src.rows - r);
-      if (buf.length < n * C) buf = new Float32Array(n * C);
+      if (buf.length < n * C) buf = blockBuffer(n * C, input);
       const x = src.readFloat32(r, n, buf);
       switch (name) {
         case 'softmax':
@@ -142,7 +147,7 @@ export async function transformCommand(name: TransformName, argv: string[]): Pro
     return 0;
   } catch (e) {
     for (const w of writers) w.abort();
-    throw e;
+    throw namingFile(e, input);
   } finally {
     progress.finish();
     src.close();

@@ -14,7 +14,16 @@
  * (and, for Fortran order, how to fix it).
  */
 import { float32ToFloat16Bits, halfToFloat } from '../half.js';
-import { closeSync, fstatSync, openSync, readSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, constants as fsConstants, fstatSync, openSync, readSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { DEFAULT_MAX_HEADER_BYTES, MAX_CLASSES, MAX_ELEMENTS } from '../limits.js';
+
+export interface NpyReadOptions {
+  /**
+   * Longest header accepted, in bytes (default 10,000, numpy's `max_header_size`). A header is a
+   * short dict for any real shape; a longer one is refused before it is read.
+   */
+  maxHeaderBytes?: number;
+}
 import { basename, dirname, join } from 'node:path';
 
 export class NpyError extends Error {
@@ -113,9 +122,12 @@ export function parseHeaderDict(file: string, text: string): { descr: string; fo
           i++;
           return dims;
         }
-        const m = /^\d+L?/.exec(text.slice(i));
+        const m = /^\d+L?/.exec(text.slice(i, i + 40));
         if (!m) bad('expected a non-negative integer in the shape');
-        dims.push(Number(m![0].replace('L', '')));
+        const d = Number(m![0].replace('L', ''));
+        // A 401-digit dimension would parse to Infinity and 0 × Infinity = NaN slips past every size check.
+        if (!Number.isSafeInteger(d)) bad(`dimension ${m![0].length > 20 ? `${m![0].slice(0, 20)}…` : m![0]} is larger than 2^53`);
+        dims.push(d);
         i += m![0].length;
         ws();
         if (text[i] === ',') i++;
@@ -153,7 +165,7 @@ export function parseHeaderDict(file: string, text: string): { descr: string; fo
 }
 
 /** Reads and validates the header of an open .npy file. */
-export function readNpyHeader(fd: number, path: string): NpyHeader {
+export function readNpyHeader(fd: number, path: string, options: NpyReadOptions = {}): NpyHeader {
   const file = path;
   const fileSize = fstatSync(fd).size;
   const pre = Buffer.alloc(12);
@@ -168,6 +180,14 @@ export function readNpyHeader(fd: number, path: string): NpyHeader {
   if (got < 8 + lenBytes) throw new NpyError(file, 'truncated .npy header');
   const headerLen = version === 1 ? pre.readUInt16LE(8) : pre.readUInt32LE(8);
   const headerStart = 8 + lenBytes;
+  const maxHeader = options.maxHeaderBytes ?? DEFAULT_MAX_HEADER_BYTES;
+  if (headerLen > maxHeader) {
+    throw new NpyError(
+      file,
+      `.npy header of ${headerLen} bytes (at byte ${headerStart}) is longer than the ${maxHeader}-byte limit; ` +
+        'a real header is a few hundred bytes (numpy refuses these too; raise maxHeaderBytes only for a file you trust)',
+    );
+  }
   if (headerStart + headerLen > fileSize) {
     throw new NpyError(file, `truncated .npy header (header length ${headerLen} bytes, file is ${fileSize} bytes)`);
   }
@@ -179,6 +199,9 @@ export function readNpyHeader(fd: number, path: string): NpyHeader {
   const dataOffset = headerStart + headerLen;
   let size = 1;
   for (const d of shape) size *= d;
+  if (!(size <= MAX_ELEMENTS)) {
+    throw new NpyError(file, `shape (${shape.join(', ')}) has more than 2^53 elements (header at byte ${headerStart})`);
+  }
   const need = size * itemSize;
   const have = fileSize - dataOffset;
   if (need > have) {
@@ -247,16 +270,23 @@ export class NpyFile {
     this.cols = cols;
   }
 
-  static open(path: string, role: NpyRole = 'any'): NpyFile {
+  static open(path: string, role: NpyRole = 'any', options: NpyReadOptions = {}): NpyFile {
     let fd: number;
     try {
-      fd = openSync(path, 'r');
+      // Decided before opening: opening a FIFO for reading blocks until a writer appears.
+      const st = statSync(path);
+      if (st.isDirectory()) throw new NpyError(path, 'is a directory, not an .npy file');
+      if (!st.isFile()) throw new NpyError(path, `is not a regular file (${st.isFIFO() ? 'a FIFO' : st.isSocket() ? 'a socket' : 'a device'}); .npy input must be a file that can be read at byte offsets`);
+      // O_NONBLOCK: should the path have been swapped for a FIFO since the stat, open still returns at once.
+      fd = openSync(path, fsConstants.O_RDONLY | (fsConstants.O_NONBLOCK ?? 0));
     } catch (e) {
+      if (e instanceof NpyError) throw e;
       const code = (e as NodeJS.ErrnoException).code;
       throw new NpyError(path, code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : `cannot open (${code ?? String(e)})`);
     }
     try {
-      const h = readNpyHeader(fd, path);
+      if (!fstatSync(fd).isFile()) throw new NpyError(path, 'is not a regular file');
+      const h = readNpyHeader(fd, path, options);
       if (h.fortranOrder && h.shape.length > 1) {
         throw new NpyError(
           path,
@@ -289,6 +319,9 @@ export class NpyFile {
       }
       if (role === 'logits' && h.shape.length !== 2) {
         throw new NpyError(path, `logits must be 2-D (rows, classes); got shape (${h.shape.join(', ')})`);
+      }
+      if (cols > MAX_CLASSES) {
+        throw new NpyError(path, `last axis of ${cols} is more than the ${MAX_CLASSES} classes a row may have; got shape (${h.shape.join(', ')})`);
       }
       return new NpyFile(fd, h, rows, cols);
     } catch (e) {
