@@ -117,17 +117,22 @@ export function warnSingleThread(requested: number, reason: string): boolean {
 
 const compiled = new Map<unknown, Promise<WebAssembly.Module>>();
 
+/** A value for a message: strings quoted, anything else (bigint, symbol…) as String() gives it, never a throw. */
+function show(v: unknown): string {
+  return typeof v === 'string' ? JSON.stringify(v) : String(v);
+}
+
 export function makeInit(platform: Platform): (options?: InitOptions) => Promise<Engine> {
   return async function init(options: InitOptions = {}): Promise<Engine> {
     checkOptionKeys(options, INIT_KEYS);
     const { backend } = options;
     if (backend !== undefined && backend !== 'wasm' && backend !== 'js')
-      fail('invalid_argument', `options.backend = ${JSON.stringify(backend)}, expected 'wasm' or 'js'`, 'options.backend');
+      fail('invalid_argument', `options.backend = ${show(backend)}, expected 'wasm' or 'js'`, 'options.backend');
     if (options.memoryLimit !== undefined && !(Number.isFinite(options.memoryLimit) && options.memoryLimit >= 1 << 20))
       fail('invalid_argument', `options.memoryLimit = ${String(options.memoryLimit)}, expected a number of bytes ≥ 1 MiB`, 'options.memoryLimit');
     const t = options.threads;
     if (t !== undefined && t !== 'auto' && !(typeof t === 'number' && Number.isInteger(t) && t >= 1 && t <= 256))
-      fail('invalid_argument', `options.threads = ${JSON.stringify(t)}, expected an integer from 1 to 256 or 'auto'`, 'options.threads');
+      fail('invalid_argument', `options.threads = ${show(t)}, expected an integer from 1 to 256 or 'auto'`, 'options.threads');
     if (backend === 'js') return new Engine(new JsBackend(options.memoryLimit));
     try {
       const wasm = await startWasm(options, platform);

@@ -62,9 +62,11 @@ export function createLogitsProcessor(lk: Engine, options: LogitsProcessorOption
     const vocab = dims[dims.length - 1];
     if (vocab === undefined) fail('shape_mismatch', 'logits.dims is empty, expected [batch, vocab]', 'logits.dims');
     const data = logits.data;
+    if (!(ArrayBuffer.isView(data) || Array.isArray(data)))
+      fail('invalid_argument', `logits.data is ${data === null ? 'null' : typeof data}, expected a Float32Array (or Uint16Array of half bits)`, 'logits.data');
     let size = 1;
     for (const d of dims) {
-      if (typeof d !== 'number' || !Number.isSafeInteger(d) || d < 0) fail('shape_mismatch', `logits.dims = [${dims.join(', ')}], expected integers ≥ 0`, 'logits.dims');
+      if (typeof d !== 'number' || !Number.isSafeInteger(d) || d < 0) fail('shape_mismatch', `logits.dims = [${dims.map(String).join(', ')}], expected integers ≥ 0`, 'logits.dims');
       size *= d;
     }
     if (size !== data.length) fail('shape_mismatch', `logits.dims [${dims.join(', ')}] describe ${size} elements, but logits.data has ${data.length}`, 'logits.dims');

@@ -297,6 +297,10 @@ describe('.npy headers and shapes are bounded', () => {
     const f = NpyFile.open(long, 'any', { maxHeaderBytes: 30_000 });
     expect(f.header.shape).toEqual([1, 2]);
     f.close();
+    const out = join(dir, 'long-out.npy');
+    expect(run('softmax', long, '-o', out).code).toBe(1);
+    const r2 = spawnSync(process.execPath, [bin, 'softmax', long, '-o', out], { encoding: 'utf8', env: { ...process.env, LOGITKIT_NPY_MAX_HEADER_BYTES: '30000' } });
+    expect(r2.status, r2.stderr).toBe(0);
     const r = run('softmax', path, '-o', join(dir, 'o.npy'));
     expect(r.code).toBe(1);
     expect(r.stderr).toContain(`${path}: .npy header of 600000000 bytes`);
@@ -356,6 +360,11 @@ describe('the CLI names the file in every input error', () => {
     expect(r.code).toBe(1);
     expect(r.stderr).toBe(`logitkit: ${fifo}: is not a regular file (a FIFO); .npy input must be a file that can be read at byte offsets\n`);
     expect(r.ms).toBeLessThan(20_000);
+    // merge reads JSON files: a FIFO or a directory is refused there too (it blocked forever on the FIFO).
+    const m = run('merge', fifo, logits);
+    expect(m.code).toBe(1);
+    expect(m.stderr).toMatch(/pipe.npy: is not a regular file \(a FIFO\)/);
+    expect(run('merge', dir).stderr).toBe(`logitkit: ${dir}: is a directory, not a JSON file\n`);
   });
 
   it('zero rows: score and calibrate fail with one line (they printed null figures with exit 0)', () => {
@@ -431,5 +440,13 @@ describe('engines stay usable after every refusal', () => {
     }
     // The one leaked alloc(1) above is the caller's; nothing else is held.
     expect(lk.memoryStats().inUse - base).toBe(16);
+  });
+});
+
+describe('init() refuses hostile option values with a LogitkitError', () => {
+  it('bigint, symbol, NaN and string values', async () => {
+    for (const o of [{ threads: 1n }, { threads: Symbol('t') }, { backend: 1n }, { memoryLimit: NaN }, { memoryLimit: '1e9' }, { threads: 2.5 }, [], 'js']) {
+      await expect(init(o as never), String(Object.keys(o))).rejects.toBeInstanceOf(LogitkitError);
+    }
   });
 });

@@ -10,6 +10,7 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { init, type Engine } from '../index.js';
 import { namingFile, NpyShardSource, type Shard } from '../io/npy-source.js';
+import { checkRegularFile, NpyError } from '../io/npy.js';
 import { MAX_BINS } from '../limits.js';
 import { fitTemperatureSource, type TemperatureFit } from '../metrics/calibration.js';
 import { ScoreAccumulator, type ScoreStats, type ScoreSummary } from '../metrics/summary.js';
@@ -364,8 +365,10 @@ export async function mergeCommand(argv: string[]): Promise<number> {
   const parsed = positionals.map((file) => {
     let text: string;
     try {
+      checkRegularFile(file, 'a JSON file', 'merge reads the files written by logitkit score --json');
       text = readFileSync(file, 'utf8');
     } catch (e) {
+      if (e instanceof NpyError) throw e;
       throw new Error(`${file}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
     }
     let obj: { stats?: ScoreStats; temperature?: number; temperatureFitted?: boolean; inputs?: unknown[] };

@@ -164,6 +164,25 @@ export function parseHeaderDict(file: string, text: string): { descr: string; fo
   return { descr: descr as string, fortranOrder: fortran as boolean, shape: shape as number[] };
 }
 
+/**
+ * Throws an NpyError unless `path` is a regular file. Decided before opening: opening a FIFO for
+ * reading blocks until a writer appears, and a directory opens fine on Linux and fails only on read.
+ */
+export function checkRegularFile(path: string, what: string, why: string): void {
+  const st = statSync(path);
+  if (st.isDirectory()) throw new NpyError(path, `is a directory, not ${what}`);
+  if (!st.isFile()) throw new NpyError(path, `is not a regular file (${st.isFIFO() ? 'a FIFO' : st.isSocket() ? 'a socket' : 'a device'}); ${why}`);
+}
+
+/** The CLI's opt-in to longer headers: LOGITKIT_NPY_MAX_HEADER_BYTES (an integer number of bytes). */
+function envMaxHeaderBytes(): number | undefined {
+  const v = process.env.LOGITKIT_NPY_MAX_HEADER_BYTES;
+  if (v === undefined || v === '') return undefined;
+  const n = Number(v);
+  if (!Number.isSafeInteger(n) || n < 0) throw new Error(`LOGITKIT_NPY_MAX_HEADER_BYTES=${v}: expected a whole number of bytes`);
+  return n;
+}
+
 /** Reads and validates the header of an open .npy file. */
 export function readNpyHeader(fd: number, path: string, options: NpyReadOptions = {}): NpyHeader {
   const file = path;
@@ -180,7 +199,7 @@ export function readNpyHeader(fd: number, path: string, options: NpyReadOptions 
   if (got < 8 + lenBytes) throw new NpyError(file, 'truncated .npy header');
   const headerLen = version === 1 ? pre.readUInt16LE(8) : pre.readUInt32LE(8);
   const headerStart = 8 + lenBytes;
-  const maxHeader = options.maxHeaderBytes ?? DEFAULT_MAX_HEADER_BYTES;
+  const maxHeader = options.maxHeaderBytes ?? envMaxHeaderBytes() ?? DEFAULT_MAX_HEADER_BYTES;
   if (headerLen > maxHeader) {
     throw new NpyError(
       file,
@@ -273,10 +292,7 @@ export class NpyFile {
   static open(path: string, role: NpyRole = 'any', options: NpyReadOptions = {}): NpyFile {
     let fd: number;
     try {
-      // Decided before opening: opening a FIFO for reading blocks until a writer appears.
-      const st = statSync(path);
-      if (st.isDirectory()) throw new NpyError(path, 'is a directory, not an .npy file');
-      if (!st.isFile()) throw new NpyError(path, `is not a regular file (${st.isFIFO() ? 'a FIFO' : st.isSocket() ? 'a socket' : 'a device'}); .npy input must be a file that can be read at byte offsets`);
+      checkRegularFile(path, 'an .npy file', '.npy input must be a file that can be read at byte offsets');
       // O_NONBLOCK: should the path have been swapped for a FIFO since the stat, open still returns at once.
       fd = openSync(path, fsConstants.O_RDONLY | (fsConstants.O_NONBLOCK ?? 0));
     } catch (e) {
