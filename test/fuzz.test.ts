@@ -420,7 +420,11 @@ describe('fuzz: the .npy reader', () => {
 
 describe('fuzz: the CLI, in process', () => {
   const files: Record<string, string> = {};
+  // Mutated command lines turn any token into an output path: relative ones must land in the temp dir.
+  const cwd = process.cwd();
+  afterAll(() => process.chdir(cwd));
   beforeAll(() => {
+    process.chdir(dir);
     const x = Float32Array.from({ length: 40 }, (_, i) => Math.sin(i) * 3);
     files.logits = join(dir, 'logits.npy');
     files.labels = join(dir, 'labels.npy');
