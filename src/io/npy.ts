@@ -77,10 +77,11 @@ function parseDescr(file: string, descr: string): { dtype: NpyDtype; littleEndia
  * `{'descr': '<f4', 'fortran_order': False, 'shape': (10000, 10), }`.
  * Supports exactly what numpy writes: str keys, str / bool / tuple-of-int values.
  */
-export function parseHeaderDict(file: string, text: string): { descr: string; fortranOrder: boolean; shape: number[] } {
+export function parseHeaderDict(file: string, text: string, offset = 0): { descr: string; fortranOrder: boolean; shape: number[] } {
   let i = 0;
   const bad = (what: string): never => {
-    throw new NpyError(file, `malformed .npy header (${what} at character ${i}): ${JSON.stringify(text.trim().slice(0, 120))}`);
+    // Byte offset in the file for latin1 headers (versions 1 and 2); version 3 headers are UTF-8, where it is approximate.
+    throw new NpyError(file, `malformed .npy header (${what} at byte ${offset + i}): ${JSON.stringify(text.trim().slice(0, 120))}`);
   };
   const ws = () => {
     while (i < text.length && /\s/.test(text[i])) i++;
@@ -213,7 +214,7 @@ export function readNpyHeader(fd: number, path: string, options: NpyReadOptions 
   const hb = Buffer.alloc(headerLen);
   readSync(fd, hb, 0, headerLen, headerStart);
   const text = hb.toString(version === 3 ? 'utf8' : 'latin1');
-  const { descr, fortranOrder, shape } = parseHeaderDict(file, text);
+  const { descr, fortranOrder, shape } = parseHeaderDict(file, text, headerStart);
   const { dtype, littleEndian, itemSize } = parseDescr(file, descr);
   const dataOffset = headerStart + headerLen;
   let size = 1;
