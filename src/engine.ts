@@ -10,6 +10,8 @@ import type { Backend, BackendName, CrossEntropyTarget, Features, FilterOptions,
 import { isLkBuffer, releaseWidened, type BufferType, type LkBuffer } from './buffers.js';
 import { fail, LogitkitError } from './errors.js';
 import * as calibration from './metrics/calibration.js';
+import { MAX_CLASSES } from './limits.js';
+import * as keys from './options.js';
 
 /** Logits as accepted by every op: a Float32Array, a zero-copy buffer, half-precision bits, or a Tensor. */
 export type LogitsInput =
@@ -136,6 +138,31 @@ function isTensorLike(v: unknown): v is TensorLike {
   );
 }
 
+/** A plain array of numbers → float32; a string, boolean or other non-number entry is refused, never coerced. */
+function numbersToFloat32(a: unknown[], name: string): Float32Array {
+  const f = new Float32Array(a.length);
+  for (let i = 0; i < a.length; i++) {
+    const v = a[i];
+    if (typeof v !== 'number') fail('invalid_argument', `${name}[${i}] = ${describe(v)}, expected a number`, name);
+    f[i] = v;
+  }
+  return f;
+}
+
+/** A tensor's dims must be non-negative integers whose product is its data's length. */
+function checkDims(dims: readonly unknown[], data: unknown, name: string): void {
+  let size = 1;
+  for (let i = 0; i < dims.length; i++) {
+    const d = dims[i];
+    if (typeof d !== 'number' || !Number.isSafeInteger(d) || d < 0)
+      fail('shape_mismatch', `${name}.dims[${i}] = ${describe(d)}, expected an integer ≥ 0`, `${name}.dims`);
+    size *= d;
+  }
+  const length = (data as { length?: unknown } | null)?.length;
+  if (typeof length === 'number' && size !== length)
+    fail('shape_mismatch', `${name}.dims [${dims.join(', ')}] describe ${size} elements, but ${name}.data has ${length}`, `${name}.dims`);
+}
+
 function isFloat16Array(v: unknown): boolean {
   const F16 = (globalThis as { Float16Array?: new (...a: unknown[]) => unknown }).Float16Array;
   return F16 !== undefined && v instanceof F16;
@@ -148,7 +175,7 @@ function checkInteger(v: unknown, name: string, code: 'shape_mismatch' | 'invali
 
 function checkClasses(classes: unknown, name = 'classes'): number {
   const c = checkInteger(classes, name, 'shape_mismatch', 'an integer ≥ 1');
-  if (c < 1) fail('shape_mismatch', `${name} = ${c}, expected an integer ≥ 1`, name);
+  if (c < 1 || c > MAX_CLASSES) fail('shape_mismatch', `${name} = ${c}, expected an integer from 1 to ${MAX_CLASSES}`, name);
   return c;
 }
 
@@ -166,9 +193,9 @@ function checkReduction<R extends string>(r: unknown, allowed: readonly R[], fal
   return r as R;
 }
 
-function checkOptions(o: unknown, name = 'options'): void {
-  if (o !== undefined && (typeof o !== 'object' || o === null))
-    fail('invalid_argument', `${name} = ${describe(o)}, expected an options object`, name);
+/** Options: nothing, or an object of known keys and no nulls (src/options.ts). */
+function checkOptions(o: unknown, allowed: readonly string[]): void {
+  keys.checkOptionKeys(o, allowed);
 }
 
 /** Two views overlap without being the same view: the result would depend on the order of writes. */
@@ -245,6 +272,11 @@ export class Engine {
     const t = (type ?? 'float32') as T;
     if (t !== 'float32' && t !== 'int32' && t !== 'uint16')
       fail('invalid_argument', `type = ${describe(type)}, expected 'float32', 'int32' or 'uint16'`, 'type');
+    // Checked here, not by the allocator, so both backends refuse the same sizes with the same code.
+    const bytes = n * (t === 'uint16' ? 2 : 4);
+    const limit = this.#b.memoryLimit;
+    if (bytes > limit)
+      fail('out_of_memory', `length = ${n} needs ${bytes} bytes, more than the memory limit of ${limit} bytes (init({ memoryLimit }))`, 'length');
     return this.#b.alloc(n, t);
   }
 
@@ -299,6 +331,7 @@ export class Engine {
   argmax(x: LogitsInput, classes?: number | DTypeOption, options?: DTypeOption): Int32Array {
     this.#live();
     const [c, o] = this.#classesAndOptions(classes, options);
+    checkOptions(o, keys.DTYPE_KEYS);
     const r = this.#logits(x, c, o);
     try {
       const out = new Int32Array(r.rows);
@@ -315,7 +348,7 @@ export class Engine {
   topk(x: LogitsInput, ...args: unknown[]): TopK {
     const [classes, k, options] = shapeArgs(args, 1) as [number | undefined, number, DTypeOption | undefined];
     this.#live();
-    checkOptions(options);
+    checkOptions(options, keys.DTYPE_KEYS);
     const r = this.#logits(x, classes, options);
     try {
       const kk = checkInteger(k, 'k', 'invalid_k', `an integer with 0 ≤ k ≤ classes (${r.classes})`);
@@ -340,7 +373,7 @@ export class Engine {
   crossEntropy(x: LogitsInput, ...args: unknown[]): number | Float32Array {
     const [classes, target, options] = shapeArgs(args, 1) as [number | undefined, TargetInput, CrossEntropyOptions | undefined];
     this.#live();
-    checkOptions(options);
+    checkOptions(options, keys.CROSS_ENTROPY_KEYS);
     const reduction = checkReduction(options?.reduction, REDUCTIONS, 'mean');
     const r = this.#logits(x, classes, options);
     try {
@@ -361,7 +394,7 @@ export class Engine {
   crossEntropyWithGrad(x: LogitsInput, ...args: unknown[]): LossWithGrad {
     const [classes, target, options] = shapeArgs(args, 1) as [number | undefined, TargetInput, CrossEntropyGradOptions | undefined];
     this.#live();
-    checkOptions(options);
+    checkOptions(options, keys.CROSS_ENTROPY_GRAD_KEYS);
     const reduction = checkReduction(options?.reduction, ['mean', 'sum'] as const, 'mean');
     const r = this.#logits(x, classes, options);
     try {
@@ -379,7 +412,7 @@ export class Engine {
   bceWithLogits(x: Float32Array | LkBuffer<'float32'>, target: Float32Array | LkBuffer<'float32'>, options?: BceOptions): number;
   bceWithLogits(x: Float32Array | LkBuffer<'float32'>, target: Float32Array | LkBuffer<'float32'>, options?: BceOptions): number | Float32Array {
     this.#live();
-    checkOptions(options);
+    checkOptions(options, keys.BCE_KEYS);
     const reduction = checkReduction(options?.reduction, REDUCTIONS, 'mean');
     const xs = this.#float32(x, 'x');
     const ts = this.#float32(target, 'target');
@@ -430,7 +463,7 @@ export class Engine {
   entropy(x: LogitsInput, ...args: unknown[]): Float32Array {
     const [classes, options] = shapeArgs(args, 0) as [number | undefined, DTypeOption | undefined];
     this.#live();
-    checkOptions(options);
+    checkOptions(options, keys.DTYPE_KEYS);
     const r = this.#logits(x, classes, options);
     try {
       const out = new Float32Array(r.rows);
@@ -449,7 +482,7 @@ export class Engine {
   klDiv(p: LogitsInput, q: LogitsInput, ...args: unknown[]): number | Float32Array {
     const [classes, options] = shapeArgs(args, 0) as [number | undefined, KlDivOptions | undefined];
     this.#live();
-    checkOptions(options);
+    checkOptions(options, keys.KL_DIV_KEYS);
     const reduction = checkReduction(options?.reduction, ['none', 'sum', 'batchmean'] as const, 'none');
     const rp = this.#logits(p, classes, undefined, 'p');
     try {
@@ -475,7 +508,7 @@ export class Engine {
   perplexity(x: LogitsInput, ...args: unknown[]): number {
     const [classes, target, options] = shapeArgs(args, 1) as [number | undefined, Int32Array, PerplexityOptions | undefined];
     this.#live();
-    checkOptions(options);
+    checkOptions(options, keys.PERPLEXITY_KEYS);
     if (!(target instanceof Int32Array))
       fail('shape_mismatch', `target = ${describe(target)}, expected an Int32Array of class indices`, 'target');
     // classes may be undefined here (a tensor); crossEntropy then takes it from the dims too.
@@ -495,6 +528,7 @@ export class Engine {
   ece(x: LogitsInput, ...args: unknown[]): number {
     const [classes, labels, options] = shapeArgs(args, 1) as [number | undefined, Int32Array, BinsOptions | undefined];
     this.#live();
+    checkOptions(options, keys.BINS_KEYS);
     const r = this.#logits(x, classes, undefined);
     try {
       return calibration.ece(this, r.x, r.classes, labels, options);
@@ -508,6 +542,7 @@ export class Engine {
   reliability(x: LogitsInput, ...args: unknown[]): calibration.Reliability {
     const [classes, labels, options] = shapeArgs(args, 1) as [number | undefined, Int32Array, BinsOptions | undefined];
     this.#live();
+    checkOptions(options, keys.BINS_KEYS);
     const r = this.#logits(x, classes, undefined);
     try {
       return calibration.reliability(this, r.x, r.classes, labels, options);
@@ -521,6 +556,7 @@ export class Engine {
   fitTemperature(x: LogitsInput, ...args: unknown[]): calibration.TemperatureFit {
     const [classes, labels, options] = shapeArgs(args, 1) as [number | undefined, Int32Array, FitTemperatureOptions | undefined];
     this.#live();
+    checkOptions(options, keys.FIT_TEMPERATURE_KEYS);
     const r = this.#logits(x, classes, undefined);
     try {
       return calibration.fitTemperature(this, r.x, r.classes, labels, options);
@@ -536,7 +572,7 @@ export class Engine {
   filterLogits(x: LogitsInput, ...args: unknown[]): Float32Array {
     const [classes, options] = shapeArgs(args, 0) as [number | undefined, SampleOptions | undefined];
     this.#live();
-    checkOptions(options);
+    checkOptions(options, keys.SAMPLE_OPTION_KEYS);
     const r = this.#logits(x, classes, options);
     try {
       const o = this.#filterOptions(r, options);
@@ -553,7 +589,7 @@ export class Engine {
   sample(x: LogitsInput, ...args: unknown[]): Int32Array {
     const [classes, options] = shapeArgs(args, 0) as [number | undefined, SampleOptions | undefined];
     this.#live();
-    checkOptions(options);
+    checkOptions(options, keys.SAMPLE_OPTION_KEYS);
     const r = this.#logits(x, classes, options);
     try {
       const o = this.#filterOptions(r, options);
@@ -579,7 +615,7 @@ export class Engine {
 
   #rowMap(op: 'softmax' | 'logSoftmax', x: LogitsInput, classes: number | undefined, options?: RowOpOptions): Float32Array {
     this.#live();
-    checkOptions(options);
+    checkOptions(options, keys.ROW_OP_KEYS);
     const r = this.#logits(x, classes, options);
     try {
       const temperature = checkTemperature(options?.temperature);
@@ -593,7 +629,7 @@ export class Engine {
 
   #rowReduce(op: 'logsumexp', x: LogitsInput, classes: number | undefined, options?: RowOpOptions): Float32Array {
     this.#live();
-    checkOptions(options);
+    checkOptions(options, keys.ROW_OP_KEYS);
     const r = this.#logits(x, classes, options);
     try {
       const temperature = checkTemperature(options?.temperature);
@@ -607,7 +643,7 @@ export class Engine {
 
   #elementwise(op: 'sigmoid' | 'logSigmoid', x: Float32Array | LkBuffer<'float32'> | ArrayLike<number>, options?: ElementwiseOptions): Float32Array {
     this.#live();
-    checkOptions(options);
+    checkOptions(options, keys.ELEMENTWISE_KEYS);
     const xs = this.#float32(x, 'x');
     const out = this.#out(options?.out, xs.length, xs, true);
     this.#b[op](xs, out.array);
@@ -652,7 +688,8 @@ export class Engine {
       if (x.type !== 'float32') fail('invalid_argument', `${name} is a '${x.type}' buffer, expected 'float32'`, name);
       return x.array as Float32Array;
     }
-    if (x instanceof Float64Array || Array.isArray(x)) return Float32Array.from(x as ArrayLike<number>);
+    if (x instanceof Float64Array) return Float32Array.from(x);
+    if (Array.isArray(x)) return numbersToFloat32(x, name);
     fail('invalid_argument', `${name} = ${describe(x)}, expected a Float32Array (or a Float64Array / number[] to convert)`, name);
   }
 
@@ -673,6 +710,7 @@ export class Engine {
       const dims = x.dims;
       const last = dims[dims.length - 1];
       if (dims.length === 0 || last === undefined) fail('shape_mismatch', `${name}.dims is empty, expected at least one axis (classes)`, `${name}.dims`);
+      checkDims(dims, x.data, name);
       if (c !== undefined && c !== last) fail('shape_mismatch', `classes = ${c}, but ${name}.dims ends in ${last}`, 'classes');
       c = last;
       data = x.data;

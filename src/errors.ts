@@ -14,7 +14,6 @@ export type ErrorCode =
   | 'non_finite_input'
   | 'invalid_bins'
   | 'invalid_argument'
-  | 'invalid_option'
   | 'out_of_memory'
   | 'wasm_unavailable'
   | 'disposed';

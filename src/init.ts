@@ -21,6 +21,7 @@ import { createWasmBackend } from './backends/wasm.js';
 import type { Features } from './backends/backend.js';
 import { hardwareThreads, threadSupport } from './backends/threads.js';
 import { fail, LogitkitError } from './errors.js';
+import { checkOptionKeys, INIT_KEYS } from './options.js';
 
 export type WasmSource = URL | string | BufferSource | WebAssembly.Module | Response | PromiseLike<Response>;
 
@@ -116,19 +117,23 @@ export function warnSingleThread(requested: number, reason: string): boolean {
 
 const compiled = new Map<unknown, Promise<WebAssembly.Module>>();
 
+/** A value for a message: strings quoted, anything else (bigint, symbol…) as String() gives it, never a throw. */
+function show(v: unknown): string {
+  return typeof v === 'string' ? JSON.stringify(v) : String(v);
+}
+
 export function makeInit(platform: Platform): (options?: InitOptions) => Promise<Engine> {
   return async function init(options: InitOptions = {}): Promise<Engine> {
-    if (typeof options !== 'object' || options === null)
-      fail('invalid_argument', `options = ${String(options)}, expected an options object`, 'options');
+    checkOptionKeys(options, INIT_KEYS);
     const { backend } = options;
     if (backend !== undefined && backend !== 'wasm' && backend !== 'js')
-      fail('invalid_argument', `options.backend = ${JSON.stringify(backend)}, expected 'wasm' or 'js'`, 'options.backend');
+      fail('invalid_argument', `options.backend = ${show(backend)}, expected 'wasm' or 'js'`, 'options.backend');
     if (options.memoryLimit !== undefined && !(Number.isFinite(options.memoryLimit) && options.memoryLimit >= 1 << 20))
       fail('invalid_argument', `options.memoryLimit = ${String(options.memoryLimit)}, expected a number of bytes ≥ 1 MiB`, 'options.memoryLimit');
     const t = options.threads;
     if (t !== undefined && t !== 'auto' && !(typeof t === 'number' && Number.isInteger(t) && t >= 1 && t <= 256))
-      fail('invalid_argument', `options.threads = ${JSON.stringify(t)}, expected an integer from 1 to 256 or 'auto'`, 'options.threads');
-    if (backend === 'js') return new Engine(new JsBackend());
+      fail('invalid_argument', `options.threads = ${show(t)}, expected an integer from 1 to 256 or 'auto'`, 'options.threads');
+    if (backend === 'js') return new Engine(new JsBackend(options.memoryLimit));
     try {
       const wasm = await startWasm(options, platform);
       const engine = new Engine(wasm);
@@ -138,7 +143,7 @@ export function makeInit(platform: Platform): (options?: InitOptions) => Promise
         if (e instanceof LogitkitError) throw e;
         fail('wasm_unavailable', `could not start the wasm backend: ${(e as Error).message}`, 'options.backend');
       }
-      const engine = new Engine(new JsBackend());
+      const engine = new Engine(new JsBackend(options.memoryLimit));
       fallbackReasons.set(engine, (e as Error).message);
       return engine;
     }

@@ -13,6 +13,10 @@
 import { float32ToBfloat16Bits, float32ToFloat16Bits } from './half.js';
 import type { DTypeOption, Engine, SampleOptions } from './engine.js';
 import { fail } from './errors.js';
+import { checkOptionKeys, PROCESSOR_EXCLUDED_KEYS, SAMPLE_OPTION_KEYS } from './options.js';
+
+/** What createLogitsProcessor accepts: the sampling options minus what each call supplies. */
+export const PROCESSOR_OPTION_KEYS: readonly string[] = SAMPLE_OPTION_KEYS.filter((k) => !(PROCESSOR_EXCLUDED_KEYS as readonly string[]).includes(k));
 
 /** The sampling options that make sense for a processor (penalty tokens come from the input ids). */
 export type LogitsProcessorOptions = Omit<SampleOptions, 'penaltyTokens' | 'seed' | 'random' | 'dtype'>;
@@ -44,11 +48,9 @@ export interface LogitsProcessorFunction {
  * format. Options are checked once here, so a bad option throws at creation.
  */
 export function createLogitsProcessor(lk: Engine, options: LogitsProcessorOptions = {}): LogitsProcessorFunction {
-  if (typeof options !== 'object' || options === null) fail('invalid_argument', `options = ${String(options)}, expected an options object`, 'options');
+  // Penalty tokens come from the input ids and the dtype from each tensor: passing them here is an error, not ignored.
+  checkOptionKeys(options, PROCESSOR_OPTION_KEYS);
   const base: SampleOptions = { ...options };
-  // Penalty tokens come from the input ids and the dtype from each tensor, never from here.
-  delete (base as Record<string, unknown>).penaltyTokens;
-  delete (base as Record<string, unknown>).dtype;
   // Validate now (the engine checks every option on a one-token row).
   lk.filterLogits(new Float32Array(1), 1, base);
   const penalise = base.repetitionPenalty !== undefined && base.repetitionPenalty !== 1;
@@ -60,6 +62,14 @@ export function createLogitsProcessor(lk: Engine, options: LogitsProcessorOption
     const vocab = dims[dims.length - 1];
     if (vocab === undefined) fail('shape_mismatch', 'logits.dims is empty, expected [batch, vocab]', 'logits.dims');
     const data = logits.data;
+    if (!(ArrayBuffer.isView(data) || Array.isArray(data)))
+      fail('invalid_argument', `logits.data is ${data === null ? 'null' : typeof data}, expected a Float32Array (or Uint16Array of half bits)`, 'logits.data');
+    let size = 1;
+    for (const d of dims) {
+      if (typeof d !== 'number' || !Number.isSafeInteger(d) || d < 0) fail('shape_mismatch', `logits.dims = [${dims.map(String).join(', ')}], expected integers ≥ 0`, 'logits.dims');
+      size *= d;
+    }
+    if (size !== data.length) fail('shape_mismatch', `logits.dims [${dims.join(', ')}] describe ${size} elements, but logits.data has ${data.length}`, 'logits.dims');
     const rows = data.length / vocab;
     const o: SampleOptions & DTypeOption = { ...base };
     const half = halfDType(data, logits.type);
@@ -68,7 +78,7 @@ export function createLogitsProcessor(lk: Engine, options: LogitsProcessorOption
       if (typeof inputIds !== 'object' || inputIds === null || typeof inputIds.length !== 'number')
         fail('invalid_argument', 'inputIds must be an array of token-id arrays (one per batch row)', 'inputIds');
       const lists: Int32Array[] = [];
-      for (let r = 0; r < inputIds.length; r++) lists.push(Int32Array.from(Array.from(inputIds[r]!, (id) => Number(id))));
+      for (let r = 0; r < inputIds.length; r++) lists.push(tokenIds(inputIds[r], r, vocab));
       // One list for a batch of one repeated rows is the common decoder case; otherwise one per row.
       o.penaltyTokens = lists.length === 1 && rows !== 1 ? lists[0]! : lists;
     }
@@ -79,6 +89,28 @@ export function createLogitsProcessor(lk: Engine, options: LogitsProcessorOption
   const processor = ((inputIds: InputIds, logits: LogitsTensorLike) => call(inputIds, logits)) as LogitsProcessorFunction;
   processor._call = call;
   return processor;
+}
+
+/**
+ * One row of input ids as int32, with no coercion: a fractional id, a string or an id beyond the
+ * vocabulary is an error, never truncated or wrapped (2**32 + 1 is not token 1).
+ */
+function tokenIds(row: unknown, r: number, vocab: number): Int32Array {
+  if (typeof row !== 'object' || row === null || typeof (row as ArrayLike<unknown>).length !== 'number')
+    fail('invalid_argument', `inputIds[${r}] is not an array of token ids`, 'inputIds');
+  const ids = row as ArrayLike<unknown>;
+  const out = new Int32Array(ids.length);
+  for (let i = 0; i < ids.length; i++) {
+    const id = ids[i];
+    let v: number;
+    if (typeof id === 'bigint') v = id >= 0n && id < BigInt(vocab) ? Number(id) : -1;
+    else if (typeof id === 'number' && Number.isInteger(id)) v = id;
+    else fail('invalid_argument', `inputIds[${r}][${i}] = ${typeof id === 'string' ? `'${id}'` : String(id)}, expected an integer token id`, 'inputIds');
+    if (!(v >= 0 && v < vocab))
+      fail('target_out_of_range', `inputIds[${r}][${i}] = ${String(id)}, expected a token id 0 ≤ id < ${vocab}`, 'inputIds');
+    out[i] = v;
+  }
+  return out;
 }
 
 function halfDType(data: unknown, type: string | undefined): 'float16' | 'bfloat16' | null {

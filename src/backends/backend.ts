@@ -67,6 +67,8 @@ export interface FilterOptions {
 export interface Backend extends BackendAllocator {
   readonly name: BackendName;
   readonly features: Features;
+  /** Bytes one call or buffer may take (init({ memoryLimit })); the engine refuses larger alloc() sizes. */
+  readonly memoryLimit: number;
 
   logsumexp(x: Float32Array, rows: number, classes: number, temperature: number, out: Float32Array): void;
   softmax(x: Float32Array, rows: number, classes: number, temperature: number, out: Float32Array): void;

@@ -119,6 +119,7 @@ export function crossEntropyWithGrad(x: Float32Array, rows: number, classes: num
       sigma = 1 / D;
     }
   }
+  if (rows === 0) return loss; // an empty input may declare any number of classes: size nothing by it
   const G = new Float64Array(classes);
   for (let r = 0; r < rows; r++) {
     const lp = rowLp(x, r, classes);

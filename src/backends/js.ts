@@ -8,6 +8,7 @@ import type { Backend, BceArgs, Features, CrossEntropyTarget, FilterOptions, Red
 import { BUFFER_TAG, typedArrayCtor, type ArrayOf, type BufferType, type LkBuffer } from '../buffers.js';
 import { fail } from '../errors.js';
 import { halfToFloat } from '../half.js';
+import { DEFAULT_MEMORY_LIMIT } from '../limits.js';
 import * as loss from './js-loss.js';
 import * as gen from './js-sample.js';
 
@@ -93,12 +94,20 @@ function ranksAbove(a: number, b: number): boolean {
 export class JsBackend implements Backend {
   readonly name = 'js' as const;
   readonly features: Features = Object.freeze({ simd: false, relaxedSimd: false, threads: 1 });
+  readonly memoryLimit: number;
+
+  constructor(memoryLimit: number = DEFAULT_MEMORY_LIMIT) {
+    // The wasm backend's cap (4 GiB of 32-bit memory), so both refuse the same alloc() sizes.
+    this.memoryLimit = Math.min(memoryLimit, 2 ** 32);
+  }
 
   // Two row-sized float64 work arrays reused across rows and calls: the same
   // row functions as everywhere, minus two allocations per row.
   #z = new Float64Array(0);
   #w = new Float64Array(0);
-  #rowBuffers(classes: number): [Float64Array, Float64Array] {
+  #rowBuffers(classes: number, rows: number): [Float64Array, Float64Array] {
+    // An empty input may declare any number of classes: nothing to size the buffers for.
+    if (rows === 0) return [this.#z, this.#w];
     if (this.#z.length !== classes) {
       this.#z = new Float64Array(classes);
       this.#w = new Float64Array(classes);
@@ -107,17 +116,17 @@ export class JsBackend implements Backend {
   }
 
   logsumexp(x: Float32Array, rows: number, classes: number, temperature: number, out: Float32Array): void {
-    const [z] = this.#rowBuffers(classes);
+    const [z] = this.#rowBuffers(classes, rows);
     for (let r = 0; r < rows; r++) out[r] = rowLogSumExp(scaled(x, r * classes, classes, temperature, z));
   }
 
   softmax(x: Float32Array, rows: number, classes: number, temperature: number, out: Float32Array): void {
-    const [z, w] = this.#rowBuffers(classes);
+    const [z, w] = this.#rowBuffers(classes, rows);
     for (let r = 0; r < rows; r++) out.set(rowSoftmax(scaled(x, r * classes, classes, temperature, z), w), r * classes);
   }
 
   logSoftmax(x: Float32Array, rows: number, classes: number, temperature: number, out: Float32Array): void {
-    const [z, w] = this.#rowBuffers(classes);
+    const [z, w] = this.#rowBuffers(classes, rows);
     for (let r = 0; r < rows; r++) out.set(rowLogSoftmax(scaled(x, r * classes, classes, temperature, z), w), r * classes);
   }
 

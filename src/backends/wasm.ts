@@ -35,7 +35,8 @@ export interface Arg {
   io: 'in' | 'out' | 'inout';
 }
 
-export const DEFAULT_MEMORY_LIMIT = 2 ** 31; // 2 GiB
+export { DEFAULT_MEMORY_LIMIT } from '../limits.js';
+import { DEFAULT_MEMORY_LIMIT } from '../limits.js';
 /** Bytes of the staging block for small calls' temporaries (1×32 softmax needs 256). */
 const STAGING_BYTES = 16384;
 const align16 = (n: number): number => (n + 15) & ~15;
@@ -157,6 +158,16 @@ export class WasmBackend implements Backend {
   #stagingBusy = false;
   /** Calls that were split across threads (for tests and diagnostics). */
   parallelCalls = 0;
+  /**
+   * Live blocks handed out by alloc(), start → bytes: the only wasm memory a
+   * call may write as a zero-copy output. Any other view of the memory (static
+   * data, the arena's free space, temporaries) is refused, never written.
+   */
+  readonly #owned = new Map<number, number>();
+
+  get memoryLimit(): number {
+    return this.arena.limit;
+  }
 
   constructor(
     exports: KernelExports,
@@ -220,8 +231,15 @@ export class WasmBackend implements Backend {
     //    readable while its buffer is still attached.
     const ptrs: number[] = [];
     for (let i = 0; i < n; i++) {
-      const a = args[i]!.a;
+      const { a, io } = args[i]!;
       ptrs.push(a.buffer === before ? a.byteOffset : -1);
+      if (io !== 'in' && a.buffer === before && !this.#owns(a.byteOffset, a.byteLength))
+        fail(
+          'invalid_argument',
+          `an output array is a view of this engine's wasm memory (bytes ${a.byteOffset}–${a.byteOffset + a.byteLength}) that alloc() did not hand out; ` +
+            'pass a buffer from lk.alloc() (or its .array) or an ordinary Float32Array',
+          'options.out',
+        );
     }
     const temps: number[] = [];
     let staged = false;
@@ -269,6 +287,12 @@ export class WasmBackend implements Backend {
       if (staged) this.#stagingBusy = false;
       for (let i = temps.length - 1; i >= 0; i--) this.arena.free(temps[i]!); // last in, first out: frees coalesce in place
     }
+  }
+
+  /** Whether [start, start + bytes) lies inside one live alloc() block. */
+  #owns(start: number, bytes: number): boolean {
+    for (const [p, size] of this.#owned) if (start >= p && start + bytes <= p + size) return true;
+    return false;
   }
 
   /** Views of the whole memory, re-made only after growth (one per call would cost more than a small kernel). */
@@ -377,9 +401,11 @@ export class WasmBackend implements Backend {
     const Ctor = typedArrayCtor(type);
     const bytes = length * Ctor.BYTES_PER_ELEMENT;
     let ptr: number | null = this.arena.alloc(bytes);
+    this.#owned.set(ptr, bytes);
     let view: ArrayOf<T> | null = null;
     const memory = this.memory;
     const arena = this.arena;
+    const owned = this.#owned;
     return {
       [BUFFER_TAG]: true,
       type,
@@ -393,7 +419,10 @@ export class WasmBackend implements Backend {
         return ptr === null;
       },
       free() {
-        if (ptr !== null) arena.free(ptr);
+        if (ptr !== null) {
+          owned.delete(ptr);
+          arena.free(ptr);
+        }
         ptr = null;
         view = null;
       },

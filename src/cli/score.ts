@@ -8,7 +8,9 @@
  */
 import { readFileSync } from 'node:fs';
 import { init, type Engine } from '../index.js';
-import { NpyShardSource, PROB_SUM_TOLERANCE, type Shard } from '../io/npy-source.js';
+import { namingFile, NpyShardSource, PROB_SUM_TOLERANCE, type Shard } from '../io/npy-source.js';
+import { checkRegularFile, NpyError } from '../io/npy.js';
+import { MAX_BINS } from '../limits.js';
 import { fitTemperatureSource, type TemperatureFit } from '../metrics/calibration.js';
 import { classLabel, ScoreAccumulator, withClassNames, type ScoreStats, type ScoreSummary } from '../metrics/summary.js';
 import { FingerprintingSource, fingerprintOf } from './fingerprint.js';
@@ -29,6 +31,13 @@ export function parseIntOption(name: string, v: string | undefined, dflt: number
   if (v === undefined) return dflt;
   if (!/^\d+$/.test(v.trim()) || Number(v) < min) throw new UsageError(`--${name} ${v}: expected an integer >= ${min}`);
   return Number(v);
+}
+
+/** --bins, bounded like the API's options.bins before any file is opened. */
+function parseBins(v: string | undefined): number {
+  const bins = parseIntOption('bins', v, 15);
+  if (bins > MAX_BINS) throw new UsageError(`--bins ${v}: expected an integer from 1 to ${MAX_BINS}`);
+  return bins;
 }
 
 export function parsePositive(name: string, v: string | undefined): number | undefined {
@@ -238,7 +247,7 @@ export async function scoreCommand(argv: string[]): Promise<number> {
   const t0 = Date.now();
   const shards = shardsOf(positionals, values, 'score');
   const input = inputKind(values);
-  const bins = parseIntOption('bins', values.bins, 15);
+  const bins = parseBins(values.bins);
   const topk = parseIntOption('topk', values.topk, 5);
   const givenT = parsePositive('temperature', values.temperature);
   const fitT = values['fit-temperature'] === true;
@@ -295,6 +304,8 @@ export async function scoreCommand(argv: string[]): Promise<number> {
     }
     debugStats(values.debug === true, t0, fit ? `, ${fit.passes} fit passes` : '');
     return 0;
+  } catch (e) {
+    throw namingFile(e, src.current ?? shards[0]!.logits, shards.flatMap((s) => [s.logits, s.labels]));
   } finally {
     progress.finish();
     src.close();
@@ -325,7 +336,7 @@ export async function calibrateCommand(argv: string[]): Promise<number> {
   }
   const shards = shardsOf(positionals, values, 'calibrate');
   const input = inputKind(values);
-  const bins = parseIntOption('bins', values.bins, 15);
+  const bins = parseBins(values.bins);
   const min = parsePositive('min', values.min) ?? 0.01;
   const max = parsePositive('max', values.max) ?? 100;
   if (min > max) throw new UsageError(`--min ${min} is larger than --max ${max}`);
@@ -380,6 +391,8 @@ export async function calibrateCommand(argv: string[]): Promise<number> {
     }
     debugStats(values.debug === true, t0, `, ${fit.passes} passes`);
     return 0;
+  } catch (e) {
+    throw namingFile(e, src.current ?? shards[0]!.logits, shards.flatMap((s) => [s.logits, s.labels]));
   } finally {
     progress.finish();
     src.close();
@@ -437,8 +450,10 @@ export async function mergeCommand(argv: string[]): Promise<number> {
   const parsed = positionals.map((file) => {
     let text: string;
     try {
+      checkRegularFile(file, 'a JSON file', 'merge reads the files written by logitkit score --json');
       text = readFileSync(file, 'utf8');
     } catch (e) {
+      if (e instanceof NpyError) throw e;
       throw new Error(`${file}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
     }
     let obj: { stats?: ScoreStats; temperature?: number; temperatureFitted?: boolean; inputs?: unknown[]; classNames?: unknown; fingerprint?: unknown };

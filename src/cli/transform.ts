@@ -9,7 +9,8 @@
 import { realpathSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Engine } from '../index.js';
-import { NpyFile, NpyWriter } from '../io/npy.js';
+import { NpyError, NpyFile, NpyWriter } from '../io/npy.js';
+import { blockBuffer, namingFile } from '../io/npy-source.js';
 import { engineOptions, parseIntOption, parsePositive, startEngine } from './score.js';
 import { parseCommandArgs, Progress, UsageError } from './ui.js';
 
@@ -92,6 +93,10 @@ export async function transformCommand(name: TransformName, argv: string[]): Pro
   const shape = src.header.shape;
   const lead = shape.slice(0, -1);
   const C = src.cols;
+  if (C === 0 && src.rows > 0 && name !== 'sigmoid') {
+    src.close();
+    throw new NpyError(input, `has 0 classes (shape (${shape.join(', ')})): ${name} needs at least one per row`);
+  }
   if (name === 'topk' && k > C) {
     src.close();
     throw new UsageError(`topk: --k ${k} is larger than the ${C} classes of ${input}`);
@@ -118,7 +123,7 @@ export async function transformCommand(name: TransformName, argv: string[]): Pro
     // One input block and (for logsumexp) one output block, reused: a fresh multi-MB result per block
     // is garbage that V8 collects late (Node 24 let ~20 of them pile up, 80 MiB of ArrayBuffers), so
     // softmax and sigmoid write their result over the block they read.
-    const buf = new Float32Array(Math.min(step, src.rows) * C);
+    const buf = blockBuffer(Math.min(step, src.rows) * C, input);
     const lse = name === 'logsumexp' ? new Float32Array(Math.min(step, src.rows)) : null;
     // --debug: the largest live ArrayBuffer total seen after a block (the tests bound it).
     let peakArrayBuffers = 0;
@@ -157,7 +162,7 @@ export async function transformCommand(name: TransformName, argv: string[]): Pro
     return 0;
   } catch (e) {
     for (const w of writers) w.abort();
-    throw e;
+    throw namingFile(e, input);
   } finally {
     progress.finish();
     src.close();

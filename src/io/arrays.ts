@@ -193,7 +193,7 @@ export function openArray(path: string, role: NpyRole, key?: string, extracted?:
       fd = -1;
       return file;
     }
-    const file = NpyFile.fromHeader(fd, readNpyHeader(fd, name, start, start + m.compressedSize), role);
+    const file = NpyFile.fromHeader(fd, readNpyHeader(fd, name, { base: start, end: start + m.compressedSize }), role);
     fd = -1;
     return file;
   } finally {

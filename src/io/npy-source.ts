@@ -6,6 +6,25 @@ import { ExtractedMembers, containerOf, openArray, pickKey, prepareArray } from 
 import { NpyError, NpyFile } from './npy.js';
 import type { BlockSource, RowBlock } from './stream.js';
 
+/** A block's float32 buffer; a row too large for this process is an error naming the file, not a RangeError. */
+export function blockBuffer(elements: number, file: string): Float32Array<ArrayBuffer> {
+  try {
+    return new Float32Array(elements);
+  } catch {
+    throw new NpyError(file, `a block of ${elements} float32 values (${(elements * 4 / 2 ** 20).toFixed(0)} MiB) does not fit in memory; rows this long cannot be processed here`);
+  }
+}
+
+/**
+ * An engine error (e.g. out_of_memory for one huge row) raised while processing a file, as an error
+ * that names the file: the CLI prints one line, and it must say which input it is about.
+ */
+export function namingFile(e: unknown, file: string, inputs: readonly (string | undefined)[] = [file]): unknown {
+  if (e instanceof NpyError || !(e instanceof Error) || typeof (e as { code?: unknown }).code !== 'string') return e;
+  if (inputs.some((f) => f !== undefined && e.message.includes(f))) return e;
+  return new NpyError(file, e.message);
+}
+
 /**
  * One (logits, labels) pair of files. Each may be an .npy, an .npz or a .safetensors file; the keys
  * pick the array inside a container (defaults: arrays.ts DEFAULT_KEYS). `labels` may name the same
@@ -47,6 +66,8 @@ export class NpyShardSource implements BlockSource {
   private readonly blockBytes: number;
   onProgress: ProgressFn | null = null;
   private pass = 0;
+  /** The logits file of the block being processed (errors raised on that block name it). */
+  current: string | null = null;
 
   private readonly extracted: ExtractedMembers;
   private readonly input: InputKind;
@@ -110,6 +131,11 @@ export class NpyShardSource implements BlockSource {
     this.shards = opened;
     this.classes = opened.length ? opened[0].logits.cols : 0;
     this.rows = opened.reduce((a, o) => a + o.logits.rows, 0);
+    if (opened.length > 0 && this.rows === 0) {
+      this.close();
+      const what = opened.length === 1 ? 'has 0 rows' : `and the other ${opened.length - 1} shard(s) have 0 rows`;
+      throw new NpyError(opened[0].logits.path, `${what} (shape (${opened[0].logits.header.shape.join(', ')})): there is nothing to compute`);
+    }
     this.hasLabels = opened.length > 0 && opened.every((o) => o.labels !== null);
     this.hasGroups = opened.length > 0 && opened.every((o) => o.groups !== null);
   }
@@ -118,12 +144,13 @@ export class NpyShardSource implements BlockSource {
     const pass = this.pass++;
     const C = this.classes;
     const blockRows = Math.max(1, Math.floor(this.blockBytes / (4 * Math.max(1, C))));
-    const xBuf = new Float32Array(blockRows * C);
+    const xBuf = blockBuffer(blockRows * C, this.shards[0]?.logits.path ?? '?');
     const yBuf = new Int32Array(blockRows);
     const gBuf = this.hasGroups ? new Int32Array(blockRows) : null;
     let global = 0;
     this.offRows = 0;
     for (const s of this.shards) {
+      this.current = s.logits.path;
       for (let r = 0; r < s.logits.rows; r += blockRows) {
         const n = Math.min(blockRows, s.logits.rows - r);
         const x = s.logits.readFloat32(r, n, xBuf);

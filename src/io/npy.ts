@@ -14,7 +14,16 @@
  * (and, for Fortran order, how to fix it).
  */
 import { float32ToFloat16Bits, halfToFloat } from '../half.js';
-import { closeSync, fstatSync, openSync, readSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, constants as fsConstants, fstatSync, openSync, readSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { DEFAULT_MAX_HEADER_BYTES, MAX_CLASSES, MAX_ELEMENTS } from '../limits.js';
+
+export interface NpyReadOptions {
+  /**
+   * Longest header accepted, in bytes (default 10,000, numpy's `max_header_size`). A header is a
+   * short dict for any real shape; a longer one is refused before it is read.
+   */
+  maxHeaderBytes?: number;
+}
 import { basename, dirname, join } from 'node:path';
 
 export class NpyError extends Error {
@@ -68,10 +77,11 @@ function parseDescr(file: string, descr: string): { dtype: NpyDtype; littleEndia
  * `{'descr': '<f4', 'fortran_order': False, 'shape': (10000, 10), }`.
  * Supports exactly what numpy writes: str keys, str / bool / tuple-of-int values.
  */
-export function parseHeaderDict(file: string, text: string): { descr: string; fortranOrder: boolean; shape: number[] } {
+export function parseHeaderDict(file: string, text: string, offset = 0): { descr: string; fortranOrder: boolean; shape: number[] } {
   let i = 0;
   const bad = (what: string): never => {
-    throw new NpyError(file, `malformed .npy header (${what} at character ${i}): ${JSON.stringify(text.trim().slice(0, 120))}`);
+    // Byte offset in the file for latin1 headers (versions 1 and 2); version 3 headers are UTF-8, where it is approximate.
+    throw new NpyError(file, `malformed .npy header (${what} at byte ${offset + i}): ${JSON.stringify(text.trim().slice(0, 120))}`);
   };
   const ws = () => {
     while (i < text.length && /\s/.test(text[i])) i++;
@@ -113,9 +123,12 @@ export function parseHeaderDict(file: string, text: string): { descr: string; fo
           i++;
           return dims;
         }
-        const m = /^\d+L?/.exec(text.slice(i));
+        const m = /^\d+L?/.exec(text.slice(i, i + 40));
         if (!m) bad('expected a non-negative integer in the shape');
-        dims.push(Number(m![0].replace('L', '')));
+        const d = Number(m![0].replace('L', ''));
+        // A 401-digit dimension would parse to Infinity and 0 × Infinity = NaN slips past every size check.
+        if (!Number.isSafeInteger(d)) bad(`dimension ${m![0].length > 20 ? `${m![0].slice(0, 20)}…` : m![0]} is larger than 2^53`);
+        dims.push(d);
         i += m![0].length;
         ws();
         if (text[i] === ',') i++;
@@ -153,11 +166,32 @@ export function parseHeaderDict(file: string, text: string): { descr: string; fo
 }
 
 /**
- * Reads and validates the header of an open .npy file, or of an .npy stored in place inside a larger
- * file (an .npz member): then `base` is where it starts and `end` where it ends, and `path` is the
- * name errors use (e.g. 'run.npz[logits]').
+ * Throws an NpyError unless `path` is a regular file. Decided before opening: opening a FIFO for
+ * reading blocks until a writer appears, and a directory opens fine on Linux and fails only on read.
  */
-export function readNpyHeader(fd: number, path: string, base = 0, end?: number): NpyHeader {
+export function checkRegularFile(path: string, what: string, why: string): void {
+  const st = statSync(path);
+  if (st.isDirectory()) throw new NpyError(path, `is a directory, not ${what}`);
+  if (!st.isFile()) throw new NpyError(path, `is not a regular file (${st.isFIFO() ? 'a FIFO' : st.isSocket() ? 'a socket' : 'a device'}); ${why}`);
+}
+
+/** The CLI's opt-in to longer headers: LOGITKIT_NPY_MAX_HEADER_BYTES (an integer number of bytes). */
+function envMaxHeaderBytes(): number | undefined {
+  const v = process.env.LOGITKIT_NPY_MAX_HEADER_BYTES;
+  if (v === undefined || v === '') return undefined;
+  const n = Number(v);
+  if (!Number.isSafeInteger(n) || n < 0) throw new Error(`LOGITKIT_NPY_MAX_HEADER_BYTES=${v}: expected a whole number of bytes`);
+  return n;
+}
+
+/**
+ * Reads and validates the header of an open .npy file, or of an .npy stored in place inside a larger
+ * file (an .npz member): then `options.base` is where it starts and `options.end` where it ends, and
+ * `path` is the name errors use (e.g. 'run.npz[logits]').
+ */
+export function readNpyHeader(fd: number, path: string, options: NpyReadOptions & { base?: number; end?: number } = {}): NpyHeader {
+  const base = options.base ?? 0;
+  const end = options.end;
   const file = path;
   const fileSize = (end ?? fstatSync(fd).size) - base;
   const pre = Buffer.alloc(12);
@@ -179,17 +213,28 @@ export function readNpyHeader(fd: number, path: string, base = 0, end?: number):
   if (got < 8 + lenBytes) throw new NpyError(file, 'truncated .npy header');
   const headerLen = version === 1 ? pre.readUInt16LE(8) : pre.readUInt32LE(8);
   const headerStart = 8 + lenBytes;
+  const maxHeader = options.maxHeaderBytes ?? envMaxHeaderBytes() ?? DEFAULT_MAX_HEADER_BYTES;
+  if (headerLen > maxHeader) {
+    throw new NpyError(
+      file,
+      `.npy header of ${headerLen} bytes (at byte ${headerStart}) is longer than the ${maxHeader}-byte limit; ` +
+        'a real header is a few hundred bytes (numpy refuses these too; raise maxHeaderBytes only for a file you trust)',
+    );
+  }
   if (headerStart + headerLen > fileSize) {
     throw new NpyError(file, `truncated .npy header (header length ${headerLen} bytes, file is ${fileSize} bytes)`);
   }
   const hb = Buffer.alloc(headerLen);
   readSync(fd, hb, 0, headerLen, base + headerStart);
   const text = hb.toString(version === 3 ? 'utf8' : 'latin1');
-  const { descr, fortranOrder, shape } = parseHeaderDict(file, text);
+  const { descr, fortranOrder, shape } = parseHeaderDict(file, text, headerStart);
   const { dtype, littleEndian, itemSize } = parseDescr(file, descr);
   const dataOffset = headerStart + headerLen;
   let size = 1;
   for (const d of shape) size *= d;
+  if (!(size <= MAX_ELEMENTS)) {
+    throw new NpyError(file, `shape (${shape.join(', ')}) has more than 2^53 elements (header at byte ${headerStart})`);
+  }
   const need = size * itemSize;
   const have = fileSize - dataOffset;
   if (need > have) {
@@ -264,14 +309,11 @@ export class NpyFile {
     this.cols = cols;
   }
 
-  /**
-   * Opens an .npy file. With `at`, the .npy lies inside a larger file (an .npz member stored in
-   * place) from byte `offset` to `end`, and `name` is what errors call it.
-   */
-  static open(path: string, role: NpyRole = 'any', at?: { offset: number; end: number; name: string }): NpyFile {
-    const fd = openForReading(path);
+  /** Opens an .npy file (a regular file: see openForReading). */
+  static open(path: string, role: NpyRole = 'any', options: NpyReadOptions = {}): NpyFile {
+    const fd = openForReading(path, 'npy');
     try {
-      return NpyFile.fromHeader(fd, at ? readNpyHeader(fd, at.name, at.offset, at.end) : readNpyHeader(fd, path), role);
+      return NpyFile.fromHeader(fd, readNpyHeader(fd, path, options), role);
     } catch (e) {
       closeSync(fd);
       throw e;
@@ -316,6 +358,9 @@ export class NpyFile {
     }
     if (role === 'logits' && h.shape.length !== 2) {
       throw new NpyError(path, `logits must be 2-D (rows, classes); got shape (${h.shape.join(', ')})`);
+    }
+    if (cols > MAX_CLASSES) {
+      throw new NpyError(path, `last axis of ${cols} is more than the ${MAX_CLASSES} classes a row may have; got shape (${h.shape.join(', ')})`);
     }
     return new NpyFile(fd, h, rows, cols);
   }
@@ -422,14 +467,27 @@ export class NpyFile {
   }
 }
 
-/** Opens a file for reading, turning the usual failures into one-line NpyErrors. */
-export function openForReading(path: string): number {
+/**
+ * Opens a regular file for reading, turning the usual failures into one-line NpyErrors. A directory,
+ * FIFO, socket or device is refused before it is opened (opening a FIFO blocks until a writer comes).
+ */
+export function openForReading(path: string, what: 'npy' | 'any' = 'any'): number {
+  let fd: number;
   try {
-    return openSync(path, 'r');
+    if (what === 'npy') checkRegularFile(path, 'an .npy file', '.npy input must be a file that can be read at byte offsets');
+    else checkRegularFile(path, 'an .npy, .npz or .safetensors file', 'array inputs must be files that can be read at byte offsets');
+    // O_NONBLOCK: should the path have been swapped for a FIFO since the stat, open still returns at once.
+    fd = openSync(path, fsConstants.O_RDONLY | (fsConstants.O_NONBLOCK ?? 0));
   } catch (e) {
+    if (e instanceof NpyError) throw e;
     const code = (e as NodeJS.ErrnoException).code;
     throw new NpyError(path, code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : `cannot open (${code ?? String(e)})`);
   }
+  if (!fstatSync(fd).isFile()) {
+    closeSync(fd);
+    throw new NpyError(path, 'is not a regular file');
+  }
+  return fd;
 }
 
 /** '|u1', '<u1' and '>u1' mean the same; other descrs are compared as written ('=' as '<'). */

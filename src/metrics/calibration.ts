@@ -20,6 +20,8 @@
  * Everything goes through the public engine API (softmax, logSoftmax, argmax), so it runs on any backend.
  */
 import { LogitkitError } from '../errors.js';
+import { MAX_BINS } from '../limits.js';
+import { BINS_KEYS, checkOptionKeys } from '../options.js';
 import { arraySource, type BlockSource } from '../io/stream.js';
 
 /** The part of the public Engine that metrics use (the real Engine satisfies it structurally). */
@@ -33,8 +35,8 @@ export interface MetricsEngine {
 export const DEFAULT_BINS = 15;
 
 export function checkBins(bins: unknown, argument = 'options.bins'): number {
-  if (typeof bins !== 'number' || !Number.isInteger(bins) || bins < 1) {
-    throw new LogitkitError('invalid_bins', `${argument} = ${String(bins)}, expected an integer >= 1`, argument);
+  if (typeof bins !== 'number' || !Number.isInteger(bins) || bins < 1 || bins > MAX_BINS) {
+    throw new LogitkitError('invalid_bins', `${argument} = ${typeof bins === 'string' ? `'${bins}'` : String(bins)}, expected an integer from 1 to ${MAX_BINS}`, argument);
   }
   return bins;
 }
@@ -134,17 +136,29 @@ export class ReliabilityBins {
 export function eceFromConfidences(
   conf: ArrayLike<number>,
   correct: ArrayLike<number | boolean>,
-  options: { bins?: number } = {},
+  options?: { bins?: number },
 ): { ece: number; binIndex: Int32Array } {
-  const M = checkBins(options.bins ?? DEFAULT_BINS);
+  checkOptionKeys(options, BINS_KEYS);
+  const M = checkBins(options?.bins ?? DEFAULT_BINS);
+  if (!isNumberList(conf)) {
+    throw new LogitkitError('invalid_argument', `conf = ${kindOf(conf)}, expected an array or typed array of numbers`, 'conf');
+  }
+  if (!isNumberList(correct) && !Array.isArray(correct)) {
+    throw new LogitkitError('invalid_argument', `correct = ${kindOf(correct)}, expected an array of booleans or 0/1`, 'correct');
+  }
   const n = conf.length;
   if (correct.length !== n) {
     throw new LogitkitError('shape_mismatch', `correct has ${correct.length} entries, expected ${n} (one per confidence)`, 'correct');
   }
   for (let i = 0; i < n; i++) {
     const c = conf[i];
-    if (c < 0 || c > 1) {
-      throw new LogitkitError('invalid_confidence', `conf[${i}] = ${c}, expected a value in [0, 1]`, 'conf');
+    // No coercion: '0.5' is a string, not a confidence. NaN is allowed (it makes ECE NaN).
+    if (typeof c !== 'number' || c < 0 || c > 1) {
+      throw new LogitkitError('invalid_confidence', `conf[${i}] = ${typeof c === 'string' ? `'${c}'` : String(c)}, expected a number in [0, 1]`, 'conf');
+    }
+    const k = correct[i];
+    if (k !== true && k !== false && k !== 0 && k !== 1) {
+      throw new LogitkitError('invalid_argument', `correct[${i}] = ${typeof k === 'string' ? `'${k}'` : String(k)}, expected true/false or 1/0`, 'correct');
     }
   }
   const acc = new ReliabilityBins(M);
@@ -154,6 +168,16 @@ export function eceFromConfidences(
 }
 
 // --- shared argument checks -----------------------------------------------------------------------
+
+function isNumberList(v: unknown): v is ArrayLike<number> {
+  return Array.isArray(v) || (ArrayBuffer.isView(v) && !(v instanceof DataView) && typeof (v as { length?: unknown }).length === 'number');
+}
+
+function kindOf(v: unknown): string {
+  if (v === null) return 'null';
+  if (typeof v === 'object') return (v as object).constructor?.name ?? 'object';
+  return typeof v;
+}
 
 export function checkShape(x: Float32Array, classes: number): number {
   if (!(x instanceof Float32Array)) throw new LogitkitError('invalid_argument', 'x must be a Float32Array', 'x');
