@@ -6,7 +6,7 @@
  * Validation is strict on purpose: a wrong shape or option is a coded
  * LogitkitError naming the argument, never a silent NaN or a wrong answer.
  */
-import type { Backend, BackendName, CrossEntropyTarget, Features, FilterOptions, Reduction } from './backends/backend.js';
+import type { AdjustArgs, Backend, BackendName, CrossEntropyTarget, Features, FilterOptions, Reduction } from './backends/backend.js';
 import { isLkBuffer, releaseWidened, type BufferType, type LkBuffer } from './buffers.js';
 import { fail, LogitkitError } from './errors.js';
 import * as calibration from './metrics/calibration.js';
@@ -74,6 +74,19 @@ export interface SampleOptions extends DTypeOption {
   seed?: number;
   random?: () => number;
 }
+export interface AdjustOptions extends DTypeOption {
+  /** z = x / temperature first (default 1). */
+  temperature?: number;
+  /** Per-class weights w (W = diag(w)); exclusive with matrix. */
+  scale?: Float32Array | LkBuffer<'float32'>;
+  /** Per-class bias b added last. */
+  bias?: Float32Array | LkBuffer<'float32'>;
+  /** Full W, classes × classes, row-major (z'_i = Σ_j W_ij z_j + b_i); exclusive with scale. */
+  matrix?: Float32Array | LkBuffer<'float32'>;
+  /** Where z' goes (rows × classes); may be x itself unless matrix is given. */
+  out?: OutArray;
+}
+
 export interface TopK {
   values: Float32Array;
   indices: Int32Array;
@@ -247,6 +260,25 @@ export class Engine {
       const indices = new Int32Array(r.rows * kk);
       if (kk > 0) this.#b.topk(r.x, r.rows, r.classes, kk, values, indices);
       return { values, indices };
+    } finally {
+      r.release();
+    }
+  }
+
+  /**
+   * z' = W (x / T) + b per row: W = diag(options.scale), options.matrix (row-major) or the identity,
+   * b = options.bias or 0. Every recalibration map (fitCalibration, label shift, logit adjustment,
+   * contextual bias) is applied through this op.
+   */
+  adjustLogits(x: LogitsInput, classes: number, options?: AdjustOptions): Float32Array {
+    this.#live();
+    checkOptions(options);
+    const r = this.#logits(x, classes, options);
+    try {
+      const a = this.#adjustArgs(r.classes, options);
+      const out = this.#out(options?.out, r.x.length, r.x, a.matrix === null);
+      this.#b.adjustLogits(r.x, r.rows, r.classes, a, out.array);
+      return out.result();
     } finally {
       r.release();
     }
@@ -601,6 +633,29 @@ export class Engine {
       fail('shape_mismatch', `${name} has ${f32.length} elements, not a multiple of classes = ${cc}`, name);
     }
     return { x: f32, rows: f32.length / cc, classes: cc, release };
+  }
+
+  #adjustArgs(classes: number, o: AdjustOptions | undefined): AdjustArgs {
+    const temperature = checkTemperature(o?.temperature);
+    const vec = (v: unknown, name: string, length: number, what: string): Float32Array | null => {
+      if (v === undefined) return null;
+      let a: unknown = v;
+      if (isLkBuffer(v)) {
+        if (v.type !== 'float32') fail('invalid_argument', `${name} is a '${v.type}' buffer, expected 'float32'`, name);
+        a = v.array;
+      }
+      if (!(a instanceof Float32Array)) fail('invalid_argument', `${name} = ${describe(v)}, expected a Float32Array(${length}) (${what})`, name);
+      if (a.length !== length) fail('shape_mismatch', `${name} has ${a.length} elements, expected ${length} (${what})`, name);
+      for (let i = 0; i < a.length; i++)
+        if (!Number.isFinite(a[i]!)) fail('invalid_argument', `${name}[${i}] = ${a[i]}, expected finite values`, name);
+      return a;
+    };
+    if (o?.scale !== undefined && o?.matrix !== undefined)
+      fail('invalid_argument', 'pass either options.scale (a diagonal W) or options.matrix (a full W), not both', 'options.matrix');
+    const scale = vec(o?.scale, 'options.scale', classes, 'one weight per class');
+    const bias = vec(o?.bias, 'options.bias', classes, 'one per class');
+    const matrix = vec(o?.matrix, 'options.matrix', classes * classes, `classes × classes = ${classes}×${classes}, row-major`);
+    return { temperature, scale, bias, matrix };
   }
 
   #crossEntropyTarget(r: Resolved, target: unknown, options: CrossEntropyOptions | undefined): CrossEntropyTarget {
