@@ -10,6 +10,7 @@ import type { AdjustArgs, Backend, BackendName, CrossEntropyTarget, Features, Fi
 import { isLkBuffer, releaseWidened, type BufferType, type LkBuffer } from './buffers.js';
 import { fail, LogitkitError } from './errors.js';
 import * as calibration from './metrics/calibration.js';
+import * as recal from './metrics/recalibration.js';
 
 /** Logits as accepted by every op: a Float32Array, a zero-copy buffer, half-precision bits, or a Tensor. */
 export type LogitsInput =
@@ -460,6 +461,36 @@ export class Engine {
     } finally {
       r.release();
     }
+  }
+
+  /**
+   * Fits a recalibration map (temperature, BCTS, vector or matrix scaling) on labelled logits by
+   * minimising the mean NLL in float64 (README "Recalibration and label shift").
+   */
+  fitCalibration(x: LogitsInput, classes: number, labels: Int32Array, options?: recal.FitCalibrationOptions): recal.CalibrationMap {
+    this.#live();
+    const r = this.#logits(x, classes, undefined);
+    try {
+      return recal.fitCalibration(r.x, r.classes, labels, options);
+    } finally {
+      r.release();
+    }
+  }
+
+  /** Applies a map from fitCalibration / estimateLabelShift / calibrationMapFromJSON: adjustLogits with its parameters. */
+  applyCalibration(x: LogitsInput, classes: number, map: recal.CalibrationMap, options?: DTypeOption & { out?: OutArray }): Float32Array {
+    this.#live();
+    checkOptions(options);
+    const c = isTensorLike(x) ? x.dims[x.dims.length - 1] : classes;
+    const m = recal.checkMap(map, checkClasses(c ?? classes));
+    return this.adjustLogits(x, classes, {
+      temperature: m.temperature,
+      ...(m.scale ? { scale: m.scale } : {}),
+      ...(m.bias ? { bias: m.bias } : {}),
+      ...(m.matrix ? { matrix: m.matrix } : {}),
+      ...(options?.dtype !== undefined ? { dtype: options.dtype } : {}),
+      ...(options?.out !== undefined ? { out: options.out } : {}),
+    });
   }
 
   // ------------------------------------------------------------- generation
