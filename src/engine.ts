@@ -11,6 +11,7 @@ import { isLkBuffer, releaseWidened, type BufferType, type LkBuffer } from './bu
 import { fail, LogitkitError } from './errors.js';
 import * as calibration from './metrics/calibration.js';
 import * as recal from './metrics/recalibration.js';
+import * as shift from './metrics/label-shift.js';
 
 /** Logits as accepted by every op: a Float32Array, a zero-copy buffer, half-precision bits, or a Tensor. */
 export type LogitsInput =
@@ -491,6 +492,43 @@ export class Engine {
       ...(options?.dtype !== undefined ? { dtype: options.dtype } : {}),
       ...(options?.out !== undefined ? { out: options.out } : {}),
     });
+  }
+
+  /**
+   * Estimates the class priors of unlabelled target logits (EM or BBSE, after calibrating on the
+   * labelled source) and the bias log(π_t / π_s) that corrects for them; `map` applies both.
+   */
+  estimateLabelShift(
+    sourceX: LogitsInput,
+    classes: number,
+    sourceLabels: Int32Array,
+    targetX: LogitsInput,
+    options?: shift.LabelShiftOptions,
+  ): shift.LabelShift {
+    this.#live();
+    const rs = this.#logits(sourceX, classes, undefined, 'sourceX');
+    try {
+      const rt = this.#logits(targetX, rs.classes, undefined, 'targetX');
+      try {
+        return shift.estimateLabelShift(this, rs.x, rs.classes, sourceLabels, rt.x, options);
+      } finally {
+        rt.release();
+      }
+    } finally {
+      rs.release();
+    }
+  }
+
+  /** −log of the mean softmax of content-free rows (Zhao et al. 2021): a bias for adjustLogits. */
+  contextualBias(x: LogitsInput, classes: number, options?: DTypeOption): Float32Array {
+    this.#live();
+    checkOptions(options);
+    const r = this.#logits(x, classes, options);
+    try {
+      return shift.contextualBias(this, r.x, r.classes);
+    } finally {
+      r.release();
+    }
   }
 
   // ------------------------------------------------------------- generation

@@ -24,6 +24,8 @@ export { fallbackReason, featuresOf } from './init.js';
 export type { InitOptions, WasmSource } from './init.js';
 export { eceFromConfidences } from './metrics/calibration.js';
 export { calibrationMapFromJSON, calibrationMapToJSON } from './metrics/recalibration.js';
+export { logitAdjustment } from './metrics/label-shift.js';
+export type { LabelShift, LabelShiftOptions, ShiftMethod } from './metrics/label-shift.js';
 export type { CalibrationMap, CalibrationMethod, FitCalibrationOptions, MapMethod } from './metrics/recalibration.js';
 export { createLogitsProcessor } from './interop.js';
 export { float32ToFloat16Bits, float32ToBfloat16Bits, halfToFloat } from './half.js';

@@ -11,6 +11,7 @@ import { parseArgs } from 'node:util';
 import { init, type Engine } from '../index.js';
 import { NpyShardSource, type Shard } from '../io/npy-source.js';
 import { fitTemperatureSource, type TemperatureFit } from '../metrics/calibration.js';
+import { applyMapArgs, correctionJson, correctionLine, loadMapFile, mappedSource } from './correction.js';
 import { ScoreAccumulator, type ScoreStats, type ScoreSummary } from '../metrics/summary.js';
 import { renderHtmlReport, renderMarkdownReport, type ReportInput } from './report.js';
 import { fmt, pct, Progress, table, UsageError, writeFileAtomic } from './ui.js';
@@ -158,8 +159,10 @@ function debugStats(debug: boolean, t0: number, extra: string): void {
 
 export const SCORE_HELP = `usage: logitkit score LOGITS.npy [MORE.npy ...] --labels LABELS.npy [--labels MORE.npy ...]
                       [--json] [--bins 15] [--topk 5] [--temperature T | --fit-temperature]
-                      [--report FILE.html|FILE.md] [--backend wasm|js] [--threads N] [--debug]
+                      [--apply MAP.json] [--report FILE.html|FILE.md] [--backend wasm|js] [--threads N] [--debug]
 
+With --apply, the logits are first corrected by a map from 'logitkit fit' or 'logitkit shift'; the
+figures are those of the corrected logits, with the raw ones alongside ("correction").
 Scores classifier logits against labels, streaming the files in blocks of rows. Several logits files
 (shards of one dataset) are scored as one dataset; give one --labels per logits file, in order.
 Human output goes to stderr; --json prints one JSON object on stdout (with "stats" for logitkit merge).
@@ -177,6 +180,7 @@ export async function scoreCommand(argv: string[]): Promise<number> {
       temperature: { type: 'string' },
       'fit-temperature': { type: 'boolean' },
       report: { type: 'string' },
+      ...applyMapArgs,
     },
   });
   if (values.help) {
@@ -190,6 +194,7 @@ export async function scoreCommand(argv: string[]): Promise<number> {
   const givenT = parsePositive('temperature', values.temperature);
   const fitT = values['fit-temperature'] === true;
   if (givenT !== undefined && fitT) throw new UsageError('--temperature and --fit-temperature are mutually exclusive');
+  if (values.apply !== undefined && (givenT !== undefined || fitT)) throw new UsageError('--apply and --temperature / --fit-temperature are mutually exclusive (a map carries its own temperature)');
   const kind = reportKind(values.report);
   const blockBytes = values['block-mb'] !== undefined ? parseIntOption('block-mb', values['block-mb'], 1) << 20 : undefined;
   const json = values.json === true;
@@ -200,8 +205,14 @@ export async function scoreCommand(argv: string[]): Promise<number> {
   let lk: Engine | null = null;
   try {
     lk = await startEngine(values);
+    const map = values.apply !== undefined ? loadMapFile(values.apply, src.classes) : null;
+    const before = map ? new ScoreAccumulator(src.classes, { bins, topk }) : null;
+    if (map) {
+      src.onProgress = (done, total) => progress.update('scoring (raw)', done, total);
+      before!.addSource(lk, src);
+    }
     let fit: TemperatureFit | null = null;
-    if (fitT || (kind && givenT === undefined)) {
+    if (!map && (fitT || (kind && givenT === undefined))) {
       src.onProgress = fitProgress(progress);
       fit = fitTemperatureSource(lk, src, { nllBefore: false }); // NLL at T = 1 comes from the scoring pass
     }
@@ -209,11 +220,13 @@ export async function scoreCommand(argv: string[]): Promise<number> {
     const T = givenT ?? (fitT ? fit!.temperature : 1);
     const alt = T !== 1 ? 1 : fit ? fit.temperature : null;
     const acc = new ScoreAccumulator(src.classes, { bins, topk, temperature: T, altTemperature: alt });
-    acc.addSource(lk, src);
+    acc.addSource(lk, map ? mappedSource(lk, src, map.map) : src);
     progress.finish();
     const s = acc.summary();
 
     const extra: Record<string, unknown> = {};
+    const correction = map ? { file: values.apply!, json: map.json, map: map.map, before: before!.summary() } : undefined;
+    if (correction) extra.correction = correctionJson(correction, s);
     let scaling: Record<string, number> | null = null;
     if (givenT !== undefined || fitT) extra.temperature = T;
     if (fitT) extra.temperatureFitted = true;
@@ -227,13 +240,14 @@ export async function scoreCommand(argv: string[]): Promise<number> {
     extra.backend = lk.backend;
     extra.inputs = shards;
     if (kind) {
-      writeReport(values.report!, kind, { summary: s, inputs: shards, backend: lk.backend, temperature: extra.temperature as number | undefined, fitted: fit });
+      writeReport(values.report!, kind, { summary: s, inputs: shards, backend: lk.backend, temperature: extra.temperature as number | undefined, fitted: fit, ...(correction ? { correction } : {}) });
     }
     if (json) process.stdout.write(JSON.stringify(summaryJson(s, extra, acc.toStats()), null, 2) + '\n');
     else {
       const head = `logitkit score: ${s.rows.toLocaleString('en-US')} rows × ${s.classes} classes (${lk.backend} backend${shards.length > 1 ? `, ${shards.length} shards` : ''})`;
       const note = givenT !== undefined ? `figures at temperature T = ${fmt(T)} (given)` : fitT ? `figures at the fitted temperature T = ${fmt(T)}` : null;
       process.stderr.write(humanSummary(s, head, scaling, note));
+      if (correction) process.stderr.write(correctionLine(correction, s));
       if (kind) process.stderr.write(`report written to ${values.report}\n`);
     }
     debugStats(values.debug === true, t0, fit ? `, ${fit.passes} fit passes` : '');
