@@ -177,8 +177,9 @@ export function renderHtmlReport(r: ReportInput): string {
   const flagged = s.perClass.filter((c) => c.flag);
   const { list, note } = chartClasses(s.perClass);
   const inputs = r.inputs.map((i) => `<code>${esc(i.logits)}</code>${i.labels ? ` + <code>${esc(i.labels)}</code>` : ''}`).join(', ');
-  const tempLine =
-    r.temperature !== undefined
+  const tempLine = r.correction
+    ? `Figures of the logits corrected by ${r.correction.file} (see Correction).`
+    : r.temperature !== undefined
       ? `Figures at temperature T = ${fmt(mainT)}${r.fitted && r.fitted.temperature === mainT ? ' (fitted)' : ''}.`
       : 'Figures at T = 1 (raw logits).';
   return `<!doctype html>
@@ -244,7 +245,10 @@ export function renderMarkdownReport(r: ReportInput): string {
   const lines: string[] = [];
   lines.push(`# logitkit score report`, '');
   lines.push(`${s.rows} rows × ${s.classes} classes; inputs: ${r.inputs.map((i) => `\`${i.logits}\`${i.labels ? ` + \`${i.labels}\`` : ''}`).join(', ')}; backend ${r.backend}.`);
-  lines.push(r.temperature !== undefined ? `Figures at temperature T = ${fmt(mainT)}.` : 'Figures at T = 1 (raw logits).', '');
+  lines.push(
+    r.correction ? `Figures of the logits corrected by ${r.correction.file}.` : r.temperature !== undefined ? `Figures at temperature T = ${fmt(mainT)}.` : 'Figures at T = 1 (raw logits).',
+    '',
+  );
   lines.push('| metric | value |', '|---|---:|');
   lines.push(`| accuracy | ${pct(s.accuracy)} |`);
   lines.push(`| top-${s.topk.k} accuracy | ${pct(s.topk.accuracy)} |`);
@@ -314,13 +318,13 @@ function biasSvg(bias: ArrayLike<number>, title: string): string {
   const n = Math.min(bias.length, 40);
   const W = 700;
   const rowH = 16;
-  const m = { l: 60, r: 60, t: 26, b: 10 };
+  const m = { l: 70, r: 20, t: 26, b: 10 };
   const H = m.t + m.b + n * rowH;
   let max = 0;
   for (let j = 0; j < n; j++) max = Math.max(max, Math.abs(bias[j]!));
   if (!(max > 0)) max = 1;
   const mid = m.l + (W - m.l - m.r) / 2;
-  const half = (W - m.l - m.r) / 2;
+  const half = (W - m.l - m.r) / 2 - 50; // room for the value beside the longest bar
   const parts = [`<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${W} ${H}" width="${W}" height="${H}" role="img" aria-label="${esc(title)}">`];
   parts.push(`<text x="${W / 2}" y="16" text-anchor="middle" class="t">${esc(title)}</text>`);
   for (let j = 0; j < n; j++) {

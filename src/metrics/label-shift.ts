@@ -67,7 +67,7 @@ export function logitAdjustment(priors: Float32Array | Float64Array | readonly n
   for (let j = 0; j < priors.length; j++) {
     const p = priors[j]!;
     if (typeof p !== 'number' || !(p > 0) || !Number.isFinite(p)) fail('invalid_argument', `priors[${j}] = ${String(p)}, expected a finite number > 0`, 'priors');
-    out[j] = -tau * Math.log(p);
+    out[j] = 0 - tau * Math.log(p); // 0 − … keeps τ = 0 at +0 for every prior
   }
   return out;
 }
