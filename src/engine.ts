@@ -510,7 +510,9 @@ export class Engine {
     try {
       const rt = this.#logits(targetX, rs.classes, undefined, 'targetX');
       try {
-        return shift.estimateLabelShift(this, rs.x, rs.classes, sourceLabels, rt.x, options);
+        // Copies: the estimate makes several engine calls, and any of them may grow wasm memory,
+        // which would detach inputs that live there (widened half precision, zero-copy buffers).
+        return shift.estimateLabelShift(this, rs.x.slice(), rs.classes, sourceLabels, rt.x.slice(), options);
       } finally {
         rt.release();
       }

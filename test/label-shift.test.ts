@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { LogitkitError } from '../src/errors.js';
 import { readNpyFloat32, readNpyInt32 } from '../src/io/npy.js';
 import { logitAdjustment, solve } from '../src/metrics/label-shift.js';
+import { float32ToFloat16Bits } from '../src/half.js';
 import { describeEachBackend } from './helpers/backends.js';
 import { randomLogits } from './helpers/random.js';
 // @ts-expect-error: a plain-JS script, shared so that the test checks the experiment's exact split
@@ -107,6 +108,20 @@ describeEachBackend('prior corrections', (lk) => {
     // float32 posteriors from the backend vs float64 here: the fixed point moves by far less than the tolerance.
     expect(l1(r.targetPriors, pi)).toBeLessThan(1e-4);
     expect(TARGET_MIX.length).toBe(C);
+  });
+
+  it('takes a float16 tensor and a zero-copy buffer (inputs that live in wasm memory)', () => {
+    const n = 2000 * C;
+    const half = Uint16Array.from(split.source.x.subarray(0, n), (v) => float32ToFloat16Bits(v));
+    const target = lk().alloc(split.target.x.length);
+    try {
+      target.array.set(split.target.x);
+      const tensor = { data: half, dims: [2000, C], type: 'float16' };
+      const r = lk().estimateLabelShift(tensor, C, split.source.y.subarray(0, 2000), target);
+      expect(l1(r.targetPriors, split.truePriors)).toBeLessThan(0.06);
+    } finally {
+      target.free();
+    }
   });
 
   it('rejects bad arguments with coded errors', () => {
