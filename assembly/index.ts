@@ -8,6 +8,7 @@ export * from './kernels/select';
 export * from './kernels/sample';
 export * from './kernels/convert';
 export * from './kernels/loss';
+export * from './kernels/adjust';
 export { expArray } from './math/exp';
 export { buildFeatures } from './features';
 

@@ -6,12 +6,14 @@
  * Validation is strict on purpose: a wrong shape or option is a coded
  * LogitkitError naming the argument, never a silent NaN or a wrong answer.
  */
-import type { Backend, BackendName, CrossEntropyTarget, Features, FilterOptions, Reduction } from './backends/backend.js';
+import type { AdjustArgs, Backend, BackendName, CrossEntropyTarget, Features, FilterOptions, Reduction } from './backends/backend.js';
 import { isLkBuffer, releaseWidened, type BufferType, type LkBuffer } from './buffers.js';
 import { fail, LogitkitError } from './errors.js';
 import * as calibration from './metrics/calibration.js';
 import { MAX_CLASSES } from './limits.js';
 import * as keys from './options.js';
+import * as recal from './metrics/recalibration.js';
+import * as shift from './metrics/label-shift.js';
 
 /** Logits as accepted by every op: a Float32Array, a zero-copy buffer, half-precision bits, or a Tensor. */
 export type LogitsInput =
@@ -81,6 +83,19 @@ export interface SampleOptions extends DTypeOption {
   seed?: number;
   random?: () => number;
 }
+export interface AdjustOptions extends DTypeOption {
+  /** z = x / temperature first (default 1). */
+  temperature?: number;
+  /** Per-class weights w (W = diag(w)); exclusive with matrix. */
+  scale?: Float32Array | LkBuffer<'float32'>;
+  /** Per-class bias b added last. */
+  bias?: Float32Array | LkBuffer<'float32'>;
+  /** Full W, classes × classes, row-major (z'_i = Σ_j W_ij z_j + b_i); exclusive with scale. */
+  matrix?: Float32Array | LkBuffer<'float32'>;
+  /** Where z' goes (rows × classes); may be x itself unless matrix is given. */
+  out?: OutArray;
+}
+
 export interface TopK {
   values: Float32Array;
   indices: Int32Array;
@@ -362,6 +377,28 @@ export class Engine {
     }
   }
 
+  /**
+   * z' = W (x / T) + b per row: W = diag(options.scale), options.matrix (row-major) or the identity,
+   * b = options.bias or 0. Every recalibration map (fitCalibration, label shift, logit adjustment,
+   * contextual bias) is applied through this op.
+   */
+  adjustLogits(x: LogitsInput, classes: number, options?: AdjustOptions): Float32Array;
+  adjustLogits(x: TensorLike, options?: AdjustOptions): Float32Array;
+  adjustLogits(x: LogitsInput, ...args: unknown[]): Float32Array {
+    const [classes, options] = shapeArgs(args, 0) as [number | undefined, AdjustOptions | undefined];
+    this.#live();
+    checkOptions(options, keys.ADJUST_KEYS);
+    const r = this.#logits(x, classes, options);
+    try {
+      const a = this.#adjustArgs(r.classes, options);
+      const out = this.#out(options?.out, r.x.length, r.x, a.matrix === null);
+      this.#b.adjustLogits(r.x, r.rows, r.classes, a, out.array);
+      return out.result();
+    } finally {
+      r.release();
+    }
+  }
+
   // ----------------------------------------------------------------- losses
 
   crossEntropy(x: LogitsInput, classes: number, target: TargetInput, options: CrossEntropyOptions & { reduction: 'none' }): Float32Array;
@@ -565,6 +602,89 @@ export class Engine {
     }
   }
 
+  /**
+   * Fits a recalibration map (temperature, BCTS, vector or matrix scaling) on labelled logits by
+   * minimising the mean NLL in float64 (README "Recalibration and label shift").
+   */
+  fitCalibration(x: LogitsInput, classes: number, labels: Int32Array, options?: recal.FitCalibrationOptions): recal.CalibrationMap;
+  fitCalibration(x: TensorLike, labels: Int32Array, options?: recal.FitCalibrationOptions): recal.CalibrationMap;
+  fitCalibration(x: LogitsInput, ...args: unknown[]): recal.CalibrationMap {
+    const [classes, labels, options] = shapeArgs(args, 1) as [number | undefined, Int32Array, recal.FitCalibrationOptions | undefined];
+    this.#live();
+    checkOptions(options, keys.FIT_CALIBRATION_KEYS);
+    const r = this.#logits(x, classes, undefined);
+    try {
+      return recal.fitCalibration(r.x, r.classes, labels, options);
+    } finally {
+      r.release();
+    }
+  }
+
+  /** Applies a map from fitCalibration / estimateLabelShift / calibrationMapFromJSON: adjustLogits with its parameters. */
+  applyCalibration(x: LogitsInput, classes: number, map: recal.CalibrationMap, options?: DTypeOption & { out?: OutArray }): Float32Array;
+  applyCalibration(x: TensorLike, map: recal.CalibrationMap, options?: DTypeOption & { out?: OutArray }): Float32Array;
+  applyCalibration(x: LogitsInput, ...args: unknown[]): Float32Array {
+    // The map is an object like the options, so the form is read from the first argument instead.
+    const [classes, map, options] = (typeof args[0] === 'number' || !isTensorLike(x) ? args : [undefined, ...args]) as [
+      number | undefined,
+      recal.CalibrationMap,
+      (DTypeOption & { out?: OutArray }) | undefined,
+    ];
+    if (args.length > (classes === undefined ? 2 : 3)) fail('invalid_argument', `unexpected argument ${describe(args[args.length - 1])} after the options`, 'options');
+    this.#live();
+    checkOptions(options, keys.APPLY_CALIBRATION_KEYS);
+    const c = classes ?? (isTensorLike(x) ? x.dims[x.dims.length - 1] : undefined);
+    const m = recal.checkMap(map, checkClasses(c));
+    return this.adjustLogits(x, c as number, {
+      temperature: m.temperature,
+      ...(m.scale ? { scale: m.scale } : {}),
+      ...(m.bias ? { bias: m.bias } : {}),
+      ...(m.matrix ? { matrix: m.matrix } : {}),
+      ...(options?.dtype !== undefined ? { dtype: options.dtype } : {}),
+      ...(options?.out !== undefined ? { out: options.out } : {}),
+    });
+  }
+
+  /**
+   * Estimates the class priors of unlabelled target logits (EM or BBSE, after calibrating on the
+   * labelled source) and the bias log(π_t / π_s) that corrects for them; `map` applies both.
+   */
+  estimateLabelShift(sourceX: LogitsInput, classes: number, sourceLabels: Int32Array, targetX: LogitsInput, options?: shift.LabelShiftOptions): shift.LabelShift;
+  estimateLabelShift(sourceX: TensorLike, sourceLabels: Int32Array, targetX: LogitsInput, options?: shift.LabelShiftOptions): shift.LabelShift;
+  estimateLabelShift(sourceX: LogitsInput, ...args: unknown[]): shift.LabelShift {
+    const [classes, sourceLabels, targetX, options] = shapeArgs(args, 2) as [number | undefined, Int32Array, LogitsInput, shift.LabelShiftOptions | undefined];
+    this.#live();
+    checkOptions(options, keys.LABEL_SHIFT_KEYS);
+    const rs = this.#logits(sourceX, classes, undefined, 'sourceX');
+    try {
+      const rt = this.#logits(targetX, rs.classes, undefined, 'targetX');
+      try {
+        // Copies: the estimate makes several engine calls, and any of them may grow wasm memory,
+        // which would detach inputs that live there (widened half precision, zero-copy buffers).
+        return shift.estimateLabelShift(this, rs.x.slice(), rs.classes, sourceLabels, rt.x.slice(), options);
+      } finally {
+        rt.release();
+      }
+    } finally {
+      rs.release();
+    }
+  }
+
+  /** −log of the mean softmax of content-free rows (Zhao et al. 2021): a bias for adjustLogits. */
+  contextualBias(x: LogitsInput, classes: number, options?: DTypeOption): Float32Array;
+  contextualBias(x: TensorLike, options?: DTypeOption): Float32Array;
+  contextualBias(x: LogitsInput, ...args: unknown[]): Float32Array {
+    const [classes, options] = shapeArgs(args, 0) as [number | undefined, DTypeOption | undefined];
+    this.#live();
+    checkOptions(options, keys.DTYPE_KEYS);
+    const r = this.#logits(x, classes, options);
+    try {
+      return shift.contextualBias(this, r.x, r.classes);
+    } finally {
+      r.release();
+    }
+  }
+
   // ------------------------------------------------------------- generation
 
   filterLogits(x: LogitsInput, classes: number, options?: SampleOptions): Float32Array;
@@ -745,6 +865,29 @@ export class Engine {
       fail('shape_mismatch', `${name} has ${f32.length} elements, not a multiple of classes = ${cc}`, name);
     }
     return { x: f32, rows: f32.length / cc, classes: cc, release };
+  }
+
+  #adjustArgs(classes: number, o: AdjustOptions | undefined): AdjustArgs {
+    const temperature = checkTemperature(o?.temperature);
+    const vec = (v: unknown, name: string, length: number, what: string): Float32Array | null => {
+      if (v === undefined) return null;
+      let a: unknown = v;
+      if (isLkBuffer(v)) {
+        if (v.type !== 'float32') fail('invalid_argument', `${name} is a '${v.type}' buffer, expected 'float32'`, name);
+        a = v.array;
+      }
+      if (!(a instanceof Float32Array)) fail('invalid_argument', `${name} = ${describe(v)}, expected a Float32Array(${length}) (${what})`, name);
+      if (a.length !== length) fail('shape_mismatch', `${name} has ${a.length} elements, expected ${length} (${what})`, name);
+      for (let i = 0; i < a.length; i++)
+        if (!Number.isFinite(a[i]!)) fail('invalid_argument', `${name}[${i}] = ${a[i]}, expected finite values`, name);
+      return a;
+    };
+    if (o?.scale !== undefined && o?.matrix !== undefined)
+      fail('invalid_argument', 'pass either options.scale (a diagonal W) or options.matrix (a full W), not both', 'options.matrix');
+    const scale = vec(o?.scale, 'options.scale', classes, 'one weight per class');
+    const bias = vec(o?.bias, 'options.bias', classes, 'one per class');
+    const matrix = vec(o?.matrix, 'options.matrix', classes * classes, `classes × classes = ${classes}×${classes}, row-major`);
+    return { temperature, scale, bias, matrix };
   }
 
   #crossEntropyTarget(r: Resolved, target: unknown, options: CrossEntropyOptions | undefined): CrossEntropyTarget {

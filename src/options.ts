@@ -40,6 +40,10 @@ export const SAMPLE_OPTION_KEYS: string[] = [
 /** Keys a logits processor takes from each call instead (ids, tensor dtype) or cannot use (a stream per call). */
 export const PROCESSOR_EXCLUDED_KEYS = ['penaltyTokens', 'seed', 'random', 'dtype'] as const;
 export const INIT_KEYS = ['backend', 'threads', 'wasm', 'warmup', 'memoryLimit'] as const;
+export const ADJUST_KEYS = ['dtype', 'temperature', 'scale', 'bias', 'matrix', 'out'] as const;
+export const APPLY_CALIBRATION_KEYS = ['dtype', 'out'] as const;
+export const FIT_CALIBRATION_KEYS = ['method', 'l2', 'maxIterations'] as const;
+export const LABEL_SHIFT_KEYS = ['method', 'calibrate', 'maxIterations', 'tolerance'] as const;
 
 /** The code a `null` (or otherwise wrong) value of an option gets when it is not `invalid_argument`. */
 const OPTION_CODES: Record<string, ErrorCode> = {

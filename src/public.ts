@@ -11,6 +11,7 @@ export type {
   KlDivOptions,
   SampleOptions,
   TopK,
+  AdjustOptions,
   DTypeOption,
   OutArray,
   TargetInput,
@@ -25,6 +26,10 @@ export type { BackendName, Features, Reduction } from './backends/backend.js';
 export { fallbackReason, featuresOf } from './init.js';
 export type { InitOptions, WasmSource } from './init.js';
 export { eceFromConfidences } from './metrics/calibration.js';
+export { calibrationMapFromJSON, calibrationMapToJSON } from './metrics/recalibration.js';
+export { logitAdjustment } from './metrics/label-shift.js';
+export type { LabelShift, LabelShiftOptions, ShiftMethod } from './metrics/label-shift.js';
+export type { CalibrationMap, CalibrationMethod, FitCalibrationOptions, MapMethod } from './metrics/recalibration.js';
 export { createLogitsProcessor } from './interop.js';
 export { float32ToFloat16Bits, float32ToBfloat16Bits, halfToFloat } from './half.js';
 export type { LogitsProcessorOptions, LogitsProcessorFunction, LogitsTensorLike, InputIds } from './interop.js';

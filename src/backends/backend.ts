@@ -64,6 +64,14 @@ export interface FilterOptions {
   minTokensToKeep: number; // >= 1
 }
 
+/** Normalised adjustLogits parameters (lengths already checked by the engine). */
+export interface AdjustArgs {
+  temperature: number; // finite, > 0
+  scale: Float32Array | null; // classes
+  bias: Float32Array | null; // classes
+  matrix: Float32Array | null; // classes * classes, row-major
+}
+
 export interface Backend extends BackendAllocator {
   readonly name: BackendName;
   readonly features: Features;
@@ -94,6 +102,12 @@ export interface Backend extends BackendAllocator {
   filterLogits(x: Float32Array, rows: number, classes: number, o: FilterOptions, out: Float32Array): void;
   /** One token per row; `uniforms[r]` in [0, 1) is the random draw for row r. */
   sample(x: Float32Array, rows: number, classes: number, o: FilterOptions, uniforms: Float64Array, out: Int32Array): void;
+
+  /**
+   * z' = W (x / temperature) + b per row (W: identity, diag(scale) or the classes² `matrix`;
+   * at most one of scale / matrix; null = absent). `out` may be x unless `matrix` is given.
+   */
+  adjustLogits(x: Float32Array, rows: number, classes: number, a: AdjustArgs, out: Float32Array): void;
 
   /** Widen IEEE half (float16) or bfloat16 bits to float32. The wasm backend returns a view into its memory. */
   widenHalf(bits: Uint16Array, dtype: 'float16' | 'bfloat16'): Float32Array;

@@ -4,7 +4,7 @@
  * reference the wasm kernels are tested against, and the fallback where wasm
  * SIMD does not validate. Cleverness belongs in the kernels, not here.
  */
-import type { Backend, BceArgs, Features, CrossEntropyTarget, FilterOptions, Reduction } from './backend.js';
+import type { AdjustArgs, Backend, BceArgs, Features, CrossEntropyTarget, FilterOptions, Reduction } from './backend.js';
 import { BUFFER_TAG, typedArrayCtor, type ArrayOf, type BufferType, type LkBuffer } from '../buffers.js';
 import { fail } from '../errors.js';
 import { halfToFloat } from '../half.js';
@@ -188,6 +188,10 @@ export class JsBackend implements Backend {
     return loss.klDiv(p, q, rows, classes, out);
   }
 
+  adjustLogits(x: Float32Array, rows: number, classes: number, a: AdjustArgs, out: Float32Array): void {
+    adjustRows(x, rows, classes, a, out);
+  }
+
   filterLogits(x: Float32Array, rows: number, classes: number, o: FilterOptions, out: Float32Array): void {
     gen.filterLogits(x, rows, classes, o, out);
   }
@@ -233,5 +237,39 @@ export class JsBackend implements Backend {
 
   dispose(): void {
     // Nothing is held; the engine itself refuses calls after dispose().
+  }
+}
+
+/**
+ * The float64 reference of adjustLogits: each output is computed in float64 and rounded once.
+ * (x / T) · w + b in that order for the diagonal; for the matrix the row's products are summed
+ * in index order and divided by T once (the wasm kernel's association, so the only difference
+ * left is the order of a float64 sum). A row is staged first, so out may be x even with a matrix.
+ */
+export function adjustRows(x: Float32Array, rows: number, classes: number, a: AdjustArgs, out: Float32Array): void {
+  const { temperature: t, scale, bias, matrix } = a;
+  const divide = t !== 1;
+  const row = new Float64Array(classes);
+  for (let r = 0; r < rows; r++) {
+    const o = r * classes;
+    if (matrix === null) {
+      for (let j = 0; j < classes; j++) {
+        let z = x[o + j]!;
+        if (divide) z = z / t;
+        if (scale !== null) z = z * scale[j]!;
+        if (bias !== null) z = z + bias[j]!;
+        out[o + j] = z;
+      }
+      continue;
+    }
+    for (let j = 0; j < classes; j++) row[j] = x[o + j]!;
+    for (let i = 0; i < classes; i++) {
+      let s = 0;
+      const w = i * classes;
+      for (let j = 0; j < classes; j++) s += matrix[w + j]! * row[j]!;
+      if (divide) s = s / t;
+      if (bias !== null) s += bias[i]!;
+      out[o + i] = s;
+    }
   }
 }

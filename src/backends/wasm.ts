@@ -15,7 +15,7 @@
  * handle short rows four at a time), which keeps results bit-identical.
  */
 import { instantiate } from '@assemblyscript/loader';
-import type { Backend, Features, BceArgs, CrossEntropyTarget, FilterOptions, Reduction } from './backend.js';
+import type { AdjustArgs, Backend, Features, BceArgs, CrossEntropyTarget, FilterOptions, Reduction } from './backend.js';
 import { Arena } from './arena.js';
 import { ThreadPool, type Job } from './threads.js';
 import { MAX_ARGS } from './worker.js';
@@ -367,6 +367,25 @@ export class WasmBackend implements Backend {
 
   klDiv(p: Float32Array, q: Float32Array, rows: number, classes: number, out: Float32Array): number {
     return loss.klDiv(this, p, q, rows, classes, out);
+  }
+
+  adjustLogits(x: Float32Array, rows: number, classes: number, a: AdjustArgs, out: Float32Array): void {
+    const args: Arg[] = [{ a: x, io: 'in' }, { a: out, io: 'out' }];
+    // Parameters that already live in wasm memory are used in place, like any other array.
+    const params = [a.scale, a.bias, a.matrix];
+    for (const p of params) if (p !== null) args.push({ a: p, io: 'in' });
+    this.run(args, [], (ptrs) => {
+      let at = 2;
+      const [ps, pb, pm] = params.map((p) => (p === null ? 0 : ptrs[at++]!));
+      const [px, po] = ptrs;
+      this.rowParallel(
+        'adjustLogits',
+        rows,
+        rows * classes * (a.matrix === null ? 1 : classes),
+        (b, e) => [px! + b * classes * 4, e - b, classes, a.temperature, ps!, pb!, pm!, po! + b * classes * 4],
+        rowGrain(classes),
+      );
+    });
   }
 
   filterLogits(x: Float32Array, rows: number, classes: number, o: FilterOptions, out: Float32Array): void {

@@ -8,12 +8,16 @@
 import { calibrateCommand, CALIBRATE_HELP, mergeCommand, MERGE_HELP, scoreCommand, SCORE_HELP } from './score.js';
 import { TRANSFORM_HELP, TRANSFORM_USAGE, transformCommand, TRANSFORMS, type TransformName } from './transform.js';
 import { UsageError } from './ui.js';
+import { fitCommand, FIT_HELP } from './fit.js';
+import { shiftCommand, SHIFT_HELP } from './shift.js';
 
 export const HELP = `usage: logitkit <command> [options]
 
 commands:
   score      LOGITS.npy --labels LABELS.npy   accuracy, NLL, ECE, Brier, per-class bias; --json, --report
   calibrate  LOGITS.npy --labels LABELS.npy   fit a temperature; NLL and ECE before and after
+  fit        LOGITS.npy --labels LABELS.npy   fit a recalibration map (bcts, vector, matrix, temperature)
+  shift      SRC.npy --labels L.npy --target T.npy  estimate the target's class priors; a correcting map
   merge      A.json B.json ...                combine 'score --json' outputs of shards exactly
   softmax | logsumexp | sigmoid | argmax | topk  IN.npy -o OUT.npy
   bench      [--quick] [--json]               the performance comparison on this machine
@@ -55,11 +59,15 @@ async function dispatch(argv: string[]): Promise<number> {
       return calibrateCommand(rest);
     case 'merge':
       return mergeCommand(rest);
+    case 'fit':
+      return fitCommand(rest);
+    case 'shift':
+      return shiftCommand(rest);
     case 'bench':
       return runBenchCommand(rest);
     default:
       if ((TRANSFORMS as readonly string[]).includes(command)) return transformCommand(command as TransformName, rest);
-      throw new UsageError(`unknown command '${command}' (expected score, calibrate, merge, ${TRANSFORMS.join(', ')} or bench)`);
+      throw new UsageError(`unknown command '${command}' (expected score, calibrate, fit, shift, merge, ${TRANSFORMS.join(', ')} or bench)`);
   }
 }
 
@@ -67,6 +75,8 @@ function helpFor(command: string | undefined): string {
   if (command === 'score') return SCORE_HELP;
   if (command === 'calibrate') return CALIBRATE_HELP;
   if (command === 'merge') return MERGE_HELP;
+  if (command === 'fit') return FIT_HELP;
+  if (command === 'shift') return SHIFT_HELP;
   if (command && (TRANSFORMS as readonly string[]).includes(command)) return TRANSFORM_HELP;
   return HELP;
 }

@@ -8,6 +8,7 @@ import type { TemperatureFit } from '../metrics/calibration.js';
 import { classLabel, type ScoreSummary, type PerClassEntry } from '../metrics/summary.js';
 import type { Reliability } from '../metrics/calibration.js';
 import { fmt, pct } from './ui.js';
+import { figures, type Correction } from './correction.js';
 
 export interface ReportInput {
   summary: ScoreSummary;
@@ -18,6 +19,8 @@ export interface ReportInput {
   fitted: TemperatureFit | null;
   /** A report of `logitkit merge`: the JSON files it merged. */
   merged?: string[];
+  /** score --apply: the map and the raw figures (the summary is of the corrected logits). */
+  correction?: Correction;
 }
 
 interface Panel {
@@ -237,8 +240,9 @@ export function renderHtmlReport(r: ReportInput): string {
     ? `merged from ${r.merged.length} shards (${r.merged.map((f) => `<code>${esc(f)}</code>`).join(', ')})`
     : r.inputs.map((i) => `<code>${esc(i.logits)}</code>${i.labels ? ` + <code>${esc(i.labels)}</code>` : ''}`).join(', ') + ` · backend ${esc(r.backend)}`;
   const cal = s.calibration;
-  const tempLine =
-    r.temperature !== undefined
+  const tempLine = r.correction
+    ? `Figures of the logits corrected by ${r.correction.file} (see Correction).`
+    : r.temperature !== undefined
       ? `Figures at temperature T = ${fmt(mainT)}${r.fitted && r.fitted.temperature === mainT ? ' (fitted)' : ''}.`
       : 'Figures at T = 1 (raw logits).';
   return `<!doctype html>
@@ -264,7 +268,7 @@ ${card('debiased L2 error', pct(cal.debiasedL2))}
 ${card('macro F1', fmt(s.classification.macro.f1))}
 ${card('balanced accuracy', pct(s.classification.balancedAccuracy))}
 </div>
-<h2>Reliability</h2>
+${r.correction ? correctionHtml(r.correction, s) : ''}<h2>Reliability</h2>
 <p class="note">Bars: accuracy per confidence bin. Red: the model is more confident than it is right (over-confident);
 orange: under-confident. A calibrated model follows the dashed diagonal.${after ? ` Temperature scaling divides the logits by T = ${fmt(after.temperature)} (NLL ${fmt(before.nll)} → ${fmt(after.nll)}).` : ''}</p>
 <div class="row">${reliabilitySvg(before)}${after ? reliabilitySvg(after) : ''}</div>${
@@ -404,7 +408,10 @@ export function renderMarkdownReport(r: ReportInput): string {
       ? `${s.rows} rows × ${s.classes} classes, merged from ${r.merged.map((f) => `\`${f}\``).join(', ')}.`
       : `${s.rows} rows × ${s.classes} classes; inputs: ${r.inputs.map((i) => `\`${i.logits}\`${i.labels ? ` + \`${i.labels}\`` : ''}`).join(', ')}; backend ${r.backend}.`,
   );
-  lines.push(r.temperature !== undefined ? `Figures at temperature T = ${fmt(mainT)}.` : 'Figures at T = 1 (raw logits).', '');
+  lines.push(
+    r.correction ? `Figures of the logits corrected by ${r.correction.file}.` : r.temperature !== undefined ? `Figures at temperature T = ${fmt(mainT)}.` : 'Figures at T = 1 (raw logits).',
+    '',
+  );
   lines.push('| metric | value |', '|---|---:|');
   lines.push(`| accuracy | ${pct(s.accuracy)} |`);
   lines.push(`| top-${s.topk.k} accuracy | ${pct(s.topk.accuracy)} |`);
@@ -428,6 +435,7 @@ export function renderMarkdownReport(r: ReportInput): string {
     lines.push(`| ECE | ${pct(before.rel.ece)} | ${pct(after.rel.ece)} |`);
     lines.push(`| MCE | ${pct(before.rel.mce)} | ${pct(after.rel.mce)} |`, '');
   }
+  if (r.correction) lines.push(...correctionMarkdown(r.correction, s));
   lines.push('## Reliability', '');
   const panelsList = after ? [before, after] : [before];
   lines.push(`| confidence bin | ${panelsList.map((p) => `rows (${p.title}) | accuracy | confidence`).join(' | ')} |`);
@@ -473,4 +481,139 @@ export function renderMarkdownReport(r: ReportInput): string {
     if (sl.fairness) lines.push(`Demographic parity difference ${fmt(sl.fairness.demographicParityDifference)}; equalized odds difference ${fmt(sl.fairness.equalizedOddsDifference)}.`);
   }
   return lines.join('\n') + '\n';
+}
+
+// ------------------------------------------------------------------------------------- correction
+
+function numArray(v: unknown): number[] | null {
+  return Array.isArray(v) && v.every((e) => typeof e === 'number') ? (v as number[]) : null;
+}
+
+/** What the map does, in one sentence. */
+function mapSentence(c: Correction): string {
+  const m = c.map;
+  const parts: string[] = [];
+  if (m.temperature !== 1) parts.push(`divides the logits by T = ${fmt(m.temperature, 5)}`);
+  if (m.scale) parts.push('scales each class by its own weight');
+  if (m.matrix) parts.push(`mixes the classes through a ${m.classes}×${m.classes} matrix${m.l2 !== undefined ? ` (ODIR λ = ${m.l2})` : ''}`);
+  if (m.bias) parts.push('adds a per-class bias');
+  const what = parts.length ? parts.join(', then ') : 'leaves the logits unchanged';
+  const shift = typeof c.json.estimator === 'string' ? ` Label shift estimated by ${String(c.json.estimator).toUpperCase()} after ${String(c.json.calibration)} calibration on the source.` : '';
+  return `The ${m.method} map from ${c.file} ${what}.${shift}`;
+}
+
+/** Horizontal bars around 0, one per class (first 40). */
+function biasSvg(bias: ArrayLike<number>, title: string): string {
+  const n = Math.min(bias.length, 40);
+  const W = 700;
+  const rowH = 16;
+  const m = { l: 70, r: 20, t: 26, b: 10 };
+  const H = m.t + m.b + n * rowH;
+  let max = 0;
+  for (let j = 0; j < n; j++) max = Math.max(max, Math.abs(bias[j]!));
+  if (!(max > 0)) max = 1;
+  const mid = m.l + (W - m.l - m.r) / 2;
+  const half = (W - m.l - m.r) / 2 - 50; // room for the value beside the longest bar
+  const parts = [`<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${W} ${H}" width="${W}" height="${H}" role="img" aria-label="${esc(title)}">`];
+  parts.push(`<text x="${W / 2}" y="16" text-anchor="middle" class="t">${esc(title)}</text>`);
+  for (let j = 0; j < n; j++) {
+    const v = bias[j]!;
+    const y = m.t + j * rowH;
+    const w = (Math.abs(v) / max) * half;
+    const x = v >= 0 ? mid : mid - w;
+    parts.push(`<text x="${m.l - 6}" y="${y + 12}" text-anchor="end" class="ax">class ${j}</text>`);
+    parts.push(`<rect x="${n2(x)}" y="${y + 2}" width="${n2(Math.max(0.5, w))}" height="${rowH - 4}" class="${v >= 0 ? 'pred' : 'over'}"><title>class ${j}: ${fmt(v, 4)}</title></rect>`);
+    parts.push(`<text x="${n2(v >= 0 ? mid + w + 4 : mid - w - 4)}" y="${y + 12}" text-anchor="${v >= 0 ? 'start' : 'end'}" class="ax">${fmt(v, 3)}</text>`);
+  }
+  parts.push(`<line x1="${mid}" x2="${mid}" y1="${m.t}" y2="${H - m.b}" class="diag"/>`);
+  parts.push('</svg>');
+  return parts.join('');
+}
+
+/** Grouped bars per class: source prior, estimated target prior and (labels known) the true frequency. */
+function priorsSvg(source: number[], target: number[], truth: number[] | null): string {
+  const C = Math.min(source.length, 40);
+  const W = 700;
+  const H = 260;
+  const m = { l: 48, r: 12, t: 44, b: 30 };
+  const pw = W - m.l - m.r;
+  const ph = H - m.t - m.b;
+  let max = 0;
+  for (let j = 0; j < C; j++) max = Math.max(max, source[j]!, target[j]!, truth ? truth[j]! : 0);
+  max = max > 0 ? max * 1.1 : 1;
+  const series = truth ? 3 : 2;
+  const gw = pw / C;
+  const bw = (gw * 0.8) / series;
+  const Y = (v: number) => m.t + (1 - v / max) * ph;
+  const parts = [`<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${W} ${H}" width="${W}" height="${H}" role="img" aria-label="class priors">`];
+  parts.push(`<text x="${W / 2}" y="16" text-anchor="middle" class="t">Class priors: source vs estimated target</text>`);
+  const legend = [['sup', 'source (labels)'], ['pred', 'target (estimated)'], ...(truth ? [['under', 'target (true, from its labels)']] : [])];
+  legend.forEach(([cls, label], i) => {
+    parts.push(`<rect x="${m.l + i * 200}" y="26" width="10" height="10" class="${cls}"/><text x="${m.l + i * 200 + 14}" y="35" class="ax">${label}</text>`);
+  });
+  for (let g = 0; g <= 4; g++) {
+    const v = (max * g) / 4;
+    parts.push(`<line x1="${m.l}" x2="${W - m.r}" y1="${n2(Y(v))}" y2="${n2(Y(v))}" class="grid"/><text x="${m.l - 6}" y="${n2(Y(v) + 4)}" text-anchor="end" class="ax">${pct(v, 0)}</text>`);
+  }
+  for (let j = 0; j < C; j++) {
+    const x0 = m.l + j * gw + gw * 0.1;
+    const vals: [number, string][] = [[source[j]!, 'sup'], [target[j]!, 'pred'], ...(truth ? ([[truth[j]!, 'under']] as [number, string][]) : [])];
+    vals.forEach(([v, cls], k) => {
+      parts.push(`<rect x="${n2(x0 + k * bw)}" y="${n2(Y(v))}" width="${n2(bw)}" height="${n2(Y(0) - Y(v))}" class="${cls}"><title>class ${j}: ${pct(v, 2)}</title></rect>`);
+    });
+    parts.push(`<text x="${n2(m.l + (j + 0.5) * gw)}" y="${H - m.b + 16}" text-anchor="middle" class="ax">${j}</text>`);
+  }
+  parts.push('</svg>');
+  return parts.join('');
+}
+
+function correctionRows(c: Correction, after: ScoreSummary): [string, string, string][] {
+  const b = figures(c.before);
+  const a = figures(after);
+  return [
+    ['NLL (mean cross-entropy)', fmt(b.nll), fmt(a.nll)],
+    ['accuracy', pct(b.accuracy), pct(a.accuracy)],
+    ['balanced accuracy', pct(b.balancedAccuracy), pct(a.balancedAccuracy)],
+    [`ECE (${after.bins} bins)`, pct(b.ece), pct(a.ece)],
+  ];
+}
+
+function truthPriors(s: ScoreSummary): number[] {
+  return s.perClass.map((c) => c.support / Math.max(1, s.rows));
+}
+
+function correctionHtml(c: Correction, after: ScoreSummary): string {
+  const rows = correctionRows(c, after)
+    .map(([k, b, a]) => `<tr><td>${esc(k)}</td><td>${esc(b)}</td><td>${esc(a)}</td></tr>`)
+    .join('');
+  const prior = numArray(c.json.priorBias);
+  const bias = prior ?? (c.map.bias ? Array.from(c.map.bias) : null);
+  const src = numArray(c.json.sourcePriors);
+  const tgt = numArray(c.json.targetPriors);
+  return `<h2>Correction</h2>
+<p class="note">${esc(mapSentence(c))} All figures on this page are of the corrected logits; the table compares them with the raw ones.</p>
+<table><thead><tr><th></th><th>before (raw)</th><th>after (${esc(c.map.method)} map)</th></tr></thead><tbody>${rows}</tbody></table>
+${src && tgt ? priorsSvg(src, tgt, src.length === after.classes ? truthPriors(after) : null) : ''}
+${bias ? biasSvg(bias, prior ? 'Per-class bias log(π_target / π_source)' : 'Per-class bias b of the map') : ''}
+`;
+}
+
+function correctionMarkdown(c: Correction, after: ScoreSummary): string[] {
+  const lines = ['## Correction', '', mapSentence(c), '', '| | before (raw) | after |', '|---|---:|---:|'];
+  for (const [k, b, a] of correctionRows(c, after)) lines.push(`| ${k} | ${b} | ${a} |`);
+  lines.push('');
+  const src = numArray(c.json.sourcePriors);
+  const tgt = numArray(c.json.targetPriors);
+  const prior = numArray(c.json.priorBias);
+  const bias = prior ?? (c.map.bias ? Array.from(c.map.bias) : null);
+  if (bias || (src && tgt)) {
+    const truth = truthPriors(after);
+    lines.push(`| class | ${src && tgt ? 'source prior | estimated target prior | true target frequency | ' : ''}${bias ? 'bias |' : ''}`);
+    lines.push(`|---|${src && tgt ? '---:|---:|---:|' : ''}${bias ? '---:|' : ''}`);
+    for (let j = 0; j < after.classes && j < 1000; j++) {
+      lines.push(`| ${j} | ${src && tgt ? `${pct(src[j]!, 2)} | ${pct(tgt[j]!, 2)} | ${pct(truth[j]!, 2)} | ` : ''}${bias ? `${fmt(bias[j]!, 4)} |` : ''}`);
+    }
+    lines.push('');
+  }
+  return lines;
 }

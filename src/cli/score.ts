@@ -13,6 +13,7 @@ import { checkRegularFile, NpyError } from '../io/npy.js';
 import { MAX_BINS } from '../limits.js';
 import { fitTemperatureSource, type TemperatureFit } from '../metrics/calibration.js';
 import { classLabel, ScoreAccumulator, withClassNames, type ScoreStats, type ScoreSummary } from '../metrics/summary.js';
+import { applyMapArgs, correctionJson, correctionLine, loadMapFile, mappedSource } from './correction.js';
 import { FingerprintingSource, fingerprintOf } from './fingerprint.js';
 import { INPUT_HELP, inputKind, inputOptions, readClassNames, shardsOf } from './inputs.js';
 import { renderHtmlReport, renderMarkdownReport, type ReportInput } from './report.js';
@@ -221,8 +222,10 @@ export const SCORE_HELP = `usage: logitkit score LOGITS.npy [MORE.npy ...] --lab
        logitkit score RUN.npz|RUN.safetensors [--logits-key K] [--labels-key K]
                       [--input logits|probs|logprobs] [--class-names FILE] [--groups FILE|KEY]
                       [--json] [--bins 15] [--topk 5] [--temperature T | --fit-temperature]
-                      [--report FILE.html|FILE.md] [--confusion] [--backend wasm|js] [--threads N] [--debug]
+                      [--apply MAP.json] [--report FILE.html|FILE.md] [--confusion] [--backend wasm|js] [--threads N] [--debug]
 
+With --apply, the logits are first corrected by a map from 'logitkit fit' or 'logitkit shift'; the
+figures are those of the corrected logits, with the raw ones alongside ("correction").
 Scores classifier logits against labels, streaming the files in blocks of rows. Several logits files
 (shards of one dataset) are scored as one dataset; give one --labels per logits file, in order.
 Human output goes to stderr; --json prints one JSON object on stdout (with "stats" for logitkit merge).
@@ -239,6 +242,7 @@ export async function scoreCommand(argv: string[]): Promise<number> {
     'fit-temperature': { type: 'boolean' },
     confusion: { type: 'boolean' },
     report: { type: 'string' },
+    ...applyMapArgs,
   });
   if (values.help) {
     process.stdout.write(SCORE_HELP);
@@ -252,6 +256,7 @@ export async function scoreCommand(argv: string[]): Promise<number> {
   const givenT = parsePositive('temperature', values.temperature);
   const fitT = values['fit-temperature'] === true;
   if (givenT !== undefined && fitT) throw new UsageError('--temperature and --fit-temperature are mutually exclusive');
+  if (values.apply !== undefined && (givenT !== undefined || fitT)) throw new UsageError('--apply and --temperature / --fit-temperature are mutually exclusive (a map carries its own temperature)');
   const kind = reportKind(values.report);
   const blockBytes = values['block-mb'] !== undefined ? parseIntOption('block-mb', values['block-mb'], 1) << 20 : undefined;
   const json = values.json === true;
@@ -262,8 +267,14 @@ export async function scoreCommand(argv: string[]): Promise<number> {
   let lk: Engine | null = null;
   try {
     lk = await startEngine(values);
+    const map = values.apply !== undefined ? loadMapFile(values.apply, src.classes) : null;
+    const before = map ? new ScoreAccumulator(src.classes, { bins, topk }) : null;
+    if (map) {
+      src.onProgress = (done, total) => progress.update('scoring (raw)', done, total);
+      before!.addSource(lk, src);
+    }
     let fit: TemperatureFit | null = null;
-    if (fitT || (kind && givenT === undefined)) {
+    if (!map && (fitT || (kind && givenT === undefined))) {
       src.onProgress = fitProgress(progress);
       fit = fitTemperatureSource(lk, src, { nllBefore: false }); // NLL at T = 1 comes from the scoring pass
     }
@@ -271,14 +282,17 @@ export async function scoreCommand(argv: string[]): Promise<number> {
     const T = givenT ?? (fitT ? fit!.temperature : 1);
     const alt = T !== 1 ? 1 : fit ? fit.temperature : null;
     const acc = new ScoreAccumulator(src.classes, { bins, topk, temperature: T, altTemperature: alt, groups: src.hasGroups });
+    // The fingerprint is of the data as read; a map, if any, applies after it.
     const scored = new FingerprintingSource(src);
-    acc.addSource(lk, scored);
+    acc.addSource(lk, map ? mappedSource(lk, scored, map.map) : scored);
     progress.finish();
     warnOffRows(src);
     const s = withClassNames(acc.summary(), values['class-names'] !== undefined ? readClassNames(values['class-names'], src.classes) : null);
     const fingerprints = scored.fingerprints();
 
     const extra: Record<string, unknown> = {};
+    const correction = map ? { file: values.apply!, json: map.json, map: map.map, before: before!.summary() } : undefined;
+    if (correction) extra.correction = correctionJson(correction, s);
     let scaling: Record<string, number> | null = null;
     if (givenT !== undefined || fitT) extra.temperature = T;
     if (fitT) extra.temperatureFitted = true;
@@ -293,13 +307,14 @@ export async function scoreCommand(argv: string[]): Promise<number> {
     extra.fingerprint = fingerprintOf(fingerprints);
     extra.inputs = shards.map((sh, i) => ({ ...sh, fingerprint: fingerprints[i] }));
     if (kind) {
-      writeReport(values.report!, kind, { summary: s, inputs: shards, backend: lk.backend, temperature: extra.temperature as number | undefined, fitted: fit });
+      writeReport(values.report!, kind, { summary: s, inputs: shards, backend: lk.backend, temperature: extra.temperature as number | undefined, fitted: fit, ...(correction ? { correction } : {}) });
     }
     if (json) process.stdout.write(JSON.stringify(summaryJson(s, extra, acc.toStats(), { confusion: values.confusion === true }), null, 2) + '\n');
     else {
       const head = `logitkit score: ${s.rows.toLocaleString('en-US')} rows × ${s.classes} classes (${lk.backend} backend${shards.length > 1 ? `, ${shards.length} shards` : ''})`;
       const note = givenT !== undefined ? `figures at temperature T = ${fmt(T)} (given)` : fitT ? `figures at the fitted temperature T = ${fmt(T)}` : null;
       process.stderr.write(humanSummary(s, head, scaling, note));
+      if (correction) process.stderr.write(correctionLine(correction, s));
       if (kind) process.stderr.write(`report written to ${values.report}\n`);
     }
     debugStats(values.debug === true, t0, fit ? `, ${fit.passes} fit passes` : '');
