@@ -6,6 +6,7 @@
  * Validation is strict on purpose: a wrong shape or option is a coded
  * LogitkitError naming the argument, never a silent NaN or a wrong answer.
  */
+import { checkConstraints, prepareRows, type ConstraintOptions } from './sampling.js';
 import type { Backend, BackendName, CrossEntropyTarget, Features, FilterOptions, Reduction } from './backends/backend.js';
 import { isLkBuffer, releaseWidened, type BufferType, type LkBuffer } from './buffers.js';
 import { fail, LogitkitError } from './errors.js';
@@ -63,7 +64,7 @@ export interface BceOptions {
 export interface KlDivOptions {
   reduction?: 'none' | 'sum' | 'batchmean';
 }
-export interface SampleOptions extends DTypeOption {
+export interface SampleOptions extends DTypeOption, ConstraintOptions {
   temperature?: number;
   topK?: number;
   topP?: number;
@@ -439,7 +440,7 @@ export class Engine {
     try {
       const o = this.#filterOptions(r, options);
       const out = new Float32Array(r.rows * r.classes);
-      this.#b.filterLogits(r.x, r.rows, r.classes, o, out);
+      noTokenLeft(this.#b.filterLogits(r.x, r.rows, r.classes, o, out));
       return out;
     } finally {
       r.release();
@@ -454,8 +455,43 @@ export class Engine {
       const o = this.#filterOptions(r, options);
       const uniforms = drawUniforms(r.rows, options);
       const out = new Int32Array(r.rows);
-      this.#b.sample(r.x, r.rows, r.classes, o, uniforms, out);
+      noTokenLeft(this.#b.sample(r.x, r.rows, r.classes, o, uniforms, out));
       return out;
+    } finally {
+      r.release();
+    }
+  }
+
+  /**
+   * XGrammar / llguidance bitmask applied to logits: −inf where bit j of word j>>5 of the row's
+   * ⌈classes/32⌉ words is clear, x elsewhere. `mask` holds one row for all or one per row;
+   * `out` may be x itself (in place).
+   */
+  applyTokenBitmask(x: LogitsInput, classes: number, mask: Int32Array, options?: { out?: OutArray }): Float32Array {
+    this.#live();
+    checkOptions(options);
+    const r = this.#logits(x, classes, undefined);
+    try {
+      const c = checkConstraints({ tokenBitmask: mask }, r.rows, r.classes);
+      if (c.bitmask === null)
+        fail('invalid_argument', `mask = ${describe(mask)}, expected an Int32Array of ⌈classes/32⌉ words per row`, 'mask');
+      const words = Math.ceil(r.classes / 32);
+      const stride = c.bitmask.length === words ? 0 : words;
+      for (let row = 0; row < r.rows; row++) {
+        let any = 0;
+        for (let i = 0; i < words - 1; i++) any |= c.bitmask[row * stride + i]!;
+        const tail = r.classes - 32 * (words - 1);
+        any |= c.bitmask[row * stride + words - 1]! & (tail === 32 ? -1 : (1 << tail) - 1);
+        if (any === 0) fail('no_token_allowed', `mask row ${row} allows no token of the ${r.classes}`, 'mask');
+      }
+      const out = this.#out(options?.out, r.x.length, r.x, true);
+      const y = out.array;
+      for (let row = 0; row < r.rows; row++) {
+        const base = row * r.classes;
+        const at = row * stride;
+        for (let j = 0; j < r.classes; j++) y[base + j] = ((c.bitmask[at + (j >> 5)]! >>> (j & 31)) & 1) === 0 ? -Infinity : r.x[base + j]!;
+      }
+      return out.result();
     } finally {
       r.release();
     }
@@ -691,8 +727,16 @@ export class Engine {
       fail('invalid_argument', `options.random = ${describe(o.random)}, expected a function returning numbers in [0, 1)`, 'options.random');
     if (o?.random !== undefined && o?.seed !== undefined)
       fail('invalid_argument', 'pass either options.seed or options.random, not both', 'options.random');
-    return { temperature, topK, topP, minP, repetitionPenalty, penaltyTokens, minTokensToKeep };
+    const constraints = checkConstraints(o, r.rows, r.classes);
+    const prepared = prepareRows(r.x, r.rows, r.classes, constraints, repetitionPenalty, penaltyTokens);
+    return { temperature, topK, topP, minP, repetitionPenalty, penaltyTokens, minTokensToKeep, ...prepared };
   }
+}
+
+/** A backend's report of a row left with no token (constraints) becomes a coded error. */
+function noTokenLeft(row: number): void {
+  if (row >= 0)
+    fail('no_token_allowed', `row ${row} has no token left: the constraints (tokenBitmask, allowedTokens, suppressTokens) allow none with a logit above -inf`, 'options');
 }
 
 /**

@@ -15,6 +15,7 @@ export type ErrorCode =
   | 'invalid_bins'
   | 'invalid_argument'
   | 'invalid_option'
+  | 'no_token_allowed'
   | 'out_of_memory'
   | 'wasm_unavailable'
   | 'disposed';

@@ -250,10 +250,12 @@ function sortKeys(p: usize, n: i32): void {
 // ---- per-row passes --------------------------------------------------------------------
 
 /**
- * Writes z (penalty, then temperature, NaN → −inf) of one row to zp and returns its max.
- * `scale` is false for T = 0 (greedy) and T = 1, where z is x itself.
+ * Writes z of one row to zp and returns its max: x with the row's edits (ids at idPtr, float32
+ * values at valPtr: logit bias and penalties, computed by src/sampling.ts) in place of the listed
+ * tokens, then temperature, then −inf for every token the mask (⌈classes/32⌉ words at maskPtr, 0 =
+ * none) disallows; NaN → −inf. `scale` is false for T = 0 (greedy) and T = 1, where z is x itself.
  */
-function processRow(xp: usize, zp: usize, classes: i32, t: f64, scale: bool, penalty: f64, tokPtr: usize, nTok: i32): f32 {
+function processRow(xp: usize, zp: usize, classes: i32, t: f64, scale: bool, idPtr: usize, valPtr: usize, nEdit: i32, maskPtr: usize): f32 {
   let negInf = f32x4.splat(-Infinity);
   let mv = negInf;
   let j = 0;
@@ -290,21 +292,44 @@ function processRow(xp: usize, zp: usize, classes: i32, t: f64, scale: bool, pen
     store<f32>(zp + (<usize>j << 2), z);
     if (m < z) m = z;
   }
-  if (nTok > 0) {
-    for (let i = 0; i < nTok; i++) {
-      let tok = load<i32>(tokPtr + (<usize>i << 2));
-      let v = load<f32>(xp + (<usize>tok << 2));
-      let pv: f32 = v > 0 ? <f32>(<f64>v / penalty) : <f32>(<f64>v * penalty);
-      let z: f32 = scale ? <f32>(<f64>pv / t) : pv;
-      if (z != z) z = -Infinity;
-      store<f32>(zp + (<usize>tok << 2), z);
+  if (nEdit == 0 && maskPtr == 0) return m;
+  for (let i = 0; i < nEdit; i++) {
+    let tok = load<i32>(idPtr + (<usize>i << 2));
+    let pv = load<f32>(valPtr + (<usize>i << 2));
+    let z: f32 = scale ? <f32>(<f64>pv / t) : pv;
+    if (z != z) z = -Infinity;
+    store<f32>(zp + (<usize>tok << 2), z);
+  }
+  if (maskPtr != 0) {
+    // Grammar masks are mostly all-ones or all-zeros words: those take one test or one fill.
+    let words = (classes + 31) >> 5;
+    for (let w = 0; w < words; w++) {
+      let bits = load<i32>(maskPtr + (<usize>w << 2));
+      if (bits == -1) continue;
+      let base = w << 5;
+      let end = min(base + 32, classes);
+      if (bits == 0 && end == base + 32) {
+        let p = zp + (<usize>base << 2);
+        for (let q = 0; q < 32; q += 4) v128.store(p + (<usize>q << 2), negInf);
+        continue;
+      }
+      for (let q = base; q < end; q++) if (((bits >>> (q - base)) & 1) == 0) store<f32>(zp + (<usize>q << 2), -Infinity);
     }
-    // A penalty may have lowered the maximum.
-    m = -Infinity;
-    for (let i = 0; i < classes; i++) {
-      let z = load<f32>(zp + (<usize>i << 2));
-      if (m < z) m = z;
-    }
+  }
+  // Edits and the mask may have lowered the maximum (or raised it: a bias).
+  mv = negInf;
+  j = 0;
+  for (; j + 4 <= classes; j += 4) mv = f32x4.pmax(mv, v128.load(zp + (<usize>j << 2)));
+  m = f32x4.extract_lane(mv, 0);
+  m1 = f32x4.extract_lane(mv, 1);
+  m2 = f32x4.extract_lane(mv, 2);
+  m3 = f32x4.extract_lane(mv, 3);
+  if (m < m1) m = m1;
+  if (m < m2) m = m2;
+  if (m < m3) m = m3;
+  for (; j < classes; j++) {
+    let z = load<f32>(zp + (<usize>j << 2));
+    if (m < z) m = z;
   }
   return m;
 }
@@ -543,14 +568,18 @@ export function sampleScratchBytes(classes: i32): i32 {
 
 /**
  * One token per row into tokensPtr (i32) and/or the filtered logits into filteredPtr (f32
- * rows × classes); a zero pointer skips that output. penPtr: 0, or i32 offsets[rows + 1]
- * followed by the concatenated token lists. uniformsPtr: f64 per row (sampling only).
+ * rows × classes); a zero pointer skips that output. editPtr: 0, or i32 offsets[rows + 1]
+ * followed by the concatenated token ids, then as many f32 values. maskPtr: 0, or the bitmask,
+ * maskStride words apart per row (0 = one mask for all). uniformsPtr: f64 per row (sampling only).
+ * Returns −1, or with `constrained` the first row left with no token (its outputs are token 0 and
+ * an all −inf row; the caller throws).
  */
 export function sampleRows(
   xPtr: usize, rows: i32, classes: i32,
-  temperature: f64, topK: i32, topP: f64, minP: f64, penalty: f64, penPtr: usize, minTokensToKeep: i32,
+  temperature: f64, topK: i32, topP: f64, minP: f64, minTokensToKeep: i32,
+  editPtr: usize, maskPtr: usize, maskStride: i32, constrained: bool,
   uniformsPtr: usize, tokensPtr: usize, filteredPtr: usize, scratchPtr: usize,
-): void {
+): i32 {
   let zp = scratchPtr;
   let keys = zp + ((<usize>classes * 4 + 15) & ~15);
   let wp = keys + (<usize>classes << 3);
@@ -565,18 +594,27 @@ export function sampleRows(
   let topKOn = topK > 0 && k < classes;
   let topPOn = topP < 1.0;
   let minPOn = minP > 0.0;
-  let tokBase = penPtr + (<usize>(rows + 1) << 2);
+  let bad = -1;
+  let idBase = editPtr + (<usize>(rows + 1) << 2);
+  let valBase = editPtr != 0 ? idBase + (<usize>load<i32>(editPtr + (<usize>rows << 2)) << 2) : 0;
   for (let r = 0; r < rows; r++) {
     let xp = xPtr + <usize>r * (<usize>classes << 2);
     let outRow = filteredPtr + <usize>r * (<usize>classes << 2);
-    let tokPtr: usize = 0;
-    let nTok = 0;
-    if (penPtr != 0) {
-      let start = load<i32>(penPtr + (<usize>r << 2));
-      nTok = load<i32>(penPtr + (<usize>(r + 1) << 2)) - start;
-      tokPtr = tokBase + (<usize>start << 2);
+    let start = 0;
+    let nEdit = 0;
+    if (editPtr != 0) {
+      start = load<i32>(editPtr + (<usize>r << 2));
+      nEdit = load<i32>(editPtr + (<usize>(r + 1) << 2)) - start;
     }
-    let m = processRow(xp, zp, classes, temperature, scale, penalty, tokPtr, nTok);
+    let rowMask = maskPtr != 0 ? maskPtr + (<usize>(r * maskStride) << 2) : 0;
+    let m = processRow(xp, zp, classes, temperature, scale, idBase + (<usize>start << 2), valBase + (<usize>start << 2), nEdit, rowMask);
+
+    if (m == -Infinity && constrained) {
+      if (bad < 0) bad = r;
+      if (tokensPtr != 0) store<i32>(tokensPtr + (<usize>r << 2), 0);
+      if (filteredPtr != 0) fillNegInf(outRow, classes);
+      continue;
+    }
 
     // Greedy, and rows with nothing to draw from (all −inf or NaN): the first maximum.
     if (temperature == 0.0 || m == -Infinity) {
@@ -682,4 +720,5 @@ export function sampleRows(
       store<i32>(tokensPtr + (<usize>r << 2), token);
     }
   }
+  return bad;
 }

@@ -1,8 +1,9 @@
 /**
  * Reference logits processing and sampling (the README section "Sampling and logits processing" has the rules in prose).
  *
- * One row goes through Hugging Face transformers' warpers in their order:
- *   repetition penalty → temperature → top-k → top-p → min-p → draw.
+ * One row goes through the constraints and penalties (sparse edits and a bitmask prepared by
+ * src/sampling.ts), then Hugging Face transformers' warpers in their order:
+ *   temperature → top-k → top-p → min-p → draw.
  * Everything here is written the obvious way (the whole vocabulary is sorted)
  * because this file *is* the definition the wasm kernel (assembly/kernels/sample.ts)
  * must reproduce token for token. To make that possible the two share, exactly:
@@ -74,12 +75,13 @@ export function expNonPositive(d: number): number {
 // ---- one row -------------------------------------------------------------------------
 
 /**
- * Processed logits z of one row: CTRL repetition penalty on each listed token
- * (x > 0 → x / penalty, else x · penalty, rounded to float32; a token listed twice is
- * penalised once), then temperature (fround(z / T); T = 0 (greedy) and T = 1 leave z as is).
- * NaN becomes −inf: a NaN logit is never kept or drawn.
+ * Processed logits z of one row: x with the row's sparse edits (logit bias and penalties,
+ * already computed in float32 by src/sampling.ts) in place of the listed tokens, then
+ * temperature (fround(z / T); T = 0 (greedy) and T = 1 leave z as is), then −inf for every token
+ * the row's mask disallows. NaN becomes −inf: a NaN logit is never kept or drawn.
  */
-export function processedRow(x: Float32Array, start: number, classes: number, o: FilterOptions, tokens: Int32Array | null): Float64Array {
+export function processedRow(x: Float32Array, r: number, classes: number, o: FilterOptions): Float64Array {
+  const start = r * classes;
   const t = o.temperature;
   const scale = t !== 0 && t !== 1;
   const z = new Float64Array(classes);
@@ -87,14 +89,15 @@ export function processedRow(x: Float32Array, start: number, classes: number, o:
     const v = x[start + j]!;
     z[j] = scale ? fround(v / t) : v;
   }
-  if (tokens !== null && o.repetitionPenalty !== 1) {
-    const pen = o.repetitionPenalty;
-    for (let i = 0; i < tokens.length; i++) {
-      const j = tokens[i]!;
-      const v = x[start + j]!;
-      const pv = v > 0 ? fround(v / pen) : fround(v * pen);
-      z[j] = scale ? fround(pv / t) : pv;
+  const e = o.edits;
+  if (e !== null)
+    for (let i = e.offsets[r]!; i < e.offsets[r + 1]!; i++) {
+      const v = e.values[i]!;
+      z[e.ids[i]!] = scale ? fround(v / t) : v;
     }
+  if (o.mask !== null) {
+    const at = r * o.maskStride;
+    for (let j = 0; j < classes; j++) if (((o.mask[at + (j >> 5)]! >>> (j & 31)) & 1) === 0) z[j] = -Infinity;
   }
   for (let j = 0; j < classes; j++) if (z[j] !== z[j]) z[j] = -Infinity;
   return z;
@@ -226,33 +229,43 @@ export function drawFromKept(z: Float64Array, m: number, kept: Int32Array, u: nu
   return lastPositive >= 0 ? lastPositive : kept[0]!;
 }
 
-function tokensOf(o: FilterOptions, r: number): Int32Array | null {
-  return o.penaltyTokens === null ? null : o.penaltyTokens[r]!;
-}
-
-export function filterLogits(x: Float32Array, rows: number, classes: number, o: FilterOptions, out: Float32Array): void {
+export function filterLogits(x: Float32Array, rows: number, classes: number, o: FilterOptions, out: Float32Array): number {
+  let bad = -1;
   for (let r = 0; r < rows; r++) {
-    const z = processedRow(x, r * classes, classes, o, tokensOf(o, r));
+    const z = processedRow(x, r, classes, o);
     const row = out.subarray(r * classes, (r + 1) * classes);
     row.fill(-Infinity);
+    const m = rowMax(z);
+    if (m === -Infinity && o.constrained) {
+      if (bad < 0) bad = r;
+      continue;
+    }
     if (o.temperature === 0) {
       const g = firstMaxIndex(z);
       row[g] = z[g]!;
       continue;
     }
-    const kept = keptTokens(z, rowMax(z), o);
+    const kept = keptTokens(z, m, o);
     for (let i = 0; i < kept.length; i++) row[kept[i]!] = z[kept[i]!]!;
   }
+  return bad;
 }
 
-export function sample(x: Float32Array, rows: number, classes: number, o: FilterOptions, u: Float64Array, out: Int32Array): void {
+export function sample(x: Float32Array, rows: number, classes: number, o: FilterOptions, u: Float64Array, out: Int32Array): number {
+  let bad = -1;
   for (let r = 0; r < rows; r++) {
-    const z = processedRow(x, r * classes, classes, o, tokensOf(o, r));
+    const z = processedRow(x, r, classes, o);
+    const m = rowMax(z);
+    if (m === -Infinity && o.constrained) {
+      if (bad < 0) bad = r;
+      out[r] = 0;
+      continue;
+    }
     if (o.temperature === 0) {
       out[r] = firstMaxIndex(z);
       continue;
     }
-    const m = rowMax(z);
     out[r] = drawFromKept(z, m, keptTokens(z, m, o), u[r]!);
   }
+  return bad;
 }

@@ -179,12 +179,12 @@ export class JsBackend implements Backend {
     return loss.klDiv(p, q, rows, classes, out);
   }
 
-  filterLogits(x: Float32Array, rows: number, classes: number, o: FilterOptions, out: Float32Array): void {
-    gen.filterLogits(x, rows, classes, o, out);
+  filterLogits(x: Float32Array, rows: number, classes: number, o: FilterOptions, out: Float32Array): number {
+    return gen.filterLogits(x, rows, classes, o, out);
   }
 
-  sample(x: Float32Array, rows: number, classes: number, o: FilterOptions, uniforms: Float64Array, out: Int32Array): void {
-    gen.sample(x, rows, classes, o, uniforms, out);
+  sample(x: Float32Array, rows: number, classes: number, o: FilterOptions, uniforms: Float64Array, out: Int32Array): number {
+    return gen.sample(x, rows, classes, o, uniforms, out);
   }
 
   widenHalf(bits: Uint16Array, dtype: 'float16' | 'bfloat16'): Float32Array {

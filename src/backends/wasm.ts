@@ -345,12 +345,12 @@ export class WasmBackend implements Backend {
     return loss.klDiv(this, p, q, rows, classes, out);
   }
 
-  filterLogits(x: Float32Array, rows: number, classes: number, o: FilterOptions, out: Float32Array): void {
-    gen.filterLogits(this, x, rows, classes, o, out);
+  filterLogits(x: Float32Array, rows: number, classes: number, o: FilterOptions, out: Float32Array): number {
+    return gen.filterLogits(this, x, rows, classes, o, out);
   }
 
-  sample(x: Float32Array, rows: number, classes: number, o: FilterOptions, uniforms: Float64Array, out: Int32Array): void {
-    gen.sample(this, x, rows, classes, o, uniforms, out);
+  sample(x: Float32Array, rows: number, classes: number, o: FilterOptions, uniforms: Float64Array, out: Int32Array): number {
+    return gen.sample(this, x, rows, classes, o, uniforms, out);
   }
 
   /**

@@ -1,0 +1,234 @@
+/**
+ * The LLM sampling options beyond Hugging Face's warpers — constraints (token bitmask, logit
+ * bias, allowed / suppressed tokens) and penalties (frequency, presence, the last-N window) —
+ * validated and turned into what both backends consume: one effective bitmask per row and a
+ * sparse list of replaced logits per row (README "Sampling and logits processing", rules 0–1).
+ *
+ * Everything sparse is computed here, once, in float32 steps, so the wasm kernel and the JS
+ * reference start from the very same values; only the dense work (the mask, the filters, the
+ * draw) runs in the backends.
+ */
+import type { FilterOptions, RowEdits } from './backends/backend.js';
+import { fail } from './errors.js';
+
+/** Every option key of `sample` / `filterLogits` (the SampleOptions interface of engine.ts), in one place. */
+export const SAMPLE_OPTION_KEYS = [
+  'dtype',
+  'temperature',
+  'topK',
+  'topP',
+  'minP',
+  'repetitionPenalty',
+  'penaltyTokens',
+  'minTokensToKeep',
+  'seed',
+  'random',
+  'tokenBitmask',
+  'logitBias',
+  'allowedTokens',
+  'suppressTokens',
+  'frequencyPenalty',
+  'presencePenalty',
+  'penaltyLastN',
+] as const;
+
+/** A sparse additive bias per token id: a Map, a record keyed by id, or parallel arrays. */
+export type LogitBias =
+  | Map<number, number>
+  | Record<string | number, number>
+  | { ids: Int32Array | readonly number[]; values: Float32Array | Float64Array | readonly number[] };
+
+/** The constraint and penalty options (part of SampleOptions). */
+export interface ConstraintOptions {
+  /** XGrammar / llguidance layout: ⌈vocab/32⌉ int32 words per row (or one row for all), bit j of word j>>5 = allowed. */
+  tokenBitmask?: Int32Array;
+  logitBias?: LogitBias;
+  allowedTokens?: Int32Array | Int32Array[];
+  suppressTokens?: Int32Array | Int32Array[];
+  /** OpenAI / vLLM: z_t −= c_t·frequencyPenalty + [c_t > 0]·presencePenalty; each in [−2, 2]. */
+  frequencyPenalty?: number;
+  presencePenalty?: number;
+  /** llama.cpp penalty_last_n: the penalties see only the last N penalty tokens; 0 = off, −1 = all (default). */
+  penaltyLastN?: number;
+}
+
+function describe(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return `Array(${v.length})`;
+  if (ArrayBuffer.isView(v)) return `${v.constructor.name}(${(v as unknown as ArrayLike<unknown>).length})`;
+  if (typeof v === 'object') return (v as object).constructor?.name ?? 'object';
+  return `${typeof v} ${String(v)}`;
+}
+
+function penaltyNumber(v: unknown, name: string): number {
+  if (v === undefined) return 0;
+  if (typeof v !== 'number' || !(v >= -2 && v <= 2))
+    fail('invalid_argument', `options.${name} = ${describe(v)}, expected a number in [-2, 2] (0 = off)`, `options.${name}`);
+  return v;
+}
+
+/** One token-id list per row from an Int32Array (every row) or an array of rows×Int32Array. */
+function perRowLists(v: unknown, name: string, rows: number, classes: number): Int32Array[] {
+  let lists: Int32Array[];
+  if (v instanceof Int32Array) lists = new Array<Int32Array>(rows).fill(v);
+  else if (Array.isArray(v) && v.length === rows && v.every((p) => p instanceof Int32Array)) lists = v as Int32Array[];
+  else fail('shape_mismatch', `options.${name} = ${describe(v)}, expected an Int32Array (all rows) or an array of ${rows} Int32Arrays (one per row)`, `options.${name}`);
+  for (const list of lists)
+    for (let i = 0; i < list.length; i++)
+      if (!(list[i]! >= 0 && list[i]! < classes))
+        fail('target_out_of_range', `options.${name} contains ${list[i]}, expected token ids 0 ≤ id < ${classes}`, `options.${name}`);
+  return lists;
+}
+
+/** The bias as parallel arrays with unique ids in [0, classes) and finite values. */
+function biasEntries(v: unknown, classes: number): { ids: number[]; values: number[] } {
+  const ids: number[] = [];
+  const values: number[] = [];
+  const bad = (): never =>
+    fail('invalid_argument', `options.logitBias = ${describe(v)}, expected a Map<id, bias>, a record { id: bias } or { ids, values }`, 'options.logitBias');
+  if (v instanceof Map) {
+    for (const [k, b] of v) ids.push(k as number), values.push(b as number);
+  } else if (typeof v === 'object' && v !== null && !Array.isArray(v) && !ArrayBuffer.isView(v)) {
+    const rec = v as Record<string, unknown>;
+    if ('ids' in rec || 'values' in rec) {
+      const a = rec.ids;
+      const b = rec.values;
+      const listLike = (q: unknown): q is ArrayLike<number> => Array.isArray(q) || (ArrayBuffer.isView(q) && !(q instanceof DataView));
+      if (!listLike(a) || !listLike(b)) bad();
+      const ia = a as ArrayLike<number>;
+      const vb = b as ArrayLike<number>;
+      if (ia.length !== vb.length)
+        fail('shape_mismatch', `options.logitBias has ${ia.length} ids and ${vb.length} values, expected the same number`, 'options.logitBias');
+      for (let i = 0; i < ia.length; i++) ids.push(ia[i]!), values.push(vb[i]!);
+    } else {
+      for (const k of Object.keys(rec)) {
+        // Record keys are strings: only canonical integers name a token.
+        const id = Number(k);
+        if (String(id) !== k) fail('target_out_of_range', `options.logitBias has key '${k}', expected token ids 0 ≤ id < ${classes}`, 'options.logitBias');
+        ids.push(id), values.push(rec[k] as number);
+      }
+    }
+  } else bad();
+  const seen = new Set<number>();
+  for (let i = 0; i < ids.length; i++) {
+    const id = ids[i]!;
+    if (typeof id !== 'number' || !Number.isInteger(id) || id < 0 || id >= classes)
+      fail('target_out_of_range', `options.logitBias has id ${describe(id)}, expected token ids 0 ≤ id < ${classes}`, 'options.logitBias');
+    if (seen.has(id)) fail('invalid_argument', `options.logitBias lists token ${id} twice`, 'options.logitBias');
+    seen.add(id);
+    if (typeof values[i] !== 'number' || !Number.isFinite(values[i]))
+      fail('invalid_argument', `options.logitBias[${id}] = ${describe(values[i])}, expected a finite number (use suppressTokens to forbid a token)`, 'options.logitBias');
+  }
+  return { ids, values };
+}
+
+/** Validates the constraint and penalty options; throws before anything is computed. */
+export function checkConstraints(o: ConstraintOptions | undefined, rows: number, classes: number): ResolvedConstraints {
+  const words = Math.ceil(classes / 32);
+  let bitmask: Int32Array | null = null;
+  if (o?.tokenBitmask !== undefined) {
+    const m = o.tokenBitmask;
+    if (!(m instanceof Int32Array))
+      fail('invalid_argument', `options.tokenBitmask = ${describe(m)}, expected an Int32Array of ⌈vocab/32⌉ = ${words} words per row`, 'options.tokenBitmask');
+    if (m.length !== words && m.length !== rows * words)
+      fail('shape_mismatch', `options.tokenBitmask has ${m.length} words, expected ⌈vocab/32⌉ = ${words} (all rows) or ${rows * words} (${rows} rows)`, 'options.tokenBitmask');
+    bitmask = m;
+  }
+  const allowed = o?.allowedTokens !== undefined ? perRowLists(o.allowedTokens, 'allowedTokens', rows, classes) : null;
+  const suppressed = o?.suppressTokens !== undefined ? perRowLists(o.suppressTokens, 'suppressTokens', rows, classes) : null;
+  const bias = o?.logitBias !== undefined ? biasEntries(o.logitBias, classes) : null;
+  const frequency = penaltyNumber(o?.frequencyPenalty, 'frequencyPenalty');
+  const presence = penaltyNumber(o?.presencePenalty, 'presencePenalty');
+  const lastN = o?.penaltyLastN ?? -1;
+  if (typeof lastN !== 'number' || !Number.isInteger(lastN) || lastN < -1)
+    fail('invalid_argument', `options.penaltyLastN = ${describe(lastN)}, expected an integer ≥ -1 (0 = off, -1 = all penalty tokens)`, 'options.penaltyLastN');
+  return { bitmask, allowed, suppressed, bias, frequency, presence, lastN };
+}
+
+export interface ResolvedConstraints {
+  bitmask: Int32Array | null;
+  allowed: Int32Array[] | null;
+  suppressed: Int32Array[] | null;
+  bias: { ids: number[]; values: number[] } | null;
+  frequency: number;
+  presence: number;
+  lastN: number;
+}
+
+/**
+ * The effective mask (tokenBitmask ∧ allowedTokens ∧ ¬suppressTokens) and the sparse edits of
+ * every row, from the float32 logits x. Edited value of token t, in this order, each step
+ * rounded to float32: + bias_t; then, if t is in the penalty window, the CTRL repetition penalty
+ * (v > 0 → v / r, else v · r) and v − (c_t·α_f + α_p) with c_t its count in the window.
+ */
+export function prepareRows(
+  x: Float32Array,
+  rows: number,
+  classes: number,
+  c: ResolvedConstraints,
+  repetitionPenalty: number,
+  penaltyTokens: Int32Array[] | null,
+): Pick<FilterOptions, 'edits' | 'mask' | 'maskStride' | 'constrained'> {
+  const words = Math.ceil(classes / 32);
+  let mask: Int32Array | null = null;
+  let maskStride = 0;
+  if (c.allowed !== null || c.suppressed !== null) {
+    const perRow = (c.bitmask !== null && c.bitmask.length !== words) || (c.allowed !== null && !sharedList(c.allowed)) || (c.suppressed !== null && !sharedList(c.suppressed));
+    const mrows = perRow ? rows : 1;
+    mask = new Int32Array(mrows * words);
+    for (let r = 0; r < mrows; r++) {
+      const row = mask.subarray(r * words, (r + 1) * words);
+      if (c.bitmask !== null) row.set(c.bitmask.length === words ? c.bitmask : c.bitmask.subarray(r * words, (r + 1) * words));
+      else row.fill(-1);
+      if (c.allowed !== null) {
+        const only = new Int32Array(words);
+        for (const t of c.allowed[r]!) only[t >> 5]! |= 1 << (t & 31);
+        for (let i = 0; i < words; i++) row[i]! &= only[i]!;
+      }
+      if (c.suppressed !== null) for (const t of c.suppressed[r]!) row[t >> 5]! &= ~(1 << (t & 31));
+    }
+    maskStride = perRow ? words : 0;
+  } else if (c.bitmask !== null) {
+    mask = c.bitmask;
+    maskStride = c.bitmask.length === words ? 0 : words;
+  }
+
+  const penalise = penaltyTokens !== null && c.lastN !== 0 && (repetitionPenalty !== 1 || c.frequency !== 0 || c.presence !== 0);
+  let edits: RowEdits | null = null;
+  if (c.bias !== null || penalise) {
+    const offsets = new Int32Array(rows + 1);
+    const ids: number[] = [];
+    const values: number[] = [];
+    const biasOf = new Map<number, number>();
+    if (c.bias !== null) for (let i = 0; i < c.bias.ids.length; i++) biasOf.set(c.bias.ids[i]!, c.bias.values[i]!);
+    for (let r = 0; r < rows; r++) {
+      offsets[r] = ids.length;
+      const counts = new Map<number, number>();
+      if (penalise) {
+        const list = penaltyTokens[r]!;
+        const from = c.lastN < 0 ? 0 : Math.max(0, list.length - c.lastN);
+        for (let i = from; i < list.length; i++) counts.set(list[i]!, (counts.get(list[i]!) ?? 0) + 1);
+      }
+      const touched = new Set<number>([...biasOf.keys(), ...counts.keys()]);
+      for (const t of touched) {
+        let v = x[r * classes + t]!;
+        const b = biasOf.get(t);
+        if (b !== undefined) v = Math.fround(v + b);
+        const n = counts.get(t);
+        if (n !== undefined) {
+          if (repetitionPenalty !== 1) v = v > 0 ? Math.fround(v / repetitionPenalty) : Math.fround(v * repetitionPenalty);
+          if (c.frequency !== 0 || c.presence !== 0) v = Math.fround(v - (n * c.frequency + c.presence));
+        }
+        ids.push(t), values.push(v);
+      }
+    }
+    offsets[rows] = ids.length;
+    edits = { offsets, ids: Int32Array.from(ids), values: Float32Array.from(values) };
+  }
+  const constrained = c.bitmask !== null || c.allowed !== null || c.suppressed !== null;
+  return { edits, mask, maskStride, constrained };
+}
+
+function sharedList(lists: Int32Array[]): boolean {
+  return lists.every((l) => l === lists[0]);
+}

@@ -1,0 +1,404 @@
+/**
+ * Issue 16: constraints (token bitmask, logit bias, allowed / suppressed tokens) and penalties
+ * (frequency, presence, the last-N window) on both backends, against a float64 reference
+ * written here from the README's exact rules (Math.exp, whole-vocabulary sort), plus the
+ * cross-backend check that wasm and JS return identical tokens and filtered logits.
+ */
+import { describe, expect, it } from 'vitest';
+import { describeEachBackend, engineFor } from './helpers/backends.js';
+import { randomLogits, rng } from './helpers/random.js';
+import { LogitkitError, type Engine, type SampleOptions } from '../src/index.js';
+import { SAMPLE_OPTION_KEYS } from '../src/sampling.js';
+
+const fround = Math.fround;
+
+// ---- the float64 reference -----------------------------------------------------------
+
+interface RefOptions {
+  temperature?: number;
+  topK?: number;
+  topP?: number;
+  minP?: number;
+  minTokensToKeep?: number;
+  repetitionPenalty?: number;
+  penaltyTokens?: Int32Array;
+  frequencyPenalty?: number;
+  presencePenalty?: number;
+  penaltyLastN?: number;
+  /** One mask for the row (⌈C/32⌉ words). */
+  tokenBitmask?: Int32Array;
+  bias?: Map<number, number>;
+  allowedTokens?: Int32Array;
+  suppressTokens?: Int32Array;
+}
+
+function allowedSet(C: number, o: RefOptions): boolean[] {
+  const ok = new Array<boolean>(C).fill(true);
+  if (o.tokenBitmask) for (let j = 0; j < C; j++) ok[j] = ((o.tokenBitmask[Math.floor(j / 32)]! >>> j % 32) & 1) === 1;
+  if (o.allowedTokens) {
+    const a = new Set(o.allowedTokens);
+    for (let j = 0; j < C; j++) ok[j] = ok[j]! && a.has(j);
+  }
+  if (o.suppressTokens) for (const t of o.suppressTokens) ok[t] = false;
+  return ok;
+}
+
+/** z of one row: bias, penalties (window), temperature, constraints; NaN → −inf. */
+function refZ(row: Float32Array, o: RefOptions): number[] {
+  const C = row.length;
+  const T = o.temperature ?? 1;
+  const v = Array.from(row);
+  if (o.bias) for (const [t, b] of o.bias) v[t] = fround(v[t]! + b);
+  const list = Array.from(o.penaltyTokens ?? []);
+  const n = o.penaltyLastN ?? -1;
+  const window = n === -1 ? list : n === 0 ? [] : list.slice(Math.max(0, list.length - n));
+  const counts = new Map<number, number>();
+  for (const t of window) counts.set(t, (counts.get(t) ?? 0) + 1);
+  const rep = o.repetitionPenalty ?? 1;
+  const af = o.frequencyPenalty ?? 0;
+  const ap = o.presencePenalty ?? 0;
+  for (const [t, c] of counts) {
+    if (rep !== 1) v[t] = v[t]! > 0 ? fround(v[t]! / rep) : fround(v[t]! * rep);
+    if (af !== 0 || ap !== 0) v[t] = fround(v[t]! - (c * af + ap));
+  }
+  const ok = allowedSet(C, o);
+  return v.map((a, j) => {
+    const z = T === 0 || T === 1 ? a : fround(a / T);
+    return !ok[j] || Number.isNaN(z) ? -Infinity : z;
+  });
+}
+
+/** Kept set (ascending) and the filtered distribution, from the README's HF rules on z. */
+function refKept(row: Float32Array, o: RefOptions): { kept: number[]; probs: Map<number, number>; z: number[] } {
+  const z = refZ(row, o);
+  const C = z.length;
+  const keep = Math.min(o.minTokensToKeep ?? 1, C);
+  const order = z.map((_, j) => j).sort((a, b) => (z[b]! !== z[a]! ? (z[b]! > z[a]! ? 1 : -1) : a - b));
+  const m = z[order[0]!]!;
+  const w = z.map((a) => (m === Infinity ? (a === Infinity ? 1 : 0) : Math.exp(a - m)));
+  let K = C;
+  if ((o.topK ?? 0) > 0) {
+    const k = Math.min(Math.max(o.topK!, keep), C);
+    const tau = z[order[k - 1]!]!;
+    K = order.filter((j) => z[j]! >= tau).length;
+  }
+  const topP = o.topP ?? 1;
+  if (topP < 1) {
+    const S = order.slice(0, K).reduce((s, j) => s + w[j]!, 0);
+    let W = 0;
+    let K2 = K;
+    for (let i = 0; i < K; i++) {
+      W += w[order[i]!]!;
+      if (W >= topP * S) {
+        K2 = i + 1;
+        break;
+      }
+    }
+    K = Math.min(Math.max(K2, keep), K);
+  }
+  const minP = o.minP ?? 0;
+  if (minP > 0) {
+    let K3 = K;
+    for (let i = 0; i < K; i++)
+      if (w[order[i]!]! < minP) {
+        K3 = i;
+        break;
+      }
+    K = Math.min(Math.max(K3, keep), K);
+  }
+  if (o.temperature === 0) K = 1;
+  // −inf tokens may sit inside a kept prefix (e.g. minTokensToKeep) but weigh nothing and stay −inf.
+  const kept = order.slice(0, K).filter((j) => z[j] !== -Infinity).sort((a, b) => a - b);
+  const total = kept.reduce((s, j) => s + w[j]!, 0);
+  return { kept, probs: new Map(kept.map((j) => [j, w[j]! / total])), z };
+}
+
+/** The library options equivalent to a RefOptions. */
+function libOptions(o: RefOptions): SampleOptions {
+  const { bias, ...rest } = o;
+  return bias ? { ...rest, logitBias: bias } : rest;
+}
+
+function finiteIndices(a: Float32Array, start: number, classes: number): number[] {
+  const out: number[] = [];
+  for (let j = 0; j < classes; j++) if (a[start + j]! !== -Infinity) out.push(j);
+  return out;
+}
+
+function codeOf(f: () => unknown): string | undefined {
+  try {
+    f();
+  } catch (e) {
+    if (e instanceof LogitkitError) return e.code;
+    throw e;
+  }
+  return undefined;
+}
+
+function maskOf(C: number, allowed: Iterable<number>): Int32Array {
+  const m = new Int32Array(Math.ceil(C / 32));
+  for (const t of allowed) m[t >> 5]! |= 1 << (t & 31);
+  return m;
+}
+
+/** Random options over the constraint and penalty grid, with the HF filters mixed in. */
+function randomOptions(rand: () => number, C: number): RefOptions {
+  const pick = <T>(xs: T[]): T => xs[Math.floor(rand() * xs.length)]!;
+  const o: RefOptions = {
+    temperature: pick([1, 0.7, 1.3, 0]),
+    topK: pick([0, 0, 1, 5, 40]),
+    topP: pick([1, 1, 0.9, 0.5]),
+    minP: pick([0, 0, 0.05]),
+    minTokensToKeep: pick([1, 1, 3]),
+  };
+  const some = (p: number): Int32Array => Int32Array.from({ length: C }, (_, j) => j).filter(() => rand() < p);
+  if (rand() < 0.5) {
+    const m = maskOf(C, some(pick([0.9, 0.3, 0.02])));
+    m[0]! |= 1; // keep one token so the row is never empty
+    if (rand() < 0.3) m[m.length - 1] = -1; // bits past the vocabulary are ignored
+    o.tokenBitmask = m;
+  }
+  if (rand() < 0.3) o.allowedTokens = Int32Array.of(0, ...some(0.2));
+  if (rand() < 0.3) o.suppressTokens = some(0.1).filter((t) => t !== 0);
+  if (rand() < 0.4) o.bias = new Map(Array.from(some(0.05), (t) => [t, pick([-100, -5, 0.5, 3, 100])]));
+  if (rand() < 0.6) {
+    o.penaltyTokens = Int32Array.from({ length: pick([3, 12, 40]) }, () => Math.floor(rand() * Math.min(C, 20)));
+    o.frequencyPenalty = pick([0, 0.5, -1, 2]);
+    o.presencePenalty = pick([0, 1.5, -0.5]);
+    o.repetitionPenalty = pick([1, 1, 1.3]);
+    o.penaltyLastN = pick([-1, 0, 4, 64]);
+  }
+  return o;
+}
+
+function tagOf(o: unknown): string {
+  return JSON.stringify(o, (_, v) => (v instanceof Map ? [...v] : ArrayBuffer.isView(v) ? Array.from(v as Int32Array).slice(0, 40) : v));
+}
+
+// ---- per-backend specification -----------------------------------------------------------
+
+describeEachBackend('constraints and penalties', (lk) => {
+  it('every option key is listed in SAMPLE_OPTION_KEYS', () => {
+    for (const k of ['tokenBitmask', 'logitBias', 'allowedTokens', 'suppressTokens', 'frequencyPenalty', 'presencePenalty', 'penaltyLastN'])
+      expect(SAMPLE_OPTION_KEYS).toContain(k);
+  });
+
+  it('random rows and options: kept sets and filtered logits equal the float64 reference; tokens lie in them', () => {
+    const rand = rng(1616);
+    for (let trial = 0; trial < 120; trial++) {
+      const C = [7, 32, 33, 100, 1000][trial % 5]!;
+      const x = randomLogits(1, C, [0.5, 2, 6][trial % 3]!, 900 + trial);
+      if (trial % 4 === 0) for (let i = 1; i < C; i += 5) x[i] = x[i - 1]!; // ties
+      if (trial % 7 === 0) x[Math.min(3, C - 1)] = NaN;
+      if (trial % 9 === 0) x[Math.min(5, C - 1)] = -Infinity;
+      const o = randomOptions(rand, C);
+      const { kept, z } = refKept(x, o);
+      const f = lk().filterLogits(x, C, libOptions(o));
+      expect(finiteIndices(f, 0, C), tagOf(o)).toEqual(kept);
+      for (const j of kept) expect(f[j], tagOf(o)).toBe(fround(z[j]!));
+      const toks = lk().sample(x, C, { ...libOptions(o), seed: trial });
+      expect(kept, tagOf(o)).toContain(toks[0]);
+    }
+  });
+
+  it('tokenBitmask: only allowed tokens survive; one mask for all rows or one per row; vocab not a multiple of 32', () => {
+    const C = 70; // 3 words, the last one partly past the vocabulary
+    const x = randomLogits(2, C, 1, 5);
+    const shared = maskOf(C, [3, 31, 32, 64, 69]);
+    shared[2]! |= ~((1 << 6) - 1); // bits 70..95 set: ignored
+    const f = lk().filterLogits(x, C, { tokenBitmask: shared });
+    expect(finiteIndices(f, 0, C)).toEqual([3, 31, 32, 64, 69]);
+    expect(finiteIndices(f, C, C)).toEqual([3, 31, 32, 64, 69]);
+    const perRow = new Int32Array(6);
+    perRow.set(maskOf(C, [1]), 0);
+    perRow.set(maskOf(C, [2, 68]), 3);
+    expect(finiteIndices(lk().filterLogits(x, C, { tokenBitmask: perRow }), C, C)).toEqual([2, 68]);
+    expect(Array.from(lk().sample(x, C, { tokenBitmask: perRow, seed: 1 }))[0]).toBe(1);
+    // The greedy token is the best allowed one.
+    const g = lk().sample(x, C, { tokenBitmask: shared, temperature: 0 });
+    const best = [3, 31, 32, 64, 69].reduce((a, b) => (x[b]! > x[a]! ? b : a));
+    expect(g[0]).toBe(best);
+    expect(codeOf(() => lk().sample(x, C, { tokenBitmask: new Int32Array(4) }))).toBe('shape_mismatch');
+    expect(codeOf(() => lk().sample(x, C, { tokenBitmask: new Int32Array(7) }))).toBe('shape_mismatch');
+    expect(codeOf(() => lk().sample(x, C, { tokenBitmask: new Uint32Array(3) as unknown as Int32Array }))).toBe('invalid_argument');
+  });
+
+  it('logitBias: a Map, a record and parallel arrays are the same; bias is added before temperature in float32', () => {
+    const C = 50;
+    const x = randomLogits(1, C, 1, 6);
+    const asMap = lk().filterLogits(x, C, { temperature: 0.7, logitBias: new Map([[4, 2.5], [10, -100]]) });
+    const asRecord = lk().filterLogits(x, C, { temperature: 0.7, logitBias: { 4: 2.5, '10': -100 } });
+    const asArrays = lk().filterLogits(x, C, { temperature: 0.7, logitBias: { ids: Int32Array.of(4, 10), values: [2.5, -100] } });
+    expect(asRecord).toEqual(asMap);
+    expect(asArrays).toEqual(asMap);
+    expect(asMap[4]).toBe(fround(fround(x[4]! + 2.5) / 0.7));
+    expect(asMap[10]).toBe(fround(fround(x[10]! - 100) / 0.7));
+    expect(asMap[7]).toBe(fround(x[7]! / 0.7));
+    // A +100 bias makes the token the greedy pick.
+    expect(lk().sample(x, C, { temperature: 0, logitBias: { 33: 100 } })[0]).toBe(33);
+    expect(codeOf(() => lk().sample(x, C, { logitBias: { 50: 1 } }))).toBe('target_out_of_range');
+    expect(codeOf(() => lk().sample(x, C, { logitBias: { '01': 1 } }))).toBe('target_out_of_range');
+    expect(codeOf(() => lk().sample(x, C, { logitBias: new Map([[-1, 1]]) }))).toBe('target_out_of_range');
+    expect(codeOf(() => lk().sample(x, C, { logitBias: { 3: Infinity } }))).toBe('invalid_argument');
+    expect(codeOf(() => lk().sample(x, C, { logitBias: { ids: [1, 1], values: [1, 2] } }))).toBe('invalid_argument');
+    expect(codeOf(() => lk().sample(x, C, { logitBias: { ids: [1], values: [1, 2] } }))).toBe('shape_mismatch');
+    expect(codeOf(() => lk().sample(x, C, { logitBias: 3 as never }))).toBe('invalid_argument');
+  });
+
+  it('allowedTokens and suppressTokens combine with the mask (per row or for all rows)', () => {
+    const C = 40;
+    const x = randomLogits(2, C, 1, 7);
+    const f = lk().filterLogits(x, C, { tokenBitmask: maskOf(C, [1, 2, 3, 4, 5]), allowedTokens: Int32Array.of(2, 3, 4, 9), suppressTokens: [Int32Array.of(3), Int32Array.of()] });
+    expect(finiteIndices(f, 0, C)).toEqual([2, 4]);
+    expect(finiteIndices(f, C, C)).toEqual([2, 3, 4]);
+    expect(codeOf(() => lk().sample(x, C, { allowedTokens: Int32Array.of(40) }))).toBe('target_out_of_range');
+    expect(codeOf(() => lk().sample(x, C, { suppressTokens: [Int32Array.of(1)] }))).toBe('shape_mismatch');
+  });
+
+  it('a row with no token left throws no_token_allowed (never a silent token 0); the engine keeps working', () => {
+    const C = 10;
+    const x = randomLogits(2, C, 1, 8);
+    const empty = new Int32Array(2 * 1);
+    empty[0] = 0b10; // row 0 allows token 1, row 1 nothing
+    expect(codeOf(() => lk().sample(x, C, { tokenBitmask: empty }))).toBe('no_token_allowed');
+    expect(codeOf(() => lk().filterLogits(x, C, { tokenBitmask: empty }))).toBe('no_token_allowed');
+    expect(codeOf(() => lk().sample(x, C, { allowedTokens: Int32Array.of(2), suppressTokens: Int32Array.of(2) }))).toBe('no_token_allowed');
+    expect(codeOf(() => lk().sample(x, C, { allowedTokens: Int32Array.of(), temperature: 0 }))).toBe('no_token_allowed');
+    // Allowed tokens whose logits are all -inf or NaN leave nothing either.
+    const y = x.slice();
+    (y[4] = -Infinity), (y[6] = NaN), (y[14] = -Infinity), (y[16] = NaN);
+    expect(codeOf(() => lk().sample(y, C, { allowedTokens: Int32Array.of(4, 6) }))).toBe('no_token_allowed');
+    try {
+      lk().sample(y, C, { allowedTokens: [Int32Array.of(4, 5), Int32Array.of(4, 6)] });
+      expect.unreachable();
+    } catch (e) {
+      expect((e as LogitkitError).message).toContain('row 1');
+    }
+    // Without constraints an all -inf row still gives token 0 (unchanged).
+    expect(lk().sample(new Float32Array(C).fill(-Infinity), C, { seed: 1 })[0]).toBe(0);
+    expect(Array.from(lk().sample(x, C, { allowedTokens: Int32Array.of(7), seed: 3 }))).toEqual([7, 7]);
+  });
+
+  it('applyTokenBitmask: -inf where disallowed, in place or into out; bad masks are coded errors', () => {
+    const C = 37;
+    const x = randomLogits(2, C, 1, 9);
+    const m = new Int32Array(4);
+    m.set(maskOf(C, [0, 5, 36]), 0);
+    m.set(maskOf(C, [1, 32]), 2);
+    const y = lk().applyTokenBitmask(x, C, m);
+    expect(finiteIndices(y, 0, C)).toEqual([0, 5, 36]);
+    expect(finiteIndices(y, C, C)).toEqual([1, 32]);
+    expect(y[5]).toBe(x[5]);
+    const shared = lk().applyTokenBitmask(x, C, maskOf(C, [2]));
+    expect(finiteIndices(shared, C, C)).toEqual([2]);
+    const inPlace = x.slice();
+    expect(lk().applyTokenBitmask(inPlace, C, m, { out: inPlace })).toBe(inPlace);
+    expect(inPlace).toEqual(y);
+    expect(codeOf(() => lk().applyTokenBitmask(x, C, new Int32Array(3)))).toBe('shape_mismatch');
+    expect(codeOf(() => lk().applyTokenBitmask(x, C, new Int32Array(2)))).toBe('no_token_allowed');
+    const pastVocab = new Int32Array(2);
+    pastVocab[1] = ~0b11111; // only bits ≥ 37 set
+    expect(codeOf(() => lk().applyTokenBitmask(x, C, pastVocab))).toBe('no_token_allowed');
+    expect(codeOf(() => lk().applyTokenBitmask(x, C, m, { out: new Float32Array(3) }))).toBe('shape_mismatch');
+  });
+
+  it('frequency and presence penalties: z_t −= c_t·α_f + [c_t > 0]·α_p over the last N penalty tokens', () => {
+    const C = 20;
+    const x = randomLogits(1, C, 1, 10);
+    const pt = Int32Array.of(3, 3, 3, 5, 7, 5);
+    const f = lk().filterLogits(x, C, { frequencyPenalty: 0.5, presencePenalty: 1, penaltyTokens: pt });
+    expect(f[3]).toBe(fround(x[3]! - (3 * 0.5 + 1)));
+    expect(f[5]).toBe(fround(x[5]! - (2 * 0.5 + 1)));
+    expect(f[7]).toBe(fround(x[7]! - (0.5 + 1)));
+    expect(f[4]).toBe(x[4]);
+    // Window of 2: only [7, 5] count.
+    const w = lk().filterLogits(x, C, { frequencyPenalty: 0.5, presencePenalty: 1, penaltyTokens: pt, penaltyLastN: 2 });
+    expect(w[3]).toBe(x[3]);
+    expect(w[5]).toBe(fround(x[5]! - 1.5));
+    // 0 switches every penalty off, the repetition penalty too.
+    const off = lk().filterLogits(x, C, { frequencyPenalty: 2, repetitionPenalty: 1.5, penaltyTokens: pt, penaltyLastN: 0 });
+    expect(off).toEqual(x);
+    // Repetition first, then frequency / presence, each rounded to float32.
+    const both = lk().filterLogits(x, C, { repetitionPenalty: 1.3, frequencyPenalty: -0.25, penaltyTokens: pt, temperature: 0.9 });
+    const rp = (v: number): number => (v > 0 ? fround(v / 1.3) : fround(v * 1.3));
+    expect(both[3]).toBe(fround(fround(rp(x[3]!) + 0.75) / 0.9));
+    for (const bad of [2.01, -2.5, NaN, Infinity]) {
+      expect(codeOf(() => lk().sample(x, C, { frequencyPenalty: bad }))).toBe('invalid_argument');
+      expect(codeOf(() => lk().sample(x, C, { presencePenalty: bad }))).toBe('invalid_argument');
+    }
+    for (const bad of [-2, 1.5, NaN]) expect(codeOf(() => lk().sample(x, C, { penaltyLastN: bad }))).toBe('invalid_argument');
+    expect(lk().sample(x, C, { seed: 1 }).length).toBe(1);
+  });
+
+  it('constraints come before penalties: a suppressed token stays -inf whatever its penalty or bias', () => {
+    const C = 8;
+    const x = Float32Array.of(1, 2, 3, 4, 5, 6, 7, 8);
+    const f = lk().filterLogits(x, C, { suppressTokens: Int32Array.of(7), logitBias: { 7: 50 }, presencePenalty: -2, penaltyTokens: Int32Array.of(7) });
+    expect(f[7]).toBe(-Infinity);
+    expect(lk().sample(x, C, { suppressTokens: Int32Array.of(7), logitBias: { 7: 50 }, temperature: 0 })[0]).toBe(6);
+  });
+
+  it('seeded draws under constraints and penalties follow the filtered distribution (chi-square, alpha = 0.001)', () => {
+    const C = 12;
+    const base = Float32Array.of(2, 1.5, 1.2, 1, 0.8, 0.5, 0.3, 0, -0.5, -1, -1.5, -2);
+    const rows = 100_000;
+    const x = new Float32Array(rows * C);
+    for (let r = 0; r < rows; r++) x.set(base, r * C);
+    const o: RefOptions = { tokenBitmask: maskOf(C, [0, 1, 3, 4, 6, 8, 11]), bias: new Map([[11, 2]]), frequencyPenalty: 0.4, presencePenalty: 0.2, penaltyTokens: Int32Array.of(0, 0, 3), temperature: 0.9 };
+    const tokens = lk().sample(x, C, { ...libOptions(o), seed: 99 });
+    const { kept, probs } = refKept(base, o);
+    const counts = new Map<number, number>(kept.map((j) => [j, 0]));
+    for (const t of tokens) {
+      expect(counts.has(t)).toBe(true);
+      counts.set(t, counts.get(t)! + 1);
+    }
+    let chi2 = 0;
+    for (const j of kept) chi2 += (counts.get(j)! - probs.get(j)! * rows) ** 2 / (probs.get(j)! * rows);
+    expect(kept.length).toBe(7);
+    expect(chi2).toBeLessThan(22.46); // df 6
+  });
+});
+
+// ---- wasm and JS agree token for token -----------------------------------------------------
+
+describe('constraints and penalties: wasm and JS give identical tokens and filtered logits', () => {
+  it('random rows and options, several vocabulary sizes, several rows per call', async () => {
+    const w = await engineFor('wasm');
+    const j = await engineFor('js');
+    expect(w.backend).toBe('wasm');
+    const rand = rng(77);
+    for (let trial = 0; trial < 80; trial++) {
+      const C = [5, 33, 1000, 4099][trial % 4]!;
+      const x = randomLogits(3, C, [0.3, 1, 3][trial % 3]!, 700 + trial);
+      if (trial % 5 === 0) for (let i = 0; i < x.length; i += 7) x[i] = x[i + 1] ?? 0;
+      if (trial % 6 === 0) x[2] = NaN;
+      if (trial % 8 === 1) (x[1] = Infinity), (x[C + 1] = -Infinity);
+      const o = libOptions(randomOptions(rand, C));
+      const so = { ...o, seed: trial };
+      expect(Array.from(w.sample(x, C, so)), tagOf(o)).toEqual(Array.from(j.sample(x, C, so)));
+      expect(w.filterLogits(x, C, o), tagOf(o)).toEqual(j.filterLogits(x, C, o));
+    }
+  });
+
+  it('a 128,256-wide row with a grammar mask, bias and penalties', async () => {
+    const w = await engineFor('wasm');
+    const j = await engineFor('js');
+    const C = 128_256;
+    const x = randomLogits(1, C, 2.5, 4711);
+    const rand = rng(5);
+    const sparse = maskOf(C, Array.from({ length: 300 }, () => Math.floor(rand() * C)));
+    const dense = new Int32Array(Math.ceil(C / 32)).fill(-1);
+    for (let i = 0; i < dense.length; i += 3) dense[i] = 0x0f0f0f0f;
+    const penaltyTokens = Int32Array.from({ length: 500 }, () => Math.floor(rand() * C));
+    const configs: SampleOptions[] = [
+      { tokenBitmask: sparse, topK: 50, topP: 0.9, temperature: 0.8 },
+      { tokenBitmask: dense, topP: 0.9, temperature: 0.8, frequencyPenalty: 0.5, presencePenalty: 0.5, penaltyTokens, penaltyLastN: 64 },
+      { logitBias: new Map([[5, 10], [77, -3]]), minP: 0.05, repetitionPenalty: 1.2, penaltyTokens },
+      { suppressTokens: Int32Array.of(0, 1, 2), temperature: 1.1 },
+    ];
+    for (const o of configs) {
+      for (const seed of [1, 2, 3]) expect(Array.from(w.sample(x, C, { ...o, seed })), tagOf(o)).toEqual(Array.from(j.sample(x, C, { ...o, seed })));
+      expect(w.filterLogits(x, C, o)).toEqual(j.filterLogits(x, C, o));
+    }
+  });
+});
