@@ -6,7 +6,7 @@
  * Validation is strict on purpose: a wrong shape or option is a coded
  * LogitkitError naming the argument, never a silent NaN or a wrong answer.
  */
-import { checkConstraints, prepareRows, type ConstraintOptions } from './sampling.js';
+import { checkConstraints, checkSamplers, prepareRows, type ConstraintOptions, type SamplerOptions } from './sampling.js';
 import type { Backend, BackendName, CrossEntropyTarget, Features, FilterOptions, Reduction } from './backends/backend.js';
 import { isLkBuffer, releaseWidened, type BufferType, type LkBuffer } from './buffers.js';
 import { fail, LogitkitError } from './errors.js';
@@ -64,7 +64,7 @@ export interface BceOptions {
 export interface KlDivOptions {
   reduction?: 'none' | 'sum' | 'batchmean';
 }
-export interface SampleOptions extends DTypeOption, ConstraintOptions {
+export interface SampleOptions extends DTypeOption, ConstraintOptions, SamplerOptions {
   temperature?: number;
   topK?: number;
   topP?: number;
@@ -727,9 +727,10 @@ export class Engine {
       fail('invalid_argument', `options.random = ${describe(o.random)}, expected a function returning numbers in [0, 1)`, 'options.random');
     if (o?.random !== undefined && o?.seed !== undefined)
       fail('invalid_argument', 'pass either options.seed or options.random, not both', 'options.random');
+    const samplers = checkSamplers(o);
     const constraints = checkConstraints(o, r.rows, r.classes);
     const prepared = prepareRows(r.x, r.rows, r.classes, constraints, repetitionPenalty, penaltyTokens);
-    return { temperature, topK, topP, minP, repetitionPenalty, penaltyTokens, minTokensToKeep, ...prepared };
+    return { temperature, topK, topP, minP, repetitionPenalty, penaltyTokens, minTokensToKeep, ...samplers, ...prepared };
   }
 }
 

@@ -30,6 +30,9 @@ export const SAMPLE_OPTION_KEYS = [
   'frequencyPenalty',
   'presencePenalty',
   'penaltyLastN',
+  'topNSigma',
+  'epsilon',
+  'eta',
 ] as const;
 
 /** A sparse additive bias per token id: a Map, a record keyed by id, or parallel arrays. */
@@ -120,6 +123,30 @@ function biasEntries(v: unknown, classes: number): { ids: number[]; values: numb
       fail('invalid_argument', `options.logitBias[${id}] = ${describe(values[i])}, expected a finite number (use suppressTokens to forbid a token)`, 'options.logitBias');
   }
   return { ids, values };
+}
+
+/** The samplers beyond HF's top-k / top-p / min-p (part of SampleOptions). */
+export interface SamplerOptions {
+  /** llama.cpp top-nσ: keep z ≥ max − n·σ over the finite z; 0 = off. */
+  topNSigma?: number;
+  /** Hugging Face EpsilonLogitsWarper: drop tokens with p < epsilon; in [0, 1), 0 = off. */
+  epsilon?: number;
+  /** Hugging Face EtaLogitsWarper: drop p < min(eta, √eta·exp(−H)); in [0, 1), 0 = off. */
+  eta?: number;
+}
+
+/** topNSigma, epsilon and eta, validated. */
+export function checkSamplers(o: SamplerOptions | undefined): { topNSigma: number; epsilon: number; eta: number } {
+  const topNSigma = o?.topNSigma ?? 0;
+  if (typeof topNSigma !== 'number' || !Number.isFinite(topNSigma) || topNSigma < 0)
+    fail('invalid_argument', `options.topNSigma = ${describe(topNSigma)}, expected a finite number ≥ 0 (0 = off)`, 'options.topNSigma');
+  const cutoff = (v: unknown, name: string): number => {
+    if (v === undefined) return 0;
+    if (typeof v !== 'number' || !(v >= 0 && v < 1))
+      fail('invalid_argument', `options.${name} = ${describe(v)}, expected a number in [0, 1) (0 = off)`, `options.${name}`);
+    return v;
+  };
+  return { topNSigma, epsilon: cutoff(o?.epsilon, 'epsilon'), eta: cutoff(o?.eta, 'eta') };
 }
 
 /** Validates the constraint and penalty options; throws before anything is computed. */

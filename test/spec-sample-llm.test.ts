@@ -9,6 +9,7 @@ import { describeEachBackend, engineFor } from './helpers/backends.js';
 import { randomLogits, rng } from './helpers/random.js';
 import { LogitkitError, type Engine, type SampleOptions } from '../src/index.js';
 import { SAMPLE_OPTION_KEYS } from '../src/sampling.js';
+import { logAtLeastOne } from '../src/backends/js-sample.js';
 
 const fround = Math.fround;
 
@@ -30,6 +31,9 @@ interface RefOptions {
   bias?: Map<number, number>;
   allowedTokens?: Int32Array;
   suppressTokens?: Int32Array;
+  topNSigma?: number;
+  epsilon?: number;
+  eta?: number;
 }
 
 function allowedSet(C: number, o: RefOptions): boolean[] {
@@ -72,6 +76,17 @@ function refZ(row: Float32Array, o: RefOptions): number[] {
 function refKept(row: Float32Array, o: RefOptions): { kept: number[]; probs: Map<number, number>; z: number[] } {
   const z = refZ(row, o);
   const C = z.length;
+  const n = o.topNSigma ?? 0;
+  const zmax = Math.max(...z);
+  if (n > 0 && o.temperature !== 0 && Number.isFinite(zmax)) {
+    // llama.cpp top-nσ: population σ over the finite logits.
+    const fin = z.filter((a) => a !== -Infinity);
+    if (fin.length >= 2) {
+      const mu = fin.reduce((s, a) => s + a, 0) / fin.length;
+      const sigma = Math.sqrt(fin.reduce((s, a) => s + (a - mu) ** 2, 0) / fin.length);
+      for (let j = 0; j < C; j++) if (z[j]! < zmax - n * sigma) z[j] = -Infinity;
+    }
+  }
   const keep = Math.min(o.minTokensToKeep ?? 1, C);
   const order = z.map((_, j) => j).sort((a, b) => (z[b]! !== z[a]! ? (z[b]! > z[a]! ? 1 : -1) : a - b));
   const m = z[order[0]!]!;
@@ -105,6 +120,21 @@ function refKept(row: Float32Array, o: RefOptions): { kept: number[]; probs: Map
         break;
       }
     K = Math.min(Math.max(K3, keep), K);
+  }
+  // Hugging Face epsilon / eta: probabilities of the distribution left so far.
+  for (const [cut, isEta] of [[o.epsilon ?? 0, false], [o.eta ?? 0, true]] as const) {
+    if (!(cut > 0)) continue;
+    const S = order.slice(0, K).reduce((s, j) => s + w[j]!, 0);
+    const p = (j: number): number => w[j]! / S;
+    const H = -order.slice(0, K).reduce((s, j) => (p(j) > 0 ? s + p(j) * Math.log(p(j)) : s), 0);
+    const c = isEta ? Math.min(cut, Math.sqrt(cut) * Math.exp(-H)) : cut;
+    let K4 = K;
+    for (let i = 0; i < K; i++)
+      if (p(order[i]!) < c) {
+        K4 = i;
+        break;
+      }
+    K = Math.min(Math.max(K4, keep), K);
   }
   if (o.temperature === 0) K = 1;
   // −inf tokens may sit inside a kept prefix (e.g. minTokensToKeep) but weigh nothing and stay −inf.
@@ -168,6 +198,9 @@ function randomOptions(rand: () => number, C: number): RefOptions {
     o.repetitionPenalty = pick([1, 1, 1.3]);
     o.penaltyLastN = pick([-1, 0, 4, 64]);
   }
+  if (rand() < 0.25) o.topNSigma = pick([0.5, 1, 2.5]);
+  if (rand() < 0.25) o.epsilon = pick([3e-4, 0.01, 0.2]);
+  if (rand() < 0.25) o.eta = pick([6e-4, 0.02, 0.3]);
   return o;
 }
 
@@ -359,9 +392,65 @@ describeEachBackend('constraints and penalties', (lk) => {
   });
 });
 
+describeEachBackend('top-nσ, epsilon and eta', (lk) => {
+  it('kept sets and filtered logits equal the float64 reference (alone, combined, with ties, NaN, -inf)', () => {
+    const rand = rng(99);
+    const pick = <T>(xs: T[]): T => xs[Math.floor(rand() * xs.length)]!;
+    for (let trial = 0; trial < 90; trial++) {
+      const C = [6, 64, 501, 2000][trial % 4]!;
+      const x = randomLogits(1, C, [0.5, 2, 5][trial % 3]!, 1300 + trial);
+      if (trial % 4 === 1) for (let i = 1; i < C; i += 3) x[i] = x[i - 1]!;
+      if (trial % 5 === 2) (x[0] = NaN), (x[C - 1] = -Infinity);
+      const o: RefOptions = {
+        temperature: pick([1, 0.8, 1.5]),
+        topNSigma: pick([0, 0.5, 1, 3]),
+        epsilon: pick([0, 1e-4, 0.01, 0.3]),
+        eta: pick([0, 3e-4, 0.01, 0.5]),
+        topK: pick([0, 0, 20]),
+        topP: pick([1, 1, 0.9]),
+        minP: pick([0, 0, 0.02]),
+        minTokensToKeep: pick([1, 1, 4]),
+      };
+      const { kept, z } = refKept(x, o);
+      const f = lk().filterLogits(x, C, o);
+      expect(finiteIndices(f, 0, C), tagOf(o)).toEqual(kept);
+      for (const j of kept) expect(f[j]).toBe(fround(z[j]!));
+      expect(kept).toContain(lk().sample(x, C, { ...o, seed: trial })[0]);
+    }
+  });
+
+  it('top-nσ keeps z ≥ max − n·σ; epsilon drops p < ε; eta uses min(ε, √ε·e^-H); each keeps minTokensToKeep', () => {
+    // z = 0..9: μ = 4.5, σ = √8.25 ≈ 2.872; n = 1 keeps z ≥ 6.13 → tokens 7, 8, 9.
+    const x = Float32Array.from({ length: 10 }, (_, j) => j);
+    expect(finiteIndices(lk().filterLogits(x, 10, { topNSigma: 1 }), 0, 10)).toEqual([7, 8, 9]);
+    expect(finiteIndices(lk().filterLogits(x, 10, { topNSigma: 1, minTokensToKeep: 5 }), 0, 10)).toEqual([7, 8, 9]); // a filter on z, like llama.cpp
+    const p = Float32Array.from([0.5, 0.3, 0.15, 0.05], Math.log);
+    expect(finiteIndices(lk().filterLogits(p, 4, { epsilon: 0.1 }), 0, 4)).toEqual([0, 1, 2]);
+    expect(finiteIndices(lk().filterLogits(p, 4, { epsilon: 0.6 }), 0, 4)).toEqual([0]);
+    expect(finiteIndices(lk().filterLogits(p, 4, { epsilon: 0.6, minTokensToKeep: 2 }), 0, 4)).toEqual([0, 1]);
+    // H ≈ 1.1468: √0.5·e^-H ≈ 0.2245 < 0.5, so eta = 0.5 drops p < 0.2245.
+    expect(finiteIndices(lk().filterLogits(p, 4, { eta: 0.5 }), 0, 4)).toEqual([0, 1]);
+    expect(finiteIndices(lk().filterLogits(p, 4, { eta: 0.1 }), 0, 4)).toEqual([0, 1, 2]);
+    for (const [k, v] of [['topNSigma', -1], ['topNSigma', Infinity], ['epsilon', 1], ['epsilon', -0.1], ['eta', NaN], ['eta', 1.5]] as const)
+      expect(codeOf(() => lk().sample(x, 10, { [k]: v }))).toBe('invalid_argument');
+  });
+});
+
 // ---- wasm and JS agree token for token -----------------------------------------------------
 
-describe('constraints and penalties: wasm and JS give identical tokens and filtered logits', () => {
+describe('constraints, penalties and samplers: wasm and JS give identical tokens and filtered logits', () => {
+  it('the shared ln is within 2 ulp of Math.log on [1, 2^21] and exact at 1', () => {
+    const rand = rng(3);
+    let worst = 0;
+    for (let i = 0; i < 200_000; i++) {
+      const s = i < 10 ? [1, 2, 1.5, Math.SQRT2, 3, 1024, 2 ** 21 - 1, 1 + 2 ** -52, 4.000000001, 7][i]! : 1 + rand() * 2 ** (rand() * 21);
+      const ulp = Math.max(Number.EPSILON * Math.abs(Math.log(s)), Number.MIN_VALUE);
+      worst = Math.max(worst, Math.abs(logAtLeastOne(s) - Math.log(s)) / ulp);
+    }
+    expect(logAtLeastOne(1)).toBe(0);
+    expect(worst).toBeLessThanOrEqual(2); // measured 1.91 (units of EPSILON·|ln s|)
+  });
+
   it('random rows and options, several vocabulary sizes, several rows per call', async () => {
     const w = await engineFor('wasm');
     const j = await engineFor('js');
@@ -395,8 +484,16 @@ describe('constraints and penalties: wasm and JS give identical tokens and filte
       { tokenBitmask: dense, topP: 0.9, temperature: 0.8, frequencyPenalty: 0.5, presencePenalty: 0.5, penaltyTokens, penaltyLastN: 64 },
       { logitBias: new Map([[5, 10], [77, -3]]), minP: 0.05, repetitionPenalty: 1.2, penaltyTokens },
       { suppressTokens: Int32Array.of(0, 1, 2), temperature: 1.1 },
+      { topNSigma: 1.5, temperature: 0.7 },
+      { topNSigma: 3, topK: 50, topP: 0.9 },
+      { epsilon: 3e-4 },
+      { eta: 6e-4, temperature: 0.9 },
+      { epsilon: 1e-5, eta: 2e-3, minTokensToKeep: 3000 },
+      { eta: 0.01, topP: 0.95, tokenBitmask: dense },
     ];
-    for (const o of configs) {
+    const flat = randomLogits(1, C, 0.3, 4712);
+    for (const [o, row] of [...configs.map((c) => [c, x] as const), [{ eta: 3e-4 }, flat] as const, [{ topNSigma: 1 }, flat] as const]) {
+      const x = row;
       for (const seed of [1, 2, 3]) expect(Array.from(w.sample(x, C, { ...o, seed })), tagOf(o)).toEqual(Array.from(j.sample(x, C, { ...o, seed })));
       expect(w.filterLogits(x, C, o)).toEqual(j.filterLogits(x, C, o));
     }

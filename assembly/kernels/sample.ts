@@ -1,5 +1,6 @@
-// LLM sampling: repetition penalty → temperature → top-k → top-p → min-p → one token per row,
-// and the same filtering written out as logits (−inf outside the kept set).
+// LLM sampling: constraints and penalties (sparse edits + a bitmask, prepared by src/sampling.ts)
+// → temperature → top-nσ → top-k → top-p → min-p → epsilon → eta → one token per row, and the
+// same filtering written out as logits (−inf outside the kept set).
 //
 // The rules are those of src/backends/js-sample.ts (the reference, which sorts the whole
 // vocabulary) and the README section "Sampling and logits processing"; this kernel must pick the same token for the same uniform,
@@ -123,6 +124,111 @@ function expNonPositiveX2(d: v128): v128 {
 function weightOf(z: f32, m: f32): f64 {
   if (m == Infinity) return z == Infinity ? 1.0 : 0.0;
   return expNonPositive(<f64>z - <f64>m);
+}
+
+// @ts-ignore: decorator
+@inline const SQRT2: f64 = 1.4142135623730951;
+
+/** ln(s) for 1 ≤ s < 2^1011, operation for operation the reference's logAtLeastOne (js-sample.ts). */
+function logAtLeastOne(s: f64): f64 {
+  let e: f64 = 0.0;
+  let f = s;
+  while (f >= 2.0) {
+    f /= 2.0;
+    e += 1.0;
+  }
+  if (f > SQRT2) {
+    f /= 2.0;
+    e += 1.0;
+  }
+  let a = (f - 1.0) / (f + 1.0);
+  let a2 = a * a;
+  let q: f64 = 1.0 / 21.0;
+  q = q * a2 + 1.0 / 19.0;
+  q = q * a2 + 1.0 / 17.0;
+  q = q * a2 + 1.0 / 15.0;
+  q = q * a2 + 1.0 / 13.0;
+  q = q * a2 + 1.0 / 11.0;
+  q = q * a2 + 1.0 / 9.0;
+  q = q * a2 + 1.0 / 7.0;
+  q = q * a2 + 1.0 / 5.0;
+  q = q * a2 + 1.0 / 3.0;
+  q = q * a2 + 1.0;
+  return e * LN2_HI + (e * LN2_LO + 2.0 * a * q);
+}
+
+/**
+ * llama.cpp's top-nσ on z in place (the reference's topNSigmaCut): mean and population σ of the
+ * finite z as four partial sums by index mod 4 (two f64x2 accumulators; −inf lanes add +0),
+ * combined (s0 + s1) + (s2 + s3); then z < m − n·σ becomes −inf.
+ */
+function topNSigmaCut(zp: usize, classes: i32, m: f32, n: f64): void {
+  if (!(m < Infinity) || m == -Infinity) return;
+  let negInf = f32x4.splat(-Infinity);
+  let zero = f64x2.splat(0.0);
+  let s01 = zero;
+  let s23 = zero;
+  let cnt = i32x4.splat(0);
+  let j = 0;
+  for (; j + 4 <= classes; j += 4) {
+    let v = v128.load(zp + (<usize>j << 2));
+    let finite = f32x4.ne(v, negInf);
+    cnt = i32x4.sub(cnt, finite);
+    v = v128.and(v, finite);
+    s01 = f64x2.add(s01, f64x2.promote_low_f32x4(v));
+    s23 = f64x2.add(s23, f64x2.promote_low_f32x4(v128.shuffle<f32>(v, v, 2, 3, 0, 1)));
+  }
+  let s0 = f64x2.extract_lane(s01, 0);
+  let s1 = f64x2.extract_lane(s01, 1);
+  let s2 = f64x2.extract_lane(s23, 0);
+  let s3 = f64x2.extract_lane(s23, 1);
+  let count = i32x4.extract_lane(cnt, 0) + i32x4.extract_lane(cnt, 1) + i32x4.extract_lane(cnt, 2) + i32x4.extract_lane(cnt, 3);
+  for (; j < classes; j++) {
+    let z = load<f32>(zp + (<usize>j << 2));
+    if (z == -Infinity) continue;
+    count++;
+    let q = j & 3;
+    if (q == 0) s0 += <f64>z;
+    else if (q == 1) s1 += <f64>z;
+    else if (q == 2) s2 += <f64>z;
+    else s3 += <f64>z;
+  }
+  if (count < 2) return;
+  let mu = (s0 + s1 + (s2 + s3)) / <f64>count;
+  let muv = f64x2.splat(mu);
+  let v01 = zero;
+  let v23 = zero;
+  j = 0;
+  for (; j + 4 <= classes; j += 4) {
+    let v = v128.load(zp + (<usize>j << 2));
+    let finite = f32x4.ne(v, negInf);
+    let lo = f64x2.sub(f64x2.promote_low_f32x4(v), muv);
+    let hi = f64x2.sub(f64x2.promote_low_f32x4(v128.shuffle<f32>(v, v, 2, 3, 0, 1)), muv);
+    let flo = i64x2.extend_low_i32x4_s(finite);
+    let fhi = i64x2.extend_high_i32x4_s(finite);
+    v01 = f64x2.add(v01, v128.and(f64x2.mul(lo, lo), flo));
+    v23 = f64x2.add(v23, v128.and(f64x2.mul(hi, hi), fhi));
+  }
+  let q0 = f64x2.extract_lane(v01, 0);
+  let q1 = f64x2.extract_lane(v01, 1);
+  let q2 = f64x2.extract_lane(v23, 0);
+  let q3 = f64x2.extract_lane(v23, 1);
+  for (; j < classes; j++) {
+    let z = load<f32>(zp + (<usize>j << 2));
+    if (z == -Infinity) continue;
+    let d = <f64>z - mu;
+    let q = j & 3;
+    if (q == 0) q0 += d * d;
+    else if (q == 1) q1 += d * d;
+    else if (q == 2) q2 += d * d;
+    else q3 += d * d;
+  }
+  let sigma = Math.sqrt((q0 + q1 + (q2 + q3)) / <f64>count);
+  let threshold = <f64>m - n * sigma;
+  for (j = 0; j < classes; j++) {
+    let p = zp + (<usize>j << 2);
+    if (<f64>load<f32>(p) < threshold) store<f32>(p, -Infinity);
+  }
 }
 
 // ---- rank keys and sorting -------------------------------------------------------------
@@ -554,6 +660,58 @@ function decide(wp: usize, n: i32, complete: bool, classes: i32, topP: f64, S: f
   return K;
 }
 
+/**
+ * Hugging Face's epsilon / eta warper (the reference's massCut) on the kept set: the first K ranks
+ * of the sorted candidates, or with K = −2 the whole row (wFull then holds every w). S and
+ * A = Σ w·(z − m) in index order over tokens with w > 0; c = ε, or min(ε, √ε·exp(−H)) with
+ * H = ln S − A / S; cut at the first rank with w < c·S, at least `keep`. Returns the new K, or −1
+ * when the candidates are too short to decide (the caller widens them).
+ */
+function massCut(zp: usize, keys: usize, wp: usize, idx: usize, wFull: usize, n: i32, K: i32, classes: i32, m: f32, keep: i32, eps: f64, eta: bool): i32 {
+  let S: f64 = 0.0;
+  let A: f64 = 0.0;
+  if (K == -2) {
+    for (let j = 0; j < classes; j++) {
+      let w = load<f64>(wFull + (<usize>j << 3));
+      if (w > 0.0) {
+        S += w;
+        if (m != Infinity) A += w * (<f64>load<f32>(zp + (<usize>j << 2)) - <f64>m);
+      }
+    }
+  } else {
+    for (let i = 0; i < K; i++) setKey(idx, i, <u64><u32>keyIndex(keyAt(keys, i)));
+    sortKeys(idx, K);
+    for (let i = 0; i < K; i++) {
+      let j = keyIndex(keyAt(idx, i));
+      let z = load<f32>(zp + (<usize>j << 2));
+      let w = weightOf(z, m);
+      if (w > 0.0) {
+        S += w;
+        if (m != Infinity) A += w * (<f64>z - <f64>m);
+      }
+    }
+  }
+  let bound = K == -2 ? classes : K;
+  if (!(S > 0.0)) return K == -2 ? (n == classes ? n : -1) : K;
+  let c = eps;
+  if (eta) c = min(eps, Math.sqrt(eps) * expNonPositive(-(logAtLeastOne(S) - A / S)));
+  let limit = c * S;
+  let searchTo = K == -2 ? n : K;
+  let cut = -1;
+  for (let i = 0; i < searchTo; i++) {
+    if (load<f64>(wp + (<usize>i << 3)) < limit) {
+      cut = i;
+      break;
+    }
+  }
+  if (cut < 0) {
+    if (K == -2 && n < classes) return -1;
+    cut = searchTo;
+  }
+  let R = min(max(cut, keep), bound);
+  return R > n ? -1 : R;
+}
+
 function fillNegInf(p: usize, n: i32): void {
   let v = f32x4.splat(-Infinity);
   let j = 0;
@@ -563,7 +721,7 @@ function fillNegInf(p: usize, n: i32): void {
 
 /** Bytes of scratch sampleRows needs for rows of `classes` (z, keys, weights). */
 export function sampleScratchBytes(classes: i32): i32 {
-  return ((classes * 4 + 15) & ~15) + classes * 32 + RADIX_SIZE * 4 + HIST_BUCKETS * 8;
+  return ((classes * 4 + 15) & ~15) + classes * 40 + RADIX_SIZE * 4 + HIST_BUCKETS * 8;
 }
 
 /**
@@ -577,6 +735,7 @@ export function sampleScratchBytes(classes: i32): i32 {
 export function sampleRows(
   xPtr: usize, rows: i32, classes: i32,
   temperature: f64, topK: i32, topP: f64, minP: f64, minTokensToKeep: i32,
+  topNSigma: f64, epsilon: f64, eta: f64,
   editPtr: usize, maskPtr: usize, maskStride: i32, constrained: bool,
   uniformsPtr: usize, tokensPtr: usize, filteredPtr: usize, scratchPtr: usize,
 ): i32 {
@@ -588,12 +747,16 @@ export function sampleRows(
   RADIX_TMP = wFull + (<usize>classes << 3);
   RADIX_COUNTS = RADIX_TMP + (<usize>classes << 3);
   HIST = RADIX_COUNTS + (<usize>RADIX_SIZE << 2);
+  // Kept indices re-sorted into index order for the epsilon / eta sums.
+  let idx = HIST + <usize>HIST_BUCKETS * 8;
   let scale = temperature != 0.0 && temperature != 1.0;
   let keep = min(minTokensToKeep, classes);
   let k = min(max(topK, minTokensToKeep), classes);
   let topKOn = topK > 0 && k < classes;
   let topPOn = topP < 1.0;
   let minPOn = minP > 0.0;
+  let epsOn = epsilon > 0.0;
+  let etaOn = eta > 0.0;
   let bad = -1;
   let idBase = editPtr + (<usize>(rows + 1) << 2);
   let valBase = editPtr != 0 ? idBase + (<usize>load<i32>(editPtr + (<usize>rows << 2)) << 2) : 0;
@@ -608,6 +771,7 @@ export function sampleRows(
     }
     let rowMask = maskPtr != 0 ? maskPtr + (<usize>(r * maskStride) << 2) : 0;
     let m = processRow(xp, zp, classes, temperature, scale, idBase + (<usize>start << 2), valBase + (<usize>start << 2), nEdit, rowMask);
+    if (topNSigma > 0.0 && temperature != 0.0) topNSigmaCut(zp, classes, m, topNSigma);
 
     if (m == -Infinity && constrained) {
       if (bad < 0) bad = r;
@@ -629,7 +793,7 @@ export function sampleRows(
     let u = tokensPtr != 0 ? load<f64>(uniformsPtr + (<usize>r << 3)) : 0.0;
 
     // No filter: every token is kept; draw over the whole row in index order.
-    if (!topKOn && !topPOn && !minPOn) {
+    if (!topKOn && !topPOn && !minPOn && !epsOn && !etaOn) {
       if (filteredPtr != 0) memory.copy(outRow, zp, <usize>classes << 2);
       if (tokensPtr != 0) {
         let threshold = u * rowMass(zp, classes, m, false, wFull);
@@ -667,8 +831,15 @@ export function sampleRows(
         S = rowMass(zp, classes, m, true, wFull);
         haveFull = true;
         zt = topPThreshold(m, topP * S * (1.0 + 1e-9));
-      } else {
+      } else if (minPOn) {
         zt = m == Infinity ? Infinity : <f32>(<f64>m + Math.log(minP) - 1e-3 - Math.abs(<f64>m) * 1e-6);
+      } else {
+        // Epsilon / eta alone: every kept token has p ≥ c, so w ≥ c·S ≥ c (S ≥ 1), with
+        // c ≥ ε for epsilon and c ≥ min(ε, √ε / classes) for eta (its entropy is ≤ ln classes).
+        S = rowMass(zp, classes, m, false, wFull);
+        haveFull = true;
+        let c = epsOn ? epsilon : min(eta, Math.sqrt(eta) / <f64>classes);
+        zt = m == Infinity ? Infinity : <f32>(<f64>m + Math.log(c) - 1e-3 - Math.abs(<f64>m) * 1e-6);
       }
       n = collect(zp, classes, zt, keys, m, false);
       complete = n == classes;
@@ -680,7 +851,9 @@ export function sampleRows(
         let j = keyIndex(keyAt(keys, i));
         store<f64>(wp + (<usize>i << 3), haveFull ? load<f64>(wFull + (<usize>j << 3)) : weightOf(load<f32>(zp + (<usize>j << 2)), m));
       }
-      K = decide(wp, n, complete, classes, topP, S, minP, keep);
+      K = topPOn || minPOn ? decide(wp, n, complete, classes, topP, S, minP, keep) : complete ? n : -2;
+      if (K != -1 && epsOn) K = massCut(zp, keys, wp, idx, wFull, n, K, classes, m, keep, epsilon, false);
+      if (K != -1 && etaOn) K = massCut(zp, keys, wp, idx, wFull, n, K, classes, m, keep, eta, true);
       if (K >= 0) break;
       n = collect(zp, classes, -Infinity, keys, m, false);
       complete = true;

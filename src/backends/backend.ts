@@ -57,6 +57,9 @@ export interface FilterOptions {
   /** Per-row lists of token ids already generated (same list may be shared by all rows). */
   penaltyTokens: Int32Array[] | null;
   minTokensToKeep: number; // >= 1
+  topNSigma: number; // 0 = off
+  epsilon: number; // 0 = off
+  eta: number; // 0 = off
   /**
    * Sparse per-row replacements of x before temperature — logit bias and penalties, computed once
    * in src/sampling.ts so both backends use the very same float32 values; null = none.

@@ -46,6 +46,7 @@ function run(
       ptrs[0]!, rows, classes,
       // topK and minTokensToKeep only matter up to classes; clamping keeps them in i32 range.
       o.temperature, Math.min(o.topK, classes), o.topP, o.minP, Math.min(o.minTokensToKeep, classes),
+      o.topNSigma, o.epsilon, o.eta,
       p(at.edits), p(at.mask), o.maskStride, o.constrained ? 1 : 0,
       p(at.uniforms), p(at.tokens), p(at.filtered), ptrs[args.length]!,
     ) as number;
