@@ -439,6 +439,8 @@ export class Engine {
     const r = this.#logits(x, classes, options);
     try {
       const o = this.#filterOptions(r, options);
+      // XTC's draw is the second uniform of each row's pair, as in sample, so one seed gives both the same decisions.
+      if (o.xtc !== null) o.xtcDraws = drawUniforms(2 * r.rows, options).filter((_, i) => i % 2 === 1);
       const out = new Float32Array(r.rows * r.classes);
       noTokenLeft(this.#b.filterLogits(r.x, r.rows, r.classes, o, out));
       return out;
@@ -453,7 +455,13 @@ export class Engine {
     const r = this.#logits(x, classes, options);
     try {
       const o = this.#filterOptions(r, options);
-      const uniforms = drawUniforms(r.rows, options);
+      let uniforms: Float64Array;
+      if (o.xtc !== null) {
+        // Each row draws a pair from its stream: the token's uniform, then XTC's.
+        const pairs = drawUniforms(2 * r.rows, options);
+        uniforms = pairs.filter((_, i) => i % 2 === 0);
+        o.xtcDraws = pairs.filter((_, i) => i % 2 === 1);
+      } else uniforms = drawUniforms(r.rows, options);
       const out = new Int32Array(r.rows);
       noTokenLeft(this.#b.sample(r.x, r.rows, r.classes, o, uniforms, out));
       return out;
@@ -730,7 +738,7 @@ export class Engine {
     const samplers = checkSamplers(o);
     const constraints = checkConstraints(o, r.rows, r.classes);
     const prepared = prepareRows(r.x, r.rows, r.classes, constraints, repetitionPenalty, penaltyTokens);
-    return { temperature, topK, topP, minP, repetitionPenalty, penaltyTokens, minTokensToKeep, ...samplers, ...prepared };
+    return { temperature, topK, topP, minP, repetitionPenalty, penaltyTokens, minTokensToKeep, ...samplers, xtcDraws: null, ...prepared };
   }
 }
 

@@ -33,6 +33,8 @@ export const SAMPLE_OPTION_KEYS = [
   'topNSigma',
   'epsilon',
   'eta',
+  'xtc',
+  'order',
 ] as const;
 
 /** A sparse additive bias per token id: a Map, a record keyed by id, or parallel arrays. */
@@ -133,10 +135,27 @@ export interface SamplerOptions {
   epsilon?: number;
   /** Hugging Face EtaLogitsWarper: drop p < min(eta, √eta·exp(−H)); in [0, 1), 0 = off. */
   eta?: number;
+  /** llama.cpp XTC: with this probability per row, drop the tokens with p ≥ threshold except the least likely of them. */
+  xtc?: { probability: number; threshold: number };
+  /** 'hf' (default): temperature first; 'llama.cpp': temperature last. */
+  order?: SampleOrder;
 }
 
-/** topNSigma, epsilon and eta, validated. */
-export function checkSamplers(o: SamplerOptions | undefined): { topNSigma: number; epsilon: number; eta: number } {
+/** The stage orders: Hugging Face's (temperature first) and llama.cpp's (temperature last). */
+export type SampleOrder = 'hf' | 'llama.cpp' | readonly string[];
+export const SAMPLE_ORDERS = {
+  hf: ['temperature', 'topNSigma', 'topK', 'topP', 'minP', 'epsilon', 'eta', 'xtc'],
+  'llama.cpp': ['topNSigma', 'topK', 'topP', 'minP', 'epsilon', 'eta', 'xtc', 'temperature'],
+} as const;
+
+/** topNSigma, epsilon, eta, xtc and order, validated. */
+export function checkSamplers(o: SamplerOptions | undefined): {
+  topNSigma: number;
+  epsilon: number;
+  eta: number;
+  xtc: { probability: number; threshold: number } | null;
+  temperatureLast: boolean;
+} {
   const topNSigma = o?.topNSigma ?? 0;
   if (typeof topNSigma !== 'number' || !Number.isFinite(topNSigma) || topNSigma < 0)
     fail('invalid_argument', `options.topNSigma = ${describe(topNSigma)}, expected a finite number ≥ 0 (0 = off)`, 'options.topNSigma');
@@ -146,7 +165,28 @@ export function checkSamplers(o: SamplerOptions | undefined): { topNSigma: numbe
       fail('invalid_argument', `options.${name} = ${describe(v)}, expected a number in [0, 1) (0 = off)`, `options.${name}`);
     return v;
   };
-  return { topNSigma, epsilon: cutoff(o?.epsilon, 'epsilon'), eta: cutoff(o?.eta, 'eta') };
+  let xtc: { probability: number; threshold: number } | null = null;
+  if (o?.xtc !== undefined) {
+    const x = o.xtc as unknown;
+    const bad = (): never =>
+      fail('invalid_argument', `options.xtc = ${describe(x)}, expected { probability, threshold } with both in [0, 1]`, 'options.xtc');
+    if (typeof x !== 'object' || x === null) bad();
+    const { probability, threshold } = x as { probability: unknown; threshold: unknown };
+    if (typeof probability !== 'number' || !(probability >= 0 && probability <= 1)) bad();
+    if (typeof threshold !== 'number' || !(threshold >= 0 && threshold <= 1)) bad();
+    if ((probability as number) > 0) xtc = { probability: probability as number, threshold: threshold as number };
+  }
+  const order = o?.order ?? 'hf';
+  let temperatureLast = false;
+  const same = (a: readonly string[], b: readonly string[]): boolean => a.length === b.length && a.every((v, i) => v === b[i]);
+  if (order === 'llama.cpp' || (Array.isArray(order) && same(order, SAMPLE_ORDERS['llama.cpp']))) temperatureLast = true;
+  else if (!(order === 'hf' || (Array.isArray(order) && same(order, SAMPLE_ORDERS.hf))))
+    fail(
+      'invalid_argument',
+      `options.order = ${Array.isArray(order) ? JSON.stringify(order) : describe(order)}, expected 'hf', 'llama.cpp' or one of their stage lists (${JSON.stringify(SAMPLE_ORDERS.hf)} / ${JSON.stringify(SAMPLE_ORDERS['llama.cpp'])}); other orders are not supported yet`,
+      'options.order',
+    );
+  return { topNSigma, epsilon: cutoff(o?.epsilon, 'epsilon'), eta: cutoff(o?.eta, 'eta'), xtc, temperatureLast };
 }
 
 /** Validates the constraint and penalty options; throws before anything is computed. */

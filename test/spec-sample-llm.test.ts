@@ -34,6 +34,10 @@ interface RefOptions {
   topNSigma?: number;
   epsilon?: number;
   eta?: number;
+  /** XTC as it applies to this row (the row's draw already below its probability). */
+  xtcThreshold?: number;
+  /** llama.cpp order: temperature last. */
+  llama?: boolean;
 }
 
 function allowedSet(C: number, o: RefOptions): boolean[] {
@@ -67,7 +71,7 @@ function refZ(row: Float32Array, o: RefOptions): number[] {
   }
   const ok = allowedSet(C, o);
   return v.map((a, j) => {
-    const z = T === 0 || T === 1 ? a : fround(a / T);
+    const z = T === 0 || T === 1 || o.llama ? a : fround(a / T);
     return !ok[j] || Number.isNaN(z) ? -Infinity : z;
   });
 }
@@ -136,17 +140,33 @@ function refKept(row: Float32Array, o: RefOptions): { kept: number[]; probs: Map
       }
     K = Math.min(Math.max(K4, keep), K);
   }
-  if (o.temperature === 0) K = 1;
+  // llama.cpp XTC: the leading tokens with p ≥ threshold, all but the last, when ≥ 2 and enough remain.
+  let first = 0;
+  if (o.xtcThreshold !== undefined && o.xtcThreshold <= 0.5) {
+    const S = order.slice(0, K).reduce((s, j) => s + w[j]!, 0);
+    let lead = 0;
+    while (lead < K && w[order[lead]!]! / S >= o.xtcThreshold) lead++;
+    if (lead - 1 > 0 && K - (lead - 1) >= keep) first = lead - 1;
+  }
+  if (o.temperature === 0) (K = 1), (first = 0); // greedy: the argmax, whatever the filters
   // −inf tokens may sit inside a kept prefix (e.g. minTokensToKeep) but weigh nothing and stay −inf.
-  const kept = order.slice(0, K).filter((j) => z[j] !== -Infinity).sort((a, b) => a - b);
-  const total = kept.reduce((s, j) => s + w[j]!, 0);
-  return { kept, probs: new Map(kept.map((j) => [j, w[j]! / total])), z };
+  const kept = order.slice(first, K).filter((j) => z[j] !== -Infinity).sort((a, b) => a - b);
+  const T = o.temperature ?? 1;
+  const zs = o.llama && T !== 0 && T !== 1 ? z.map((a) => fround(a / T)) : z;
+  const ms = Math.max(...zs);
+  const ws = zs.map((a) => (ms === Infinity ? (a === Infinity ? 1 : 0) : Math.exp(a - ms)));
+  const total = kept.reduce((s, j) => s + ws[j]!, 0);
+  return { kept, probs: new Map(kept.map((j) => [j, ws[j]! / total])), z: zs };
 }
 
 /** The library options equivalent to a RefOptions. */
 function libOptions(o: RefOptions): SampleOptions {
-  const { bias, ...rest } = o;
-  return bias ? { ...rest, logitBias: bias } : rest;
+  const { bias, xtcThreshold, llama, ...rest } = o;
+  const lib: SampleOptions = bias ? { ...rest, logitBias: bias } : rest;
+  // probability 1: XTC applies to every row (every draw is < 1).
+  if (xtcThreshold !== undefined) lib.xtc = { probability: 1, threshold: xtcThreshold };
+  if (llama) lib.order = 'llama.cpp';
+  return lib;
 }
 
 function finiteIndices(a: Float32Array, start: number, classes: number): number[] {
@@ -201,6 +221,8 @@ function randomOptions(rand: () => number, C: number): RefOptions {
   if (rand() < 0.25) o.topNSigma = pick([0.5, 1, 2.5]);
   if (rand() < 0.25) o.epsilon = pick([3e-4, 0.01, 0.2]);
   if (rand() < 0.25) o.eta = pick([6e-4, 0.02, 0.3]);
+  if (rand() < 0.25) o.xtcThreshold = pick([0, 0.01, 0.1, 0.3, 0.6]);
+  if (rand() < 0.3) o.llama = true;
   return o;
 }
 
@@ -436,6 +458,84 @@ describeEachBackend('top-nσ, epsilon and eta', (lk) => {
   });
 });
 
+describeEachBackend('XTC and the llama.cpp order', (lk) => {
+  it('random rows and options: kept sets and filtered logits equal the float64 reference', () => {
+    const rand = rng(4321);
+    const pick = <T>(xs: T[]): T => xs[Math.floor(rand() * xs.length)]!;
+    for (let trial = 0; trial < 90; trial++) {
+      const C = [5, 40, 300, 2001][trial % 4]!;
+      const x = randomLogits(1, C, [0.5, 2, 5][trial % 3]!, 2300 + trial);
+      if (trial % 4 === 1) for (let i = 1; i < C; i += 3) x[i] = x[i - 1]!;
+      if (trial % 5 === 2) (x[0] = NaN), (x[C - 1] = -Infinity);
+      const o: RefOptions = {
+        temperature: pick([1, 0.6, 1.7, 0]),
+        llama: pick([true, false]),
+        topK: pick([0, 0, 30]),
+        topP: pick([1, 0.9, 0.6]),
+        minP: pick([0, 0.05]),
+        eta: pick([0, 0, 0.01]),
+        topNSigma: pick([0, 0, 1.5]),
+        minTokensToKeep: pick([1, 1, 3]),
+      };
+      if (rand() < 0.7) o.xtcThreshold = pick([0, 0.02, 0.1, 0.3, 0.5, 0.7]);
+      const { kept, z } = refKept(x, o);
+      const f = lk().filterLogits(x, C, libOptions(o));
+      expect(finiteIndices(f, 0, C), tagOf(o)).toEqual(kept);
+      for (const j of kept) expect(f[j], tagOf(o)).toBe(fround(z[j]!));
+      expect(kept).toContain(lk().sample(x, C, { ...libOptions(o), seed: trial })[0]);
+    }
+  });
+
+  it('XTC drops every top choice but the least likely; a single top choice, threshold > 0.5 or minTokensToKeep stop it', () => {
+    const p = Float32Array.from([0.4, 0.3, 0.2, 0.1], Math.log);
+    const kept = (o: SampleOptions): number[] => finiteIndices(lk().filterLogits(p, 4, o), 0, 4);
+    expect(kept({ xtc: { probability: 1, threshold: 0.15 } })).toEqual([2, 3]);
+    expect(kept({ xtc: { probability: 1, threshold: 0.35 } })).toEqual([0, 1, 2, 3]);
+    expect(kept({ xtc: { probability: 1, threshold: 0.6 } })).toEqual([0, 1, 2, 3]);
+    expect(kept({ xtc: { probability: 1, threshold: 0.15 }, minTokensToKeep: 3 })).toEqual([0, 1, 2, 3]);
+    expect(kept({ xtc: { probability: 0, threshold: 0.15 } })).toEqual([0, 1, 2, 3]);
+    // The draw is the second uniform of the row's pair: below the probability → applied.
+    const seq = (...v: number[]): (() => number) => () => v.shift()!;
+    expect(kept({ xtc: { probability: 0.5, threshold: 0.15 }, random: seq(0.9, 0.4) })).toEqual([2, 3]);
+    expect(kept({ xtc: { probability: 0.5, threshold: 0.15 }, random: seq(0.1, 0.6) })).toEqual([0, 1, 2, 3]);
+    expect(lk().sample(p, 4, { xtc: { probability: 0.5, threshold: 0.15 }, random: seq(0, 0.4) })[0]).toBe(2);
+    expect(lk().sample(p, 4, { xtc: { probability: 0.5, threshold: 0.15 }, random: seq(0, 0.6) })[0]).toBe(0);
+  });
+
+  it('with one seed, filterLogits and sample make the same XTC decision per row; about P of the rows apply it', () => {
+    const C = 4;
+    const rows = 4000;
+    const p = Float32Array.from([0.4, 0.3, 0.2, 0.1], Math.log);
+    const x = new Float32Array(rows * C);
+    for (let r = 0; r < rows; r++) x.set(p, r * C);
+    const o: SampleOptions = { xtc: { probability: 0.3, threshold: 0.15 }, seed: 5 };
+    const f = lk().filterLogits(x, C, o);
+    const t = lk().sample(x, C, o);
+    let applied = 0;
+    for (let r = 0; r < rows; r++) {
+      const k = finiteIndices(f, r * C, C);
+      if (k.length === 2) applied++;
+      expect(k).toContain(t[r]);
+    }
+    expect(Math.abs(applied / rows - 0.3)).toBeLessThan(0.03);
+  });
+
+  it("the llama.cpp order filters before temperature; 'hf' after; stage lists name the same orders", () => {
+    const x = Float32Array.from([0.5, 0.3, 0.2], Math.log);
+    const hf = lk().filterLogits(x, 3, { topP: 0.75, temperature: 0.25 });
+    const ll = lk().filterLogits(x, 3, { topP: 0.75, temperature: 0.25, order: 'llama.cpp' });
+    expect(finiteIndices(hf, 0, 3)).toEqual([0]);
+    expect(finiteIndices(ll, 0, 3)).toEqual([0, 1]);
+    expect(ll[1]).toBe(fround(x[1]! / 0.25));
+    expect(lk().filterLogits(x, 3, { topP: 0.75, temperature: 0.25, order: ['topNSigma', 'topK', 'topP', 'minP', 'epsilon', 'eta', 'xtc', 'temperature'] })).toEqual(ll);
+    expect(lk().filterLogits(x, 3, { topP: 0.75, temperature: 0.25, order: ['temperature', 'topNSigma', 'topK', 'topP', 'minP', 'epsilon', 'eta', 'xtc'] })).toEqual(hf);
+    for (const order of ['vllm', ['topK', 'temperature'], 3])
+      expect(codeOf(() => lk().sample(x, 3, { order: order as never }))).toBe('invalid_argument');
+    for (const xtc of [{ probability: 2, threshold: 0.1 }, { probability: 0.5 }, { probability: 0.5, threshold: -1 }, 1])
+      expect(codeOf(() => lk().sample(x, 3, { xtc: xtc as never }))).toBe('invalid_argument');
+  });
+});
+
 // ---- wasm and JS agree token for token -----------------------------------------------------
 
 describe('constraints, penalties and samplers: wasm and JS give identical tokens and filtered logits', () => {
@@ -490,9 +590,14 @@ describe('constraints, penalties and samplers: wasm and JS give identical tokens
       { eta: 6e-4, temperature: 0.9 },
       { epsilon: 1e-5, eta: 2e-3, minTokensToKeep: 3000 },
       { eta: 0.01, topP: 0.95, tokenBitmask: dense },
+      { xtc: { probability: 1, threshold: 0.001 }, temperature: 0.9 },
+      { xtc: { probability: 0.5, threshold: 0.05 }, topK: 50, topP: 0.9 },
+      { order: 'llama.cpp', topK: 50, topP: 0.9, temperature: 0.8 },
+      { order: 'llama.cpp', temperature: 1.3 },
+      { order: 'llama.cpp', minP: 0.05, temperature: 0.7, xtc: { probability: 1, threshold: 0.1 } },
     ];
     const flat = randomLogits(1, C, 0.3, 4712);
-    for (const [o, row] of [...configs.map((c) => [c, x] as const), [{ eta: 3e-4 }, flat] as const, [{ topNSigma: 1 }, flat] as const]) {
+    for (const [o, row] of [...configs.map((c) => [c, x] as const), [{ eta: 3e-4 }, flat] as const, [{ topNSigma: 1 }, flat] as const, [{ xtc: { probability: 1, threshold: 1e-5 } }, flat] as const]) {
       const x = row;
       for (const seed of [1, 2, 3]) expect(Array.from(w.sample(x, C, { ...o, seed })), tagOf(o)).toEqual(Array.from(j.sample(x, C, { ...o, seed })));
       expect(w.filterLogits(x, C, o)).toEqual(j.filterLogits(x, C, o));

@@ -524,10 +524,10 @@ function collect(zp: usize, classes: i32, zt: f32, keys: usize, m: f32, wantMass
 }
 
 /**
- * The indices j (as keys, in index order) whose rank key is ≤ lastKey, i.e. the first ranks up
- * to lastKey's token; every one has z ≥ zLast, which the four-wide test screens for.
+ * The indices j (as keys, in index order) whose rank key is in [firstKey, lastKey], i.e. the ranks
+ * from firstKey's token to lastKey's; every one has z ≥ zLast, which the four-wide test screens for.
  */
-function collectKept(zp: usize, classes: i32, lastKey: u64, zLast: f32, keys: usize): i32 {
+function collectKept(zp: usize, classes: i32, firstKey: u64, lastKey: u64, zLast: f32, keys: usize): i32 {
   let n = 0;
   let tv = f32x4.splat(zLast);
   let j = 0;
@@ -535,12 +535,18 @@ function collectKept(zp: usize, classes: i32, lastKey: u64, zLast: f32, keys: us
     if (!v128.any_true(f32x4.ge(v128.load(zp + (<usize>j << 2)), tv))) continue;
     for (let q = j; q < j + 4; q++) {
       let z = load<f32>(zp + (<usize>q << 2));
-      if (z >= zLast && rankKey(z, q) <= lastKey) setKey(keys, n++, <u64><u32>q);
+      if (z >= zLast) {
+        let key = rankKey(z, q);
+        if (key <= lastKey && key >= firstKey) setKey(keys, n++, <u64><u32>q);
+      }
     }
   }
   for (; j < classes; j++) {
     let z = load<f32>(zp + (<usize>j << 2));
-    if (z >= zLast && rankKey(z, j) <= lastKey) setKey(keys, n++, <u64><u32>j);
+    if (z >= zLast) {
+      let key = rankKey(z, j);
+      if (key <= lastKey && key >= firstKey) setKey(keys, n++, <u64><u32>j);
+    }
   }
   return n;
 }
@@ -667,7 +673,15 @@ function decide(wp: usize, n: i32, complete: bool, classes: i32, topP: f64, S: f
  * H = ln S − A / S; cut at the first rank with w < c·S, at least `keep`. Returns the new K, or −1
  * when the candidates are too short to decide (the caller widens them).
  */
-function massCut(zp: usize, keys: usize, wp: usize, idx: usize, wFull: usize, n: i32, K: i32, classes: i32, m: f32, keep: i32, eps: f64, eta: bool): i32 {
+/** Σ w and Σ w·(z − m) of the last keptSums call. */
+let SUM_S: f64 = 0.0;
+let SUM_A: f64 = 0.0;
+
+/**
+ * S = Σ w and A = Σ w·(z − m) over the kept set (the first K ranks of the sorted candidates, or
+ * with K = −2 the whole row, whose weights wFull holds) in index order, tokens with w > 0 only.
+ */
+function keptSums(zp: usize, keys: usize, idx: usize, wFull: usize, K: i32, classes: i32, m: f32, wantA: bool): void {
   let S: f64 = 0.0;
   let A: f64 = 0.0;
   if (K == -2) {
@@ -675,7 +689,7 @@ function massCut(zp: usize, keys: usize, wp: usize, idx: usize, wFull: usize, n:
       let w = load<f64>(wFull + (<usize>j << 3));
       if (w > 0.0) {
         S += w;
-        if (m != Infinity) A += w * (<f64>load<f32>(zp + (<usize>j << 2)) - <f64>m);
+        if (wantA && m != Infinity) A += w * (<f64>load<f32>(zp + (<usize>j << 2)) - <f64>m);
       }
     }
   } else {
@@ -687,10 +701,18 @@ function massCut(zp: usize, keys: usize, wp: usize, idx: usize, wFull: usize, n:
       let w = weightOf(z, m);
       if (w > 0.0) {
         S += w;
-        if (m != Infinity) A += w * (<f64>z - <f64>m);
+        if (wantA && m != Infinity) A += w * (<f64>z - <f64>m);
       }
     }
   }
+  SUM_S = S;
+  SUM_A = A;
+}
+
+function massCut(zp: usize, keys: usize, wp: usize, idx: usize, wFull: usize, n: i32, K: i32, classes: i32, m: f32, keep: i32, eps: f64, eta: bool): i32 {
+  keptSums(zp, keys, idx, wFull, K, classes, m, eta);
+  let S = SUM_S;
+  let A = SUM_A;
   let bound = K == -2 ? classes : K;
   if (!(S > 0.0)) return K == -2 ? (n == classes ? n : -1) : K;
   let c = eps;
@@ -712,11 +734,42 @@ function massCut(zp: usize, keys: usize, wp: usize, idx: usize, wFull: usize, n:
   return R > n ? -1 : R;
 }
 
+/**
+ * llama.cpp's XTC on the kept set (first K ranks, or −2 = the whole row), the reference's xtcStart:
+ * the leading ranks with w ≥ threshold·S are the top choices; all but the last are dropped when
+ * there are two or more and at least `keep` tokens remain. Returns the first rank kept, or −1
+ * when the candidates end inside the top choices (the caller widens them).
+ */
+function xtcStart(zp: usize, keys: usize, wp: usize, idx: usize, wFull: usize, n: i32, K: i32, classes: i32, m: f32, keep: i32, threshold: f64): i32 {
+  keptSums(zp, keys, idx, wFull, K, classes, m, false);
+  let limit = threshold * SUM_S;
+  let searchTo = K == -2 ? n : K;
+  let lead = 0;
+  while (lead < searchTo && load<f64>(wp + (<usize>lead << 3)) >= limit) lead++;
+  if (lead == searchTo && K == -2 && n < classes) return -1;
+  let last = lead - 1;
+  let size = K == -2 ? classes : K;
+  return last > 0 && size - last >= keep ? last : 0;
+}
+
 function fillNegInf(p: usize, n: i32): void {
   let v = f32x4.splat(-Infinity);
   let j = 0;
   for (; j + 4 <= n; j += 4) v128.store(p + (<usize>j << 2), v);
   for (; j < n; j++) store<f32>(p + (<usize>j << 2), -Infinity);
+}
+
+/** z = fround(z / T) over the row, as processRow's SIMD pass computes it. */
+function scaleRow(zp: usize, classes: i32, t: f64): void {
+  let tv = f64x2.splat(t);
+  let j = 0;
+  for (; j + 4 <= classes; j += 4) {
+    let v = v128.load(zp + (<usize>j << 2));
+    let lo = f32x4.demote_f64x2_zero(f64x2.div(f64x2.promote_low_f32x4(v), tv));
+    let hi = f32x4.demote_f64x2_zero(f64x2.div(f64x2.promote_low_f32x4(v128.shuffle<f32>(v, v, 2, 3, 0, 1)), tv));
+    v128.store(zp + (<usize>j << 2), v128.shuffle<f32>(lo, hi, 0, 1, 4, 5));
+  }
+  for (; j < classes; j++) store<f32>(zp + (<usize>j << 2), <f32>(<f64>load<f32>(zp + (<usize>j << 2)) / t));
 }
 
 /** Bytes of scratch sampleRows needs for rows of `classes` (z, keys, weights). */
@@ -735,7 +788,7 @@ export function sampleScratchBytes(classes: i32): i32 {
 export function sampleRows(
   xPtr: usize, rows: i32, classes: i32,
   temperature: f64, topK: i32, topP: f64, minP: f64, minTokensToKeep: i32,
-  topNSigma: f64, epsilon: f64, eta: f64,
+  topNSigma: f64, epsilon: f64, eta: f64, temperatureLast: bool, xtcProbability: f64, xtcThreshold: f64, xtcPtr: usize,
   editPtr: usize, maskPtr: usize, maskStride: i32, constrained: bool,
   uniformsPtr: usize, tokensPtr: usize, filteredPtr: usize, scratchPtr: usize,
 ): i32 {
@@ -749,7 +802,9 @@ export function sampleRows(
   HIST = RADIX_COUNTS + (<usize>RADIX_SIZE << 2);
   // Kept indices re-sorted into index order for the epsilon / eta sums.
   let idx = HIST + <usize>HIST_BUCKETS * 8;
-  let scale = temperature != 0.0 && temperature != 1.0;
+  let scale = temperature != 0.0 && temperature != 1.0 && !temperatureLast;
+  // llama.cpp order: the filters ran on unscaled z; the draw and the output scale it now.
+  let lateScale = temperatureLast && temperature != 0.0 && temperature != 1.0;
   let keep = min(minTokensToKeep, classes);
   let k = min(max(topK, minTokensToKeep), classes);
   let topKOn = topK > 0 && k < classes;
@@ -772,6 +827,7 @@ export function sampleRows(
     let rowMask = maskPtr != 0 ? maskPtr + (<usize>(r * maskStride) << 2) : 0;
     let m = processRow(xp, zp, classes, temperature, scale, idBase + (<usize>start << 2), valBase + (<usize>start << 2), nEdit, rowMask);
     if (topNSigma > 0.0 && temperature != 0.0) topNSigmaCut(zp, classes, m, topNSigma);
+    let xtcOn = xtcPtr != 0 && load<f64>(xtcPtr + (<usize>r << 3)) < xtcProbability && xtcThreshold <= 0.5;
 
     if (m == -Infinity && constrained) {
       if (bad < 0) bad = r;
@@ -793,10 +849,12 @@ export function sampleRows(
     let u = tokensPtr != 0 ? load<f64>(uniformsPtr + (<usize>r << 3)) : 0.0;
 
     // No filter: every token is kept; draw over the whole row in index order.
-    if (!topKOn && !topPOn && !minPOn && !epsOn && !etaOn) {
+    if (!topKOn && !topPOn && !minPOn && !epsOn && !etaOn && !xtcOn) {
+      if (lateScale) scaleRow(zp, classes, temperature);
+      let ms: f32 = lateScale ? <f32>(<f64>m / temperature) : m;
       if (filteredPtr != 0) memory.copy(outRow, zp, <usize>classes << 2);
       if (tokensPtr != 0) {
-        let threshold = u * rowMass(zp, classes, m, false, wFull);
+        let threshold = u * rowMass(zp, classes, ms, false, wFull);
         let cum: f64 = 0.0;
         let token = -1;
         let lastPositive = -1;
@@ -834,17 +892,19 @@ export function sampleRows(
       } else if (minPOn) {
         zt = m == Infinity ? Infinity : <f32>(<f64>m + Math.log(minP) - 1e-3 - Math.abs(<f64>m) * 1e-6);
       } else {
-        // Epsilon / eta alone: every kept token has p ≥ c, so w ≥ c·S ≥ c (S ≥ 1), with
-        // c ≥ ε for epsilon and c ≥ min(ε, √ε / classes) for eta (its entropy is ≤ ln classes).
+        // Epsilon / eta / XTC alone: every token they keep or inspect has p ≥ c, so w ≥ c·S ≥ c
+        // (S ≥ 1), with c ≥ ε for epsilon, c ≥ min(ε, √ε / classes) for eta (its entropy is at
+        // most ln classes), c = the threshold for XTC's top choices.
         S = rowMass(zp, classes, m, false, wFull);
         haveFull = true;
-        let c = epsOn ? epsilon : min(eta, Math.sqrt(eta) / <f64>classes);
+        let c = epsOn ? epsilon : etaOn ? min(eta, Math.sqrt(eta) / <f64>classes) : xtcThreshold;
         zt = m == Infinity ? Infinity : <f32>(<f64>m + Math.log(c) - 1e-3 - Math.abs(<f64>m) * 1e-6);
       }
       n = collect(zp, classes, zt, keys, m, false);
       complete = n == classes;
     }
     let K: i32;
+    let first = 0;
     while (true) {
       sortKeys(keys, n);
       for (let i = 0; i < n; i++) {
@@ -854,14 +914,30 @@ export function sampleRows(
       K = topPOn || minPOn ? decide(wp, n, complete, classes, topP, S, minP, keep) : complete ? n : -2;
       if (K != -1 && epsOn) K = massCut(zp, keys, wp, idx, wFull, n, K, classes, m, keep, epsilon, false);
       if (K != -1 && etaOn) K = massCut(zp, keys, wp, idx, wFull, n, K, classes, m, keep, eta, true);
-      if (K >= 0) break;
+      first = 0;
+      if (K != -1 && xtcOn) {
+        first = xtcStart(zp, keys, wp, idx, wFull, n, K, classes, m, keep, xtcThreshold);
+        if (first < 0) K = -1;
+      }
+      if (K >= 0 || K == -2) break;
       n = collect(zp, classes, -Infinity, keys, m, false);
       complete = true;
     }
 
-    // The kept tokens in index order: those whose rank key is ≤ the K-th one (no second sort).
-    let lastKey = keyAt(keys, K - 1);
-    collectKept(zp, classes, lastKey, load<f32>(zp + (<usize>keyIndex(lastKey) << 2)), keys);
+    // The kept tokens in index order: those whose rank key lies between the first kept rank's and
+    // the last's (no second sort). K = −2: the kept ranks run to the end of the row.
+    let lastKey: u64 = K == -2 ? u64.MAX_VALUE : keyAt(keys, K - 1);
+    let zLast: f32 = K == -2 ? -Infinity : load<f32>(zp + (<usize>keyIndex(lastKey) << 2));
+    let firstKey: u64 = first > 0 ? keyAt(keys, first) : 0;
+    K = collectKept(zp, classes, firstKey, lastKey, zLast, keys);
+    if (lateScale) {
+      for (let i = 0; i < K; i++) {
+        let p = zp + (<usize>keyIndex(keyAt(keys, i)) << 2);
+        store<f32>(p, <f32>(<f64>load<f32>(p) / temperature));
+      }
+      m = <f32>(<f64>m / temperature);
+      haveFull = false;
+    }
     if (filteredPtr != 0) {
       fillNegInf(outRow, classes);
       for (let i = 0; i < K; i++) {

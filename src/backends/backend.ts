@@ -60,6 +60,11 @@ export interface FilterOptions {
   topNSigma: number; // 0 = off
   epsilon: number; // 0 = off
   eta: number; // 0 = off
+  /** llama.cpp order: the filters see the logits before temperature, which only shapes the draw. */
+  temperatureLast: boolean;
+  /** XTC: applies to row r when xtcDraws[r] < probability (null = off). */
+  xtc: { probability: number; threshold: number } | null;
+  xtcDraws: Float64Array | null;
   /**
    * Sparse per-row replacements of x before temperature — logit bias and penalties, computed once
    * in src/sampling.ts so both backends use the very same float32 values; null = none.

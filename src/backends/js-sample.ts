@@ -138,7 +138,7 @@ export function topNSigmaCut(z: Float64Array, m: number, n: number): void {
 export function processedRow(x: Float32Array, r: number, classes: number, o: FilterOptions): Float64Array {
   const start = r * classes;
   const t = o.temperature;
-  const scale = t !== 0 && t !== 1;
+  const scale = t !== 0 && t !== 1 && !o.temperatureLast;
   const z = new Float64Array(classes);
   for (let j = 0; j < classes; j++) {
     const v = x[start + j]!;
@@ -223,7 +223,7 @@ function rankOrder(z: Float64Array): Int32Array {
  *  - min-p: cut at the first token (rank order) with w < minP (w = p / p_max); at
  *    least minTokensToKeep.
  */
-export function keptTokens(z: Float64Array, m: number, o: FilterOptions): Int32Array {
+export function keptTokens(z: Float64Array, m: number, o: FilterOptions, r = 0): Int32Array {
   const C = z.length;
   const order = rankOrder(z);
   const w = new Float64Array(C);
@@ -263,7 +263,34 @@ export function keptTokens(z: Float64Array, m: number, o: FilterOptions): Int32A
   }
   if (o.epsilon > 0) K = massCut(z, m, w, order, K, keep, o.epsilon, false);
   if (o.eta > 0) K = massCut(z, m, w, order, K, keep, o.eta, true);
-  return order.slice(0, K).sort();
+  let first = 0;
+  if (o.xtc !== null && o.xtcDraws !== null && o.xtcDraws[r]! < o.xtc.probability && o.xtc.threshold <= 0.5)
+    first = xtcStart(w, order, K, keep, o.xtc.threshold);
+  return order.slice(first, K).sort();
+}
+
+/**
+ * llama.cpp's XTC on the kept prefix of K ranks: with S = Σ w over it (index order, w > 0), the
+ * leading ranks whose w ≥ threshold·S (p ≥ threshold) are "top choices"; all but the last of them
+ * are dropped when there are at least two and at least minTokensToKeep tokens remain. Returns the
+ * first rank kept.
+ */
+function xtcStart(w: Float64Array, order: Int32Array, K: number, keep: number, threshold: number): number {
+  const kept = order.slice(0, K).sort();
+  let S = 0;
+  for (let i = 0; i < K; i++) if (w[kept[i]!]! > 0) S += w[kept[i]!]!;
+  const limit = threshold * S;
+  let lead = 0;
+  while (lead < K && w[order[lead]!]! >= limit) lead++;
+  const last = lead - 1;
+  return last > 0 && K - last >= keep ? last : 0;
+}
+
+/** z as the draw weighs it: with temperature last (llama.cpp order), fround(z / T) now. */
+function drawZ(z: Float64Array, o: FilterOptions): Float64Array {
+  const t = o.temperature;
+  if (!o.temperatureLast || t === 1 || t === 0) return z;
+  return z.map((v) => fround(v / t));
 }
 
 /**
@@ -336,8 +363,9 @@ export function filterLogits(x: Float32Array, rows: number, classes: number, o: 
       row[g] = z[g]!;
       continue;
     }
-    const kept = keptTokens(z, m, o);
-    for (let i = 0; i < kept.length; i++) row[kept[i]!] = z[kept[i]!]!;
+    const kept = keptTokens(z, m, o, r);
+    const zs = drawZ(z, o);
+    for (let i = 0; i < kept.length; i++) row[kept[i]!] = zs[kept[i]!]!;
   }
   return bad;
 }
@@ -357,7 +385,9 @@ export function sample(x: Float32Array, rows: number, classes: number, o: Filter
       out[r] = firstMaxIndex(z);
       continue;
     }
-    out[r] = drawFromKept(z, m, keptTokens(z, m, o), u[r]!);
+    const kept = keptTokens(z, m, o, r);
+    const zs = drawZ(z, o);
+    out[r] = drawFromKept(zs, zs === z ? m : fround(m / o.temperature), kept, u[r]!);
   }
   return bad;
 }

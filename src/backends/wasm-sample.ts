@@ -32,9 +32,10 @@ function run(
   if (rows === 0) return -1;
   const edits = packEdits(o, rows);
   const args: Arg[] = [{ a: x, io: 'in' }];
-  const at = { edits: -1, mask: -1, uniforms: -1, tokens: -1, filtered: -1 };
+  const at = { edits: -1, mask: -1, xtc: -1, uniforms: -1, tokens: -1, filtered: -1 };
   if (edits) (at.edits = args.length), args.push({ a: edits, io: 'in' });
   if (o.mask) (at.mask = args.length), args.push({ a: o.mask, io: 'in' });
+  if (o.xtc && o.xtcDraws) (at.xtc = args.length), args.push({ a: o.xtcDraws, io: 'in' });
   if (uniforms) (at.uniforms = args.length), args.push({ a: uniforms, io: 'in' });
   if (tokens) (at.tokens = args.length), args.push({ a: tokens, io: 'out' });
   if (filtered) (at.filtered = args.length), args.push({ a: filtered, io: 'out' });
@@ -46,7 +47,7 @@ function run(
       ptrs[0]!, rows, classes,
       // topK and minTokensToKeep only matter up to classes; clamping keeps them in i32 range.
       o.temperature, Math.min(o.topK, classes), o.topP, o.minP, Math.min(o.minTokensToKeep, classes),
-      o.topNSigma, o.epsilon, o.eta,
+      o.topNSigma, o.epsilon, o.eta, o.temperatureLast ? 1 : 0, o.xtc?.probability ?? 0, o.xtc?.threshold ?? 1, p(at.xtc),
       p(at.edits), p(at.mask), o.maskStride, o.constrained ? 1 : 0,
       p(at.uniforms), p(at.tokens), p(at.filtered), ptrs[args.length]!,
     ) as number;
