@@ -6,7 +6,7 @@
  * Validation is strict on purpose: a wrong shape or option is a coded
  * LogitkitError naming the argument, never a silent NaN or a wrong answer.
  */
-import { checkConstraints, checkSamplers, prepareRows, type ConstraintOptions, type SamplerOptions } from './sampling.js';
+import { checkConstraints, checkLogprobs, checkSamplers, logprobsOf, prepareRows, type ConstraintOptions, type SampleResult, type SamplerOptions } from './sampling.js';
 import type { Backend, BackendName, CrossEntropyTarget, Features, FilterOptions, Reduction } from './backends/backend.js';
 import { isLkBuffer, releaseWidened, type BufferType, type LkBuffer } from './buffers.js';
 import { fail, LogitkitError } from './errors.js';
@@ -449,12 +449,15 @@ export class Engine {
     }
   }
 
-  sample(x: LogitsInput, classes: number, options?: SampleOptions): Int32Array {
+  sample(x: LogitsInput, classes: number, options: SampleOptions & { logprobs: true }): SampleResult;
+  sample(x: LogitsInput, classes: number, options?: SampleOptions): Int32Array;
+  sample(x: LogitsInput, classes: number, options?: SampleOptions): Int32Array | SampleResult {
     this.#live();
     checkOptions(options);
     const r = this.#logits(x, classes, options);
     try {
       const o = this.#filterOptions(r, options);
+      const lp = checkLogprobs(options);
       let uniforms: Float64Array;
       if (o.xtc !== null) {
         // Each row draws a pair from its stream: the token's uniform, then XTC's.
@@ -464,6 +467,7 @@ export class Engine {
       } else uniforms = drawUniforms(r.rows, options);
       const out = new Int32Array(r.rows);
       noTokenLeft(this.#b.sample(r.x, r.rows, r.classes, o, uniforms, out));
+      if (lp !== null) return logprobsOf(this.#b, r.x, r.rows, r.classes, o, out, lp.n, lp.processed);
       return out;
     } finally {
       r.release();

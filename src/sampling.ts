@@ -8,7 +8,7 @@
  * reference start from the very same values; only the dense work (the mask, the filters, the
  * draw) runs in the backends.
  */
-import type { FilterOptions, RowEdits } from './backends/backend.js';
+import type { Backend, FilterOptions, RowEdits } from './backends/backend.js';
 import { fail } from './errors.js';
 
 /** Every option key of `sample` / `filterLogits` (the SampleOptions interface of engine.ts), in one place. */
@@ -35,7 +35,86 @@ export const SAMPLE_OPTION_KEYS = [
   'eta',
   'xtc',
   'order',
+  'logprobs',
+  'topLogprobs',
+  'logprobsOf',
 ] as const;
+
+/** `sample` with `logprobs: true`. */
+export interface SampleResult {
+  tokens: Int32Array;
+  /** Log-probability of each row's token. */
+  logprobs: Float32Array;
+  /** The topLogprobs most likely tokens per row (rank order: descending, ties by lower id), rows × n. */
+  topLogprobs: { ids: Int32Array; logprobs: Float32Array };
+}
+
+/** OpenAI `logprobs` / `top_logprobs`, and which distribution they describe. */
+export interface LogprobOptions {
+  logprobs?: boolean;
+  /** 0..20 alternatives per row (OpenAI's limit); needs logprobs: true. */
+  topLogprobs?: number;
+  /** 'raw' (default, as vLLM): log-softmax of the logits as given; 'processed': of the distribution sample draws from. */
+  logprobsOf?: 'raw' | 'processed';
+}
+
+export function checkLogprobs(o: LogprobOptions | undefined): { n: number; processed: boolean } | null {
+  const on = o?.logprobs ?? false;
+  if (typeof on !== 'boolean') fail('invalid_argument', `options.logprobs = ${describe(on)}, expected true or false`, 'options.logprobs');
+  const n = o?.topLogprobs ?? 0;
+  if (typeof n !== 'number' || !Number.isInteger(n) || n < 0 || n > 20)
+    fail('invalid_argument', `options.topLogprobs = ${describe(n)}, expected an integer in [0, 20]`, 'options.topLogprobs');
+  const of = o?.logprobsOf ?? 'raw';
+  if (of !== 'raw' && of !== 'processed')
+    fail('invalid_argument', `options.logprobsOf = ${describe(of)}, expected 'raw' or 'processed'`, 'options.logprobsOf');
+  if (!on) {
+    if (n > 0) fail('invalid_argument', 'options.topLogprobs needs options.logprobs: true', 'options.topLogprobs');
+    return null;
+  }
+  return { n, processed: of === 'processed' };
+}
+
+/** FilterOptions that change nothing but NaN → −inf: the raw distribution as sampling reads it. */
+export function neutralFilter(): FilterOptions {
+  return {
+    temperature: 1, topK: 0, topP: 1, minP: 0, repetitionPenalty: 1, penaltyTokens: null, minTokensToKeep: 1,
+    topNSigma: 0, epsilon: 0, eta: 0, temperatureLast: false, xtc: null, xtcDraws: null,
+    edits: null, mask: null, maskStride: 0, constrained: false,
+  };
+}
+
+/**
+ * log p of each row's token and its top-n alternatives, by partial selection: z = the (raw or
+ * processed) logits with NaN → −inf from the backend's filterLogits, L = logsumexp(z), the top n by
+ * the backend's topk selection, log p = fround(z − L). A row with +inf logits gives its +inf
+ * tokens −ln(count) and the rest −inf; a row with no logit above −inf gives NaN.
+ */
+export function logprobsOf(b: Backend, x: Float32Array, rows: number, classes: number, o: FilterOptions, tokens: Int32Array, n: number, processed: boolean): SampleResult {
+  const z = new Float32Array(rows * classes);
+  b.filterLogits(x, rows, classes, processed ? o : neutralFilter(), z);
+  const lse = new Float32Array(rows);
+  b.logsumexp(z, rows, classes, 1, lse);
+  const k = Math.min(n, classes);
+  const ids = new Int32Array(rows * k);
+  const values = new Float32Array(rows * k);
+  if (k > 0) b.topk(z, rows, classes, k, values, ids);
+  const lp = (r: number, v: number): number => {
+    const L = lse[r]!;
+    if (Number.isFinite(L)) return Math.fround(v - L);
+    if (L === -Infinity) return NaN;
+    // L = +inf (or NaN, from inf − inf): the +inf tokens share the mass equally.
+    let inf = 0;
+    for (let j = 0; j < classes; j++) if (z[r * classes + j] === Infinity) inf++;
+    if (inf === 0) return NaN;
+    return v === Infinity ? Math.fround(-Math.log(inf)) : -Infinity;
+  };
+  const logprobs = new Float32Array(rows);
+  for (let r = 0; r < rows; r++) {
+    logprobs[r] = lp(r, z[r * classes + tokens[r]!]!);
+    for (let i = 0; i < k; i++) values[r * k + i] = lp(r, values[r * k + i]!);
+  }
+  return { tokens, logprobs, topLogprobs: { ids, logprobs: values } };
+}
 
 /** A sparse additive bias per token id: a Map, a record keyed by id, or parallel arrays. */
 export type LogitBias =
@@ -128,7 +207,7 @@ function biasEntries(v: unknown, classes: number): { ids: number[]; values: numb
 }
 
 /** The samplers beyond HF's top-k / top-p / min-p (part of SampleOptions). */
-export interface SamplerOptions {
+export interface SamplerOptions extends LogprobOptions {
   /** llama.cpp top-nσ: keep z ≥ max − n·σ over the finite z; 0 = off. */
   topNSigma?: number;
   /** Hugging Face EpsilonLogitsWarper: drop tokens with p < epsilon; in [0, 1), 0 = off. */

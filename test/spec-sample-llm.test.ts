@@ -536,6 +536,67 @@ describeEachBackend('XTC and the llama.cpp order', (lk) => {
   });
 });
 
+describeEachBackend('logprobs', (lk) => {
+  const close = (a: number, b: number): boolean => (Number.isFinite(b) ? Math.abs(a - b) <= 2e-6 * Math.max(1, Math.abs(b)) : Object.is(a, b));
+  /** Rank order (descending, ties by lower id) of a row, NaN as −inf. */
+  const ranked = (v: number[]): number[] => v.map((_, j) => j).sort((a, b) => (v[b]! !== v[a]! ? (v[b]! > v[a]! ? 1 : -1) : a - b));
+
+  it('raw: log-softmax of the logits as given (NaN as -inf), the token and the top n by partial selection', () => {
+    const C = 777;
+    const x = randomLogits(3, C, 3, 41);
+    x[5] = NaN;
+    for (let i = 10; i < 20; i++) x[C + i] = x[C + 9]!; // ties
+    const res = lk().sample(x, C, { logprobs: true, topLogprobs: 20, temperature: 0.7, topK: 40, seed: 3 });
+    expect(Array.from(res.tokens)).toEqual(Array.from(lk().sample(x, C, { temperature: 0.7, topK: 40, seed: 3 })));
+    for (let r = 0; r < 3; r++) {
+      const v = Array.from(x.subarray(r * C, (r + 1) * C), (a) => (Number.isNaN(a) ? -Infinity : a));
+      const m = Math.max(...v);
+      const L = m + Math.log(v.reduce((s, a) => s + Math.exp(a - m), 0));
+      expect(close(res.logprobs[r]!, v[res.tokens[r]!]! - L)).toBe(true);
+      const top = ranked(v).slice(0, 20);
+      expect(Array.from(res.topLogprobs.ids.subarray(r * 20, (r + 1) * 20))).toEqual(top);
+      top.forEach((j, i) => expect(close(res.topLogprobs.logprobs[r * 20 + i]!, v[j]! - L), `row ${r} rank ${i}`).toBe(true));
+    }
+    // Without logprobs the result is still an Int32Array.
+    expect(lk().sample(x, C, { seed: 3 })).toBeInstanceOf(Int32Array);
+  });
+
+  it("processed: the filtered distribution sample draws from (-inf outside it; 0 for greedy)", () => {
+    const C = 300;
+    const x = randomLogits(1, C, 2, 42);
+    const o: RefOptions = { temperature: 0.8, topK: 30, topP: 0.8, frequencyPenalty: 1, penaltyTokens: Int32Array.of(1, 2, 2) };
+    const { kept, probs } = refKept(x, o);
+    const res = lk().sample(x, C, { ...libOptions(o), logprobs: true, topLogprobs: 20, logprobsOf: 'processed', seed: 9 });
+    expect(close(res.logprobs[0]!, Math.log(probs.get(res.tokens[0]!)!))).toBe(true);
+    const keptRanked = [...kept].sort((a, b) => probs.get(b)! - probs.get(a)! || a - b);
+    const ids = Array.from(res.topLogprobs.ids);
+    expect(ids.slice(0, Math.min(20, kept.length))).toEqual(keptRanked.slice(0, 20));
+    ids.forEach((j, i) => expect(close(res.topLogprobs.logprobs[i]!, probs.has(j) ? Math.log(probs.get(j)!) : -Infinity)).toBe(true));
+    const g = lk().sample(x, C, { temperature: 0, logprobs: true, logprobsOf: 'processed' });
+    expect(g.logprobs[0]).toBe(0);
+    expect(g.topLogprobs.ids.length).toBe(0);
+  });
+
+  it('+inf rows share the mass; rows with nothing finite give NaN; topLogprobs is capped at the vocabulary', () => {
+    const x = Float32Array.of(Infinity, 1, Infinity, -Infinity, -Infinity, -Infinity);
+    const res = lk().sample(x, 3, { logprobs: true, topLogprobs: 5, seed: 1 });
+    expect([0, 2]).toContain(res.tokens[0]);
+    expect(res.logprobs[0]).toBe(fround(-Math.log(2)));
+    expect(Array.from(res.topLogprobs.ids)).toEqual([0, 2, 1, 0, 1, 2]);
+    expect(Array.from(res.topLogprobs.logprobs.subarray(0, 3))).toEqual([fround(-Math.log(2)), fround(-Math.log(2)), -Infinity]);
+    expect(res.logprobs[1]).toBeNaN();
+  });
+
+  it('bad logprob options are coded errors', () => {
+    const x = randomLogits(1, 30, 1, 1);
+    expect(codeOf(() => lk().sample(x, 30, { logprobs: true, topLogprobs: 21 }))).toBe('invalid_argument');
+    expect(codeOf(() => lk().sample(x, 30, { logprobs: true, topLogprobs: 1.5 }))).toBe('invalid_argument');
+    expect(codeOf(() => lk().sample(x, 30, { topLogprobs: 3 }))).toBe('invalid_argument');
+    expect(codeOf(() => lk().sample(x, 30, { logprobs: 1 as never }))).toBe('invalid_argument');
+    expect(codeOf(() => lk().sample(x, 30, { logprobs: true, logprobsOf: 'filtered' as never }))).toBe('invalid_argument');
+  });
+});
+
 // ---- wasm and JS agree token for token -----------------------------------------------------
 
 describe('constraints, penalties and samplers: wasm and JS give identical tokens and filtered logits', () => {
@@ -566,6 +627,23 @@ describe('constraints, penalties and samplers: wasm and JS give identical tokens
       const so = { ...o, seed: trial };
       expect(Array.from(w.sample(x, C, so)), tagOf(o)).toEqual(Array.from(j.sample(x, C, so)));
       expect(w.filterLogits(x, C, o), tagOf(o)).toEqual(j.filterLogits(x, C, o));
+    }
+  });
+
+  it('logprobs: same tokens and top ids on both backends, values within float32 rounding (128,256-wide rows)', async () => {
+    const w = await engineFor('wasm');
+    const j = await engineFor('js');
+    const C = 128_256;
+    const x = randomLogits(2, C, 2.5, 999);
+    for (const o of [{ topK: 50, topP: 0.9, temperature: 0.8 }, { minP: 0.1, logprobsOf: 'processed' as const }]) {
+      const a = w.sample(x, C, { ...o, logprobs: true, topLogprobs: 20, seed: 4 });
+      const b = j.sample(x, C, { ...o, logprobs: true, topLogprobs: 20, seed: 4 });
+      expect(Array.from(a.tokens)).toEqual(Array.from(b.tokens));
+      expect(Array.from(a.topLogprobs.ids)).toEqual(Array.from(b.topLogprobs.ids));
+      const near = (p: number, q: number): boolean => p === q || Math.abs(p - q) < 1e-5;
+      for (let i = 0; i < a.topLogprobs.logprobs.length; i++) expect(near(a.topLogprobs.logprobs[i]!, b.topLogprobs.logprobs[i]!)).toBe(true);
+      for (let r = 0; r < 2; r++) expect(near(a.logprobs[r]!, b.logprobs[r]!)).toBe(true);
+      if (o.minP) expect(a.topLogprobs.logprobs[19]).toBe(-Infinity); // fewer than 20 kept
     }
   });
 
