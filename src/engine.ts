@@ -6,7 +6,7 @@
  * Validation is strict on purpose: a wrong shape or option is a coded
  * LogitkitError naming the argument, never a silent NaN or a wrong answer.
  */
-import { checkConstraints, checkLogprobs, checkSamplers, logprobsOf, prepareRows, type ConstraintOptions, type SampleResult, type SamplerOptions } from './sampling.js';
+import { checkConstraints, checkLogprobs, checkSamplers, logprobsOf, prepareRows, verifyDraftRows, type ConstraintOptions, type SampleResult, type SamplerOptions, type VerifyDraftResult } from './sampling.js';
 import type { Backend, BackendName, CrossEntropyTarget, Features, FilterOptions, Reduction } from './backends/backend.js';
 import { isLkBuffer, releaseWidened, type BufferType, type LkBuffer } from './buffers.js';
 import { fail, LogitkitError } from './errors.js';
@@ -475,6 +475,57 @@ export class Engine {
   }
 
   /**
+   * Speculative decoding: checks k draft tokens against the target model. targetLogits has k + 1
+   * rows (the target's logits at each draft position plus one after the last), draftLogits the
+   * draft model's k rows; the same sampling options filter both. Returns how many draft tokens
+   * are accepted and the next token (a correction, or the bonus token when all are accepted).
+   * A single penaltyTokens list is extended row by row with the draft tokens before that row.
+   */
+  verifyDraft(targetLogits: LogitsInput, draftLogits: LogitsInput, classes: number, draftTokens: Int32Array, options?: SampleOptions): VerifyDraftResult {
+    this.#live();
+    checkOptions(options);
+    if (!(draftTokens instanceof Int32Array)) fail('invalid_argument', `draftTokens = ${describe(draftTokens)}, expected an Int32Array of token ids`, 'draftTokens');
+    if (options?.xtc !== undefined) fail('invalid_argument', 'options.xtc is not supported by verifyDraft: its kept set is random per row, so p and q would not be the distributions drawn from', 'options.xtc');
+    if (options?.logprobs !== undefined) fail('invalid_argument', 'options.logprobs is not supported by verifyDraft', 'options.logprobs');
+    const pt = options?.penaltyTokens;
+    if (pt !== undefined && !(pt instanceof Int32Array))
+      fail('invalid_argument', `options.penaltyTokens = ${describe(pt)}, expected one Int32Array (verifyDraft appends the draft tokens row by row)`, 'options.penaltyTokens');
+    const k = draftTokens.length;
+    const rt = this.#logits(targetLogits, classes, options, 'targetLogits');
+    try {
+      const rd = this.#logits(draftLogits, rt.classes, options, 'draftLogits');
+      try {
+        if (rt.rows !== k + 1) fail('shape_mismatch', `targetLogits has ${rt.rows} rows, expected draftTokens.length + 1 = ${k + 1}`, 'targetLogits');
+        if (rd.rows !== k) fail('shape_mismatch', `draftLogits has ${rd.rows} rows, expected draftTokens.length = ${k}`, 'draftLogits');
+        for (let i = 0; i < k; i++)
+          if (!(draftTokens[i]! >= 0 && draftTokens[i]! < rt.classes))
+            fail('target_out_of_range', `draftTokens[${i}] = ${draftTokens[i]}, expected token ids 0 ≤ id < ${rt.classes}`, 'draftTokens');
+        const lists = (rows: number): Int32Array[] | undefined => {
+          if (pt === undefined) return undefined;
+          return Array.from({ length: rows }, (_, i) => {
+            const l = new Int32Array(pt.length + i);
+            l.set(pt);
+            l.set(draftTokens.subarray(0, i), pt.length);
+            return l;
+          });
+        };
+        const ot = this.#filterOptions(rt, { ...options, penaltyTokens: lists(k + 1) });
+        const od = this.#filterOptions(rd, { ...options, penaltyTokens: lists(k) });
+        const next = uniformStream(options);
+        const ft = new Float32Array(rt.rows * rt.classes);
+        noTokenLeft(this.#b.filterLogits(rt.x, rt.rows, rt.classes, ot, ft));
+        const fd = new Float32Array(rd.rows * rd.classes);
+        noTokenLeft(this.#b.filterLogits(rd.x, rd.rows, rd.classes, od, fd));
+        return verifyDraftRows(ft, fd, rt.classes, draftTokens, next);
+      } finally {
+        rd.release();
+      }
+    } finally {
+      rt.release();
+    }
+  }
+
+  /**
    * XGrammar / llguidance bitmask applied to logits: −inf where bit j of word j>>5 of the row's
    * ⌈classes/32⌉ words is clear, x elsewhere. `mask` holds one row for all or one per row;
    * `out` may be x itself (in place).
@@ -750,6 +801,20 @@ export class Engine {
 function noTokenLeft(row: number): void {
   if (row >= 0)
     fail('no_token_allowed', `row ${row} has no token left: the constraints (tokenBitmask, allowedTokens, suppressTokens) allow none with a logit above -inf`, 'options');
+}
+
+/** The uniforms drawUniforms would give, one at a time. */
+function uniformStream(o: SampleOptions | undefined): () => number {
+  if (o?.random !== undefined) {
+    const random = o.random;
+    return () => {
+      const v = random();
+      if (typeof v !== 'number' || !(v >= 0 && v < 1))
+        throw new LogitkitError('invalid_argument', `options.random() returned ${describe(v)}, expected a number in [0, 1)`, 'options.random');
+      return v;
+    };
+  }
+  return o?.seed !== undefined ? splitMix32(o.seed) : Math.random;
 }
 
 /**

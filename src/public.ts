@@ -24,5 +24,5 @@ export type { InitOptions, WasmSource } from './init.js';
 export { eceFromConfidences } from './metrics/calibration.js';
 export { createLogitsProcessor } from './interop.js';
 export { float32ToFloat16Bits, float32ToBfloat16Bits, halfToFloat } from './half.js';
-export type { SampleResult, LogitBias, SampleOrder, ConstraintOptions, SamplerOptions, LogprobOptions } from './sampling.js';
+export type { SampleResult, VerifyDraftResult, LogitBias, SampleOrder, ConstraintOptions, SamplerOptions, LogprobOptions } from './sampling.js';
 export type { LogitsProcessorOptions, LogitsProcessorFunction, LogitsTensorLike, InputIds } from './interop.js';

@@ -10,6 +10,7 @@
  */
 import type { Backend, FilterOptions, RowEdits } from './backends/backend.js';
 import { fail } from './errors.js';
+import { drawFromKept, weightOf } from './backends/js-sample.js';
 
 /** Every option key of `sample` / `filterLogits` (the SampleOptions interface of engine.ts), in one place. */
 export const SAMPLE_OPTION_KEYS = [
@@ -377,4 +378,65 @@ export function prepareRows(
 
 function sharedList(lists: Int32Array[]): boolean {
   return lists.every((l) => l === lists[0]);
+}
+
+/** `verifyDraft`'s answer: how many draft tokens were accepted, and the token that follows them. */
+export interface VerifyDraftResult {
+  accepted: number;
+  token: number;
+}
+
+/**
+ * The speculative-decoding rejection rule (Leviathan et al. 2023; Chen et al. 2023) on filtered
+ * rows: ft = the target's k + 1 rows, fd = the draft's k rows (−inf outside each kept set), draft
+ * = the k draft tokens, next = the uniform stream. Probabilities are w / S with w = exp(z − m) (the
+ * shared exp) and S summed in index order, all in float64 here, so both backends agree exactly.
+ * Row i: accept x = draft[i] when u·q(x) < p(x) (probability min(1, p/q)); otherwise the token is
+ * drawn from max(0, p − q) normalised (from p if that is all zero) and the walk stops. If every
+ * draft token is accepted, the token is drawn from the target's last row exactly as `sample` draws.
+ */
+export function verifyDraftRows(ft: Float32Array, fd: Float32Array, classes: number, draft: Int32Array, next: () => number): VerifyDraftResult {
+  const dist = (f: Float32Array, r: number): Float64Array => {
+    const row = f.subarray(r * classes, (r + 1) * classes);
+    let m = -Infinity;
+    for (let j = 0; j < classes; j++) if (row[j]! > m) m = row[j]!;
+    const w = new Float64Array(classes);
+    let S = 0;
+    for (let j = 0; j < classes; j++) S += w[j] = weightOf(row[j]!, m);
+    for (let j = 0; j < classes; j++) w[j] = w[j]! / S;
+    return w;
+  };
+  const inverseCdf = (w: Float64Array, u: number): number => {
+    let total = 0;
+    for (let j = 0; j < classes; j++) total += w[j]!;
+    const threshold = u * total;
+    let cum = 0;
+    let lastPositive = -1;
+    for (let j = 0; j < classes; j++) {
+      cum += w[j]!;
+      if (cum > threshold) return j;
+      if (w[j]! > 0) lastPositive = j;
+    }
+    return Math.max(lastPositive, 0);
+  };
+  for (let i = 0; i < draft.length; i++) {
+    const p = dist(ft, i);
+    const q = dist(fd, i);
+    const x = draft[i]!;
+    if (next() * q[x]! < p[x]!) continue;
+    const residual = new Float64Array(classes);
+    let R = 0;
+    for (let j = 0; j < classes; j++) R += residual[j] = Math.max(0, p[j]! - q[j]!);
+    const v = next();
+    return { accepted: i, token: inverseCdf(R > 0 ? residual : p, v) };
+  }
+  // Every draft token accepted: the bonus token, as sample would draw it from the last target row.
+  const k = draft.length;
+  const row = ft.subarray(k * classes, (k + 1) * classes);
+  const z = Float64Array.from(row);
+  let m = -Infinity;
+  for (let j = 0; j < classes; j++) if (z[j]! > m) m = z[j]!;
+  const kept: number[] = [];
+  for (let j = 0; j < classes; j++) if (z[j]! !== -Infinity) kept.push(j);
+  return { accepted: k, token: drawFromKept(z, m, Int32Array.from(kept), next()) };
 }

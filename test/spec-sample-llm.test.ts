@@ -597,6 +597,85 @@ describeEachBackend('logprobs', (lk) => {
   });
 });
 
+describeEachBackend('verifyDraft', (lk) => {
+  it('the emitted token follows the target distribution and acceptance is Σ min(p, q) (chi-square, alpha = 0.001)', () => {
+    const C = 6;
+    // Fixed (context-free) logits: target p and a deliberately different draft q, k = 2.
+    const target = Float32Array.of(2, 1.2, 0.4, 0, -0.5, -3, /**/ 0, 1, 2, 0.5, 0, -1, /**/ 1, 1, 0, 0, -1, 0.3);
+    const draft = Float32Array.of(0, 1.5, 1.8, -1, 0.2, 0, /**/ 1, 0, 0, 0, 2, 0);
+    const o = { temperature: 0.9, topK: 5 };
+    const p0 = refKept(target.subarray(0, C), o).probs;
+    const q0 = refKept(draft.subarray(0, C), o).probs;
+    const trials = 40_000;
+    const counts = new Array<number>(C).fill(0);
+    let accepted0 = 0;
+    for (let t = 0; t < trials; t++) {
+      // The draft samples its tokens from q, then the target verifies them.
+      const d = Int32Array.of(lk().sample(draft.subarray(0, C), C, { ...o, seed: 2 * t })[0]!, lk().sample(draft.subarray(C), C, { ...o, seed: 2 * t + 1 })[0]!);
+      const v = lk().verifyDraft(target, draft, C, d, { ...o, seed: 1e6 + t });
+      const first = v.accepted >= 1 ? d[0]! : v.token;
+      counts[first]!++;
+      if (v.accepted >= 1) accepted0++;
+      expect(v.accepted).toBeGreaterThanOrEqual(0);
+      expect(v.accepted).toBeLessThanOrEqual(2);
+    }
+    let chi2 = 0;
+    for (let j = 0; j < C; j++) {
+      const e = (p0.get(j) ?? 0) * trials;
+      if (e === 0) expect(counts[j]).toBe(0);
+      else chi2 += (counts[j]! - e) ** 2 / e;
+    }
+    expect(chi2).toBeLessThan(18.47); // df 4: the five tokens top-k keeps
+    let overlap = 0;
+    for (let j = 0; j < C; j++) overlap += Math.min(p0.get(j) ?? 0, q0.get(j) ?? 0);
+    const se = Math.sqrt((overlap * (1 - overlap)) / trials);
+    expect(Math.abs(accepted0 / trials - overlap)).toBeLessThan(4 * se);
+  });
+
+  it('all accepted: the bonus token is what sample draws from the last target row with the same uniform', () => {
+    const C = 50;
+    const target = randomLogits(3, C, 1, 77);
+    const draftLogits = target.slice(0, 2 * C); // p = q: every kept draft token passes u·q < p
+    const o: SampleOptions = { topP: 0.95, minP: 0.001 };
+    const kept0 = finiteIndices(lk().filterLogits(target.subarray(0, C), C, o), 0, C);
+    const kept1 = finiteIndices(lk().filterLogits(target.subarray(C, 2 * C), C, o), 0, C);
+    const d = Int32Array.of(kept0[0]!, kept1[kept1.length - 1]!);
+    for (const u of [0, 0.37, 0.9, 0.999]) {
+      const seq = [0.5, 0.999999, u];
+      let i = 0;
+      const v = lk().verifyDraft(target, draftLogits, C, d, { ...o, random: () => seq[i++]! });
+      expect(v.accepted).toBe(2);
+      expect(v.token).toBe(lk().sample(target.subarray(2 * C), C, { ...o, random: () => u })[0]);
+    }
+  });
+
+  it('greedy: accepted while the draft matches the target argmax; then the argmax', () => {
+    const C = 8;
+    const target = Float32Array.of(0, 5, 0, 0, 0, 0, 0, 0, /**/ 0, 0, 6, 0, 0, 0, 0, 0, /**/ 7, 0, 0, 0, 0, 0, 0, 0);
+    const draft = new Float32Array(2 * C);
+    expect(lk().verifyDraft(target, draft, C, Int32Array.of(1, 2), { temperature: 0 })).toEqual({ accepted: 2, token: 0 });
+    expect(lk().verifyDraft(target, draft, C, Int32Array.of(1, 3), { temperature: 0 })).toEqual({ accepted: 1, token: 2 });
+    expect(lk().verifyDraft(target, draft, C, Int32Array.of(4, 2), { temperature: 0 })).toEqual({ accepted: 0, token: 1 });
+    expect(lk().verifyDraft(target.subarray(0, C), new Float32Array(0), C, new Int32Array(0), { temperature: 0 })).toEqual({ accepted: 0, token: 1 });
+  });
+
+  it('penalties see the draft tokens before each row; bad shapes and options are coded errors', () => {
+    const C = 4;
+    const target = Float32Array.of(0, 3, 0, 0, /**/ 0, 3, 0, 2.9, /**/ 0, 0, 0, 0);
+    const draft = Float32Array.of(0, 3, 0, 0, /**/ 0, 3, 0, 0);
+    // Row 1 penalises token 1 (drafted at row 0), so the greedy target there is 3, not 1.
+    expect(lk().verifyDraft(target, draft, C, Int32Array.of(1, 1), { temperature: 0, presencePenalty: 1, penaltyTokens: new Int32Array(0) })).toEqual({ accepted: 1, token: 3 });
+    expect(codeOf(() => lk().verifyDraft(target, draft, C, Int32Array.of(1)))).toBe('shape_mismatch');
+    expect(codeOf(() => lk().verifyDraft(target.subarray(0, 8), draft, C, Int32Array.of(1, 1)))).toBe('shape_mismatch');
+    expect(codeOf(() => lk().verifyDraft(target, draft, C, Int32Array.of(1, 4)))).toBe('target_out_of_range');
+    expect(codeOf(() => lk().verifyDraft(target, draft, C, [1, 1] as never))).toBe('invalid_argument');
+    expect(codeOf(() => lk().verifyDraft(target, draft, C, Int32Array.of(1, 1), { xtc: { probability: 1, threshold: 0.1 } }))).toBe('invalid_argument');
+    expect(codeOf(() => lk().verifyDraft(target, draft, C, Int32Array.of(1, 1), { penaltyTokens: [Int32Array.of(1)] }))).toBe('invalid_argument');
+    expect(codeOf(() => lk().verifyDraft(target, draft, C, Int32Array.of(1, 1), { allowedTokens: Int32Array.of(), seed: 1 }))).toBe('no_token_allowed');
+    expect(lk().verifyDraft(target, draft, C, Int32Array.of(1, 1), { seed: 3 }).accepted).toBeGreaterThanOrEqual(0);
+  });
+});
+
 // ---- wasm and JS agree token for token -----------------------------------------------------
 
 describe('constraints, penalties and samplers: wasm and JS give identical tokens and filtered logits', () => {
@@ -627,6 +706,19 @@ describe('constraints, penalties and samplers: wasm and JS give identical tokens
       const so = { ...o, seed: trial };
       expect(Array.from(w.sample(x, C, so)), tagOf(o)).toEqual(Array.from(j.sample(x, C, so)));
       expect(w.filterLogits(x, C, o), tagOf(o)).toEqual(j.filterLogits(x, C, o));
+    }
+  });
+
+  it('verifyDraft: the same answers on both backends for the same seed', async () => {
+    const w = await engineFor('wasm');
+    const j = await engineFor('js');
+    const C = 5000;
+    const target = randomLogits(4, C, 2, 1234);
+    const draft = randomLogits(3, C, 2, 1235);
+    for (let s = 0; s < 40; s++) {
+      const o: SampleOptions = { temperature: 0.8, topK: [0, 50][s % 2]!, topP: 0.9, seed: s };
+      const d = w.sample(draft, C, o);
+      expect(w.verifyDraft(target, draft, C, d, o)).toEqual(j.verifyDraft(target, draft, C, d, o));
     }
   });
 
