@@ -475,6 +475,25 @@ export class Engine {
   }
 
   /**
+   * float32 → float16 / bfloat16 bits (round to nearest even, as float32ToFloat16Bits), narrowed
+   * inside wasm on the wasm backend; `out` (a Uint16Array of the same length) receives them, e.g.
+   * a half-precision tensor's own data.
+   */
+  toHalfBits(x: Float32Array, dtype: 'float16' | 'bfloat16', options?: { out?: Uint16Array }): Uint16Array {
+    this.#live();
+    checkOptions(options);
+    if (!(x instanceof Float32Array)) fail('invalid_argument', `x = ${describe(x)}, expected a Float32Array`, 'x');
+    if (dtype !== 'float16' && dtype !== 'bfloat16') fail('invalid_argument', `dtype = ${describe(dtype)}, expected 'float16' or 'bfloat16'`, 'dtype');
+    const out = options?.out ?? new Uint16Array(x.length);
+    if (!(out instanceof Uint16Array)) fail('invalid_argument', `options.out = ${describe(out)}, expected a Uint16Array`, 'options.out');
+    if (out.length !== x.length) fail('shape_mismatch', `options.out has ${out.length} elements, expected ${x.length}`, 'options.out');
+    if (partiallyOverlaps(out, x) || (out.buffer === x.buffer && out.byteOffset === x.byteOffset))
+      fail('invalid_argument', 'options.out overlaps x', 'options.out');
+    if (x.length > 0) this.#b.narrowHalf(x, dtype, out);
+    return out;
+  }
+
+  /**
    * Speculative decoding: checks k draft tokens against the target model. targetLogits has k + 1
    * rows (the target's logits at each draft position plus one after the last), draftLogits the
    * draft model's k rows; the same sampling options filter both. Returns how many draft tokens

@@ -971,3 +971,43 @@ export function sampleRows(
   }
   return bad;
 }
+
+// ---- narrowing filtered logits back to half precision ------------------------------------
+// Round to nearest even, bit for bit the TypeScript float32ToFloat16Bits / float32ToBfloat16Bits
+// (src/half.ts): overflow → ±inf, gradual underflow, NaN kept quiet. Used by the transformers.js
+// processor to write float16 / bfloat16 tensors in place without a per-element JS conversion.
+
+function f32ToF16Bits(x: f32): u32 {
+  let b = reinterpret<u32>(x);
+  let sign = (b >> 16) & 0x8000;
+  let exp = <i32>((b >> 23) & 0xff);
+  let mant = b & 0x7fffff;
+  if (exp == 0xff) return sign | 0x7c00 | (mant != 0 ? 0x200 | (mant >> 13) : 0);
+  let e = exp - 127 + 15;
+  if (e >= 31) return sign | 0x7c00;
+  if (e <= 0) {
+    if (e < -10) return sign;
+    let m = mant | 0x800000;
+    let shift = <u32>(14 - e);
+    let half = m >> shift;
+    let rest = m & ((<u32>1 << shift) - 1);
+    let mid = <u32>1 << (shift - 1);
+    return sign | (half + (rest > mid || (rest == mid && (half & 1) != 0) ? 1 : 0));
+  }
+  let half = (<u32>e << 10) | (mant >> 13);
+  let rest = mant & 0x1fff;
+  return sign | (half + (rest > 0x1000 || (rest == 0x1000 && (half & 1) != 0) ? 1 : 0));
+}
+
+/** dst[i] = float16 (or, with bf16, bfloat16) bits of the float32 src[i], for i < n. */
+export function narrowToHalf(srcPtr: usize, n: i32, dstPtr: usize, bf16: bool): void {
+  if (bf16) {
+    for (let i = 0; i < n; i++) {
+      let b = load<u32>(srcPtr + (<usize>i << 2));
+      let h = (b & 0x7fffffff) > 0x7f800000 ? (b >> 16) | 0x40 : (b + 0x7fff + ((b >> 16) & 1)) >> 16;
+      store<u16>(dstPtr + (<usize>i << 1), <u16>h);
+    }
+    return;
+  }
+  for (let i = 0; i < n; i++) store<u16>(dstPtr + (<usize>i << 1), <u16>f32ToF16Bits(load<f32>(srcPtr + (<usize>i << 2))));
+}

@@ -119,6 +119,8 @@ export interface Backend extends BackendAllocator {
 
   /** Widen IEEE half (float16) or bfloat16 bits to float32. The wasm backend returns a view into its memory. */
   widenHalf(bits: Uint16Array, dtype: 'float16' | 'bfloat16'): Float32Array;
+  /** Narrow float32 to IEEE half or bfloat16 bits (round to nearest even), into out. */
+  narrowHalf(x: Float32Array, dtype: 'float16' | 'bfloat16', out: Uint16Array): void;
 
   /** Bytes of wasm memory reserved and handed out (0 for backends without wasm memory). */
   memoryStats(): { wasmBytes: number; inUse: number };
