@@ -91,10 +91,22 @@ export function neutralFilter(): FilterOptions {
  * tokens −ln(count) and the rest −inf; a row with no logit above −inf gives NaN.
  */
 export function logprobsOf(b: Backend, x: Float32Array, rows: number, classes: number, o: FilterOptions, tokens: Int32Array, n: number, processed: boolean): SampleResult {
-  const z = new Float32Array(rows * classes);
-  b.filterLogits(x, rows, classes, processed ? o : neutralFilter(), z);
   const lse = new Float32Array(rows);
-  b.logsumexp(z, rows, classes, 1, lse);
+  let z = x;
+  if (processed) {
+    z = new Float32Array(rows * classes);
+    b.filterLogits(x, rows, classes, o, z);
+    b.logsumexp(z, rows, classes, 1, lse);
+  } else {
+    // Raw: x itself, unless a row's logsumexp is NaN — a NaN logit (read as −inf) or ±inf — then
+    // the copy with NaN → −inf.
+    b.logsumexp(x, rows, classes, 1, lse);
+    if (lse.some((v) => Number.isNaN(v))) {
+      z = new Float32Array(rows * classes);
+      b.filterLogits(x, rows, classes, neutralFilter(), z);
+      b.logsumexp(z, rows, classes, 1, lse);
+    }
+  }
   const k = Math.min(n, classes);
   const ids = new Int32Array(rows * k);
   const values = new Float32Array(rows * k);
@@ -396,47 +408,60 @@ export interface VerifyDraftResult {
  * draft token is accepted, the token is drawn from the target's last row exactly as `sample` draws.
  */
 export function verifyDraftRows(ft: Float32Array, fd: Float32Array, classes: number, draft: Int32Array, next: () => number): VerifyDraftResult {
-  const dist = (f: Float32Array, r: number): Float64Array => {
-    const row = f.subarray(r * classes, (r + 1) * classes);
+  /** The kept tokens of a filtered row (index order) and their probabilities. */
+  const dist = (f: Float32Array, r: number): { ids: number[]; p: Map<number, number> } => {
+    const base = r * classes;
+    const ids: number[] = [];
     let m = -Infinity;
-    for (let j = 0; j < classes; j++) if (row[j]! > m) m = row[j]!;
-    const w = new Float64Array(classes);
+    for (let j = 0; j < classes; j++) {
+      const v = f[base + j]!;
+      if (v !== -Infinity) {
+        ids.push(j);
+        if (v > m) m = v;
+      }
+    }
+    const w = ids.map((j) => weightOf(f[base + j]!, m));
     let S = 0;
-    for (let j = 0; j < classes; j++) S += w[j] = weightOf(row[j]!, m);
-    for (let j = 0; j < classes; j++) w[j] = w[j]! / S;
-    return w;
+    for (const v of w) S += v;
+    return { ids, p: new Map(ids.map((j, i) => [j, w[i]! / S])) };
   };
-  const inverseCdf = (w: Float64Array, u: number): number => {
+  /** First id whose running sum exceeds u·total (index order); else the last positive one. */
+  const inverseCdf = (ids: number[], w: (j: number) => number, u: number): number => {
     let total = 0;
-    for (let j = 0; j < classes; j++) total += w[j]!;
+    for (const j of ids) total += w(j);
     const threshold = u * total;
     let cum = 0;
     let lastPositive = -1;
-    for (let j = 0; j < classes; j++) {
-      cum += w[j]!;
+    for (const j of ids) {
+      cum += w(j);
       if (cum > threshold) return j;
-      if (w[j]! > 0) lastPositive = j;
+      if (w(j) > 0) lastPositive = j;
     }
-    return Math.max(lastPositive, 0);
+    return lastPositive >= 0 ? lastPositive : ids[0]!;
   };
   for (let i = 0; i < draft.length; i++) {
-    const p = dist(ft, i);
-    const q = dist(fd, i);
+    const P = dist(ft, i);
+    const Q = dist(fd, i);
     const x = draft[i]!;
-    if (next() * q[x]! < p[x]!) continue;
-    const residual = new Float64Array(classes);
+    if (next() * (Q.p.get(x) ?? 0) < (P.p.get(x) ?? 0)) continue;
+    // max(0, p − q) is zero outside p's support: walk p's kept ids only.
+    const residual = (j: number): number => Math.max(0, P.p.get(j)! - (Q.p.get(j) ?? 0));
     let R = 0;
-    for (let j = 0; j < classes; j++) R += residual[j] = Math.max(0, p[j]! - q[j]!);
+    for (const j of P.ids) R += residual(j);
     const v = next();
-    return { accepted: i, token: inverseCdf(R > 0 ? residual : p, v) };
+    return { accepted: i, token: inverseCdf(P.ids, R > 0 ? residual : (j) => P.p.get(j)!, v) };
   }
   // Every draft token accepted: the bonus token, as sample would draw it from the last target row.
   const k = draft.length;
   const row = ft.subarray(k * classes, (k + 1) * classes);
-  const z = Float64Array.from(row);
-  let m = -Infinity;
-  for (let j = 0; j < classes; j++) if (z[j]! > m) m = z[j]!;
   const kept: number[] = [];
-  for (let j = 0; j < classes; j++) if (z[j]! !== -Infinity) kept.push(j);
+  let m = -Infinity;
+  for (let j = 0; j < classes; j++)
+    if (row[j] !== -Infinity) {
+      kept.push(j);
+      if (row[j]! > m) m = row[j]!;
+    }
+  const z = new Float64Array(classes);
+  for (const j of kept) z[j] = row[j]!;
   return { accepted: k, token: drawFromKept(z, m, Int32Array.from(kept), next()) };
 }

@@ -494,6 +494,11 @@ describeEachBackend('XTC and the llama.cpp order', (lk) => {
     expect(kept({ xtc: { probability: 1, threshold: 0.6 } })).toEqual([0, 1, 2, 3]);
     expect(kept({ xtc: { probability: 1, threshold: 0.15 }, minTokensToKeep: 3 })).toEqual([0, 1, 2, 3]);
     expect(kept({ xtc: { probability: 0, threshold: 0.15 } })).toEqual([0, 1, 2, 3]);
+    // −inf tokens are not candidates: they do not count as tokens left.
+    const padded = new Float32Array(14).fill(-Infinity);
+    padded.set(p, 5);
+    expect(finiteIndices(lk().filterLogits(padded, 14, { xtc: { probability: 1, threshold: 0.15 }, minTokensToKeep: 3 }), 0, 14)).toEqual([5, 6, 7, 8]);
+    expect(finiteIndices(lk().filterLogits(padded, 14, { xtc: { probability: 1, threshold: 0.15 }, minTokensToKeep: 2 }), 0, 14)).toEqual([7, 8]);
     // The draw is the second uniform of the row's pair: below the probability → applied.
     const seq = (...v: number[]): (() => number) => () => v.shift()!;
     expect(kept({ xtc: { probability: 0.5, threshold: 0.15 }, random: seq(0.9, 0.4) })).toEqual([2, 3]);

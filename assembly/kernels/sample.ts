@@ -495,9 +495,22 @@ function kthLargest(zp: usize, classes: i32, k: i32, hp: usize): f32 {
 
 /** Σ w of the tokens collected by the last collect() with wantMass (index order). */
 let collectedMass: f64 = 0.0;
+/** The last collect()'s threshold: every token left out has z < it. */
+let collectedBelow: f32 = 0.0;
+
+/**
+ * True when every token the last collect() left out has w < limit: they all lie below its
+ * threshold, so their weight is at most the threshold's (with a margin for the exp's last bit).
+ */
+function outsideBelow(m: f32, limit: f64): bool {
+  return weightOf(collectedBelow, m) * (1.0 + 1e-9) < limit;
+}
 
 /** Rank keys of every j with z_j ≥ zt, in index order; returns their count. */
 function collect(zp: usize, classes: i32, zt: f32, keys: usize, m: f32, wantMass: bool): i32 {
+  // −inf tokens are never candidates (as in the reference's rankOrder).
+  if (zt == -Infinity) zt = -f32.MAX_VALUE;
+  collectedBelow = zt;
   let n = 0;
   let s: f64 = 0.0;
   let tv = f32x4.splat(zt);
@@ -528,6 +541,7 @@ function collect(zp: usize, classes: i32, zt: f32, keys: usize, m: f32, wantMass
  * from firstKey's token to lastKey's; every one has z ≥ zLast, which the four-wide test screens for.
  */
 function collectKept(zp: usize, classes: i32, firstKey: u64, lastKey: u64, zLast: f32, keys: usize): i32 {
+  if (zLast == -Infinity) zLast = -f32.MAX_VALUE;
   let n = 0;
   let tv = f32x4.splat(zLast);
   let j = 0;
@@ -727,7 +741,7 @@ function massCut(zp: usize, keys: usize, wp: usize, idx: usize, wFull: usize, n:
     }
   }
   if (cut < 0) {
-    if (K == -2 && n < classes) return -1;
+    if (K == -2 && n < classes && !outsideBelow(m, limit)) return -1;
     cut = searchTo;
   }
   let R = min(max(cut, keep), bound);
@@ -746,9 +760,14 @@ function xtcStart(zp: usize, keys: usize, wp: usize, idx: usize, wFull: usize, n
   let searchTo = K == -2 ? n : K;
   let lead = 0;
   while (lead < searchTo && load<f64>(wp + (<usize>lead << 3)) >= limit) lead++;
-  if (lead == searchTo && K == -2 && n < classes) return -1;
+  if (lead == searchTo && K == -2 && n < classes && !outsideBelow(m, limit)) return -1;
   let last = lead - 1;
-  let size = K == -2 ? classes : K;
+  let size = K;
+  if (K == -2) {
+    // The whole row: its candidates are the tokens above −inf.
+    size = 0;
+    for (let j = 0; j < classes; j++) if (load<f32>(zp + (<usize>j << 2)) != -Infinity) size++;
+  }
   return last > 0 && size - last >= keep ? last : 0;
 }
 
@@ -849,7 +868,8 @@ export function sampleRows(
     let u = tokensPtr != 0 ? load<f64>(uniformsPtr + (<usize>r << 3)) : 0.0;
 
     // No filter: every token is kept; draw over the whole row in index order.
-    if (!topKOn && !topPOn && !minPOn && !epsOn && !etaOn && !xtcOn) {
+    let sigmaOn = topNSigma > 0.0;
+    if (!topKOn && !topPOn && !minPOn && !epsOn && !etaOn && !xtcOn && !sigmaOn) {
       if (lateScale) scaleRow(zp, classes, temperature);
       let ms: f32 = lateScale ? <f32>(<f64>m / temperature) : m;
       if (filteredPtr != 0) memory.copy(outRow, zp, <usize>classes << 2);
@@ -891,17 +911,24 @@ export function sampleRows(
         zt = topPThreshold(m, topP * S * (1.0 + 1e-9));
       } else if (minPOn) {
         zt = m == Infinity ? Infinity : <f32>(<f64>m + Math.log(minP) - 1e-3 - Math.abs(<f64>m) * 1e-6);
+      } else if (!epsOn && !etaOn && !xtcOn) {
+        // Top-nσ alone: its cut already set everything below the threshold to −inf.
+        zt = -Infinity;
       } else {
-        // Epsilon / eta / XTC alone: every token they keep or inspect has p ≥ c, so w ≥ c·S ≥ c
-        // (S ≥ 1), with c ≥ ε for epsilon, c ≥ min(ε, √ε / classes) for eta (its entropy is at
-        // most ln classes), c = the threshold for XTC's top choices.
+        // Epsilon / eta / XTC alone: every token they keep or inspect has p ≥ c, so w ≥ c·S.
+        // c = ε for epsilon, the threshold for XTC's top choices; for eta alone the kept set so
+        // far is the whole row, so its exact cutoff min(η, √η·e^−H) is known from one more pass.
         S = rowMass(zp, classes, m, false, wFull);
         haveFull = true;
-        let c = epsOn ? epsilon : etaOn ? min(eta, Math.sqrt(eta) / <f64>classes) : xtcThreshold;
-        zt = m == Infinity ? Infinity : <f32>(<f64>m + Math.log(c) - 1e-3 - Math.abs(<f64>m) * 1e-6);
+        let c = epsOn ? epsilon : xtcThreshold;
+        if (!epsOn && etaOn) {
+          keptSums(zp, keys, idx, wFull, -2, classes, m, true);
+          c = min(eta, Math.sqrt(eta) * expNonPositive(-(logAtLeastOne(SUM_S) - SUM_A / SUM_S)));
+        }
+        zt = m == Infinity ? Infinity : <f32>(<f64>m + Math.log(c * S) - 1e-3 - Math.abs(<f64>m) * 1e-6);
       }
       n = collect(zp, classes, zt, keys, m, false);
-      complete = n == classes;
+      complete = zt == -Infinity || n == classes;
     }
     let K: i32;
     let first = 0;

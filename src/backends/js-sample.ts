@@ -193,19 +193,23 @@ const INDEX_SPAN = 2 ** 21;
  * comparator sort); rows of 2^21 classes or more use the comparator.
  */
 function rankOrder(z: Float64Array): Int32Array {
-  const C = z.length;
-  if (C >= INDEX_SPAN) {
-    const order = Array.from({ length: C }, (_, j) => j);
-    order.sort((a, b) => (z[a]! > z[b]! ? -1 : z[a]! < z[b]! ? 1 : a - b));
-    return Int32Array.from(order);
+  // −inf tokens are never candidates: they weigh nothing, and leaving them out keeps counts
+  // (top-k's k, XTC's "tokens left") about tokens that can be drawn.
+  const live: number[] = [];
+  for (let j = 0; j < z.length; j++) if (z[j] !== -Infinity) live.push(j);
+  const C = live.length;
+  if (z.length >= INDEX_SPAN) {
+    live.sort((a, b) => (z[a]! > z[b]! ? -1 : z[a]! < z[b]! ? 1 : a - b));
+    return Int32Array.from(live);
   }
   const keys = new Float64Array(C);
-  for (let j = 0; j < C; j++) {
+  for (let i = 0; i < C; i++) {
+    const j = live[i]!;
     f32[0] = z[j]!;
     let b = u32[0]!;
     if (b === 0x80000000) b = 0;
     const ordered = b & 0x80000000 ? ~b >>> 0 : (b | 0x80000000) >>> 0;
-    keys[j] = (0xffffffff - ordered) * INDEX_SPAN + j;
+    keys[i] = (0xffffffff - ordered) * INDEX_SPAN + j;
   }
   keys.sort();
   const order = new Int32Array(C);
@@ -224,11 +228,12 @@ function rankOrder(z: Float64Array): Int32Array {
  *    least minTokensToKeep.
  */
 export function keptTokens(z: Float64Array, m: number, o: FilterOptions, r = 0): Int32Array {
-  const C = z.length;
   const order = rankOrder(z);
-  const w = new Float64Array(C);
-  for (let j = 0; j < C; j++) w[j] = weightOf(z[j]!, m);
-  const keep = Math.min(o.minTokensToKeep, C);
+  // Candidates: the tokens above −inf, in rank order.
+  const C = order.length;
+  const w = new Float64Array(z.length);
+  for (let j = 0; j < z.length; j++) w[j] = weightOf(z[j]!, m);
+  const keep = Math.min(o.minTokensToKeep, z.length);
   let K = C;
   let tau = -Infinity;
   if (o.topK > 0) {
@@ -239,7 +244,7 @@ export function keptTokens(z: Float64Array, m: number, o: FilterOptions, r = 0):
   }
   if (o.topP < 1) {
     let S = 0;
-    for (let j = 0; j < C; j++) if (z[j]! >= tau) S += w[j]!;
+    for (let j = 0; j < z.length; j++) if (z[j]! >= tau) S += w[j]!;
     const target = o.topP * S;
     let K2 = K;
     let W = 0;
@@ -358,7 +363,8 @@ export function filterLogits(x: Float32Array, rows: number, classes: number, o: 
       if (bad < 0) bad = r;
       continue;
     }
-    if (o.temperature === 0) {
+    // Greedy, and rows with nothing above −inf: the first maximum (token 0 for an all −inf row).
+    if (o.temperature === 0 || m === -Infinity) {
       const g = firstMaxIndex(z);
       row[g] = z[g]!;
       continue;
@@ -381,7 +387,8 @@ export function sample(x: Float32Array, rows: number, classes: number, o: Filter
       out[r] = 0;
       continue;
     }
-    if (o.temperature === 0) {
+    // Greedy, and rows with nothing above −inf: the first maximum (token 0 for an all −inf row).
+    if (o.temperature === 0 || m === -Infinity) {
       out[r] = firstMaxIndex(z);
       continue;
     }
