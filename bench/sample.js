@@ -5,6 +5,10 @@
 //
 //   node bench/sample.js [--quick]        (needs `npm run build` first: imports ../dist)
 //
+// A second table times the issue-16 options (constraints, penalties, top-nσ / epsilon / eta / XTC,
+// the llama.cpp order, logprobs, verifyDraft) on the wasm backend against the top-k 50 + top-p 0.9
+// + T 0.8 path on the N(0, 2.5²) row; the target is < 2× that path (XTC may need a full pass).
+//
 // Workloads: logits ~ N(0, 2.5²) float32 (seeded), which keeps a few thousand tokens at
 // top-p 0.9 after temperature 0.8; and a peaked row (one logit +12 above the rest) where
 // top-p keeps few tokens. Each call draws a fresh uniform. Prints medians (ms, tinybench p50)
@@ -90,4 +94,74 @@ for (const w of workloads) {
       `| ${w.name} | ${c.name} | ${med.naive.toFixed(2)} | ${med.js.toFixed(2)} | ${med.wasm.toFixed(3)} | **${(med.naive / med.wasm).toFixed(0)}×** | ${(med.js / med.wasm).toFixed(0)}× | ${kept} |`,
     );
   }
+}
+
+// ---- the issue-16 paths, wasm, against the top-k 50 + top-p 0.9 path -----------------------
+
+const x = workloads[0].x;
+const words = Math.ceil(CLASSES / 32);
+const denseMask = new Int32Array(words).fill(-1);
+for (let i = 0; i < words; i += 2) denseMask[i] = 0x55555555;
+const grammarMask = new Int32Array(words);
+{
+  const r = rng(3);
+  for (let i = 0; i < 300; i++) {
+    const t = Math.floor(r() * CLASSES);
+    grammarMask[t >> 5] |= 1 << (t & 31);
+  }
+}
+const history = (() => {
+  const r = rng(4);
+  return Int32Array.from({ length: 512 }, () => Math.floor(r() * CLASSES));
+})();
+const base = { topK: 50, topP: 0.9, temperature: 0.8 };
+const paths = [
+  ['baseline: topK=50 topP=0.9 T=0.8', base],
+  ['+ tokenBitmask (half the vocabulary)', { ...base, tokenBitmask: denseMask }],
+  ['+ tokenBitmask (grammar: 300 tokens)', { ...base, tokenBitmask: grammarMask }],
+  ['+ logitBias (16 ids)', { ...base, logitBias: new Map(Array.from({ length: 16 }, (_, i) => [i * 7919, i % 2 ? 2 : -2])) }],
+  ['+ allowedTokens (5000) + suppressTokens (10)', { ...base, allowedTokens: Int32Array.from({ length: 5000 }, (_, i) => i * 25), suppressTokens: Int32Array.from({ length: 10 }, (_, i) => i) }],
+  ['+ frequency/presence/repetition penalties (512 tokens, last 64)', { ...base, frequencyPenalty: 0.5, presencePenalty: 0.5, repetitionPenalty: 1.1, penaltyTokens: history, penaltyLastN: 64 }],
+  ['+ topNSigma=1', { ...base, topNSigma: 1 }],
+  ['+ epsilon=3e-4', { ...base, epsilon: 3e-4 }],
+  ['+ eta=6e-4', { ...base, eta: 6e-4 }],
+  ['+ xtc {p=1, t=0.1}', { ...base, xtc: { probability: 1, threshold: 0.1 } }],
+  ["+ order 'llama.cpp'", { ...base, order: 'llama.cpp' }],
+  ['+ logprobs, topLogprobs=20 (raw)', { ...base, logprobs: true, topLogprobs: 20 }],
+  ["+ logprobs, topLogprobs=20 ('processed')", { ...base, logprobs: true, topLogprobs: 20, logprobsOf: 'processed' }],
+  ['topNSigma=1 T=0.8 alone', { topNSigma: 1, temperature: 0.8 }],
+  ['epsilon=3e-4 T=0.8 alone', { epsilon: 3e-4, temperature: 0.8 }],
+  ['eta=6e-4 T=0.8 alone', { eta: 6e-4, temperature: 0.8 }],
+  ['xtc {p=1, t=0.1} T=0.8 alone', { xtc: { probability: 1, threshold: 0.1 }, temperature: 0.8 }],
+  ["order 'llama.cpp' T=0.8 alone (no filter)", { order: 'llama.cpp', temperature: 0.8 }],
+];
+console.log('');
+console.log(`# issue-16 paths: wasm sample, one row × ${CLASSES}, N(0, 2.5²) logits — ${m.cpu}, Node ${m.node}; one run, shared machine`);
+console.log('| path | wasm ms (p50) | × baseline | kept |');
+console.log('|---|---:|---:|---:|');
+const r16 = rng(7);
+let baseMs = 0;
+for (const [name, o] of paths) {
+  const { logprobs, topLogprobs, logprobsOf, ...filterOnly } = o;
+  const kept = wasm.filterLogits(x, CLASSES, { ...filterOnly, seed: 1 }).reduce((n, v) => n + (v !== -Infinity), 0);
+  const bench = new Bench({ time: quick ? 300 : 1000, iterations: quick ? 5 : 20, warmupIterations: 3 });
+  bench.add(name, () => wasm.sample(x, CLASSES, { ...o, random: r16 }));
+  await bench.run();
+  const ms = bench.tasks[0].result.latency.p50;
+  if (baseMs === 0) baseMs = ms;
+  console.log(`| ${name} | ${ms.toFixed(3)} | ${(ms / baseMs).toFixed(2)}× | ${kept} |`);
+}
+{
+  // Speculative decoding: 4 draft tokens, target 5 rows, draft 4 rows, 128,256 wide.
+  const target = new Float32Array(5 * CLASSES);
+  for (let i = 0; i < 5; i++) target.set(gaussianRow(2.5, 10 + i), i * CLASSES);
+  const draft = new Float32Array(4 * CLASSES);
+  for (let i = 0; i < 4; i++) draft.set(gaussianRow(2.5, 10 + i).map((v, j) => v + 0.3 * Math.sin(j)), i * CLASSES);
+  const tokens = wasm.sample(draft, CLASSES, { ...base, seed: 1 });
+  const bench = new Bench({ time: quick ? 300 : 1000, iterations: quick ? 5 : 20, warmupIterations: 3 });
+  let s = 0;
+  bench.add('verifyDraft', () => wasm.verifyDraft(target, draft, CLASSES, tokens, { ...base, seed: s++ }));
+  await bench.run();
+  const ms = bench.tasks[0].result.latency.p50;
+  console.log(`| verifyDraft, 4 draft tokens (9 rows filtered) | ${ms.toFixed(3)} | ${(ms / baseMs).toFixed(2)}× | — |`);
 }

@@ -6,6 +6,7 @@
  * Validation is strict on purpose: a wrong shape or option is a coded
  * LogitkitError naming the argument, never a silent NaN or a wrong answer.
  */
+import { checkConstraints, checkLogprobs, checkSamplers, logprobsOf, prepareRows, verifyDraftRows, type ConstraintOptions, type SampleResult, type SamplerOptions, type VerifyDraftResult } from './sampling.js';
 import type { AdjustArgs, Backend, BackendName, CrossEntropyTarget, Features, FilterOptions, Reduction } from './backends/backend.js';
 import { isLkBuffer, releaseWidened, type BufferType, type LkBuffer } from './buffers.js';
 import { fail, LogitkitError } from './errors.js';
@@ -72,7 +73,7 @@ export interface BceOptions {
 export interface KlDivOptions {
   reduction?: 'none' | 'sum' | 'batchmean';
 }
-export interface SampleOptions extends DTypeOption {
+export interface SampleOptions extends DTypeOption, ConstraintOptions, SamplerOptions {
   temperature?: number;
   topK?: number;
   topP?: number;
@@ -696,27 +697,156 @@ export class Engine {
     const r = this.#logits(x, classes, options);
     try {
       const o = this.#filterOptions(r, options);
+      // XTC's draw is the second uniform of each row's pair, as in sample, so one seed gives both the same decisions.
+      if (o.xtc !== null) o.xtcDraws = drawUniforms(2 * r.rows, options).filter((_, i) => i % 2 === 1);
       const out = new Float32Array(r.rows * r.classes);
-      this.#b.filterLogits(r.x, r.rows, r.classes, o, out);
+      noTokenLeft(this.#b.filterLogits(r.x, r.rows, r.classes, o, out));
       return out;
     } finally {
       r.release();
     }
   }
 
+  sample(x: LogitsInput, classes: number, options: SampleOptions & { logprobs: true }): SampleResult;
   sample(x: LogitsInput, classes: number, options?: SampleOptions): Int32Array;
+  sample(x: TensorLike, options: SampleOptions & { logprobs: true }): SampleResult;
   sample(x: TensorLike, options?: SampleOptions): Int32Array;
-  sample(x: LogitsInput, ...args: unknown[]): Int32Array {
+  sample(x: LogitsInput, ...args: unknown[]): Int32Array | SampleResult {
     const [classes, options] = shapeArgs(args, 0) as [number | undefined, SampleOptions | undefined];
     this.#live();
     checkOptions(options, keys.SAMPLE_OPTION_KEYS);
     const r = this.#logits(x, classes, options);
     try {
       const o = this.#filterOptions(r, options);
-      const uniforms = drawUniforms(r.rows, options);
+      const lp = checkLogprobs(options);
+      let uniforms: Float64Array;
+      if (o.xtc !== null) {
+        // Each row draws a pair from its stream: the token's uniform, then XTC's.
+        const pairs = drawUniforms(2 * r.rows, options);
+        uniforms = pairs.filter((_, i) => i % 2 === 0);
+        o.xtcDraws = pairs.filter((_, i) => i % 2 === 1);
+      } else uniforms = drawUniforms(r.rows, options);
       const out = new Int32Array(r.rows);
-      this.#b.sample(r.x, r.rows, r.classes, o, uniforms, out);
+      noTokenLeft(this.#b.sample(r.x, r.rows, r.classes, o, uniforms, out));
+      if (lp !== null) return logprobsOf(this.#b, r.x, r.rows, r.classes, o, out, lp.n, lp.processed);
       return out;
+    } finally {
+      r.release();
+    }
+  }
+
+  /**
+   * float32 → float16 / bfloat16 bits (round to nearest even, as float32ToFloat16Bits), narrowed
+   * inside wasm on the wasm backend; `out` (a Uint16Array of the same length) receives them, e.g.
+   * a half-precision tensor's own data.
+   */
+  toHalfBits(x: Float32Array, dtype: 'float16' | 'bfloat16', options?: { out?: Uint16Array }): Uint16Array {
+    this.#live();
+    checkOptions(options, keys.ELEMENTWISE_KEYS);
+    if (!(x instanceof Float32Array)) fail('invalid_argument', `x = ${describe(x)}, expected a Float32Array`, 'x');
+    if (dtype !== 'float16' && dtype !== 'bfloat16') fail('invalid_argument', `dtype = ${describe(dtype)}, expected 'float16' or 'bfloat16'`, 'dtype');
+    const out = options?.out ?? new Uint16Array(x.length);
+    if (!(out instanceof Uint16Array)) fail('invalid_argument', `options.out = ${describe(out)}, expected a Uint16Array`, 'options.out');
+    if (out.length !== x.length) fail('shape_mismatch', `options.out has ${out.length} elements, expected ${x.length}`, 'options.out');
+    if (partiallyOverlaps(out, x) || (out.buffer === x.buffer && out.byteOffset === x.byteOffset))
+      fail('invalid_argument', 'options.out overlaps x', 'options.out');
+    if (x.length > 0) this.#b.narrowHalf(x, dtype, out);
+    return out;
+  }
+
+  /**
+   * Speculative decoding: checks k draft tokens against the target model. targetLogits has k + 1
+   * rows (the target's logits at each draft position plus one after the last), draftLogits the
+   * draft model's k rows; the same sampling options filter both. Returns how many draft tokens
+   * are accepted and the next token (a correction, or the bonus token when all are accepted).
+   * A single penaltyTokens list is extended row by row with the draft tokens before that row.
+   */
+  verifyDraft(targetLogits: LogitsInput, draftLogits: LogitsInput, classes: number, draftTokens: Int32Array, options?: SampleOptions): VerifyDraftResult;
+  /** Tensors: the vocabulary is the last of targetLogits' dims. */
+  verifyDraft(targetLogits: TensorLike, draftLogits: LogitsInput, draftTokens: Int32Array, options?: SampleOptions): VerifyDraftResult;
+  verifyDraft(targetLogits: LogitsInput, draftLogits: LogitsInput, ...args: unknown[]): VerifyDraftResult {
+    // classes sits after draftLogits here, so the form is read from that slot: a number, or not.
+    const [classes, draftTokens, options] = (typeof args[0] === 'number' || args[0] === null ? args : [undefined, ...args]) as [
+      number | undefined,
+      Int32Array,
+      SampleOptions | undefined,
+    ];
+    this.#live();
+    checkOptions(options, keys.SAMPLE_OPTION_KEYS);
+    if (!(draftTokens instanceof Int32Array)) fail('invalid_argument', `draftTokens = ${describe(draftTokens)}, expected an Int32Array of token ids`, 'draftTokens');
+    if (options?.xtc !== undefined) fail('invalid_argument', 'options.xtc is not supported by verifyDraft: its kept set is random per row, so p and q would not be the distributions drawn from', 'options.xtc');
+    if (options?.logprobs !== undefined) fail('invalid_argument', 'options.logprobs is not supported by verifyDraft', 'options.logprobs');
+    const pt = options?.penaltyTokens;
+    if (pt !== undefined && !(pt instanceof Int32Array))
+      fail('invalid_argument', `options.penaltyTokens = ${describe(pt)}, expected one Int32Array (verifyDraft appends the draft tokens row by row)`, 'options.penaltyTokens');
+    const k = draftTokens.length;
+    const rt = this.#logits(targetLogits, classes, options, 'targetLogits');
+    try {
+      const rd = this.#logits(draftLogits, rt.classes, options, 'draftLogits');
+      try {
+        if (rt.rows !== k + 1) fail('shape_mismatch', `targetLogits has ${rt.rows} rows, expected draftTokens.length + 1 = ${k + 1}`, 'targetLogits');
+        if (rd.rows !== k) fail('shape_mismatch', `draftLogits has ${rd.rows} rows, expected draftTokens.length = ${k}`, 'draftLogits');
+        for (let i = 0; i < k; i++)
+          if (!(draftTokens[i]! >= 0 && draftTokens[i]! < rt.classes))
+            fail('target_out_of_range', `draftTokens[${i}] = ${draftTokens[i]}, expected token ids 0 ≤ id < ${rt.classes}`, 'draftTokens');
+        const lists = (rows: number): Int32Array[] | undefined => {
+          if (pt === undefined) return undefined;
+          return Array.from({ length: rows }, (_, i) => {
+            const l = new Int32Array(pt.length + i);
+            l.set(pt);
+            l.set(draftTokens.subarray(0, i), pt.length);
+            return l;
+          });
+        };
+        const ot = this.#filterOptions(rt, { ...options, penaltyTokens: lists(k + 1) });
+        const od = this.#filterOptions(rd, { ...options, penaltyTokens: lists(k) });
+        const next = uniformStream(options);
+        const ft = new Float32Array(rt.rows * rt.classes);
+        noTokenLeft(this.#b.filterLogits(rt.x, rt.rows, rt.classes, ot, ft));
+        const fd = new Float32Array(rd.rows * rd.classes);
+        noTokenLeft(this.#b.filterLogits(rd.x, rd.rows, rd.classes, od, fd));
+        return verifyDraftRows(ft, fd, rt.classes, draftTokens, next);
+      } finally {
+        rd.release();
+      }
+    } finally {
+      rt.release();
+    }
+  }
+
+  /**
+   * XGrammar / llguidance bitmask applied to logits: −inf where bit j of word j>>5 of the row's
+   * ⌈classes/32⌉ words is clear, x elsewhere. `mask` holds one row for all or one per row;
+   * `out` may be x itself (in place).
+   */
+  applyTokenBitmask(x: LogitsInput, classes: number, mask: Int32Array, options?: { out?: OutArray }): Float32Array;
+  applyTokenBitmask(x: TensorLike, mask: Int32Array, options?: { out?: OutArray }): Float32Array;
+  applyTokenBitmask(x: LogitsInput, ...args: unknown[]): Float32Array {
+    const [classes, mask, options] = shapeArgs(args, 1) as [number | undefined, Int32Array, { out?: OutArray } | undefined];
+    this.#live();
+    checkOptions(options, keys.ELEMENTWISE_KEYS);
+    const r = this.#logits(x, classes, undefined);
+    try {
+      const c = checkConstraints({ tokenBitmask: mask }, r.rows, r.classes);
+      if (c.bitmask === null)
+        fail('invalid_argument', `mask = ${describe(mask)}, expected an Int32Array of ⌈classes/32⌉ words per row`, 'mask');
+      const words = Math.ceil(r.classes / 32);
+      const stride = c.bitmask.length === words ? 0 : words;
+      for (let row = 0; row < r.rows; row++) {
+        let any = 0;
+        for (let i = 0; i < words - 1; i++) any |= c.bitmask[row * stride + i]!;
+        const tail = r.classes - 32 * (words - 1);
+        any |= c.bitmask[row * stride + words - 1]! & (tail === 32 ? -1 : (1 << tail) - 1);
+        if (any === 0) fail('no_token_allowed', `mask row ${row} allows no token of the ${r.classes}`, 'mask');
+      }
+      const out = this.#out(options?.out, r.x.length, r.x, true);
+      const y = out.array;
+      for (let row = 0; row < r.rows; row++) {
+        const base = row * r.classes;
+        const at = row * stride;
+        for (let j = 0; j < r.classes; j++) y[base + j] = ((c.bitmask[at + (j >> 5)]! >>> (j & 31)) & 1) === 0 ? -Infinity : r.x[base + j]!;
+      }
+      return out.result();
     } finally {
       r.release();
     }
@@ -978,8 +1108,31 @@ export class Engine {
       fail('invalid_argument', `options.random = ${describe(o.random)}, expected a function returning numbers in [0, 1)`, 'options.random');
     if (o?.random !== undefined && o?.seed !== undefined)
       fail('invalid_argument', 'pass either options.seed or options.random, not both', 'options.random');
-    return { temperature, topK, topP, minP, repetitionPenalty, penaltyTokens, minTokensToKeep };
+    const samplers = checkSamplers(o);
+    const constraints = checkConstraints(o, r.rows, r.classes);
+    const prepared = prepareRows(r.x, r.rows, r.classes, constraints, repetitionPenalty, penaltyTokens);
+    return { temperature, topK, topP, minP, repetitionPenalty, penaltyTokens, minTokensToKeep, ...samplers, xtcDraws: null, ...prepared };
   }
+}
+
+/** A backend's report of a row left with no token (constraints) becomes a coded error. */
+function noTokenLeft(row: number): void {
+  if (row >= 0)
+    fail('no_token_allowed', `row ${row} has no token left: the constraints (tokenBitmask, allowedTokens, suppressTokens) allow none with a logit above -inf`, 'options');
+}
+
+/** The uniforms drawUniforms would give, one at a time. */
+function uniformStream(o: SampleOptions | undefined): () => number {
+  if (o?.random !== undefined) {
+    const random = o.random;
+    return () => {
+      const v = random();
+      if (typeof v !== 'number' || !(v >= 0 && v < 1))
+        throw new LogitkitError('invalid_argument', `options.random() returned ${describe(v)}, expected a number in [0, 1)`, 'options.random');
+      return v;
+    };
+  }
+  return o?.seed !== undefined ? splitMix32(o.seed) : Math.random;
 }
 
 /**

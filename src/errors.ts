@@ -14,6 +14,7 @@ export type ErrorCode =
   | 'non_finite_input'
   | 'invalid_bins'
   | 'invalid_argument'
+  | 'no_token_allowed'
   | 'out_of_memory'
   | 'wasm_unavailable'
   | 'disposed';

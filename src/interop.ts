@@ -3,23 +3,29 @@
  *
  * Tensors of onnxruntime (web/node) and transformers.js carry `.data`, `.dims`
  * and `.type`; every op already accepts them in place of a Float32Array (see
- * Engine). This file adds a transformers.js-compatible logits processor: the
- * warpers of the README section "Sampling and logits processing" (repetition penalty from the ids generated so far,
- * temperature, top-k, top-p, min-p) computed by `lk.filterLogits`, so a
- * transformers.js user plugs logitkit in with one line:
- *
- *   model.generate({ ...inputs, do_sample: true, logits_processor: [createLogitsProcessor(lk, { topP: 0.9 })] })
+ * Engine). This file adds a transformers.js-compatible logits processor with two modes:
+ *  - 'sample': the token is drawn inside logitkit (`lk.sample`, seeded) and the logits are
+ *    rewritten to one finite value (0 at the token, −inf elsewhere), so nothing transformers.js
+ *    applies after its user processors (its sampler's top_k 50, temperature, softmax, greedy or
+ *    multinomial pick) can change the choice — the README's recipe;
+ *  - 'filter' (default): `lk.filterLogits` written back, for pipelines that sample themselves.
  */
-import { float32ToBfloat16Bits, float32ToFloat16Bits } from './half.js';
 import type { DTypeOption, Engine, SampleOptions } from './engine.js';
 import { fail } from './errors.js';
+import { splitMix32 } from './engine.js';
 import { checkOptionKeys, PROCESSOR_EXCLUDED_KEYS, SAMPLE_OPTION_KEYS } from './options.js';
 
-/** What createLogitsProcessor accepts: the sampling options minus what each call supplies. */
-export const PROCESSOR_OPTION_KEYS: readonly string[] = SAMPLE_OPTION_KEYS.filter((k) => !(PROCESSOR_EXCLUDED_KEYS as readonly string[]).includes(k));
+/** What createLogitsProcessor accepts: the sampling options minus what each call supplies, plus `mode`. */
+export const PROCESSOR_OPTION_KEYS: readonly string[] = [...SAMPLE_OPTION_KEYS.filter((k) => !(PROCESSOR_EXCLUDED_KEYS as readonly string[]).includes(k)), 'mode'];
 
 /** The sampling options that make sense for a processor (penalty tokens come from the input ids). */
-export type LogitsProcessorOptions = Omit<SampleOptions, 'penaltyTokens' | 'seed' | 'random' | 'dtype'>;
+export type LogitsProcessorOptions = Omit<SampleOptions, 'penaltyTokens' | 'dtype' | 'logprobs' | 'topLogprobs' | 'logprobsOf'> & {
+  /** 'sample': draw the token here and leave one finite logit; 'filter' (default): write back filterLogits. */
+  mode?: 'filter' | 'sample';
+};
+
+/** Options whose validity depends on the vocabulary: checked on the first call, not at creation. */
+const VOCAB_KEYS = ['tokenBitmask', 'logitBias', 'allowedTokens', 'suppressTokens'] as const;
 
 /** A transformers.js logits tensor as the processor sees it: `[batch, vocab]` (or `[batch, 1, vocab]`). */
 export interface LogitsTensorLike {
@@ -48,12 +54,27 @@ export interface LogitsProcessorFunction {
  * format. Options are checked once here, so a bad option throws at creation.
  */
 export function createLogitsProcessor(lk: Engine, options: LogitsProcessorOptions = {}): LogitsProcessorFunction {
-  // Penalty tokens come from the input ids and the dtype from each tensor: passing them here is an error, not ignored.
+  // Unknown keys, null values, and keys each call supplies (penalty tokens come from the input ids, the
+  // dtype from each tensor) are errors here, not silently ignored.
   checkOptionKeys(options, PROCESSOR_OPTION_KEYS);
-  const base: SampleOptions = { ...options };
-  // Validate now (the engine checks every option on a one-token row).
-  lk.filterLogits(new Float32Array(1), 1, base);
-  const penalise = base.repetitionPenalty !== undefined && base.repetitionPenalty !== 1;
+  if (typeof options !== 'object' || options === null) fail('invalid_argument', `options = ${String(options)}, expected an options object`, 'options');
+  const { mode = 'filter', ...rest } = options;
+  if (mode !== 'filter' && mode !== 'sample') fail('invalid_argument', `options.mode = ${String(mode)}, expected 'filter' or 'sample'`, 'options.mode');
+  const base: SampleOptions = { ...rest };
+  // Validate now on a one-token row (the engine checks every option); vocabulary-sized ones wait for the first call.
+  const probe: Record<string, unknown> = { ...base };
+  for (const k of VOCAB_KEYS) delete probe[k];
+  lk.filterLogits(new Float32Array(1), 1, probe as SampleOptions);
+  const penalise =
+    (base.repetitionPenalty !== undefined && base.repetitionPenalty !== 1) ||
+    (base.frequencyPenalty !== undefined && base.frequencyPenalty !== 0) ||
+    (base.presencePenalty !== undefined && base.presencePenalty !== 0);
+  // One stream for the whole generation (not the seed again at every step): step t's rows take
+  // the next uniforms, so the tokens equal lk.sample over all steps' rows with the same seed.
+  if (base.seed !== undefined) {
+    base.random = splitMix32(base.seed);
+    delete base.seed;
+  }
 
   const call = <T extends LogitsTensorLike>(inputIds: InputIds, logits: T): T => {
     if (typeof logits !== 'object' || logits === null || !('data' in logits) || !Array.isArray(logits.dims))
@@ -82,8 +103,15 @@ export function createLogitsProcessor(lk: Engine, options: LogitsProcessorOption
       // One list for a batch of one repeated rows is the common decoder case; otherwise one per row.
       o.penaltyTokens = lists.length === 1 && rows !== 1 ? lists[0]! : lists;
     }
-    const out = lk.filterLogits(half ? (data as Uint16Array) : (data as Float32Array), vocab, o);
-    writeBack(data, out, half);
+    const input = half ? (data as Uint16Array) : (data as Float32Array);
+    if (mode === 'sample') {
+      const tokens = lk.sample(input, vocab, o);
+      writeOneHot(data, vocab, tokens, half);
+      return logits;
+    }
+    const out = lk.filterLogits(input, vocab, o);
+    if (half !== null) lk.toHalfBits(out, half, { out: data as Uint16Array });
+    else writeBack(data, out);
     return logits;
   };
   const processor = ((inputIds: InputIds, logits: LogitsTensorLike) => call(inputIds, logits)) as LogitsProcessorFunction;
@@ -124,16 +152,27 @@ function halfDType(data: unknown, type: string | undefined): 'float16' | 'bfloat
   return null;
 }
 
-function writeBack(data: LogitsTensorLike['data'], out: Float32Array, half: 'float16' | 'bfloat16' | null): void {
-  if (half === null) {
-    if (data instanceof Float32Array) data.set(out);
-    else {
-      const d = data as unknown as { [i: number]: number };
-      for (let i = 0; i < out.length; i++) d[i] = out[i]!;
-    }
+/**
+ * −inf everywhere and 0 at each row's token, in the tensor's own format: a native fill of the
+ * −inf bit pattern (0xfc00 float16, 0xff80 bfloat16), never a per-element conversion.
+ */
+function writeOneHot(data: LogitsTensorLike['data'], vocab: number, tokens: Int32Array, half: 'float16' | 'bfloat16' | null): void {
+  if (half !== null) {
+    const bits = data as Uint16Array;
+    bits.fill(half === 'float16' ? 0xfc00 : 0xff80);
+    for (let r = 0; r < tokens.length; r++) bits[r * vocab + tokens[r]!] = 0;
     return;
   }
-  const bits = data as Uint16Array;
-  const toBits = half === 'float16' ? float32ToFloat16Bits : float32ToBfloat16Bits;
-  for (let i = 0; i < out.length; i++) bits[i] = toBits(out[i]!);
+  const d = data as unknown as { fill?: (v: number) => void; [i: number]: number; length: number };
+  if (typeof d.fill === 'function') d.fill(-Infinity);
+  else for (let i = 0; i < d.length; i++) d[i] = -Infinity;
+  for (let r = 0; r < tokens.length; r++) d[r * vocab + tokens[r]!] = 0;
+}
+
+function writeBack(data: LogitsTensorLike['data'], out: Float32Array): void {
+  if (data instanceof Float32Array) data.set(out);
+  else {
+    const d = data as unknown as { [i: number]: number };
+    for (let i = 0; i < out.length; i++) d[i] = out[i]!;
+  }
 }

@@ -25,7 +25,7 @@ export const FIT_TEMPERATURE_KEYS = ['min', 'max'] as const;
  * sample() and filterLogits(). Sampling options added elsewhere go here (one entry each); the
  * transformers.js processor takes the same list minus PROCESSOR_EXCLUDED_KEYS.
  */
-export const SAMPLE_OPTION_KEYS: string[] = [
+export const SAMPLE_OPTION_KEYS: readonly string[] = [
   'dtype',
   'temperature',
   'topK',
@@ -36,9 +36,24 @@ export const SAMPLE_OPTION_KEYS: string[] = [
   'minTokensToKeep',
   'seed',
   'random',
-];
-/** Keys a logits processor takes from each call instead (ids, tensor dtype) or cannot use (a stream per call). */
-export const PROCESSOR_EXCLUDED_KEYS = ['penaltyTokens', 'seed', 'random', 'dtype'] as const;
+  'tokenBitmask',
+  'logitBias',
+  'allowedTokens',
+  'suppressTokens',
+  'frequencyPenalty',
+  'presencePenalty',
+  'penaltyLastN',
+  'topNSigma',
+  'epsilon',
+  'eta',
+  'xtc',
+  'order',
+  'logprobs',
+  'topLogprobs',
+  'logprobsOf',
+]
+/** Keys a logits processor takes from each call instead (ids, tensor dtype) or cannot use (it returns logits, not logprobs). */
+export const PROCESSOR_EXCLUDED_KEYS = ['penaltyTokens', 'dtype', 'logprobs', 'topLogprobs', 'logprobsOf'] as const;
 export const INIT_KEYS = ['backend', 'threads', 'wasm', 'warmup', 'memoryLimit'] as const;
 export const ADJUST_KEYS = ['dtype', 'temperature', 'scale', 'bias', 'matrix', 'out'] as const;
 export const APPLY_CALIBRATION_KEYS = ['dtype', 'out'] as const;

@@ -32,4 +32,5 @@ export type { LabelShift, LabelShiftOptions, ShiftMethod } from './metrics/label
 export type { CalibrationMap, CalibrationMethod, FitCalibrationOptions, MapMethod } from './metrics/recalibration.js';
 export { createLogitsProcessor } from './interop.js';
 export { float32ToFloat16Bits, float32ToBfloat16Bits, halfToFloat } from './half.js';
+export type { SampleResult, VerifyDraftResult, LogitBias, SampleOrder, ConstraintOptions, SamplerOptions, LogprobOptions } from './sampling.js';
 export type { LogitsProcessorOptions, LogitsProcessorFunction, LogitsTensorLike, InputIds } from './interop.js';

@@ -203,7 +203,7 @@ describeEachBackend('unknown option keys are errors with a suggestion', (lk) => 
       [() => lk().filterLogits(x, 3, { minp: 0.1 } as never), 'minP'],
       [() => lk().filterLogits(x, 3, { frobnicate: 1 } as never), null],
       [() => createLogitsProcessor(lk(), { tempreature: 1 } as never), 'temperature'],
-      [() => createLogitsProcessor(lk(), { seed: 1 } as never), null],
+      [() => createLogitsProcessor(lk(), { logprobs: true } as never), null], // a processor returns logits, not logprobs
       [() => createLogitsProcessor(lk(), { penaltyTokens: new Int32Array(1) } as never), null],
       [() => eceFromConfidences([0.5], [1], { bin: 3 } as never), 'bins'],
     ];

@@ -1,5 +1,8 @@
-// LLM sampling: repetition penalty → temperature → top-k → top-p → min-p → one token per row,
-// and the same filtering written out as logits (−inf outside the kept set).
+// LLM sampling: constraints and penalties (sparse edits + a bitmask, prepared by src/sampling.ts)
+// → temperature → top-nσ → top-k → top-p → min-p → epsilon → eta → one token per row, and the
+// same filtering written out as logits (−inf outside the kept set). XTC (a range of ranks) closes
+// the filters; with the llama.cpp order the filters run on unscaled z and temperature shapes only
+// the draw.
 //
 // The rules are those of src/backends/js-sample.ts (the reference, which sorts the whole
 // vocabulary) and the README section "Sampling and logits processing"; this kernel must pick the same token for the same uniform,
@@ -8,16 +11,20 @@
 // f64 exp below, totals summed in index order, the top-p running sum in rank order.
 //
 // Algorithm per row (never a full sort of the vocabulary):
-//  1. z pass (SIMD): penalised, temperature-scaled logits into scratch, NaN → −inf, max m.
-//  2. A candidate list L = {j : z_j ≥ zt} — always a prefix of the rank order (z descending,
-//     ties by lower index) — collected in index order, then sorted by a 64-bit rank key (radix sort when long):
+//  1. z pass (SIMD): temperature-scaled logits into scratch, NaN → −inf, then the sparse edits
+//     (bias, penalties) and the token bitmask, max m; top-nσ's two summing passes and cut.
+//  2. A candidate list L = {j : z_j ≥ zt, z_j > −inf} — always a prefix of the rank order (z
+//     descending, ties by lower index; −inf never ranked) — collected in index order, then sorted
+//     by a 64-bit rank key (radix sort when long):
 //     - top-k on: zt = the k-th largest z (a k-element min-heap over z with a four-wide skip
 //       test); L is then exactly the top-k set and the top-p total S is summed while collecting;
 //     - top-p only: one SIMD pass sums S = Σ w (f64x2 exp, sequential adds) and bins the mass by
 //       m − z (quarter-nat buckets); zt is the first bucket edge whose cumulative mass exceeds
 //       p·S with a margin, so L's mass reaches p·S;
-//     - min-p only: zt just below m + ln(minP).
-//  3. The top-p / min-p / minTokensToKeep decisions run on the sorted L exactly as the
+//     - min-p only: zt just below m + ln(minP);
+//     - epsilon / eta / XTC only: one f64x2 exp pass gives S (and, for eta, the entropy), zt just
+//       below m + ln(c·S) for the cutoff c.
+//  3. The top-p / min-p / epsilon / eta / XTC / minTokensToKeep decisions run on the sorted L exactly as the
 //     reference runs them on the sorted vocabulary. If L turns out too short to decide
 //     (possible only through rounding at the margin, or minTokensToKeep > |L|), L is widened
 //     to the whole row and the decisions rerun, so the result never depends on the guess.
@@ -123,6 +130,121 @@ function expNonPositiveX2(d: v128): v128 {
 function weightOf(z: f32, m: f32): f64 {
   if (m == Infinity) return z == Infinity ? 1.0 : 0.0;
   return expNonPositive(<f64>z - <f64>m);
+}
+
+// @ts-ignore: decorator
+@inline const SQRT2: f64 = 1.4142135623730951;
+
+/** ln(s) for 1 ≤ s < 2^1011, operation for operation the reference's logAtLeastOne (js-sample.ts). */
+function logAtLeastOne(s: f64): f64 {
+  let e: f64 = 0.0;
+  let f = s;
+  while (f >= 2.0) {
+    f /= 2.0;
+    e += 1.0;
+  }
+  if (f > SQRT2) {
+    f /= 2.0;
+    e += 1.0;
+  }
+  let a = (f - 1.0) / (f + 1.0);
+  let a2 = a * a;
+  let q: f64 = 1.0 / 21.0;
+  q = q * a2 + 1.0 / 19.0;
+  q = q * a2 + 1.0 / 17.0;
+  q = q * a2 + 1.0 / 15.0;
+  q = q * a2 + 1.0 / 13.0;
+  q = q * a2 + 1.0 / 11.0;
+  q = q * a2 + 1.0 / 9.0;
+  q = q * a2 + 1.0 / 7.0;
+  q = q * a2 + 1.0 / 5.0;
+  q = q * a2 + 1.0 / 3.0;
+  q = q * a2 + 1.0;
+  return e * LN2_HI + (e * LN2_LO + 2.0 * a * q);
+}
+
+/**
+ * llama.cpp's top-nσ on z in place (the reference's topNSigmaCut): mean and population σ of the
+ * finite z as four partial sums by index mod 4 (two f64x2 accumulators; −inf lanes add +0),
+ * combined (s0 + s1) + (s2 + s3); then z < m − n·σ becomes −inf.
+ */
+function topNSigmaCut(zp: usize, classes: i32, m: f32, n: f64): void {
+  if (!(m < Infinity) || m == -Infinity) return;
+  let negInf = f32x4.splat(-Infinity);
+  let zero = f64x2.splat(0.0);
+  let s01 = zero;
+  let s23 = zero;
+  let cnt = i32x4.splat(0);
+  let j = 0;
+  for (; j + 4 <= classes; j += 4) {
+    let v = v128.load(zp + (<usize>j << 2));
+    let finite = f32x4.ne(v, negInf);
+    cnt = i32x4.sub(cnt, finite);
+    v = v128.and(v, finite);
+    s01 = f64x2.add(s01, f64x2.promote_low_f32x4(v));
+    s23 = f64x2.add(s23, f64x2.promote_low_f32x4(v128.shuffle<f32>(v, v, 2, 3, 0, 1)));
+  }
+  let s0 = f64x2.extract_lane(s01, 0);
+  let s1 = f64x2.extract_lane(s01, 1);
+  let s2 = f64x2.extract_lane(s23, 0);
+  let s3 = f64x2.extract_lane(s23, 1);
+  let count = i32x4.extract_lane(cnt, 0) + i32x4.extract_lane(cnt, 1) + i32x4.extract_lane(cnt, 2) + i32x4.extract_lane(cnt, 3);
+  for (; j < classes; j++) {
+    let z = load<f32>(zp + (<usize>j << 2));
+    if (z == -Infinity) continue;
+    count++;
+    let q = j & 3;
+    if (q == 0) s0 += <f64>z;
+    else if (q == 1) s1 += <f64>z;
+    else if (q == 2) s2 += <f64>z;
+    else s3 += <f64>z;
+  }
+  if (count < 2) return;
+  let mu = (s0 + s1 + (s2 + s3)) / <f64>count;
+  let muv = f64x2.splat(mu);
+  let v01 = zero;
+  let v23 = zero;
+  j = 0;
+  for (; j + 4 <= classes; j += 4) {
+    let v = v128.load(zp + (<usize>j << 2));
+    let finite = f32x4.ne(v, negInf);
+    let lo = f64x2.sub(f64x2.promote_low_f32x4(v), muv);
+    let hi = f64x2.sub(f64x2.promote_low_f32x4(v128.shuffle<f32>(v, v, 2, 3, 0, 1)), muv);
+    let flo = i64x2.extend_low_i32x4_s(finite);
+    let fhi = i64x2.extend_high_i32x4_s(finite);
+    v01 = f64x2.add(v01, v128.and(f64x2.mul(lo, lo), flo));
+    v23 = f64x2.add(v23, v128.and(f64x2.mul(hi, hi), fhi));
+  }
+  let q0 = f64x2.extract_lane(v01, 0);
+  let q1 = f64x2.extract_lane(v01, 1);
+  let q2 = f64x2.extract_lane(v23, 0);
+  let q3 = f64x2.extract_lane(v23, 1);
+  for (; j < classes; j++) {
+    let z = load<f32>(zp + (<usize>j << 2));
+    if (z == -Infinity) continue;
+    let d = <f64>z - mu;
+    let q = j & 3;
+    if (q == 0) q0 += d * d;
+    else if (q == 1) q1 += d * d;
+    else if (q == 2) q2 += d * d;
+    else q3 += d * d;
+  }
+  let sigma = Math.sqrt((q0 + q1 + (q2 + q3)) / <f64>count);
+  let threshold = <f64>m - n * sigma;
+  // For float32 z, z < threshold ⟺ z < t32 with t32 the smallest float32 ≥ threshold, so the
+  // cut runs four lanes at a time in float32 and still decides exactly as the reference in f64.
+  let t32 = <f32>threshold;
+  if (<f64>t32 < threshold) t32 = reinterpret<f32>(t32 >= 0 ? reinterpret<u32>(t32) + 1 : t32 == 0 ? 1 : reinterpret<u32>(t32) - 1);
+  let tv = f32x4.splat(t32);
+  for (j = 0; j + 4 <= classes; j += 4) {
+    let p = zp + (<usize>j << 2);
+    let v = v128.load(p);
+    v128.store(p, v128.bitselect(negInf, v, f32x4.lt(v, tv)));
+  }
+  for (; j < classes; j++) {
+    let p = zp + (<usize>j << 2);
+    if (<f64>load<f32>(p) < threshold) store<f32>(p, -Infinity);
+  }
 }
 
 // ---- rank keys and sorting -------------------------------------------------------------
@@ -250,10 +372,12 @@ function sortKeys(p: usize, n: i32): void {
 // ---- per-row passes --------------------------------------------------------------------
 
 /**
- * Writes z (penalty, then temperature, NaN → −inf) of one row to zp and returns its max.
- * `scale` is false for T = 0 (greedy) and T = 1, where z is x itself.
+ * Writes z of one row to zp and returns its max: x with the row's edits (ids at idPtr, float32
+ * values at valPtr: logit bias and penalties, computed by src/sampling.ts) in place of the listed
+ * tokens, then temperature, then −inf for every token the mask (⌈classes/32⌉ words at maskPtr, 0 =
+ * none) disallows; NaN → −inf. `scale` is false for T = 0 (greedy) and T = 1, where z is x itself.
  */
-function processRow(xp: usize, zp: usize, classes: i32, t: f64, scale: bool, penalty: f64, tokPtr: usize, nTok: i32): f32 {
+function processRow(xp: usize, zp: usize, classes: i32, t: f64, scale: bool, idPtr: usize, valPtr: usize, nEdit: i32, maskPtr: usize): f32 {
   let negInf = f32x4.splat(-Infinity);
   let mv = negInf;
   let j = 0;
@@ -290,21 +414,44 @@ function processRow(xp: usize, zp: usize, classes: i32, t: f64, scale: bool, pen
     store<f32>(zp + (<usize>j << 2), z);
     if (m < z) m = z;
   }
-  if (nTok > 0) {
-    for (let i = 0; i < nTok; i++) {
-      let tok = load<i32>(tokPtr + (<usize>i << 2));
-      let v = load<f32>(xp + (<usize>tok << 2));
-      let pv: f32 = v > 0 ? <f32>(<f64>v / penalty) : <f32>(<f64>v * penalty);
-      let z: f32 = scale ? <f32>(<f64>pv / t) : pv;
-      if (z != z) z = -Infinity;
-      store<f32>(zp + (<usize>tok << 2), z);
+  if (nEdit == 0 && maskPtr == 0) return m;
+  for (let i = 0; i < nEdit; i++) {
+    let tok = load<i32>(idPtr + (<usize>i << 2));
+    let pv = load<f32>(valPtr + (<usize>i << 2));
+    let z: f32 = scale ? <f32>(<f64>pv / t) : pv;
+    if (z != z) z = -Infinity;
+    store<f32>(zp + (<usize>tok << 2), z);
+  }
+  if (maskPtr != 0) {
+    // Grammar masks are mostly all-ones or all-zeros words: those take one test or one fill.
+    let words = (classes + 31) >> 5;
+    for (let w = 0; w < words; w++) {
+      let bits = load<i32>(maskPtr + (<usize>w << 2));
+      if (bits == -1) continue;
+      let base = w << 5;
+      let end = min(base + 32, classes);
+      if (bits == 0 && end == base + 32) {
+        let p = zp + (<usize>base << 2);
+        for (let q = 0; q < 32; q += 4) v128.store(p + (<usize>q << 2), negInf);
+        continue;
+      }
+      for (let q = base; q < end; q++) if (((bits >>> (q - base)) & 1) == 0) store<f32>(zp + (<usize>q << 2), -Infinity);
     }
-    // A penalty may have lowered the maximum.
-    m = -Infinity;
-    for (let i = 0; i < classes; i++) {
-      let z = load<f32>(zp + (<usize>i << 2));
-      if (m < z) m = z;
-    }
+  }
+  // Edits and the mask may have lowered the maximum (or raised it: a bias).
+  mv = negInf;
+  j = 0;
+  for (; j + 4 <= classes; j += 4) mv = f32x4.pmax(mv, v128.load(zp + (<usize>j << 2)));
+  m = f32x4.extract_lane(mv, 0);
+  m1 = f32x4.extract_lane(mv, 1);
+  m2 = f32x4.extract_lane(mv, 2);
+  m3 = f32x4.extract_lane(mv, 3);
+  if (m < m1) m = m1;
+  if (m < m2) m = m2;
+  if (m < m3) m = m3;
+  for (; j < classes; j++) {
+    let z = load<f32>(zp + (<usize>j << 2));
+    if (m < z) m = z;
   }
   return m;
 }
@@ -364,9 +511,22 @@ function kthLargest(zp: usize, classes: i32, k: i32, hp: usize): f32 {
 
 /** Σ w of the tokens collected by the last collect() with wantMass (index order). */
 let collectedMass: f64 = 0.0;
+/** The last collect()'s threshold: every token left out has z < it. */
+let collectedBelow: f32 = 0.0;
+
+/**
+ * True when every token the last collect() left out has w < limit: they all lie below its
+ * threshold, so their weight is at most the threshold's (with a margin for the exp's last bit).
+ */
+function outsideBelow(m: f32, limit: f64): bool {
+  return weightOf(collectedBelow, m) * (1.0 + 1e-9) < limit;
+}
 
 /** Rank keys of every j with z_j ≥ zt, in index order; returns their count. */
 function collect(zp: usize, classes: i32, zt: f32, keys: usize, m: f32, wantMass: bool): i32 {
+  // −inf tokens are never candidates (as in the reference's rankOrder).
+  if (zt == -Infinity) zt = -f32.MAX_VALUE;
+  collectedBelow = zt;
   let n = 0;
   let s: f64 = 0.0;
   let tv = f32x4.splat(zt);
@@ -393,10 +553,11 @@ function collect(zp: usize, classes: i32, zt: f32, keys: usize, m: f32, wantMass
 }
 
 /**
- * The indices j (as keys, in index order) whose rank key is ≤ lastKey, i.e. the first ranks up
- * to lastKey's token; every one has z ≥ zLast, which the four-wide test screens for.
+ * The indices j (as keys, in index order) whose rank key is in [firstKey, lastKey], i.e. the ranks
+ * from firstKey's token to lastKey's; every one has z ≥ zLast, which the four-wide test screens for.
  */
-function collectKept(zp: usize, classes: i32, lastKey: u64, zLast: f32, keys: usize): i32 {
+function collectKept(zp: usize, classes: i32, firstKey: u64, lastKey: u64, zLast: f32, keys: usize): i32 {
+  if (zLast == -Infinity) zLast = -f32.MAX_VALUE;
   let n = 0;
   let tv = f32x4.splat(zLast);
   let j = 0;
@@ -404,12 +565,18 @@ function collectKept(zp: usize, classes: i32, lastKey: u64, zLast: f32, keys: us
     if (!v128.any_true(f32x4.ge(v128.load(zp + (<usize>j << 2)), tv))) continue;
     for (let q = j; q < j + 4; q++) {
       let z = load<f32>(zp + (<usize>q << 2));
-      if (z >= zLast && rankKey(z, q) <= lastKey) setKey(keys, n++, <u64><u32>q);
+      if (z >= zLast) {
+        let key = rankKey(z, q);
+        if (key <= lastKey && key >= firstKey) setKey(keys, n++, <u64><u32>q);
+      }
     }
   }
   for (; j < classes; j++) {
     let z = load<f32>(zp + (<usize>j << 2));
-    if (z >= zLast && rankKey(z, j) <= lastKey) setKey(keys, n++, <u64><u32>j);
+    if (z >= zLast) {
+      let key = rankKey(z, j);
+      if (key <= lastKey && key >= firstKey) setKey(keys, n++, <u64><u32>j);
+    }
   }
   return n;
 }
@@ -529,6 +696,97 @@ function decide(wp: usize, n: i32, complete: bool, classes: i32, topP: f64, S: f
   return K;
 }
 
+/**
+ * Hugging Face's epsilon / eta warper (the reference's massCut) on the kept set: the first K ranks
+ * of the sorted candidates, or with K = −2 the whole row (wFull then holds every w). S and
+ * A = Σ w·(z − m) in index order over tokens with w > 0; c = ε, or min(ε, √ε·exp(−H)) with
+ * H = ln S − A / S; cut at the first rank with w < c·S, at least `keep`. Returns the new K, or −1
+ * when the candidates are too short to decide (the caller widens them).
+ */
+/** Σ w and Σ w·(z − m) of the last keptSums call. */
+let SUM_S: f64 = 0.0;
+let SUM_A: f64 = 0.0;
+
+/**
+ * S = Σ w and A = Σ w·(z − m) over the kept set (the first K ranks of the sorted candidates, or
+ * with K = −2 the whole row, whose weights wFull holds) in index order, tokens with w > 0 only.
+ */
+function keptSums(zp: usize, keys: usize, idx: usize, wFull: usize, K: i32, classes: i32, m: f32, wantA: bool): void {
+  let S: f64 = 0.0;
+  let A: f64 = 0.0;
+  if (K == -2) {
+    for (let j = 0; j < classes; j++) {
+      let w = load<f64>(wFull + (<usize>j << 3));
+      if (w > 0.0) {
+        S += w;
+        if (wantA && m != Infinity) A += w * (<f64>load<f32>(zp + (<usize>j << 2)) - <f64>m);
+      }
+    }
+  } else {
+    for (let i = 0; i < K; i++) setKey(idx, i, <u64><u32>keyIndex(keyAt(keys, i)));
+    sortKeys(idx, K);
+    for (let i = 0; i < K; i++) {
+      let j = keyIndex(keyAt(idx, i));
+      let z = load<f32>(zp + (<usize>j << 2));
+      let w = weightOf(z, m);
+      if (w > 0.0) {
+        S += w;
+        if (wantA && m != Infinity) A += w * (<f64>z - <f64>m);
+      }
+    }
+  }
+  SUM_S = S;
+  SUM_A = A;
+}
+
+function massCut(zp: usize, keys: usize, wp: usize, idx: usize, wFull: usize, n: i32, K: i32, classes: i32, m: f32, keep: i32, eps: f64, eta: bool): i32 {
+  keptSums(zp, keys, idx, wFull, K, classes, m, eta);
+  let S = SUM_S;
+  let A = SUM_A;
+  let bound = K == -2 ? classes : K;
+  if (!(S > 0.0)) return K == -2 ? (n == classes ? n : -1) : K;
+  let c = eps;
+  if (eta) c = min(eps, Math.sqrt(eps) * expNonPositive(-(logAtLeastOne(S) - A / S)));
+  let limit = c * S;
+  let searchTo = K == -2 ? n : K;
+  let cut = -1;
+  for (let i = 0; i < searchTo; i++) {
+    if (load<f64>(wp + (<usize>i << 3)) < limit) {
+      cut = i;
+      break;
+    }
+  }
+  if (cut < 0) {
+    if (K == -2 && n < classes && !outsideBelow(m, limit)) return -1;
+    cut = searchTo;
+  }
+  let R = min(max(cut, keep), bound);
+  return R > n ? -1 : R;
+}
+
+/**
+ * llama.cpp's XTC on the kept set (first K ranks, or −2 = the whole row), the reference's xtcStart:
+ * the leading ranks with w ≥ threshold·S are the top choices; all but the last are dropped when
+ * there are two or more and at least `keep` tokens remain. Returns the first rank kept, or −1
+ * when the candidates end inside the top choices (the caller widens them).
+ */
+function xtcStart(zp: usize, keys: usize, wp: usize, idx: usize, wFull: usize, n: i32, K: i32, classes: i32, m: f32, keep: i32, threshold: f64): i32 {
+  keptSums(zp, keys, idx, wFull, K, classes, m, false);
+  let limit = threshold * SUM_S;
+  let searchTo = K == -2 ? n : K;
+  let lead = 0;
+  while (lead < searchTo && load<f64>(wp + (<usize>lead << 3)) >= limit) lead++;
+  if (lead == searchTo && K == -2 && n < classes && !outsideBelow(m, limit)) return -1;
+  let last = lead - 1;
+  let size = K;
+  if (K == -2) {
+    // The whole row: its candidates are the tokens above −inf.
+    size = 0;
+    for (let j = 0; j < classes; j++) if (load<f32>(zp + (<usize>j << 2)) != -Infinity) size++;
+  }
+  return last > 0 && size - last >= keep ? last : 0;
+}
+
 function fillNegInf(p: usize, n: i32): void {
   let v = f32x4.splat(-Infinity);
   let j = 0;
@@ -536,21 +794,39 @@ function fillNegInf(p: usize, n: i32): void {
   for (; j < n; j++) store<f32>(p + (<usize>j << 2), -Infinity);
 }
 
+/** z = fround(z / T) over the row, as processRow's SIMD pass computes it. */
+function scaleRow(zp: usize, classes: i32, t: f64): void {
+  let tv = f64x2.splat(t);
+  let j = 0;
+  for (; j + 4 <= classes; j += 4) {
+    let v = v128.load(zp + (<usize>j << 2));
+    let lo = f32x4.demote_f64x2_zero(f64x2.div(f64x2.promote_low_f32x4(v), tv));
+    let hi = f32x4.demote_f64x2_zero(f64x2.div(f64x2.promote_low_f32x4(v128.shuffle<f32>(v, v, 2, 3, 0, 1)), tv));
+    v128.store(zp + (<usize>j << 2), v128.shuffle<f32>(lo, hi, 0, 1, 4, 5));
+  }
+  for (; j < classes; j++) store<f32>(zp + (<usize>j << 2), <f32>(<f64>load<f32>(zp + (<usize>j << 2)) / t));
+}
+
 /** Bytes of scratch sampleRows needs for rows of `classes` (z, keys, weights). */
 export function sampleScratchBytes(classes: i32): i32 {
-  return ((classes * 4 + 15) & ~15) + classes * 32 + RADIX_SIZE * 4 + HIST_BUCKETS * 8;
+  return ((classes * 4 + 15) & ~15) + classes * 40 + RADIX_SIZE * 4 + HIST_BUCKETS * 8;
 }
 
 /**
  * One token per row into tokensPtr (i32) and/or the filtered logits into filteredPtr (f32
- * rows × classes); a zero pointer skips that output. penPtr: 0, or i32 offsets[rows + 1]
- * followed by the concatenated token lists. uniformsPtr: f64 per row (sampling only).
+ * rows × classes); a zero pointer skips that output. editPtr: 0, or i32 offsets[rows + 1]
+ * followed by the concatenated token ids, then as many f32 values. maskPtr: 0, or the bitmask,
+ * maskStride words apart per row (0 = one mask for all). uniformsPtr: f64 per row (sampling only).
+ * Returns −1, or with `constrained` the first row left with no token (its outputs are token 0 and
+ * an all −inf row; the caller throws).
  */
 export function sampleRows(
   xPtr: usize, rows: i32, classes: i32,
-  temperature: f64, topK: i32, topP: f64, minP: f64, penalty: f64, penPtr: usize, minTokensToKeep: i32,
+  temperature: f64, topK: i32, topP: f64, minP: f64, minTokensToKeep: i32,
+  topNSigma: f64, epsilon: f64, eta: f64, temperatureLast: bool, xtcProbability: f64, xtcThreshold: f64, xtcPtr: usize,
+  editPtr: usize, maskPtr: usize, maskStride: i32, constrained: bool,
   uniformsPtr: usize, tokensPtr: usize, filteredPtr: usize, scratchPtr: usize,
-): void {
+): i32 {
   let zp = scratchPtr;
   let keys = zp + ((<usize>classes * 4 + 15) & ~15);
   let wp = keys + (<usize>classes << 3);
@@ -559,24 +835,41 @@ export function sampleRows(
   RADIX_TMP = wFull + (<usize>classes << 3);
   RADIX_COUNTS = RADIX_TMP + (<usize>classes << 3);
   HIST = RADIX_COUNTS + (<usize>RADIX_SIZE << 2);
-  let scale = temperature != 0.0 && temperature != 1.0;
+  // Kept indices re-sorted into index order for the epsilon / eta sums.
+  let idx = HIST + <usize>HIST_BUCKETS * 8;
+  let scale = temperature != 0.0 && temperature != 1.0 && !temperatureLast;
+  // llama.cpp order: the filters ran on unscaled z; the draw and the output scale it now.
+  let lateScale = temperatureLast && temperature != 0.0 && temperature != 1.0;
   let keep = min(minTokensToKeep, classes);
   let k = min(max(topK, minTokensToKeep), classes);
   let topKOn = topK > 0 && k < classes;
   let topPOn = topP < 1.0;
   let minPOn = minP > 0.0;
-  let tokBase = penPtr + (<usize>(rows + 1) << 2);
+  let epsOn = epsilon > 0.0;
+  let etaOn = eta > 0.0;
+  let bad = -1;
+  let idBase = editPtr + (<usize>(rows + 1) << 2);
+  let valBase = editPtr != 0 ? idBase + (<usize>load<i32>(editPtr + (<usize>rows << 2)) << 2) : 0;
   for (let r = 0; r < rows; r++) {
     let xp = xPtr + <usize>r * (<usize>classes << 2);
     let outRow = filteredPtr + <usize>r * (<usize>classes << 2);
-    let tokPtr: usize = 0;
-    let nTok = 0;
-    if (penPtr != 0) {
-      let start = load<i32>(penPtr + (<usize>r << 2));
-      nTok = load<i32>(penPtr + (<usize>(r + 1) << 2)) - start;
-      tokPtr = tokBase + (<usize>start << 2);
+    let start = 0;
+    let nEdit = 0;
+    if (editPtr != 0) {
+      start = load<i32>(editPtr + (<usize>r << 2));
+      nEdit = load<i32>(editPtr + (<usize>(r + 1) << 2)) - start;
     }
-    let m = processRow(xp, zp, classes, temperature, scale, penalty, tokPtr, nTok);
+    let rowMask = maskPtr != 0 ? maskPtr + (<usize>(r * maskStride) << 2) : 0;
+    let m = processRow(xp, zp, classes, temperature, scale, idBase + (<usize>start << 2), valBase + (<usize>start << 2), nEdit, rowMask);
+    if (topNSigma > 0.0 && temperature != 0.0) topNSigmaCut(zp, classes, m, topNSigma);
+    let xtcOn = xtcPtr != 0 && load<f64>(xtcPtr + (<usize>r << 3)) < xtcProbability && xtcThreshold <= 0.5;
+
+    if (m == -Infinity && constrained) {
+      if (bad < 0) bad = r;
+      if (tokensPtr != 0) store<i32>(tokensPtr + (<usize>r << 2), 0);
+      if (filteredPtr != 0) fillNegInf(outRow, classes);
+      continue;
+    }
 
     // Greedy, and rows with nothing to draw from (all −inf or NaN): the first maximum.
     if (temperature == 0.0 || m == -Infinity) {
@@ -591,10 +884,13 @@ export function sampleRows(
     let u = tokensPtr != 0 ? load<f64>(uniformsPtr + (<usize>r << 3)) : 0.0;
 
     // No filter: every token is kept; draw over the whole row in index order.
-    if (!topKOn && !topPOn && !minPOn) {
+    let sigmaOn = topNSigma > 0.0;
+    if (!topKOn && !topPOn && !minPOn && !epsOn && !etaOn && !xtcOn && !sigmaOn) {
+      if (lateScale) scaleRow(zp, classes, temperature);
+      let ms: f32 = lateScale ? <f32>(<f64>m / temperature) : m;
       if (filteredPtr != 0) memory.copy(outRow, zp, <usize>classes << 2);
       if (tokensPtr != 0) {
-        let threshold = u * rowMass(zp, classes, m, false, wFull);
+        let threshold = u * rowMass(zp, classes, ms, false, wFull);
         let cum: f64 = 0.0;
         let token = -1;
         let lastPositive = -1;
@@ -629,28 +925,62 @@ export function sampleRows(
         S = rowMass(zp, classes, m, true, wFull);
         haveFull = true;
         zt = topPThreshold(m, topP * S * (1.0 + 1e-9));
-      } else {
+      } else if (minPOn) {
         zt = m == Infinity ? Infinity : <f32>(<f64>m + Math.log(minP) - 1e-3 - Math.abs(<f64>m) * 1e-6);
+      } else if (!epsOn && !etaOn && !xtcOn) {
+        // Top-nσ alone: its cut already set everything below the threshold to −inf.
+        zt = -Infinity;
+      } else {
+        // Epsilon / eta / XTC alone: every token they keep or inspect has p ≥ c, so w ≥ c·S.
+        // c = ε for epsilon, the threshold for XTC's top choices; for eta alone the kept set so
+        // far is the whole row, so its exact cutoff min(η, √η·e^−H) is known from one more pass.
+        S = rowMass(zp, classes, m, false, wFull);
+        haveFull = true;
+        let c = epsOn ? epsilon : xtcThreshold;
+        if (!epsOn && etaOn) {
+          keptSums(zp, keys, idx, wFull, -2, classes, m, true);
+          c = min(eta, Math.sqrt(eta) * expNonPositive(-(logAtLeastOne(SUM_S) - SUM_A / SUM_S)));
+        }
+        zt = m == Infinity ? Infinity : <f32>(<f64>m + Math.log(c * S) - 1e-3 - Math.abs(<f64>m) * 1e-6);
       }
       n = collect(zp, classes, zt, keys, m, false);
-      complete = n == classes;
+      complete = zt == -Infinity || n == classes;
     }
     let K: i32;
+    let first = 0;
     while (true) {
       sortKeys(keys, n);
       for (let i = 0; i < n; i++) {
         let j = keyIndex(keyAt(keys, i));
         store<f64>(wp + (<usize>i << 3), haveFull ? load<f64>(wFull + (<usize>j << 3)) : weightOf(load<f32>(zp + (<usize>j << 2)), m));
       }
-      K = decide(wp, n, complete, classes, topP, S, minP, keep);
-      if (K >= 0) break;
+      K = topPOn || minPOn ? decide(wp, n, complete, classes, topP, S, minP, keep) : complete ? n : -2;
+      if (K != -1 && epsOn) K = massCut(zp, keys, wp, idx, wFull, n, K, classes, m, keep, epsilon, false);
+      if (K != -1 && etaOn) K = massCut(zp, keys, wp, idx, wFull, n, K, classes, m, keep, eta, true);
+      first = 0;
+      if (K != -1 && xtcOn) {
+        first = xtcStart(zp, keys, wp, idx, wFull, n, K, classes, m, keep, xtcThreshold);
+        if (first < 0) K = -1;
+      }
+      if (K >= 0 || K == -2) break;
       n = collect(zp, classes, -Infinity, keys, m, false);
       complete = true;
     }
 
-    // The kept tokens in index order: those whose rank key is ≤ the K-th one (no second sort).
-    let lastKey = keyAt(keys, K - 1);
-    collectKept(zp, classes, lastKey, load<f32>(zp + (<usize>keyIndex(lastKey) << 2)), keys);
+    // The kept tokens in index order: those whose rank key lies between the first kept rank's and
+    // the last's (no second sort). K = −2: the kept ranks run to the end of the row.
+    let lastKey: u64 = K == -2 ? u64.MAX_VALUE : keyAt(keys, K - 1);
+    let zLast: f32 = K == -2 ? -Infinity : load<f32>(zp + (<usize>keyIndex(lastKey) << 2));
+    let firstKey: u64 = first > 0 ? keyAt(keys, first) : 0;
+    K = collectKept(zp, classes, firstKey, lastKey, zLast, keys);
+    if (lateScale) {
+      for (let i = 0; i < K; i++) {
+        let p = zp + (<usize>keyIndex(keyAt(keys, i)) << 2);
+        store<f32>(p, <f32>(<f64>load<f32>(p) / temperature));
+      }
+      m = <f32>(<f64>m / temperature);
+      haveFull = false;
+    }
     if (filteredPtr != 0) {
       fillNegInf(outRow, classes);
       for (let i = 0; i < K; i++) {
@@ -682,4 +1012,45 @@ export function sampleRows(
       store<i32>(tokensPtr + (<usize>r << 2), token);
     }
   }
+  return bad;
+}
+
+// ---- narrowing filtered logits back to half precision ------------------------------------
+// Round to nearest even, bit for bit the TypeScript float32ToFloat16Bits / float32ToBfloat16Bits
+// (src/half.ts): overflow → ±inf, gradual underflow, NaN kept quiet. Used by the transformers.js
+// processor to write float16 / bfloat16 tensors in place without a per-element JS conversion.
+
+function f32ToF16Bits(x: f32): u32 {
+  let b = reinterpret<u32>(x);
+  let sign = (b >> 16) & 0x8000;
+  let exp = <i32>((b >> 23) & 0xff);
+  let mant = b & 0x7fffff;
+  if (exp == 0xff) return sign | 0x7c00 | (mant != 0 ? 0x200 | (mant >> 13) : 0);
+  let e = exp - 127 + 15;
+  if (e >= 31) return sign | 0x7c00;
+  if (e <= 0) {
+    if (e < -10) return sign;
+    let m = mant | 0x800000;
+    let shift = <u32>(14 - e);
+    let half = m >> shift;
+    let rest = m & ((<u32>1 << shift) - 1);
+    let mid = <u32>1 << (shift - 1);
+    return sign | (half + (rest > mid || (rest == mid && (half & 1) != 0) ? 1 : 0));
+  }
+  let half = (<u32>e << 10) | (mant >> 13);
+  let rest = mant & 0x1fff;
+  return sign | (half + (rest > 0x1000 || (rest == 0x1000 && (half & 1) != 0) ? 1 : 0));
+}
+
+/** dst[i] = float16 (or, with bf16, bfloat16) bits of the float32 src[i], for i < n. */
+export function narrowToHalf(srcPtr: usize, n: i32, dstPtr: usize, bf16: bool): void {
+  if (bf16) {
+    for (let i = 0; i < n; i++) {
+      let b = load<u32>(srcPtr + (<usize>i << 2));
+      let h = (b & 0x7fffffff) > 0x7f800000 ? (b >> 16) | 0x40 : (b + 0x7fff + ((b >> 16) & 1)) >> 16;
+      store<u16>(dstPtr + (<usize>i << 1), <u16>h);
+    }
+    return;
+  }
+  for (let i = 0; i < n; i++) store<u16>(dstPtr + (<usize>i << 1), <u16>f32ToF16Bits(load<f32>(srcPtr + (<usize>i << 2))));
 }

@@ -62,6 +62,32 @@ export interface FilterOptions {
   /** Per-row lists of token ids already generated (same list may be shared by all rows). */
   penaltyTokens: Int32Array[] | null;
   minTokensToKeep: number; // >= 1
+  topNSigma: number; // 0 = off
+  epsilon: number; // 0 = off
+  eta: number; // 0 = off
+  /** llama.cpp order: the filters see the logits before temperature, which only shapes the draw. */
+  temperatureLast: boolean;
+  /** XTC: applies to row r when xtcDraws[r] < probability (null = off). */
+  xtc: { probability: number; threshold: number } | null;
+  xtcDraws: Float64Array | null;
+  /**
+   * Sparse per-row replacements of x before temperature — logit bias and penalties, computed once
+   * in src/sampling.ts so both backends use the very same float32 values; null = none.
+   * Backends apply these, not repetitionPenalty / penaltyTokens above (kept for the record).
+   */
+  edits: RowEdits | null;
+  /** Allowed-token bitmask, ⌈classes/32⌉ words per row (bit j of word j>>5); maskStride 0 = one mask for every row. */
+  mask: Int32Array | null;
+  maskStride: number;
+  /** Constraint options were given: a row left without a token is an error, never a silent token 0. */
+  constrained: boolean;
+}
+
+/** Per-row lists: row r's entries are ids/values[offsets[r] .. offsets[r + 1]). */
+export interface RowEdits {
+  offsets: Int32Array;
+  ids: Int32Array;
+  values: Float32Array;
 }
 
 /** Normalised adjustLogits parameters (lengths already checked by the engine). */
@@ -99,9 +125,12 @@ export interface Backend extends BackendAllocator {
   klDiv(p: Float32Array, q: Float32Array, rows: number, classes: number, out: Float32Array): number;
 
   /** Processed logits (−inf outside the kept set) into out (may be x). */
-  filterLogits(x: Float32Array, rows: number, classes: number, o: FilterOptions, out: Float32Array): void;
-  /** One token per row; `uniforms[r]` in [0, 1) is the random draw for row r. */
-  sample(x: Float32Array, rows: number, classes: number, o: FilterOptions, uniforms: Float64Array, out: Int32Array): void;
+  filterLogits(x: Float32Array, rows: number, classes: number, o: FilterOptions, out: Float32Array): number;
+  /**
+   * One token per row; `uniforms[r]` in [0, 1) is the random draw for row r. Both return −1, or
+   * (with o.constrained) the first row that has no token left, which the engine reports.
+   */
+  sample(x: Float32Array, rows: number, classes: number, o: FilterOptions, uniforms: Float64Array, out: Int32Array): number;
 
   /**
    * z' = W (x / temperature) + b per row (W: identity, diag(scale) or the classes² `matrix`;
@@ -111,6 +140,8 @@ export interface Backend extends BackendAllocator {
 
   /** Widen IEEE half (float16) or bfloat16 bits to float32. The wasm backend returns a view into its memory. */
   widenHalf(bits: Uint16Array, dtype: 'float16' | 'bfloat16'): Float32Array;
+  /** Narrow float32 to IEEE half or bfloat16 bits (round to nearest even), into out. */
+  narrowHalf(x: Float32Array, dtype: 'float16' | 'bfloat16', out: Uint16Array): void;
 
   /** Bytes of wasm memory reserved and handed out (0 for backends without wasm memory). */
   memoryStats(): { wasmBytes: number; inUse: number };

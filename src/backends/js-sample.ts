@@ -1,8 +1,9 @@
 /**
  * Reference logits processing and sampling (the README section "Sampling and logits processing" has the rules in prose).
  *
- * One row goes through Hugging Face transformers' warpers in their order:
- *   repetition penalty → temperature → top-k → top-p → min-p → draw.
+ * One row goes through the constraints and penalties (sparse edits and a bitmask prepared by
+ * src/sampling.ts), then Hugging Face transformers' warpers in their order:
+ *   temperature → top-k → top-p → min-p → draw.
  * Everything here is written the obvious way (the whole vocabulary is sorted)
  * because this file *is* the definition the wasm kernel (assembly/kernels/sample.ts)
  * must reproduce token for token. To make that possible the two share, exactly:
@@ -71,30 +72,87 @@ export function expNonPositive(d: number): number {
   return p * POW2_NEG[-k]!;
 }
 
+/**
+ * ln(s) for 1 ≤ s < 2^1011, bit-identical to the wasm kernel's logAtLeastOne (only IEEE +, −, ×, /):
+ * s = 2^e · f with f in [√½, √2) by exact halvings, ln f = 2·atanh((f − 1)/(f + 1)) by its odd
+ * series to s^21 (terms below 2^-60 for |s| ≤ 0.172), plus e·ln 2 in two parts. Measured within
+ * 2 ulp of Math.log on [1, 2^21] (200,000 points, worst 1.91; test/spec-sample-llm.test.ts).
+ */
+export function logAtLeastOne(s: number): number {
+  let e = 0;
+  let f = s;
+  while (f >= 2) (f /= 2), e++;
+  if (f > SQRT2) (f /= 2), e++;
+  const a = (f - 1) / (f + 1);
+  const a2 = a * a;
+  let q = 1 / 21;
+  q = q * a2 + 1 / 19;
+  q = q * a2 + 1 / 17;
+  q = q * a2 + 1 / 15;
+  q = q * a2 + 1 / 13;
+  q = q * a2 + 1 / 11;
+  q = q * a2 + 1 / 9;
+  q = q * a2 + 1 / 7;
+  q = q * a2 + 1 / 5;
+  q = q * a2 + 1 / 3;
+  q = q * a2 + 1;
+  return e * LN2_HI + (e * LN2_LO + 2 * a * q);
+}
+const SQRT2 = 1.4142135623730951;
+
+/**
+ * llama.cpp's top-nσ, on z in place: over the finite z, mean μ and population σ (sums in four
+ * partial sums by index mod 4, combined (s0 + s1) + (s2 + s3) — the order the kernel's SIMD uses),
+ * then z_j < m − n·σ becomes −inf. m = ±inf or fewer than two finite tokens: no-op.
+ */
+export function topNSigmaCut(z: Float64Array, m: number, n: number): void {
+  if (!(m < Infinity) || m === -Infinity) return;
+  const s = [0, 0, 0, 0];
+  let count = 0;
+  for (let j = 0; j < z.length; j++)
+    if (z[j]! !== -Infinity) {
+      s[j & 3]! += z[j]!;
+      count++;
+    }
+  if (count < 2) return;
+  const mu = (s[0]! + s[1]! + (s[2]! + s[3]!)) / count;
+  const v = [0, 0, 0, 0];
+  for (let j = 0; j < z.length; j++)
+    if (z[j]! !== -Infinity) {
+      const d = z[j]! - mu;
+      v[j & 3]! += d * d;
+    }
+  const sigma = Math.sqrt((v[0]! + v[1]! + (v[2]! + v[3]!)) / count);
+  const threshold = m - n * sigma;
+  for (let j = 0; j < z.length; j++) if (z[j]! < threshold) z[j] = -Infinity;
+}
+
 // ---- one row -------------------------------------------------------------------------
 
 /**
- * Processed logits z of one row: CTRL repetition penalty on each listed token
- * (x > 0 → x / penalty, else x · penalty, rounded to float32; a token listed twice is
- * penalised once), then temperature (fround(z / T); T = 0 (greedy) and T = 1 leave z as is).
- * NaN becomes −inf: a NaN logit is never kept or drawn.
+ * Processed logits z of one row: x with the row's sparse edits (logit bias and penalties,
+ * already computed in float32 by src/sampling.ts) in place of the listed tokens, then
+ * temperature (fround(z / T); T = 0 (greedy) and T = 1 leave z as is), then −inf for every token
+ * the row's mask disallows. NaN becomes −inf: a NaN logit is never kept or drawn.
  */
-export function processedRow(x: Float32Array, start: number, classes: number, o: FilterOptions, tokens: Int32Array | null): Float64Array {
+export function processedRow(x: Float32Array, r: number, classes: number, o: FilterOptions): Float64Array {
+  const start = r * classes;
   const t = o.temperature;
-  const scale = t !== 0 && t !== 1;
+  const scale = t !== 0 && t !== 1 && !o.temperatureLast;
   const z = new Float64Array(classes);
   for (let j = 0; j < classes; j++) {
     const v = x[start + j]!;
     z[j] = scale ? fround(v / t) : v;
   }
-  if (tokens !== null && o.repetitionPenalty !== 1) {
-    const pen = o.repetitionPenalty;
-    for (let i = 0; i < tokens.length; i++) {
-      const j = tokens[i]!;
-      const v = x[start + j]!;
-      const pv = v > 0 ? fround(v / pen) : fround(v * pen);
-      z[j] = scale ? fround(pv / t) : pv;
+  const e = o.edits;
+  if (e !== null)
+    for (let i = e.offsets[r]!; i < e.offsets[r + 1]!; i++) {
+      const v = e.values[i]!;
+      z[e.ids[i]!] = scale ? fround(v / t) : v;
     }
+  if (o.mask !== null) {
+    const at = r * o.maskStride;
+    for (let j = 0; j < classes; j++) if (((o.mask[at + (j >> 5)]! >>> (j & 31)) & 1) === 0) z[j] = -Infinity;
   }
   for (let j = 0; j < classes; j++) if (z[j] !== z[j]) z[j] = -Infinity;
   return z;
@@ -135,19 +193,23 @@ const INDEX_SPAN = 2 ** 21;
  * comparator sort); rows of 2^21 classes or more use the comparator.
  */
 function rankOrder(z: Float64Array): Int32Array {
-  const C = z.length;
-  if (C >= INDEX_SPAN) {
-    const order = Array.from({ length: C }, (_, j) => j);
-    order.sort((a, b) => (z[a]! > z[b]! ? -1 : z[a]! < z[b]! ? 1 : a - b));
-    return Int32Array.from(order);
+  // −inf tokens are never candidates: they weigh nothing, and leaving them out keeps counts
+  // (top-k's k, XTC's "tokens left") about tokens that can be drawn.
+  const live: number[] = [];
+  for (let j = 0; j < z.length; j++) if (z[j] !== -Infinity) live.push(j);
+  const C = live.length;
+  if (z.length >= INDEX_SPAN) {
+    live.sort((a, b) => (z[a]! > z[b]! ? -1 : z[a]! < z[b]! ? 1 : a - b));
+    return Int32Array.from(live);
   }
   const keys = new Float64Array(C);
-  for (let j = 0; j < C; j++) {
+  for (let i = 0; i < C; i++) {
+    const j = live[i]!;
     f32[0] = z[j]!;
     let b = u32[0]!;
     if (b === 0x80000000) b = 0;
     const ordered = b & 0x80000000 ? ~b >>> 0 : (b | 0x80000000) >>> 0;
-    keys[j] = (0xffffffff - ordered) * INDEX_SPAN + j;
+    keys[i] = (0xffffffff - ordered) * INDEX_SPAN + j;
   }
   keys.sort();
   const order = new Int32Array(C);
@@ -165,12 +227,13 @@ function rankOrder(z: Float64Array): Int32Array {
  *  - min-p: cut at the first token (rank order) with w < minP (w = p / p_max); at
  *    least minTokensToKeep.
  */
-export function keptTokens(z: Float64Array, m: number, o: FilterOptions): Int32Array {
-  const C = z.length;
+export function keptTokens(z: Float64Array, m: number, o: FilterOptions, r = 0): Int32Array {
   const order = rankOrder(z);
-  const w = new Float64Array(C);
-  for (let j = 0; j < C; j++) w[j] = weightOf(z[j]!, m);
-  const keep = Math.min(o.minTokensToKeep, C);
+  // Candidates: the tokens above −inf, in rank order.
+  const C = order.length;
+  const w = new Float64Array(z.length);
+  for (let j = 0; j < z.length; j++) w[j] = weightOf(z[j]!, m);
+  const keep = Math.min(o.minTokensToKeep, z.length);
   let K = C;
   let tau = -Infinity;
   if (o.topK > 0) {
@@ -181,7 +244,7 @@ export function keptTokens(z: Float64Array, m: number, o: FilterOptions): Int32A
   }
   if (o.topP < 1) {
     let S = 0;
-    for (let j = 0; j < C; j++) if (z[j]! >= tau) S += w[j]!;
+    for (let j = 0; j < z.length; j++) if (z[j]! >= tau) S += w[j]!;
     const target = o.topP * S;
     let K2 = K;
     let W = 0;
@@ -203,7 +266,69 @@ export function keptTokens(z: Float64Array, m: number, o: FilterOptions): Int32A
       }
     K = Math.min(Math.max(K3, keep), K);
   }
-  return order.slice(0, K).sort();
+  if (o.epsilon > 0) K = massCut(z, m, w, order, K, keep, o.epsilon, false);
+  if (o.eta > 0) K = massCut(z, m, w, order, K, keep, o.eta, true);
+  let first = 0;
+  if (o.xtc !== null && o.xtcDraws !== null && o.xtcDraws[r]! < o.xtc.probability && o.xtc.threshold <= 0.5)
+    first = xtcStart(w, order, K, keep, o.xtc.threshold);
+  return order.slice(first, K).sort();
+}
+
+/**
+ * llama.cpp's XTC on the kept prefix of K ranks: with S = Σ w over it (index order, w > 0), the
+ * leading ranks whose w ≥ threshold·S (p ≥ threshold) are "top choices"; all but the last of them
+ * are dropped when there are at least two and at least minTokensToKeep tokens remain. Returns the
+ * first rank kept.
+ */
+function xtcStart(w: Float64Array, order: Int32Array, K: number, keep: number, threshold: number): number {
+  const kept = order.slice(0, K).sort();
+  let S = 0;
+  for (let i = 0; i < K; i++) if (w[kept[i]!]! > 0) S += w[kept[i]!]!;
+  const limit = threshold * S;
+  let lead = 0;
+  while (lead < K && w[order[lead]!]! >= limit) lead++;
+  const last = lead - 1;
+  return last > 0 && K - last >= keep ? last : 0;
+}
+
+/** z as the draw weighs it: with temperature last (llama.cpp order), fround(z / T) now. */
+function drawZ(z: Float64Array, o: FilterOptions): Float64Array {
+  const t = o.temperature;
+  if (!o.temperatureLast || t === 1 || t === 0) return z;
+  return z.map((v) => fround(v / t));
+}
+
+/**
+ * Hugging Face's epsilon (eta = false) and eta (eta = true) warpers on the kept prefix of K ranks:
+ * S = Σ w and A = Σ w·(z − m) over it in index order (tokens with w > 0; A's term is 0 when m = +inf),
+ * H = ln S − A / S (its entropy), the cutoff c = ε, or min(ε, √ε·exp(−H)) for eta; cut at the
+ * first rank with w < c·S (p < c), keeping at least minTokensToKeep.
+ */
+function massCut(z: Float64Array, m: number, w: Float64Array, order: Int32Array, K: number, keep: number, eps: number, eta: boolean): number {
+  const kept = order.slice(0, K).sort();
+  let S = 0;
+  let A = 0;
+  for (let i = 0; i < K; i++) {
+    const j = kept[i]!;
+    if (w[j]! > 0) {
+      S += w[j]!;
+      if (m !== Infinity) A += w[j]! * (z[j]! - m);
+    }
+  }
+  if (!(S > 0)) return K;
+  let c = eps;
+  if (eta) {
+    const H = logAtLeastOne(S) - A / S;
+    c = Math.min(eps, Math.sqrt(eps) * expNonPositive(-H));
+  }
+  const limit = c * S;
+  let cut = K;
+  for (let i = 0; i < K; i++)
+    if (w[order[i]!]! < limit) {
+      cut = i;
+      break;
+    }
+  return Math.min(Math.max(cut, keep), K);
 }
 
 /**
@@ -226,33 +351,50 @@ export function drawFromKept(z: Float64Array, m: number, kept: Int32Array, u: nu
   return lastPositive >= 0 ? lastPositive : kept[0]!;
 }
 
-function tokensOf(o: FilterOptions, r: number): Int32Array | null {
-  return o.penaltyTokens === null ? null : o.penaltyTokens[r]!;
-}
-
-export function filterLogits(x: Float32Array, rows: number, classes: number, o: FilterOptions, out: Float32Array): void {
+export function filterLogits(x: Float32Array, rows: number, classes: number, o: FilterOptions, out: Float32Array): number {
+  let bad = -1;
   for (let r = 0; r < rows; r++) {
-    const z = processedRow(x, r * classes, classes, o, tokensOf(o, r));
+    const z = processedRow(x, r, classes, o);
     const row = out.subarray(r * classes, (r + 1) * classes);
     row.fill(-Infinity);
-    if (o.temperature === 0) {
+    const m = rowMax(z);
+    if (o.topNSigma > 0 && o.temperature !== 0) topNSigmaCut(z, m, o.topNSigma);
+    if (m === -Infinity && o.constrained) {
+      if (bad < 0) bad = r;
+      continue;
+    }
+    // Greedy, and rows with nothing above −inf: the first maximum (token 0 for an all −inf row).
+    if (o.temperature === 0 || m === -Infinity) {
       const g = firstMaxIndex(z);
       row[g] = z[g]!;
       continue;
     }
-    const kept = keptTokens(z, rowMax(z), o);
-    for (let i = 0; i < kept.length; i++) row[kept[i]!] = z[kept[i]!]!;
+    const kept = keptTokens(z, m, o, r);
+    const zs = drawZ(z, o);
+    for (let i = 0; i < kept.length; i++) row[kept[i]!] = zs[kept[i]!]!;
   }
+  return bad;
 }
 
-export function sample(x: Float32Array, rows: number, classes: number, o: FilterOptions, u: Float64Array, out: Int32Array): void {
+export function sample(x: Float32Array, rows: number, classes: number, o: FilterOptions, u: Float64Array, out: Int32Array): number {
+  let bad = -1;
   for (let r = 0; r < rows; r++) {
-    const z = processedRow(x, r * classes, classes, o, tokensOf(o, r));
-    if (o.temperature === 0) {
+    const z = processedRow(x, r, classes, o);
+    const m = rowMax(z);
+    if (o.topNSigma > 0 && o.temperature !== 0) topNSigmaCut(z, m, o.topNSigma);
+    if (m === -Infinity && o.constrained) {
+      if (bad < 0) bad = r;
+      out[r] = 0;
+      continue;
+    }
+    // Greedy, and rows with nothing above −inf: the first maximum (token 0 for an all −inf row).
+    if (o.temperature === 0 || m === -Infinity) {
       out[r] = firstMaxIndex(z);
       continue;
     }
-    const m = rowMax(z);
-    out[r] = drawFromKept(z, m, keptTokens(z, m, o), u[r]!);
+    const kept = keptTokens(z, m, o, r);
+    const zs = drawZ(z, o);
+    out[r] = drawFromKept(zs, zs === z ? m : fround(m / o.temperature), kept, u[r]!);
   }
+  return bad;
 }

@@ -7,7 +7,7 @@
 import type { AdjustArgs, Backend, BceArgs, Features, CrossEntropyTarget, FilterOptions, Reduction } from './backend.js';
 import { BUFFER_TAG, typedArrayCtor, type ArrayOf, type BufferType, type LkBuffer } from '../buffers.js';
 import { fail } from '../errors.js';
-import { halfToFloat } from '../half.js';
+import { float32ToBfloat16Bits, float32ToFloat16Bits, halfToFloat } from '../half.js';
 import { DEFAULT_MEMORY_LIMIT } from '../limits.js';
 import * as loss from './js-loss.js';
 import * as gen from './js-sample.js';
@@ -192,12 +192,17 @@ export class JsBackend implements Backend {
     adjustRows(x, rows, classes, a, out);
   }
 
-  filterLogits(x: Float32Array, rows: number, classes: number, o: FilterOptions, out: Float32Array): void {
-    gen.filterLogits(x, rows, classes, o, out);
+  filterLogits(x: Float32Array, rows: number, classes: number, o: FilterOptions, out: Float32Array): number {
+    return gen.filterLogits(x, rows, classes, o, out);
   }
 
-  sample(x: Float32Array, rows: number, classes: number, o: FilterOptions, uniforms: Float64Array, out: Int32Array): void {
-    gen.sample(x, rows, classes, o, uniforms, out);
+  sample(x: Float32Array, rows: number, classes: number, o: FilterOptions, uniforms: Float64Array, out: Int32Array): number {
+    return gen.sample(x, rows, classes, o, uniforms, out);
+  }
+
+  narrowHalf(x: Float32Array, dtype: 'float16' | 'bfloat16', out: Uint16Array): void {
+    const f = dtype === 'float16' ? float32ToFloat16Bits : float32ToBfloat16Bits;
+    for (let i = 0; i < x.length; i++) out[i] = f(x[i]!);
   }
 
   widenHalf(bits: Uint16Array, dtype: 'float16' | 'bfloat16'): Float32Array {

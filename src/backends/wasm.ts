@@ -388,12 +388,12 @@ export class WasmBackend implements Backend {
     });
   }
 
-  filterLogits(x: Float32Array, rows: number, classes: number, o: FilterOptions, out: Float32Array): void {
-    gen.filterLogits(this, x, rows, classes, o, out);
+  filterLogits(x: Float32Array, rows: number, classes: number, o: FilterOptions, out: Float32Array): number {
+    return gen.filterLogits(this, x, rows, classes, o, out);
   }
 
-  sample(x: Float32Array, rows: number, classes: number, o: FilterOptions, uniforms: Float64Array, out: Int32Array): void {
-    gen.sample(this, x, rows, classes, o, uniforms, out);
+  sample(x: Float32Array, rows: number, classes: number, o: FilterOptions, uniforms: Float64Array, out: Int32Array): number {
+    return gen.sample(this, x, rows, classes, o, uniforms, out);
   }
 
   /**
@@ -401,6 +401,10 @@ export class WasmBackend implements Backend {
    * inside wasm; the float32 result stays in wasm memory as a zero-copy input
    * for the op that follows, and is freed when that op ends.
    */
+  narrowHalf(x: Float32Array, dtype: 'float16' | 'bfloat16', out: Uint16Array): void {
+    this.run([{ a: x, io: 'in' }, { a: out, io: 'out' }], [], ([px, po]) => this.k.narrowToHalf!(px!, x.length, po!, dtype === 'bfloat16' ? 1 : 0));
+  }
+
   widenHalf(bits: Uint16Array, dtype: 'float16' | 'bfloat16'): Float32Array {
     const buf = this.alloc(bits.length, 'float32');
     try {
