@@ -107,6 +107,7 @@ export function summaryJson(s: ScoreSummary, extra: Record<string, unknown>, sta
       balancedAccuracy: c.balancedAccuracy,
       zeroDivision: c.zeroDivision,
     },
+    ...(s.auroc ? { auroc: s.auroc } : {}),
     ...(s.confusion && (s.classes <= CONFUSION_JSON_MAX || opts.confusion) ? { confusion: s.confusion.matrix() } : {}),
     ...(s.slices ? { groups: s.slices.groups, groupGaps: s.slices.groupGaps, ...(s.slices.fairness ? { fairness: s.slices.fairness } : {}) } : {}),
     stats,
@@ -155,6 +156,7 @@ function humanSummary(s: ScoreSummary, head: string, scaling: Record<string, num
   const w2 = Math.max(...rows.map((r) => r[2].length));
   for (const r of rows) lines.push(`  ${r[0].padEnd(w0)}  ${r[1].padStart(w1)}    ${r[2].padEnd(w2)}  ${r[3]}`);
   const cal = s.calibration;
+  if (s.auroc) lines.push(`  AUROC (one-vs-rest): macro ${fmt(s.auroc.macro, 4)}  weighted ${fmt(s.auroc.weighted, 4)}`);
   lines.push(`  calibration: adaptive ECE ${pct(cal.adaptiveEce)}  classwise ECE ${pct(cal.classwiseEce)}  RMSCE ${pct(cal.rmsce)}  debiased L2 ${pct(cal.debiasedL2)}`);
   if (s.nanRows > 0) {
     lines.push(`  note: ${s.nanRows} row${s.nanRows === 1 ? ' has' : 's have'} NaN, +inf or all −inf logits (softmax NaN), so NLL, ECE, Brier and entropy are NaN`);

@@ -26,6 +26,7 @@ import type { BlockSource } from '../io/stream.js';
 import { checkBins, checkLabelBlock, ReliabilityBins, type MetricsEngine, type Reliability } from './calibration.js';
 import { classificationReport, ConfusionCounts, type ClassificationReport } from './classification.js';
 import { binnedErrors, ClasswiseBins, FINE_BINS, FineConfidenceBins } from './calibration-errors.js';
+import { AUROC_MAX_CLASSES, AurocCounts, type AurocReport } from './auroc.js';
 import { GroupAccumulator, GroupSums, type GroupReport } from './groups.js';
 
 export const STATS_FORMAT = 'logitkit-score-stats/1';
@@ -86,6 +87,8 @@ export interface ScoreSummary {
   calibration: { ece: number; mce: number; adaptiveEce: number; classwiseEce: number; rmsce: number; debiasedL2: number };
   /** Confusion counts (rows = true class); absent when merged from shards that did not record them. */
   confusion: ConfusionCounts | null;
+  /** One-vs-rest AUROC (auroc.ts); null above AUROC_MAX_CLASSES or merged from shards without it. */
+  auroc: AurocReport | null;
   /** Figures per group, their gaps and (binary tasks) fairness differences, when scored with groups. */
   slices?: GroupReport;
   /** Names of the classes, when given (withClassNames). */
@@ -128,6 +131,8 @@ export interface ScoreStats {
   fineBins?: [number, number, JsonNum, number][];
   /** Non-empty classwise bins as [class · bins + bin, count, Σ p, positives], and the NaN rows. */
   classwise?: { cells: [number, number, JsonNum, number][]; nanRows: number };
+  /** The AUROC bins (AurocCounts.encode: base64 varints of the non-empty ones), and the NaN rows. */
+  auroc?: { bins: string; nanRows: number };
   /** Per-group sums, when scored with groups. */
   groups?: { id: number; rows: number; nllSum: JsonNum; correct: number; binCount: number[]; binConf: JsonNum[]; binCorrect: number[]; binNaN: number; predicted: number[]; binary: number[] | null }[];
   alt: null | { temperature: number; nllSum: JsonNum; binCount: number[]; binConf: JsonNum[]; binCorrect: number[]; binNaN: number };
@@ -203,6 +208,7 @@ export class ScoreAccumulator {
   /** null only when rebuilt from statistics that did not record them. */
   fine: FineConfidenceBins | null;
   classwise: ClasswiseBins | null;
+  auroc: AurocCounts | null;
   groups: GroupAccumulator | null;
   altNllSum = 0;
   readonly altReliability: ReliabilityBins | null;
@@ -235,6 +241,7 @@ export class ScoreAccumulator {
     this.confusion = new ConfusionCounts(classes);
     this.fine = new FineConfidenceBins();
     this.classwise = new ClasswiseBins(classes, this.bins);
+    this.auroc = classes <= AUROC_MAX_CLASSES ? new AurocCounts(classes) : null;
     this.groups = options.groups ? new GroupAccumulator(classes, this.bins) : null;
   }
 
@@ -315,6 +322,7 @@ export class ScoreAccumulator {
     this.brierSum += brier;
     this.entropySum += ent;
     this.rows += R;
+    this.auroc?.addBlock(p, labels);
 
     if (this.altTemperature !== null) {
       // One engine call: the confidence is exp(log p of the predicted class), a row-sized cost.
@@ -359,6 +367,8 @@ export class ScoreAccumulator {
     else this.fine = null;
     if (this.classwise && o.classwise) this.classwise.merge(o.classwise);
     else this.classwise = null;
+    if (this.auroc && o.auroc) this.auroc.merge(o.auroc);
+    else this.auroc = null;
     same('groups', this.groups !== null, o.groups !== null);
     if (this.groups && o.groups) this.groups.merge(o.groups);
     if (this.altReliability && o.altReliability) {
@@ -410,6 +420,7 @@ export class ScoreAccumulator {
       },
       classification: classificationReport(this.classCorrect, this.predicted, this.support),
       confusion: this.confusion,
+      auroc: this.auroc ? this.auroc.report(this.support) : null,
     };
     if (this.groups) out.slices = this.groups.report({ accuracy: out.accuracy, nll: out.nll, ece: out.ece });
     if (this.altReliability) {
@@ -448,6 +459,7 @@ export class ScoreAccumulator {
       ...(this.classwise
         ? { classwise: { cells: sparseCells(this.classwise.count, this.classwise.probSum, this.classwise.positives), nanRows: this.classwise.nanRows } }
         : {}),
+      ...(this.auroc ? { auroc: { bins: this.auroc.encode(), nanRows: this.auroc.nanRows } } : {}),
       ...(this.groups
         ? {
             groups: [...this.groups.byId].map(([id, g]) => ({
@@ -517,6 +529,12 @@ export class ScoreAccumulator {
       acc.classwise.rows = o.rows;
       acc.classwise.nanRows = typeof o.classwise?.nanRows === 'number' ? o.classwise.nanRows : 0;
       readCells(o.classwise?.cells, C * M, acc.classwise.count, acc.classwise.probSum, acc.classwise.positives, `${name}: stats.classwise`);
+    }
+    if (o.auroc === undefined || !acc.auroc) acc.auroc = null;
+    else {
+      const a = acc.auroc;
+      if (!a.addEncoded(o.auroc?.bins)) throw new LogitkitError('invalid_argument', `${name}: stats.auroc.bins is malformed (expected the base64 bins of logitkit score)`, name);
+      a.nanRows = typeof o.auroc.nanRows === 'number' ? o.auroc.nanRows : 0;
     }
     if (o.groups !== undefined) {
       if (!Array.isArray(o.groups)) throw new LogitkitError('invalid_argument', `${name}: stats.groups must be an array`, name);
