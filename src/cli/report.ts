@@ -263,7 +263,8 @@ ${card('RMS calibration error', pct(cal.rmsce))}
 ${card('debiased L2 error', pct(cal.debiasedL2))}
 ${card('macro F1', fmt(s.classification.macro.f1))}
 ${card('balanced accuracy', pct(s.classification.balancedAccuracy))}
-${s.auroc ? card('macro AUROC (one-vs-rest)', fmt(s.auroc.macro, 4)) : ''}
+${s.auroc && !s.binary ? card('macro AUROC (one-vs-rest)', fmt(s.auroc.macro, 4)) : ''}
+${s.binary ? `${card('binary cross-entropy', fmt(s.binary.bce))}${card('AUROC of p = σ(z)', fmt(s.binary.auroc, 4))}${card(`ECE of p (${s.bins} bins)`, pct(s.binary.ece))}` : ''}
 </div>
 <h2>Reliability</h2>
 <p class="note">Bars: accuracy per confidence bin. Red: the model is more confident than it is right (over-confident);
@@ -429,6 +430,7 @@ export function renderMarkdownReport(r: ReportInput): string {
   lines.push(`| weighted F1 | ${fmt(s.classification.weighted.f1)} |`);
   lines.push(`| balanced accuracy | ${pct(s.classification.balancedAccuracy)} |`);
   if (s.auroc) lines.push(`| macro AUROC | ${fmt(s.auroc.macro, 4)} |`, `| weighted AUROC | ${fmt(s.auroc.weighted, 4)} |`);
+  if (s.binary) lines.push(`| binary cross-entropy | ${fmt(s.binary.bce)} |`, `| AUROC of p = σ(z) | ${fmt(s.binary.auroc, 4)} |`, `| ECE of p (${s.bins} bins) | ${pct(s.binary.ece)} |`);
   lines.push('');
   if (after) {
     lines.push('## Temperature scaling', '');

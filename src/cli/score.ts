@@ -108,6 +108,7 @@ export function summaryJson(s: ScoreSummary, extra: Record<string, unknown>, sta
       zeroDivision: c.zeroDivision,
     },
     ...(s.auroc ? { auroc: s.auroc } : {}),
+    ...(s.binary ? { binary: { bce: s.binary.bce, accuracy: s.binary.accuracy, auroc: s.binary.auroc, ece: s.binary.ece, mce: s.binary.mce, reliability: s.binary.reliability.bins } } : {}),
     ...(s.confusion && (s.classes <= CONFUSION_JSON_MAX || opts.confusion) ? { confusion: s.confusion.matrix() } : {}),
     ...(s.slices ? { groups: s.slices.groups, groupGaps: s.slices.groupGaps, ...(s.slices.fairness ? { fairness: s.slices.fairness } : {}) } : {}),
     stats,
@@ -156,6 +157,10 @@ function humanSummary(s: ScoreSummary, head: string, scaling: Record<string, num
   const w2 = Math.max(...rows.map((r) => r[2].length));
   for (const r of rows) lines.push(`  ${r[0].padEnd(w0)}  ${r[1].padStart(w1)}    ${r[2].padEnd(w2)}  ${r[3]}`);
   const cal = s.calibration;
+  if (s.binary) {
+    const b = s.binary;
+    lines.push(`  binary (sigmoid, p = σ(z)): BCE ${fmt(b.bce)}  accuracy at 0.5 ${pct(b.accuracy)}  AUROC ${fmt(b.auroc, 4)}  ECE of p ${pct(b.ece)}`);
+  }
   if (s.auroc) lines.push(`  AUROC (one-vs-rest): macro ${fmt(s.auroc.macro, 4)}  weighted ${fmt(s.auroc.weighted, 4)}`);
   lines.push(`  calibration: adaptive ECE ${pct(cal.adaptiveEce)}  classwise ECE ${pct(cal.classwiseEce)}  RMSCE ${pct(cal.rmsce)}  debiased L2 ${pct(cal.debiasedL2)}`);
   if (s.nanRows > 0) {
@@ -258,20 +263,24 @@ export async function scoreCommand(argv: string[]): Promise<number> {
   const progress = new Progress(!json);
   let lk: Engine | null = null;
   try {
+    // One logit per row ((rows,) or (rows, 1)): a sigmoid model, labels in {0, 1}.
+    const binary = src.classes === 1;
+    if (binary && input !== 'logits') throw new UsageError(`--input ${input}: a binary model (one column) is scored from its logit only`);
+    if (binary && fitT) throw new UsageError('--fit-temperature: not for a binary model (one logit per row); use --temperature T');
     lk = await startEngine(values);
     let fit: TemperatureFit | null = null;
-    if (fitT || (kind && givenT === undefined)) {
+    if (!binary && (fitT || (kind && givenT === undefined))) {
       src.onProgress = fitProgress(progress);
       fit = fitTemperatureSource(lk, src, { nllBefore: false }); // NLL at T = 1 comes from the scoring pass
     }
     src.onProgress = (done, total) => progress.update('scoring', done, total);
     const T = givenT ?? (fitT ? fit!.temperature : 1);
     const alt = T !== 1 ? 1 : fit ? fit.temperature : null;
-    const acc = new ScoreAccumulator(src.classes, { bins, topk, temperature: T, altTemperature: alt, groups: src.hasGroups });
+    const acc = new ScoreAccumulator(binary ? 2 : src.classes, { bins, topk, temperature: T, altTemperature: alt, groups: src.hasGroups, binary });
     acc.addSource(lk, src);
     progress.finish();
     warnOffRows(src);
-    const s = withClassNames(acc.summary(), values['class-names'] !== undefined ? readClassNames(values['class-names'], src.classes) : null);
+    const s = withClassNames(acc.summary(), values['class-names'] !== undefined ? readClassNames(values['class-names'], binary ? 2 : src.classes) : null);
 
     const extra: Record<string, unknown> = {};
     let scaling: Record<string, number> | null = null;

@@ -307,9 +307,7 @@ export class NpyFile {
     if (role === 'labels' && h.shape.length === 2 && cols !== 1) {
       throw new NpyError(path, `labels must be 1-D (rows,); got shape (${h.shape.join(', ')})`);
     }
-    if (role === 'logits' && h.shape.length !== 2) {
-      throw new NpyError(path, `logits must be 2-D (rows, classes); got shape (${h.shape.join(', ')})`);
-    }
+    // 1-D logits (rows,) are one logit per row, as (rows, 1): a binary (sigmoid) model for score.
     return new NpyFile(fd, h, rows, cols);
   }
 

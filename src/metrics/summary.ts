@@ -41,6 +41,27 @@ export interface ScoreOptions {
   altTemperature?: number | null;
   /** Keep per-group sums (the blocks carry group ids). */
   groups?: boolean;
+  /**
+   * One logit z per row, labels in {0, 1} (a sigmoid model): the accumulator has 2 classes and scores
+   * the row as the 2-class logits [0, z] (softmax([0, z]) = [1 − σ(z), σ(z)]), so every figure, the
+   * groups and fairness apply; `binary` adds BCE (lk.bceWithLogits) and the ECE of p = σ(z) (lk.sigmoid)
+   * against the label.
+   */
+  binary?: boolean;
+}
+
+/** The figures of a binary (sigmoid) model, p = σ(z / T) the probability of class 1. */
+export interface BinarySummary {
+  /** Mean binary cross-entropy −[y ln p + (1 − y) ln(1 − p)] (lk.bceWithLogits). */
+  bce: number;
+  /** Share of rows with [p > ½] = y (z = 0 predicts 0, as argmax ties go to the lowest index). */
+  accuracy: number;
+  /** AUROC of p against y (auroc.ts); null without both labels. */
+  auroc: number | null;
+  /** Equal-width ECE of p against y (not of the top-label confidence), the same bins; and its MCE. */
+  ece: number;
+  mce: number;
+  reliability: Reliability;
 }
 
 export interface PerClassEntry {
@@ -89,6 +110,8 @@ export interface ScoreSummary {
   confusion: ConfusionCounts | null;
   /** One-vs-rest AUROC (auroc.ts); null above AUROC_MAX_CLASSES or merged from shards without it. */
   auroc: AurocReport | null;
+  /** Present for a binary (sigmoid) model. */
+  binary?: BinarySummary;
   /** Figures per group, their gaps and (binary tasks) fairness differences, when scored with groups. */
   slices?: GroupReport;
   /** Names of the classes, when given (withClassNames). */
@@ -135,6 +158,8 @@ export interface ScoreStats {
   auroc?: { bins: string; nanRows: number };
   /** Per-group sums, when scored with groups. */
   groups?: { id: number; rows: number; nllSum: JsonNum; correct: number; binCount: number[]; binConf: JsonNum[]; binCorrect: number[]; binNaN: number; predicted: number[]; binary: number[] | null }[];
+  /** Binary (sigmoid) model: Σ BCE and the bins of p against the label. */
+  binary?: { bceSum: JsonNum; binCount: number[]; binConf: JsonNum[]; binCorrect: number[]; binNaN: number };
   alt: null | { temperature: number; nllSum: JsonNum; binCount: number[]; binConf: JsonNum[]; binCorrect: number[]; binNaN: number };
 }
 
@@ -212,6 +237,12 @@ export class ScoreAccumulator {
   groups: GroupAccumulator | null;
   altNllSum = 0;
   readonly altReliability: ReliabilityBins | null;
+  /** Binary (sigmoid) model: Σ BCE, and bins of p = σ(z) with "correct" = the label. */
+  readonly binary: boolean;
+  bceSum = 0;
+  readonly positiveBins: ReliabilityBins | null;
+  private x2 = new Float32Array(0);
+  private t2 = new Float32Array(0);
 
   private p = new Float32Array(0);
   private lp = new Float32Array(0);
@@ -233,6 +264,9 @@ export class ScoreAccumulator {
     this.altTemperature = alt;
     this.reliability = new ReliabilityBins(this.bins);
     this.altReliability = alt !== null ? new ReliabilityBins(this.bins) : null;
+    this.binary = options.binary === true;
+    if (this.binary && classes !== 2) throw new LogitkitError('shape_mismatch', `a binary model has 2 classes, not ${classes}`, 'classes');
+    this.positiveBins = this.binary ? new ReliabilityBins(this.bins) : null;
     this.support = new Float64Array(classes);
     this.classCorrect = new Float64Array(classes);
     this.predicted = new Float64Array(classes);
@@ -247,7 +281,8 @@ export class ScoreAccumulator {
 
   /** Adds every block of a source (labels required). */
   addSource(lk: MetricsEngine, src: BlockSource): this {
-    if (src.classes !== this.classes) throw new LogitkitError('shape_mismatch', `source has ${src.classes} classes, expected ${this.classes}`, 'x');
+    const cols = this.binary ? 1 : this.classes;
+    if (src.classes !== cols) throw new LogitkitError('shape_mismatch', `source has ${src.classes} classes, expected ${cols}`, 'x');
     for (const blk of src.blocks()) {
       if (!blk.labels) throw new LogitkitError('invalid_argument', 'labels are required', 'labels');
       checkLabelBlock(src, blk.labels, blk.start, this.classes);
@@ -257,8 +292,15 @@ export class ScoreAccumulator {
     return this;
   }
 
-  /** Adds rows = labels.length rows of logits x (labels already validated to lie in [0, classes)). */
+  /**
+   * Adds rows = labels.length rows of logits x (labels already validated to lie in [0, classes)); a
+   * binary accumulator takes one logit per row.
+   */
   addBlock(lk: MetricsEngine, x: Float32Array, labels: Int32Array, groups: Int32Array | null = null, where: (row: number) => string = (r) => `groups[${r}]`): void {
+    if (this.binary) {
+      x = this.addBinary(lk, x, labels);
+      if (labels.length === 0) return;
+    }
     if (this.groups && (!groups || groups.length !== labels.length)) {
       throw new LogitkitError('shape_mismatch', `groups must hold one id per row (${labels.length})`, 'groups');
     }
@@ -337,6 +379,39 @@ export class ScoreAccumulator {
     }
   }
 
+  /** The binary figures of a block of z; returns the 2-class logits [0, z] per row for the rest. */
+  private addBinary(lk: MetricsEngine, z: Float32Array, labels: Int32Array): Float32Array {
+    const R = labels.length;
+    if (z.length !== R) throw new LogitkitError('shape_mismatch', `x has ${z.length} values, expected one logit per row (${R})`, 'x');
+    if (!lk.sigmoid || !lk.bceWithLogits) throw new LogitkitError('invalid_argument', 'the engine has no sigmoid / bceWithLogits', 'lk');
+    if (this.x2.length < 2 * R) {
+      this.x2 = new Float32Array(2 * R);
+      this.t2 = new Float32Array(R);
+    }
+    const T = this.temperature;
+    const t = this.t2.subarray(0, R);
+    const zt = this.x2.subarray(R, 2 * R); // scratch: z / T, overwritten below
+    for (let r = 0; r < R; r++) {
+      t[r] = labels[r];
+      zt[r] = T === 1 ? z[r] : z[r] / T;
+    }
+    if (R > 0) {
+      // per row, summed here in float64: the engine's own sum is float32 and would not merge exactly
+      const l = lk.bceWithLogits(zt, t, { reduction: 'none' });
+      let sum = 0;
+      for (let r = 0; r < R; r++) sum += l[r];
+      this.bceSum += sum;
+      const p = lk.sigmoid(zt);
+      for (let r = 0; r < R; r++) this.positiveBins!.add(p[r], labels[r]);
+    }
+    const x2 = this.x2.subarray(0, 2 * R); // the z / T scratch is no longer needed
+    for (let r = 0; r < R; r++) {
+      x2[2 * r] = 0;
+      x2[2 * r + 1] = z[r];
+    }
+    return x2;
+  }
+
   /** Adds another accumulator's sums (same classes, bins, k and temperatures). */
   merge(o: ScoreAccumulator): this {
     const same = (what: string, a: unknown, b: unknown) => {
@@ -347,6 +422,11 @@ export class ScoreAccumulator {
     same('k', this.k, o.k);
     same('temperature', this.temperature, o.temperature);
     same('altTemperature', this.altTemperature, o.altTemperature);
+    same('binary', this.binary, o.binary);
+    if (this.binary) {
+      this.bceSum += o.bceSum;
+      this.positiveBins!.merge(o.positiveBins!);
+    }
     this.rows += o.rows;
     this.nllSum += o.nllSum;
     this.correct += o.correct;
@@ -422,6 +502,10 @@ export class ScoreAccumulator {
       confusion: this.confusion,
       auroc: this.auroc ? this.auroc.report(this.support) : null,
     };
+    if (this.binary) {
+      const pr = this.positiveBins!.result();
+      out.binary = { bce: this.bceSum / n, accuracy: out.accuracy, auroc: out.auroc ? out.auroc.perClass[1] : null, ece: pr.ece, mce: pr.mce, reliability: pr };
+    }
     if (this.groups) out.slices = this.groups.report({ accuracy: out.accuracy, nll: out.nll, ece: out.ece });
     if (this.altReliability) {
       const ar = this.altReliability.result();
@@ -476,6 +560,17 @@ export class ScoreAccumulator {
             })),
           }
         : {}),
+      ...(this.binary
+        ? {
+            binary: {
+              bceSum: enc(this.bceSum),
+              binCount: Array.from(this.positiveBins!.count),
+              binConf: encArr(this.positiveBins!.confSum),
+              binCorrect: Array.from(this.positiveBins!.correctSum),
+              binNaN: this.positiveBins!.nanRows,
+            },
+          }
+        : {}),
       alt: a
         ? {
             temperature: this.altTemperature!,
@@ -501,7 +596,16 @@ export class ScoreAccumulator {
       if (!Array.isArray(v) || v.length !== len) throw new LogitkitError('invalid_argument', `${name}: stats.${String(key)} must be an array of ${len}`, name);
       return v.map(dec);
     };
-    const acc = new ScoreAccumulator(C, { bins: M, topk: o.k, temperature: o.temperature, altTemperature: o.alt ? o.alt.temperature : null, groups: o.groups !== undefined });
+    const acc = new ScoreAccumulator(C, { bins: M, topk: o.k, temperature: o.temperature, altTemperature: o.alt ? o.alt.temperature : null, groups: o.groups !== undefined, binary: o.binary !== undefined });
+    if (o.binary !== undefined) {
+      const b = o.binary;
+      if (!b || typeof b !== 'object') throw new LogitkitError('invalid_argument', `${name}: stats.binary must be an object`, name);
+      acc.bceSum = dec(b.bceSum);
+      acc.positiveBins!.count.set(arr('binary', M, b.binCount));
+      acc.positiveBins!.confSum.set(arr('binary', M, b.binConf));
+      acc.positiveBins!.correctSum.set(arr('binary', M, b.binCorrect));
+      acc.positiveBins!.nanRows = b.binNaN ?? 0;
+    }
     acc.rows = o.rows;
     acc.nllSum = dec(o.nllSum);
     acc.correct = o.correct;
