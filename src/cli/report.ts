@@ -246,7 +246,11 @@ export function renderHtmlReport(r: ReportInput): string {
 <title>logitkit ${r.merged ? 'merged ' : ''}report — ${s.rows} rows × ${s.classes} classes</title><style>${CSS}</style></head>
 <body>
 <h1>logitkit ${r.merged ? `merged score report (${r.merged.length} shards)` : 'score report'}</h1>
-<p class="sub">${s.rows.toLocaleString('en-US')} rows × ${s.classes} classes · ${inputs}. ${esc(tempLine)}</p>
+<p class="sub">${s.rows.toLocaleString('en-US')} rows × ${s.classes} classes · ${inputs}. ${esc(tempLine)}</p>${
+    s.intervals
+      ? `\n<p class="note">90% intervals (Poisson bootstrap, ${s.intervals.replicates} replicates): accuracy ${pct(s.intervals.accuracy[0])} – ${pct(s.intervals.accuracy[1])}, NLL ${fmt(s.intervals.nll[0])} – ${fmt(s.intervals.nll[1])}, ECE ${pct(s.intervals.ece[0])} – ${pct(s.intervals.ece[1])}.</p>`
+      : ''
+  }
 <div class="cards">
 ${card('accuracy', pct(s.accuracy))}
 ${card(`top-${s.topk.k} accuracy`, pct(s.topk.accuracy))}
@@ -413,6 +417,13 @@ export function renderMarkdownReport(r: ReportInput): string {
       : `${s.rows} rows × ${s.classes} classes; inputs: ${r.inputs.map((i) => `\`${i.logits}\`${i.labels ? ` + \`${i.labels}\`` : ''}`).join(', ')}; backend ${r.backend}.`,
   );
   lines.push(r.temperature !== undefined ? `Figures at temperature T = ${fmt(mainT)}.` : 'Figures at T = 1 (raw logits).', '');
+  if (s.intervals) {
+    const iv = s.intervals;
+    lines.push(
+      `90% intervals (Poisson bootstrap, ${iv.replicates} replicates): accuracy ${pct(iv.accuracy[0])} – ${pct(iv.accuracy[1])}, NLL ${fmt(iv.nll[0])} – ${fmt(iv.nll[1])}, ECE ${pct(iv.ece[0])} – ${pct(iv.ece[1])}.`,
+      '',
+    );
+  }
   lines.push('| metric | value |', '|---|---:|');
   lines.push(`| accuracy | ${pct(s.accuracy)} |`);
   lines.push(`| top-${s.topk.k} accuracy | ${pct(s.topk.accuracy)} |`);

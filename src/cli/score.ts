@@ -11,6 +11,7 @@ import { parseArgs } from 'node:util';
 import { init, type Engine } from '../index.js';
 import { NpyShardSource, PROB_SUM_TOLERANCE, type Shard } from '../io/npy-source.js';
 import { fitTemperatureSource, type TemperatureFit } from '../metrics/calibration.js';
+import { DEFAULT_REPLICATES, MAX_REPLICATES } from '../metrics/bootstrap.js';
 import { classLabel, ScoreAccumulator, withClassNames, type ScoreStats, type ScoreSummary } from '../metrics/summary.js';
 import { renderHtmlReport, renderMarkdownReport, type ReportInput } from './report.js';
 import { fmt, pct, Progress, table, UsageError, writeFileAtomic } from './ui.js';
@@ -108,6 +109,7 @@ export function summaryJson(s: ScoreSummary, extra: Record<string, unknown>, sta
       zeroDivision: c.zeroDivision,
     },
     ...(s.auroc ? { auroc: s.auroc } : {}),
+    ...(s.intervals ? { intervals: s.intervals } : {}),
     ...(s.binary ? { binary: { bce: s.binary.bce, accuracy: s.binary.accuracy, auroc: s.binary.auroc, ece: s.binary.ece, mce: s.binary.mce, reliability: s.binary.reliability.bins } } : {}),
     ...(s.confusion && (s.classes <= CONFUSION_JSON_MAX || opts.confusion) ? { confusion: s.confusion.matrix() } : {}),
     ...(s.slices ? { groups: s.slices.groups, groupGaps: s.slices.groupGaps, ...(s.slices.fairness ? { fairness: s.slices.fairness } : {}) } : {}),
@@ -160,6 +162,13 @@ function humanSummary(s: ScoreSummary, head: string, scaling: Record<string, num
   if (s.binary) {
     const b = s.binary;
     lines.push(`  binary (sigmoid, p = σ(z)): BCE ${fmt(b.bce)}  accuracy at 0.5 ${pct(b.accuracy)}  AUROC ${fmt(b.auroc, 4)}  ECE of p ${pct(b.ece)}`);
+  }
+  if (s.intervals) {
+    const iv = s.intervals;
+    const span = (v: [number, number], f: (x: number) => string) => `[${f(v[0])}, ${f(v[1])}]`;
+    lines.push(
+      `  90% intervals (Poisson bootstrap, ${iv.replicates} replicates): accuracy ${span(iv.accuracy, (x) => pct(x))}  NLL ${span(iv.nll, (x) => fmt(x))}  ECE ${span(iv.ece, (x) => pct(x))}`,
+    );
   }
   if (s.auroc) lines.push(`  AUROC (one-vs-rest): macro ${fmt(s.auroc.macro, 4)}  weighted ${fmt(s.auroc.weighted, 4)}`);
   lines.push(`  calibration: adaptive ECE ${pct(cal.adaptiveEce)}  classwise ECE ${pct(cal.classwiseEce)}  RMSCE ${pct(cal.rmsce)}  debiased L2 ${pct(cal.debiasedL2)}`);
@@ -219,11 +228,13 @@ export const SCORE_HELP = `usage: logitkit score LOGITS.npy [MORE.npy ...] --lab
        logitkit score RUN.npz|RUN.safetensors [--logits-key K] [--labels-key K]
                       [--input logits|probs|logprobs] [--class-names FILE] [--groups FILE|KEY]
                       [--json] [--bins 15] [--topk 5] [--temperature T | --fit-temperature]
-                      [--report FILE.html|FILE.md] [--confusion] [--backend wasm|js] [--threads N] [--debug]
+                      [--report FILE.html|FILE.md] [--confusion] [--intervals 200] [--seed 0]
+                      [--backend wasm|js] [--threads N] [--debug]
 
 Scores classifier logits against labels, streaming the files in blocks of rows. Several logits files
 (shards of one dataset) are scored as one dataset; give one --labels per logits file, in order.
 Human output goes to stderr; --json prints one JSON object on stdout (with "stats" for logitkit merge).
+--intervals N: 90% Poisson-bootstrap intervals of accuracy, NLL and ECE from N replicates (0: off).
 
 ${INPUT_HELP}`;
 
@@ -240,6 +251,8 @@ export async function scoreCommand(argv: string[]): Promise<number> {
       'fit-temperature': { type: 'boolean' },
       confusion: { type: 'boolean' },
       report: { type: 'string' },
+      intervals: { type: 'string' },
+      seed: { type: 'string' },
     },
   });
   if (values.help) {
@@ -251,6 +264,10 @@ export async function scoreCommand(argv: string[]): Promise<number> {
   const input = inputKind(values);
   const bins = parseIntOption('bins', values.bins, 15);
   const topk = parseIntOption('topk', values.topk, 5);
+  const intervals = parseIntOption('intervals', values.intervals, DEFAULT_REPLICATES, 0);
+  if (intervals > MAX_REPLICATES) throw new UsageError(`--intervals ${intervals}: at most ${MAX_REPLICATES} replicates`);
+  const seed = parseIntOption('seed', values.seed, 0, 0);
+  if (!Number.isSafeInteger(seed)) throw new UsageError(`--seed ${values.seed}: expected an integer below 2^53`);
   const givenT = parsePositive('temperature', values.temperature);
   const fitT = values['fit-temperature'] === true;
   if (givenT !== undefined && fitT) throw new UsageError('--temperature and --fit-temperature are mutually exclusive');
@@ -276,7 +293,7 @@ export async function scoreCommand(argv: string[]): Promise<number> {
     src.onProgress = (done, total) => progress.update('scoring', done, total);
     const T = givenT ?? (fitT ? fit!.temperature : 1);
     const alt = T !== 1 ? 1 : fit ? fit.temperature : null;
-    const acc = new ScoreAccumulator(binary ? 2 : src.classes, { bins, topk, temperature: T, altTemperature: alt, groups: src.hasGroups, binary });
+    const acc = new ScoreAccumulator(binary ? 2 : src.classes, { bins, topk, temperature: T, altTemperature: alt, groups: src.hasGroups, binary, intervals, seed });
     acc.addSource(lk, src);
     progress.finish();
     warnOffRows(src);

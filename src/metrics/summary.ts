@@ -26,6 +26,7 @@ import type { BlockSource } from '../io/stream.js';
 import { checkBins, checkLabelBlock, ReliabilityBins, type MetricsEngine, type Reliability } from './calibration.js';
 import { classificationReport, ConfusionCounts, type ClassificationReport } from './classification.js';
 import { binnedErrors, ClasswiseBins, FINE_BINS, FineConfidenceBins } from './calibration-errors.js';
+import { BootstrapSums, type Intervals } from './bootstrap.js';
 import { AUROC_MAX_CLASSES, AurocCounts, type AurocReport } from './auroc.js';
 import { GroupAccumulator, GroupSums, type GroupReport } from './groups.js';
 
@@ -48,6 +49,10 @@ export interface ScoreOptions {
    * against the label.
    */
   binary?: boolean;
+  /** Poisson-bootstrap replicates for 90% intervals of accuracy, NLL and ECE (bootstrap.ts); 0 = none (default). */
+  intervals?: number;
+  /** Seed of the bootstrap weights (default 0). */
+  seed?: number;
 }
 
 /** The figures of a binary (sigmoid) model, p = σ(z / T) the probability of class 1. */
@@ -112,6 +117,8 @@ export interface ScoreSummary {
   auroc: AurocReport | null;
   /** Present for a binary (sigmoid) model. */
   binary?: BinarySummary;
+  /** 90% Poisson-bootstrap intervals, when kept (options.intervals > 0). */
+  intervals?: Intervals;
   /** Figures per group, their gaps and (binary tasks) fairness differences, when scored with groups. */
   slices?: GroupReport;
   /** Names of the classes, when given (withClassNames). */
@@ -158,6 +165,8 @@ export interface ScoreStats {
   auroc?: { bins: string; nanRows: number };
   /** Per-group sums, when scored with groups. */
   groups?: { id: number; rows: number; nllSum: JsonNum; correct: number; binCount: number[]; binConf: JsonNum[]; binCorrect: number[]; binNaN: number; predicted: number[]; binary: number[] | null }[];
+  /** Bootstrap sums per replicate (bootstrap.ts), when kept; the bins flat as [replicate · bins + bin]. */
+  intervals?: { replicates: number; seed: number; nanRows: number; weight: number[]; correct: number[]; nll: JsonNum[]; binWeight: number[]; binConf: JsonNum[]; binCorrect: number[] };
   /** Binary (sigmoid) model: Σ BCE and the bins of p against the label. */
   binary?: { bceSum: JsonNum; binCount: number[]; binConf: JsonNum[]; binCorrect: number[]; binNaN: number };
   alt: null | { temperature: number; nllSum: JsonNum; binCount: number[]; binConf: JsonNum[]; binCorrect: number[]; binNaN: number };
@@ -193,6 +202,11 @@ function readCells(cells: unknown, length: number, count: Float64Array, sum: Flo
     sum[cell[0]] += dec(cell[2]);
     other[cell[0]] += cell[3];
   }
+}
+
+function checkReplicates(v: unknown, name: string): number {
+  if (!Number.isInteger(v) || (v as number) < 1) throw new LogitkitError('invalid_argument', `${name}: stats.intervals.replicates must be an integer >= 1`, name);
+  return v as number;
 }
 
 /** Attaches class names (one per class) to a summary, for every table and the JSON. */
@@ -241,6 +255,10 @@ export class ScoreAccumulator {
   readonly binary: boolean;
   bceSum = 0;
   readonly positiveBins: ReliabilityBins | null;
+  boot: BootstrapSums | null;
+  private bootHit = new Uint8Array(0);
+  private bootNll = new Float64Array(0);
+  private bootConf = new Float32Array(0);
   private x2 = new Float32Array(0);
   private t2 = new Float32Array(0);
 
@@ -267,6 +285,8 @@ export class ScoreAccumulator {
     this.binary = options.binary === true;
     if (this.binary && classes !== 2) throw new LogitkitError('shape_mismatch', `a binary model has 2 classes, not ${classes}`, 'classes');
     this.positiveBins = this.binary ? new ReliabilityBins(this.bins) : null;
+    const reps = options.intervals ?? 0;
+    this.boot = reps === 0 ? null : new BootstrapSums(reps, this.bins, options.seed ?? 0);
     this.support = new Float64Array(classes);
     this.classCorrect = new Float64Array(classes);
     this.predicted = new Float64Array(classes);
@@ -287,16 +307,32 @@ export class ScoreAccumulator {
       if (!blk.labels) throw new LogitkitError('invalid_argument', 'labels are required', 'labels');
       checkLabelBlock(src, blk.labels, blk.start, this.classes);
       if (this.groups && !blk.groups) throw new LogitkitError('invalid_argument', 'group ids are required (the accumulator keeps groups)', 'groups');
-      this.addBlock(lk, blk.x, blk.labels, blk.groups ?? null, (row) => (src.describeRow ? src.describeRow(blk.start + row, 'groups') : `groups[${blk.start + row}]`));
+      this.addBlock(
+        lk,
+        blk.x,
+        blk.labels,
+        blk.groups ?? null,
+        (row) => (src.describeRow ? src.describeRow(blk.start + row, 'groups') : `groups[${blk.start + row}]`),
+        src.bootstrapKey ? src.bootstrapKey(blk.start) : { key: 0, row: blk.start },
+      );
     }
     return this;
   }
 
   /**
    * Adds rows = labels.length rows of logits x (labels already validated to lie in [0, classes)); a
-   * binary accumulator takes one logit per row.
+   * binary accumulator takes one logit per row. `at` places the rows for the bootstrap weights: the
+   * shard's key and the index of the first row in it (default: key 0, the rows added so far).
    */
-  addBlock(lk: MetricsEngine, x: Float32Array, labels: Int32Array, groups: Int32Array | null = null, where: (row: number) => string = (r) => `groups[${r}]`): void {
+  addBlock(
+    lk: MetricsEngine,
+    x: Float32Array,
+    labels: Int32Array,
+    groups: Int32Array | null = null,
+    where: (row: number) => string = (r) => `groups[${r}]`,
+    at: { key: number; row: number } | null = null,
+  ): void {
+    const firstRow = at ? at.row : this.rows;
     if (this.binary) {
       x = this.addBinary(lk, x, labels);
       if (labels.length === 0) return;
@@ -321,6 +357,12 @@ export class ScoreAccumulator {
     const top = k === 1 ? null : lk.topk(x, C, k).indices;
     const probSum = this.probSum;
     const logitSum = this.logitSum;
+    const boot = this.boot;
+    if (boot && this.bootHit.length < R) {
+      this.bootHit = new Uint8Array(R);
+      this.bootNll = new Float64Array(R);
+      this.bootConf = new Float32Array(R);
+    }
     let nll = 0;
     let brier = 0;
     let ent = 0;
@@ -344,6 +386,11 @@ export class ScoreAccumulator {
         }
       } else this.topkCorrect += hit;
       this.reliability.add(p[o + c], hit);
+      if (boot) {
+        this.bootHit[r] = hit;
+        this.bootNll[r] = -lp[o + y];
+        this.bootConf[r] = p[o + c];
+      }
       this.fine?.add(p[o + c], hit);
       this.classwise?.addRow(p, o, y);
       if (this.groups) this.groups.add(groups![r], -lp[o + y], p[o + c], y, c, () => where(r));
@@ -365,6 +412,7 @@ export class ScoreAccumulator {
     this.entropySum += ent;
     this.rows += R;
     this.auroc?.addBlock(p, labels);
+    boot?.addRows(at ? at.key : 0, firstRow, this.bootHit, this.bootNll, this.bootConf, R);
 
     if (this.altTemperature !== null) {
       // One engine call: the confidence is exp(log p of the predicted class), a row-sized cost.
@@ -423,6 +471,8 @@ export class ScoreAccumulator {
     same('temperature', this.temperature, o.temperature);
     same('altTemperature', this.altTemperature, o.altTemperature);
     same('binary', this.binary, o.binary);
+    same('intervals', this.boot?.replicates ?? 0, o.boot?.replicates ?? 0);
+    if (this.boot && o.boot) this.boot.merge(o.boot);
     if (this.binary) {
       this.bceSum += o.bceSum;
       this.positiveBins!.merge(o.positiveBins!);
@@ -502,6 +552,7 @@ export class ScoreAccumulator {
       confusion: this.confusion,
       auroc: this.auroc ? this.auroc.report(this.support) : null,
     };
+    if (this.boot) out.intervals = this.boot.result();
     if (this.binary) {
       const pr = this.positiveBins!.result();
       out.binary = { bce: this.bceSum / n, accuracy: out.accuracy, auroc: out.auroc ? out.auroc.perClass[1] : null, ece: pr.ece, mce: pr.mce, reliability: pr };
@@ -560,6 +611,21 @@ export class ScoreAccumulator {
             })),
           }
         : {}),
+      ...(this.boot
+        ? {
+            intervals: {
+              replicates: this.boot.replicates,
+              seed: this.boot.seed,
+              nanRows: this.boot.nanRows,
+              weight: Array.from(this.boot.weight),
+              correct: Array.from(this.boot.correct),
+              nll: encArr(this.boot.nll),
+              binWeight: Array.from(this.boot.binWeight),
+              binConf: encArr(this.boot.binConf),
+              binCorrect: Array.from(this.boot.binCorrect),
+            },
+          }
+        : {}),
       ...(this.binary
         ? {
             binary: {
@@ -596,7 +662,22 @@ export class ScoreAccumulator {
       if (!Array.isArray(v) || v.length !== len) throw new LogitkitError('invalid_argument', `${name}: stats.${String(key)} must be an array of ${len}`, name);
       return v.map(dec);
     };
-    const acc = new ScoreAccumulator(C, { bins: M, topk: o.k, temperature: o.temperature, altTemperature: o.alt ? o.alt.temperature : null, groups: o.groups !== undefined, binary: o.binary !== undefined });
+    const acc = new ScoreAccumulator(C, { bins: M, topk: o.k, temperature: o.temperature, altTemperature: o.alt ? o.alt.temperature : null, groups: o.groups !== undefined, binary: o.binary !== undefined,
+      ...(o.intervals !== undefined ? { intervals: checkReplicates(o.intervals?.replicates, name), seed: o.intervals.seed } : {}),
+    });
+    if (o.intervals !== undefined) {
+      const b = acc.boot!;
+      const R = b.replicates;
+      const RM = R * M;
+      const v = o.intervals;
+      b.weight.set(arr('intervals', R, v.weight));
+      b.correct.set(arr('intervals', R, v.correct));
+      b.nll.set(arr('intervals', R, v.nll));
+      b.binWeight.set(arr('intervals', RM, v.binWeight));
+      b.binConf.set(arr('intervals', RM, v.binConf));
+      b.binCorrect.set(arr('intervals', RM, v.binCorrect));
+      b.nanRows = typeof v.nanRows === 'number' ? v.nanRows : 0;
+    }
     if (o.binary !== undefined) {
       const b = o.binary;
       if (!b || typeof b !== 'object') throw new LogitkitError('invalid_argument', `${name}: stats.binary must be an object`, name);
