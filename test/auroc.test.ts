@@ -192,6 +192,16 @@ describeEachBackend('AUROC in the score summary', (lk) => {
     for (const bins of ['!!', 'gA==', 'AQEBAQ', 42, '/////////w==']) {
       expect(() => ScoreAccumulator.fromStats({ ...st, auroc: { bins, nanRows: 0 } }, 'a.json')).toThrow(/a\.json: stats\.auroc\.bins is malformed/);
     }
+    // the hand-written base64 is standard base64 (Buffer agrees), for every length mod 3
+    for (const extra of [0, 1, 2]) {
+      const a = new ScoreAccumulator(3);
+      a.addBlock(lk(), Float32Array.of(1, 2, 3, 3, 2, 1), Int32Array.of(2, 0));
+      for (let i = 0; i < extra; i++) a.auroc!.pos[100 + i] = 1;
+      const text = a.auroc!.encode();
+      expect(Buffer.from(Buffer.from(text, 'base64')).toString('base64')).toBe(text);
+      const b = ScoreAccumulator.fromStats(JSON.parse(JSON.stringify(a.toStats())));
+      expect(Array.from(b.auroc!.pos)).toEqual(Array.from(a.auroc!.pos));
+    }
     acc.auroc!.pos[5] = 2 ** 40 + 3;
     const back = ScoreAccumulator.fromStats(JSON.parse(JSON.stringify(acc.toStats())));
     expect(Array.from(back.auroc!.pos)).toEqual(Array.from(acc.auroc!.pos));

@@ -1,7 +1,7 @@
 // Poisson-bootstrap intervals: the weights' distribution, the intervals against a float64 recomputation
 // from the same weights, exact merging across shards, reproducibility, and a coverage sanity check.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -214,7 +214,8 @@ describe('logitkit score --intervals', () => {
       expect(m.intervals[k][0]).toBeCloseTo(both.intervals[k][0], 12);
       expect(m.intervals[k][1]).toBeCloseTo(both.intervals[k][1], 12);
     }
-    const text = run('score', 'a.npy', '--labels', 'a-y.npy', '--intervals', '50');
+    const text = run('score', 'a.npy', '--labels', 'a-y.npy', '--intervals', '50', '--report', 'r.md');
+    expect(readFileSync(join(dir, 'r.md'), 'utf8')).toMatch(/90% intervals \(Poisson bootstrap, 50 replicates\): accuracy \d+\.\d+% – \d+\.\d+%/);
     expect(text.stderr).toMatch(/90% intervals \(Poisson bootstrap, 50 replicates\): accuracy \[\d+\.\d+%, \d+\.\d+%\]/);
   });
 

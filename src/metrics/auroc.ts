@@ -73,6 +73,36 @@ export interface AurocReport {
   errorBound: number;
 }
 
+// Base64 by hand: metrics reach browser bundles, where Buffer does not exist.
+const B64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+
+function toBase64(bytes: readonly number[]): string {
+  let out = '';
+  for (let i = 0; i < bytes.length; i += 3) {
+    const n = (bytes[i] << 16) | ((bytes[i + 1] ?? 0) << 8) | (bytes[i + 2] ?? 0);
+    out += B64[n >>> 18] + B64[(n >>> 12) & 63] + (i + 1 < bytes.length ? B64[(n >>> 6) & 63] : '=') + (i + 2 < bytes.length ? B64[n & 63] : '=');
+  }
+  return out;
+}
+
+/** Decodes padded or unpadded base64 (the caller has checked the alphabet). */
+function fromBase64(text: string): Uint8Array {
+  const t = text.replace(/=+$/, '');
+  const out = new Uint8Array(Math.floor((t.length * 3) / 4));
+  let bits = 0;
+  let acc = 0;
+  let o = 0;
+  for (let i = 0; i < t.length; i++) {
+    acc = (acc << 6) | B64.indexOf(t[i]);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out[o++] = (acc >>> bits) & 255;
+    }
+  }
+  return out.subarray(0, o);
+}
+
 export class AurocCounts {
   readonly classes: number;
   /** [k · AUROC_BINS + b]: rows labelled k whose p_k falls in bin b; and rows not labelled k. */
@@ -190,13 +220,13 @@ export class AurocCounts {
       put(this.neg[i]);
       last = i;
     }
-    return Buffer.from(bytes).toString('base64');
+    return toBase64(bytes);
   }
 
   /** Adds the bins of encode()'s string; false when it is malformed (a caller names the file). */
   addEncoded(text: unknown): boolean {
     if (typeof text !== 'string' || !/^[A-Za-z0-9+/]*={0,2}$/.test(text)) return false;
-    const bytes = Buffer.from(text, 'base64');
+    const bytes = fromBase64(text);
     let at = 0;
     const get = (): number => {
       let v = 0;
