@@ -107,11 +107,11 @@ describeEachBackend('intervals in the score summary', (lk) => {
   it('match the float64 recomputation from the same weights (accuracy, NLL, ECE)', () => {
     const C = 5;
     const { x, y } = data(1501, C, 5);
-    const acc = new ScoreAccumulator(C, { intervals: 50, seed: 9 });
+    const acc = new ScoreAccumulator(C, { intervals: 49, seed: 9 }); // odd: the last pair of replicates is half used
     acc.addBlock(lk(), x.subarray(0, 700 * C), y.subarray(0, 700), null, undefined, { key: 42, row: 0 });
     acc.addBlock(lk(), x.subarray(700 * C), y.subarray(700), null, undefined, { key: 42, row: 700 });
     const iv = acc.summary().intervals!;
-    const ref = reference(x, C, y, 50, 9, 42, 15);
+    const ref = reference(x, C, y, 49, 9, 42, 15);
     for (const k of ['accuracy', 'nll', 'ece'] as const) {
       expect(iv[k][0]).toBeCloseTo(ref[k][0], 6);
       expect(iv[k][1]).toBeCloseTo(ref[k][1], 6);
@@ -120,7 +120,7 @@ describeEachBackend('intervals in the score summary', (lk) => {
     const s = acc.summary();
     expect(iv.accuracy[0]).toBeLessThan(s.accuracy);
     expect(iv.accuracy[1]).toBeGreaterThan(s.accuracy);
-    expect(iv.replicates).toBe(50);
+    expect(iv.replicates).toBe(49);
   });
 
   it('merge exactly through JSON: two shards (own keys) equal one accumulator over both', () => {

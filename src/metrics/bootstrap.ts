@@ -9,10 +9,12 @@
  * of a figure is the 5th and 95th percentiles (numpy's default linear interpolation) of its R replicate
  * values.
  *
- * The generator: u = fmix32(row hash + (r + 1)·0x632BE5AB) with the row hash fmix32 of (seed, key, i)
- * (MurmurHash3's finaliser: a bijection with full avalanche), mapped to Poisson(1) by inverse CDF on
- * 32-bit thresholds. Cost: per row and replicate one fmix32 and a few adds, done replicate by replicate
- * over a block's rows (the per-row figures computed once).
+ * The generator: u = fmix32(row hash + (⌊r/2⌋ + 1)·0x632BE5AB) with the row hash fmix32 of (seed, key,
+ * i) (MurmurHash3's finaliser: a bijection with full avalanche); replicate r takes the low (r even) or
+ * high (r odd) 16 bits of u, mapped to Poisson(1) by inverse CDF on 16-bit thresholds (weights 0..8,
+ * each probability within 2^-16 of Poisson(1)'s, far below the bootstrap's own noise). Cost: per row and pair
+ * of replicates one fmix32 and a few adds, done pair by pair over a block's rows (the per-row figures
+ * computed once); measured 1.4× faster than one 32-bit hash per replicate.
  */
 import { LogitkitError } from '../errors.js';
 import { binOf } from './calibration.js';
@@ -30,22 +32,22 @@ function fmix32(h: number): number {
   return h >>> 0;
 }
 
-/** Poisson(1) inverse CDF on u in [0, 2^32): P(w ≤ k) · 2^32 for k = 0..11 (beyond: 12, p < 1e-9). */
-const THRESHOLDS = (() => {
+/** Poisson(1) inverse CDF on v in [0, 2^16): round(P(w ≤ k) · 2^16) for k = 0..7; v above the last gives 8. */
+const T16 = (() => {
   const t: number[] = [];
   let pk = Math.exp(-1);
   let cdf = 0;
-  for (let k = 0; k < 12; k++) {
+  for (let k = 0; k < 8; k++) {
     cdf += pk;
-    t.push(Math.min(2 ** 32, Math.floor(cdf * 2 ** 32)));
+    t.push(Math.min(2 ** 16, Math.round(cdf * 2 ** 16)));
     pk /= k + 1;
   }
   return t;
 })();
 
-export function poissonOfU(u: number): number {
+export function poisson16(v: number): number {
   let k = 0;
-  while (k < THRESHOLDS.length && u >= THRESHOLDS[k]) k++;
+  while (k < T16.length && v >= T16[k]) k++;
   return k;
 }
 
@@ -58,7 +60,8 @@ function rowHash(seed: number, key: number, i: number): number {
 
 /** w_ir: the Poisson(1) weight of row i of the shard `key` in replicate r. */
 export function bootstrapWeight(seed: number, key: number, i: number, r: number): number {
-  return poissonOfU(fmix32((rowHash(seed, key, i) + Math.imul(r + 1, 0x632be5ab)) >>> 0));
+  const u = fmix32((rowHash(seed, key, i) + Math.imul((r >>> 1) + 1, 0x632be5ab)) >>> 0);
+  return poisson16(r & 1 ? u >>> 16 : u & 0xffff);
 }
 
 export interface Intervals {
@@ -132,42 +135,71 @@ export class BootstrapSums {
       bin[i] = c !== c ? -1 : binOf(c, M);
       if (c !== c) this.nanRows++;
     }
-    const t0 = THRESHOLDS[0];
-    const t1 = THRESHOLDS[1];
+    const t0 = T16[0];
+    const t1 = T16[1];
     const bw = this.binWeight;
     const bc = this.binConf;
     const bk = this.binCorrect;
-    for (let r = 0; r < this.replicates; r++) {
-      const add = Math.imul(r + 1, 0x632be5ab);
-      let sw = 0;
-      let sc = 0;
-      let sn = 0;
-      const o = r * M;
+    const reps = this.replicates;
+    // Replicates in pairs: one hash gives both weights (its low and high 16 bits).
+    for (let r = 0; r < reps; r += 2) {
+      const add = Math.imul((r >>> 1) + 1, 0x632be5ab);
+      const two = r + 1 < reps;
+      let sw0 = 0;
+      let sc0 = 0;
+      let sn0 = 0;
+      let sw1 = 0;
+      let sc1 = 0;
+      let sn1 = 0;
+      const o0 = r * M;
+      const o1 = o0 + M;
       for (let i = 0; i < R; i++) {
-        // fmix32 inline: this loop runs rows × replicates times
+        // fmix32 inline: this loop runs rows × replicates / 2 times
         let u = (h[i] + add) | 0;
         u ^= u >>> 16;
         u = Math.imul(u, 0x85ebca6b);
         u ^= u >>> 13;
         u = Math.imul(u, 0xc2b2ae35);
         u ^= u >>> 16;
-        u >>>= 0;
-        if (u < t0) continue; // w = 0, 37% of rows
-        const w = u < t1 ? 1 : poissonOfU(u);
-        sw += w;
+        const v0 = u & 0xffff;
+        const v1 = (u >>> 16) & 0xffff;
+        const a = v0 >= t0;
+        const c = two && v1 >= t0;
+        if (!a && !c) continue; // both weights 0 (e^-2 of the rows)
         const k = hit[i];
-        sc += w * k;
-        sn += w * nll[i];
+        const l = nll[i];
         const b = bin[i];
-        if (b >= 0) {
-          bw[o + b] += w;
-          bc[o + b] += w * conf[i];
-          bk[o + b] += w * k;
+        if (a) {
+          const w = v0 < t1 ? 1 : poisson16(v0);
+          sw0 += w;
+          sc0 += w * k;
+          sn0 += w * l;
+          if (b >= 0) {
+            bw[o0 + b] += w;
+            bc[o0 + b] += w * conf[i];
+            bk[o0 + b] += w * k;
+          }
+        }
+        if (c) {
+          const w = v1 < t1 ? 1 : poisson16(v1);
+          sw1 += w;
+          sc1 += w * k;
+          sn1 += w * l;
+          if (b >= 0) {
+            bw[o1 + b] += w;
+            bc[o1 + b] += w * conf[i];
+            bk[o1 + b] += w * k;
+          }
         }
       }
-      this.weight[r] += sw;
-      this.correct[r] += sc;
-      this.nll[r] += sn;
+      this.weight[r] += sw0;
+      this.correct[r] += sc0;
+      this.nll[r] += sn0;
+      if (two) {
+        this.weight[r + 1] += sw1;
+        this.correct[r + 1] += sc1;
+        this.nll[r + 1] += sn1;
+      }
     }
   }
 
