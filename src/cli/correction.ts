@@ -46,6 +46,7 @@ export function mappedSource(lk: Engine, src: BlockSource, map: CalibrationMap):
     classes: C,
     hasLabels: src.hasLabels,
     ...(src.describeRow ? { describeRow: src.describeRow.bind(src) } : {}),
+    ...(src.bootstrapKey ? { bootstrapKey: src.bootstrapKey.bind(src) } : {}),
     *blocks() {
       for (const b of src.blocks()) {
         const n = b.rows * C;

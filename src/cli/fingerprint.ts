@@ -30,6 +30,11 @@ export class FingerprintingSource implements BlockSource {
     return this.src.describeRow(row, what);
   }
 
+  /** The bootstrap weights are keyed by the shard underneath, not by this wrapper. */
+  bootstrapKey(row: number): { key: number; row: number } {
+    return this.src.bootstrapKey(row);
+  }
+
   *blocks(): Iterable<RowBlock> {
     if (this.result) {
       yield* this.src.blocks();

@@ -250,7 +250,11 @@ export function renderHtmlReport(r: ReportInput): string {
 <title>logitkit ${r.merged ? 'merged ' : ''}report — ${s.rows} rows × ${s.classes} classes</title><style>${CSS}</style></head>
 <body>
 <h1>logitkit ${r.merged ? `merged score report (${r.merged.length} shards)` : 'score report'}</h1>
-<p class="sub">${s.rows.toLocaleString('en-US')} rows × ${s.classes} classes · ${inputs}. ${esc(tempLine)}</p>
+<p class="sub">${s.rows.toLocaleString('en-US')} rows × ${s.classes} classes · ${inputs}. ${esc(tempLine)}</p>${
+    s.intervals
+      ? `\n<p class="note">90% intervals (Poisson bootstrap, ${s.intervals.replicates} replicates): accuracy ${pct(s.intervals.accuracy[0])} – ${pct(s.intervals.accuracy[1])}, NLL ${fmt(s.intervals.nll[0])} – ${fmt(s.intervals.nll[1])}, ECE ${pct(s.intervals.ece[0])} – ${pct(s.intervals.ece[1])}.</p>`
+      : ''
+  }
 <div class="cards">
 ${card('accuracy', pct(s.accuracy))}
 ${card(`top-${s.topk.k} accuracy`, pct(s.topk.accuracy))}
@@ -267,6 +271,8 @@ ${card('RMS calibration error', pct(cal.rmsce))}
 ${card('debiased L2 error', pct(cal.debiasedL2))}
 ${card('macro F1', fmt(s.classification.macro.f1))}
 ${card('balanced accuracy', pct(s.classification.balancedAccuracy))}
+${s.auroc && !s.binary ? card('macro AUROC (one-vs-rest)', fmt(s.auroc.macro, 4)) : ''}
+${s.binary ? `${card('binary cross-entropy', fmt(s.binary.bce))}${card('AUROC of p = σ(z)', fmt(s.binary.auroc, 4))}${card(`ECE of p (${s.bins} bins)`, pct(s.binary.ece))}` : ''}
 </div>
 ${r.correction ? correctionHtml(r.correction, s) : ''}<h2>Reliability</h2>
 <p class="note">Bars: accuracy per confidence bin. Red: the model is more confident than it is right (over-confident);
@@ -387,14 +393,20 @@ function htmlTables(s: ScoreSummary, before: Panel, after: Panel | null): string
   const pcRows = list
     .map((c) => {
       const k = cr.perClass[c.class];
-      return `<tr><td>${esc(classLabel(s, c.class))}</td><td>${c.support}</td><td>${c.accuracy === null ? '—' : pct(c.accuracy, 1)}</td><td>${pct(k.precision, 1)}</td><td>${fmt(k.f1, 3)}</td><td>${c.predicted}</td><td>${pct(c.meanProb)}</td><td>${pct(c.frequency)}</td><td>${fmt(c.meanLogit)}</td><td>${c.flag ?? ''}</td></tr>`;
+      return `<tr><td>${esc(classLabel(s, c.class))}</td><td>${c.support}</td><td>${c.accuracy === null ? '—' : pct(c.accuracy, 1)}</td><td>${pct(k.precision, 1)}</td><td>${fmt(k.f1, 3)}</td><td>${c.predicted}</td><td>${pct(c.meanProb)}</td><td>${pct(c.frequency)}</td><td>${fmt(c.meanLogit)}</td>${s.auroc ? `<td>${aurocCell(s, c.class)}</td>` : ''}<td>${c.flag ?? ''}</td></tr>`;
     })
     .join('');
   const avg = (name: string, a: { precision: number; recall: number; f1: number }) =>
-    `<tr><td><i>${name}</i></td><td></td><td>${pct(a.recall, 1)}</td><td>${pct(a.precision, 1)}</td><td>${fmt(a.f1, 3)}</td><td colspan="5"></td></tr>`;
+    `<tr><td><i>${name}</i></td><td></td><td>${pct(a.recall, 1)}</td><td>${pct(a.precision, 1)}</td><td>${fmt(a.f1, 3)}</td><td colspan="${s.auroc ? 6 : 5}"></td></tr>`;
   return `<div class="row">${rel(before)}${after ? rel(after) : ''}</div>
-<h2>Per-class table</h2>${note ? `<p class="note">${esc(note)}</p>` : ''}<table><thead><tr><th>class</th><th>support</th><th>recall</th><th>precision</th><th>F1</th><th>predicted</th><th>mean prob</th><th>frequency</th><th>mean logit</th><th>flag</th></tr></thead><tbody>${pcRows}${avg('macro average', cr.macro)}${avg('weighted average', cr.weighted)}</tbody></table>
-<p class="note">Balanced accuracy ${pct(cr.balancedAccuracy)}.${cr.zeroDivision.precision.length ? ` Never predicted (precision 0/0, shown as 0): ${cr.zeroDivision.precision.map((k) => esc(classLabel(s, k))).join(', ')}.` : ''}</p>`;
+<h2>Per-class table</h2>${note ? `<p class="note">${esc(note)}</p>` : ''}<table><thead><tr><th>class</th><th>support</th><th>recall</th><th>precision</th><th>F1</th><th>predicted</th><th>mean prob</th><th>frequency</th><th>mean logit</th>${s.auroc ? '<th>AUROC</th>' : ''}<th>flag</th></tr></thead><tbody>${pcRows}${avg('macro average', cr.macro)}${avg('weighted average', cr.weighted)}</tbody></table>
+<p class="note">Balanced accuracy ${pct(cr.balancedAccuracy)}.${s.auroc ? ` AUROC (one-vs-rest on softmax probabilities): macro ${fmt(s.auroc.macro, 4)}, weighted ${fmt(s.auroc.weighted, 4)}.` : ''}${cr.zeroDivision.precision.length ? ` Never predicted (precision 0/0, shown as 0): ${cr.zeroDivision.precision.map((k) => esc(classLabel(s, k))).join(', ')}.` : ''}</p>`;
+}
+
+/** A class's AUROC, or — when it has no positives or no negatives. */
+function aurocCell(s: ScoreSummary, k: number): string {
+  const a = s.auroc!.perClass[k];
+  return a === null ? '—' : fmt(a, 4);
 }
 
 export function renderMarkdownReport(r: ReportInput): string {
@@ -412,6 +424,13 @@ export function renderMarkdownReport(r: ReportInput): string {
     r.correction ? `Figures of the logits corrected by ${r.correction.file}.` : r.temperature !== undefined ? `Figures at temperature T = ${fmt(mainT)}.` : 'Figures at T = 1 (raw logits).',
     '',
   );
+  if (s.intervals) {
+    const iv = s.intervals;
+    lines.push(
+      `90% intervals (Poisson bootstrap, ${iv.replicates} replicates): accuracy ${pct(iv.accuracy[0])} – ${pct(iv.accuracy[1])}, NLL ${fmt(iv.nll[0])} – ${fmt(iv.nll[1])}, ECE ${pct(iv.ece[0])} – ${pct(iv.ece[1])}.`,
+      '',
+    );
+  }
   lines.push('| metric | value |', '|---|---:|');
   lines.push(`| accuracy | ${pct(s.accuracy)} |`);
   lines.push(`| top-${s.topk.k} accuracy | ${pct(s.topk.accuracy)} |`);
@@ -427,7 +446,10 @@ export function renderMarkdownReport(r: ReportInput): string {
   lines.push(`| debiased L2 error | ${pct(s.calibration.debiasedL2)} |`);
   lines.push(`| macro F1 | ${fmt(s.classification.macro.f1)} |`);
   lines.push(`| weighted F1 | ${fmt(s.classification.weighted.f1)} |`);
-  lines.push(`| balanced accuracy | ${pct(s.classification.balancedAccuracy)} |`, '');
+  lines.push(`| balanced accuracy | ${pct(s.classification.balancedAccuracy)} |`);
+  if (s.auroc) lines.push(`| macro AUROC | ${fmt(s.auroc.macro, 4)} |`, `| weighted AUROC | ${fmt(s.auroc.weighted, 4)} |`);
+  if (s.binary) lines.push(`| binary cross-entropy | ${fmt(s.binary.bce)} |`, `| AUROC of p = σ(z) | ${fmt(s.binary.auroc, 4)} |`, `| ECE of p (${s.bins} bins) | ${pct(s.binary.ece)} |`);
+  lines.push('');
   if (after) {
     lines.push('## Temperature scaling', '');
     lines.push('| | T = 1 | T = ' + fmt(after.temperature) + ' |', '|---|---:|---:|');
@@ -459,15 +481,19 @@ export function renderMarkdownReport(r: ReportInput): string {
   const { list, note } = tableClasses(s);
   if (note) lines.push(note, '');
   const cr = s.classification;
-  lines.push('| class | support | recall | precision | F1 | predicted | mean prob | frequency | mean logit | flag |', '|---|---:|---:|---:|---:|---:|---:|---:|---:|---|');
+  const au = s.auroc !== null;
+  lines.push(
+    `| class | support | recall | precision | F1 | predicted | mean prob | frequency | mean logit |${au ? ' AUROC |' : ''} flag |`,
+    `|---|---:|---:|---:|---:|---:|---:|---:|---:|${au ? '---:|' : ''}---|`,
+  );
   for (const c of list) {
     const k = cr.perClass[c.class];
     lines.push(
-      `| ${classLabel(s, c.class)} | ${c.support} | ${c.accuracy === null ? '—' : pct(c.accuracy, 1)} | ${pct(k.precision, 1)} | ${fmt(k.f1, 3)} | ${c.predicted} | ${pct(c.meanProb)} | ${pct(c.frequency)} | ${fmt(c.meanLogit)} | ${c.flag ?? ''} |`,
+      `| ${classLabel(s, c.class)} | ${c.support} | ${c.accuracy === null ? '—' : pct(c.accuracy, 1)} | ${pct(k.precision, 1)} | ${fmt(k.f1, 3)} | ${c.predicted} | ${pct(c.meanProb)} | ${pct(c.frequency)} | ${fmt(c.meanLogit)} |${au ? ` ${aurocCell(s, c.class)} |` : ''} ${c.flag ?? ''} |`,
     );
   }
   for (const [name, a] of [['macro average', cr.macro], ['weighted average', cr.weighted]] as const) {
-    lines.push(`| *${name}* | | ${pct(a.recall, 1)} | ${pct(a.precision, 1)} | ${fmt(a.f1, 3)} | | | | | |`);
+    lines.push(`| *${name}* | | ${pct(a.recall, 1)} | ${pct(a.precision, 1)} | ${fmt(a.f1, 3)} | | | | |${au ? ' |' : ''} |`);
   }
   if (s.confusion) {
     lines.push('', '## Most confused classes', '', '| true class | predicted as | rows | share of the true class |', '|---|---|---:|---:|');

@@ -12,6 +12,7 @@ import { namingFile, NpyShardSource, PROB_SUM_TOLERANCE, type Shard } from '../i
 import { checkRegularFile, NpyError } from '../io/npy.js';
 import { MAX_BINS } from '../limits.js';
 import { fitTemperatureSource, type TemperatureFit } from '../metrics/calibration.js';
+import { DEFAULT_REPLICATES, MAX_REPLICATES } from '../metrics/bootstrap.js';
 import { classLabel, ScoreAccumulator, withClassNames, type ScoreStats, type ScoreSummary } from '../metrics/summary.js';
 import { applyMapArgs, correctionJson, correctionLine, loadMapFile, mappedSource } from './correction.js';
 import { FingerprintingSource, fingerprintOf } from './fingerprint.js';
@@ -87,6 +88,17 @@ function fitProgress(progress: Progress): (done: number, total: number) => void 
 }
 
 /** The JSON object of score / merge (DESIGN.md "The command line" keys, plus stats for merging). */
+/**
+ * The score JSON as people read it: indented, except `stats` (the sums merge reads: histograms,
+ * bootstrap replicates…), which stays on one line instead of one line per number.
+ */
+export function formatJson(o: Record<string, unknown>): string {
+  const { stats, ...rest } = o;
+  const head = JSON.stringify(rest, null, 2);
+  if (stats === undefined) return head + '\n';
+  return `${head.slice(0, -2)},\n  "stats": ${JSON.stringify(stats)}\n}\n`;
+}
+
 /** Above this many classes the K × K confusion matrix is left out of the JSON unless --confusion asks for it. */
 export const CONFUSION_JSON_MAX = 256;
 
@@ -117,6 +129,9 @@ export function summaryJson(s: ScoreSummary, extra: Record<string, unknown>, sta
       balancedAccuracy: c.balancedAccuracy,
       zeroDivision: c.zeroDivision,
     },
+    ...(s.auroc ? { auroc: s.auroc } : {}),
+    ...(s.intervals ? { intervals: s.intervals } : {}),
+    ...(s.binary ? { binary: { bce: s.binary.bce, accuracy: s.binary.accuracy, auroc: s.binary.auroc, ece: s.binary.ece, mce: s.binary.mce, reliability: s.binary.reliability.bins } } : {}),
     ...(s.confusion && (s.classes <= CONFUSION_JSON_MAX || opts.confusion) ? { confusion: s.confusion.matrix() } : {}),
     ...(s.slices ? { groups: s.slices.groups, groupGaps: s.slices.groupGaps, ...(s.slices.fairness ? { fairness: s.slices.fairness } : {}) } : {}),
     stats,
@@ -165,6 +180,18 @@ function humanSummary(s: ScoreSummary, head: string, scaling: Record<string, num
   const w2 = Math.max(...rows.map((r) => r[2].length));
   for (const r of rows) lines.push(`  ${r[0].padEnd(w0)}  ${r[1].padStart(w1)}    ${r[2].padEnd(w2)}  ${r[3]}`);
   const cal = s.calibration;
+  if (s.binary) {
+    const b = s.binary;
+    lines.push(`  binary (sigmoid, p = σ(z)): BCE ${fmt(b.bce)}  accuracy at 0.5 ${pct(b.accuracy)}  AUROC ${fmt(b.auroc, 4)}  ECE of p ${pct(b.ece)}`);
+  }
+  if (s.intervals) {
+    const iv = s.intervals;
+    const span = (v: [number, number], f: (x: number) => string) => `[${f(v[0])}, ${f(v[1])}]`;
+    lines.push(
+      `  90% intervals (Poisson bootstrap, ${iv.replicates} replicates): accuracy ${span(iv.accuracy, (x) => pct(x))}  NLL ${span(iv.nll, (x) => fmt(x))}  ECE ${span(iv.ece, (x) => pct(x))}`,
+    );
+  }
+  if (s.auroc) lines.push(`  AUROC (one-vs-rest): macro ${fmt(s.auroc.macro, 4)}  weighted ${fmt(s.auroc.weighted, 4)}`);
   lines.push(`  calibration: adaptive ECE ${pct(cal.adaptiveEce)}  classwise ECE ${pct(cal.classwiseEce)}  RMSCE ${pct(cal.rmsce)}  debiased L2 ${pct(cal.debiasedL2)}`);
   if (s.nanRows > 0) {
     lines.push(`  note: ${s.nanRows} row${s.nanRows === 1 ? ' has' : 's have'} NaN, +inf or all −inf logits (softmax NaN), so NLL, ECE, Brier and entropy are NaN`);
@@ -222,13 +249,16 @@ export const SCORE_HELP = `usage: logitkit score LOGITS.npy [MORE.npy ...] --lab
        logitkit score RUN.npz|RUN.safetensors [--logits-key K] [--labels-key K]
                       [--input logits|probs|logprobs] [--class-names FILE] [--groups FILE|KEY]
                       [--json] [--bins 15] [--topk 5] [--temperature T | --fit-temperature]
-                      [--apply MAP.json] [--report FILE.html|FILE.md] [--confusion] [--backend wasm|js] [--threads N] [--debug]
+                      [--apply MAP.json] [--report FILE.html|FILE.md] [--confusion] [--intervals 200] [--seed 0]
+                      [--backend wasm|js] [--threads N] [--debug]
 
 With --apply, the logits are first corrected by a map from 'logitkit fit' or 'logitkit shift'; the
 figures are those of the corrected logits, with the raw ones alongside ("correction").
 Scores classifier logits against labels, streaming the files in blocks of rows. Several logits files
 (shards of one dataset) are scored as one dataset; give one --labels per logits file, in order.
 Human output goes to stderr; --json prints one JSON object on stdout (with "stats" for logitkit merge).
+--intervals N: 90% Poisson-bootstrap intervals of accuracy, NLL and ECE from N replicates (0: off).
+One logit per row ((N,) or (N, 1) logits, labels 0/1) is a binary (sigmoid) model: BCE, AUROC, ECE of p.
 
 ${INPUT_HELP}`;
 
@@ -242,6 +272,8 @@ export async function scoreCommand(argv: string[]): Promise<number> {
     'fit-temperature': { type: 'boolean' },
     confusion: { type: 'boolean' },
     report: { type: 'string' },
+    intervals: { type: 'string' },
+    seed: { type: 'string' },
     ...applyMapArgs,
   });
   if (values.help) {
@@ -253,6 +285,10 @@ export async function scoreCommand(argv: string[]): Promise<number> {
   const input = inputKind(values);
   const bins = parseBins(values.bins);
   const topk = parseIntOption('topk', values.topk, 5);
+  const intervals = parseIntOption('intervals', values.intervals, DEFAULT_REPLICATES, 0);
+  if (intervals > MAX_REPLICATES) throw new UsageError(`--intervals ${intervals}: at most ${MAX_REPLICATES} replicates`);
+  const seed = parseIntOption('seed', values.seed, 0, 0);
+  if (!Number.isSafeInteger(seed)) throw new UsageError(`--seed ${values.seed}: expected an integer below 2^53`);
   const givenT = parsePositive('temperature', values.temperature);
   const fitT = values['fit-temperature'] === true;
   if (givenT !== undefined && fitT) throw new UsageError('--temperature and --fit-temperature are mutually exclusive');
@@ -266,6 +302,11 @@ export async function scoreCommand(argv: string[]): Promise<number> {
   const progress = new Progress(!json);
   let lk: Engine | null = null;
   try {
+    // One logit per row ((rows,) or (rows, 1)): a sigmoid model, labels in {0, 1}.
+    const binary = src.classes === 1;
+    if (binary && input !== 'logits') throw new UsageError(`--input ${input}: a binary model (one column) is scored from its logit only`);
+    if (binary && fitT) throw new UsageError('--fit-temperature: not for a binary model (one logit per row); use --temperature T');
+    if (binary && values.apply !== undefined) throw new UsageError('--apply: not for a binary model (one logit per row) yet; maps are fitted on softmax logits');
     lk = await startEngine(values);
     const map = values.apply !== undefined ? loadMapFile(values.apply, src.classes) : null;
     const before = map ? new ScoreAccumulator(src.classes, { bins, topk }) : null;
@@ -274,20 +315,20 @@ export async function scoreCommand(argv: string[]): Promise<number> {
       before!.addSource(lk, src);
     }
     let fit: TemperatureFit | null = null;
-    if (!map && (fitT || (kind && givenT === undefined))) {
+    if (!map && !binary && (fitT || (kind && givenT === undefined))) {
       src.onProgress = fitProgress(progress);
       fit = fitTemperatureSource(lk, src, { nllBefore: false }); // NLL at T = 1 comes from the scoring pass
     }
     src.onProgress = (done, total) => progress.update('scoring', done, total);
     const T = givenT ?? (fitT ? fit!.temperature : 1);
     const alt = T !== 1 ? 1 : fit ? fit.temperature : null;
-    const acc = new ScoreAccumulator(src.classes, { bins, topk, temperature: T, altTemperature: alt, groups: src.hasGroups });
+    const acc = new ScoreAccumulator(binary ? 2 : src.classes, { bins, topk, temperature: T, altTemperature: alt, groups: src.hasGroups, binary, intervals, seed });
     // The fingerprint is of the data as read; a map, if any, applies after it.
     const scored = new FingerprintingSource(src);
     acc.addSource(lk, map ? mappedSource(lk, scored, map.map) : scored);
     progress.finish();
     warnOffRows(src);
-    const s = withClassNames(acc.summary(), values['class-names'] !== undefined ? readClassNames(values['class-names'], src.classes) : null);
+    const s = withClassNames(acc.summary(), values['class-names'] !== undefined ? readClassNames(values['class-names'], binary ? 2 : src.classes) : null);
     const fingerprints = scored.fingerprints();
 
     const extra: Record<string, unknown> = {};
@@ -309,7 +350,7 @@ export async function scoreCommand(argv: string[]): Promise<number> {
     if (kind) {
       writeReport(values.report!, kind, { summary: s, inputs: shards, backend: lk.backend, temperature: extra.temperature as number | undefined, fitted: fit, ...(correction ? { correction } : {}) });
     }
-    if (json) process.stdout.write(JSON.stringify(summaryJson(s, extra, acc.toStats(), { confusion: values.confusion === true }), null, 2) + '\n');
+    if (json) process.stdout.write(formatJson(summaryJson(s, extra, acc.toStats(), { confusion: values.confusion === true })));
     else {
       const head = `logitkit score: ${s.rows.toLocaleString('en-US')} rows × ${s.classes} classes (${lk.backend} backend${shards.length > 1 ? `, ${shards.length} shards` : ''})`;
       const note = givenT !== undefined ? `figures at temperature T = ${fmt(T)} (given)` : fitT ? `figures at the fitted temperature T = ${fmt(T)}` : null;
@@ -541,7 +582,7 @@ export async function mergeCommand(argv: string[]): Promise<number> {
   extra.inputs = inputs;
   extra.merged = positionals;
   if (kind) writeReport(values.report!, kind, { summary: s, inputs: inputs as Shard[], backend: 'merged', temperature: extra.temperature as number | undefined, fitted: null, merged: positionals });
-  if (values.json) process.stdout.write(JSON.stringify(summaryJson(s, extra, acc.toStats(), { confusion: values.confusion === true }), null, 2) + '\n');
+  if (values.json) process.stdout.write(formatJson(summaryJson(s, extra, acc.toStats(), { confusion: values.confusion === true })));
   else {
     const plural = (n: number, what: string) => `${n} ${what}${n === 1 ? '' : 's'}`;
     const head = `logitkit merge: ${s.rows.toLocaleString('en-US')} rows × ${s.classes} classes from ${plural(inputs.length, 'shard')} in ${plural(positionals.length, 'file')}`;

@@ -4,6 +4,7 @@
  */
 import { ExtractedMembers, containerOf, openArray, pickKey, prepareArray } from './arrays.js';
 import { NpyError, NpyFile } from './npy.js';
+import { shardKey } from './shard-key.js';
 import type { BlockSource, RowBlock } from './stream.js';
 
 /** A block's float32 buffer; a row too large for this process is an error naming the file, not a RangeError. */
@@ -63,6 +64,8 @@ export class NpyShardSource implements BlockSource {
   readonly hasLabels: boolean;
   readonly shards: readonly { logits: NpyFile; labels: NpyFile | null; groups: NpyFile | null }[];
   readonly hasGroups: boolean;
+  /** Per shard, its bootstrap key (shard-key.ts), computed here at open time. */
+  readonly shardKeys: readonly number[];
   private readonly blockBytes: number;
   onProgress: ProgressFn | null = null;
   private pass = 0;
@@ -98,6 +101,7 @@ export class NpyShardSource implements BlockSource {
     this.input = opts.input ?? 'logits';
     this.extracted = opts.extracted ?? new ExtractedMembers();
     const opened: { logits: NpyFile; labels: NpyFile | null; groups: NpyFile | null }[] = [];
+    const keys: number[] = [];
     try {
       for (const s of resolveKeys(shards)) {
         const logits = openArray(s.logits, 'logits', s.logitsKey, this.extracted);
@@ -118,6 +122,13 @@ export class NpyShardSource implements BlockSource {
           throw new NpyError(logits.path, `has ${logits.cols} classes but ${opened[0].logits.path} has ${opened[0].logits.cols}`);
         }
         if (logits.cols < 1) throw new NpyError(logits.path, 'has 0 classes');
+        const o = opened[opened.length - 1];
+        keys.push(
+          shardKey([
+            { path: s.logits, shape: logits.header.shape, descr: `${s.logitsKey ?? ''}:${logits.header.descr}` },
+            ...(o.labels && s.labels !== undefined ? [{ path: s.labels, shape: o.labels.header.shape, descr: `${s.labelsKey ?? ''}:${o.labels.header.descr}` }] : []),
+          ]),
+        );
       }
     } catch (e) {
       for (const o of opened) {
@@ -129,6 +140,7 @@ export class NpyShardSource implements BlockSource {
       throw e;
     }
     this.shards = opened;
+    this.shardKeys = keys;
     this.classes = opened.length ? opened[0].logits.cols : 0;
     this.rows = opened.reduce((a, o) => a + o.logits.rows, 0);
     if (opened.length > 0 && this.rows === 0) {
@@ -162,6 +174,16 @@ export class NpyShardSource implements BlockSource {
         this.onProgress?.(global, this.rows, pass);
       }
     }
+  }
+
+  /** The bootstrap key of the shard holding global row `row`, and the row's index in that shard. */
+  bootstrapKey(row: number): { key: number; row: number } {
+    let r = row;
+    for (let i = 0; i < this.shards.length; i++) {
+      if (r < this.shards[i].logits.rows) return { key: this.shardKeys[i], row: r };
+      r -= this.shards[i].logits.rows;
+    }
+    return { key: 0, row };
   }
 
   /** The shard (file names) a global row index belongs to, for error messages. */

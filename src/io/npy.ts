@@ -356,9 +356,7 @@ export class NpyFile {
     if (role === 'labels' && h.shape.length === 2 && cols !== 1) {
       throw new NpyError(path, `labels must be 1-D (rows,); got shape (${h.shape.join(', ')})`);
     }
-    if (role === 'logits' && h.shape.length !== 2) {
-      throw new NpyError(path, `logits must be 2-D (rows, classes); got shape (${h.shape.join(', ')})`);
-    }
+    // 1-D logits (rows,) are one logit per row, as (rows, 1): a binary (sigmoid) model for score.
     if (cols > MAX_CLASSES) {
       throw new NpyError(path, `last axis of ${cols} is more than the ${MAX_CLASSES} classes a row may have; got shape (${h.shape.join(', ')})`);
     }

@@ -30,6 +30,8 @@ export interface BlockSource {
   blocks(): Iterable<RowBlock>;
   /** Names a global row for error messages, e.g. "row 17 of labels.npy"; defaults to "row 17". */
   describeRow?(row: number, what: 'logits' | 'labels' | 'groups'): string;
+  /** The bootstrap key of the shard holding a global row and the row's index in it (default: 0, row). */
+  bootstrapKey?(row: number): { key: number; row: number };
 }
 
 /** Wraps in-memory arrays as a source of one block (or of blocks of `blockRows` rows). */

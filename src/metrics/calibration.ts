@@ -30,6 +30,9 @@ export interface MetricsEngine {
   logSoftmax(x: Float32Array, classes: number, options?: { temperature?: number; out?: Float32Array }): Float32Array;
   argmax(x: Float32Array, classes: number): Int32Array;
   topk(x: Float32Array, classes: number, k: number): { values: Float32Array; indices: Int32Array };
+  /** Binary (sigmoid) scoring only. */
+  sigmoid?(x: Float32Array): Float32Array;
+  bceWithLogits?(x: Float32Array, target: Float32Array, options: { reduction: 'none' }): Float32Array;
 }
 
 export const DEFAULT_BINS = 15;

@@ -26,6 +26,8 @@ import type { BlockSource } from '../io/stream.js';
 import { checkBins, checkLabelBlock, ReliabilityBins, type MetricsEngine, type Reliability } from './calibration.js';
 import { classificationReport, ConfusionCounts, type ClassificationReport } from './classification.js';
 import { binnedErrors, ClasswiseBins, FINE_BINS, FineConfidenceBins } from './calibration-errors.js';
+import { BootstrapSums, type Intervals } from './bootstrap.js';
+import { AUROC_MAX_CLASSES, AurocCounts, type AurocReport } from './auroc.js';
 import { GroupAccumulator, GroupSums, type GroupReport } from './groups.js';
 
 export const STATS_FORMAT = 'logitkit-score-stats/1';
@@ -40,6 +42,31 @@ export interface ScoreOptions {
   altTemperature?: number | null;
   /** Keep per-group sums (the blocks carry group ids). */
   groups?: boolean;
+  /**
+   * One logit z per row, labels in {0, 1} (a sigmoid model): the accumulator has 2 classes and scores
+   * the row as the 2-class logits [0, z] (softmax([0, z]) = [1 − σ(z), σ(z)]), so every figure, the
+   * groups and fairness apply; `binary` adds BCE (lk.bceWithLogits) and the ECE of p = σ(z) (lk.sigmoid)
+   * against the label.
+   */
+  binary?: boolean;
+  /** Poisson-bootstrap replicates for 90% intervals of accuracy, NLL and ECE (bootstrap.ts); 0 = none (default). */
+  intervals?: number;
+  /** Seed of the bootstrap weights (default 0). */
+  seed?: number;
+}
+
+/** The figures of a binary (sigmoid) model, p = σ(z / T) the probability of class 1. */
+export interface BinarySummary {
+  /** Mean binary cross-entropy −[y ln p + (1 − y) ln(1 − p)] (lk.bceWithLogits). */
+  bce: number;
+  /** Share of rows with [p > ½] = y (z = 0 predicts 0, as argmax ties go to the lowest index). */
+  accuracy: number;
+  /** AUROC of p against y (auroc.ts); null without both labels. */
+  auroc: number | null;
+  /** Equal-width ECE of p against y (not of the top-label confidence), the same bins; and its MCE. */
+  ece: number;
+  mce: number;
+  reliability: Reliability;
 }
 
 export interface PerClassEntry {
@@ -86,6 +113,12 @@ export interface ScoreSummary {
   calibration: { ece: number; mce: number; adaptiveEce: number; classwiseEce: number; rmsce: number; debiasedL2: number };
   /** Confusion counts (rows = true class); absent when merged from shards that did not record them. */
   confusion: ConfusionCounts | null;
+  /** One-vs-rest AUROC (auroc.ts); null above AUROC_MAX_CLASSES or merged from shards without it. */
+  auroc: AurocReport | null;
+  /** Present for a binary (sigmoid) model. */
+  binary?: BinarySummary;
+  /** 90% Poisson-bootstrap intervals, when kept (options.intervals > 0). */
+  intervals?: Intervals;
   /** Figures per group, their gaps and (binary tasks) fairness differences, when scored with groups. */
   slices?: GroupReport;
   /** Names of the classes, when given (withClassNames). */
@@ -128,8 +161,14 @@ export interface ScoreStats {
   fineBins?: [number, number, JsonNum, number][];
   /** Non-empty classwise bins as [class · bins + bin, count, Σ p, positives], and the NaN rows. */
   classwise?: { cells: [number, number, JsonNum, number][]; nanRows: number };
+  /** The AUROC bins (AurocCounts.encode: base64 varints of the non-empty ones), and the NaN rows. */
+  auroc?: { bins: string; nanRows: number };
   /** Per-group sums, when scored with groups. */
   groups?: { id: number; rows: number; nllSum: JsonNum; correct: number; binCount: number[]; binConf: JsonNum[]; binCorrect: number[]; binNaN: number; predicted: number[]; binary: number[] | null }[];
+  /** Bootstrap sums per replicate (bootstrap.ts), when kept; the bins flat as [replicate · bins + bin]. */
+  intervals?: { replicates: number; seed: number; nanRows: number; weight: number[]; correct: number[]; nll: JsonNum[]; binWeight: number[]; binConf: JsonNum[]; binCorrect: number[] };
+  /** Binary (sigmoid) model: Σ BCE and the bins of p against the label. */
+  binary?: { bceSum: JsonNum; binCount: number[]; binConf: JsonNum[]; binCorrect: number[]; binNaN: number };
   alt: null | { temperature: number; nllSum: JsonNum; binCount: number[]; binConf: JsonNum[]; binCorrect: number[]; binNaN: number };
 }
 
@@ -163,6 +202,11 @@ function readCells(cells: unknown, length: number, count: Float64Array, sum: Flo
     sum[cell[0]] += dec(cell[2]);
     other[cell[0]] += cell[3];
   }
+}
+
+function checkReplicates(v: unknown, name: string): number {
+  if (!Number.isInteger(v) || (v as number) < 1) throw new LogitkitError('invalid_argument', `${name}: stats.intervals.replicates must be an integer >= 1`, name);
+  return v as number;
 }
 
 /** Attaches class names (one per class) to a summary, for every table and the JSON. */
@@ -203,9 +247,20 @@ export class ScoreAccumulator {
   /** null only when rebuilt from statistics that did not record them. */
   fine: FineConfidenceBins | null;
   classwise: ClasswiseBins | null;
+  auroc: AurocCounts | null;
   groups: GroupAccumulator | null;
   altNllSum = 0;
   readonly altReliability: ReliabilityBins | null;
+  /** Binary (sigmoid) model: Σ BCE, and bins of p = σ(z) with "correct" = the label. */
+  readonly binary: boolean;
+  bceSum = 0;
+  readonly positiveBins: ReliabilityBins | null;
+  boot: BootstrapSums | null;
+  private bootHit = new Uint8Array(0);
+  private bootNll = new Float64Array(0);
+  private bootConf = new Float32Array(0);
+  private x2 = new Float32Array(0);
+  private t2 = new Float32Array(0);
 
   private p = new Float32Array(0);
   private lp = new Float32Array(0);
@@ -227,6 +282,11 @@ export class ScoreAccumulator {
     this.altTemperature = alt;
     this.reliability = new ReliabilityBins(this.bins);
     this.altReliability = alt !== null ? new ReliabilityBins(this.bins) : null;
+    this.binary = options.binary === true;
+    if (this.binary && classes !== 2) throw new LogitkitError('shape_mismatch', `a binary model has 2 classes, not ${classes}`, 'classes');
+    this.positiveBins = this.binary ? new ReliabilityBins(this.bins) : null;
+    const reps = options.intervals ?? 0;
+    this.boot = reps === 0 ? null : new BootstrapSums(reps, this.bins, options.seed ?? 0);
     this.support = new Float64Array(classes);
     this.classCorrect = new Float64Array(classes);
     this.predicted = new Float64Array(classes);
@@ -235,23 +295,48 @@ export class ScoreAccumulator {
     this.confusion = new ConfusionCounts(classes);
     this.fine = new FineConfidenceBins();
     this.classwise = new ClasswiseBins(classes, this.bins);
+    this.auroc = classes <= AUROC_MAX_CLASSES ? new AurocCounts(classes) : null;
     this.groups = options.groups ? new GroupAccumulator(classes, this.bins) : null;
   }
 
   /** Adds every block of a source (labels required). */
   addSource(lk: MetricsEngine, src: BlockSource): this {
-    if (src.classes !== this.classes) throw new LogitkitError('shape_mismatch', `source has ${src.classes} classes, expected ${this.classes}`, 'x');
+    const cols = this.binary ? 1 : this.classes;
+    if (src.classes !== cols) throw new LogitkitError('shape_mismatch', `source has ${src.classes} classes, expected ${cols}`, 'x');
     for (const blk of src.blocks()) {
       if (!blk.labels) throw new LogitkitError('invalid_argument', 'labels are required', 'labels');
       checkLabelBlock(src, blk.labels, blk.start, this.classes);
       if (this.groups && !blk.groups) throw new LogitkitError('invalid_argument', 'group ids are required (the accumulator keeps groups)', 'groups');
-      this.addBlock(lk, blk.x, blk.labels, blk.groups ?? null, (row) => (src.describeRow ? src.describeRow(blk.start + row, 'groups') : `groups[${blk.start + row}]`));
+      this.addBlock(
+        lk,
+        blk.x,
+        blk.labels,
+        blk.groups ?? null,
+        (row) => (src.describeRow ? src.describeRow(blk.start + row, 'groups') : `groups[${blk.start + row}]`),
+        src.bootstrapKey ? src.bootstrapKey(blk.start) : { key: 0, row: blk.start },
+      );
     }
     return this;
   }
 
-  /** Adds rows = labels.length rows of logits x (labels already validated to lie in [0, classes)). */
-  addBlock(lk: MetricsEngine, x: Float32Array, labels: Int32Array, groups: Int32Array | null = null, where: (row: number) => string = (r) => `groups[${r}]`): void {
+  /**
+   * Adds rows = labels.length rows of logits x (labels already validated to lie in [0, classes)); a
+   * binary accumulator takes one logit per row. `at` places the rows for the bootstrap weights: the
+   * shard's key and the index of the first row in it (default: key 0, the rows added so far).
+   */
+  addBlock(
+    lk: MetricsEngine,
+    x: Float32Array,
+    labels: Int32Array,
+    groups: Int32Array | null = null,
+    where: (row: number) => string = (r) => `groups[${r}]`,
+    at: { key: number; row: number } | null = null,
+  ): void {
+    const firstRow = at ? at.row : this.rows;
+    if (this.binary) {
+      x = this.addBinary(lk, x, labels);
+      if (labels.length === 0) return;
+    }
     if (this.groups && (!groups || groups.length !== labels.length)) {
       throw new LogitkitError('shape_mismatch', `groups must hold one id per row (${labels.length})`, 'groups');
     }
@@ -272,6 +357,12 @@ export class ScoreAccumulator {
     const top = k === 1 ? null : lk.topk(x, C, k).indices;
     const probSum = this.probSum;
     const logitSum = this.logitSum;
+    const boot = this.boot;
+    if (boot && this.bootHit.length < R) {
+      this.bootHit = new Uint8Array(R);
+      this.bootNll = new Float64Array(R);
+      this.bootConf = new Float32Array(R);
+    }
     let nll = 0;
     let brier = 0;
     let ent = 0;
@@ -295,6 +386,11 @@ export class ScoreAccumulator {
         }
       } else this.topkCorrect += hit;
       this.reliability.add(p[o + c], hit);
+      if (boot) {
+        this.bootHit[r] = hit;
+        this.bootNll[r] = -lp[o + y];
+        this.bootConf[r] = p[o + c];
+      }
       this.fine?.add(p[o + c], hit);
       this.classwise?.addRow(p, o, y);
       if (this.groups) this.groups.add(groups![r], -lp[o + y], p[o + c], y, c, () => where(r));
@@ -315,6 +411,8 @@ export class ScoreAccumulator {
     this.brierSum += brier;
     this.entropySum += ent;
     this.rows += R;
+    this.auroc?.addBlock(p, labels);
+    boot?.addRows(at ? at.key : 0, firstRow, this.bootHit, this.bootNll, this.bootConf, R);
 
     if (this.altTemperature !== null) {
       // One engine call: the confidence is exp(log p of the predicted class), a row-sized cost.
@@ -329,6 +427,39 @@ export class ScoreAccumulator {
     }
   }
 
+  /** The binary figures of a block of z; returns the 2-class logits [0, z] per row for the rest. */
+  private addBinary(lk: MetricsEngine, z: Float32Array, labels: Int32Array): Float32Array {
+    const R = labels.length;
+    if (z.length !== R) throw new LogitkitError('shape_mismatch', `x has ${z.length} values, expected one logit per row (${R})`, 'x');
+    if (!lk.sigmoid || !lk.bceWithLogits) throw new LogitkitError('invalid_argument', 'the engine has no sigmoid / bceWithLogits', 'lk');
+    if (this.x2.length < 2 * R) {
+      this.x2 = new Float32Array(2 * R);
+      this.t2 = new Float32Array(R);
+    }
+    const T = this.temperature;
+    const t = this.t2.subarray(0, R);
+    const zt = this.x2.subarray(R, 2 * R); // scratch: z / T, overwritten below
+    for (let r = 0; r < R; r++) {
+      t[r] = labels[r];
+      zt[r] = T === 1 ? z[r] : z[r] / T;
+    }
+    if (R > 0) {
+      // per row, summed here in float64: the engine's own sum is float32 and would not merge exactly
+      const l = lk.bceWithLogits(zt, t, { reduction: 'none' });
+      let sum = 0;
+      for (let r = 0; r < R; r++) sum += l[r];
+      this.bceSum += sum;
+      const p = lk.sigmoid(zt);
+      for (let r = 0; r < R; r++) this.positiveBins!.add(p[r], labels[r]);
+    }
+    const x2 = this.x2.subarray(0, 2 * R); // the z / T scratch is no longer needed
+    for (let r = 0; r < R; r++) {
+      x2[2 * r] = 0;
+      x2[2 * r + 1] = z[r];
+    }
+    return x2;
+  }
+
   /** Adds another accumulator's sums (same classes, bins, k and temperatures). */
   merge(o: ScoreAccumulator): this {
     const same = (what: string, a: unknown, b: unknown) => {
@@ -339,6 +470,13 @@ export class ScoreAccumulator {
     same('k', this.k, o.k);
     same('temperature', this.temperature, o.temperature);
     same('altTemperature', this.altTemperature, o.altTemperature);
+    same('binary', this.binary, o.binary);
+    same('intervals', this.boot?.replicates ?? 0, o.boot?.replicates ?? 0);
+    if (this.boot && o.boot) this.boot.merge(o.boot);
+    if (this.binary) {
+      this.bceSum += o.bceSum;
+      this.positiveBins!.merge(o.positiveBins!);
+    }
     this.rows += o.rows;
     this.nllSum += o.nllSum;
     this.correct += o.correct;
@@ -359,6 +497,8 @@ export class ScoreAccumulator {
     else this.fine = null;
     if (this.classwise && o.classwise) this.classwise.merge(o.classwise);
     else this.classwise = null;
+    if (this.auroc && o.auroc) this.auroc.merge(o.auroc);
+    else this.auroc = null;
     same('groups', this.groups !== null, o.groups !== null);
     if (this.groups && o.groups) this.groups.merge(o.groups);
     if (this.altReliability && o.altReliability) {
@@ -410,7 +550,13 @@ export class ScoreAccumulator {
       },
       classification: classificationReport(this.classCorrect, this.predicted, this.support),
       confusion: this.confusion,
+      auroc: this.auroc ? this.auroc.report(this.support) : null,
     };
+    if (this.boot) out.intervals = this.boot.result();
+    if (this.binary) {
+      const pr = this.positiveBins!.result();
+      out.binary = { bce: this.bceSum / n, accuracy: out.accuracy, auroc: out.auroc ? out.auroc.perClass[1] : null, ece: pr.ece, mce: pr.mce, reliability: pr };
+    }
     if (this.groups) out.slices = this.groups.report({ accuracy: out.accuracy, nll: out.nll, ece: out.ece });
     if (this.altReliability) {
       const ar = this.altReliability.result();
@@ -448,6 +594,7 @@ export class ScoreAccumulator {
       ...(this.classwise
         ? { classwise: { cells: sparseCells(this.classwise.count, this.classwise.probSum, this.classwise.positives), nanRows: this.classwise.nanRows } }
         : {}),
+      ...(this.auroc ? { auroc: { bins: this.auroc.encode(), nanRows: this.auroc.nanRows } } : {}),
       ...(this.groups
         ? {
             groups: [...this.groups.byId].map(([id, g]) => ({
@@ -462,6 +609,32 @@ export class ScoreAccumulator {
               predicted: Array.from(g.predicted),
               binary: g.binary ? Array.from(g.binary) : null,
             })),
+          }
+        : {}),
+      ...(this.boot
+        ? {
+            intervals: {
+              replicates: this.boot.replicates,
+              seed: this.boot.seed,
+              nanRows: this.boot.nanRows,
+              weight: Array.from(this.boot.weight),
+              correct: Array.from(this.boot.correct),
+              nll: encArr(this.boot.nll),
+              binWeight: Array.from(this.boot.binWeight),
+              binConf: encArr(this.boot.binConf),
+              binCorrect: Array.from(this.boot.binCorrect),
+            },
+          }
+        : {}),
+      ...(this.binary
+        ? {
+            binary: {
+              bceSum: enc(this.bceSum),
+              binCount: Array.from(this.positiveBins!.count),
+              binConf: encArr(this.positiveBins!.confSum),
+              binCorrect: Array.from(this.positiveBins!.correctSum),
+              binNaN: this.positiveBins!.nanRows,
+            },
           }
         : {}),
       alt: a
@@ -489,7 +662,31 @@ export class ScoreAccumulator {
       if (!Array.isArray(v) || v.length !== len) throw new LogitkitError('invalid_argument', `${name}: stats.${String(key)} must be an array of ${len}`, name);
       return v.map(dec);
     };
-    const acc = new ScoreAccumulator(C, { bins: M, topk: o.k, temperature: o.temperature, altTemperature: o.alt ? o.alt.temperature : null, groups: o.groups !== undefined });
+    const acc = new ScoreAccumulator(C, { bins: M, topk: o.k, temperature: o.temperature, altTemperature: o.alt ? o.alt.temperature : null, groups: o.groups !== undefined, binary: o.binary !== undefined,
+      ...(o.intervals !== undefined ? { intervals: checkReplicates(o.intervals?.replicates, name), seed: o.intervals.seed } : {}),
+    });
+    if (o.intervals !== undefined) {
+      const b = acc.boot!;
+      const R = b.replicates;
+      const RM = R * M;
+      const v = o.intervals;
+      b.weight.set(arr('intervals', R, v.weight));
+      b.correct.set(arr('intervals', R, v.correct));
+      b.nll.set(arr('intervals', R, v.nll));
+      b.binWeight.set(arr('intervals', RM, v.binWeight));
+      b.binConf.set(arr('intervals', RM, v.binConf));
+      b.binCorrect.set(arr('intervals', RM, v.binCorrect));
+      b.nanRows = typeof v.nanRows === 'number' ? v.nanRows : 0;
+    }
+    if (o.binary !== undefined) {
+      const b = o.binary;
+      if (!b || typeof b !== 'object') throw new LogitkitError('invalid_argument', `${name}: stats.binary must be an object`, name);
+      acc.bceSum = dec(b.bceSum);
+      acc.positiveBins!.count.set(arr('binary', M, b.binCount));
+      acc.positiveBins!.confSum.set(arr('binary', M, b.binConf));
+      acc.positiveBins!.correctSum.set(arr('binary', M, b.binCorrect));
+      acc.positiveBins!.nanRows = b.binNaN ?? 0;
+    }
     acc.rows = o.rows;
     acc.nllSum = dec(o.nllSum);
     acc.correct = o.correct;
@@ -517,6 +714,12 @@ export class ScoreAccumulator {
       acc.classwise.rows = o.rows;
       acc.classwise.nanRows = typeof o.classwise?.nanRows === 'number' ? o.classwise.nanRows : 0;
       readCells(o.classwise?.cells, C * M, acc.classwise.count, acc.classwise.probSum, acc.classwise.positives, `${name}: stats.classwise`);
+    }
+    if (o.auroc === undefined || !acc.auroc) acc.auroc = null;
+    else {
+      const a = acc.auroc;
+      if (!a.addEncoded(o.auroc?.bins)) throw new LogitkitError('invalid_argument', `${name}: stats.auroc.bins is malformed (expected the base64 bins of logitkit score)`, name);
+      a.nanRows = typeof o.auroc.nanRows === 'number' ? o.auroc.nanRows : 0;
     }
     if (o.groups !== undefined) {
       if (!Array.isArray(o.groups)) throw new LogitkitError('invalid_argument', `${name}: stats.groups must be an array`, name);
