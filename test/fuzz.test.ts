@@ -145,6 +145,34 @@ const OPS: Record<string, OpSpec> = {
   filterLogits: { keys: SAMPLE_KEYS, args: (_, __, c) => [c], call: (lk, a) => lk.filterLogits(a[0] as never, a[1] as never, a[2] as never) },
   sample: { keys: SAMPLE_KEYS, args: (_, __, c) => [c], call: (lk, a) => lk.sample(a[0] as never, a[1] as never, a[2] as never) },
   alloc: { keys: [], args: (r) => [r() < 0.5 ? 'float32' : hostile(r)], call: (lk, a) => lk.alloc(a[0] as never, a[1] as never).free() },
+  adjustLogits: { keys: K.ADJUST_KEYS, args: (_, __, c) => [c], call: (lk, a) => lk.adjustLogits(a[0] as never, a[1] as never, a[2] as never) },
+  applyCalibration: {
+    keys: K.APPLY_CALIBRATION_KEYS,
+    args: (r, _, c) => [c, r() < 0.7 ? { method: 'bcts', classes: c, temperature: 1.5, bias: new Float32Array(c).fill(0.1) } : hostile(r)],
+    call: (lk, a) => lk.applyCalibration(a[0] as never, a[1] as never, a[2] as never, a[3] as never),
+  },
+  fitCalibration: {
+    keys: K.FIT_CALIBRATION_KEYS,
+    args: (r, rows, c) => [c, labelsOf(r, rows, c)],
+    call: (lk, a) => lk.fitCalibration(a[0] as never, a[1] as never, a[2] as never, a[3] as never),
+  },
+  estimateLabelShift: {
+    keys: K.LABEL_SHIFT_KEYS,
+    args: (r, rows, c) => [c, labelsOf(r, rows, c), Float32Array.from({ length: 2 * c }, () => r() * 4)],
+    call: (lk, a) => lk.estimateLabelShift(a[0] as never, a[1] as never, a[2] as never, a[3] as never, a[4] as never),
+  },
+  contextualBias: { keys: K.DTYPE_KEYS, args: (_, __, c) => [c], call: (lk, a) => lk.contextualBias(a[0] as never, a[1] as never, a[2] as never) },
+  applyTokenBitmask: {
+    keys: K.ELEMENTWISE_KEYS,
+    args: (r, _, c) => [c, Int32Array.from({ length: Math.ceil(c / 32) }, () => (r() < 0.8 ? -1 : Math.floor(r() * 2 ** 31)))],
+    call: (lk, a) => lk.applyTokenBitmask(a[0] as never, a[1] as never, a[2] as never, a[3] as never),
+  },
+  verifyDraft: {
+    keys: SAMPLE_KEYS,
+    args: (r, rows, c) => [Float32Array.from({ length: Math.max(rows - 1, 0) * c }, () => r() * 4), c, labelsOf(r, Math.max(rows - 1, 0), c)],
+    call: (lk, a) => lk.verifyDraft(a[0] as never, a[1] as never, a[2] as never, a[3] as never, a[4] as never),
+  },
+  toHalfBits: { keys: K.ELEMENTWISE_KEYS, args: (r) => [r() < 0.5 ? 'float16' : 'bfloat16'], call: (lk, a) => lk.toHalfBits(a[0] as never, a[1] as never, a[2] as never) },
   eceFromConfidences: {
     keys: K.BINS_KEYS,
     args: (r, rows) => [Array.from({ length: rows }, () => (r() < 0.5 ? 1 : 0))],
@@ -230,6 +258,15 @@ function plausible(key: string, r: () => number, rows: number, classes: number):
       return pick([0, 1, 42, 2 ** 40]);
     case 'random':
       return () => 0.25;
+    case 'scale':
+    case 'bias':
+      return Float32Array.from({ length: pick([classes, classes + 1]) }, () => r() * 2);
+    case 'matrix':
+      return Float32Array.from({ length: pick([classes * classes, classes]) }, () => r() - 0.5);
+    case 'method':
+      return pick(['temperature', 'bcts', 'vector', 'matrix', 'em', 'bbse', 'x']);
+    case 'maxIterations':
+      return pick([1, 5, 50]);
     default:
       return hostile(r);
   }
