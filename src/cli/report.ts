@@ -529,11 +529,11 @@ function mapSentence(c: Correction): string {
 }
 
 /** Horizontal bars around 0, one per class (first 40). */
-function biasSvg(bias: ArrayLike<number>, title: string): string {
+function biasSvg(bias: ArrayLike<number>, title: string, label: (j: number) => string): string {
   const n = Math.min(bias.length, 40);
   const W = 700;
   const rowH = 16;
-  const m = { l: 70, r: 20, t: 26, b: 10 };
+  const m = { l: Math.min(200, Math.max(70, 12 + 7 * Math.max(...Array.from({ length: n }, (_, j) => label(j).length)))), r: 20, t: 26, b: 10 };
   const H = m.t + m.b + n * rowH;
   let max = 0;
   for (let j = 0; j < n; j++) max = Math.max(max, Math.abs(bias[j]!));
@@ -547,8 +547,8 @@ function biasSvg(bias: ArrayLike<number>, title: string): string {
     const y = m.t + j * rowH;
     const w = (Math.abs(v) / max) * half;
     const x = v >= 0 ? mid : mid - w;
-    parts.push(`<text x="${m.l - 6}" y="${y + 12}" text-anchor="end" class="ax">class ${j}</text>`);
-    parts.push(`<rect x="${n2(x)}" y="${y + 2}" width="${n2(Math.max(0.5, w))}" height="${rowH - 4}" class="${v >= 0 ? 'pred' : 'over'}"><title>class ${j}: ${fmt(v, 4)}</title></rect>`);
+    parts.push(`<text x="${m.l - 6}" y="${y + 12}" text-anchor="end" class="ax">${esc(label(j))}</text>`);
+    parts.push(`<rect x="${n2(x)}" y="${y + 2}" width="${n2(Math.max(0.5, w))}" height="${rowH - 4}" class="${v >= 0 ? 'pred' : 'over'}"><title>${esc(label(j))}: ${fmt(v, 4)}</title></rect>`);
     parts.push(`<text x="${n2(v >= 0 ? mid + w + 4 : mid - w - 4)}" y="${y + 12}" text-anchor="${v >= 0 ? 'start' : 'end'}" class="ax">${fmt(v, 3)}</text>`);
   }
   parts.push(`<line x1="${mid}" x2="${mid}" y1="${m.t}" y2="${H - m.b}" class="diag"/>`);
@@ -620,7 +620,7 @@ function correctionHtml(c: Correction, after: ScoreSummary): string {
 <p class="note">${esc(mapSentence(c))} All figures on this page are of the corrected logits; the table compares them with the raw ones.</p>
 <table><thead><tr><th></th><th>before (raw)</th><th>after (${esc(c.map.method)} map)</th></tr></thead><tbody>${rows}</tbody></table>
 ${src && tgt ? priorsSvg(src, tgt, src.length === after.classes ? truthPriors(after) : null) : ''}
-${bias ? biasSvg(bias, prior ? 'Per-class bias log(π_target / π_source)' : 'Per-class bias b of the map') : ''}
+${bias ? biasSvg(bias, prior ? 'Per-class bias log(π_target / π_source)' : 'Per-class bias b of the map', (j) => (after.classNames ? `${j} ${after.classNames[j]}` : `class ${j}`)) : ''}
 `;
 }
 
