@@ -9,7 +9,7 @@
 import { checkConstraints, checkLogprobs, checkSamplers, logprobsOf, prepareRows, verifyDraftRows, type ConstraintOptions, type SampleResult, type SamplerOptions, type VerifyDraftResult } from './sampling.js';
 import type { AdjustArgs, Backend, BackendName, CrossEntropyTarget, Features, FilterOptions, Reduction } from './backends/backend.js';
 import { isLkBuffer, releaseWidened, type BufferType, type LkBuffer } from './buffers.js';
-import { fail, LogitkitError } from './errors.js';
+import { describeValue as describe, fail, LogitkitError } from './errors.js';
 import * as calibration from './metrics/calibration.js';
 import { MAX_CLASSES } from './limits.js';
 import * as keys from './options.js';
@@ -134,14 +134,6 @@ interface Resolved {
 }
 
 const noop = (): void => {};
-
-function describe(v: unknown): string {
-  if (v === null) return 'null';
-  if (Array.isArray(v)) return `Array(${v.length})`;
-  if (ArrayBuffer.isView(v)) return `${v.constructor.name}(${(v as unknown as ArrayLike<unknown>).length})`;
-  if (typeof v === 'object') return (v as object).constructor?.name ?? 'object';
-  return `${typeof v} ${String(v)}`;
-}
 
 function isTensorLike(v: unknown): v is TensorLike {
   return (

@@ -35,3 +35,12 @@ export class LogitkitError extends Error {
 export function fail(code: ErrorCode, message: string, argument?: string): never {
   throw new LogitkitError(code, message, argument);
 }
+
+/** How error messages show a value the caller passed: its type and size, never its contents. */
+export function describeValue(v: unknown): string {
+  if (v === null || v === undefined) return String(v);
+  if (Array.isArray(v)) return `Array(${v.length})`;
+  if (ArrayBuffer.isView(v)) return `${v.constructor.name}(${(v as unknown as ArrayLike<unknown>).length})`;
+  if (typeof v === 'object') return (v as object).constructor?.name ?? 'object';
+  return `${typeof v} ${String(v)}`;
+}

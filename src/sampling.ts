@@ -9,7 +9,7 @@
  * draw) runs in the backends.
  */
 import type { Backend, FilterOptions, RowEdits } from './backends/backend.js';
-import { fail } from './errors.js';
+import { describeValue as describe, fail } from './errors.js';
 import { drawFromKept, weightOf } from './backends/js-sample.js';
 
 /** Every sample / filterLogits option key: the list lives with the other ops' in options.ts. */
@@ -121,14 +121,6 @@ export interface ConstraintOptions {
   presencePenalty?: number;
   /** llama.cpp penalty_last_n: the penalties see only the last N penalty tokens; 0 = off, −1 = all (default). */
   penaltyLastN?: number;
-}
-
-function describe(v: unknown): string {
-  if (v === null) return 'null';
-  if (Array.isArray(v)) return `Array(${v.length})`;
-  if (ArrayBuffer.isView(v)) return `${v.constructor.name}(${(v as unknown as ArrayLike<unknown>).length})`;
-  if (typeof v === 'object') return (v as object).constructor?.name ?? 'object';
-  return `${typeof v} ${String(v)}`;
 }
 
 function penaltyNumber(v: unknown, name: string): number {

@@ -1,14 +1,13 @@
 // AUROC: the binned, streamed one-vs-rest AUROC against the exact rank-based definition (every
 // positive/negative pair, ties ½) computed here in float64 by sorting, on hard cases; merged through JSON.
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { encodeNpyData, writeNpyRaw } from '../src/io/npy.js';
 import { AUROC_BINS, AurocCounts, aurocBin } from '../src/metrics/auroc.js';
 import { ScoreAccumulator } from '../src/metrics/summary.js';
 import { describeEachBackend } from './helpers/backends.js';
+import { cliSandbox } from './helpers/cli.js';
 import { exactAuroc } from './helpers/auroc.js';
 import { normal, rng } from './helpers/random.js';
 
@@ -227,11 +226,7 @@ describe('AUROC memory bound', () => {
 });
 
 describe('logitkit score --json: auroc, merge, report', () => {
-  const root = join(import.meta.dirname, '..');
-  const bin = join(root, 'bin', 'logitkit.js');
-  const dir = mkdtempSync(join(tmpdir(), 'lk-auroc-'));
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
-  const run = (...args: string[]) => spawnSync(process.execPath, [bin, ...args], { cwd: dir, encoding: 'utf8', timeout: 60_000 });
+  const { dir, run } = cliSandbox('auroc');
   const json = (...args: string[]) => {
     const r = run(...args, '--json');
     expect(r.status, r.stderr).toBe(0);

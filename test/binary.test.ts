@@ -1,16 +1,15 @@
 // Binary (sigmoid) models: one logit per row, labels in {0, 1}. BCE, accuracy at ½, AUROC and the ECE of
 // p = σ(z) against the label, each against a float64 reference written here; both backends; merged
 // through JSON; the CLI on (N,) and (N, 1) files, with groups (fairness) and a report.
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { encodeNpyData, writeNpyRaw } from '../src/io/npy.js';
 import { binOf } from '../src/metrics/calibration.js';
 import { ScoreAccumulator } from '../src/metrics/summary.js';
 import { exactAuroc } from './helpers/auroc.js';
 import { describeEachBackend } from './helpers/backends.js';
+import { cliSandbox } from './helpers/cli.js';
 import { normal, rng } from './helpers/random.js';
 
 function data(n: number, seed: number) {
@@ -101,11 +100,7 @@ describeEachBackend('binary (sigmoid) scoring', (lk) => {
 });
 
 describe('logitkit score on a binary model', () => {
-  const root = join(import.meta.dirname, '..');
-  const bin = join(root, 'bin', 'logitkit.js');
-  const dir = mkdtempSync(join(tmpdir(), 'lk-binary-'));
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
-  const run = (...args: string[]) => spawnSync(process.execPath, [bin, ...args], { cwd: dir, encoding: 'utf8', timeout: 60_000 });
+  const { dir, run } = cliSandbox('binary');
   const json = (...args: string[]) => {
     const r = run(...args, '--json');
     expect(r.status, r.stderr).toBe(0);

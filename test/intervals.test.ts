@@ -1,15 +1,14 @@
 // Poisson-bootstrap intervals: the weights' distribution, the intervals against a float64 recomputation
 // from the same weights, exact merging across shards, reproducibility, and a coverage sanity check.
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { encodeNpyData, writeNpyRaw } from '../src/io/npy.js';
 import { bootstrapWeight, quantileSorted } from '../src/metrics/bootstrap.js';
 import { binOf } from '../src/metrics/calibration.js';
 import { ScoreAccumulator } from '../src/metrics/summary.js';
 import { describeEachBackend } from './helpers/backends.js';
+import { cliSandbox } from './helpers/cli.js';
 import { normal, rng } from './helpers/random.js';
 
 function data(n: number, C: number, seed: number) {
@@ -183,11 +182,7 @@ describeEachBackend('intervals in the score summary', (lk) => {
 });
 
 describe('logitkit score --intervals', () => {
-  const root = join(import.meta.dirname, '..');
-  const bin = join(root, 'bin', 'logitkit.js');
-  const dir = mkdtempSync(join(tmpdir(), 'lk-intervals-'));
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
-  const run = (...args: string[]) => spawnSync(process.execPath, [bin, ...args], { cwd: dir, encoding: 'utf8', timeout: 60_000 });
+  const { dir, run } = cliSandbox('intervals');
   const json = (...args: string[]) => {
     const r = run(...args, '--json');
     expect(r.status, r.stderr).toBe(0);
