@@ -178,7 +178,9 @@ function chartClasses(pc: PerClassEntry[]): { list: PerClassEntry[]; note: strin
   return { list, note: `Showing the 30 most over-predicted and the 30 most under-predicted of ${pc.length} classes.` };
 }
 
-const classChartLabel = (c: PerClassEntry) => (c.name !== undefined ? `${c.class} ${c.name}` : `class ${c.class}`);
+/** How charts name class k: "3 cat" with a name, "class 3" without (a bare number reads as a value there). */
+const chartLabel = (k: number, name: string | undefined) => (name !== undefined ? `${k} ${name}` : `class ${k}`);
+const classChartLabel = (c: PerClassEntry) => chartLabel(c.class, c.name);
 
 function perClassSvg(pc: PerClassEntry[]): string {
   const rowH = 22;
@@ -620,7 +622,7 @@ function correctionHtml(c: Correction, after: ScoreSummary): string {
 <p class="note">${esc(mapSentence(c))} All figures on this page are of the corrected logits; the table compares them with the raw ones.</p>
 <table><thead><tr><th></th><th>before (raw)</th><th>after (${esc(c.map.method)} map)</th></tr></thead><tbody>${rows}</tbody></table>
 ${src && tgt ? priorsSvg(src, tgt, src.length === after.classes ? truthPriors(after) : null) : ''}
-${bias ? biasSvg(bias, prior ? 'Per-class bias log(π_target / π_source)' : 'Per-class bias b of the map', (j) => (after.classNames ? `${j} ${after.classNames[j]}` : `class ${j}`)) : ''}
+${bias ? biasSvg(bias, prior ? 'Per-class bias log(π_target / π_source)' : 'Per-class bias b of the map', (j) => chartLabel(j, after.classNames?.[j])) : ''}
 `;
 }
 
