@@ -197,14 +197,11 @@ export function laneRow(k: i32, left: i32): i32 {
   return left > k ? k : 0;
 }
 
-/** Lane k of an i32x4, k not a constant. */
+/** Lane k of an i32x4, k not a constant (lane moves keep every bit). */
 // @ts-ignore: decorator
 @inline
 export function laneI32(v: v128, k: i32): i32 {
-  if (k == 0) return i32x4.extract_lane(v, 0);
-  if (k == 1) return i32x4.extract_lane(v, 1);
-  if (k == 2) return i32x4.extract_lane(v, 2);
-  return i32x4.extract_lane(v, 3);
+  return reinterpret<i32>(laneF32(v, k));
 }
 
 /** Lane k of four f64 values held as lanes 0, 1 of lo and lanes 0, 1 of hi. */

@@ -35,47 +35,7 @@ import { rowMax, expSumRow, columnMax } from './rows';
 let sumB: f64 = 0;
 let sumQ: f64 = 0;
 
-// ---- pass 2 variants (Σ exp(d) alone is the row reducer's expSumRow) ------------------------
-
-/**
- * s = Σ exp(d) (returned) and sumB = Σ w_c·d_c (w_c = 1 unweighted), d = x − m: the
- * label-smoothing term. d = −inf gives −inf·w (NaN for w = 0), as the literal formula.
- */
-// @ts-ignore: decorator
-@inline
-function expSumSmooth(p: usize, w: usize, dst: usize, n: i32, m: f32, weighted: bool, storeExp: bool): f64 {
-  let mv = f32x4.splat(m);
-  let ts = f64x2.splat(0.0);
-  let tb = ts;
-  let i = 0;
-  while (n - i >= 4) {
-    let end = blockEnd(i, n, 4);
-    let as = f32x4.splat(0.0);
-    let ab = as;
-    for (; i < end; i += 4) {
-      let off = <usize>i << 2;
-      let d = f32x4.sub(v128.load(p + off), mv);
-      let e = expNonPositiveP5F32x4(d);
-      if (storeExp) v128.store(dst + off, e);
-      as = f32x4.add(as, e);
-      ab = f32x4.add(ab, weighted ? f32x4.mul(v128.load(w + off), d) : d);
-    }
-    ts = addLanes(ts, as);
-    tb = addLanes(tb, ab);
-  }
-  if (i < n) {
-    let off = <usize>i << 2;
-    let k = n - i;
-    let mask = firstLanes(k);
-    let d = f32x4.sub(loadFirst(p + off, k), mv);
-    let e = v128.and(expNonPositiveP5F32x4(d), mask);
-    if (storeExp) storeFirst(dst + off, e, k);
-    ts = addLanes(ts, e);
-    tb = addLanes(tb, v128.and(weighted ? f32x4.mul(loadFirst(w + off, k), d) : d, mask));
-  }
-  sumB = laneSum(tb);
-  return laneSum(ts);
-}
+// ---- pass 2 with weighted sums of d (Σ exp(d) alone is the row reducer's expSumRow) ---------
 
 /** q'·w for four classes: q(1−ε) + ε/C when smoothing, times w when weighted. */
 // @ts-ignore: decorator
@@ -88,10 +48,13 @@ function targetWeight(q: v128, w: v128, keep: v128, add: v128, smoothing: bool, 
 /**
  * Soft targets: s = Σ exp(d) (returned), sumB = Σ d_c·q'_c w_c and sumQ = Σ q'_c w_c.
  * (d·(q'w) is −inf·0 = NaN for a zero target on a −inf logit, as PyTorch's lp·q.)
+ * With unitTarget, q' = 1 (qp is not read): sumB = Σ w_c·d_c (w_c = 1 unweighted), the
+ * label-smoothing term of class targets; d = −inf gives −inf·w (NaN for w = 0), as the
+ * literal formula.
  */
 // @ts-ignore: decorator
 @inline
-function expSumSoft(p: usize, qp: usize, w: usize, dst: usize, n: i32, m: f32, keep: f32, add: f32, smoothing: bool, weighted: bool, storeExp: bool): f64 {
+function expSumSoft(p: usize, qp: usize, w: usize, dst: usize, n: i32, m: f32, keep: f32, add: f32, smoothing: bool, weighted: bool, storeExp: bool, unitTarget: bool): f64 {
   let mv = f32x4.splat(m);
   let kv = f32x4.splat(keep);
   let av = f32x4.splat(add);
@@ -109,10 +72,14 @@ function expSumSoft(p: usize, qp: usize, w: usize, dst: usize, n: i32, m: f32, k
       let d = f32x4.sub(v128.load(p + off), mv);
       let e = expNonPositiveP5F32x4(d);
       if (storeExp) v128.store(dst + off, e);
-      let qw = targetWeight(v128.load(qp + off), weighted ? v128.load(w + off) : kv, kv, av, smoothing, weighted);
       as = f32x4.add(as, e);
-      ab = f32x4.add(ab, f32x4.mul(d, qw));
-      aq = f32x4.add(aq, qw);
+      if (unitTarget) {
+        ab = f32x4.add(ab, weighted ? f32x4.mul(v128.load(w + off), d) : d);
+      } else {
+        let qw = targetWeight(v128.load(qp + off), weighted ? v128.load(w + off) : kv, kv, av, smoothing, weighted);
+        ab = f32x4.add(ab, f32x4.mul(d, qw));
+        aq = f32x4.add(aq, qw);
+      }
     }
     ts = addLanes(ts, as);
     tb = addLanes(tb, ab);
@@ -125,13 +92,17 @@ function expSumSoft(p: usize, qp: usize, w: usize, dst: usize, n: i32, m: f32, k
     let d = f32x4.sub(loadFirst(p + off, k), mv);
     let e = v128.and(expNonPositiveP5F32x4(d), mask);
     if (storeExp) storeFirst(dst + off, e, k);
-    let qw = v128.and(targetWeight(loadFirst(qp + off, k), weighted ? loadFirst(w + off, k) : kv, kv, av, smoothing, weighted), mask);
     ts = addLanes(ts, e);
-    tb = addLanes(tb, v128.and(f32x4.mul(d, qw), mask));
-    tq = addLanes(tq, qw);
+    if (unitTarget) {
+      tb = addLanes(tb, v128.and(weighted ? f32x4.mul(loadFirst(w + off, k), d) : d, mask));
+    } else {
+      let qw = v128.and(targetWeight(loadFirst(qp + off, k), weighted ? loadFirst(w + off, k) : kv, kv, av, smoothing, weighted), mask);
+      tb = addLanes(tb, v128.and(f32x4.mul(d, qw), mask));
+      tq = addLanes(tq, qw);
+    }
   }
   sumB = laneSum(tb);
-  sumQ = laneSum(tq);
+  if (!unitTarget) sumQ = laneSum(tq);
   return laneSum(ts);
 }
 
@@ -272,7 +243,7 @@ function classRows(
     // An ignored row is not even read (storeClassRow writes its zeros).
     if (load<i32>(targetPtr + (<usize>r << 2)) != ignoreIndex) {
       m = rowMax(p, classes, false, 1.0);
-      if (smoothing > 0) logS = Math.log(expSumSmooth(p, weightPtr, 0, classes, m, weighted, false));
+      if (smoothing > 0) logS = Math.log(expSumSoft(p, 0, weightPtr, 0, classes, m, 1, 0, false, weighted, false, true));
       else logS = Math.log(expSumRow(p, 0, classes, m, false, false, 1.0));
     }
     storeClassRow(r, p, classes, targetPtr, ignoreIndex, weightPtr, m, logS, sumB, smoothing, sumW, nllPtr, smoothPtr, weighted, lossOut);
@@ -419,7 +390,7 @@ function classGradRows(
       continue;
     }
     let s: f64;
-    if (smoothing > 0) s = expSumSmooth(p, weightPtr, g, classes, m, weighted, true);
+    if (smoothing > 0) s = expSumSoft(p, 0, weightPtr, g, classes, m, 1, 0, false, weighted, true, true);
     else s = expSumRow(p, g, classes, m, true, false, 1.0);
     let a = gradScalars(r, p, classes, targetPtr, ignoreIndex, weightPtr, m, s, Math.log(s), sumB, smoothing, sumW, sigma, nllPtr, smoothPtr, weighted);
     let tOff = <usize>rowTargetOffset;
@@ -462,8 +433,8 @@ function softRows(
     let g = gradPtr + off;
     let m = rowMax(p, classes, false, 1.0);
     let s: f64;
-    if (smooth) s = expSumSoft(p, qp, weightPtr, g, classes, m, keep, add, true, weighted, withGrad);
-    else s = expSumSoft(p, qp, weightPtr, g, classes, m, keep, add, false, weighted, withGrad);
+    if (smooth) s = expSumSoft(p, qp, weightPtr, g, classes, m, keep, add, true, weighted, withGrad, false);
+    else s = expSumSoft(p, qp, weightPtr, g, classes, m, keep, add, false, weighted, withGrad, false);
     store<f64>(lossPtr + (<usize>r << 3), canonicalF64(-sumB + Math.log(s) * sumQ));
     if (withGrad) {
       // grad = σ(p·Q − q'w) = (σQ/s)·e − σ·q'w.

@@ -138,42 +138,35 @@ export function columnExpSum(p: usize, dst: usize, o1: usize, o2: usize, o3: usi
 // every max and sum are those of columnMax / columnExpSum. The last, overlapping block
 // (columns classes − 4 .. classes − 1) only uses its columns not covered before.
 
+/**
+ * m, raised by the columns of one 4×4 block of four rows at q + k·stride, in column order;
+ * `rest` < 4: only the last `rest` columns (the overlapping tail block).
+ */
+// @ts-ignore: decorator
+@inline
+function blockMax(m: v128, q: usize, stride: usize, rest: i32, scaled: bool, tv: v128): v128 {
+  let r0 = loadZ(q, 0, scaled, tv);
+  let r1 = loadZ(q + stride, 0, scaled, tv);
+  let r2 = loadZ(q + (stride << 1), 0, scaled, tv);
+  let r3 = loadZ(q + stride * 3, 0, scaled, tv);
+  let t0 = lo32(r0, r1);
+  let t1 = hi32(r0, r1);
+  let t2 = lo32(r2, r3);
+  let t3 = hi32(r2, r3);
+  if (rest == 4) m = f32x4.pmax(m, lo64(t0, t2));
+  if (rest >= 3) m = f32x4.pmax(m, hi64(t0, t2));
+  if (rest >= 2) m = f32x4.pmax(m, lo64(t1, t3));
+  return f32x4.pmax(m, hi64(t1, t3));
+}
+
 /** As columnMax for a whole group (rows at p + k·stride, classes ≥ 4), transposed. */
 // @ts-ignore: decorator
 @inline
 export function groupMax(p: usize, stride: usize, classes: i32, scaled: bool, tv: v128): v128 {
   let m = f32x4.splat(-Infinity);
   let j = 0;
-  for (; j + 4 <= classes; j += 4) {
-    let q = p + (<usize>j << 2);
-    let r0 = loadZ(q, 0, scaled, tv);
-    let r1 = loadZ(q + stride, 0, scaled, tv);
-    let r2 = loadZ(q + (stride << 1), 0, scaled, tv);
-    let r3 = loadZ(q + stride * 3, 0, scaled, tv);
-    let t0 = lo32(r0, r1);
-    let t1 = hi32(r0, r1);
-    let t2 = lo32(r2, r3);
-    let t3 = hi32(r2, r3);
-    m = f32x4.pmax(m, lo64(t0, t2));
-    m = f32x4.pmax(m, hi64(t0, t2));
-    m = f32x4.pmax(m, lo64(t1, t3));
-    m = f32x4.pmax(m, hi64(t1, t3));
-  }
-  let rest = classes - j;
-  if (rest > 0) {
-    let q = p + (<usize>(classes - 4) << 2);
-    let r0 = loadZ(q, 0, scaled, tv);
-    let r1 = loadZ(q + stride, 0, scaled, tv);
-    let r2 = loadZ(q + (stride << 1), 0, scaled, tv);
-    let r3 = loadZ(q + stride * 3, 0, scaled, tv);
-    let t0 = lo32(r0, r1);
-    let t1 = hi32(r0, r1);
-    let t2 = lo32(r2, r3);
-    let t3 = hi32(r2, r3);
-    if (rest == 3) m = f32x4.pmax(m, hi64(t0, t2));
-    if (rest >= 2) m = f32x4.pmax(m, lo64(t1, t3));
-    m = f32x4.pmax(m, hi64(t1, t3));
-  }
+  for (; j + 4 <= classes; j += 4) m = blockMax(m, p + (<usize>j << 2), stride, 4, scaled, tv);
+  if (j < classes) m = blockMax(m, p + (<usize>(classes - 4) << 2), stride, classes - j, scaled, tv);
   return m;
 }
 
