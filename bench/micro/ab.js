@@ -1,5 +1,6 @@
 // A/B timing of whole kernels from two wasm builds, interleaved in one process (the machine is
-// shared: each round times every op on A then B, and the table gives medians and the B/A ratio).
+// shared: each round times every op on A then B; the table gives medians, the best round of
+// each (the least disturbed by other processes) and the B/A ratios of both).
 //   node bench/micro/ab.js A.wasm B.wasm [--rounds 9] [--ops softmax,logsumexp] [--shapes 4096x1000,32x128256]
 // Typical use: A = the build of the base commit (asc into a temporary folder), B = build/logitkit.wasm.
 import { load } from './load.js';
@@ -21,7 +22,7 @@ const calls = {
   bce: (e, x, r, c, o) => e.bceWithLogits(x, x, r * c, c, 0, 0, 0, 0, 0, o, 1),
 };
 const med = (a) => { const s = [...a].sort((p, q) => p - q); return s[s.length >> 1]; };
-console.log(`${process.version}  A=${fa}  B=${fb}  ${rounds} rounds, Melem/s median`);
+console.log(`${process.version}  A=${fa}  B=${fb}  ${rounds} rounds, Melem/s: median (best)`);
 for (const [r, c] of shapes) {
   const n = r * c;
   const setups = builds.map(({ e, f32 }) => {
@@ -46,6 +47,8 @@ for (const [r, c] of shapes) {
       }
     }
     const a = med(t[0]), b = med(t[1]);
-    console.log(`  ${op.padEnd(17)} ${`${r}x${c}`.padEnd(11)} A ${a.toFixed(0).padStart(6)}  B ${b.toFixed(0).padStart(6)}  B/A ${(b / a).toFixed(3)}`);
+    const ba = Math.max(...t[0]), bb = Math.max(...t[1]);
+    const cell = (m, best) => `${m.toFixed(0).padStart(5)} (${best.toFixed(0).padStart(5)})`;
+    console.log(`  ${op.padEnd(17)} ${`${r}x${c}`.padEnd(11)} A ${cell(a, ba)}  B ${cell(b, bb)}  B/A ${(b / a).toFixed(3)} (${(bb / ba).toFixed(3)})`);
   }
 }

@@ -3,7 +3,9 @@
 // that a pass can be timed and disassembled on its own. Variants of the exp-and-sum pass
 // differ only in where the exp's constants come from:
 //   expSumSplat   — f32x4.splat(constant) at every use (as math/exp.ts did),
-//   expSumHoisted — the constants read from a table in memory once per row, before the loop.
+//   expSumHoisted — the constants read from a table in memory once per row, before the loop,
+//   expSumTable   — the constants read from the table where they are used (what math/exp.ts
+//                   does now; V8 loads each once per loop iteration).
 // Built by bench/micro/build.js into bench/micro/build/ (never part of the shipped builds).
 import { expNonPositiveP5F32x4 } from '../../assembly/math/exp';
 import { rowMax } from '../../assembly/kernels/rows';

@@ -1,10 +1,10 @@
 // Times the per-pass micro-kernels of passes.ts interleaved in one process (the machine is
 // shared: rounds alternate the passes, and the table gives the median and minimum ns/element).
 //   node bench/micro/build.js && node bench/micro/run.js [--relaxed] [--rounds 15] [--cols 1024] [--rows 64]
-//   node bench/micro/run.js --calls N --only expSumSplat   (no timing: N calls, for callgrind)
-// With --calls, run it under `valgrind --tool=callgrind` for N = 1 and N = 101: the difference of
-// the instruction counts / 100 is the instructions of one call, deterministic on every engine
-// (add --no-liftoff so that the optimising tier compiles before the first call).
+//   node bench/micro/run.js --calls N --only expSumSplat   (no timing: N calls, for callgrind or --print-wasm-code)
+// MICRO_WASM=file.wasm runs another build of passes.ts.
+// (valgrind --tool=callgrind on N = 1 vs N = 101 calls was tried for per-call instruction counts:
+// V8's background compilation and GC make the difference irreproducible; see bench/limits.md.)
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
 import { load } from './load.js';
@@ -13,7 +13,7 @@ const arg = (k, d) => { const i = process.argv.indexOf(k); return i < 0 ? d : pr
 const relaxed = process.argv.includes('--relaxed');
 const rows = +arg('--rows', 64), cols = +arg('--cols', 1024), rounds = +arg('--rounds', 15);
 const calls = +arg('--calls', 0);
-const only = arg('--only', 'maxPass,expSumSplat,expSumHoisted,expSumStoreSplat,expSumStoreHoisted,scalePass').split(',');
+const only = arg('--only', 'maxPass,expSumSplat,expSumHoisted,expSumTable,expSumStoreSplat,expSumStoreHoisted,expSumStoreTable,scalePass').split(',');
 const { e, f32 } = load(process.env.MICRO_WASM ?? join(here, 'build', relaxed ? 'passes-relaxed.wasm' : 'passes.wasm'));
 const base = Number(e.heapBase());
 const n = rows * cols;
