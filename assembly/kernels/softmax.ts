@@ -16,7 +16,7 @@
 // The exp loop is unrolled by four vectors into two accumulators (measured against two and
 // three vectors, and four accumulators, which spill: four vectors/two accumulators is 3-10%
 // ahead on 4096×1000).
-// Rows of at most ACROSS_ROWS_MAX_CLASSES (32) classes go four rows at a time, one row per
+// Rows of at most SHORT_ROW_MAX_CLASSES (32) classes go four rows at a time, one row per
 // lane. Whole groups with ≥ 4 classes load four values of each row and transpose 4×4 blocks
 // with shuffles; every store is a whole vector (measured: 1,000,000×10 softmax 1.4x, logsumexp
 // 1.3x the lane-by-lane gather it replaced, which partial groups and C < 4 still use).
@@ -31,99 +31,14 @@
 // σ = 4; it was the same 28% with the degree-6 exp: the f32 rounding of z - m and of the
 // output dominates), logsumexp 6%, log_softmax 7%; i.e. ≥ 3.6x headroom everywhere.
 // test/kernels-abi.test.ts checks all of it with the bounds divided by 4.
-// The degree-5 exp under the names the code below uses (see the header).
-import { expNonPositiveP5F32x4 as expNonPositiveF32x4, expNonPositiveP5F32 as expNonPositiveF32 } from '../math/exp';
+// The max and Σ exp(z - m) passes are the row reducer of ./rows.ts (shared with the loss
+// family); row tails and short-row columns follow the conventions of ../lanes.ts.
+import { expNonPositiveP5F32x4, expNonPositiveP5F32 } from '../math/exp';
 import { logPlusShiftF32x4 } from '../math/log';
-import { loadZ, loadZScalar, rowMax } from './rows';
+import { SHORT_ROW_MAX_CLASSES, firstLanes, loadFirst, storeFirst, laneOffset, gatherColumn, scatterColumn, broadcastLane, laneMax } from '../lanes';
+import { loadZ, rowMax, expSumRow, columnMax, columnExpSum, groupMax, groupMaxRowwise, groupExpSum } from './rows';
 
-// @ts-ignore: decorator
-@inline const SUM_BLOCK: i32 = 256;
-// @ts-ignore: decorator
-@inline const ACROSS_ROWS_MAX_CLASSES: i32 = 32;
-
-// ---- per-row building blocks (z = x, or x / tv when scaled) ---------------------------
-
-// Row tails (n % 4 = r elements, n >= 4): one more vector over the LAST four elements,
-// overlapping lanes already done; those lanes are masked out of sums and never stored
-// again, so re-reading them after an in-place write is harmless.
-
-/** Lanes 4 - r .. 3 set (the r elements not yet covered by whole vectors). */
-// @ts-ignore: decorator
-@inline
-function tailMask(r: i32): v128 {
-  return i32x4.gt_s(i32x4(0, 1, 2, 3), i32x4.splat(3 - r));
-}
-
-/** Store only lanes 4 - r .. 3 of v to the vector at q. */
-// @ts-ignore: decorator
-@inline
-function storeTail(q: usize, v: v128, r: i32): void {
-  if (r == 1) {
-    v128.store32_lane(q, v, 3, 12);
-  } else {
-    if (r == 3) v128.store32_lane(q, v, 1, 4);
-    v128.store64_lane(q, v, 1, 8);
-  }
-}
-
-/** Σ exp(z - m) over a row; with storeExp, each exp(z - m) is also written to dst. */
-// @ts-ignore: decorator
-@inline
-function expSumRow(p: usize, dst: usize, n: i32, m: f32, storeExp: bool, scaled: bool, t: f32): f64 {
-  let tv = f32x4.splat(t);
-  let mv = f32x4.splat(m);
-  let total = f64x2.splat(0.0);
-  let i = 0;
-  while (n - i >= 16) {
-    let end = i + (min(SUM_BLOCK, n - i) & ~15);
-    let a0 = f32x4.splat(0.0);
-    let a1 = a0;
-    for (; i < end; i += 16) {
-      let off = <usize>i << 2;
-      let q = p + off;
-      let e0 = expNonPositiveF32x4(f32x4.sub(loadZ(q, 0, scaled, tv), mv));
-      let e1 = expNonPositiveF32x4(f32x4.sub(loadZ(q, 16, scaled, tv), mv));
-      let e2 = expNonPositiveF32x4(f32x4.sub(loadZ(q, 32, scaled, tv), mv));
-      let e3 = expNonPositiveF32x4(f32x4.sub(loadZ(q, 48, scaled, tv), mv));
-      if (storeExp) {
-        let d = dst + off;
-        v128.store(d, e0);
-        v128.store(d, e1, 16);
-        v128.store(d, e2, 32);
-        v128.store(d, e3, 48);
-      }
-      a0 = f32x4.add(f32x4.add(a0, e0), e2);
-      a1 = f32x4.add(f32x4.add(a1, e1), e3);
-    }
-    a0 = f32x4.add(a0, a1);
-    total = f64x2.add(total, f64x2.promote_low_f32x4(a0));
-    total = f64x2.add(total, f64x2.promote_low_f32x4(v128.shuffle<f32>(a0, a0, 2, 3, 0, 1)));
-  }
-  let sum = f64x2.extract_lane(total, 0) + f64x2.extract_lane(total, 1);
-  for (; i + 4 <= n; i += 4) {
-    let off = <usize>i << 2;
-    let e = expNonPositiveF32x4(f32x4.sub(loadZ(p + off, 0, scaled, tv), mv));
-    if (storeExp) v128.store(dst + off, e);
-    let pair = f64x2.add(f64x2.promote_low_f32x4(e), f64x2.promote_low_f32x4(v128.shuffle<f32>(e, e, 2, 3, 0, 1)));
-    sum += f64x2.extract_lane(pair, 0) + f64x2.extract_lane(pair, 1);
-  }
-  if (i < n && n >= 4) {
-    let off = <usize>(n - 4) << 2;
-    let r = n - i;
-    let e = v128.and(expNonPositiveF32x4(f32x4.sub(loadZ(p + off, 0, scaled, tv), mv)), tailMask(r));
-    if (storeExp) storeTail(dst + off, e, r);
-    let pair = f64x2.add(f64x2.promote_low_f32x4(e), f64x2.promote_low_f32x4(v128.shuffle<f32>(e, e, 2, 3, 0, 1)));
-    sum += f64x2.extract_lane(pair, 0) + f64x2.extract_lane(pair, 1);
-    i = n;
-  }
-  for (; i < n; i++) {
-    let off = <usize>i << 2;
-    let e = expNonPositiveF32(loadZScalar(p + off, scaled, t) - m);
-    if (storeExp) store<f32>(dst + off, e);
-    sum += <f64>e;
-  }
-  return sum;
-}
+// ---- per-row passes (the max and Σ exp(z − m) are the row reducer's, ./rows) -----------
 
 /** dst[i] *= scale. */
 // @ts-ignore: decorator
@@ -142,14 +57,9 @@ function scaleRow(dst: usize, n: i32, scale: f32): void {
     let q = dst + (<usize>i << 2);
     v128.store(q, f32x4.mul(v128.load(q), sv));
   }
-  if (i < n && n >= 4) {
-    let q = dst + (<usize>(n - 4) << 2);
-    storeTail(q, f32x4.mul(v128.load(q), sv), n - i);
-    i = n;
-  }
-  for (; i < n; i++) {
+  if (i < n) {
     let q = dst + (<usize>i << 2);
-    store<f32>(q, load<f32>(q) * scale);
+    storeFirst(q, f32x4.mul(loadFirst(q, n - i), sv), n - i);
   }
 }
 
@@ -177,51 +87,13 @@ function shiftRow(p: usize, dst: usize, n: i32, m: f32, logS: f32): void {
     let off = <usize>i << 2;
     v128.store(dst + off, f32x4.sub(f32x4.sub(v128.load(p + off), mv), lv));
   }
-  if (i < n && n >= 4) {
-    let off = <usize>(n - 4) << 2;
-    storeTail(dst + off, f32x4.sub(f32x4.sub(v128.load(p + off), mv), lv), n - i);
-    i = n;
-  }
-  for (; i < n; i++) {
+  if (i < n) {
     let off = <usize>i << 2;
-    store<f32>(dst + off, (load<f32>(p + off) - m) - logS);
+    storeFirst(dst + off, f32x4.sub(f32x4.sub(loadFirst(p + off, n - i), mv), lv), n - i);
   }
 }
 
-// ---- four rows at a time, one per lane (short rows) ---------------------------------
-// Lane k reads row r + k at byte offset o_k = k·stride from row r. In a last, partial group
-// the missing lanes repeat row r (o_k = 0): they compute exactly what lane 0 computes and
-// store the same values to the same places, so every row, wherever a caller (or a thread
-// split) cuts the batch, goes through identical arithmetic.
-
-// @ts-ignore: decorator
-@inline
-function gatherColumn(q: usize, o1: usize, o2: usize, o3: usize): v128 {
-  let v = v128.load32_zero(q);
-  v = v128.load32_lane(q + o1, v, 1);
-  v = v128.load32_lane(q + o2, v, 2);
-  return v128.load32_lane(q + o3, v, 3);
-}
-
-// @ts-ignore: decorator
-@inline
-function scatterColumn(q: usize, o1: usize, o2: usize, o3: usize, v: v128): void {
-  v128.store32_lane(q, v, 0);
-  v128.store32_lane(q + o1, v, 1);
-  v128.store32_lane(q + o2, v, 2);
-  v128.store32_lane(q + o3, v, 3);
-}
-
-// @ts-ignore: decorator
-@inline
-function columnMax(p: usize, o1: usize, o2: usize, o3: usize, classes: i32, scaled: bool, tv: v128): v128 {
-  let m = f32x4.splat(-Infinity);
-  for (let j = 0; j < classes; j++) {
-    let z = gatherColumn(p + (<usize>j << 2), o1, o2, o3);
-    m = f32x4.pmax(m, scaled ? f32x4.div(z, tv) : z);
-  }
-  return m;
-}
+// ---- four rows at a time, one per lane (short rows; lanes.ts: columns) -----------------
 
 /**
  * f32(log(s) + shift) for four row sums. Kept out of line on purpose: inlined, V8 hoists
@@ -232,111 +104,6 @@ function rowGroupLogs(s: v128, shift: v128): v128 {
   return logPlusShiftF32x4(s, shift);
 }
 
-
-// Whole groups of four rows with at least four classes load each row's next four values
-// as one vector and transpose the 4×4 block with shuffles (V8: unpck*ps / punpck*qdq, one
-// instruction each) instead of gathering lane by lane. The arithmetic per element, and the
-// order of every max and sum, is exactly that of the gather path: a row gives the same bits
-// in a whole group, a partial group or the per-row path's neighbours. The last, overlapping
-// block (columns classes - 4 .. classes - 1) only uses its columns not covered before.
-
-// @ts-ignore: decorator
-@inline function lo32(a: v128, b: v128): v128 { return v128.shuffle<f32>(a, b, 0, 4, 1, 5); }
-// @ts-ignore: decorator
-@inline function hi32(a: v128, b: v128): v128 { return v128.shuffle<f32>(a, b, 2, 6, 3, 7); }
-// @ts-ignore: decorator
-@inline function lo64(a: v128, b: v128): v128 { return v128.shuffle<f32>(a, b, 0, 1, 4, 5); }
-// @ts-ignore: decorator
-@inline function hi64(a: v128, b: v128): v128 { return v128.shuffle<f32>(a, b, 2, 3, 6, 7); }
-
-/** Lane k = max over row k (at p + k·stride) of z, columns in order, NaN skipped. */
-// @ts-ignore: decorator
-@inline
-function groupMax(p: usize, stride: usize, classes: i32, scaled: bool, tv: v128): v128 {
-  let m = f32x4.splat(-Infinity);
-  let j = 0;
-  for (; j + 4 <= classes; j += 4) {
-    let q = p + (<usize>j << 2);
-    let r0 = loadZ(q, 0, scaled, tv);
-    let r1 = loadZ(q + stride, 0, scaled, tv);
-    let r2 = loadZ(q + (stride << 1), 0, scaled, tv);
-    let r3 = loadZ(q + stride * 3, 0, scaled, tv);
-    let t0 = lo32(r0, r1);
-    let t1 = hi32(r0, r1);
-    let t2 = lo32(r2, r3);
-    let t3 = hi32(r2, r3);
-    m = f32x4.pmax(m, lo64(t0, t2));
-    m = f32x4.pmax(m, hi64(t0, t2));
-    m = f32x4.pmax(m, lo64(t1, t3));
-    m = f32x4.pmax(m, hi64(t1, t3));
-  }
-  let rest = classes - j;
-  if (rest > 0) {
-    let q = p + (<usize>(classes - 4) << 2);
-    let r0 = loadZ(q, 0, scaled, tv);
-    let r1 = loadZ(q + stride, 0, scaled, tv);
-    let r2 = loadZ(q + (stride << 1), 0, scaled, tv);
-    let r3 = loadZ(q + stride * 3, 0, scaled, tv);
-    let t0 = lo32(r0, r1);
-    let t1 = hi32(r0, r1);
-    let t2 = lo32(r2, r3);
-    let t3 = hi32(r2, r3);
-    if (rest == 3) m = f32x4.pmax(m, hi64(t0, t2));
-    if (rest >= 2) m = f32x4.pmax(m, lo64(t1, t3));
-    m = f32x4.pmax(m, hi64(t1, t3));
-  }
-  return m;
-}
-
-/**
- * Lane k = max over row k, like groupMax, but each row reduced on its own and transposed
- * once at the end (8 shuffles a block fewer). The order of a max only decides the sign of
- * a zero maximum, which logsumexp cannot see (exp(z - (±0)) and log s + (±0) give the same
- * bits), so it serves logsumexp only; softmax rows keep groupMax's column order.
- */
-// @ts-ignore: decorator
-@inline
-function groupMaxRowwise(p: usize, stride: usize, classes: i32, scaled: bool, tv: v128): v128 {
-  let m0 = f32x4.splat(-Infinity);
-  let m1 = m0;
-  let m2 = m0;
-  let m3 = m0;
-  let j = 0;
-  for (; j + 4 <= classes; j += 4) {
-    let q = p + (<usize>j << 2);
-    m0 = f32x4.pmax(m0, loadZ(q, 0, scaled, tv));
-    m1 = f32x4.pmax(m1, loadZ(q + stride, 0, scaled, tv));
-    m2 = f32x4.pmax(m2, loadZ(q + (stride << 1), 0, scaled, tv));
-    m3 = f32x4.pmax(m3, loadZ(q + stride * 3, 0, scaled, tv));
-  }
-  if (j < classes) {
-    // max is idempotent: the overlapping last block needs no mask
-    let q = p + (<usize>(classes - 4) << 2);
-    m0 = f32x4.pmax(m0, loadZ(q, 0, scaled, tv));
-    m1 = f32x4.pmax(m1, loadZ(q + stride, 0, scaled, tv));
-    m2 = f32x4.pmax(m2, loadZ(q + (stride << 1), 0, scaled, tv));
-    m3 = f32x4.pmax(m3, loadZ(q + stride * 3, 0, scaled, tv));
-  }
-  let t0 = lo32(m0, m1);
-  let t1 = hi32(m0, m1);
-  let t2 = lo32(m2, m3);
-  let t3 = hi32(m2, m3);
-  return f32x4.pmax(f32x4.pmax(lo64(t0, t2), hi64(t0, t2)), f32x4.pmax(lo64(t1, t3), hi64(t1, t3)));
-}
-
-/** Store the transpose of columns e0..e3 as four row vectors at d + k·stride. */
-// @ts-ignore: decorator
-@inline
-function storeRows(d: usize, stride: usize, e0: v128, e1: v128, e2: v128, e3: v128): void {
-  let t0 = lo32(e0, e1);
-  let t1 = hi32(e0, e1);
-  let t2 = lo32(e2, e3);
-  let t3 = hi32(e2, e3);
-  v128.store(d, lo64(t0, t2));
-  v128.store(d + stride, hi64(t0, t2));
-  v128.store(d + (stride << 1), lo64(t1, t3));
-  v128.store(d + stride * 3, hi64(t1, t3));
-}
 
 /**
  * dst[i] *= scale for one row of a whole group (n >= 4) with whole-vector stores only: the
@@ -356,78 +123,6 @@ function scaleGroupRow(q: usize, n: i32, sv: v128): void {
   if (j < n) v128.store(tailAt, tail);
 }
 
-/** Lane k = Σ exp(z - m_k) over row k; with storeExp each exp is written to the same place in dst. */
-// @ts-ignore: decorator
-@inline
-function groupExpSum(p: usize, dst: usize, stride: usize, classes: i32, m: v128, storeExp: bool, scaled: bool, tv: v128): v128 {
-  let s = f32x4.splat(0.0);
-  // The last whole block's exps: the overlapping tail block stores them again, so that
-  // every store is a whole vector (partial-lane stores followed by the scale pass's
-  // whole-vector loads defeat store-to-load forwarding: measured 1.5x slower on 5 classes).
-  let last1 = s;
-  let last2 = s;
-  let last3 = s;
-  let j = 0;
-  for (; j + 4 <= classes; j += 4) {
-    let off = <usize>j << 2;
-    let q = p + off;
-    let r0 = loadZ(q, 0, scaled, tv);
-    let r1 = loadZ(q + stride, 0, scaled, tv);
-    let r2 = loadZ(q + (stride << 1), 0, scaled, tv);
-    let r3 = loadZ(q + stride * 3, 0, scaled, tv);
-    let t0 = lo32(r0, r1);
-    let t1 = hi32(r0, r1);
-    let t2 = lo32(r2, r3);
-    let t3 = hi32(r2, r3);
-    let e0 = expNonPositiveF32x4(f32x4.sub(lo64(t0, t2), m));
-    let e1 = expNonPositiveF32x4(f32x4.sub(hi64(t0, t2), m));
-    let e2 = expNonPositiveF32x4(f32x4.sub(lo64(t1, t3), m));
-    let e3 = expNonPositiveF32x4(f32x4.sub(hi64(t1, t3), m));
-    s = f32x4.add(f32x4.add(f32x4.add(f32x4.add(s, e0), e1), e2), e3);
-    if (storeExp) {
-      storeRows(dst + off, stride, e0, e1, e2, e3);
-      last1 = e1;
-      last2 = e2;
-      last3 = e3;
-    }
-  }
-  let rest = classes - j;
-  if (rest > 0) {
-    let off = <usize>(classes - 4) << 2;
-    let q = p + off;
-    let r0 = loadZ(q, 0, scaled, tv);
-    let r1 = loadZ(q + stride, 0, scaled, tv);
-    let r2 = loadZ(q + (stride << 1), 0, scaled, tv);
-    let r3 = loadZ(q + stride * 3, 0, scaled, tv);
-    let t0 = lo32(r0, r1);
-    let t1 = hi32(r0, r1);
-    let t2 = lo32(r2, r3);
-    let t3 = hi32(r2, r3);
-    let zero = f32x4.splat(0.0);
-    let e1 = zero;
-    let e2 = zero;
-    if (rest == 3) {
-      e1 = expNonPositiveF32x4(f32x4.sub(hi64(t0, t2), m));
-      s = f32x4.add(s, e1);
-    }
-    if (rest >= 2) {
-      e2 = expNonPositiveF32x4(f32x4.sub(lo64(t1, t3), m));
-      s = f32x4.add(s, e2);
-    }
-    let e3 = expNonPositiveF32x4(f32x4.sub(hi64(t1, t3), m));
-    s = f32x4.add(s, e3);
-    if (storeExp) {
-      // Columns already covered keep their values: f0..f(3-rest) come from the last block.
-      let f0 = rest == 1 ? last1 : rest == 2 ? last2 : last3;
-      let f1 = rest == 1 ? last2 : rest == 2 ? last3 : e1;
-      let f2 = rest == 1 ? last3 : e2;
-      storeRows(dst + off, stride, f0, f1, f2, e3);
-    }
-  }
-  return s;
-}
-
-
 // @ts-ignore: decorator
 @inline
 function softmaxAcrossRows(xPtr: usize, rows: i32, classes: i32, outPtr: usize, log: bool): i32 {
@@ -435,9 +130,9 @@ function softmaxAcrossRows(xPtr: usize, rows: i32, classes: i32, outPtr: usize, 
   let tv = f32x4.splat(1.0);
   for (let r = 0; r < rows; r += 4) {
     let left = rows - r;
-    let o1: usize = left > 1 ? stride : 0;
-    let o2: usize = left > 2 ? stride << 1 : 0;
-    let o3: usize = left > 3 ? stride * 3 : 0;
+    let o1 = laneOffset(1, left, stride);
+    let o2 = laneOffset(2, left, stride);
+    let o3 = laneOffset(3, left, stride);
     let base = <usize>r * stride;
     let p = xPtr + base;
     let o = outPtr + base;
@@ -452,21 +147,15 @@ function softmaxAcrossRows(xPtr: usize, rows: i32, classes: i32, outPtr: usize, 
         shiftRow(p + stride * 3, o + stride * 3, classes, f32x4.extract_lane(m, 3), f32x4.extract_lane(logS, 3));
       } else {
         let inv = f32x4.div(f32x4.splat(1.0), s);
-        scaleGroupRow(o, classes, v128.shuffle<f32>(inv, inv, 0, 0, 0, 0));
-        scaleGroupRow(o + stride, classes, v128.shuffle<f32>(inv, inv, 1, 1, 1, 1));
-        scaleGroupRow(o + (stride << 1), classes, v128.shuffle<f32>(inv, inv, 2, 2, 2, 2));
-        scaleGroupRow(o + stride * 3, classes, v128.shuffle<f32>(inv, inv, 3, 3, 3, 3));
+        scaleGroupRow(o, classes, broadcastLane(inv, 0));
+        scaleGroupRow(o + stride, classes, broadcastLane(inv, 1));
+        scaleGroupRow(o + (stride << 1), classes, broadcastLane(inv, 2));
+        scaleGroupRow(o + stride * 3, classes, broadcastLane(inv, 3));
       }
       continue;
     }
     let m = columnMax(p, o1, o2, o3, classes, false, tv);
-    let s = f32x4.splat(0.0);
-    for (let j = 0; j < classes; j++) {
-      let off = <usize>j << 2;
-      let e = expNonPositiveF32x4(f32x4.sub(gatherColumn(p + off, o1, o2, o3), m));
-      if (!log) scatterColumn(o + off, o1, o2, o3, e);
-      s = f32x4.add(s, e);
-    }
+    let s = columnExpSum(p, o, o1, o2, o3, classes, m, !log, false, tv);
     if (log) {
       let logS = rowGroupLogs(s, f32x4.splat(0.0));
       for (let j = 0; j < classes; j++) {
@@ -501,7 +190,7 @@ function divideByTemperature(xPtr: usize, n: usize, temperature: f64, outPtr: us
     let tv = f32x4.splat(t);
     let i: usize = 0;
     for (; i + 4 <= n; i += 4) v128.store(outPtr + (i << 2), f32x4.div(v128.load(xPtr + (i << 2)), tv));
-    for (; i < n; i++) store<f32>(outPtr + (i << 2), load<f32>(xPtr + (i << 2)) / t);
+    if (i < n) storeFirst(outPtr + (i << 2), f32x4.div(loadFirst(xPtr + (i << 2), <i32>(n - i)), tv), <i32>(n - i));
   } else {
     for (let i: usize = 0; i < n; i++) {
       store<f32>(outPtr + (i << 2), <f32>(<f64>load<f32>(xPtr + (i << 2)) / temperature));
@@ -524,17 +213,20 @@ function rowMaxDivide(p: usize, dst: usize, n: i32, t: f32): f32 {
     m0 = f32x4.pmax(m0, z0);
     m1 = f32x4.pmax(m1, z1);
   }
-  m0 = f32x4.pmax(m0, m1);
-  m0 = f32x4.pmax(m0, v128.shuffle<f32>(m0, m0, 2, 3, 0, 1));
-  m0 = f32x4.pmax(m0, v128.shuffle<f32>(m0, m0, 1, 0, 3, 2));
-  let m = f32x4.extract_lane(m0, 0);
-  for (; i < n; i++) {
+  for (; i + 4 <= n; i += 4) {
     let off = <usize>i << 2;
-    let z = load<f32>(p + off) / t;
-    store<f32>(dst + off, z);
-    if (m < z) m = z;
+    let z = f32x4.div(v128.load(p + off), tv);
+    v128.store(dst + off, z);
+    m0 = f32x4.pmax(m0, z);
   }
-  return m;
+  if (i < n) {
+    let off = <usize>i << 2;
+    let k = n - i;
+    let z = f32x4.div(loadFirst(p + off, k), tv);
+    storeFirst(dst + off, z, k);
+    m1 = f32x4.pmax(m1, v128.bitselect(z, f32x4.splat(-Infinity), firstLanes(k)));
+  }
+  return laneMax(f32x4.pmax(m0, m1));
 }
 
 // ---- softmax / log_softmax ------------------------------------------------------------
@@ -545,13 +237,13 @@ function softmaxRows(xPtr: usize, rows: i32, classes: i32, temperature: f64, out
   // Per-row path with an f32 temperature: pass 1 divides, stores z into out and takes the
   // max in one go (saves a pass, ~10-15%). Otherwise z = x / T goes into out first and
   // everything below runs on z in place.
-  let fuse = temperature != 1.0 && temperatureFitsF32(temperature) && classes > ACROSS_ROWS_MAX_CLASSES;
+  let fuse = temperature != 1.0 && temperatureFitsF32(temperature) && classes > SHORT_ROW_MAX_CLASSES;
   if (temperature != 1.0 && !fuse) {
     divideByTemperature(xPtr, <usize>rows * <usize>classes, temperature, outPtr);
     xPtr = outPtr;
   }
   let r = 0;
-  if (classes <= ACROSS_ROWS_MAX_CLASSES) r = softmaxAcrossRows(xPtr, rows, classes, outPtr, log);
+  if (classes <= SHORT_ROW_MAX_CLASSES) r = softmaxAcrossRows(xPtr, rows, classes, outPtr, log);
   let stride = <usize>classes << 2;
   for (; r < rows; r++) {
     let p = xPtr + <usize>r * stride;
@@ -621,7 +313,7 @@ function lseRowWideTemperature(p: usize, n: i32, temperature: f64): f32 {
   let s: f64 = 0;
   for (let i = 0; i < n; i++) {
     let z = <f32>(<f64>load<f32>(p + (<usize>i << 2)) / temperature);
-    s += <f64>expNonPositiveF32(z - shift);
+    s += <f64>expNonPositiveP5F32(z - shift);
   }
   return <f32>(Math.log(s) + <f64>shift);
 }
@@ -631,24 +323,17 @@ function lseAcrossRows(xPtr: usize, rows: i32, classes: i32, outPtr: usize, scal
   let tv = f32x4.splat(t);
   for (let r = 0; r < rows; r += 4) {
     let left = rows - r;
-    let o1: usize = left > 1 ? stride : 0;
-    let o2: usize = left > 2 ? stride << 1 : 0;
-    let o3: usize = left > 3 ? stride * 3 : 0;
+    let o1 = laneOffset(1, left, stride);
+    let o2 = laneOffset(2, left, stride);
+    let o3 = laneOffset(3, left, stride);
     let p = xPtr + <usize>r * stride;
     let whole = left >= 4 && classes >= 4;
     let m = whole ? groupMaxRowwise(p, stride, classes, scaled, tv) : columnMax(p, o1, o2, o3, classes, scaled, tv);
     // m' = 0 where m is ±inf (abs(m) == inf), else m.
     let shift = v128.andnot(m, f32x4.eq(f32x4.abs(m), f32x4.splat(Infinity)));
-    let s = f32x4.splat(0.0);
-    if (whole) {
-      s = groupExpSum(p, 0, stride, classes, shift, false, scaled, tv);
-    } else {
-      for (let j = 0; j < classes; j++) {
-        let z = gatherColumn(p + (<usize>j << 2), o1, o2, o3);
-        if (scaled) z = f32x4.div(z, tv);
-        s = f32x4.add(s, expNonPositiveF32x4(f32x4.sub(z, shift)));
-      }
-    }
+    let s = whole
+      ? groupExpSum(p, 0, stride, classes, shift, false, scaled, tv)
+      : columnExpSum(p, 0, o1, o2, o3, classes, shift, false, scaled, tv);
     let lse = rowGroupLogs(s, shift);
     let o = outPtr + (<usize>r << 2);
     if (left >= 4) {
@@ -674,11 +359,11 @@ export function logsumexp(xPtr: usize, rows: i32, classes: i32, temperature: f64
   let stride = <usize>classes << 2;
   let r = 0;
   if (temperature == 1.0) {
-    if (classes <= ACROSS_ROWS_MAX_CLASSES) r = lseAcrossRows(xPtr, rows, classes, outPtr, false, 1.0);
+    if (classes <= SHORT_ROW_MAX_CLASSES) r = lseAcrossRows(xPtr, rows, classes, outPtr, false, 1.0);
     for (; r < rows; r++) store<f32>(outPtr + (<usize>r << 2), lseRow(xPtr + <usize>r * stride, classes, false, 1.0));
   } else if (temperatureFitsF32(temperature)) {
     let t = <f32>temperature;
-    if (classes <= ACROSS_ROWS_MAX_CLASSES) r = lseAcrossRows(xPtr, rows, classes, outPtr, true, t);
+    if (classes <= SHORT_ROW_MAX_CLASSES) r = lseAcrossRows(xPtr, rows, classes, outPtr, true, t);
     for (; r < rows; r++) store<f32>(outPtr + (<usize>r << 2), lseRow(xPtr + <usize>r * stride, classes, true, t));
   } else {
     for (; r < rows; r++) store<f32>(outPtr + (<usize>r << 2), lseRowWideTemperature(xPtr + <usize>r * stride, classes, temperature));

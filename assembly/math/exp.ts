@@ -37,41 +37,93 @@
 // The largest error terms are the rounding of t (≤ 2^-26 absolute) and the final add; a
 // further 0.2 ulp would cost two more operations per vector (carrying t as hi + lo), which
 // the softmax tolerances (≥ 2e-6 relative ≈ 33 ulp) do not need.
+//
+// Constants live in a table in static memory (EXP_TABLE), read with v128.load where they are
+// used, not as f32x4.splat(constant): V8 13.6 (Node 24; Turboshaft) rematerialises every SIMD
+// constant at each use inside a loop (movq r10, imm64 / vmovq / vpunpcklqdq: three instructions
+// per use, 44 uses in the softmax exp loop, whose body grew from 134 to 243 instructions) and
+// ran the exp loops 40-45% slower than V8 12.4. A load from a fixed address is not a constant:
+// V8 (every version measured) loads each one once per loop iteration and keeps it in a register
+// (bench/limits.md, bench/micro/).
+
+// Every constant of the exps, each splatted to four lanes; K_* are byte offsets into the table.
+// C1..C6: p(t) = C1 + C2·t + ... + C6·t^5, e^t ≈ 1 + t·p(t) (degree 6); D1..D5 the degree-5 q.
+// ZERO_FLOOR: expNonPositive* raise x to at least −88, where n = round(x·log2 e) = −127, so the
+// exponent field of s = 2^n is 0 and s is exactly +0: the result is exactly 0, for −inf too,
+// with one pmax instead of a compare and a mask. CLAMP_LO/HI: expF32x4 clamps x into
+// [−110, 100] before reducing: e^−110 underflows to 0 and e^100 overflows to inf through the
+// final scaling, while n stays a small integer. The i32 127 and −126 bound its split of n.
+const EXP_TABLE: usize = memory.data<u32>([
+  0x3FB8AA3B, 0x3FB8AA3B, 0x3FB8AA3B, 0x3FB8AA3B, //   0 LOG2E       0x1.715476p+0 ≈ 1.44269502
+  0x4B40007F, 0x4B40007F, 0x4B40007F, 0x4B40007F, //  16 MAGIC_BIAS  0x1.8000FEp23 = 1.5·2^23 + 127
+  0xBF317200, 0xBF317200, 0xBF317200, 0xBF317200, //  32 −LN2_HI     −0x1.62E400p-1 = −0.693145751953125
+  0xB5BFBE8E, 0xB5BFBE8E, 0xB5BFBE8E, 0xB5BFBE8E, //  48 −LN2_LO     −0x1.7F7D1Cp-20 ≈ −1.42860677e-6
+  0x3F800000, 0x3F800000, 0x3F800000, 0x3F800000, //  64 C1 = 1
+  0x3EFFFFFE, 0x3EFFFFFE, 0x3EFFFFFE, 0x3EFFFFFE, //  80 C2          0x1.fffffcp-2  ≈ 0.49999994
+  0x3E2AAA49, 0x3E2AAA49, 0x3E2AAA49, 0x3E2AAA49, //  96 C3          0x1.555492p-3  ≈ 0.16666521
+  0x3D2AAC5B, 0x3D2AAC5B, 0x3D2AAC5B, 0x3D2AAC5B, // 112 C4          0x1.5558b6p-5  ≈ 0.041668277
+  0x3C091CD1, 0x3C091CD1, 0x3C091CD1, 0x3C091CD1, // 128 C5          0x1.1239a2p-7  ≈ 0.0083686868
+  0x3AB523A3, 0x3AB523A3, 0x3AB523A3, 0x3AB523A3, // 144 C6          0x1.6a4746p-10 ≈ 0.0013819825
+  0x3F7FFFFB, 0x3F7FFFFB, 0x3F7FFFFB, 0x3F7FFFFB, // 160 D1          ≈ 0.99999970
+  0x3EFFFEE3, 0x3EFFFEE3, 0x3EFFFEE3, 0x3EFFFEE3, // 176 D2          ≈ 0.49999151
+  0x3E2AAD35, 0x3E2AAD35, 0x3E2AAD35, 0x3E2AAD35, // 192 D3          ≈ 0.16667636
+  0x3D2B9D2A, 0x3D2B9D2A, 0x3D2B9D2A, 0x3D2B9D2A, // 208 D4          ≈ 0.041897930
+  0x3C07D41B, 0x3C07D41B, 0x3C07D41B, 0x3C07D41B, // 224 D5          ≈ 0.0082903160
+  0xC2B00000, 0xC2B00000, 0xC2B00000, 0xC2B00000, // 240 ZERO_FLOOR  −88
+  0xC2DC0000, 0xC2DC0000, 0xC2DC0000, 0xC2DC0000, // 256 CLAMP_LO    −110
+  0x42C80000, 0x42C80000, 0x42C80000, 0x42C80000, // 272 CLAMP_HI    100
+  0x0000007F, 0x0000007F, 0x0000007F, 0x0000007F, // 288 i32 127
+  0xFFFFFF82, 0xFFFFFF82, 0xFFFFFF82, 0xFFFFFF82, // 304 i32 −126
+], 16);
 
 // @ts-ignore: decorator
-@inline const LOG2E: f32 = reinterpret<f32>(0x3FB8AA3B); // 0x1.715476p+0  ≈ 1.44269502
+@inline const K_LOG2E: usize = 0;
 // @ts-ignore: decorator
-@inline const MAGIC_BIAS: f32 = reinterpret<f32>(0x4B40007F); // 0x1.8000FEp23 = 1.5·2^23 + 127
+@inline const K_MAGIC_BIAS: usize = 16;
 // @ts-ignore: decorator
-@inline const MAGIC_BIAS_BITS: i32 = 0x4B40007F;
+@inline const K_MINUS_LN2_HI: usize = 32;
 // @ts-ignore: decorator
-@inline const MINUS_LN2_HI: f32 = reinterpret<f32>(0xBF317200); // -0x1.62E400p-1 = -0.693145751953125
+@inline const K_MINUS_LN2_LO: usize = 48;
 // @ts-ignore: decorator
-@inline const MINUS_LN2_LO: f32 = reinterpret<f32>(0xB5BFBE8E); // -0x1.7F7D1Cp-20 ≈ -1.42860677e-6
-// Polynomial p(t) = C1 + C2·t + ... + C6·t^5, e^t ≈ 1 + t·p(t).
+@inline const K_C1: usize = 64;
 // @ts-ignore: decorator
-@inline const C1: f32 = 1.0;                                // 0x1.000000p+0
+@inline const K_C2: usize = 80;
 // @ts-ignore: decorator
-@inline const C2: f32 = reinterpret<f32>(0x3EFFFFFE);       // 0x1.fffffcp-2  ≈ 0.49999994
+@inline const K_C3: usize = 96;
 // @ts-ignore: decorator
-@inline const C3: f32 = reinterpret<f32>(0x3E2AAA49);       // 0x1.555492p-3  ≈ 0.16666521
+@inline const K_C4: usize = 112;
 // @ts-ignore: decorator
-@inline const C4: f32 = reinterpret<f32>(0x3D2AAC5B);       // 0x1.5558b6p-5  ≈ 0.041668277
+@inline const K_C5: usize = 128;
 // @ts-ignore: decorator
-@inline const C5: f32 = reinterpret<f32>(0x3C091CD1);       // 0x1.1239a2p-7  ≈ 0.0083686868
+@inline const K_C6: usize = 144;
 // @ts-ignore: decorator
-@inline const C6: f32 = reinterpret<f32>(0x3AB523A3);       // 0x1.6a4746p-10 ≈ 0.0013819825
-// expNonPositiveF32x4 raises x to at least this. Here n = round(x·log2 e) = -127, so the
-// exponent field of s = 2^n is 0 and s is exactly +0: the result is exactly 0, for -inf too,
-// with one pmax instead of a compare and a mask.
+@inline const K_D1: usize = 160;
 // @ts-ignore: decorator
-@inline const ZERO_FLOOR: f32 = -88.0;
-// expF32x4 clamps x into [CLAMP_LO, CLAMP_HI] before reducing: e^-110 underflows to 0 and
-// e^100 overflows to inf through the final scaling, while n stays a small integer.
+@inline const K_D2: usize = 176;
 // @ts-ignore: decorator
-@inline const CLAMP_LO: f32 = -110.0;
+@inline const K_D3: usize = 192;
 // @ts-ignore: decorator
-@inline const CLAMP_HI: f32 = 100.0;
+@inline const K_D4: usize = 208;
+// @ts-ignore: decorator
+@inline const K_D5: usize = 224;
+// @ts-ignore: decorator
+@inline const K_ZERO_FLOOR: usize = 240;
+// @ts-ignore: decorator
+@inline const K_CLAMP_LO: usize = 256;
+// @ts-ignore: decorator
+@inline const K_CLAMP_HI: usize = 272;
+// @ts-ignore: decorator
+@inline const K_I127: usize = 288;
+// @ts-ignore: decorator
+@inline const K_IM126: usize = 304;
+
+/** The four-lane constant at byte offset `at` of EXP_TABLE (see the header for why a load). */
+// @ts-ignore: decorator
+@inline
+export function expConstant(at: usize): v128 {
+  return v128.load(EXP_TABLE + at);
+}
+
 
 /**
  * a·b + c. In the relaxed-SIMD build this is f32x4.relaxed_madd (one FMA where the CPU has
@@ -89,11 +141,11 @@ export function madd(a: v128, b: v128, c: v128): v128 {
 // @ts-ignore: decorator
 @inline
 function scaledPoly(t: v128, s: v128): v128 {
-  let p = madd(f32x4.splat(C6), t, f32x4.splat(C5));
-  p = madd(p, t, f32x4.splat(C4));
-  p = madd(p, t, f32x4.splat(C3));
-  p = madd(p, t, f32x4.splat(C2));
-  p = madd(p, t, f32x4.splat(C1));
+  let p = madd(expConstant(K_C6), t, expConstant(K_C5));
+  p = madd(p, t, expConstant(K_C4));
+  p = madd(p, t, expConstant(K_C3));
+  p = madd(p, t, expConstant(K_C2));
+  p = madd(p, t, expConstant(K_C1));
   return madd(f32x4.mul(t, s), p, s);
 }
 
@@ -106,13 +158,13 @@ function scaledPoly(t: v128, s: v128): v128 {
 @inline
 function expNonPositive(input: v128, degree5: bool): v128 {
   // pmax(a, b) = a < b ? b : a keeps a NaN input, which then flows through to the result.
-  let x = f32x4.pmax(input, f32x4.splat(ZERO_FLOOR));
-  let biased = madd(x, f32x4.splat(LOG2E), f32x4.splat(MAGIC_BIAS));
+  let x = f32x4.pmax(input, expConstant(K_ZERO_FLOOR));
+  let biased = madd(x, expConstant(K_LOG2E), expConstant(K_MAGIC_BIAS));
   // Low 9 bits of the biased float hold n + 127; moved into the exponent field, 2^n.
   let s = i32x4.shl(biased, 23);
-  let n = f32x4.sub(biased, f32x4.splat(MAGIC_BIAS));
-  let t = madd(n, f32x4.splat(MINUS_LN2_HI), x);
-  t = madd(n, f32x4.splat(MINUS_LN2_LO), t);
+  let n = f32x4.sub(biased, expConstant(K_MAGIC_BIAS));
+  let t = madd(n, expConstant(K_MINUS_LN2_HI), x);
+  t = madd(n, expConstant(K_MINUS_LN2_LO), t);
   return degree5 ? scaledPoly5(t, s) : scaledPoly(t, s);
 }
 
@@ -126,16 +178,6 @@ export function expNonPositiveF32x4(input: v128): v128 {
 // Degree-5 coefficients for expNonPositiveP5F32x4: e^t ≈ 1 + t·q(t), q = D1 + D2·t + ... + D5·t^4
 // (fitted by us with Lawson's iteration; relative error 9.5e-8 ≈ 1.6·2^-24 with the f32 values,
 // against 1.7e-8 for the degree-6 p above).
-// @ts-ignore: decorator
-@inline const D1: f32 = reinterpret<f32>(0x3F7FFFFB); // ≈ 0.99999970
-// @ts-ignore: decorator
-@inline const D2: f32 = reinterpret<f32>(0x3EFFFEE3); // ≈ 0.49999151
-// @ts-ignore: decorator
-@inline const D3: f32 = reinterpret<f32>(0x3E2AAD35); // ≈ 0.16667636
-// @ts-ignore: decorator
-@inline const D4: f32 = reinterpret<f32>(0x3D2B9D2A); // ≈ 0.041897930
-// @ts-ignore: decorator
-@inline const D5: f32 = reinterpret<f32>(0x3C07D41B); // ≈ 0.0082903160
 
 /** e^t·s for the reduced argument with the degree-5 polynomial: s + (s·t)·q(t). */
 // @ts-ignore: decorator
@@ -143,9 +185,9 @@ export function expNonPositiveF32x4(input: v128): v128 {
 function scaledPoly5(t: v128, s: v128): v128 {
   // q = (D1 + D2·t) + t²·((D5·t + D4)·t + D3): two short chains instead of one long one.
   let t2 = f32x4.mul(t, t);
-  let hi = madd(f32x4.splat(D5), t, f32x4.splat(D4));
-  hi = madd(hi, t, f32x4.splat(D3));
-  let lo = madd(f32x4.splat(D2), t, f32x4.splat(D1));
+  let hi = madd(expConstant(K_D5), t, expConstant(K_D4));
+  hi = madd(hi, t, expConstant(K_D3));
+  let lo = madd(expConstant(K_D2), t, expConstant(K_D1));
   let q = madd(hi, t2, lo);
   return madd(f32x4.mul(t, s), q, s);
 }
@@ -173,17 +215,17 @@ export function expNonPositiveP5F32(x: f32): f32 {
 @inline
 export function expF32x4(x: v128): v128 {
   // pmax/pmin keep a NaN x (the comparison is false), so NaN flows through to the result.
-  let xc = f32x4.pmin(f32x4.pmax(x, f32x4.splat(CLAMP_LO)), f32x4.splat(CLAMP_HI));
-  let biased = madd(xc, f32x4.splat(LOG2E), f32x4.splat(MAGIC_BIAS));
-  let n = f32x4.sub(biased, f32x4.splat(MAGIC_BIAS));
+  let xc = f32x4.pmin(f32x4.pmax(x, expConstant(K_CLAMP_LO)), expConstant(K_CLAMP_HI));
+  let biased = madd(xc, expConstant(K_LOG2E), expConstant(K_MAGIC_BIAS));
+  let n = f32x4.sub(biased, expConstant(K_MAGIC_BIAS));
   // Integer n (the biased float stays in [2^23, 2^24), so the bit difference is n).
-  let ni = i32x4.sub(biased, i32x4.splat(MAGIC_BIAS_BITS));
-  let n1 = i32x4.max_s(i32x4.min_s(ni, i32x4.splat(127)), i32x4.splat(-126));
+  let ni = i32x4.sub(biased, expConstant(K_MAGIC_BIAS));
+  let n1 = i32x4.max_s(i32x4.min_s(ni, expConstant(K_I127)), expConstant(K_IM126));
   let n2 = i32x4.sub(ni, n1);
-  let s1 = i32x4.shl(i32x4.add(n1, i32x4.splat(127)), 23);
-  let s2 = i32x4.shl(i32x4.add(n2, i32x4.splat(127)), 23);
-  let t = madd(n, f32x4.splat(MINUS_LN2_HI), xc);
-  t = madd(n, f32x4.splat(MINUS_LN2_LO), t);
+  let s1 = i32x4.shl(i32x4.add(n1, expConstant(K_I127)), 23);
+  let s2 = i32x4.shl(i32x4.add(n2, expConstant(K_I127)), 23);
+  let t = madd(n, expConstant(K_MINUS_LN2_HI), xc);
+  t = madd(n, expConstant(K_MINUS_LN2_LO), t);
   return f32x4.mul(scaledPoly(t, s1), s2);
 }
 

@@ -53,11 +53,24 @@ export function logPositiveF64x2(s: v128): v128 {
 // @ts-ignore: decorator
 @inline
 export function logPlusShiftF32x4(s: v128, shift: v128): v128 {
-  let lo = f64x2.add(logPositiveF64x2(f64x2.promote_low_f32x4(s)), f64x2.promote_low_f32x4(shift));
-  let sHi = v128.shuffle<f32>(s, s, 2, 3, 0, 1);
+  let lo = f64x2.add(logLowLanesF64x2(s), f64x2.promote_low_f32x4(shift));
   let shiftHi = v128.shuffle<f32>(shift, shift, 2, 3, 0, 1);
-  let hi = f64x2.add(logPositiveF64x2(f64x2.promote_low_f32x4(sHi)), f64x2.promote_low_f32x4(shiftHi));
+  let hi = f64x2.add(logHighLanesF64x2(s), f64x2.promote_low_f32x4(shiftHi));
   let loF = f32x4.demote_f64x2_zero(lo);
   let hiF = f32x4.demote_f64x2_zero(hi);
   return v128.shuffle<f32>(loF, hiF, 0, 1, 4, 5);
+}
+
+/** log of lanes 0, 1 of an f32x4 of sums (as logPositiveF64x2), in f64. */
+// @ts-ignore: decorator
+@inline
+export function logLowLanesF64x2(s: v128): v128 {
+  return logPositiveF64x2(f64x2.promote_low_f32x4(s));
+}
+
+/** log of lanes 2, 3 of an f32x4 of sums (as logPositiveF64x2), in f64. */
+// @ts-ignore: decorator
+@inline
+export function logHighLanesF64x2(s: v128): v128 {
+  return logPositiveF64x2(f64x2.promote_low_f32x4(v128.shuffle<f32>(s, s, 2, 3, 0, 1)));
 }

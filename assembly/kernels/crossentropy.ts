@@ -1,0 +1,466 @@
+// Cross-entropy along the rows of a row-major float32 [rows, classes] batch (SEMANTICS.md §4–6):
+// class targets (with class weights, ignore_index and label smoothing), probability targets,
+// and the gradient of either in one fused pass.
+//
+// Algorithm. Every row is two or three streaming passes: pass 1 takes the max m (the row
+// reducer's NaN-skipping compare-select, ./rows.ts: a NaN still poisons the sums through
+// exp(NaN − m), and +inf or all −inf rows give inf − inf = NaN, exactly as the spec's unmasked
+// log-softmax); pass 2 computes d = x − m and e = exp(d) (degree-5 exp, ≤ 2.4 ulp) and
+// accumulates s = Σ e together with whatever weighted sum of d the loss needs, so that
+// log-softmax is never materialised:
+//   nll    = −w_t·((x_t − m) − log s)                         (x_t − m in f64)
+//   smooth = −Σ w_c·lp_c = −Σ w_c·d_c + W·log s                (W = Σ w_c)
+//   soft   = −Σ q'_c w_c·lp_c = −Σ d_c·q'_c w_c + log s·Σ q'_c w_c
+// All parts are sums of same-signed terms for non-negative weights and targets, so these
+// rearrangements do not cancel. The gradient kernels store e into the gradient row in pass 2
+// and turn it into grad = A·e + G in pass 3 (A = −ΣG/s, G = ∂L/∂lp), so they read the logits
+// twice and write the gradient twice, like softmax.
+// Rows of at most SHORT_ROW_MAX_CLASSES go four at a time, one row per lane, every row of the
+// batch (lanes.ts), so a row's result does not depend on where it sits in the batch or on
+// how threads split it. Longer rows: f32x4 lanes flushed into f64x2 every SUM_BLOCK values.
+// Logs and the per-row combination are f64. Per-row results go out as f64 for the TypeScript
+// glue to reduce in f64, or as f32 where they are the answer (reduction 'none', gradients);
+// every NaN written is the canonical quiet NaN, so results are bit-reproducible.
+// Measured accuracy (against float64, N(0, 3²) logits, weights and ε = 0.1): per-row
+// cross-entropy on 32 × 128,256 and 64 × 32,000 within 0.001× its §11 bound, the gradient
+// within 0.002× its bound; test/spec-loss-large.test.ts asserts the bounds themselves.
+import { expNonPositiveP5F32x4 } from '../math/exp';
+import {
+  SHORT_ROW_MAX_CLASSES, addLanes, laneSum, laneF32, laneOffset, laneRow, firstLanes, loadFirst, storeFirst, blockEnd,
+  gatherColumn, scatterColumn, canonicalF32x4, canonicalF32, canonicalF64,
+} from '../lanes';
+import { rowMax, expSumRow, columnMax } from './rows';
+
+// Extra results of the multi-sum passes (kernels run one at a time per instance).
+let sumB: f64 = 0;
+let sumQ: f64 = 0;
+
+// ---- pass 2 with weighted sums of d (Σ exp(d) alone is the row reducer's expSumRow) ---------
+
+/** q'·w for four classes: q(1−ε) + ε/C when smoothing, times w when weighted. */
+// @ts-ignore: decorator
+@inline
+function targetWeight(q: v128, w: v128, keep: v128, add: v128, smoothing: bool, weighted: bool): v128 {
+  let t = smoothing ? f32x4.add(f32x4.mul(q, keep), add) : q;
+  return weighted ? f32x4.mul(t, w) : t;
+}
+
+/**
+ * Soft targets: s = Σ exp(d) (returned), sumB = Σ d_c·q'_c w_c and sumQ = Σ q'_c w_c.
+ * (d·(q'w) is −inf·0 = NaN for a zero target on a −inf logit, as PyTorch's lp·q.)
+ * With unitTarget, q' = 1 (qp is not read): sumB = Σ w_c·d_c (w_c = 1 unweighted), the
+ * label-smoothing term of class targets; d = −inf gives −inf·w (NaN for w = 0), as the
+ * literal formula.
+ */
+// @ts-ignore: decorator
+@inline
+function expSumSoft(p: usize, qp: usize, w: usize, dst: usize, n: i32, m: f32, keep: f32, add: f32, smoothing: bool, weighted: bool, storeExp: bool, unitTarget: bool): f64 {
+  let mv = f32x4.splat(m);
+  let kv = f32x4.splat(keep);
+  let av = f32x4.splat(add);
+  let ts = f64x2.splat(0.0);
+  let tb = ts;
+  let tq = ts;
+  let i = 0;
+  while (n - i >= 4) {
+    let end = blockEnd(i, n, 4);
+    let as = f32x4.splat(0.0);
+    let ab = as;
+    let aq = as;
+    for (; i < end; i += 4) {
+      let off = <usize>i << 2;
+      let d = f32x4.sub(v128.load(p + off), mv);
+      let e = expNonPositiveP5F32x4(d);
+      if (storeExp) v128.store(dst + off, e);
+      as = f32x4.add(as, e);
+      if (unitTarget) {
+        ab = f32x4.add(ab, weighted ? f32x4.mul(v128.load(w + off), d) : d);
+      } else {
+        let qw = targetWeight(v128.load(qp + off), weighted ? v128.load(w + off) : kv, kv, av, smoothing, weighted);
+        ab = f32x4.add(ab, f32x4.mul(d, qw));
+        aq = f32x4.add(aq, qw);
+      }
+    }
+    ts = addLanes(ts, as);
+    tb = addLanes(tb, ab);
+    tq = addLanes(tq, aq);
+  }
+  if (i < n) {
+    let off = <usize>i << 2;
+    let k = n - i;
+    let mask = firstLanes(k);
+    let d = f32x4.sub(loadFirst(p + off, k), mv);
+    let e = v128.and(expNonPositiveP5F32x4(d), mask);
+    if (storeExp) storeFirst(dst + off, e, k);
+    ts = addLanes(ts, e);
+    if (unitTarget) {
+      tb = addLanes(tb, v128.and(weighted ? f32x4.mul(loadFirst(w + off, k), d) : d, mask));
+    } else {
+      let qw = v128.and(targetWeight(loadFirst(qp + off, k), weighted ? loadFirst(w + off, k) : kv, kv, av, smoothing, weighted), mask);
+      tb = addLanes(tb, v128.and(f32x4.mul(d, qw), mask));
+      tq = addLanes(tq, qw);
+    }
+  }
+  sumB = laneSum(tb);
+  if (!unitTarget) sumQ = laneSum(tq);
+  return laneSum(ts);
+}
+
+// ---- pass 3: the gradient from the stored exponentials ---------------------------------------
+
+/** g[j] = a·g[j] + b·w[j] (weighted), a·g[j] + b (unweighted), or a·g[j] (no b). */
+// @ts-ignore: decorator
+@inline
+function scaleAddRow(g: usize, w: usize, n: i32, a: f32, b: f32, withB: bool, weighted: bool): void {
+  let av = f32x4.splat(a);
+  let bv = f32x4.splat(b);
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    let q = g + (<usize>i << 2);
+    let v = f32x4.mul(v128.load(q), av);
+    if (withB) v = f32x4.add(v, weighted ? f32x4.mul(v128.load(w + (<usize>i << 2)), bv) : bv);
+    v128.store(q, canonicalF32x4(v));
+  }
+  if (i < n) {
+    let k = n - i;
+    let q = g + (<usize>i << 2);
+    let v = f32x4.mul(loadFirst(q, k), av);
+    if (withB) v = f32x4.add(v, weighted ? f32x4.mul(loadFirst(w + (<usize>i << 2), k), bv) : bv);
+    storeFirst(q, canonicalF32x4(v), k);
+  }
+}
+
+/** g[j] = a·g[j] − sigma·q'_j w_j (soft targets). */
+// @ts-ignore: decorator
+@inline
+function softGradRow(g: usize, qp: usize, w: usize, n: i32, a: f32, sigma: f32, keep: f32, add: f32, smoothing: bool, weighted: bool): void {
+  let av = f32x4.splat(a);
+  let sv = f32x4.splat(sigma);
+  let kv = f32x4.splat(keep);
+  let adv = f32x4.splat(add);
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    let off = <usize>i << 2;
+    let qw = targetWeight(v128.load(qp + off), weighted ? v128.load(w + off) : kv, kv, adv, smoothing, weighted);
+    v128.store(g + off, canonicalF32x4(f32x4.sub(f32x4.mul(v128.load(g + off), av), f32x4.mul(sv, qw))));
+  }
+  if (i < n) {
+    let off = <usize>i << 2;
+    let k = n - i;
+    let qw = targetWeight(loadFirst(qp + off, k), weighted ? loadFirst(w + off, k) : kv, kv, adv, smoothing, weighted);
+    storeFirst(g + off, canonicalF32x4(f32x4.sub(f32x4.mul(loadFirst(g + off, k), av), f32x4.mul(sv, qw))), k);
+  }
+}
+
+function fillRow(g: usize, n: i32, v: f32): void {
+  let vv = f32x4.splat(v);
+  let i = 0;
+  for (; i + 4 <= n; i += 4) v128.store(g + (<usize>i << 2), vv);
+  if (i < n) storeFirst(g + (<usize>i << 2), vv, n - i);
+}
+
+// ---- cross-entropy with class targets ------------------------------------------------------
+
+/** nll[r] (and smooth[r]) of one row from its max m, log s (s = Σ exp(x − m)) and b = Σ w_c·(x_c − m). */
+// @ts-ignore: decorator
+@inline
+function storeClassRow(
+  r: i32, p: usize, classes: i32, targetPtr: usize, ignoreIndex: i32, weightPtr: usize, m: f32, logS: f64, b: f64,
+  smoothing: f64, sumW: f64, nllPtr: usize, smoothPtr: usize, weighted: bool, lossOut: bool,
+): void {
+  let t = load<i32>(targetPtr + (<usize>r << 2));
+  if (t == ignoreIndex) {
+    // Masked, not multiplied: contributes exactly 0 whatever the row holds.
+    if (lossOut) store<f32>(nllPtr + (<usize>r << 2), 0.0);
+    else {
+      store<f64>(nllPtr + (<usize>r << 3), 0.0);
+      if (smoothing > 0) store<f64>(smoothPtr + (<usize>r << 3), 0.0);
+    }
+    return;
+  }
+  let wt: f64 = weighted ? <f64>load<f32>(weightPtr + (<usize>t << 2)) : 1.0;
+  let lpT = (<f64>load<f32>(p + (<usize>t << 2)) - <f64>m) - logS;
+  let nll = -(lpT * wt);
+  let smooth = smoothing > 0 ? -b + sumW * logS : 0;
+  if (lossOut) {
+    // reduction 'none': the row's loss itself, (1−ε)·nll + (ε/C)·smooth, rounded once to f32.
+    store<f32>(nllPtr + (<usize>r << 2), canonicalF32(<f32>(smoothing > 0 ? (1 - smoothing) * nll + (smoothing / <f64>classes) * smooth : nll)));
+  } else {
+    store<f64>(nllPtr + (<usize>r << 3), nll);
+    if (smoothing > 0) store<f64>(smoothPtr + (<usize>r << 3), smooth);
+  }
+}
+
+/**
+ * Rows of at most SHORT_ROW_MAX_CLASSES classes, four at a time with one row per lane (a
+ * per-row vector loop would be all tail there), every row of the batch, a last partial group
+ * repeating its first row (lanes.ts): column max, then Σ exp(d) and Σ w_c·d_c per lane in f32.
+ */
+// @ts-ignore: decorator
+@inline
+function classShortRows(
+  xPtr: usize, rows: i32, classes: i32, targetPtr: usize, ignoreIndex: i32, weightPtr: usize,
+  smoothing: f64, sumW: f64, nllPtr: usize, smoothPtr: usize, weighted: bool, lossOut: bool,
+): void {
+  let stride = <usize>classes << 2;
+  let smooth = smoothing > 0;
+  let one = f32x4.splat(1.0);
+  for (let r = 0; r < rows; r += 4) {
+    let left = rows - r;
+    let o1 = laneOffset(1, left, stride);
+    let o2 = laneOffset(2, left, stride);
+    let o3 = laneOffset(3, left, stride);
+    let p = xPtr + <usize>r * stride;
+    let m = columnMax(p, o1, o2, o3, classes, false, one);
+    let s = f32x4.splat(0.0);
+    let b = s;
+    for (let j = 0; j < classes; j++) {
+      let d = f32x4.sub(gatherColumn(p + (<usize>j << 2), o1, o2, o3), m);
+      s = f32x4.add(s, expNonPositiveP5F32x4(d));
+      if (smooth) b = f32x4.add(b, weighted ? f32x4.mul(f32x4.splat(load<f32>(weightPtr + (<usize>j << 2))), d) : d);
+    }
+    // Unrolled with constant lanes (a loop over k measured 15-35% slower on 1,000,000 × 10, Node 22); a
+    // missing row's lane stores row r's results again.
+    storeClassRow(r, p, classes, targetPtr, ignoreIndex, weightPtr, laneF32(m, 0), Math.log(<f64>laneF32(s, 0)), <f64>laneF32(b, 0), smoothing, sumW, nllPtr, smoothPtr, weighted, lossOut);
+    storeClassRow(r + laneRow(1, left), p + o1, classes, targetPtr, ignoreIndex, weightPtr, laneF32(m, 1), Math.log(<f64>laneF32(s, 1)), <f64>laneF32(b, 1), smoothing, sumW, nllPtr, smoothPtr, weighted, lossOut);
+    storeClassRow(r + laneRow(2, left), p + o2, classes, targetPtr, ignoreIndex, weightPtr, laneF32(m, 2), Math.log(<f64>laneF32(s, 2)), <f64>laneF32(b, 2), smoothing, sumW, nllPtr, smoothPtr, weighted, lossOut);
+    storeClassRow(r + laneRow(3, left), p + o3, classes, targetPtr, ignoreIndex, weightPtr, laneF32(m, 3), Math.log(<f64>laneF32(s, 3)), <f64>laneF32(b, 3), smoothing, sumW, nllPtr, smoothPtr, weighted, lossOut);
+  }
+}
+
+// @ts-ignore: decorator
+@inline
+function classRows(
+  xPtr: usize, rows: i32, classes: i32, targetPtr: usize, ignoreIndex: i32, weightPtr: usize,
+  smoothing: f64, sumW: f64, nllPtr: usize, smoothPtr: usize, weighted: bool, lossOut: bool,
+): void {
+  if (classes <= SHORT_ROW_MAX_CLASSES) {
+    classShortRows(xPtr, rows, classes, targetPtr, ignoreIndex, weightPtr, smoothing, sumW, nllPtr, smoothPtr, weighted, lossOut);
+    return;
+  }
+  let stride = <usize>classes << 2;
+  for (let r = 0; r < rows; r++) {
+    let p = xPtr + <usize>r * stride;
+    let m: f32 = 0;
+    let logS: f64 = 0;
+    // An ignored row is not even read (storeClassRow writes its zeros).
+    if (load<i32>(targetPtr + (<usize>r << 2)) != ignoreIndex) {
+      m = rowMax(p, classes, false, 1.0);
+      if (smoothing > 0) logS = Math.log(expSumSoft(p, 0, weightPtr, 0, classes, m, 1, 0, false, weighted, false, true));
+      else logS = Math.log(expSumRow(p, 0, classes, m, false, false, 1.0));
+    }
+    storeClassRow(r, p, classes, targetPtr, ignoreIndex, weightPtr, m, logS, sumB, smoothing, sumW, nllPtr, smoothPtr, weighted, lossOut);
+  }
+}
+
+/**
+ * Per-row parts of class-target cross-entropy: nll[r] = −w_t·lp_t and (when smoothing > 0)
+ * smooth[r] = −Σ_c w_c·lp_c, as f64, for the caller's reductions; ignored rows give 0.
+ * With lossOut (reduction 'none') nllPtr is instead an f32 array of the rows' losses
+ * (1−ε)·nll + (ε/C)·smooth, and smoothPtr is unused. sumW = Σ_c w_c (classes unweighted).
+ */
+export function crossEntropyClass(
+  xPtr: usize, rows: i32, classes: i32, targetPtr: usize, ignoreIndex: i32, weighted: i32, weightPtr: usize,
+  smoothing: f64, sumW: f64, nllPtr: usize, smoothPtr: usize, lossOut: i32,
+): void {
+  let none = lossOut != 0;
+  if (weighted) classRows(xPtr, rows, classes, targetPtr, ignoreIndex, weightPtr, smoothing, sumW, nllPtr, smoothPtr, true, none);
+  else classRows(xPtr, rows, classes, targetPtr, ignoreIndex, weightPtr, smoothing, sumW, nllPtr, smoothPtr, false, none);
+}
+
+// Per-row results of gradScalars besides its return value.
+let rowTargetOffset: i32 = 0; // byte offset of the target within the row, or -1 if the row is ignored
+let rowGradT: f64 = 0; // G_t = −σ((1−ε)w_t + (ε/C)w_t)
+
+/**
+ * Stores the row's nll (and smooth) and returns a = −ΣG/s, the factor of e = exp(x − m) in
+ * grad = a·e + G (G_j = −σ(ε/C)w_j off the target, G_t = −σ((1−ε)w_t + (ε/C)w_t)). Ignored
+ * rows have G = 0, so grad = 0 − p·0: a is 0, or NaN when the row's softmax is (s = NaN).
+ */
+// @ts-ignore: decorator
+@inline
+function gradScalars(
+  r: i32, p: usize, classes: i32, targetPtr: usize, ignoreIndex: i32, weightPtr: usize, m: f32, s: f64, logS: f64, b: f64,
+  smoothing: f64, sumW: f64, sigma: f64, nllPtr: usize, smoothPtr: usize, weighted: bool,
+): f64 {
+  storeClassRow(r, p, classes, targetPtr, ignoreIndex, weightPtr, m, logS, b, smoothing, sumW, nllPtr, smoothPtr, weighted, false);
+  let t = load<i32>(targetPtr + (<usize>r << 2));
+  if (t == ignoreIndex) {
+    rowTargetOffset = -1;
+    return s == s ? 0.0 : NaN;
+  }
+  rowTargetOffset = t << 2;
+  let wt: f64 = weighted ? <f64>load<f32>(weightPtr + (<usize>t << 2)) : 1.0;
+  let sumG: f64;
+  if (smoothing > 0) {
+    let uniform = smoothing / <f64>classes; // ε/C
+    sumG = -sigma * ((1 - smoothing) * wt + uniform * sumW);
+    rowGradT = -sigma * ((1 - smoothing) * wt + uniform * wt);
+  } else {
+    sumG = -sigma * wt;
+    rowGradT = sumG;
+  }
+  return -sumG / s;
+}
+
+/**
+ * Short rows four at a time (as classShortRows), e stored in grad, then grad = a·e + G per
+ * column. The lanes of a partial group repeat its first row: they compute and store exactly
+ * that row's values again.
+ */
+// @ts-ignore: decorator
+@inline
+function classGradShortRows(
+  xPtr: usize, rows: i32, classes: i32, targetPtr: usize, ignoreIndex: i32, weightPtr: usize,
+  smoothing: f64, sumW: f64, sigma: f64, gradPtr: usize, nllPtr: usize, smoothPtr: usize, weighted: bool,
+): void {
+  let stride = <usize>classes << 2;
+  let smooth = smoothing > 0;
+  let bOff = f32x4.splat(<f32>(-sigma * (smoothing / <f64>classes))); // −σ(ε/C), times w_j when weighted
+  let one = f32x4.splat(1.0);
+  for (let r = 0; r < rows; r += 4) {
+    let left = rows - r;
+    let o1 = laneOffset(1, left, stride);
+    let o2 = laneOffset(2, left, stride);
+    let o3 = laneOffset(3, left, stride);
+    let p = xPtr + <usize>r * stride;
+    let g = gradPtr + <usize>r * stride;
+    let m = columnMax(p, o1, o2, o3, classes, false, one);
+    let s = f32x4.splat(0.0);
+    let b = s;
+    for (let j = 0; j < classes; j++) {
+      let off = <usize>j << 2;
+      let d = f32x4.sub(gatherColumn(p + off, o1, o2, o3), m);
+      let e = expNonPositiveP5F32x4(d);
+      scatterColumn(g + off, o1, o2, o3, e);
+      s = f32x4.add(s, e);
+      if (smooth) b = f32x4.add(b, weighted ? f32x4.mul(f32x4.splat(load<f32>(weightPtr + off)), d) : d);
+    }
+    // Per lane: a, the target's offset, e_t (read before pass 3 overwrites it) and G_t.
+    let a0 = gradScalars(r, p, classes, targetPtr, ignoreIndex, weightPtr, laneF32(m, 0), <f64>laneF32(s, 0), Math.log(<f64>laneF32(s, 0)), <f64>laneF32(b, 0), smoothing, sumW, sigma, nllPtr, smoothPtr, weighted);
+    let t0 = rowTargetOffset;
+    let gt0 = rowGradT;
+    let e0: f64 = t0 >= 0 ? <f64>load<f32>(g + <usize>t0) : 0;
+    let a1 = gradScalars(r + laneRow(1, left), p + o1, classes, targetPtr, ignoreIndex, weightPtr, laneF32(m, 1), <f64>laneF32(s, 1), Math.log(<f64>laneF32(s, 1)), <f64>laneF32(b, 1), smoothing, sumW, sigma, nllPtr, smoothPtr, weighted);
+    let t1 = rowTargetOffset;
+    let gt1 = rowGradT;
+    let e1: f64 = t1 >= 0 ? <f64>load<f32>(g + o1 + <usize>t1) : 0;
+    let a2 = gradScalars(r + laneRow(2, left), p + o2, classes, targetPtr, ignoreIndex, weightPtr, laneF32(m, 2), <f64>laneF32(s, 2), Math.log(<f64>laneF32(s, 2)), <f64>laneF32(b, 2), smoothing, sumW, sigma, nllPtr, smoothPtr, weighted);
+    let t2 = rowTargetOffset;
+    let gt2 = rowGradT;
+    let e2: f64 = t2 >= 0 ? <f64>load<f32>(g + o2 + <usize>t2) : 0;
+    let a3 = gradScalars(r + laneRow(3, left), p + o3, classes, targetPtr, ignoreIndex, weightPtr, laneF32(m, 3), <f64>laneF32(s, 3), Math.log(<f64>laneF32(s, 3)), <f64>laneF32(b, 3), smoothing, sumW, sigma, nllPtr, smoothPtr, weighted);
+    let t3 = rowTargetOffset;
+    let gt3 = rowGradT;
+    let e3: f64 = t3 >= 0 ? <f64>load<f32>(g + o3 + <usize>t3) : 0;
+    // Pass 3: grad = a·e + G; G's smoothing part only on rows that are not ignored.
+    let av = f32x4(<f32>a0, <f32>a1, <f32>a2, <f32>a3);
+    let keep = i32x4(t0 >= 0 ? -1 : 0, t1 >= 0 ? -1 : 0, t2 >= 0 ? -1 : 0, t3 >= 0 ? -1 : 0);
+    let bv = v128.and(bOff, keep);
+    for (let j = 0; j < classes; j++) {
+      let off = <usize>j << 2;
+      let v = f32x4.mul(gatherColumn(g + off, o1, o2, o3), av);
+      if (smooth) v = f32x4.add(v, weighted ? f32x4.mul(f32x4.splat(load<f32>(weightPtr + off)), bv) : bv);
+      scatterColumn(g + off, o1, o2, o3, canonicalF32x4(v));
+    }
+    if (t0 >= 0) store<f32>(g + <usize>t0, canonicalF32(<f32>(a0 * e0 + gt0)));
+    if (t1 >= 0) store<f32>(g + o1 + <usize>t1, canonicalF32(<f32>(a1 * e1 + gt1)));
+    if (t2 >= 0) store<f32>(g + o2 + <usize>t2, canonicalF32(<f32>(a2 * e2 + gt2)));
+    if (t3 >= 0) store<f32>(g + o3 + <usize>t3, canonicalF32(<f32>(a3 * e3 + gt3)));
+  }
+}
+
+// @ts-ignore: decorator
+@inline
+function classGradRows(
+  xPtr: usize, rows: i32, classes: i32, targetPtr: usize, ignoreIndex: i32, weightPtr: usize,
+  smoothing: f64, sumW: f64, sigma: f64, gradPtr: usize, nllPtr: usize, smoothPtr: usize, weighted: bool,
+): void {
+  if (classes <= SHORT_ROW_MAX_CLASSES) {
+    classGradShortRows(xPtr, rows, classes, targetPtr, ignoreIndex, weightPtr, smoothing, sumW, sigma, gradPtr, nllPtr, smoothPtr, weighted);
+    return;
+  }
+  let stride = <usize>classes << 2;
+  let bOff = <f32>(-sigma * (smoothing / <f64>classes));
+  for (let r = 0; r < rows; r++) {
+    let p = xPtr + <usize>r * stride;
+    let g = gradPtr + <usize>r * stride;
+    let m = rowMax(p, classes, false, 1.0);
+    if (load<i32>(targetPtr + (<usize>r << 2)) == ignoreIndex) {
+      // G = 0, so grad = 0 − p·0: zeros, or NaN where softmax is NaN (then all of the row).
+      let s = expSumRow(p, 0, classes, m, false, false, 1.0);
+      fillRow(g, classes, <f32>gradScalars(r, p, classes, targetPtr, ignoreIndex, weightPtr, m, s, 0, 0, smoothing, sumW, sigma, nllPtr, smoothPtr, weighted));
+      continue;
+    }
+    let s: f64;
+    if (smoothing > 0) s = expSumSoft(p, 0, weightPtr, g, classes, m, 1, 0, false, weighted, true, true);
+    else s = expSumRow(p, g, classes, m, true, false, 1.0);
+    let a = gradScalars(r, p, classes, targetPtr, ignoreIndex, weightPtr, m, s, Math.log(s), sumB, smoothing, sumW, sigma, nllPtr, smoothPtr, weighted);
+    let tOff = <usize>rowTargetOffset;
+    let gT = rowGradT;
+    let eT = <f64>load<f32>(g + tOff);
+    if (smoothing > 0) scaleAddRow(g, weightPtr, classes, <f32>a, bOff, true, weighted);
+    else scaleAddRow(g, weightPtr, classes, <f32>a, 0, false, weighted);
+    store<f32>(g + tOff, canonicalF32(<f32>(a * eT + gT)));
+  }
+}
+
+/**
+ * Fused loss parts (as crossEntropyClass) and the gradient of the reduced loss w.r.t. x
+ * into grad. sigma = 1/D ('mean') or 1 ('sum'), computed by the caller.
+ */
+export function crossEntropyClassGrad(
+  xPtr: usize, rows: i32, classes: i32, targetPtr: usize, ignoreIndex: i32, weighted: i32, weightPtr: usize,
+  smoothing: f64, sumW: f64, sigma: f64, gradPtr: usize, nllPtr: usize, smoothPtr: usize,
+): void {
+  if (weighted) classGradRows(xPtr, rows, classes, targetPtr, ignoreIndex, weightPtr, smoothing, sumW, sigma, gradPtr, nllPtr, smoothPtr, true);
+  else classGradRows(xPtr, rows, classes, targetPtr, ignoreIndex, weightPtr, smoothing, sumW, sigma, gradPtr, nllPtr, smoothPtr, false);
+}
+
+// ---- cross-entropy with probability targets --------------------------------------------------
+
+// @ts-ignore: decorator
+@inline
+function softRows(
+  xPtr: usize, rows: i32, classes: i32, qPtr: usize, weightPtr: usize, smoothing: f64,
+  sigma: f64, gradPtr: usize, lossPtr: usize, weighted: bool, withGrad: bool,
+): void {
+  let stride = <usize>classes << 2;
+  let keep = <f32>(1 - smoothing);
+  let add = <f32>(smoothing / <f64>classes);
+  let smooth = smoothing > 0;
+  for (let r = 0; r < rows; r++) {
+    let off = <usize>r * stride;
+    let p = xPtr + off;
+    let qp = qPtr + off;
+    let g = gradPtr + off;
+    let m = rowMax(p, classes, false, 1.0);
+    let s: f64;
+    if (smooth) s = expSumSoft(p, qp, weightPtr, g, classes, m, keep, add, true, weighted, withGrad, false);
+    else s = expSumSoft(p, qp, weightPtr, g, classes, m, keep, add, false, weighted, withGrad, false);
+    store<f64>(lossPtr + (<usize>r << 3), canonicalF64(-sumB + Math.log(s) * sumQ));
+    if (withGrad) {
+      // grad = σ(p·Q − q'w) = (σQ/s)·e − σ·q'w.
+      let a = <f32>(sigma * sumQ / s);
+      if (smooth) softGradRow(g, qp, weightPtr, classes, a, <f32>sigma, keep, add, true, weighted);
+      else softGradRow(g, qp, weightPtr, classes, a, <f32>sigma, keep, add, false, weighted);
+    }
+  }
+}
+
+/** loss[r] = −Σ_c lp_c·q'_c·w_c as f64 (q' = q(1−ε) + ε/C when smoothing > 0). */
+export function crossEntropySoft(
+  xPtr: usize, rows: i32, classes: i32, qPtr: usize, weighted: i32, weightPtr: usize, smoothing: f64, lossPtr: usize,
+): void {
+  if (weighted) softRows(xPtr, rows, classes, qPtr, weightPtr, smoothing, 0, 0, lossPtr, true, false);
+  else softRows(xPtr, rows, classes, qPtr, weightPtr, smoothing, 0, 0, lossPtr, false, false);
+}
+
+/** Per-row soft loss (as crossEntropySoft) and grad = σ(p·Σq'w − q'w); σ = 1/rows or 1. */
+export function crossEntropySoftGrad(
+  xPtr: usize, rows: i32, classes: i32, qPtr: usize, weighted: i32, weightPtr: usize, smoothing: f64,
+  sigma: f64, gradPtr: usize, lossPtr: usize,
+): void {
+  if (weighted) softRows(xPtr, rows, classes, qPtr, weightPtr, smoothing, sigma, gradPtr, lossPtr, true, true);
+  else softRows(xPtr, rows, classes, qPtr, weightPtr, smoothing, sigma, gradPtr, lossPtr, false, true);
+}
