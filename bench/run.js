@@ -23,7 +23,7 @@ import { availableParallelism, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Bench } from 'tinybench';
 import { loadPeers } from './peers/index.js';
-import { OPS, PER_CALL, WORKLOADS, WRONG_FACTOR, checkAccuracy, makeWorkload } from './workloads.js';
+import { OPS, PER_CALL, WORKLOADS, WRONG_FACTOR, checkAccuracy, makeWorkload, quantile, scaleWorkload as scaled, workloadChecksum } from './workloads.js';
 import { machineInfo, packageVersions } from './machine.js';
 import { writeReport } from './report.js';
 
@@ -78,15 +78,6 @@ function usage(problem) {
 }
 
 const log = (line) => process.stderr.write(`${line}\n`);
-
-/** Sorted-sample quantile with linear interpolation. */
-function quantile(sorted, q) {
-  if (sorted.length === 0) return NaN;
-  const at = (sorted.length - 1) * q;
-  const lo = Math.floor(at);
-  const hi = Math.ceil(at);
-  return sorted[lo] + (sorted[hi] - sorted[lo]) * (at - lo);
-}
 
 /** Shortest sample worth timing; shorter calls are batched. */
 const MIN_SAMPLE_MS = 1;
@@ -250,13 +241,6 @@ function addRatios(rows) {
   }
 }
 
-/** The same row length with fewer rows (quick runs); tiny workloads stay as they are. */
-function scaled(spec, divisor = 1) {
-  if (divisor === 1 || spec.rows * spec.classes < 1e6) return spec;
-  const rows = Math.max(1, Math.round(spec.rows / divisor));
-  return { ...spec, id: `${rows}x${spec.classes}`, rows };
-}
-
 function fmt(v, digits = 3) {
   if (v === undefined || v === null || Number.isNaN(v)) return '—';
   if (v >= 100) return v.toFixed(0);
@@ -356,9 +340,12 @@ async function main() {
   const { adapters, unavailable } = await loadPeers({ skip: args.skip, log: (l) => log(`  ${l}`) });
 
   const results = [];
+  // Which data was timed: equal checksums mean equal numbers (logitkit bench --json prints them too).
+  const checksums = {};
   for (const spec of WORKLOADS) {
     if (args.workloads && !args.workloads.includes(spec.id)) continue;
     const w = makeWorkload(scaled(spec, settings.rowsDivisor));
+    checksums[w.id] = workloadChecksum(w);
     for (const op of ops) {
       log(`${op} ${w.id} (${w.rows}×${w.classes} float32, ${spec.what})`);
       const rows = await runGroup(adapters, op, w, settings, { clock });
@@ -370,6 +357,7 @@ async function main() {
   const perCall = [];
   if (ops.includes('softmax') && (!args.workloads || args.workloads.includes(PER_CALL.id))) {
     const w = makeWorkload(PER_CALL);
+    checksums[w.id] = workloadChecksum(w);
     log(`per-call cost: softmax ${PER_CALL.id} (${settings.perCallBatch} calls per sample)`);
     const rows = await runGroup(adapters, 'softmax', w, settings, { batch: settings.perCallBatch, clock });
     for (const r of rows) {
@@ -399,6 +387,7 @@ async function main() {
     unavailable,
     tolerance: 'SEMANTICS.md §11 (T = 1) against the naive JS output (float64 arithmetic)',
     wrongFactor: WRONG_FACTOR,
+    checksums,
     results,
     perCall,
   };
