@@ -20,6 +20,7 @@ import { machineInfo, packageVersions } from './machine.js';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 export const BROWSERS = ['chromium', 'firefox', 'webkit'];
+const BROWSER_NAMES = { chromium: 'Chromium', firefox: 'Firefox ESR', webkit: 'WebKitGTK' };
 const log = (line) => process.stderr.write(`${line}\n`);
 
 /** Vite build of the page, plus the .wasm files the page asks for by URL. */
@@ -116,7 +117,7 @@ async function runEngine(adapters, name, url, args) {
       date: new Date().toISOString(),
       command: `node bench/browser.js --engines ${name}${args.rest.length ? ' ' + args.rest.join(' ') : ''}`,
       partial: args.partial,
-      engine: `${version} (${info.engine.replace(/^.*\(/, '').replace(/\)$/, '')})`,
+      engine: `${BROWSER_NAMES[name]} ${version.match(/[\d.]+/)?.[0] ?? version} (${info.engine.replace(/^.*\(/, '').replace(/\)$/, '')})`,
       browser: { name, version, userAgent: info.userAgent, crossOriginIsolated: info.crossOriginIsolated, cores: info.cores },
       logitkitChoice: info.logitkitChoice,
       durationSec: Math.round((Date.now() - started) / 100) / 10,
