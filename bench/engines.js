@@ -72,7 +72,9 @@ function runNode(engine, args) {
   }
   log(`=== ${engine}: ${node} bench/run.js ${args.pass.join(' ')}`);
   // Each engine's numbers stay in its own file; run.js's own report is left to `node bench/run.js`.
-  const r = spawnSync(node, [join(ROOT, 'bench', 'run.js'), ...args.pass, '--no-report', '--out', file], { stdio: ['ignore', 'inherit', 'inherit'] });
+  // The four ops every engine is compared on (run.js alone adds crossEntropyWithGrad).
+  const ops = args.pass.includes('--only') ? [] : ['--only', 'softmax,logSoftmax,logsumexp,crossEntropy'];
+  const r = spawnSync(node, [join(ROOT, 'bench', 'run.js'), ...args.pass, ...ops, '--no-report', '--out', file], { stdio: ['ignore', 'inherit', 'inherit'] });
   if (r.status !== 0) return { error: `bench/run.js exited with ${r.status ?? r.signal}` };
   return JSON.parse(readFileSync(file, 'utf8'));
 }
