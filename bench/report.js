@@ -7,6 +7,7 @@
 // place for the kernel authors to explain a missed target, which no generator can know.
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { BEGIN, END, spliceSection } from './matrix.js';
 
 const OP_TITLE = { softmax: 'softmax', logSoftmax: 'logSoftmax', logsumexp: 'logsumexp', crossEntropy: "crossEntropy (reduction 'none')", crossEntropyGrad: "crossEntropyWithGrad (reduction 'mean': the gradient)" };
 
@@ -233,6 +234,7 @@ const COLORS = {
   'lk-wasm-threads': '#6a3d9a',
   'lk-js': '#8fb8de',
   'lk-wasm-relaxed': '#17becf',
+  'lk-wasm-relaxed-plain': '#9edae5',
   'tfjs-wasm': '#ff7f0e',
   'tfjs-wasm-upload': '#ffbb78',
   'tfjs-wasm-kernel': '#d95f02',
@@ -304,7 +306,11 @@ export function writeReport(data, dir) {
   const limitsText = existsSync(limits) ? readFileSync(limits, 'utf8') : '';
   const md = new URL('RESULTS.md', dir);
   const svg = new URL('chart.svg', dir);
-  writeFileSync(md, renderMarkdown(data, limitsText));
+  // The every-engine section (bench/engines.js) is not this run's: keep it where it is.
+  const previous = existsSync(md) ? readFileSync(md, 'utf8') : '';
+  const kept = previous.includes(BEGIN) && previous.includes(END) ? previous.slice(previous.indexOf(BEGIN), previous.indexOf(END) + END.length) : null;
+  const text = renderMarkdown(data, limitsText);
+  writeFileSync(md, kept ? spliceSection(text, kept) : text);
   writeFileSync(svg, renderSvg(data));
   return [md, svg];
 }

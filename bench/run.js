@@ -21,24 +21,18 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { Bench } from 'tinybench';
 import { loadPeers } from './peers/index.js';
-import { OPS, PER_CALL, WORKLOADS, WRONG_FACTOR, checkAccuracy, makeWorkload } from './workloads.js';
+import { OPS, PER_CALL, WORKLOADS, WRONG_FACTOR, checkAccuracy, describeEngine, makeWorkload, scaleWorkload as scaled, workloadChecksum } from './workloads.js';
+import { SETTINGS, runGroup } from './harness.js';
 import { machineInfo, packageVersions } from './machine.js';
 import { writeReport } from './report.js';
 
 const HERE = new URL('./', import.meta.url);
 const OUT_DIR = new URL('./out/', HERE);
 
-const SETTINGS = {
-  full: { time: 600, iterations: 8, warmupTime: 150, warmupIterations: 2, perCallBatch: 500, rounds: 2 },
-  // Quick: an eighth of the rows (same row lengths, so the same kernels run), the accuracy check
-  // as the only warm-up, then two timed calls per implementation.
-  quick: { time: 0, iterations: 2, warmupTime: 0, warmupIterations: 0, perCallBatch: 100, rowsDivisor: 8, rounds: 1 },
-};
 
 function parseArgs(argv) {
-  const args = { quick: false, json: false, verify: false, only: null, skip: new Set(), workloads: null, report: true, clock: 'auto' };
+  const args = { quick: false, json: false, verify: false, only: null, skip: new Set(), workloads: null, report: true, clock: 'auto', out: null };
   const list = (v, name) => {
     if (!v || v.startsWith('--')) usage(`${name} needs a comma-separated list`);
     return v.split(',').map((s) => s.trim()).filter(Boolean);
@@ -55,6 +49,10 @@ function parseArgs(argv) {
       if (!['auto', 'wall', 'cpu'].includes(args.clock)) usage('--clock takes auto, wall or cpu');
     }
     else if (a === '--only') args.only = list(argv[++i], '--only');
+    else if (a === '--out') {
+      args.out = argv[++i];
+      if (!args.out || args.out.startsWith('--')) usage('--out needs a file name');
+    }
     else if (a === '--skip') args.skip = new Set(list(argv[++i], '--skip'));
     else if (a === '--workloads') args.workloads = list(argv[++i], '--workloads');
     else if (a === '--help' || a === '-h') usage(null);
@@ -70,6 +68,7 @@ function usage(problem) {
   const text =
     'usage: node bench/run.js [--quick] [--only op,op] [--json] [--skip peer,peer] [--workloads id,id] [--no-report]\n' +
     '       node bench/run.js --verify   (check every implementation against naive JS once; no timing)\n' +
+    '  --out FILE: write the results JSON there (default bench/out/results.json); engines.js uses it per engine\n' +
     '  --no-relaxed: on Node 20, do not re-run with --experimental-wasm-relaxed-simd (no relaxed-SIMD row)\n' +
     '  --clock auto|wall|cpu: what a sample measures; auto = CPU time when the machine is busy (load > cores/2)\n' +
     `  ops: ${OPS.join(', ')}\n  peers: naive-js is always run; skippable: logitkit, tfjs-wasm, ort-node, ort-web\n`;
@@ -78,18 +77,6 @@ function usage(problem) {
 }
 
 const log = (line) => process.stderr.write(`${line}\n`);
-
-/** Sorted-sample quantile with linear interpolation. */
-function quantile(sorted, q) {
-  if (sorted.length === 0) return NaN;
-  const at = (sorted.length - 1) * q;
-  const lo = Math.floor(at);
-  const hi = Math.ceil(at);
-  return sorted[lo] + (sorted[hi] - sorted[lo]) * (at - lo);
-}
-
-/** Shortest sample worth timing; shorter calls are batched. */
-const MIN_SAMPLE_MS = 1;
 
 /**
  * CPU time of this process (all its threads) in ms. On a busy machine wall time counts the time
@@ -101,161 +88,6 @@ function cpuNow() {
   return (u.user + u.system) / 1e3;
 }
 
-/** The shortest of `n` timed calls, in ms (wall clock). */
-async function timeCalls(run, isAsync, n) {
-  let best = Infinity;
-  for (let i = 0; i < n; i++) {
-    const t0 = performance.now();
-    if (isAsync) await run();
-    else run();
-    best = Math.min(best, performance.now() - t0);
-  }
-  return best;
-}
-
-function batched(run, isAsync, calls) {
-  if (calls === 1) return run;
-  return isAsync
-    ? async () => {
-        for (let i = 0; i < calls; i++) await run();
-      }
-    : () => {
-        for (let i = 0; i < calls; i++) run();
-      };
-}
-
-const isThenable = (v) => v !== null && typeof v === 'object' && typeof v.then === 'function';
-
-/**
- * Prepares, verifies and times every adapter on one (op, workload).
- * @returns {Promise<object[]>} one row per adapter
- */
-async function runGroup(adapters, op, w, settings, { batch = 1, clock = 'wall' } = {}) {
-  const naive = adapters.find((a) => a.id === 'naive-js');
-  const reference = Float32Array.from(naive.prepare(op, w).run());
-  const rows = [];
-  const prepared = [];
-  const tasks = [];
-  for (const a of adapters) {
-    const row = {
-      op,
-      workload: w.id,
-      rows: w.rows,
-      classes: w.classes,
-      impl: a.id,
-      label: a.label,
-      kind: a.kind,
-      copies: a.copiesFor ? a.copiesFor(op) : a.copies,
-    };
-    row.includesCopy = row.copies !== 'none';
-    let p;
-    try {
-      p = a.prepare(op, w);
-    } catch (err) {
-      rows.push({ ...row, error: `prepare: ${err.message}` });
-      continue;
-    }
-    if (!p) continue; // the implementation has no such op
-    prepared.push(p);
-    // The accuracy check doubles as the first (cold) call, which is not timed.
-    let isAsync = false;
-    let coldMs;
-    try {
-      const t0 = performance.now();
-      let out = p.run();
-      if (isThenable(out)) {
-        isAsync = true;
-        out = await out;
-      }
-      coldMs = performance.now() - t0;
-      // An implementation whose timed call leaves the result where the reader cannot see it
-      // (tfjs-wasm-kernel) provides an untimed verify() that returns the same computation.
-      if (p.verify) out = await p.verify();
-      Object.assign(row, checkAccuracy(op, out, reference, w));
-      row.verified = row.worstVsBound <= 1; // within SEMANTICS.md §11 of the float64 reference
-    } catch (err) {
-      rows.push({ ...row, error: `run: ${String(err.message).split('\n')[0]}` });
-      continue;
-    }
-    // Calls shorter than MIN_SAMPLE_MS are timed in batches (the sample is the batch's time
-    // divided by its size), so clock resolution and the clock's own cost do not distort them.
-    let calls = batch;
-    try {
-      // A cold call over 20 ms will not warm up to under 1 ms: skip the estimate (and its calls).
-      const estimate = coldMs > 20 ? coldMs : await timeCalls(p.run, isAsync, 2);
-      if (estimate * calls < MIN_SAMPLE_MS) calls = Math.min(20_000, Math.ceil(MIN_SAMPLE_MS / Math.max(estimate, 1e-5)));
-    } catch (err) {
-      rows.push({ ...row, error: `run: ${String(err.message).split('\n')[0]}` });
-      continue;
-    }
-    row.callsPerSample = calls;
-    row.clock = a.clock ?? clock;
-    tasks.push({ row, fn: batched(p.run, isAsync, calls), calls, samples: [] });
-    rows.push(row);
-  }
-  // Rounds: each implementation is timed in every round, in turn, and the samples are pooled, so a
-  // change in machine load during the group hits every implementation rather than one of them.
-  for (let round = 0; round < settings.rounds; round++) {
-    for (const t of tasks) {
-      if (t.row.error) continue;
-      const bench = new Bench({
-        time: settings.time / settings.rounds,
-        iterations: Math.ceil(settings.iterations / settings.rounds),
-        warmupTime: round === 0 ? settings.warmupTime : 0,
-        warmupIterations: round === 0 ? Math.max(settings.warmupIterations, t.calls > 1 ? 2 : 0) : 1,
-        throws: false,
-        ...(t.row.clock === 'cpu' ? { now: cpuNow } : {}),
-      });
-      bench.add(t.row.impl, t.fn);
-      await bench.run();
-      const result = bench.tasks[0].result;
-      if (!result || result.error) t.row.error = `timing: ${result?.error?.message ?? 'no result'}`;
-      else t.samples.push(...result.latency.samples.map((ms) => ms / t.calls));
-    }
-  }
-  for (const { row, samples: pooled } of tasks) {
-    if (row.error) continue;
-    const samples = Float64Array.from(pooled).sort();
-    row.samples = samples.length;
-    row.medianMs = quantile(samples, 0.5);
-    row.p25Ms = quantile(samples, 0.25);
-    row.p75Ms = quantile(samples, 0.75);
-    // Relative spread: interquartile range over the median (robust where rme is not: it assumes
-    // normal samples, and timing samples have a long right tail).
-    row.iqrPct = ((row.p75Ms - row.p25Ms) / row.medianMs) * 100;
-    const elems = w.rows * w.classes;
-    row.melemPerSec = elems / (row.medianMs * 1e3);
-    // Throughput spread: the fast quartile of times is the high end of throughput.
-    row.melemP25 = elems / (row.p75Ms * 1e3);
-    row.melemP75 = elems / (row.p25Ms * 1e3);
-  }
-  for (const p of prepared) p.dispose?.();
-  addRatios(rows);
-  return rows;
-}
-
-/** Ratios of speed (time of the other / own time): > 1 means faster than the other. */
-function addRatios(rows) {
-  const timed = rows.filter((r) => r.medianMs > 0);
-  const naive = timed.find((r) => r.impl === 'naive-js');
-  // A peer that is merely less accurate than §11 still counts as the one to beat; a wrong one not.
-  const peers = timed.filter((r) => r.kind === 'peer' && r.worstVsBound <= WRONG_FACTOR);
-  const best = peers.reduce((b, r) => (!b || r.medianMs < b.medianMs ? r : b), null);
-  for (const r of timed) {
-    if (naive) r.vsNaive = naive.medianMs / r.medianMs;
-    if (best) {
-      r.bestPeer = best.impl;
-      r.vsBestPeer = best.medianMs / r.medianMs;
-    }
-  }
-}
-
-/** The same row length with fewer rows (quick runs); tiny workloads stay as they are. */
-function scaled(spec, divisor = 1) {
-  if (divisor === 1 || spec.rows * spec.classes < 1e6) return spec;
-  const rows = Math.max(1, Math.round(spec.rows / divisor));
-  return { ...spec, id: `${rows}x${spec.classes}`, rows };
-}
 
 function fmt(v, digits = 3) {
   if (v === undefined || v === null || Number.isNaN(v)) return '—';
@@ -264,10 +96,10 @@ function fmt(v, digits = 3) {
 }
 
 function logRow(r) {
-  if (r.error) return log(`  ${r.impl.padEnd(18)} error: ${r.error}`);
+  if (r.error) return log(`  ${r.impl.padEnd(22)} error: ${r.error}`);
   const check = r.verified ? '' : `  ✗ error ${fmt(r.worstVsBound)}× the §11 bound`;
   log(
-    `  ${r.impl.padEnd(18)} ${fmt(r.melemPerSec).padStart(7)} Melem/s  ${fmt(r.medianMs).padStart(8)} ms` +
+    `  ${r.impl.padEnd(22)} ${fmt(r.melemPerSec).padStart(7)} Melem/s  ${fmt(r.medianMs).padStart(8)} ms` +
       `  [${fmt(r.melemP25)}–${fmt(r.melemP75)}]  ×${fmt(r.vsNaive)} naive` +
       (r.vsBestPeer ? `  ×${fmt(r.vsBestPeer)} ${r.bestPeer}` : '') +
       `  copies: ${r.copies}${check}`,
@@ -295,10 +127,10 @@ async function verifyAll(args) {
           const { maxError, worstVsBound } = checkAccuracy(op, p.verify ? await p.verify() : await p.run(), reference, w);
           const verdict = worstVsBound <= 1 ? 'ok' : worstVsBound <= WRONG_FACTOR ? 'less accurate than §11' : 'WRONG';
           if (verdict === 'WRONG' || (a.kind !== 'peer' && verdict !== 'ok')) bad++;
-          log(`${op.padEnd(12)} ${w.id.padEnd(11)} ${a.id.padEnd(17)} max err ${maxError.toExponential(2)}  ${fmt(worstVsBound)}× bound  ${verdict}`);
+          log(`${op.padEnd(12)} ${w.id.padEnd(11)} ${a.id.padEnd(22)} max err ${maxError.toExponential(2)}  ${fmt(worstVsBound)}× bound  ${verdict}`);
         } catch (err) {
           bad++;
-          log(`${op.padEnd(12)} ${w.id.padEnd(11)} ${a.id.padEnd(17)} threw: ${String(err?.message ?? err).split('\n')[0]}`);
+          log(`${op.padEnd(12)} ${w.id.padEnd(11)} ${a.id.padEnd(22)} threw: ${String(err?.message ?? err).split('\n')[0]}`);
         } finally {
           p?.dispose?.();
         }
@@ -356,12 +188,15 @@ async function main() {
   const { adapters, unavailable } = await loadPeers({ skip: args.skip, log: (l) => log(`  ${l}`) });
 
   const results = [];
+  // Which data was timed: equal checksums mean equal numbers (logitkit bench --json prints them too).
+  const checksums = {};
   for (const spec of WORKLOADS) {
     if (args.workloads && !args.workloads.includes(spec.id)) continue;
     const w = makeWorkload(scaled(spec, settings.rowsDivisor));
+    checksums[w.id] = workloadChecksum(w);
     for (const op of ops) {
       log(`${op} ${w.id} (${w.rows}×${w.classes} float32, ${spec.what})`);
-      const rows = await runGroup(adapters, op, w, settings, { clock });
+      const rows = await runGroup(adapters, op, w, settings, { clock, cpuNow });
       rows.forEach(logRow);
       results.push(...rows);
     }
@@ -370,13 +205,14 @@ async function main() {
   const perCall = [];
   if (ops.includes('softmax') && (!args.workloads || args.workloads.includes(PER_CALL.id))) {
     const w = makeWorkload(PER_CALL);
+    checksums[w.id] = workloadChecksum(w);
     log(`per-call cost: softmax ${PER_CALL.id} (${settings.perCallBatch} calls per sample)`);
-    const rows = await runGroup(adapters, 'softmax', w, settings, { batch: settings.perCallBatch, clock });
+    const rows = await runGroup(adapters, 'softmax', w, settings, { batch: settings.perCallBatch, clock, cpuNow });
     for (const r of rows) {
-      if (r.error) log(`  ${r.impl.padEnd(18)} error: ${r.error}`);
+      if (r.error) log(`  ${r.impl.padEnd(22)} error: ${r.error}`);
       else {
         r.nsPerCall = r.medianMs * 1e6;
-        log(`  ${r.impl.padEnd(18)} ${fmt(r.nsPerCall).padStart(7)} ns/call  [${fmt(r.p25Ms * 1e6)}–${fmt(r.p75Ms * 1e6)}]  ${fmt(1 / r.vsNaive)}× naive time`);
+        log(`  ${r.impl.padEnd(22)} ${fmt(r.nsPerCall).padStart(7)} ns/call  [${fmt(r.p25Ms * 1e6)}–${fmt(r.p75Ms * 1e6)}]  ${fmt(1 / r.vsNaive)}× naive time`);
       }
     }
     perCall.push(...rows);
@@ -388,6 +224,9 @@ async function main() {
     date: new Date().toISOString(),
     command: `node bench/run.js${process.argv.length > 2 ? ' ' + process.argv.slice(2).join(' ') : ''}`,
     partial,
+    engine: describeEngine(),
+    // The build init() picks by itself on this engine and why (src/build-choice.ts).
+    logitkitChoice: adapters.find((a) => a.choice)?.choice ?? null,
     durationSec: Math.round((Date.now() - started) / 100) / 10,
     machine: { ...machineInfo(), nodeFlags: process.execArgv },
     // Other processes skew every number; the report warns when the machine was not idle.
@@ -399,6 +238,7 @@ async function main() {
     unavailable,
     tolerance: 'SEMANTICS.md §11 (T = 1) against the naive JS output (float64 arithmetic)',
     wrongFactor: WRONG_FACTOR,
+    checksums,
     results,
     perCall,
   };
@@ -406,7 +246,7 @@ async function main() {
   for (const a of adapters) a.dispose?.();
 
   mkdirSync(OUT_DIR, { recursive: true });
-  writeFileSync(new URL('results.json', OUT_DIR), JSON.stringify(data, null, 1) + '\n');
+  writeFileSync(args.out ?? new URL('results.json', OUT_DIR), JSON.stringify(data, null, 1) + '\n');
   if (args.report) {
     const target = partial ? OUT_DIR : HERE;
     const where = writeReport(data, target);

@@ -9,7 +9,7 @@
  * Which wasm build runs, best first (each step falls through when the build
  * is missing, does not validate here, or its worker pool cannot start):
  *   threads > 1 and threads possible here → logitkit-threads-relaxed, logitkit-threads
- *   relaxed SIMD validates here           → logitkit-relaxed
+ *   relaxed SIMD validates and is faster  → logitkit-relaxed (src/build-choice.ts)
  *   always                                → logitkit (plain SIMD; if that fails: the JS backend)
  * Relaxed SIMD is probed with a 37-byte module before any build is fetched,
  * so runtimes without it (Node 20 without --experimental-wasm-relaxed-simd)
@@ -22,6 +22,7 @@ import type { Features } from './backends/backend.js';
 import { hardwareThreads, threadSupport } from './backends/threads.js';
 import { fail, LogitkitError } from './errors.js';
 import { checkOptionKeys, INIT_KEYS } from './options.js';
+import { buildReason, chooseBuild, describeRuntime, EXPLICIT_BUILD_REASON } from './build-choice.js';
 
 export type WasmSource = URL | string | BufferSource | WebAssembly.Module | Response | PromiseLike<Response>;
 
@@ -171,6 +172,7 @@ async function startWasm(options: InitOptions, platform: Platform) {
   }
   if (options.wasm !== undefined) {
     const wasm = await createWasmBackend(await compileMemo(options.wasm, platform), { ...backendOptions, threads });
+    wasm.features.buildReason = EXPLICIT_BUILD_REASON;
     if (unsupported !== undefined) return single(wasm, unsupported);
     if (threads > 1 && wasm.features.threads === 1)
       return single(wasm, 'the module passed as options.wasm is not the shared-memory build (logitkit-threads*.wasm)');
@@ -178,10 +180,12 @@ async function startWasm(options: InitOptions, platform: Platform) {
   }
   // Best build first; the plain SIMD build comes last and its error is the one reported.
   let lastError: unknown;
-  for (const build of buildOrder(threads > 1, relaxedSimdSupported())) {
+  const choice = chooseBuild(relaxedSimdSupported(), describeRuntime()); // validating is not being faster: src/build-choice.ts
+  for (const build of buildOrder(threads > 1, choice.relaxed)) {
     try {
       const module = await compileBuild(build, platform);
       const backend = await createWasmBackend(module, { ...backendOptions, threads: build.startsWith('threads') ? threads : 1 });
+      backend.features.buildReason = buildReason(choice, backend.features.relaxedSimd);
       if (unsupported !== undefined) return single(backend, unsupported);
       if (threads > 1 && !build.startsWith('threads'))
         return single(backend, `no shared-memory build could be started (${(lastError as Error | undefined)?.message ?? 'unknown reason'})`);

@@ -1,4 +1,4 @@
-// Peer registry. Every implementation the bench times is an adapter of this shape:
+// Peer registry (Node; bench/browser/page.js lists the page's loaders and reuses loadPeers). Every implementation the bench times is an adapter of this shape:
 //
 //   { id, label, version, copies: 'none' | 'out' | 'in+out', copiesFor?(op) -> string,
 //     prepare(op, workload) -> null (op not supported)
@@ -13,40 +13,42 @@
 //
 // Peers are optional: a loader that throws makes its peer "unavailable" with the reason, and the
 // run goes on without it.
+import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { fileURLToPath } from 'node:url';
 import { loadNaive } from './naive.js';
 import { loadTfjsWasm } from './tfjs-wasm.js';
 import { loadOrtNode, loadOrtWeb } from './onnxruntime.js';
 import { loadLogitkit } from './logitkit.js';
+import { loadAdapters } from '../harness.js';
 
 /** Loaders in report order; `kind` groups rows: the baseline, logitkit itself, and peers. */
 export const LOADERS = [
   { id: 'naive-js', kind: 'baseline', load: async () => [await loadNaive()] },
-  { id: 'logitkit', kind: 'logitkit', load: async () => (await loadLogitkit()).variants },
-  { id: 'tfjs-wasm', kind: 'peer', load: loadTfjsWasm },
+  { id: 'logitkit', kind: 'logitkit', load: async () => (await loadLogitkitNode()).variants },
+  { id: 'tfjs-wasm', kind: 'peer', load: () => loadTfjsWasm({ wasmPaths: fileURLToPath(new URL('../../node_modules/@tensorflow/tfjs-backend-wasm/dist/', import.meta.url)) }) },
   { id: 'ort-node', kind: 'peer', load: loadOrtNode },
-  { id: 'ort-web', kind: 'peer', load: loadOrtWeb },
+  { id: 'ort-web', kind: 'peer', load: () => loadOrtWeb() },
 ];
 
-/**
- * Loads every adapter it can.
- * @param {{ skip?: Set<string>, log?: (line: string) => void }} [opts]
- * @returns {Promise<{ adapters: object[], unavailable: { id: string, reason: string }[] }>}
- */
-export async function loadPeers({ skip = new Set(), log = () => {} } = {}) {
-  const adapters = [];
-  const unavailable = [];
-  for (const loader of LOADERS) {
-    if (skip.has(loader.id)) continue;
-    const started = performance.now();
+/** logitkit from dist/, its builds read from disk (a page passes URLs instead: browser/page.js). */
+async function loadLogitkitNode() {
+  const api = await import('../../dist/index.js');
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8'));
+  const wasmFor = (file) => {
     try {
-      const list = await loader.load();
-      for (const a of list) adapters.push({ ...a, kind: loader.kind });
-      log(`loaded ${loader.id} (${list.map((a) => a.id).join(', ')}) in ${Math.round(performance.now() - started)} ms`);
-    } catch (err) {
-      const reason = String(err?.message ?? err).split('\n')[0];
-      unavailable.push({ id: loader.id, reason });
-      log(`unavailable: ${loader.id}: ${reason}`);
+      return readFileSync(new URL(`../../dist/${file}`, import.meta.url));
+    } catch {
+      return null; // that build was not produced
     }
-  }
-  return { adapters, unavailable };
+  };
+  return loadLogitkit({ api, version: `logitkit ${pkg.version}`, cores: availableParallelism(), wasmFor, validates: async (bytes) => WebAssembly.validate(bytes) });
+}
+
+/**
+ * Loads every adapter it can (see harness.js loadAdapters).
+ * @param {{ skip?: Set<string>, log?: (line: string) => void }} [opts]
+ */
+export function loadPeers(opts = {}) {
+  return loadAdapters(LOADERS, opts);
 }

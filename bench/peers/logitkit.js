@@ -1,39 +1,17 @@
-// logitkit itself, through its public API (../../dist/index.js, built by `npm run build`).
+// logitkit itself, through its public API (dist/, built by `npm run build`), in Node (run.js) and
+// in a browser page (browser/page.js): the caller passes the API and where each build lives.
 // Variants:
-//   'lk-wasm'         plain Float32Arrays: the engine copies x into wasm memory and the result out
-//                     into the caller's `out` array (timed: copy in + kernel + copy out).
-//   'lk-wasm-buffers' zero-copy: x and out are buffers from lk.alloc() that live in wasm memory, so
-//                     nothing is copied (crossEntropy still copies its int32 targets in and the
-//                     per-row losses out: rows values, not rows × classes).
-//   'lk-js'           the pure-JS float64 reference backend (no copies).
-//   'lk-wasm-threads' like 'lk-wasm-buffers' with init({ threads }), listed only when the engine
-//                     reports more than one thread in use (lk.features.threads).
-//   'lk-wasm-relaxed' like 'lk-wasm-buffers' on the relaxed-SIMD build, listed only where that
-//                     build validates (Node ≥ 22; Node 20 with --experimental-wasm-relaxed-simd).
-import { readFileSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
-import { outputLength } from './naive.js';
-
-function callOp(lk, op, x, classes, target, out) {
-  switch (op) {
-    case 'softmax':
-      return lk.softmax(x, classes, { out });
-    case 'logSoftmax':
-      return lk.logSoftmax(x, classes, { out });
-    case 'logsumexp':
-      return lk.logsumexp(x, classes, { out });
-    case 'crossEntropy':
-      return lk.crossEntropy(x, classes, target, { reduction: 'none' });
-    case 'crossEntropyGrad':
-      return lk.crossEntropyWithGrad(x, classes, target, { out }).grad;
-    default:
-      throw new Error(`unknown op ${op}`);
-  }
-}
-
-function supports(lk, op) {
-  return typeof lk[op === 'crossEntropyGrad' ? 'crossEntropyWithGrad' : op] === 'function';
-}
+//   'lk-wasm'               SIMD128 build, plain Float32Arrays: the engine copies x into wasm memory and
+//                           the result out into the caller's `out` (timed: copy in + kernel + copy out).
+//   'lk-wasm-buffers'       SIMD128 build, zero-copy: x and out are lk.alloc() buffers in wasm memory
+//                           (crossEntropy still copies its int32 targets in and the per-row losses out).
+//   'lk-wasm-relaxed'       the relaxed-SIMD build, zero-copy buffers, where that build validates.
+//   'lk-wasm-relaxed-plain' the relaxed-SIMD build, plain arrays.
+//   'lk-wasm-threads'       SIMD128 shared-memory build, init({ threads: 2 }), buffers; listed only when
+//                           the engine reports 2 threads in use (lk.features.threads).
+//   'lk-js'                 the pure-JS float64 reference backend (no copies).
+// Which of the SIMD builds init() picks by itself on this engine (and why) is reported beside them.
+import { callLogitkit, logitkitHas, outputLength, describeBuild } from '../../dist/bench-core/index.js';
 
 function plainVariant(lk, id, label, version, copies) {
   return {
@@ -42,9 +20,9 @@ function plainVariant(lk, id, label, version, copies) {
     version,
     copies,
     prepare(op, w) {
-      if (!supports(lk, op)) return null;
+      if (!logitkitHas(lk, op)) return null;
       const out = op === 'crossEntropy' ? undefined : new Float32Array(outputLength(op, w));
-      return { run: () => callOp(lk, op, w.x, w.classes, w.target, out) };
+      return { run: () => callLogitkit(lk, op, w.x, w, out) };
     },
   };
 }
@@ -57,14 +35,14 @@ function bufferVariant(lk, id, label, version) {
     copies: 'none',
     copiesFor: (op) => (op === 'crossEntropy' ? 'targets in, losses out (rows values only)' : 'none'),
     prepare(op, w) {
-      if (!supports(lk, op) || typeof lk.alloc !== 'function') return null;
+      if (!logitkitHas(lk, op) || typeof lk.alloc !== 'function') return null;
       const xb = lk.alloc(w.x.length);
       xb.array.set(w.x);
       const ob = op === 'crossEntropy' ? null : lk.alloc(outputLength(op, w));
       return {
         // The result is read through a fresh view: wasm memory may have grown during the call.
         run: () => {
-          const r = callOp(lk, op, xb, w.classes, w.target, ob ?? undefined);
+          const r = callLogitkit(lk, op, xb, w, ob ?? undefined);
           return ob ? ob.array : r;
         },
         dispose() {
@@ -76,82 +54,62 @@ function bufferVariant(lk, id, label, version) {
   };
 }
 
-/** Bytes of a build beside dist/index.js, or null when that build was not produced. */
-function buildBytes(file) {
-  try {
-    return readFileSync(new URL(`../../dist/${file}`, import.meta.url));
-  } catch {
-    return null;
-  }
-}
-
-/** What an engine runs ({ simd, relaxedSimd, threads }), from whichever accessor this version has. */
-function featuresOf(api, lk) {
-  return lk.features ?? api.featuresOf?.(lk) ?? (typeof lk.threads === 'number' ? { threads: lk.threads } : null);
-}
-
-export async function loadLogitkit() {
-  const api = await import('../../dist/index.js');
-  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8'));
-  const version = `logitkit ${pkg.version}`;
+/**
+ * @param {{ api: typeof import('../../dist/index.js'), version: string, cores: number,
+ *           wasmFor: (file: string) => Promise<unknown> | unknown,
+ *           validates: (source: unknown) => Promise<boolean> }} env
+ *   wasmFor: a source init({ wasm }) takes (bytes in Node, a URL in a page), or null when absent;
+ *   validates: whether that build validates on this engine.
+ * @returns {Promise<{ variants: object[], choice: { build: string, reason?: string } }>}
+ */
+export async function loadLogitkit({ api, version, cores, wasmFor, validates }) {
   const variants = [];
+  const disposers = [];
+  const keep = (lk) => (disposers.push(() => lk.dispose?.()), lk);
+  const tag = (lk) => `${version}, ${describeBuild(lk)}`;
 
-  // The single-thread rows run the plain SIMD build explicitly (the issue 5 targets are stated
-  // for it), even where init() would pick the relaxed-SIMD build by itself.
-  const plainBytes = buildBytes('logitkit.wasm');
-  const wasm = await api.init(plainBytes ? { backend: 'wasm', wasm: plainBytes } : { backend: 'wasm' });
-  if (wasm.backend !== 'wasm') throw new Error(`init({ backend: 'wasm' }) gave backend ${wasm.backend}`);
-  variants.push(plainVariant(wasm, 'lk-wasm', 'logitkit wasm (plain arrays)', `${version}, wasm SIMD, 1 thread`, 'in+out'));
-  variants.push(bufferVariant(wasm, 'lk-wasm-buffers', 'logitkit wasm (zero-copy buffers)', `${version}, wasm SIMD, 1 thread`));
+  // What init() picks by itself here (the build-choice rule), for the reports.
+  const auto = await api.init();
+  const choice = { build: describeBuild(auto), reason: auto.features?.buildReason };
+  auto.dispose?.();
 
-  const js = await api.init({ backend: 'js' });
-  variants.push(plainVariant(js, 'lk-js', 'logitkit js (float64 reference)', `${version}, js backend`, 'none'));
+  // The single-thread SIMD128 rows run that build explicitly, whatever init() would pick.
+  const simd = keep(await api.init({ backend: 'wasm', wasm: await wasmFor('logitkit.wasm') }));
+  if (simd.backend !== 'wasm') throw new Error(`init({ backend: 'wasm' }) gave backend ${simd.backend}`);
+  variants.push(plainVariant(simd, 'lk-wasm', 'logitkit SIMD128 (plain arrays)', tag(simd), 'in+out'));
+  variants.push(bufferVariant(simd, 'lk-wasm-buffers', 'logitkit SIMD128 (zero-copy buffers)', tag(simd)));
 
-  // Relaxed SIMD (fused multiply-add): only where the runtime validates it (Node ≥ 22, or Node 20
-  // with --experimental-wasm-relaxed-simd).
-  const relaxedBytes = buildBytes('logitkit-relaxed.wasm');
-  if (relaxedBytes && WebAssembly.validate(relaxedBytes)) {
+  const relaxedSource = await wasmFor('logitkit-relaxed.wasm');
+  if (relaxedSource && (await validates(relaxedSource))) {
     try {
-      const relaxed = await api.init({ backend: 'wasm', wasm: relaxedBytes });
-      const v = bufferVariant(relaxed, 'lk-wasm-relaxed', 'logitkit wasm relaxed SIMD (zero-copy buffers)', `${version}, wasm relaxed SIMD, 1 thread`);
-      v.dispose = () => relaxed.dispose?.();
-      variants.push(v);
+      const relaxed = keep(await api.init({ backend: 'wasm', wasm: relaxedSource }));
+      variants.push(bufferVariant(relaxed, 'lk-wasm-relaxed', 'logitkit relaxed SIMD (zero-copy buffers)', tag(relaxed)));
+      variants.push(plainVariant(relaxed, 'lk-wasm-relaxed-plain', 'logitkit relaxed SIMD (plain arrays)', tag(relaxed), 'in+out'));
     } catch {
       // The relaxed build is optional.
     }
   }
 
-  // The threaded row appears only when the engine reports more than one thread actually in use,
-  // so an engine that ignores the option never shows up as "threaded".
-  const cores = availableParallelism();
-  if (cores > 1) {
-    // The plain-SIMD threads build first: the whole run may execute under the relaxed-SIMD flag
-    // (see run.js), where init() alone would pick the relaxed threads build and the threads row
-    // would compare relaxed + threads against plain one-thread.
-    const attempts = [];
-    const threadBytes = buildBytes('logitkit-threads.wasm');
-    if (threadBytes) attempts.push({ backend: 'wasm', threads: cores, wasm: threadBytes });
-    attempts.push({ backend: 'wasm', threads: 'auto' });
-    for (const options of attempts) {
-      let threaded;
-      try {
-        threaded = await api.init(options);
-      } catch {
-        continue; // threads are optional
-      }
-      const f = featuresOf(api, threaded);
-      const n = f?.threads;
-      if (typeof n === 'number' && n > 1) {
-        const build = f?.relaxedSimd ? 'wasm relaxed SIMD' : 'wasm SIMD';
-        const v = bufferVariant(threaded, 'lk-wasm-threads', `logitkit ${build}, ${n} threads (zero-copy buffers)`, `${version}, ${build}, ${n} threads`);
-        v.dispose = () => threaded.dispose?.();
+  // Two threads, on the SIMD128 shared-memory build, listed only when two actually run.
+  const threadsSource = cores > 1 ? await wasmFor('logitkit-threads.wasm') : null;
+  if (threadsSource) {
+    try {
+      const threaded = await api.init({ backend: 'wasm', threads: 2, wasm: threadsSource });
+      if (threaded.features?.threads === 2) {
+        keep(threaded);
+        const v = bufferVariant(threaded, 'lk-wasm-threads', 'logitkit SIMD128, 2 threads (zero-copy buffers)', tag(threaded));
         // CPU time sums all threads' work, which would hide the speed-up: time threads by the wall.
         v.clock = 'wall';
         variants.push(v);
-        break;
-      }
-      threaded.dispose?.();
+      } else threaded.dispose?.();
+    } catch {
+      // Threads are optional (no SharedArrayBuffer, no worker support).
     }
   }
-  return { api, engines: { wasm, js }, variants };
+
+  const js = await api.init({ backend: 'js' });
+  variants.push(plainVariant(js, 'lk-js', 'logitkit js (float64 reference)', `${version}, js backend`, 'none'));
+  variants[0].close = () => disposers.forEach((d) => d());
+  variants[0].choice = choice; // read by the harness for its report
+  return { variants, choice };
 }

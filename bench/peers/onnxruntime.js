@@ -47,8 +47,15 @@ export async function loadOrtNode() {
   return [adapter(ort, sessions, 'ort-node', 'onnxruntime-node (native CPU)', version)];
 }
 
-export async function loadOrtWeb() {
-  const ort = await import('onnxruntime-web');
+/**
+ * @param {{ wasmPaths?: string, load?: () => Promise<object> }} [where]  in a page: the URL prefix its
+ *   ort-wasm-*.{mjs,wasm} files are served from, and an import of 'onnxruntime-web/wasm' (the wasm EP
+ *   alone; the default entry would fetch the WebGPU build)
+ */
+export async function loadOrtWeb({ wasmPaths, load = () => import('onnxruntime-web') } = {}) {
+  const mod = await load();
+  const ort = mod.default ?? mod;
+  if (wasmPaths) ort.env.wasm.wasmPaths = wasmPaths;
   ort.env.wasm.numThreads = 1; // no worker proxy, no pthreads: one thread like every other peer
   ort.env.wasm.simd = true;
   ort.env.logLevel = 'error';

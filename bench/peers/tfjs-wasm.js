@@ -8,13 +8,12 @@
 // dataSync is not a plain copy: measured here it costs about twice the softmax kernel itself.
 // Softmax is a native XNNPACK kernel; logSoftmax, logSumExp and the cross-entropy loss are composed
 // by tfjs-core from several kernels (max, sub, exp, sum, log, …), which is how tfjs users run them.
-import { fileURLToPath } from 'node:url';
 
-export async function loadTfjsWasm() {
+/** @param {{ wasmPaths: string }} where  the folder (path in Node, URL in a page) holding tfjs-backend-wasm's .wasm files */
+export async function loadTfjsWasm({ wasmPaths }) {
   const tf = await import('@tensorflow/tfjs-core');
   const wasm = await import('@tensorflow/tfjs-backend-wasm');
-  const dist = fileURLToPath(new URL('../../node_modules/@tensorflow/tfjs-backend-wasm/dist/', import.meta.url));
-  wasm.setWasmPaths(dist);
+  wasm.setWasmPaths(wasmPaths);
   // Force the single-threaded SIMD binary; the flags are read once when the backend initialises.
   tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
   tf.env().set('WASM_HAS_SIMD_SUPPORT', true);

@@ -19,6 +19,7 @@ interface RunningFeatures {
   simd: boolean;
   relaxedSimd: boolean;
   threads: number;
+  buildReason?: string;
 }
 /** What the engine runs, from `lk.features` or `featuresOf(lk)` where this build of logitkit has them. */
 function runningFeatures(lk: Engine): RunningFeatures | undefined {
@@ -40,6 +41,7 @@ async function main(): Promise<void> {
   let backend = lk.backend === 'wasm' ? 'wasm (SIMD)' : `js${why ? ` — ${why}` : ''}`;
   if (lk.backend === 'wasm' && running) backend = `wasm (${running.relaxedSimd ? 'relaxed-SIMD build' : 'SIMD build'}, ${running.threads} thread${running.threads > 1 ? 's' : ''})`;
   status('st-backend', lk.backend === 'wasm', backend);
+  if (running?.buildReason) $('st-backend').title = `why this build: ${running.buildReason}`;
   status(
     'st-threads',
     detected.sharedMemory,

@@ -23,6 +23,8 @@ export interface Features {
    * warning, which only the first such init() prints); absent otherwise.
    */
   threadsUnavailable?: string;
+  /** Why init() runs this build (relaxed SIMD or SIMD128: see src/build-choice.ts); absent for the JS backend. */
+  buildReason?: string;
 }
 
 

@@ -1,0 +1,85 @@
+// The every-engine section of bench/RESULTS.md (bench/matrix.js): which logitkit row each engine's
+// cell uses, the ratio it shows, the build-choice check, the same-data check, and that writing the
+// section into RESULTS.md replaces only that section.
+import { describe, expect, it } from 'vitest';
+// @ts-expect-error bench/ is plain JavaScript without declarations
+import { BEGIN, END, relaxedSpeedup, renderEngines, spliceSection } from '../bench/matrix.js';
+
+interface R {
+  op: string;
+  workload: string;
+  rows: number;
+  classes: number;
+  impl: string;
+  medianMs: number;
+  melemPerSec: number;
+  vsBestPeer?: number;
+  bestPeer?: string;
+  verified: boolean;
+}
+const row = (impl: string, medianMs: number, bestMs: number): R => ({
+  op: 'softmax', workload: '512x1000', rows: 512, classes: 1000, impl, medianMs, melemPerSec: 512 / medianMs / 1e3,
+  vsBestPeer: bestMs / medianMs, bestPeer: 'tfjs-wasm-kernel', verified: true,
+});
+function run(engine: string, build: string, times: Record<string, number>, checksum = '15a55a49', nodeFlags: string[] = []) {
+  const best = times['tfjs-wasm-kernel']!;
+  return {
+    engine,
+    date: '2026-12-02T03:00:00Z',
+    durationSec: 1,
+    settings: { rowsDivisor: 8 },
+    machine: { cores: 2, nodeFlags },
+    loadAverage: { start: 0.1 },
+    logitkitChoice: { build, reason: `${build}: because` },
+    implementations: Object.keys(times).map((id) => ({ id, kind: id.startsWith('lk') ? 'logitkit' : 'peer', version: id })),
+    unavailable: [],
+    checksums: { '512x1000': checksum },
+    results: Object.entries(times).map(([impl, ms]) => row(impl, ms, best)),
+    perCall: [],
+  };
+}
+
+describe('bench/matrix.js', () => {
+  const times = { 'lk-wasm': 4, 'lk-wasm-buffers': 2, 'lk-wasm-relaxed': 1, 'lk-wasm-relaxed-plain': 3, 'tfjs-wasm-kernel': 2 };
+  const v8 = run('Node 24.21.0 (V8 13.6)', 'relaxed SIMD, 1 thread', times);
+  const sm = run('Firefox ESR 153.8.0 (SpiderMonkey)', 'SIMD128, 1 thread', { ...times, 'lk-wasm-relaxed': 4 });
+
+  it('each cell is the picked build: buffers / plain arrays, as speed ratios to the best peer', () => {
+    const md: string = renderEngines([{ name: 'node24', data: v8 }, { name: 'firefox', data: sm }]);
+    expect(md.startsWith(BEGIN) && md.endsWith(END)).toBe(true);
+    // Node: relaxed picked → lk-wasm-relaxed (2/1) and lk-wasm-relaxed-plain (2/3); Firefox: SIMD128 → 2/2 and 2/4.
+    expect(md).toContain('| op | workload | Node 24.21.0 | Firefox ESR 153.8.0 |');
+    expect(md).toContain('| softmax | 512×1000 | **2.00×** / 0.667× | **1.00×** / 0.500× |');
+    expect(md).toMatch(/identical on every engine/);
+    expect(md).toMatch(/--quick/);
+  });
+
+  it('the build-choice check flags a rule the measurements contradict', () => {
+    expect(relaxedSpeedup(v8)).toMatchObject({ geomean: 2, groups: 1 });
+    const md: string = renderEngines([{ name: 'node24', data: v8 }, { name: 'firefox', data: sm }]);
+    expect(md).toMatch(/\| Node 24\.21\.0 \(V8 13\.6\) \| yes \| 2\.00× \(2\.00–2\.00\) \| relaxed SIMD, 1 thread \| .* \| ✓ \|/);
+    expect(md).toMatch(/\| Firefox ESR .* \| yes \| 0\.500× .* \| SIMD128, 1 thread \| .* \| ✓ \|/);
+    const wrong = run('Firefox ESR 153.8.0 (SpiderMonkey)', 'relaxed SIMD, 1 thread', { ...times, 'lk-wasm-relaxed': 4 });
+    expect(renderEngines([{ name: 'firefox', data: wrong }])).toMatch(/\| ✗ \(0\.500×\) \|/);
+  });
+
+  it('Node 20 timed under the relaxed-SIMD flag counts as SIMD128 (what its users get)', () => {
+    const n20 = run('Node 20.20.2 (V8 11.3)', 'relaxed SIMD, 1 thread', times, '15a55a49', ['--experimental-wasm-relaxed-simd']);
+    expect(renderEngines([{ name: 'node20', data: n20 }])).toContain('| softmax | 512×1000 | **1.00×** / 0.500× |');
+  });
+
+  it('different data on two engines and an engine that failed are reported', () => {
+    const other = run('Chromium 156 (V8)', 'relaxed SIMD, 1 thread', times, 'deadbeef');
+    const md: string = renderEngines([{ name: 'node24', data: v8 }, { name: 'chromium', data: other }, { name: 'webkit', data: { error: 'no Xvfb' } }]);
+    expect(md).toMatch(/differ between engines for 512×1000/);
+    expect(md).toMatch(/Not measured: webkit \(no Xvfb\)/);
+  });
+
+  it('spliceSection replaces the section, or inserts it before the first ## heading', () => {
+    const section = `${BEGIN}\nnew\n${END}`;
+    const doc = '# Title\n\nintro\n\n## Machine\n\nbody\n';
+    const once: string = spliceSection(doc, section);
+    expect(once).toBe(`# Title\n\nintro\n\n${section}\n\n## Machine\n\nbody\n`);
+    expect(spliceSection(once, `${BEGIN}\nnewer\n${END}`)).toBe(`# Title\n\nintro\n\n${BEGIN}\nnewer\n${END}\n\n## Machine\n\nbody\n`);
+  });
+});
