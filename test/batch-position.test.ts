@@ -4,24 +4,18 @@
  * short rows — on every wasm build (simd128; relaxed SIMD where it validates; the threads
  * build with 2 threads, on batches big enough to be split between them).
  *
+ * Runs in every configuration of the test matrix (vitest.config.ts): js, wasm simd128, wasm
+ * relaxed, threads 2 — the last also on batches big enough to be split between the threads.
+ *
  * A row R is evaluated alone, then placed at every position of batches of 1..9 rows of other
  * random rows, for widths on both sides of the short-row cut-off (32 classes) and of the
  * vector width (1, 3, 4, 5, 15, 16, 17, 31, 32, 33, 1000). NaN results must be NaN in both
  * (the kernels write the canonical NaN, but a NaN's bits are the engine's; see threads.test.ts).
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readFile } from 'node:fs/promises';
-import { featuresOf, makeInit, relaxedSimdSupported, type Platform } from '../src/init.js';
+import { beforeAll, expect, it } from 'vitest';
+import { describeEachBackend, describeFor, engineFor } from './helpers/backends.js';
 import type { Engine } from '../src/engine.js';
 import { randomLogits } from './helpers/random.js';
-
-const buildDir = new URL('../build/', import.meta.url);
-const platform: Platform = {
-  defaultWasm: () => readFile(new URL('logitkit.wasm', buildDir)),
-  fetchUrl: (url) => readFile(url),
-  wasmFile: (file) => readFile(new URL(file, buildDir)),
-};
-const init = makeInit(platform);
 
 type Rows = { data: ArrayLike<number>; perRow: number };
 /** A row-wise op: the per-row results of rows × classes logits x (q: a second logits batch). */
@@ -118,46 +112,22 @@ function checkPositions(lk: () => Engine, name: string, op: Op, classes: number)
   }
 }
 
-function suite(title: string, start: () => Promise<Engine>, expectFeatures: (lk: Engine) => void): void {
-  describe(title, () => {
-    let lk: Engine;
-    beforeAll(async () => {
-      lk = await start();
-      expectFeatures(lk);
+// Every configuration of the test matrix (js, wasm simd128, wasm relaxed, threads 2): the
+// configuration's engine, checked against it by describeEachBackend.
+describeEachBackend('batch position', (lk) => {
+  for (const [name, op] of Object.entries(OPS)) {
+    it(name, () => {
+      for (const classes of WIDTHS) checkPositions(lk, name, op, classes);
     });
-    afterAll(() => lk?.dispose());
-    for (const [name, op] of Object.entries(OPS)) {
-      it(name, () => {
-        for (const classes of WIDTHS) checkPositions(() => lk, name, op, classes);
-      });
-    }
-  });
-}
-
-suite('batch position: wasm simd128', async () => init({ wasm: await readFile(new URL('logitkit.wasm', buildDir)) }), (lk) => {
-  expect(lk.backend).toBe('wasm');
-  expect(featuresOf(lk)).toMatchObject({ simd: true, relaxedSimd: false, threads: 1 });
+  }
 });
 
-if (relaxedSimdSupported()) {
-  suite('batch position: wasm relaxed SIMD', async () => init({ wasm: await readFile(new URL('logitkit-relaxed.wasm', buildDir)) }), (lk) => {
-    expect(lk.backend).toBe('wasm');
-    expect(featuresOf(lk)).toMatchObject({ simd: true, relaxedSimd: true, threads: 1 });
-  });
-} else {
-  describe.skip('batch position: wasm relaxed SIMD — skipped: relaxed SIMD does not validate in this runtime (Node 20 without --experimental-wasm-relaxed-simd)', () => {
-    it('relaxed build', () => {});
-  });
-}
-
-describe('batch position: wasm threads 2 (batches split between the threads)', () => {
+describeFor('threads 2', 'batch position: wasm threads 2 (batches split between the threads)', () => {
   let lk: Engine;
   beforeAll(async () => {
-    lk = await init({ threads: 2 });
-    expect(lk.backend).toBe('wasm');
-    expect(featuresOf(lk).threads).toBe(2);
+    lk = await engineFor('wasm');
+    expect(lk.features.threads).toBe(2);
   });
-  afterAll(() => lk?.dispose());
   // Big enough that every op's call is split (≥ 32k elements a thread); a few rows, spread
   // over the batch and both halves, are compared with the same row evaluated alone.
   for (const classes of [3, 16, 17, 33, 1000]) {

@@ -8,8 +8,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { NpyFile, npyHeaderBytes } from '../src/io/npy.js';
 import { rng } from './helpers/random.js';
-import { refSoftmax } from './helpers/reference.js';
-import { refScore } from './helpers/score-reference.js';
+import { refScore, refSoftmax } from './reference/index.js';
 
 const root = join(import.meta.dirname, '..');
 const bin = join(root, 'bin', 'logitkit.js');

@@ -1,5 +1,6 @@
-// The `logitkit` command run as a subprocess on real .npy files written here; every figure is compared
-// with a float64 reference computed in the test. Needs dist/ (npm test builds it in pretest).
+// The `logitkit` command on real .npy files written here; every figure is compared with a float64
+// reference computed in the test. Most runs call the CLI's main() in this process (helpers/cli.ts);
+// the end-to-end runs spawn the built bin/logitkit.js, which needs dist/ (npm test builds it in pretest).
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -7,26 +8,32 @@ import { tmpdir } from 'node:os';
 import { crc32 } from 'node:zlib';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli, spawnCli, type CliRun } from './helpers/cli.js';
 import { encodeNpyData, floatToHalfBits, readNpyFloat32, readNpyInt32, writeNpyRaw, type NpyWriteDtype } from '../src/io/npy.js';
-import { refArgmax, refLogSigmoid, refLogSoftmax, refLogSumExp, refSigmoid, refSoftmax, refTopk } from './helpers/reference.js';
-import { classifierData, refFitTemperature, refNll, refScore, temperatureAccepted } from './helpers/score-reference.js';
+import {
+  classifierData,
+  refArgmax,
+  refFitTemperature,
+  refLogSigmoid,
+  refLogSoftmax,
+  refLogSumExp,
+  refNll,
+  refScore,
+  refSigmoid,
+  refSoftmax,
+  refTopk,
+  temperatureAccepted,
+} from './reference/index.js';
 
 const root = join(import.meta.dirname, '..');
 const bin = join(root, 'bin', 'logitkit.js');
 const dir = mkdtempSync(join(tmpdir(), 'lk-cli-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-function run(...args: string[]): Run {
-  const r = spawnSync(process.execPath, [bin, ...args], { cwd: dir, encoding: 'utf8', timeout: 60_000 });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
-function runJson(...args: string[]): Record<string, any> {
-  const r = run(...args, '--json');
+/** The CLI's main() in this process, in `dir`; spawnCli() for the end-to-end runs below. */
+const run = (...args: string[]): Promise<CliRun> => runCli(args, { cwd: dir });
+async function runJson(...args: string[]): Promise<Record<string, any>> {
+  const r = await run(...args, '--json');
   expect(r.stderr, r.stderr).toBe('');
   expect(r.code).toBe(0);
   return JSON.parse(r.stdout);
@@ -126,11 +133,11 @@ describe('logitkit score: every input flavour against the float64 reference', ()
   const logitFlavours: NpyWriteDtype[] = ['<f4', '>f4', '<f8', '>f8', '<f2', '>f2'];
   logitFlavours.forEach((descr, i) => {
     const ld = labelFlavours[i % labelFlavours.length];
-    it(`logits ${descr}, labels ${ld}`, () => {
+    it(`logits ${descr}, labels ${ld}`, async () => {
       const lp = writeLogits(`x${i}.npy`, descr);
       const yp = writeLabels(`y${i}.npy`, ld);
       const before = [sha(lp), sha(yp)];
-      const j = runJson('score', lp, '--labels', yp);
+      const j = await runJson('score', lp, '--labels', yp);
       expectScoreMatches(j, stored(descr, x64), y);
       expect(j.temperature).toBeUndefined();
       expect(j.stats.format).toBe('logitkit-score-stats/1');
@@ -138,11 +145,11 @@ describe('logitkit score: every input flavour against the float64 reference', ()
     });
   });
 
-  it('--temperature, --bins, --topk and --backend js', () => {
+  it('--temperature, --bins, --topk and --backend js', async () => {
     const lp = writeLogits('t.npy', '<f4');
     const yp = writeLabels('ty.npy', '<i4');
     for (const backend of ['wasm', 'js']) {
-      const j = runJson('score', lp, '--labels', yp, '--temperature', '2.5', '--bins', '10', '--topk', '3', '--backend', backend);
+      const j = await runJson('score', lp, '--labels', yp, '--temperature', '2.5', '--bins', '10', '--topk', '3', '--backend', backend);
       expect(j.backend).toBe(backend);
       expect(j.temperature).toBe(2.5);
       expect(j.bins).toBe(10);
@@ -152,11 +159,11 @@ describe('logitkit score: every input flavour against the float64 reference', ()
     }
   });
 
-  it('--fit-temperature: figures at the fitted T*, before/after pair', () => {
+  it('--fit-temperature: figures at the fitted T*, before/after pair', async () => {
     const lp = writeLogits('fit.npy', '<f4');
     const yp = writeLabels('fity.npy', '<i8');
     const xs = stored('<f4', x64);
-    const j = runJson('score', lp, '--labels', yp, '--fit-temperature');
+    const j = await runJson('score', lp, '--labels', yp, '--fit-temperature');
     const ref = refFitTemperature(xs, C, y);
     expect(temperatureAccepted(j.temperature, xs, C, y, ref)).toBe(true);
     expect(j.temperatureFitted).toBe(true);
@@ -168,24 +175,24 @@ describe('logitkit score: every input flavour against the float64 reference', ()
     expect(Math.abs(ts.eceBefore - refScore(xs, C, y).ece)).toBeLessThan(1e-5);
   });
 
-  it('several logits/labels pairs score as one dataset', () => {
+  it('several logits/labels pairs score as one dataset', async () => {
     const xs = stored('<f4', x64);
     const a = writeLogits('pa.npy', '<f4', x64.subarray(0, 600 * C), 600);
     const b = writeLogits('pb.npy', '>f8', x64.subarray(600 * C), R - 600);
     const ya = writeLabels('pya.npy', '<i4', y.subarray(0, 600));
     const yb = writeLabels('pyb.npy', '<i8', y.subarray(600));
-    const j = runJson('score', a, b, '--labels', ya, '--labels', yb);
+    const j = await runJson('score', a, b, '--labels', ya, '--labels', yb);
     expectScoreMatches(j, xs, y);
   });
 });
 
 describe('logitkit score: special values', () => {
-  it('a NaN row makes NLL/ECE/Brier NaN (null in JSON) but not accuracy; it is counted and noted', () => {
+  it('a NaN row makes NLL/ECE/Brier NaN (null in JSON) but not accuracy; it is counted and noted', async () => {
     const xs = Float64Array.from(x64.subarray(0, 20 * C));
     xs[3 * C + 2] = NaN;
     const lp = writeLogits('nanrow.npy', '<f4', xs, 20);
     const yp = writeLabels('nanrowy.npy', '<i4', y.subarray(0, 20));
-    const j = runJson('score', lp, '--labels', yp);
+    const j = await runJson('score', lp, '--labels', yp);
     expect(j.nanRows).toBe(1);
     for (const key of ['nll', 'ece', 'mce', 'brier', 'meanEntropy', 'perplexity']) expect(j[key], key).toBeNull();
     // argmax of a NaN row is its first NaN (SEMANTICS §8): column 2
@@ -193,33 +200,33 @@ describe('logitkit score: special values', () => {
     expect(pred[3]).toBe(2);
     const correct = pred.filter((p, r) => p === y[r]).length;
     expect(j.accuracy).toBe(correct / 20);
-    const human = run('score', lp, '--labels', yp);
+    const human = await run('score', lp, '--labels', yp);
     expect(human.code).toBe(0);
     expect(human.stderr).toMatch(/note: 1 row has NaN/);
   });
 });
 
 describe('JSON contract (DESIGN.md "The command line")', () => {
-  it('score --json and calibrate --json carry the documented keys', () => {
+  it('score --json and calibrate --json carry the documented keys', async () => {
     const lp = writeLogits('k.npy', '<f4');
     const yp = writeLabels('ky.npy', '<i4');
-    const j = runJson('score', lp, '--labels', yp, '--temperature', '1.5');
+    const j = await runJson('score', lp, '--labels', yp, '--temperature', '1.5');
     for (const key of ['rows', 'classes', 'nll', 'accuracy', 'topk', 'perplexity', 'ece', 'mce', 'brier', 'meanEntropy', 'perClass', 'temperature']) {
       expect(j, key).toHaveProperty(key);
     }
     expect(Object.keys(j.topk).sort()).toEqual(['accuracy', 'k']);
     for (const key of ['support', 'accuracy', 'predicted', 'meanProb', 'meanLogit']) expect(j.perClass[0], key).toHaveProperty(key);
-    const c = runJson('calibrate', lp, '--labels', yp);
+    const c = await runJson('calibrate', lp, '--labels', yp);
     for (const key of ['temperature', 'nllBefore', 'nllAfter', 'eceBefore', 'eceAfter']) expect(typeof c[key], key).toBe('number');
   });
 
-  it('merge --report writes the report of the merged figures', () => {
+  it('merge --report writes the report of the merged figures', async () => {
     for (const [part, a, b] of [['a', 0, 700], ['b', 700, R]] as const) {
       const lp = writeLogits(`mr${part}.npy`, '<f4', x64.subarray(a * C, b * C), b - a);
       const yp = writeLabels(`mry${part}.npy`, '<i4', y.subarray(a, b));
-      writeFileSync(join(dir, `mr${part}.json`), run('score', lp, '--labels', yp, '--json', '--temperature', '2').stdout);
+      writeFileSync(join(dir, `mr${part}.json`), (await run('score', lp, '--labels', yp, '--json', '--temperature', '2')).stdout);
     }
-    const r = run('merge', 'mra.json', 'mrb.json', '--report', 'merged.md');
+    const r = await run('merge', 'mra.json', 'mrb.json', '--report', 'merged.md');
     expect(r.code, r.stderr).toBe(0);
     const md = readFileSync(join(dir, 'merged.md'), 'utf8');
     expect(md).toContain(`${R} rows × ${C} classes`);
@@ -228,18 +235,18 @@ describe('JSON contract (DESIGN.md "The command line")', () => {
 });
 
 describe('logitkit calibrate', () => {
-  it('prints temperature, NLL and ECE before and after', () => {
+  it('prints temperature, NLL and ECE before and after', async () => {
     const lp = writeLogits('c.npy', '<f4');
     const yp = writeLabels('cy.npy', '<i4');
     const xs = stored('<f4', x64);
-    const j = runJson('calibrate', lp, '--labels', yp);
+    const j = await runJson('calibrate', lp, '--labels', yp);
     const ref = refFitTemperature(xs, C, y);
     expect(temperatureAccepted(j.temperature, xs, C, y, ref)).toBe(true);
     expect(Math.abs(j.nllBefore - refNll(xs, C, y, 1))).toBeLessThan(1e-5);
     expect(Math.abs(j.nllAfter - ref.nll)).toBeLessThan(1e-5);
     expect(Math.abs(j.eceBefore - refScore(xs, C, y).ece)).toBeLessThan(1e-5);
     expect(Math.abs(j.eceAfter - refScore(xs, C, y, { T: j.temperature }).ece)).toBeLessThan(1e-5);
-    const human = run('calibrate', lp, '--labels', yp);
+    const human = await run('calibrate', lp, '--labels', yp);
     expect(human.code).toBe(0);
     expect(human.stdout).toBe('');
     expect(human.stderr).toMatch(/fitted temperature\s+T = /);
@@ -260,25 +267,25 @@ describe('logitkit calibrate: passes over the file', () => {
     return p;
   };
 
-  it('a file of one block is read once (the Newton steps run on the block in memory)', () => {
-    const j = runJson('calibrate', lp(), '--labels', yp());
+  it('a file of one block is read once (the Newton steps run on the block in memory)', async () => {
+    const j = await runJson('calibrate', lp(), '--labels', yp());
     expect(j.passes).toBe(1);
     const ref = refFitTemperature(Float64Array.from(big.x), 10, big.y);
     expect(temperatureAccepted(j.temperature, Float64Array.from(big.x), 10, big.y, ref)).toBe(true);
   });
 
-  it('a larger file, warm-started from its first block, takes 2–4 passes (README) and the same T', () => {
-    const one = runJson('calibrate', lp(), '--labels', yp());
-    const j = runJson('calibrate', lp(), '--labels', yp(), '--block-mb', '1');
+  it('a larger file, warm-started from its first block, takes 2–4 passes (README) and the same T', async () => {
+    const one = await runJson('calibrate', lp(), '--labels', yp());
+    const j = await runJson('calibrate', lp(), '--labels', yp(), '--block-mb', '1');
     expect(j.passes).toBeGreaterThanOrEqual(2);
     expect(j.passes).toBeLessThanOrEqual(4);
     expect(Math.abs(j.temperature - one.temperature) / one.temperature).toBeLessThan(1e-6);
   });
 
-  it('a non-finite logit in a one-block file still names the file and row', () => {
+  it('a non-finite logit in a one-block file still names the file and row', async () => {
     const xs = Float64Array.from(big.x.subarray(0, 100 * 10));
     xs[57 * 10 + 3] = Infinity;
-    const r = run('calibrate', writeNpyPath('passes-inf.npy', '<f4', [100, 10], xs), '--labels', writeNpyPath('passes-inf-y.npy', '<i4', [100], big.y.subarray(0, 100)));
+    const r = await run('calibrate', writeNpyPath('passes-inf.npy', '<f4', [100, 10], xs), '--labels', writeNpyPath('passes-inf-y.npy', '<i4', [100], big.y.subarray(0, 100)));
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/non_finite_input: logit Infinity at row 57 of .*passes-inf\.npy, column 3/);
   });
@@ -291,7 +298,7 @@ function writeNpyPath(name: string, descr: NpyWriteDtype, shape: number[], value
 }
 
 describe('logitkit merge', () => {
-  it('merging shard JSONs equals a single run over all rows', () => {
+  it('merging shard JSONs equals a single run over all rows', async () => {
     const xs = stored('<f4', x64);
     const cuts = [0, 1, 500, 1100, R];
     const files: string[] = [];
@@ -300,13 +307,13 @@ describe('logitkit merge', () => {
       const b = cuts[s + 1];
       const lp = writeLogits(`m${s}.npy`, '<f4', x64.subarray(a * C, b * C), b - a);
       const yp = writeLabels(`my${s}.npy`, '<i8', y.subarray(a, b));
-      const r = run('score', lp, '--labels', yp, '--json', '--temperature', '1.3');
+      const r = await run('score', lp, '--labels', yp, '--json', '--temperature', '1.3');
       expect(r.code).toBe(0);
       writeFileSync(join(dir, `m${s}.json`), r.stdout);
       files.push(join(dir, `m${s}.json`));
     }
-    const merged = runJson('merge', ...files);
-    const whole = runJson('score', writeLogits('mall.npy', '<f4'), '--labels', writeLabels('myall.npy', '<i4'), '--temperature', '1.3');
+    const merged = await runJson('merge', ...files);
+    const whole = await runJson('score', writeLogits('mall.npy', '<f4'), '--labels', writeLabels('myall.npy', '<i4'), '--temperature', '1.3');
     for (const key of ['rows', 'accuracy', 'topk', 'temperature']) expect(merged[key], key).toEqual(whole[key]);
     // Sums add exactly; the residue is float64 addition order and, on wasm, the last bit of the 1-row
     // shard's probabilities (a 1-row call vs the same row in a batch): ~1e-9 relative at most.
@@ -321,71 +328,71 @@ describe('logitkit merge', () => {
     expect(Math.abs(merged.temperatureScaling.nllBefore - whole.temperatureScaling.nllBefore)).toBeLessThan(1e-9);
     expectScoreMatches(merged, xs, y, { T: 1.3 });
     // merge output can itself be merged (associative)
-    writeFileSync(join(dir, 'm01.json'), JSON.stringify(runJson('merge', files[0], files[1])));
-    const again = runJson('merge', join(dir, 'm01.json'), files[2], files[3]);
+    writeFileSync(join(dir, 'm01.json'), JSON.stringify(await runJson('merge', files[0], files[1])));
+    const again = await runJson('merge', join(dir, 'm01.json'), files[2], files[3]);
     expect(again.accuracy).toBe(whole.accuracy);
     expect(Math.abs(again.nll - whole.nll) / whole.nll).toBeLessThan(1e-9);
   });
 
-  it('each score --json carries a fingerprint of its data: the same for a renamed copy, another float dtype or block size', () => {
+  it('each score --json carries a fingerprint of its data: the same for a renamed copy, another float dtype or block size', async () => {
     const a = writeLogits('fa.npy', '<f4', x64.subarray(0, 400 * C), 400);
     const ya = writeLabels('fya.npy', '<i4', y.subarray(0, 400));
-    const j = runJson('score', a, '--labels', ya);
+    const j = await runJson('score', a, '--labels', ya);
     expect(j.fingerprint).toMatch(/^sha256:[0-9a-f]{64}$/);
     expect(j.inputs).toEqual([{ logits: a, labels: ya, fingerprint: j.fingerprint }]);
     // float32 values stored as float64, int32 labels as int64: the same scored data
     const a8 = writeLogits('fa8.npy', '>f8', Float64Array.from(x64.subarray(0, 400 * C), Math.fround), 400);
     const ya8 = writeLabels('fya8.npy', '<i8', y.subarray(0, 400));
-    expect(runJson('score', a8, '--labels', ya8, '--block-mb', '1').fingerprint).toBe(j.fingerprint);
+    expect((await runJson('score', a8, '--labels', ya8, '--block-mb', '1')).fingerprint).toBe(j.fingerprint);
     // one changed label, one changed logit bit, one row fewer: different
     const ya2 = writeLabels('fya2.npy', '<i4', Int32Array.from(y.subarray(0, 400), (v, i) => (i === 399 ? (v + 1) % C : v)));
-    expect(runJson('score', a, '--labels', ya2).fingerprint).not.toBe(j.fingerprint);
+    expect((await runJson('score', a, '--labels', ya2)).fingerprint).not.toBe(j.fingerprint);
     const xb = Float64Array.from(x64.subarray(0, 400 * C), Math.fround);
     xb[5] = xb[5] + Math.abs(xb[5]) * 2 ** -23;
-    expect(runJson('score', writeLogits('fb.npy', '<f4', xb, 400), '--labels', ya).fingerprint).not.toBe(j.fingerprint);
+    expect((await runJson('score', writeLogits('fb.npy', '<f4', xb, 400), '--labels', ya)).fingerprint).not.toBe(j.fingerprint);
     const a399 = writeLogits('fa399.npy', '<f4', x64.subarray(0, 399 * C), 399);
-    expect(runJson('score', a399, '--labels', writeLabels('fya399.npy', '<i4', y.subarray(0, 399))).fingerprint).not.toBe(j.fingerprint);
+    expect((await runJson('score', a399, '--labels', writeLabels('fya399.npy', '<i4', y.subarray(0, 399)))).fingerprint).not.toBe(j.fingerprint);
     // two shards in one run: one fingerprint each, and one for the set
     const b = writeLogits('fbb.npy', '<f4', x64.subarray(400 * C), R - 400);
     const yb = writeLabels('fybb.npy', '<i4', y.subarray(400));
-    const two = runJson('score', a, b, '--labels', ya, '--labels', yb);
+    const two = await runJson('score', a, b, '--labels', ya, '--labels', yb);
     expect(two.inputs[0].fingerprint).toBe(j.fingerprint);
-    expect(two.inputs[1].fingerprint).toBe(runJson('score', b, '--labels', yb).fingerprint);
+    expect(two.inputs[1].fingerprint).toBe((await runJson('score', b, '--labels', yb)).fingerprint);
     expect(two.fingerprint).not.toBe(j.fingerprint);
-    expect(runJson('score', b, a, '--labels', yb, '--labels', ya).fingerprint).toBe(two.fingerprint);
+    expect((await runJson('score', b, a, '--labels', yb, '--labels', ya)).fingerprint).toBe(two.fingerprint);
   });
 
-  it('refuses a shard it has already counted, naming both files; distinct shards merge as before', () => {
-    const part = (name: string, a: number, b: number) => {
+  it('refuses a shard it has already counted, naming both files; distinct shards merge as before', async () => {
+    const part = async (name: string, a: number, b: number) => {
       const lp = writeLogits(`${name}.npy`, '<f4', x64.subarray(a * C, b * C), b - a);
       const yp = writeLabels(`${name}-y.npy`, '<i4', y.subarray(a, b));
-      writeFileSync(join(dir, `${name}.json`), run('score', lp, '--labels', yp, '--json').stdout);
+      writeFileSync(join(dir, `${name}.json`), (await run('score', lp, '--labels', yp, '--json')).stdout);
       return lp;
     };
-    part('dup0', 0, 700);
-    part('dup1', 700, R);
+    await part('dup0', 0, 700);
+    await part('dup1', 700, R);
     // the same data under another name
     const copy = join(dir, 'dup0-copy.npy');
     writeFileSync(copy, readFileSync(join(dir, 'dup0.npy')));
-    writeFileSync(join(dir, 'dup0c.json'), run('score', copy, '--labels', join(dir, 'dup0-y.npy'), '--json').stdout);
+    writeFileSync(join(dir, 'dup0c.json'), (await run('score', copy, '--labels', join(dir, 'dup0-y.npy'), '--json')).stdout);
 
-    let r = run('merge', 'dup0.json', 'dup0.json');
+    let r = await run('merge', 'dup0.json', 'dup0.json');
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/^logitkit: dup0\.json: given more than once; its shard .*dup0\.npy \+ .*dup0-y\.npy would be counted twice\n$/);
-    r = run('merge', 'dup0.json', 'dup1.json', 'dup0c.json');
+    r = await run('merge', 'dup0.json', 'dup1.json', 'dup0c.json');
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/^logitkit: dup0c\.json: shard .*dup0-copy\.npy \+ .*dup0-y\.npy is already counted from dup0\.json \(as .*dup0\.npy \+ .*dup0-y\.npy\): same data/);
     expect(r.stdout).toBe('');
     // a merged output and one of its parts
-    writeFileSync(join(dir, 'dup01.json'), JSON.stringify(runJson('merge', 'dup0.json', 'dup1.json')));
-    r = run('merge', 'dup01.json', 'dup1.json');
+    writeFileSync(join(dir, 'dup01.json'), JSON.stringify(await runJson('merge', 'dup0.json', 'dup1.json')));
+    r = await run('merge', 'dup01.json', 'dup1.json');
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/dup1\.json: shard .*dup1\.npy \+ .*dup1-y\.npy is already counted from dup01\.json/);
 
-    const merged = runJson('merge', 'dup0.json', 'dup1.json');
+    const merged = await runJson('merge', 'dup0.json', 'dup1.json');
     expectScoreMatches(merged, stored('<f4', x64), y);
     expect(merged.inputs.map((i: any) => i.fingerprint)).toEqual([readJson('dup0.json').fingerprint, readJson('dup1.json').fingerprint]);
-    expect(runJson('merge', 'dup1.json', 'dup0.json').fingerprint).toBe(merged.fingerprint);
+    expect((await runJson('merge', 'dup1.json', 'dup0.json')).fingerprint).toBe(merged.fingerprint);
     // JSON written before fingerprints existed still merges, unchecked
     const old = (f: string) => {
       const j = readJson(f);
@@ -394,38 +401,38 @@ describe('logitkit merge', () => {
       writeFileSync(join(dir, `old-${f}`), JSON.stringify(j));
       return `old-${f}`;
     };
-    const legacy = runJson('merge', old('dup0.json'), old('dup1.json'));
+    const legacy = await runJson('merge', old('dup0.json'), old('dup1.json'));
     expect(legacy.accuracy).toBe(merged.accuracy);
     expect(legacy.fingerprint).toBeUndefined();
   });
 
-  it('refuses shards scored at different temperatures or settings, and non-score JSON', () => {
+  it('refuses shards scored at different temperatures or settings, and non-score JSON', async () => {
     // Three different shards, so that only the settings differ (the same data twice is refused first).
     const shard = (k: number) => {
       const [a, b] = [k * 500, (k + 1) * 500];
       return [writeLogits(`d${k}.npy`, '<f4', x64.subarray(a * C, b * C), b - a), '--labels', writeLabels(`dy${k}.npy`, '<i4', y.subarray(a, b))];
     };
-    writeFileSync(join(dir, 'd1.json'), run('score', ...shard(0), '--json').stdout);
-    writeFileSync(join(dir, 'd2.json'), run('score', ...shard(1), '--json', '--fit-temperature').stdout);
-    writeFileSync(join(dir, 'd3.json'), run('score', ...shard(2), '--json', '--bins', '10').stdout);
+    writeFileSync(join(dir, 'd1.json'), (await run('score', ...shard(0), '--json')).stdout);
+    writeFileSync(join(dir, 'd2.json'), (await run('score', ...shard(1), '--json', '--fit-temperature')).stdout);
+    writeFileSync(join(dir, 'd3.json'), (await run('score', ...shard(2), '--json', '--bins', '10')).stdout);
     writeFileSync(join(dir, 'junk.json'), '{"rows": 3}');
-    let r = run('merge', 'd1.json', 'd2.json');
+    let r = await run('merge', 'd1.json', 'd2.json');
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/temperatures fitted per shard cannot be merged/);
-    r = run('merge', 'd1.json', 'd3.json');
+    r = await run('merge', 'd1.json', 'd3.json');
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/d3\.json: bins = 10 but d1\.json has 15/);
-    r = run('merge', 'junk.json');
+    r = await run('merge', 'junk.json');
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/junk\.json: has no "stats"/);
   });
 });
 
 describe('logitkit reports', () => {
-  it('--report FILE.html: one self-contained page with the diagrams', () => {
+  it('--report FILE.html: one self-contained page with the diagrams', async () => {
     const lp = writeLogits('r.npy', '<f4');
     const yp = writeLabels('ry.npy', '<i4');
-    const r = run('score', lp, '--labels', yp, '--report', 'report.html');
+    const r = await run('score', lp, '--labels', yp, '--report', 'report.html');
     expect(r.code).toBe(0);
     const html = readFileSync(join(dir, 'report.html'), 'utf8');
     expect(html.startsWith('<!doctype html>')).toBe(true);
@@ -436,10 +443,10 @@ describe('logitkit reports', () => {
     for (let k = 0; k < C; k++) expect(html).toContain(`class ${k}`);
   });
 
-  it('--report FILE.md: Markdown tables', () => {
+  it('--report FILE.md: Markdown tables', async () => {
     const lp = writeLogits('rm.npy', '<f4');
     const yp = writeLabels('rmy.npy', '<i4');
-    const j = runJson('score', lp, '--labels', yp, '--report', 'report.md', '--fit-temperature');
+    const j = await runJson('score', lp, '--labels', yp, '--report', 'report.md', '--fit-temperature');
     const md = readFileSync(join(dir, 'report.md'), 'utf8');
     expect(md).toContain('| metric | value |');
     expect(md).toContain(`| accuracy | ${(j.accuracy * 100).toFixed(2)}% |`);
@@ -461,33 +468,33 @@ describe('logitkit transforms', () => {
     for (let i = 0; i < exp.length; i++) expect(Math.abs(got[i] - exp[i]), `[${i}] ${got[i]} vs ${exp[i]}`).toBeLessThanOrEqual(atol + rtol * Math.abs(exp[i]));
   };
 
-  it('softmax, softmax --log --temperature, logsumexp, sigmoid, argmax, topk', () => {
+  it('softmax, softmax --log --temperature, logsumexp, sigmoid, argmax, topk', async () => {
     const x = small.x;
     const before = sha(inp());
-    const ok = (...a: string[]) => {
-      const r = run(...a, '--block-mb', '1');
+    const ok = async (...a: string[]) => {
+      const r = await run(...a, '--block-mb', '1');
       expect(r.code, r.stderr).toBe(0);
       expect(r.stdout + r.stderr).toBe('');
     };
-    ok('softmax', inp(), '-o', 'sm.npy');
+    await ok('softmax', inp(), '-o', 'sm.npy');
     let o = readNpyFloat32(join(dir, 'sm.npy'));
     expect(o.shape).toEqual([300, C]);
     near(o.data, refSoftmax(x, C), 1e-5, 1e-36);
-    ok('softmax', inp(), '-o', 'lsm.npy', '--log', '--temperature', '2');
+    await ok('softmax', inp(), '-o', 'lsm.npy', '--log', '--temperature', '2');
     near(readNpyFloat32(join(dir, 'lsm.npy')).data, refLogSoftmax(x, C, 2), 1e-5, 1e-5);
-    ok('logsumexp', inp(), '-o', 'lse.npy');
+    await ok('logsumexp', inp(), '-o', 'lse.npy');
     o = readNpyFloat32(join(dir, 'lse.npy'));
     expect(o.shape).toEqual([300]);
     near(o.data, refLogSumExp(x, C), 1e-5, 1e-5);
-    ok('sigmoid', inp(), '-o', 'sig.npy');
+    await ok('sigmoid', inp(), '-o', 'sig.npy');
     near(readNpyFloat32(join(dir, 'sig.npy')).data, refSigmoid(x), 1e-5, 1e-38);
-    ok('sigmoid', inp(), '-o', 'lsig.npy', '--log');
+    await ok('sigmoid', inp(), '-o', 'lsig.npy', '--log');
     near(readNpyFloat32(join(dir, 'lsig.npy')).data, refLogSigmoid(x), 1e-5, 1e-6);
-    ok('argmax', inp(), '-o', 'am.npy');
+    await ok('argmax', inp(), '-o', 'am.npy');
     const am = readNpyInt32(join(dir, 'am.npy'));
     expect(am.shape).toEqual([300]);
     expect(Array.from(am.data)).toEqual(refArgmax(x, C));
-    ok('topk', inp(), '-o', 'tk.npy', '--k', '3', '--values', 'tkv.npy');
+    await ok('topk', inp(), '-o', 'tk.npy', '--k', '3', '--values', 'tkv.npy');
     const tk = readNpyInt32(join(dir, 'tk.npy'));
     expect(tk.shape).toEqual([300, 3]);
     const ref = refTopk(x, C, 3);
@@ -497,9 +504,9 @@ describe('logitkit transforms', () => {
     expect(readdirSync(dir).filter((n) => n.endsWith('.tmp'))).toEqual([]);
   });
 
-  it('a failed write leaves no output and keeps an existing file intact', () => {
+  it('a failed write leaves no output and keeps an existing file intact', async () => {
     writeFileSync(join(dir, 'keep.npy'), 'previous');
-    const r = run('topk', inp(), '-o', 'keep.npy', '--values', join(dir, 'no-such-dir', 'v.npy'));
+    const r = await run('topk', inp(), '-o', 'keep.npy', '--values', join(dir, 'no-such-dir', 'v.npy'));
     expect(r.code).toBe(1);
     expect(readFileSync(join(dir, 'keep.npy'), 'utf8')).toBe('previous');
     expect(readdirSync(dir).filter((n) => n.endsWith('.tmp'))).toEqual([]);
@@ -559,8 +566,8 @@ describe('logitkit errors: exit codes and one-line messages', () => {
     ['calibrate with an infinite logit', () => ['calibrate', writeLogits('inf.npy', '<f4', Float64Array.from(x64, (v, i) => (i === 5 ? Infinity : v))), '--labels', labels], /non_finite_input/],
   ];
   for (const [name, args, re] of runtime) {
-    it(`exit 1: ${name}`, () => {
-      const r = run(...args());
+    it(`exit 1: ${name}`, async () => {
+      const r = await run(...args());
       expect(r.code).toBe(1);
       expect(r.stderr).toMatch(re);
       expect(r.stderr.trimEnd().split('\n')).toHaveLength(1);
@@ -586,7 +593,7 @@ describe('logitkit errors: exit codes and one-line messages', () => {
     ['option of another transform', () => ['argmax', good, '-o', 'x.npy', '--log']],
     ['topk k > classes', () => ['topk', good, '-o', 'x.npy', '--k', '99']],
   ];
-  it('a usage error prints the usage line of the command that failed', () => {
+  it('a usage error prints the usage line of the command that failed', async () => {
     for (const [cmd, args] of [
       ['topk', ['topk', good, '-o', 'x.npy', '--k', '99']],
       ['argmax', ['argmax', good, '-o', 'x.npy', '--log']],
@@ -595,7 +602,7 @@ describe('logitkit errors: exit codes and one-line messages', () => {
       ['score', ['score', good]],
       ['merge', ['merge']],
     ] as const) {
-      const r = run(...args);
+      const r = await run(...args);
       expect(r.code).toBe(2);
       const lines = r.stderr.trimEnd().split('\n');
       expect(lines, r.stderr).toHaveLength(2);
@@ -603,8 +610,8 @@ describe('logitkit errors: exit codes and one-line messages', () => {
     }
   });
 
-  it('an unknown option: a balanced message naming the command, with the closest option when there is one', () => {
-    let r = run('score', good, '--labels', labels, '--bogus');
+  it('an unknown option: a balanced message naming the command, with the closest option when there is one', async () => {
+    let r = await run('score', good, '--labels', labels, '--bogus');
     expect(r.code).toBe(2);
     const first = r.stderr.split('\n')[0];
     expect(first).toBe(
@@ -617,15 +624,15 @@ describe('logitkit errors: exit codes and one-line messages', () => {
       [['merge', 'a.json', '--jsno'], "merge: unknown option '--jsno' (did you mean '--json'?)"],
       [['calibrate', good, '--labels', labels, '-x'], "calibrate: unknown option '-x'; 'logitkit calibrate --help' lists the options"],
     ] as const) {
-      r = run(...args);
+      r = await run(...args);
       expect(r.code).toBe(2);
       expect(r.stderr.split('\n')[0]).toContain(`logitkit: ${want}`);
     }
   });
 
   for (const [name, args] of usage) {
-    it(`exit 2: ${name}`, () => {
-      const r = run(...args());
+    it(`exit 2: ${name}`, async () => {
+      const r = await run(...args());
       expect(r.code).toBe(2);
       expect(r.stderr).toMatch(/^logitkit: |^usage: /);
       expect(r.stderr).not.toMatch(/\n\s+at /); // no stack trace
@@ -633,19 +640,19 @@ describe('logitkit errors: exit codes and one-line messages', () => {
     });
   }
 
-  it('--debug adds the stack trace; --help prints usage on stdout with exit 0', () => {
-    const r = run('score', 'nope.npy', '--labels', labels, '--debug');
+  it('--debug adds the stack trace; --help prints usage on stdout with exit 0', async () => {
+    const r = await run('score', 'nope.npy', '--labels', labels, '--debug');
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/\n\s+at /);
-    const h = run('score', '--help');
+    const h = await run('score', '--help');
     expect(h.code).toBe(0);
     expect(h.stdout).toMatch(/^usage: logitkit score/);
-    const top = run('--help');
+    const top = await run('--help');
     expect(top.code).toBe(0);
     expect(top.stdout).toContain('merge');
   });
 
-  it('human output goes to stderr; piped runs never draw a progress bar', () => {
+  it('human output goes to stderr; piped runs never draw a progress bar', async () => {
     const r = spawnSync(process.execPath, [bin, 'score', good, '--labels', labels, '--block-mb', '1'], {
       cwd: dir,
       encoding: 'utf8',
@@ -659,7 +666,7 @@ describe('logitkit errors: exit codes and one-line messages', () => {
 
   const hasScript = existsSync('/usr/bin/script');
   const ttyName = 'on a terminal the progress bar is drawn on stderr, and never with --json';
-  it.skipIf(!hasScript)(hasScript ? ttyName : `${ttyName} (needs /usr/bin/script from util-linux for a pseudo-terminal; missing here)`, () => {
+  it.skipIf(!hasScript)(hasScript ? ttyName : `${ttyName} (needs /usr/bin/script from util-linux for a pseudo-terminal; missing here)`, async () => {
     // Two 1 MB blocks, so the fit streams the file (a file of one block is fitted in memory, silently).
     const big = classifierData(40_000, 10, 31);
     const lp = writeNpyPath('tty.npy', '<f4', [40_000, 10], big.x);
@@ -678,5 +685,51 @@ describe('logitkit errors: exit codes and one-line messages', () => {
     const json = tty('--json');
     expect(json).not.toMatch(/█|fitting T/);
     expect(json).toContain('"rows": 40000');
+  });
+});
+
+describe('end to end: the built bin/logitkit.js in a child Node', () => {
+  const spawn = (...args: string[]) => spawnCli(args, { cwd: dir });
+
+  it('--help prints the usage on stdout with exit 0; no command prints it on stderr with exit 2', () => {
+    const h = spawn('--help');
+    expect(h.status).toBe(0);
+    expect(h.stdout).toMatch(/^usage: logitkit <command>/);
+    expect(h.stderr).toBe('');
+    const none = spawn();
+    expect(none.status).toBe(2);
+    expect(none.stdout).toBe('');
+    expect(none.stderr).toMatch(/^usage: logitkit <command>/);
+  });
+
+  it('exit 2 on a usage error, exit 1 on a runtime error, one line each, as process exit codes', () => {
+    const usage = spawn('frobnicate');
+    expect(usage.status).toBe(2);
+    expect(usage.stderr).toMatch(/^logitkit: unknown command 'frobnicate'.*\nusage: logitkit <command>/);
+    const missing = spawn('score', 'nope.npy', '--labels', 'nope-labels.npy');
+    expect(missing.status).toBe(1);
+    expect(missing.stderr).toMatch(/^logitkit: .*nope\.npy: no such file/);
+    expect(missing.stderr.trimEnd().split('\n')).toHaveLength(1);
+    expect(missing.stdout).toBe('');
+  });
+
+  it('score --json: the figures of the float64 reference', () => {
+    const lp = writeLogits('e2e.npy', '<f4');
+    const yp = writeLabels('e2e-y.npy', '<i8');
+    const r = spawn('score', lp, '--labels', yp, '--json');
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    expectScoreMatches(JSON.parse(r.stdout), stored('<f4', x64), y);
+  });
+
+  it('a transform: softmax -o writes the reference probabilities', () => {
+    const lp = writeLogits('e2e-t.npy', '<f4', x64.subarray(0, 50 * C), 50);
+    const r = spawn('softmax', lp, '-o', 'e2e-sm.npy');
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    const o = readNpyFloat32(join(dir, 'e2e-sm.npy'));
+    expect(o.shape).toEqual([50, C]);
+    const want = refSoftmax(stored('<f4', x64.subarray(0, 50 * C)), C);
+    for (let i = 0; i < want.length; i++) expect(Math.abs(o.data[i]! - want[i]!), `[${i}]`).toBeLessThanOrEqual(1e-5 * want[i]! + 1e-36);
   });
 });

@@ -8,7 +8,7 @@ import { fallbackReason, init, LogitkitError } from '../src/index.js';
 import { describeEachBackend } from './helpers/backends.js';
 import { expectClose, expectExact, logTol, probTol, spreadOf } from './helpers/tolerance.js';
 import { randomLogits } from './helpers/random.js';
-import { refLogSumExp, refSoftmax } from './helpers/reference.js';
+import { refLogSumExp, refSoftmax } from './reference/index.js';
 
 const WASM = new URL('../build/logitkit.wasm', import.meta.url);
 

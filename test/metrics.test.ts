@@ -8,7 +8,7 @@ import { NpyShardSource } from '../src/io/npy-source.js';
 import { binOf, ece, eceFromConfidences, fitTemperature, fitTemperatureSource, reliability } from '../src/metrics/calibration.js';
 import { biasFlag, ScoreAccumulator } from '../src/metrics/summary.js';
 import { describeEachBackend } from './helpers/backends.js';
-import { classifierData, refFitTemperature, refNll, refScore, temperatureAccepted } from './helpers/score-reference.js';
+import { classifierData, refFitTemperature, refNll, refScore, temperatureAccepted } from './reference/index.js';
 
 function codeOf(f: () => unknown): string | undefined {
   try {

@@ -14,7 +14,7 @@ import {
   refSigmoid,
   refSoftmax,
   refTopk,
-} from './helpers/reference.js';
+} from './reference/index.js';
 import type { Engine } from '../src/index.js';
 
 const INF = Infinity;

@@ -4,14 +4,14 @@
  * 32 × 128,256 and 2,048 × 32,000, label smoothing summed over 128k classes,
  * and the gradient against the §6 closed forms on 32,000-class rows.
  */
-import { describe, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { Engine } from '../src/index.js';
 import { createWasmBackend } from '../src/backends/wasm.js';
-import { describeEachBackend } from './helpers/backends.js';
+import { describeEachBackend, describeFor } from './helpers/backends.js';
 import { expectClose, gradTol, logTol, spreadOf, type Tol } from './helpers/tolerance.js';
 import { randomLogits, randomTargets, rng } from './helpers/random.js';
-import { crossEntropyClassRef, crossEntropyGradRef, crossEntropySoftGradRef, crossEntropySoftRef } from './spec-loss-reference.js';
+import { crossEntropyClassRef, crossEntropyGradRef, crossEntropySoftGradRef, crossEntropySoftRef } from './reference/index.js';
 
 /**
  * The §4 per-row parts in plain float64 loops (the array-based reference is too slow for
@@ -162,7 +162,7 @@ describeEachBackend('gradients on 32,000-class rows against the §6 closed forms
   }
 });
 
-describe('split across worker threads', () => {
+describeFor('threads 2', 'split across worker threads', () => {
   it('per-row losses, gradients, entropy and KL are bit-identical to one thread', async () => {
     // The shared-memory build, as test/threads.test.ts loads it, on one thread and on two.
     const module = new WebAssembly.Module(readFileSync(new URL('../build/logitkit-threads.wasm', import.meta.url)));

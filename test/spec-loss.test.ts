@@ -5,11 +5,8 @@
  * row of the spec's edge tables, against the float64 reference in
  * spec-loss-reference.ts with the §11 comparison rule.
  */
-import { readFileSync } from 'node:fs';
-import { describe, expect, it } from 'vitest';
-import { Engine } from '../src/index.js';
-import { createWasmBackend } from '../src/backends/wasm.js';
-import { describeEachBackend } from './helpers/backends.js';
+import { expect, it } from 'vitest';
+import { describeEachBackend, describeOnce } from './helpers/backends.js';
 import { expectClose, gradTol, logTol, spreadOf, type Tol } from './helpers/tolerance.js';
 import { normal, randomLogits, randomTargets, rng } from './helpers/random.js';
 import {
@@ -20,7 +17,7 @@ import {
   crossEntropySoftRef,
   entropyRef,
   klRef,
-} from './spec-loss-reference.js';
+} from './reference/index.js';
 
 const NI = -Infinity;
 const f32 = (a: ArrayLike<number>): Float32Array => Float32Array.from(a);
@@ -68,7 +65,7 @@ function randomProbs(rows: number, C: number, seed: number): Float32Array {
   return q;
 }
 
-describe('the float64 reference itself reproduces the spec tables', () => {
+describeOnce('the float64 reference itself reproduces the spec tables', () => {
   it('§4 class cross-entropy rows', () => {
     // target logit -inf → +inf; -inf elsewhere with ε = 0 → finite; with ε > 0 → +inf; weight 0 → NaN
     expect(crossEntropyClassRef([NI, 0, 1], 3, [0]).none[0]).toBe(Infinity);
@@ -407,17 +404,19 @@ describeEachBackend('crossEntropyWithGrad (§6)', (lk) => {
   });
 });
 
-it('§7: the literal formula and the stable form agree on finite inputs (reference check)', () => {
-  const r = rng(5);
-  for (let k = 0; k < 2000; k++) {
-    const x = 20 * normal(r);
-    const t = r();
-    const pw = 3 * r();
-    const lw = 1 + (pw - 1) * t;
-    const literal = (1 - t) * x - lw * (Math.min(x, 0) - Math.log1p(Math.exp(-Math.abs(x))));
-    const stable = bceRef([x], [t], { posWeight: [pw], classes: 1 }).none[0]!;
-    expect(Math.abs(literal - stable)).toBeLessThan(1e-12 * (1 + Math.abs(x)));
-  }
+describeOnce('§7 reference check', () => {
+  it('§7: the literal formula and the stable form agree on finite inputs (reference check)', () => {
+    const r = rng(5);
+    for (let k = 0; k < 2000; k++) {
+      const x = 20 * normal(r);
+      const t = r();
+      const pw = 3 * r();
+      const lw = 1 + (pw - 1) * t;
+      const literal = (1 - t) * x - lw * (Math.min(x, 0) - Math.log1p(Math.exp(-Math.abs(x))));
+      const stable = bceRef([x], [t], { posWeight: [pw], classes: 1 }).none[0]!;
+      expect(Math.abs(literal - stable)).toBeLessThan(1e-12 * (1 + Math.abs(x)));
+    }
+  });
 });
 
 describeEachBackend('bceWithLogits (§7)', (lk) => {
@@ -638,50 +637,6 @@ describeEachBackend('loss ops take every kind of logits input', (lk) => {
     expect(lk().crossEntropy(tensor, C, t, { reduction: 'none' })).toEqual(lk().crossEntropy(x, C, t, { reduction: 'none' }));
     expectClose(lk().perplexity(tensor, C, t), Math.exp(crossEntropyClassRef(x, C, t).mean), { rtol: 1e-5, atol: 0 });
   });
-});
-
-describe('every wasm build that validates here runs the loss kernels within §11', () => {
-  const files = ['logitkit.wasm', 'logitkit-relaxed.wasm', 'logitkit-threads.wasm', 'logitkit-threads-relaxed.wasm'];
-  const major = Number(process.versions.node.split('.')[0]);
-  for (const file of files) {
-    // Relaxed SIMD validates on Node ≥ 22 only (Node 20 needs a flag; relaxed.test.ts covers it in a
-    // flagged child). Every other build, and the relaxed ones on Node ≥ 22, must validate: no silent skip.
-    const runsHere = !file.includes('relaxed') || major >= 22;
-    if (!runsHere) {
-      it.skip(`${file} (Node ≥ 22 only: relaxed SIMD does not validate on Node 20 without a flag, and init() never picks it there)`, () => {});
-      continue;
-    }
-    it(file, async () => {
-      const bytes = readFileSync(new URL(`../build/${file}`, import.meta.url));
-      expect(WebAssembly.validate(bytes), `${file} validates on Node ${process.versions.node}`).toBe(true);
-      const backend = await createWasmBackend(new WebAssembly.Module(bytes), { threads: 1 });
-      const lk = new Engine(backend);
-      try {
-        const R = 9;
-        const C = 517;
-        const x = randomLogits(R, C, 3, 8);
-        x[C + 3] = NI;
-        const t = randomTargets(R, C, 9);
-        t[2] = -100;
-        const q = randomProbs(R, C, 10);
-        const weight = randomWeights(C, 11);
-        const o = { weight, labelSmoothing: 0.1 };
-        expectClose(lk.crossEntropy(x, C, t, { reduction: 'none' }), crossEntropyClassRef(x, C, t).none, lossTol(x, C, false), 'ce');
-        const g = lk.crossEntropyWithGrad(x, C, t, o);
-        expectClose(g.loss, crossEntropyClassRef(x, C, t, o).mean, lossTol(x, C, true), 'ce smoothed');
-        expectClose(g.grad, crossEntropyGradRef(x, C, t, 'mean', o), gradTolFor(x, C, t, 'mean', o), 'grad');
-        const gs = lk.crossEntropyWithGrad(x, C, q, { reduction: 'sum' });
-        expectClose(gs.loss, crossEntropySoftRef(x, C, q).sum, lossTol(x, C, true), 'soft');
-        expectClose(gs.grad, crossEntropySoftGradRef(x, C, q, 'sum'), gradTol({ C, S: spreadOf(x, C).S, g: 1 }), 'soft grad');
-        expectClose(lk.bceWithLogits(x, q, { reduction: 'none' }), bceRef(x, q).none, logTol({ C: 1, S: 15 }), 'bce');
-        expectClose(lk.entropy(x, C), entropyRef(x, C), lossTol(x, C, false), 'entropy');
-        const q2 = randomLogits(R, C, 2, 12);
-        expectClose(lk.klDiv(x, q2, C), klRef(x, q2, C), logTol({ C, S: spreadOf(x, C).S + spreadOf(q2, C).S }), 'kl');
-      } finally {
-        lk.dispose();
-      }
-    });
-  }
 });
 
 describeEachBackend('NaN results are the canonical quiet NaN (bit-reproducible across calls, tiers and threads)', (lk, backend) => {

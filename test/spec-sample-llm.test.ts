@@ -4,8 +4,8 @@
  * written here from the README's exact rules (Math.exp, whole-vocabulary sort), plus the
  * cross-backend check that wasm and JS return identical tokens and filtered logits.
  */
-import { describe, expect, it } from 'vitest';
-import { describeEachBackend, engineFor } from './helpers/backends.js';
+import { expect, it } from 'vitest';
+import { describeEachBackend, describeVsJs, engineFor } from './helpers/backends.js';
 import { randomLogits, rng } from './helpers/random.js';
 import { LogitkitError, type Engine, type SampleOptions } from '../src/index.js';
 import { SAMPLE_OPTION_KEYS } from '../src/sampling.js';
@@ -683,7 +683,7 @@ describeEachBackend('verifyDraft', (lk) => {
 
 // ---- wasm and JS agree token for token -----------------------------------------------------
 
-describe('constraints, penalties and samplers: wasm and JS give identical tokens and filtered logits', () => {
+describeVsJs('constraints, penalties and samplers: wasm and JS give identical tokens and filtered logits', () => {
   it('the shared ln is within 2 ulp of Math.log on [1, 2^21] and exact at 1', () => {
     const rand = rng(3);
     let worst = 0;

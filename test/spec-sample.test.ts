@@ -6,8 +6,8 @@
  * of the README section "Sampling and logits processing" with Math.exp (not the library's exp), so a shared mistake in
  * both backends would still show.
  */
-import { describe, expect, it } from 'vitest';
-import { describeEachBackend, engineFor } from './helpers/backends.js';
+import { expect, it } from 'vitest';
+import { describeEachBackend, describeVsJs, engineFor } from './helpers/backends.js';
 import { normal, randomLogits, rng } from './helpers/random.js';
 import { LogitkitError, type Engine, type SampleOptions } from '../src/index.js';
 import { expNonPositive } from '../src/backends/js-sample.js';
@@ -408,7 +408,7 @@ describeEachBackend('tensor inputs', (lk) => {
 
 // ---- wasm and JS agree token for token -----------------------------------------------------
 
-describe('sampling: wasm and JS give identical tokens and filtered logits', () => {
+describeVsJs('sampling: wasm and JS give identical tokens and filtered logits', () => {
   const both = async (): Promise<[Engine, Engine]> => [await engineFor('wasm'), await engineFor('js')];
 
   it('random logits and options, several vocabulary sizes', async () => {

@@ -6,11 +6,11 @@
  */
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { readFile, mkdtemp, writeFile, rm } from 'node:fs/promises';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFile } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { makeInit, featuresOf, warnSingleThread, type Platform } from '../src/init.js';
 import { createWasmBackend, splitCount, rowGrain, PARALLEL_MIN_WORK, ROW_GRAIN, type WasmBackend } from '../src/backends/wasm.js';
 import { threadSupport } from '../src/backends/threads.js';
@@ -408,29 +408,20 @@ describe('threads: dispose and process exit', () => {
     expect(() => lk.softmax(new Float32Array(4), 2)).toThrow(expect.objectContaining({ code: 'disposed' }));
   });
 
-  // The library is bundled from the sources into a temp dir and run in a fresh Node.
+  // A fresh Node running the built package (dist/, which `npm test` builds first), as a user's script would.
   let dir: string;
   beforeAll(async () => {
+    const entry = join(root, 'dist', 'index.js');
+    if (!existsSync(entry)) throw new Error('dist/ is not built: run `npm run build` (npm test does it in pretest)');
     dir = await mkdtemp(join(tmpdir(), 'logitkit-threads-'));
-    await writeFile(join(dir, 'entry.ts'), `export { makeInit, featuresOf } from ${JSON.stringify(join(root, 'src/init.ts'))};\n`);
-    const { build } = await import('rolldown');
-    await build({
-      input: join(dir, 'entry.ts'),
-      platform: 'node',
-      logLevel: 'silent',
-      resolve: { extensionAlias: { '.js': ['.ts', '.js'] } },
-      output: { file: join(dir, 'logitkit.mjs'), format: 'esm' },
-    });
   });
   afterAll(async () => {
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 
   function runScript(body: string, timeoutMs: number): Promise<{ code: number | null; stdout: string; stderr: string; ms: number }> {
-    const script = `import { makeInit, featuresOf } from './logitkit.mjs';
-import { readFile } from 'node:fs/promises';
-const dir = ${JSON.stringify(fileURLToPath(buildDir))};
-const init = makeInit({ defaultWasm: () => readFile(dir + 'logitkit.wasm'), fetchUrl: (u) => readFile(u), wasmFile: (f) => readFile(dir + f) });
+    const script = `import { init } from ${JSON.stringify(pathToFileURL(join(root, 'dist', 'index.js')).href)};
+const featuresOf = (lk) => lk.features;
 ${body}`;
     const file = join(dir, `s${Math.random().toString(36).slice(2)}.mjs`);
     return writeFile(file, script).then(

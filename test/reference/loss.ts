@@ -4,6 +4,7 @@
  * backends are judged against the spec. Inputs are plain number arrays so the
  * finite-difference checks can perturb logits in float64.
  */
+import { refLogSigmoid, refMax } from './core.js';
 
 export interface ClassOpts {
   ignoreIndex?: number;
@@ -11,15 +12,8 @@ export interface ClassOpts {
   labelSmoothing?: number;
 }
 
-/** NaN-propagating max (§0). */
-export function maxOf(z: ArrayLike<number>): number {
-  let m = -Infinity;
-  for (let j = 0; j < z.length; j++) {
-    if (Number.isNaN(z[j]!)) return NaN;
-    m = Math.max(m, z[j]!);
-  }
-  return m;
-}
+/** NaN-propagating max (§0): the core reference's, under the name the loss specs use. */
+export const maxOf = refMax;
 
 /** §2: lp_j = (z_j − m) − log Σ exp(z − m), no masking of an infinite max. */
 export function logSoftmaxRow(z: ArrayLike<number>): number[] {
@@ -143,8 +137,7 @@ export function bceRef(x: ArrayLike<number>, t: ArrayLike<number>, o: { weight?:
     let l: number;
     if (Number.isFinite(xi)) l = ti * pw * softplus(-xi) + (1 - ti) * softplus(xi);
     else {
-      const logSig = Math.min(xi, 0) - Math.log1p(Math.exp(-Math.abs(xi)));
-      l = (1 - ti) * xi - lw * logSig;
+      l = (1 - ti) * xi - lw * refLogSigmoid([xi])[0]!;
     }
     if (o.weight) l *= o.weight.length === x.length ? o.weight[i]! : o.weight[i % C]!;
     none.push(l);
