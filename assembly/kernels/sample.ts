@@ -787,6 +787,95 @@ function xtcStart(zp: usize, keys: usize, wp: usize, idx: usize, wFull: usize, n
   return last > 0 && size - last >= keep ? last : 0;
 }
 
+/**
+ * Hugging Face's typical-p (the reference's typicalCut) on the kept set, the first n sorted
+ * candidates (rank keys at keys, weights at wp). s_i = |(z − m) − A/S| (A/S from keptSums; with
+ * m = +inf, 0 for +inf tokens and +inf otherwise) is written to sp. Along the rank order
+ * t = (z − m) − A/S never increases (rounding is monotone), so s falls over the ranks with t ≥ 0
+ * (the first P) and rises over the rest: the (s ascending, lower index first) order is a merge of
+ * the ranks P−1, P−2, … and P, P+1, …, taken a group of equal s at a time (a group of several
+ * tokens is put in index order by a sort of its ids). No sort by s of the whole set is needed.
+ * The merge stops once the running sum reaches p·S and minTokensToKeep tokens are taken; the
+ * kept ranks are compacted to the front of keys and wp in rank order. Returns their count.
+ */
+function typicalCut(zp: usize, keys: usize, wp: usize, idx: usize, sp: usize, n: i32, classes: i32, m: f32, keep: i32, p: f64): i32 {
+  if (n == 0) return 0;
+  keptSums(zp, keys, idx, 0, n, classes, m, true);
+  let S = SUM_S;
+  if (!(S > 0.0)) return n;
+  let mu = SUM_A / S;
+  let P = n;
+  for (let i = 0; i < n; i++) {
+    let z = load<f32>(zp + (<usize>keyIndex(keyAt(keys, i)) << 2));
+    let sv: f64;
+    if (m == Infinity) {
+      sv = z == Infinity ? 0.0 : Infinity;
+      if (z != Infinity && P == n) P = i;
+    } else {
+      let t = (<f64>z - <f64>m) - mu;
+      sv = Math.abs(t);
+      if (t < 0.0 && P == n) P = i;
+    }
+    store<f64>(sp + (<usize>i << 3), sv);
+  }
+  let target = p * S;
+  let W: f64 = 0.0;
+  let count = 0;
+  let reached = false;
+  let lo = P - 1;
+  let hi = P;
+  while (lo >= 0 || hi < n) {
+    if (reached && count >= keep) break;
+    let g: f64 = lo >= 0 ? load<f64>(sp + (<usize>lo << 3)) : Infinity;
+    if (hi < n) {
+      let sh = load<f64>(sp + (<usize>hi << 3));
+      if (lo < 0 || sh < g) g = sh;
+    }
+    let a = lo;
+    while (a >= 0 && load<f64>(sp + (<usize>a << 3)) == g) a--;
+    let b = hi;
+    while (b < n && load<f64>(sp + (<usize>b << 3)) == g) b++;
+    let size = (lo - a) + (b - hi);
+    // A group that starts before the mass is reached is kept whole (ties at the cut are kept);
+    // after it, only the minTokensToKeep extras, lowest index first.
+    let whole = !reached;
+    if (size == 1) {
+      let pos = lo > a ? lo : hi;
+      if (whole) {
+        W += load<f64>(wp + (<usize>pos << 3));
+        if (W >= target) reached = true;
+      }
+      store<f64>(sp + (<usize>pos << 3), -1.0);
+      count++;
+    } else {
+      let q = 0;
+      for (let i = lo; i > a; i--) setKey(idx, q++, (<u64><u32>keyIndex(keyAt(keys, i)) << 32) | <u64><u32>i);
+      for (let i = hi; i < b; i++) setKey(idx, q++, (<u64><u32>keyIndex(keyAt(keys, i)) << 32) | <u64><u32>i);
+      sortKeys(idx, size);
+      for (let i = 0; i < size; i++) {
+        if (!whole && count >= keep) break;
+        let pos = <i32><u32>keyAt(idx, i);
+        if (whole && !reached) {
+          W += load<f64>(wp + (<usize>pos << 3));
+          if (W >= target) reached = true;
+        }
+        store<f64>(sp + (<usize>pos << 3), -1.0);
+        count++;
+      }
+    }
+    lo = a;
+    hi = b;
+  }
+  let out = 0;
+  for (let i = 0; i < n; i++) {
+    if (load<f64>(sp + (<usize>i << 3)) != -1.0) continue;
+    setKey(keys, out, keyAt(keys, i));
+    store<f64>(wp + (<usize>out << 3), load<f64>(wp + (<usize>i << 3)));
+    out++;
+  }
+  return out;
+}
+
 function fillNegInf(p: usize, n: i32): void {
   let v = f32x4.splat(-Infinity);
   let j = 0;
@@ -827,6 +916,38 @@ export function sampleRows(
   editPtr: usize, maskPtr: usize, maskStride: i32, constrained: bool,
   uniformsPtr: usize, tokensPtr: usize, filteredPtr: usize, scratchPtr: usize,
 ): i32 {
+  return sampleRowsWith(
+    xPtr, rows, classes, temperature, topK, topP, minP, minTokensToKeep,
+    topNSigma, epsilon, eta, temperatureLast, xtcProbability, xtcThreshold, xtcPtr,
+    editPtr, maskPtr, maskStride, constrained, uniformsPtr, tokensPtr, filteredPtr, scratchPtr, 1.0,
+  );
+}
+
+/**
+ * sampleRows with Hugging Face's typical-p: `typicalP` in (0, 1) is the mass kept (1 = off, which
+ * is sampleRows). A separate export so that sampleRows keeps its signature; same scratch size.
+ */
+export function sampleRowsTypical(
+  xPtr: usize, rows: i32, classes: i32,
+  temperature: f64, topK: i32, topP: f64, minP: f64, minTokensToKeep: i32,
+  topNSigma: f64, epsilon: f64, eta: f64, temperatureLast: bool, xtcProbability: f64, xtcThreshold: f64, xtcPtr: usize,
+  editPtr: usize, maskPtr: usize, maskStride: i32, constrained: bool,
+  uniformsPtr: usize, tokensPtr: usize, filteredPtr: usize, scratchPtr: usize, typicalP: f64,
+): i32 {
+  return sampleRowsWith(
+    xPtr, rows, classes, temperature, topK, topP, minP, minTokensToKeep,
+    topNSigma, epsilon, eta, temperatureLast, xtcProbability, xtcThreshold, xtcPtr,
+    editPtr, maskPtr, maskStride, constrained, uniformsPtr, tokensPtr, filteredPtr, scratchPtr, typicalP,
+  );
+}
+
+function sampleRowsWith(
+  xPtr: usize, rows: i32, classes: i32,
+  temperature: f64, topK: i32, topP: f64, minP: f64, minTokensToKeep: i32,
+  topNSigma: f64, epsilon: f64, eta: f64, temperatureLast: bool, xtcProbability: f64, xtcThreshold: f64, xtcPtr: usize,
+  editPtr: usize, maskPtr: usize, maskStride: i32, constrained: bool,
+  uniformsPtr: usize, tokensPtr: usize, filteredPtr: usize, scratchPtr: usize, typicalP: f64,
+): i32 {
   let zp = scratchPtr;
   let keys = zp + ((<usize>classes * 4 + 15) & ~15);
   let wp = keys + (<usize>classes << 3);
@@ -847,6 +968,9 @@ export function sampleRows(
   let minPOn = minP > 0.0;
   let epsOn = epsilon > 0.0;
   let etaOn = eta > 0.0;
+  let typOn = typicalP < 1.0;
+  // llama.cpp order: typical runs right after top-k, on a complete candidate list.
+  let typFirst = typOn && temperatureLast;
   let bad = -1;
   let idBase = editPtr + (<usize>(rows + 1) << 2);
   let valBase = editPtr != 0 ? idBase + (<usize>load<i32>(editPtr + (<usize>rows << 2)) << 2) : 0;
@@ -885,7 +1009,7 @@ export function sampleRows(
 
     // No filter: every token is kept; draw over the whole row in index order.
     let sigmaOn = topNSigma > 0.0;
-    if (!topKOn && !topPOn && !minPOn && !epsOn && !etaOn && !xtcOn && !sigmaOn) {
+    if (!topKOn && !topPOn && !minPOn && !epsOn && !etaOn && !xtcOn && !sigmaOn && !typOn) {
       if (lateScale) scaleRow(zp, classes, temperature);
       let ms: f32 = lateScale ? <f32>(<f64>m / temperature) : m;
       if (filteredPtr != 0) memory.copy(outRow, zp, <usize>classes << 2);
@@ -921,7 +1045,11 @@ export function sampleRows(
       complete = true;
     } else {
       let zt: f32;
-      if (topPOn) {
+      if (typOn && (typFirst || (!topPOn && !minPOn))) {
+        // Typical keeps tokens from the middle of the rank order: it needs every token the
+        // stages before it keep, here the whole row.
+        zt = -Infinity;
+      } else if (topPOn) {
         S = rowMass(zp, classes, m, true, wFull);
         haveFull = true;
         zt = topPThreshold(m, topP * S * (1.0 + 1e-9));
@@ -954,12 +1082,25 @@ export function sampleRows(
         let j = keyIndex(keyAt(keys, i));
         store<f64>(wp + (<usize>i << 3), haveFull ? load<f64>(wFull + (<usize>j << 3)) : weightOf(load<f32>(zp + (<usize>j << 2)), m));
       }
-      K = topPOn || minPOn ? decide(wp, n, complete, classes, topP, S, minP, keep) : complete ? n : -2;
-      if (K != -1 && epsOn) K = massCut(zp, keys, wp, idx, wFull, n, K, classes, m, keep, epsilon, false);
-      if (K != -1 && etaOn) K = massCut(zp, keys, wp, idx, wFull, n, K, classes, m, keep, eta, true);
+      let nn = n;
+      if (typFirst) {
+        // The list is complete here (top-k set or whole row); wFull becomes typical's score array.
+        nn = typicalCut(zp, keys, wp, idx, wFull, n, classes, m, keep, typicalP);
+        haveFull = false;
+        keptSums(zp, keys, idx, 0, nn, classes, m, false);
+        S = SUM_S;
+      }
+      K = topPOn || minPOn ? decide(wp, nn, complete, classes, topP, S, minP, keep) : complete ? nn : -2;
+      if (typOn && !typFirst && K >= 0) {
+        K = typicalCut(zp, keys, wp, idx, wFull, K, classes, m, keep, typicalP);
+        nn = K;
+        haveFull = false;
+      } else if (typOn && K == -2) K = -1; // (not reached: typical rows have complete candidates)
+      if (K != -1 && epsOn) K = massCut(zp, keys, wp, idx, wFull, nn, K, classes, m, keep, epsilon, false);
+      if (K != -1 && etaOn) K = massCut(zp, keys, wp, idx, wFull, nn, K, classes, m, keep, eta, true);
       first = 0;
       if (K != -1 && xtcOn) {
-        first = xtcStart(zp, keys, wp, idx, wFull, n, K, classes, m, keep, xtcThreshold);
+        first = xtcStart(zp, keys, wp, idx, wFull, nn, K, classes, m, keep, xtcThreshold);
         if (first < 0) K = -1;
       }
       if (K >= 0 || K == -2) break;
@@ -969,10 +1110,17 @@ export function sampleRows(
 
     // The kept tokens in index order: those whose rank key lies between the first kept rank's and
     // the last's (no second sort). K = −2: the kept ranks run to the end of the row.
-    let lastKey: u64 = K == -2 ? u64.MAX_VALUE : keyAt(keys, K - 1);
-    let zLast: f32 = K == -2 ? -Infinity : load<f32>(zp + (<usize>keyIndex(lastKey) << 2));
-    let firstKey: u64 = first > 0 ? keyAt(keys, first) : 0;
-    K = collectKept(zp, classes, firstKey, lastKey, zLast, keys);
+    if (typOn) {
+      // Typical's kept set is not a range of ranks: sort the kept indices themselves.
+      for (let i = first; i < K; i++) setKey(keys, i - first, <u64><u32>keyIndex(keyAt(keys, i)));
+      K -= first;
+      sortKeys(keys, K);
+    } else {
+      let lastKey: u64 = K == -2 ? u64.MAX_VALUE : keyAt(keys, K - 1);
+      let zLast: f32 = K == -2 ? -Infinity : load<f32>(zp + (<usize>keyIndex(lastKey) << 2));
+      let firstKey: u64 = first > 0 ? keyAt(keys, first) : 0;
+      K = collectKept(zp, classes, firstKey, lastKey, zLast, keys);
+    }
     if (lateScale) {
       for (let i = 0; i < K; i++) {
         let p = zp + (<usize>keyIndex(keyAt(keys, i)) << 2);
