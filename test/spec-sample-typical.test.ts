@@ -269,6 +269,19 @@ describe('typical-p: wasm and JS give identical tokens and filtered logits', () 
     }
   });
 
+  it('rows whose score band cannot be bounded (scores past 32 nats, minTokensToKeep near the vocabulary) give the reference set', async () => {
+    const w = await engineFor('wasm');
+    const j = await engineFor('js');
+    const C = 301;
+    const x = Float32Array.from({ length: C }, (_, i) => -i * 0.5); // scores reach ~150 nats
+    for (const o of [{ typicalP: 0.9, minTokensToKeep: C }, { typicalP: 0.999999 }, { typicalP: 0.5, minTokensToKeep: 200 }, { typicalP: 0.3, order: 'llama.cpp' as const, minTokensToKeep: 250 }]) {
+      const ref = refKept(x, { ...o, llama: o.order === 'llama.cpp' });
+      expect(finiteIndices(w.filterLogits(x, C, o), 0, C), tagOf(o)).toEqual(ref.kept);
+      expect(w.filterLogits(x, C, o)).toEqual(j.filterLogits(x, C, o));
+      expect(w.sample(x, C, { ...o, seed: 4 })).toEqual(j.sample(x, C, { ...o, seed: 4 }));
+    }
+  });
+
   it('128,256-wide rows: typical alone, with top-k / top-p / min-p, in the llama.cpp order, with a large minTokensToKeep', async () => {
     const w = await engineFor('wasm');
     const j = await engineFor('js');

@@ -1,5 +1,5 @@
 // LLM sampling: constraints and penalties (sparse edits + a bitmask, prepared by src/sampling.ts)
-// → temperature → top-nσ → top-k → top-p → min-p → epsilon → eta → one token per row, and the
+// → temperature → top-nσ → top-k → top-p → min-p → typical-p → epsilon → eta → one token per row, and the
 // same filtering written out as logits (−inf outside the kept set). XTC (a range of ranks) closes
 // the filters; with the llama.cpp order the filters run on unscaled z and temperature shapes only
 // the draw.
@@ -24,16 +24,23 @@
 //     - min-p only: zt just below m + ln(minP);
 //     - epsilon / eta / XTC only: one f64x2 exp pass gives S (and, for eta, the entropy), zt just
 //       below m + ln(c·S) for the cutoff c.
-//  3. The top-p / min-p / epsilon / eta / XTC / minTokensToKeep decisions run on the sorted L exactly as the
+//     - typical-p seeing the whole row (alone, or first in the llama.cpp order): one f64x2 exp pass
+//       gives S and A, the mass is binned by the score s = |(z − m) − A/S| (eighth-nats), and L is
+//       the band of tokens with s below the first bin edge whose mass reaches p·S — a prefix of the
+//       score order (collectBand); otherwise typical works on the kept prefix of the sorted L.
+//  3. The top-p / min-p / typical / epsilon / eta / XTC / minTokensToKeep decisions run on the sorted L exactly as the
 //     reference runs them on the sorted vocabulary. If L turns out too short to decide
 //     (possible only through rounding at the margin, or minTokensToKeep > |L|), L is widened
 //     to the whole row and the decisions rerun, so the result never depends on the guess.
-//  4. The kept prefix is re-collected in index order (rank key ≤ the last kept key) and the
-//     uniform is inverted over it.
+//     Typical's kept set is not a prefix: typicalCut merges the two monotone halves of the score
+//     order (see there) and compacts the kept ranks, so the later stages again see a sorted prefix.
+//  4. The kept prefix is re-collected in index order (rank key ≤ the last kept key; with typical,
+//     the kept indices are sorted) and the uniform is inverted over it.
 // Cost for a 128,256-wide row: one f64-divide pass (when T ≠ 1) and a heap pass for top-k; the
 // top-p-only path adds one f64x2 exp pass and a sort of the candidates only. Measured (CPU time
 // per call, N(0, 2.5²) logits, loaded 2-core EPYC): topK 50 + topP 0.9 + T 0.8 ≈ 0.2 ms; topP 0.9
-// + T 0.8 alone ≈ 1.5 ms (4,497 tokens kept); no filter ≈ 0.8 ms (bench/sample.js compares).
+// + T 0.8 alone ≈ 1.5 ms (4,497 tokens kept); no filter ≈ 0.8 ms (bench/sample.js compares);
+// typical-p 0.9 + T 0.8 alone ≈ 2.6 ms CPU (5,727 kept; 11 ms before the band, which sorted the row).
 // Accuracy: the f64 exp is within 1 ulp of Math.exp on [−700, 0] (2e6 random points); every
 // decision is an exact copy of the reference's (test/spec-sample.test.ts: identical tokens and
 // filtered logits on both backends).
@@ -796,14 +803,14 @@ function xtcStart(zp: usize, keys: usize, wp: usize, idx: usize, wFull: usize, n
  * the ranks P−1, P−2, … and P, P+1, …, taken a group of equal s at a time (a group of several
  * tokens is put in index order by a sort of its ids). No sort by s of the whole set is needed.
  * The merge stops once the running sum reaches p·S and minTokensToKeep tokens are taken; the
- * kept ranks are compacted to the front of keys and wp in rank order. Returns their count.
+ * kept ranks are compacted to the front of keys and wp in rank order. Returns their count. S and A
+ * are those of the whole kept set; with `partial` the n candidates are only the tokens with
+ * s ≤ some radius (a prefix of the score order, see collectBand), and −1 means they ran out first.
  */
-function typicalCut(zp: usize, keys: usize, wp: usize, idx: usize, sp: usize, n: i32, classes: i32, m: f32, keep: i32, p: f64): i32 {
-  if (n == 0) return 0;
-  keptSums(zp, keys, idx, 0, n, classes, m, true);
-  let S = SUM_S;
-  if (!(S > 0.0)) return n;
-  let mu = SUM_A / S;
+function typicalCut(zp: usize, keys: usize, wp: usize, idx: usize, sp: usize, n: i32, classes: i32, m: f32, keep: i32, p: f64, S: f64, A: f64, partial: bool): i32 {
+  if (n == 0) return partial ? -1 : 0;
+  if (!(S > 0.0)) return partial ? -1 : n;
+  let mu = A / S;
   let P = n;
   for (let i = 0; i < n; i++) {
     let z = load<f32>(zp + (<usize>keyIndex(keyAt(keys, i)) << 2));
@@ -866,6 +873,8 @@ function typicalCut(zp: usize, keys: usize, wp: usize, idx: usize, sp: usize, n:
     lo = a;
     hi = b;
   }
+  // A band of candidates that ran out first: the caller widens to the whole row.
+  if (partial && !(reached && count >= keep)) return -1;
   let out = 0;
   for (let i = 0; i < n; i++) {
     if (load<f64>(sp + (<usize>i << 3)) != -1.0) continue;
@@ -874,6 +883,73 @@ function typicalCut(zp: usize, keys: usize, wp: usize, idx: usize, sp: usize, n:
     out++;
   }
   return out;
+}
+
+/** Σ w and Σ w·(z − m) of the whole row (wFull holds w), for typical's band. */
+let BAND_S: f64 = 0.0;
+let BAND_A: f64 = 0.0;
+
+/**
+ * Typical-p's candidates when it sees the whole row: S and A over the row, then the mass of
+ * s = |(z − m) − A/S| binned by eighth-nats (HIST, counts at RADIX_COUNTS); the radius R is the first
+ * bin edge whose mass reaches p·S (with a margin) and holds `keep` tokens. Collects the rank keys of
+ * the tokens with s < R — a prefix of the score order, so typicalCut can decide on them alone —
+ * and returns their count, or −1 when no bin edge qualifies (the caller takes the whole row).
+ */
+function collectBand(zp: usize, classes: i32, m: f32, keys: usize, wFull: usize, p: f64, keep: i32, idx: usize): i32 {
+  rowMass(zp, classes, m, false, wFull);
+  keptSums(zp, 0, idx, wFull, -2, classes, m, true);
+  let S = SUM_S;
+  let A = SUM_A;
+  BAND_S = S;
+  BAND_A = A;
+  if (!(S > 0.0) || m == Infinity) return -1;
+  let mu = A / S;
+  memory.fill(HIST, 0, HIST_BUCKETS * 8);
+  memory.fill(RADIX_COUNTS, 0, HIST_BUCKETS * 4);
+  for (let j = 0; j < classes; j++) {
+    let z = load<f32>(zp + (<usize>j << 2));
+    if (z == -Infinity) continue;
+    let e = Math.abs((<f64>z - <f64>m) - mu) * 8.0;
+    let b = e < <f64>(HIST_BUCKETS - 1) ? <i32>e : HIST_BUCKETS - 1;
+    let hp = HIST + (<usize>b << 3);
+    store<f64>(hp, load<f64>(hp) + load<f64>(wFull + (<usize>j << 3)));
+    let cp = RADIX_COUNTS + (<usize>b << 2);
+    store<i32>(cp, load<i32>(cp) + 1);
+  }
+  let target = p * S * (1.0 + 1e-6);
+  let cum: f64 = 0.0;
+  let count = 0;
+  let R: f64 = -1.0;
+  for (let b = 0; b < HIST_BUCKETS - 1; b++) {
+    cum += load<f64>(HIST + (<usize>b << 3));
+    count += load<i32>(RADIX_COUNTS + (<usize>b << 2));
+    if (cum >= target && count >= keep) {
+      R = <f64>(b + 1) / 8.0;
+      break;
+    }
+  }
+  if (R < 0.0) return -1;
+  // z in the band [m + mu − R, m + mu + R], screened four lanes at a time in float32 (widened), decided in f64.
+  let lo32 = <f32>(<f64>m + mu - R - 1e-3 - Math.abs(<f64>m) * 1e-6);
+  let hi32 = <f32>(<f64>m + mu + R + 1e-3 + Math.abs(<f64>m) * 1e-6);
+  let lov = f32x4.splat(lo32);
+  let hiv = f32x4.splat(hi32);
+  let n = 0;
+  let j = 0;
+  for (; j + 4 <= classes; j += 4) {
+    let v = v128.load(zp + (<usize>j << 2));
+    if (!v128.any_true(v128.and(f32x4.ge(v, lov), f32x4.le(v, hiv)))) continue;
+    for (let q = j; q < j + 4; q++) {
+      let z = load<f32>(zp + (<usize>q << 2));
+      if (z != -Infinity && Math.abs((<f64>z - <f64>m) - mu) < R) setKey(keys, n++, rankKey(z, q));
+    }
+  }
+  for (; j < classes; j++) {
+    let z = load<f32>(zp + (<usize>j << 2));
+    if (z != -Infinity && Math.abs((<f64>z - <f64>m) - mu) < R) setKey(keys, n++, rankKey(z, j));
+  }
+  return n;
 }
 
 function fillNegInf(p: usize, n: i32): void {
@@ -894,6 +970,13 @@ function scaleRow(zp: usize, classes: i32, t: f64): void {
     v128.store(zp + (<usize>j << 2), v128.shuffle<f32>(lo, hi, 0, 1, 4, 5));
   }
   for (; j < classes; j++) store<f32>(zp + (<usize>j << 2), <f32>(<f64>load<f32>(zp + (<usize>j << 2)) / t));
+}
+
+/** typicalCut on the first n candidates: with S and A of those n, or of the whole row for a band. */
+function typical(zp: usize, keys: usize, wp: usize, idx: usize, sp: usize, n: i32, classes: i32, m: f32, keep: i32, p: f64, band: bool): i32 {
+  if (band) return typicalCut(zp, keys, wp, idx, sp, n, classes, m, keep, p, BAND_S, BAND_A, true);
+  keptSums(zp, keys, idx, 0, n, classes, m, true);
+  return typicalCut(zp, keys, wp, idx, sp, n, classes, m, keep, p, SUM_S, SUM_A, false);
 }
 
 /** Bytes of scratch sampleRows needs for rows of `classes` (z, keys, weights). */
@@ -1036,7 +1119,8 @@ function sampleRowsWith(
     // Candidates: a rank prefix that holds the kept set (or is widened until it does).
     let S: f64 = 0.0;
     let haveFull = false;
-    let n: i32;
+    let band = false;
+    let n: i32 = 0;
     let complete: bool;
     if (topKOn) {
       let tau = kthLargest(zp, classes, k, keys);
@@ -1046,9 +1130,10 @@ function sampleRowsWith(
     } else {
       let zt: f32;
       if (typOn && (typFirst || (!topPOn && !minPOn))) {
-        // Typical keeps tokens from the middle of the rank order: it needs every token the
-        // stages before it keep, here the whole row.
+        // Typical sees the whole row: its candidates are a band of z around m + A/S, or the
+        // whole row when the band cannot be bounded.
         zt = -Infinity;
+        band = true;
       } else if (topPOn) {
         S = rowMass(zp, classes, m, true, wFull);
         haveFull = true;
@@ -1071,8 +1156,15 @@ function sampleRowsWith(
         }
         zt = m == Infinity ? Infinity : <f32>(<f64>m + Math.log(c * S) - 1e-3 - Math.abs(<f64>m) * 1e-6);
       }
-      n = collect(zp, classes, zt, keys, m, false);
-      complete = zt == -Infinity || n == classes;
+      if (band) {
+        n = collectBand(zp, classes, m, keys, wFull, typicalP, keep, idx);
+        haveFull = true;
+        if (n < 0) band = false;
+      }
+      if (!band) {
+        n = collect(zp, classes, zt, keys, m, false);
+        complete = zt == -Infinity || n == classes;
+      } else complete = false;
     }
     let K: i32;
     let first = 0;
@@ -1084,18 +1176,24 @@ function sampleRowsWith(
       }
       let nn = n;
       if (typFirst) {
-        // The list is complete here (top-k set or whole row); wFull becomes typical's score array.
-        nn = typicalCut(zp, keys, wp, idx, wFull, n, classes, m, keep, typicalP);
-        haveFull = false;
-        keptSums(zp, keys, idx, 0, nn, classes, m, false);
-        S = SUM_S;
+        // The list is the top-k set, the whole row, or typical's band of it.
+        nn = typical(zp, keys, wp, idx, wFull, n, classes, m, keep, typicalP, band);
+        haveFull = false; // wFull became typical's score array
+        if (nn >= 0) {
+          keptSums(zp, keys, idx, 0, nn, classes, m, false);
+          S = SUM_S;
+        }
       }
-      K = topPOn || minPOn ? decide(wp, nn, complete, classes, topP, S, minP, keep) : complete ? nn : -2;
-      if (typOn && !typFirst && K >= 0) {
-        K = typicalCut(zp, keys, wp, idx, wFull, K, classes, m, keep, typicalP);
-        nn = K;
-        haveFull = false;
-      } else if (typOn && K == -2) K = -1; // (not reached: typical rows have complete candidates)
+      if (nn < 0) K = -1;
+      else {
+        let whole = complete || typFirst || band;
+        K = topPOn || minPOn ? decide(wp, nn, whole, classes, topP, S, minP, keep) : whole ? nn : -2;
+        if (typOn && !typFirst && K >= 0) {
+          K = typical(zp, keys, wp, idx, wFull, K, classes, m, keep, typicalP, band);
+          nn = K;
+          haveFull = false;
+        } else if (typOn && !typFirst && K == -2) K = -1; // (not reached: typical rows have complete candidates)
+      }
       if (K != -1 && epsOn) K = massCut(zp, keys, wp, idx, wFull, nn, K, classes, m, keep, epsilon, false);
       if (K != -1 && etaOn) K = massCut(zp, keys, wp, idx, wFull, nn, K, classes, m, keep, eta, true);
       first = 0;
@@ -1106,6 +1204,7 @@ function sampleRowsWith(
       if (K >= 0 || K == -2) break;
       n = collect(zp, classes, -Infinity, keys, m, false);
       complete = true;
+      band = false;
     }
 
     // The kept tokens in index order: those whose rank key lies between the first kept rank's and
