@@ -5,9 +5,9 @@
 //
 //   node bench/sample.js [--quick]        (needs `npm run build` first: imports ../dist)
 //
-// A second table times the issue-16 options (constraints, penalties, top-nσ / epsilon / eta / XTC,
+// A second table times the issue-16 options (constraints, penalties, top-nσ / epsilon / eta / XTC / typical-p,
 // the llama.cpp order, logprobs, verifyDraft) on the wasm backend against the top-k 50 + top-p 0.9
-// + T 0.8 path on the N(0, 2.5²) row; the target is < 2× that path (XTC may need a full pass).
+// + T 0.8 path on the N(0, 2.5²) row; the target is < 2× that path (XTC and typical-p may need a full pass).
 //
 // Workloads: logits ~ N(0, 2.5²) float32 (seeded), which keeps a few thousand tokens at
 // top-p 0.9 after temperature 0.8; and a peaked row (one logit +12 above the rest) where
@@ -127,6 +127,8 @@ const paths = [
   ['+ eta=6e-4', { ...base, eta: 6e-4 }],
   ['+ xtc {p=1, t=0.1}', { ...base, xtc: { probability: 1, threshold: 0.1 } }],
   ["+ order 'llama.cpp'", { ...base, order: 'llama.cpp' }],
+  ['+ typicalP=0.9', { ...base, typicalP: 0.9 }],
+  ["+ typicalP=0.9, order 'llama.cpp'", { ...base, typicalP: 0.9, order: 'llama.cpp' }],
   ['+ logprobs, topLogprobs=20 (raw)', { ...base, logprobs: true, topLogprobs: 20 }],
   ["+ logprobs, topLogprobs=20 ('processed')", { ...base, logprobs: true, topLogprobs: 20, logprobsOf: 'processed' }],
   ['topNSigma=1 T=0.8 alone', { topNSigma: 1, temperature: 0.8 }],
@@ -134,6 +136,9 @@ const paths = [
   ['eta=6e-4 T=0.8 alone', { eta: 6e-4, temperature: 0.8 }],
   ['xtc {p=1, t=0.1} T=0.8 alone', { xtc: { probability: 1, threshold: 0.1 }, temperature: 0.8 }],
   ["order 'llama.cpp' T=0.8 alone (no filter)", { order: 'llama.cpp', temperature: 0.8 }],
+  ['typicalP=0.9 T=0.8 alone', { typicalP: 0.9, temperature: 0.8 }],
+  ['typicalP=0.9 topP=0.9 T=0.8 (no top-k)', { typicalP: 0.9, topP: 0.9, temperature: 0.8 }],
+  ["typicalP=0.9 topP=0.9 T=0.8, order 'llama.cpp'", { typicalP: 0.9, topP: 0.9, temperature: 0.8, order: 'llama.cpp' }],
 ];
 console.log('');
 console.log(`# issue-16 paths: wasm sample, one row × ${CLASSES}, N(0, 2.5²) logits — ${m.cpu}, Node ${m.node}; one run, shared machine`);

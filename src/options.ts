@@ -46,6 +46,7 @@ export const SAMPLE_OPTION_KEYS: readonly string[] = [
   'topNSigma',
   'epsilon',
   'eta',
+  'typicalP',
   'xtc',
   'order',
   'logprobs',

@@ -53,7 +53,7 @@ export function checkLogprobs(o: LogprobOptions | undefined): { n: number; proce
 export function neutralFilter(): FilterOptions {
   return {
     temperature: 1, topK: 0, topP: 1, minP: 0, repetitionPenalty: 1, penaltyTokens: null, minTokensToKeep: 1,
-    topNSigma: 0, epsilon: 0, eta: 0, temperatureLast: false, xtc: null, xtcDraws: null,
+    topNSigma: 0, epsilon: 0, eta: 0, typicalP: 1, temperatureLast: false, xtc: null, xtcDraws: null,
     edits: null, mask: null, maskStride: 0, constrained: false,
   };
 }
@@ -193,24 +193,32 @@ export interface SamplerOptions extends LogprobOptions {
   epsilon?: number;
   /** Hugging Face EtaLogitsWarper: drop p < min(eta, √eta·exp(−H)); in [0, 1), 0 = off. */
   eta?: number;
+  /** Hugging Face TypicalLogitsWarper (llama.cpp typical): keep the tokens whose −log p is closest to the entropy, up to this mass; in (0, 1], 1 = off. */
+  typicalP?: number;
   /** llama.cpp XTC: with this probability per row, drop the tokens with p ≥ threshold except the least likely of them. */
   xtc?: { probability: number; threshold: number };
   /** 'hf' (default): temperature first; 'llama.cpp': temperature last. */
   order?: SampleOrder;
 }
 
-/** The stage orders: Hugging Face's (temperature first) and llama.cpp's (temperature last). */
+/**
+ * The stage orders: Hugging Face's (temperature first, typical-p after min-p, as in
+ * `_get_logits_processor`) and llama.cpp's (temperature last, typical right after top-k, as in its
+ * default chain). The lists of the releases before typicalP (the same without 'typicalP') are
+ * still accepted and mean the same order.
+ */
 export type SampleOrder = 'hf' | 'llama.cpp' | readonly string[];
 export const SAMPLE_ORDERS = {
-  hf: ['temperature', 'topNSigma', 'topK', 'topP', 'minP', 'epsilon', 'eta', 'xtc'],
-  'llama.cpp': ['topNSigma', 'topK', 'topP', 'minP', 'epsilon', 'eta', 'xtc', 'temperature'],
+  hf: ['temperature', 'topNSigma', 'topK', 'topP', 'minP', 'typicalP', 'epsilon', 'eta', 'xtc'],
+  'llama.cpp': ['topNSigma', 'topK', 'typicalP', 'topP', 'minP', 'epsilon', 'eta', 'xtc', 'temperature'],
 } as const;
 
-/** topNSigma, epsilon, eta, xtc and order, validated. */
+/** topNSigma, epsilon, eta, typicalP, xtc and order, validated. */
 export function checkSamplers(o: SamplerOptions | undefined): {
   topNSigma: number;
   epsilon: number;
   eta: number;
+  typicalP: number;
   xtc: { probability: number; threshold: number } | null;
   temperatureLast: boolean;
 } {
@@ -223,6 +231,9 @@ export function checkSamplers(o: SamplerOptions | undefined): {
       fail('invalid_argument', `options.${name} = ${describe(v)}, expected a number in [0, 1) (0 = off)`, `options.${name}`);
     return v;
   };
+  const typicalP = o?.typicalP ?? 1;
+  if (typeof typicalP !== 'number' || !(typicalP > 0 && typicalP <= 1))
+    fail('invalid_argument', `options.typicalP = ${describe(typicalP)}, expected a number in (0, 1] (1 = off)`, 'options.typicalP');
   let xtc: { probability: number; threshold: number } | null = null;
   if (o?.xtc !== undefined) {
     const x = o.xtc as unknown;
@@ -236,7 +247,8 @@ export function checkSamplers(o: SamplerOptions | undefined): {
   }
   const order = o?.order ?? 'hf';
   let temperatureLast = false;
-  const same = (a: readonly string[], b: readonly string[]): boolean => a.length === b.length && a.every((v, i) => v === b[i]);
+  const equal = (a: readonly string[], b: readonly string[]): boolean => a.length === b.length && a.every((v, i) => v === b[i]);
+  const same = (a: readonly string[], b: readonly string[]): boolean => equal(a, b) || equal(a, b.filter((v) => v !== 'typicalP'));
   if (order === 'llama.cpp' || (Array.isArray(order) && same(order, SAMPLE_ORDERS['llama.cpp']))) temperatureLast = true;
   else if (!(order === 'hf' || (Array.isArray(order) && same(order, SAMPLE_ORDERS.hf))))
     fail(
@@ -244,7 +256,7 @@ export function checkSamplers(o: SamplerOptions | undefined): {
       `options.order = ${Array.isArray(order) ? JSON.stringify(order) : describe(order)}, expected 'hf', 'llama.cpp' or one of their stage lists (${JSON.stringify(SAMPLE_ORDERS.hf)} / ${JSON.stringify(SAMPLE_ORDERS['llama.cpp'])}); other orders are not supported yet`,
       'options.order',
     );
-  return { topNSigma, epsilon: cutoff(o?.epsilon, 'epsilon'), eta: cutoff(o?.eta, 'eta'), xtc, temperatureLast };
+  return { topNSigma, epsilon: cutoff(o?.epsilon, 'epsilon'), eta: cutoff(o?.eta, 'eta'), typicalP, xtc, temperatureLast };
 }
 
 /** Validates the constraint and penalty options; throws before anything is computed. */

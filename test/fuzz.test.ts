@@ -247,6 +247,7 @@ function plausible(key: string, r: () => number, rows: number, classes: number):
       return Math.floor(r() * (classes + 2));
     case 'topP':
     case 'minP':
+    case 'typicalP':
       return pick([0.1, 0.5, 0.9, 1, 0]);
     case 'repetitionPenalty':
       return pick([1, 1.2, 0.8, 2]);

@@ -2,7 +2,7 @@
  * Sampling, logits filtering and half-precision inputs (issue 7), run on every
  * backend, plus the cross-backend checks (same seed → same tokens on wasm and JS).
  *
- * The kept sets are checked against a float64 reference written here from the rules
+ * The kept sets are checked against the float64 reference (test/reference/sample.ts), written from the rules
  * of the README section "Sampling and logits processing" with Math.exp (not the library's exp), so a shared mistake in
  * both backends would still show.
  */
@@ -11,73 +11,9 @@ import { describeEachBackend, describeVsJs, engineFor } from './helpers/backends
 import { normal, randomLogits, rng } from './helpers/random.js';
 import { LogitkitError, type Engine, type SampleOptions } from '../src/index.js';
 import { expNonPositive } from '../src/backends/js-sample.js';
+import { refKept, refZ, type RefOptions } from './reference/sample.js';
 
 const fround = Math.fround;
-
-// ---- the float64 reference -----------------------------------------------------------
-
-interface RefOptions {
-  temperature?: number;
-  topK?: number;
-  topP?: number;
-  minP?: number;
-  repetitionPenalty?: number;
-  penaltyTokens?: Int32Array;
-  minTokensToKeep?: number;
-}
-
-/** Processed logits of one row (penalty, then temperature), NaN → −inf. */
-function refZ(row: Float32Array, o: RefOptions): number[] {
-  const T = o.temperature ?? 1;
-  const pen = o.repetitionPenalty ?? 1;
-  const v = Array.from(row);
-  if (o.penaltyTokens && pen !== 1) for (const t of new Set(o.penaltyTokens)) v[t] = v[t]! > 0 ? fround(v[t]! / pen) : fround(v[t]! * pen);
-  return v.map((a) => (T === 0 || T === 1 ? a : fround(a / T))).map((a) => (Number.isNaN(a) ? -Infinity : a));
-}
-
-/** The kept set (sorted ascending) and the filtered distribution over it, from the rules. */
-function refKept(row: Float32Array, o: RefOptions): { kept: number[]; probs: Map<number, number> } {
-  const z = refZ(row, o);
-  const C = z.length;
-  const keep = Math.min(o.minTokensToKeep ?? 1, C);
-  const order = z.map((_, j) => j).sort((a, b) => (z[b]! !== z[a]! ? (z[b]! > z[a]! ? 1 : -1) : a - b));
-  const m = z[order[0]!]!;
-  const w = z.map((a) => Math.exp(a - m));
-  let K = C;
-  let tau = -Infinity;
-  if ((o.topK ?? 0) > 0) {
-    const k = Math.min(Math.max(o.topK!, keep), C);
-    tau = z[order[k - 1]!]!;
-    K = order.filter((j) => z[j]! >= tau).length;
-  }
-  const topP = o.topP ?? 1;
-  if (topP < 1) {
-    const S = order.slice(0, K).reduce((s, j) => s + w[j]!, 0);
-    let W = 0;
-    let K2 = K;
-    for (let i = 0; i < K; i++) {
-      W += w[order[i]!]!;
-      if (W >= topP * S) {
-        K2 = i + 1;
-        break;
-      }
-    }
-    K = Math.min(Math.max(K2, keep), K);
-  }
-  const minP = o.minP ?? 0;
-  if (minP > 0) {
-    let K3 = K;
-    for (let i = 0; i < K; i++)
-      if (w[order[i]!]! < minP) {
-        K3 = i;
-        break;
-      }
-    K = Math.min(Math.max(K3, keep), K);
-  }
-  const kept = order.slice(0, K).sort((a, b) => a - b);
-  const total = kept.reduce((s, j) => s + w[j]!, 0);
-  return { kept, probs: new Map(kept.map((j) => [j, w[j]! / total])) };
-}
 
 function finiteIndices(a: Float32Array, start: number, classes: number): number[] {
   const out: number[] = [];

@@ -1,5 +1,5 @@
 // LLM sampling: constraints and penalties (sparse edits + a bitmask, prepared by src/sampling.ts)
-// → temperature → top-nσ → top-k → top-p → min-p → epsilon → eta → one token per row, and the
+// → temperature → top-nσ → top-k → top-p → min-p → typical-p → epsilon → eta → one token per row, and the
 // same filtering written out as logits (−inf outside the kept set). XTC (a range of ranks) closes
 // the filters; with the llama.cpp order the filters run on unscaled z and temperature shapes only
 // the draw.
@@ -24,16 +24,23 @@
 //     - min-p only: zt just below m + ln(minP);
 //     - epsilon / eta / XTC only: one f64x2 exp pass gives S (and, for eta, the entropy), zt just
 //       below m + ln(c·S) for the cutoff c.
-//  3. The top-p / min-p / epsilon / eta / XTC / minTokensToKeep decisions run on the sorted L exactly as the
+//     - typical-p seeing the whole row (alone, or first in the llama.cpp order): one f64x2 exp pass
+//       gives S and A, the mass is binned by the score s = |(z − m) − A/S| (eighth-nats), and L is
+//       the band of tokens with s below the first bin edge whose mass reaches p·S — a prefix of the
+//       score order (collectBand); otherwise typical works on the kept prefix of the sorted L.
+//  3. The top-p / min-p / typical / epsilon / eta / XTC / minTokensToKeep decisions run on the sorted L exactly as the
 //     reference runs them on the sorted vocabulary. If L turns out too short to decide
 //     (possible only through rounding at the margin, or minTokensToKeep > |L|), L is widened
 //     to the whole row and the decisions rerun, so the result never depends on the guess.
-//  4. The kept prefix is re-collected in index order (rank key ≤ the last kept key) and the
-//     uniform is inverted over it.
+//     Typical's kept set is not a prefix: typicalCut merges the two monotone halves of the score
+//     order (see there) and compacts the kept ranks, so the later stages again see a sorted prefix.
+//  4. The kept prefix is re-collected in index order (rank key ≤ the last kept key; with typical,
+//     the kept indices are sorted) and the uniform is inverted over it.
 // Cost for a 128,256-wide row: one f64-divide pass (when T ≠ 1) and a heap pass for top-k; the
 // top-p-only path adds one f64x2 exp pass and a sort of the candidates only. Measured (CPU time
 // per call, N(0, 2.5²) logits, loaded 2-core EPYC): topK 50 + topP 0.9 + T 0.8 ≈ 0.2 ms; topP 0.9
-// + T 0.8 alone ≈ 1.5 ms (4,497 tokens kept); no filter ≈ 0.8 ms (bench/sample.js compares).
+// + T 0.8 alone ≈ 1.5 ms (4,497 tokens kept); no filter ≈ 0.8 ms (bench/sample.js compares);
+// typical-p 0.9 + T 0.8 alone ≈ 2.6 ms CPU (5,727 kept; 11 ms before the band, which sorted the row).
 // Accuracy: the f64 exp is within 1 ulp of Math.exp on [−700, 0] (2e6 random points); every
 // decision is an exact copy of the reference's (test/spec-sample.test.ts: identical tokens and
 // filtered logits on both backends).
@@ -787,6 +794,164 @@ function xtcStart(zp: usize, keys: usize, wp: usize, idx: usize, wFull: usize, n
   return last > 0 && size - last >= keep ? last : 0;
 }
 
+/**
+ * Hugging Face's typical-p (the reference's typicalCut) on the kept set, the first n sorted
+ * candidates (rank keys at keys, weights at wp). s_i = |(z − m) − A/S| (A/S from keptSums; with
+ * m = +inf, 0 for +inf tokens and +inf otherwise) is written to sp. Along the rank order
+ * t = (z − m) − A/S never increases (rounding is monotone), so s falls over the ranks with t ≥ 0
+ * (the first P) and rises over the rest: the (s ascending, lower index first) order is a merge of
+ * the ranks P−1, P−2, … and P, P+1, …, taken a group of equal s at a time (a group of several
+ * tokens is put in index order by a sort of its ids). No sort by s of the whole set is needed.
+ * The merge stops once the running sum reaches p·S and minTokensToKeep tokens are taken; the
+ * kept ranks are compacted to the front of keys and wp in rank order. Returns their count. S and A
+ * are those of the whole kept set; with `partial` the n candidates are only the tokens with
+ * s ≤ some radius (a prefix of the score order, see collectBand), and −1 means they ran out first.
+ */
+function typicalCut(zp: usize, keys: usize, wp: usize, idx: usize, sp: usize, n: i32, classes: i32, m: f32, keep: i32, p: f64, S: f64, A: f64, partial: bool): i32 {
+  if (n == 0) return partial ? -1 : 0;
+  if (!(S > 0.0)) return partial ? -1 : n;
+  let mu = A / S;
+  let P = n;
+  for (let i = 0; i < n; i++) {
+    let z = load<f32>(zp + (<usize>keyIndex(keyAt(keys, i)) << 2));
+    let sv: f64;
+    if (m == Infinity) {
+      sv = z == Infinity ? 0.0 : Infinity;
+      if (z != Infinity && P == n) P = i;
+    } else {
+      let t = (<f64>z - <f64>m) - mu;
+      sv = Math.abs(t);
+      if (t < 0.0 && P == n) P = i;
+    }
+    store<f64>(sp + (<usize>i << 3), sv);
+  }
+  let target = p * S;
+  let W: f64 = 0.0;
+  let count = 0;
+  let reached = false;
+  let lo = P - 1;
+  let hi = P;
+  while (lo >= 0 || hi < n) {
+    if (reached && count >= keep) break;
+    let g: f64 = lo >= 0 ? load<f64>(sp + (<usize>lo << 3)) : Infinity;
+    if (hi < n) {
+      let sh = load<f64>(sp + (<usize>hi << 3));
+      if (lo < 0 || sh < g) g = sh;
+    }
+    let a = lo;
+    while (a >= 0 && load<f64>(sp + (<usize>a << 3)) == g) a--;
+    let b = hi;
+    while (b < n && load<f64>(sp + (<usize>b << 3)) == g) b++;
+    let size = (lo - a) + (b - hi);
+    // A group that starts before the mass is reached is kept whole (ties at the cut are kept);
+    // after it, only the minTokensToKeep extras, lowest index first.
+    let whole = !reached;
+    if (size == 1) {
+      let pos = lo > a ? lo : hi;
+      if (whole) {
+        W += load<f64>(wp + (<usize>pos << 3));
+        if (W >= target) reached = true;
+      }
+      store<f64>(sp + (<usize>pos << 3), -1.0);
+      count++;
+    } else {
+      let q = 0;
+      for (let i = lo; i > a; i--) setKey(idx, q++, (<u64><u32>keyIndex(keyAt(keys, i)) << 32) | <u64><u32>i);
+      for (let i = hi; i < b; i++) setKey(idx, q++, (<u64><u32>keyIndex(keyAt(keys, i)) << 32) | <u64><u32>i);
+      sortKeys(idx, size);
+      for (let i = 0; i < size; i++) {
+        if (!whole && count >= keep) break;
+        let pos = <i32><u32>keyAt(idx, i);
+        if (whole && !reached) {
+          W += load<f64>(wp + (<usize>pos << 3));
+          if (W >= target) reached = true;
+        }
+        store<f64>(sp + (<usize>pos << 3), -1.0);
+        count++;
+      }
+    }
+    lo = a;
+    hi = b;
+  }
+  // A band of candidates that ran out first: the caller widens to the whole row.
+  if (partial && !(reached && count >= keep)) return -1;
+  let out = 0;
+  for (let i = 0; i < n; i++) {
+    if (load<f64>(sp + (<usize>i << 3)) != -1.0) continue;
+    setKey(keys, out, keyAt(keys, i));
+    store<f64>(wp + (<usize>out << 3), load<f64>(wp + (<usize>i << 3)));
+    out++;
+  }
+  return out;
+}
+
+/** Σ w and Σ w·(z − m) of the whole row (wFull holds w), for typical's band. */
+let BAND_S: f64 = 0.0;
+let BAND_A: f64 = 0.0;
+
+/**
+ * Typical-p's candidates when it sees the whole row: S and A over the row, then the mass of
+ * s = |(z − m) − A/S| binned by eighth-nats (HIST, counts at RADIX_COUNTS); the radius R is the first
+ * bin edge whose mass reaches p·S (with a margin) and holds `keep` tokens. Collects the rank keys of
+ * the tokens with s < R — a prefix of the score order, so typicalCut can decide on them alone —
+ * and returns their count, or −1 when no bin edge qualifies (the caller takes the whole row).
+ */
+function collectBand(zp: usize, classes: i32, m: f32, keys: usize, wFull: usize, p: f64, keep: i32, idx: usize): i32 {
+  rowMass(zp, classes, m, false, wFull);
+  keptSums(zp, 0, idx, wFull, -2, classes, m, true);
+  let S = SUM_S;
+  let A = SUM_A;
+  BAND_S = S;
+  BAND_A = A;
+  if (!(S > 0.0) || m == Infinity) return -1;
+  let mu = A / S;
+  memory.fill(HIST, 0, HIST_BUCKETS * 8);
+  memory.fill(RADIX_COUNTS, 0, HIST_BUCKETS * 4);
+  for (let j = 0; j < classes; j++) {
+    let z = load<f32>(zp + (<usize>j << 2));
+    if (z == -Infinity) continue;
+    let e = Math.abs((<f64>z - <f64>m) - mu) * 8.0;
+    let b = e < <f64>(HIST_BUCKETS - 1) ? <i32>e : HIST_BUCKETS - 1;
+    let hp = HIST + (<usize>b << 3);
+    store<f64>(hp, load<f64>(hp) + load<f64>(wFull + (<usize>j << 3)));
+    let cp = RADIX_COUNTS + (<usize>b << 2);
+    store<i32>(cp, load<i32>(cp) + 1);
+  }
+  let target = p * S * (1.0 + 1e-6);
+  let cum: f64 = 0.0;
+  let count = 0;
+  let R: f64 = -1.0;
+  for (let b = 0; b < HIST_BUCKETS - 1; b++) {
+    cum += load<f64>(HIST + (<usize>b << 3));
+    count += load<i32>(RADIX_COUNTS + (<usize>b << 2));
+    if (cum >= target && count >= keep) {
+      R = <f64>(b + 1) / 8.0;
+      break;
+    }
+  }
+  if (R < 0.0) return -1;
+  // z in the band [m + mu − R, m + mu + R], screened four lanes at a time in float32 (widened), decided in f64.
+  let lo32 = <f32>(<f64>m + mu - R - 1e-3 - Math.abs(<f64>m) * 1e-6);
+  let hi32 = <f32>(<f64>m + mu + R + 1e-3 + Math.abs(<f64>m) * 1e-6);
+  let lov = f32x4.splat(lo32);
+  let hiv = f32x4.splat(hi32);
+  let n = 0;
+  let j = 0;
+  for (; j + 4 <= classes; j += 4) {
+    let v = v128.load(zp + (<usize>j << 2));
+    if (!v128.any_true(v128.and(f32x4.ge(v, lov), f32x4.le(v, hiv)))) continue;
+    for (let q = j; q < j + 4; q++) {
+      let z = load<f32>(zp + (<usize>q << 2));
+      if (z != -Infinity && Math.abs((<f64>z - <f64>m) - mu) < R) setKey(keys, n++, rankKey(z, q));
+    }
+  }
+  for (; j < classes; j++) {
+    let z = load<f32>(zp + (<usize>j << 2));
+    if (z != -Infinity && Math.abs((<f64>z - <f64>m) - mu) < R) setKey(keys, n++, rankKey(z, j));
+  }
+  return n;
+}
+
 function fillNegInf(p: usize, n: i32): void {
   let v = f32x4.splat(-Infinity);
   let j = 0;
@@ -805,6 +970,13 @@ function scaleRow(zp: usize, classes: i32, t: f64): void {
     v128.store(zp + (<usize>j << 2), v128.shuffle<f32>(lo, hi, 0, 1, 4, 5));
   }
   for (; j < classes; j++) store<f32>(zp + (<usize>j << 2), <f32>(<f64>load<f32>(zp + (<usize>j << 2)) / t));
+}
+
+/** typicalCut on the first n candidates: with S and A of those n, or of the whole row for a band. */
+function typical(zp: usize, keys: usize, wp: usize, idx: usize, sp: usize, n: i32, classes: i32, m: f32, keep: i32, p: f64, band: bool): i32 {
+  if (band) return typicalCut(zp, keys, wp, idx, sp, n, classes, m, keep, p, BAND_S, BAND_A, true);
+  keptSums(zp, keys, idx, 0, n, classes, m, true);
+  return typicalCut(zp, keys, wp, idx, sp, n, classes, m, keep, p, SUM_S, SUM_A, false);
 }
 
 /** Bytes of scratch sampleRows needs for rows of `classes` (z, keys, weights). */
@@ -827,6 +999,38 @@ export function sampleRows(
   editPtr: usize, maskPtr: usize, maskStride: i32, constrained: bool,
   uniformsPtr: usize, tokensPtr: usize, filteredPtr: usize, scratchPtr: usize,
 ): i32 {
+  return sampleRowsWith(
+    xPtr, rows, classes, temperature, topK, topP, minP, minTokensToKeep,
+    topNSigma, epsilon, eta, temperatureLast, xtcProbability, xtcThreshold, xtcPtr,
+    editPtr, maskPtr, maskStride, constrained, uniformsPtr, tokensPtr, filteredPtr, scratchPtr, 1.0,
+  );
+}
+
+/**
+ * sampleRows with Hugging Face's typical-p: `typicalP` in (0, 1) is the mass kept (1 = off, which
+ * is sampleRows). A separate export so that sampleRows keeps its signature; same scratch size.
+ */
+export function sampleRowsTypical(
+  xPtr: usize, rows: i32, classes: i32,
+  temperature: f64, topK: i32, topP: f64, minP: f64, minTokensToKeep: i32,
+  topNSigma: f64, epsilon: f64, eta: f64, temperatureLast: bool, xtcProbability: f64, xtcThreshold: f64, xtcPtr: usize,
+  editPtr: usize, maskPtr: usize, maskStride: i32, constrained: bool,
+  uniformsPtr: usize, tokensPtr: usize, filteredPtr: usize, scratchPtr: usize, typicalP: f64,
+): i32 {
+  return sampleRowsWith(
+    xPtr, rows, classes, temperature, topK, topP, minP, minTokensToKeep,
+    topNSigma, epsilon, eta, temperatureLast, xtcProbability, xtcThreshold, xtcPtr,
+    editPtr, maskPtr, maskStride, constrained, uniformsPtr, tokensPtr, filteredPtr, scratchPtr, typicalP,
+  );
+}
+
+function sampleRowsWith(
+  xPtr: usize, rows: i32, classes: i32,
+  temperature: f64, topK: i32, topP: f64, minP: f64, minTokensToKeep: i32,
+  topNSigma: f64, epsilon: f64, eta: f64, temperatureLast: bool, xtcProbability: f64, xtcThreshold: f64, xtcPtr: usize,
+  editPtr: usize, maskPtr: usize, maskStride: i32, constrained: bool,
+  uniformsPtr: usize, tokensPtr: usize, filteredPtr: usize, scratchPtr: usize, typicalP: f64,
+): i32 {
   let zp = scratchPtr;
   let keys = zp + ((<usize>classes * 4 + 15) & ~15);
   let wp = keys + (<usize>classes << 3);
@@ -847,6 +1051,9 @@ export function sampleRows(
   let minPOn = minP > 0.0;
   let epsOn = epsilon > 0.0;
   let etaOn = eta > 0.0;
+  let typOn = typicalP < 1.0;
+  // llama.cpp order: typical runs right after top-k, on a complete candidate list.
+  let typFirst = typOn && temperatureLast;
   let bad = -1;
   let idBase = editPtr + (<usize>(rows + 1) << 2);
   let valBase = editPtr != 0 ? idBase + (<usize>load<i32>(editPtr + (<usize>rows << 2)) << 2) : 0;
@@ -885,7 +1092,7 @@ export function sampleRows(
 
     // No filter: every token is kept; draw over the whole row in index order.
     let sigmaOn = topNSigma > 0.0;
-    if (!topKOn && !topPOn && !minPOn && !epsOn && !etaOn && !xtcOn && !sigmaOn) {
+    if (!topKOn && !topPOn && !minPOn && !epsOn && !etaOn && !xtcOn && !sigmaOn && !typOn) {
       if (lateScale) scaleRow(zp, classes, temperature);
       let ms: f32 = lateScale ? <f32>(<f64>m / temperature) : m;
       if (filteredPtr != 0) memory.copy(outRow, zp, <usize>classes << 2);
@@ -912,7 +1119,8 @@ export function sampleRows(
     // Candidates: a rank prefix that holds the kept set (or is widened until it does).
     let S: f64 = 0.0;
     let haveFull = false;
-    let n: i32;
+    let band = false;
+    let n: i32 = 0;
     let complete: bool;
     if (topKOn) {
       let tau = kthLargest(zp, classes, k, keys);
@@ -921,7 +1129,12 @@ export function sampleRows(
       complete = true;
     } else {
       let zt: f32;
-      if (topPOn) {
+      if (typOn && (typFirst || (!topPOn && !minPOn))) {
+        // Typical sees the whole row: its candidates are a band of z around m + A/S, or the
+        // whole row when the band cannot be bounded.
+        zt = -Infinity;
+        band = true;
+      } else if (topPOn) {
         S = rowMass(zp, classes, m, true, wFull);
         haveFull = true;
         zt = topPThreshold(m, topP * S * (1.0 + 1e-9));
@@ -943,8 +1156,15 @@ export function sampleRows(
         }
         zt = m == Infinity ? Infinity : <f32>(<f64>m + Math.log(c * S) - 1e-3 - Math.abs(<f64>m) * 1e-6);
       }
-      n = collect(zp, classes, zt, keys, m, false);
-      complete = zt == -Infinity || n == classes;
+      if (band) {
+        n = collectBand(zp, classes, m, keys, wFull, typicalP, keep, idx);
+        haveFull = true;
+        if (n < 0) band = false;
+      }
+      if (!band) {
+        n = collect(zp, classes, zt, keys, m, false);
+        complete = zt == -Infinity || n == classes;
+      } else complete = false;
     }
     let K: i32;
     let first = 0;
@@ -954,25 +1174,52 @@ export function sampleRows(
         let j = keyIndex(keyAt(keys, i));
         store<f64>(wp + (<usize>i << 3), haveFull ? load<f64>(wFull + (<usize>j << 3)) : weightOf(load<f32>(zp + (<usize>j << 2)), m));
       }
-      K = topPOn || minPOn ? decide(wp, n, complete, classes, topP, S, minP, keep) : complete ? n : -2;
-      if (K != -1 && epsOn) K = massCut(zp, keys, wp, idx, wFull, n, K, classes, m, keep, epsilon, false);
-      if (K != -1 && etaOn) K = massCut(zp, keys, wp, idx, wFull, n, K, classes, m, keep, eta, true);
+      let nn = n;
+      if (typFirst) {
+        // The list is the top-k set, the whole row, or typical's band of it.
+        nn = typical(zp, keys, wp, idx, wFull, n, classes, m, keep, typicalP, band);
+        haveFull = false; // wFull became typical's score array
+        if (nn >= 0) {
+          keptSums(zp, keys, idx, 0, nn, classes, m, false);
+          S = SUM_S;
+        }
+      }
+      if (nn < 0) K = -1;
+      else {
+        let whole = complete || typFirst || band;
+        K = topPOn || minPOn ? decide(wp, nn, whole, classes, topP, S, minP, keep) : whole ? nn : -2;
+        if (typOn && !typFirst && K >= 0) {
+          K = typical(zp, keys, wp, idx, wFull, K, classes, m, keep, typicalP, band);
+          nn = K;
+          haveFull = false;
+        } else if (typOn && !typFirst && K == -2) K = -1; // (not reached: typical rows have complete candidates)
+      }
+      if (K != -1 && epsOn) K = massCut(zp, keys, wp, idx, wFull, nn, K, classes, m, keep, epsilon, false);
+      if (K != -1 && etaOn) K = massCut(zp, keys, wp, idx, wFull, nn, K, classes, m, keep, eta, true);
       first = 0;
       if (K != -1 && xtcOn) {
-        first = xtcStart(zp, keys, wp, idx, wFull, n, K, classes, m, keep, xtcThreshold);
+        first = xtcStart(zp, keys, wp, idx, wFull, nn, K, classes, m, keep, xtcThreshold);
         if (first < 0) K = -1;
       }
       if (K >= 0 || K == -2) break;
       n = collect(zp, classes, -Infinity, keys, m, false);
       complete = true;
+      band = false;
     }
 
     // The kept tokens in index order: those whose rank key lies between the first kept rank's and
     // the last's (no second sort). K = −2: the kept ranks run to the end of the row.
-    let lastKey: u64 = K == -2 ? u64.MAX_VALUE : keyAt(keys, K - 1);
-    let zLast: f32 = K == -2 ? -Infinity : load<f32>(zp + (<usize>keyIndex(lastKey) << 2));
-    let firstKey: u64 = first > 0 ? keyAt(keys, first) : 0;
-    K = collectKept(zp, classes, firstKey, lastKey, zLast, keys);
+    if (typOn) {
+      // Typical's kept set is not a range of ranks: sort the kept indices themselves.
+      for (let i = first; i < K; i++) setKey(keys, i - first, <u64><u32>keyIndex(keyAt(keys, i)));
+      K -= first;
+      sortKeys(keys, K);
+    } else {
+      let lastKey: u64 = K == -2 ? u64.MAX_VALUE : keyAt(keys, K - 1);
+      let zLast: f32 = K == -2 ? -Infinity : load<f32>(zp + (<usize>keyIndex(lastKey) << 2));
+      let firstKey: u64 = first > 0 ? keyAt(keys, first) : 0;
+      K = collectKept(zp, classes, firstKey, lastKey, zLast, keys);
+    }
     if (lateScale) {
       for (let i = 0; i < K; i++) {
         let p = zp + (<usize>keyIndex(keyAt(keys, i)) << 2);

@@ -67,6 +67,8 @@ export interface FilterOptions {
   topNSigma: number; // 0 = off
   epsilon: number; // 0 = off
   eta: number; // 0 = off
+  /** Hugging Face typical-p mass; 1 = off. Runs after min-p, or right after top-k with temperatureLast (llama.cpp order). */
+  typicalP: number;
   /** llama.cpp order: the filters see the logits before temperature, which only shapes the draw. */
   temperatureLast: boolean;
   /** XTC: applies to row r when xtcDraws[r] < probability (null = off). */

@@ -3,7 +3,8 @@
  *
  * One row goes through the constraints and penalties (sparse edits and a bitmask prepared by
  * src/sampling.ts), then Hugging Face transformers' warpers in their order:
- *   temperature → top-k → top-p → min-p → draw.
+ *   temperature → top-nσ → top-k → top-p → min-p → typical-p → epsilon → eta → XTC → draw
+ * (llama.cpp order: typical-p right after top-k, temperature only at the draw).
  * Everything here is written the obvious way (the whole vocabulary is sorted)
  * because this file *is* the definition the wasm kernel (assembly/kernels/sample.ts)
  * must reproduce token for token. To make that possible the two share, exactly:
@@ -219,74 +220,132 @@ function rankOrder(z: Float64Array): Int32Array {
 
 /**
  * The kept set of one row, in index order. The rank order is z descending, ties by
- * lower index; every stage keeps a prefix of it:
+ * lower index; every stage but typical-p keeps a prefix of the rank order of what is kept so far:
  *  - top-k (k = min(max(topK, minTokensToKeep), C)): every token with z ≥ the k-th
  *    largest z (ties at the k-th value are all kept, as in HF);
- *  - top-p: S = Σ w over the top-k set (index order); the running sum W in rank order
+ *  - top-p: S = Σ w over the kept set (index order); the running sum W in rank order
  *    stops at the first token where W ≥ topP·S; at least minTokensToKeep;
  *  - min-p: cut at the first token (rank order) with w < minP (w = p / p_max); at
- *    least minTokensToKeep.
+ *    least minTokensToKeep;
+ *  - typical-p (after min-p, or right after top-k in the llama.cpp order): any subset, see typicalCut.
  */
 export function keptTokens(z: Float64Array, m: number, o: FilterOptions, r = 0): Int32Array {
-  const order = rankOrder(z);
-  // Candidates: the tokens above −inf, in rank order.
-  const C = order.length;
+  // The kept set so far, in rank order: the tokens above −inf.
+  let list = rankOrder(z);
   const w = new Float64Array(z.length);
   for (let j = 0; j < z.length; j++) w[j] = weightOf(z[j]!, m);
   const keep = Math.min(o.minTokensToKeep, z.length);
-  let K = C;
-  let tau = -Infinity;
+  const typical = o.typicalP < 1;
   if (o.topK > 0) {
+    const C = list.length;
     const k = Math.min(Math.max(o.topK, o.minTokensToKeep), C);
-    tau = z[order[k - 1]!]!;
-    K = k;
-    while (K < C && z[order[K]!]! >= tau) K++;
+    const tau = z[list[k - 1]!]!;
+    let K = k;
+    while (K < C && z[list[K]!]! >= tau) K++;
+    list = list.subarray(0, K);
   }
+  if (typical && o.temperatureLast) list = typicalCut(z, m, w, list, keep, o.typicalP);
   if (o.topP < 1) {
-    let S = 0;
-    for (let j = 0; j < z.length; j++) if (z[j]! >= tau) S += w[j]!;
+    const K = list.length;
+    const S = indexOrderSums(z, m, w, list, false).S;
     const target = o.topP * S;
     let K2 = K;
     let W = 0;
     for (let i = 0; i < K; i++) {
-      W += w[order[i]!]!;
+      W += w[list[i]!]!;
       if (W >= target) {
         K2 = i + 1;
         break;
       }
     }
-    K = Math.min(Math.max(K2, keep), K);
+    list = list.subarray(0, Math.min(Math.max(K2, keep), K));
   }
   if (o.minP > 0) {
+    const K = list.length;
     let K3 = K;
     for (let i = 0; i < K; i++)
-      if (w[order[i]!]! < o.minP) {
+      if (w[list[i]!]! < o.minP) {
         K3 = i;
         break;
       }
-    K = Math.min(Math.max(K3, keep), K);
+    list = list.subarray(0, Math.min(Math.max(K3, keep), K));
   }
-  if (o.epsilon > 0) K = massCut(z, m, w, order, K, keep, o.epsilon, false);
-  if (o.eta > 0) K = massCut(z, m, w, order, K, keep, o.eta, true);
-  let first = 0;
+  if (typical && !o.temperatureLast) list = typicalCut(z, m, w, list, keep, o.typicalP);
+  if (o.epsilon > 0) list = list.subarray(0, massCut(z, m, w, list, keep, o.epsilon, false));
+  if (o.eta > 0) list = list.subarray(0, massCut(z, m, w, list, keep, o.eta, true));
   if (o.xtc !== null && o.xtcDraws !== null && o.xtcDraws[r]! < o.xtc.probability && o.xtc.threshold <= 0.5)
-    first = xtcStart(w, order, K, keep, o.xtc.threshold);
-  return order.slice(first, K).sort();
+    list = list.subarray(xtcStart(w, list, keep, o.xtc.threshold));
+  return Int32Array.from(list).sort();
 }
 
 /**
- * llama.cpp's XTC on the kept prefix of K ranks: with S = Σ w over it (index order, w > 0), the
+ * S = Σ w and A = Σ w·(z − m) over the listed tokens with w > 0, in index order (A's term is 0
+ * when m = +inf): the mass of the kept set and, through H = ln S − A/S, its entropy.
+ */
+function indexOrderSums(z: Float64Array, m: number, w: Float64Array, list: Int32Array, wantA: boolean): { S: number; A: number } {
+  const kept = Int32Array.from(list).sort();
+  let S = 0;
+  let A = 0;
+  for (let i = 0; i < kept.length; i++) {
+    const j = kept[i]!;
+    if (w[j]! > 0) {
+      S += w[j]!;
+      if (wantA && m !== Infinity) A += w[j]! * (z[j]! - m);
+    }
+  }
+  return { S, A };
+}
+
+/**
+ * Hugging Face's TypicalLogitsWarper on the kept set `list` (rank order). With S and A of the set,
+ * −log p_j − H = A/S − (z_j − m), so the shifted score is s_j = |(z_j − m) − A/S| (float64; with
+ * m = +inf: 0 for the +inf tokens, +inf for the rest) and no logarithm is needed. Tokens sorted by
+ * s ascending, ties by lower index; the running sum W of w in that order stops at the first token
+ * where W ≥ typicalP·S (none: the last); kept are every token whose s ≤ that token's s (so ties
+ * with it are all kept, as in HF) and the first minTokensToKeep of the order. Returns the kept
+ * tokens in rank order.
+ */
+export function typicalCut(z: Float64Array, m: number, w: Float64Array, list: Int32Array, keep: number, p: number): Int32Array {
+  const n = list.length;
+  const { S, A } = indexOrderSums(z, m, w, list, true);
+  if (!(S > 0) || n === 0) return list;
+  const mu = A / S;
+  const s = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    const j = list[i]!;
+    s[i] = m === Infinity ? (z[j] === Infinity ? 0 : Infinity) : Math.abs(z[j]! - m - mu);
+  }
+  const byS = Array.from({ length: n }, (_, i) => i).sort((a, b) => (s[a]! < s[b]! ? -1 : s[a]! > s[b]! ? 1 : list[a]! - list[b]!));
+  const target = p * S;
+  let last = n - 1;
+  let W = 0;
+  for (let i = 0; i < n; i++) {
+    W += w[list[byS[i]!]!]!;
+    if (W >= target) {
+      last = i;
+      break;
+    }
+  }
+  const sStar = s[byS[last]!]!;
+  const kept = new Uint8Array(n);
+  for (let i = 0; i < n; i++) if (s[byS[i]!]! <= sStar || i < keep) kept[byS[i]!] = 1;
+  return list.filter((_, i) => kept[i] === 1);
+}
+
+/**
+ * llama.cpp's XTC on the kept set `list` (rank order): with S = Σ w over it (index order, w > 0), the
  * leading ranks whose w ≥ threshold·S (p ≥ threshold) are "top choices"; all but the last of them
  * are dropped when there are at least two and at least minTokensToKeep tokens remain. Returns the
  * first rank kept.
  */
-function xtcStart(w: Float64Array, order: Int32Array, K: number, keep: number, threshold: number): number {
-  const kept = order.slice(0, K).sort();
+function xtcStart(w: Float64Array, list: Int32Array, keep: number, threshold: number): number {
+  const K = list.length;
+  const kept = Int32Array.from(list).sort();
   let S = 0;
   for (let i = 0; i < K; i++) if (w[kept[i]!]! > 0) S += w[kept[i]!]!;
   const limit = threshold * S;
   let lead = 0;
-  while (lead < K && w[order[lead]!]! >= limit) lead++;
+  while (lead < K && w[list[lead]!]! >= limit) lead++;
   const last = lead - 1;
   return last > 0 && K - last >= keep ? last : 0;
 }
@@ -299,22 +358,14 @@ function drawZ(z: Float64Array, o: FilterOptions): Float64Array {
 }
 
 /**
- * Hugging Face's epsilon (eta = false) and eta (eta = true) warpers on the kept prefix of K ranks:
+ * Hugging Face's epsilon (eta = false) and eta (eta = true) warpers on the kept set `list` (rank order):
  * S = Σ w and A = Σ w·(z − m) over it in index order (tokens with w > 0; A's term is 0 when m = +inf),
  * H = ln S − A / S (its entropy), the cutoff c = ε, or min(ε, √ε·exp(−H)) for eta; cut at the
  * first rank with w < c·S (p < c), keeping at least minTokensToKeep.
  */
-function massCut(z: Float64Array, m: number, w: Float64Array, order: Int32Array, K: number, keep: number, eps: number, eta: boolean): number {
-  const kept = order.slice(0, K).sort();
-  let S = 0;
-  let A = 0;
-  for (let i = 0; i < K; i++) {
-    const j = kept[i]!;
-    if (w[j]! > 0) {
-      S += w[j]!;
-      if (m !== Infinity) A += w[j]! * (z[j]! - m);
-    }
-  }
+function massCut(z: Float64Array, m: number, w: Float64Array, list: Int32Array, keep: number, eps: number, eta: boolean): number {
+  const K = list.length;
+  const { S, A } = indexOrderSums(z, m, w, list, eta);
   if (!(S > 0)) return K;
   let c = eps;
   if (eta) {
@@ -324,7 +375,7 @@ function massCut(z: Float64Array, m: number, w: Float64Array, order: Int32Array,
   const limit = c * S;
   let cut = K;
   for (let i = 0; i < K; i++)
-    if (w[order[i]!]! < limit) {
+    if (w[list[i]!]! < limit) {
       cut = i;
       break;
     }

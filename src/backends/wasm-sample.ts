@@ -1,7 +1,7 @@
 /**
  * Sampling and logits filtering on the wasm backend: packs the per-row edits (logit bias and
  * penalties, prepared by src/sampling.ts) into one Int32Array (offsets, ids, float32 value bits)
- * and calls sampleRows of assembly/kernels/sample.ts, which follows the rules of js-sample.ts
+ * and calls sampleRows (sampleRowsTypical with typical-p) of assembly/kernels/sample.ts, which follows the rules of js-sample.ts
  * exactly (same tokens for the same uniforms).
  */
 import type { FilterOptions } from './backend.js';
@@ -43,14 +43,16 @@ function run(
   let bad = -1;
   w.run(args, [scratch], (ptrs) => {
     const p = (i: number): number => (i < 0 ? 0 : ptrs[i]!);
-    bad = w.k.sampleRows!(
+    const common = [
       ptrs[0]!, rows, classes,
       // topK and minTokensToKeep only matter up to classes; clamping keeps them in i32 range.
       o.temperature, Math.min(o.topK, classes), o.topP, o.minP, Math.min(o.minTokensToKeep, classes),
       o.topNSigma, o.epsilon, o.eta, o.temperatureLast ? 1 : 0, o.xtc?.probability ?? 0, o.xtc?.threshold ?? 1, p(at.xtc),
       p(at.edits), p(at.mask), o.maskStride, o.constrained ? 1 : 0,
       p(at.uniforms), p(at.tokens), p(at.filtered), ptrs[args.length]!,
-    ) as number;
+    ];
+    // typical-p has its own export (sampleRows + one argument), so sampleRows keeps its signature.
+    bad = (o.typicalP < 1 ? w.k.sampleRowsTypical!(...common, o.typicalP) : w.k.sampleRows!(...common)) as number;
   });
   return bad;
 }
