@@ -10,7 +10,7 @@ import { randomLogits, rng } from './helpers/random.js';
 import { LogitkitError, type Engine, type SampleOptions } from '../src/index.js';
 import { SAMPLE_OPTION_KEYS } from '../src/sampling.js';
 import { logAtLeastOne } from '../src/backends/js-sample.js';
-import { libOptions, refKept, type RefOptions } from './reference/sample.js';
+import { libOptions, refKept, type RefOptions } from './reference/index.js';
 
 const fround = Math.fround;
 

@@ -5,13 +5,13 @@
  * minTokensToKeep, both stage orders, the draw's distribution (chi-square), verifyDraft and the
  * transformers.js processor, and the cross-backend check that wasm and JS agree exactly.
  */
-import { describe, expect, it } from 'vitest';
-import { describeEachBackend, engineFor } from './helpers/backends.js';
+import { expect, it } from 'vitest';
+import { describeEachBackend, describeVsJs, engineFor } from './helpers/backends.js';
 import { randomLogits, rng } from './helpers/random.js';
 import { LogitkitError, type SampleOptions } from '../src/index.js';
 import { SAMPLE_OPTION_KEYS } from '../src/sampling.js';
 import { createLogitsProcessor, PROCESSOR_OPTION_KEYS } from '../src/interop.js';
-import { libOptions, refKept, type RefOptions } from './reference/sample.js';
+import { libOptions, refKept, type RefOptions } from './reference/index.js';
 
 const fround = Math.fround;
 
@@ -251,7 +251,7 @@ describeEachBackend('typical-p', (lk) => {
   });
 });
 
-describe('typical-p: wasm and JS give identical tokens and filtered logits', () => {
+describeVsJs('typical-p: wasm and JS give identical tokens and filtered logits', () => {
   it('random rows and options, several vocabulary sizes and rows per call', async () => {
     const w = await engineFor('wasm');
     const j = await engineFor('js');

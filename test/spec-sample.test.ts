@@ -11,7 +11,7 @@ import { describeEachBackend, describeVsJs, engineFor } from './helpers/backends
 import { normal, randomLogits, rng } from './helpers/random.js';
 import { LogitkitError, type Engine, type SampleOptions } from '../src/index.js';
 import { expNonPositive } from '../src/backends/js-sample.js';
-import { refKept, refZ, type RefOptions } from './reference/sample.js';
+import { refKept, refZ, type RefOptions } from './reference/index.js';
 
 const fround = Math.fround;
 

@@ -7,4 +7,4 @@ export * from './core.js';
 export * from './loss.js';
 export * from './score.js';
 export * from './auroc.js';
-// The sampling references (test/reference/sample.ts) join here too.
+export * from './sample.js';
