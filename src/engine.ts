@@ -381,12 +381,14 @@ export class Engine {
     const [classes, options] = shapeArgs(args, 0) as [number | undefined, AdjustOptions | undefined];
     this.#live();
     checkOptions(options, keys.ADJUST_KEYS);
-    return this.#withLogits(x, classes, options, (r) => {
-      const a = this.#adjustArgs(r.classes, options);
-      const out = this.#out(options?.out, r.x.length, r.x, a.matrix === null);
-      this.#b.adjustLogits(r.x, r.rows, r.classes, a, out.array);
-      return out.result();
-    });
+    return this.#withLogits(x, classes, options, (r) => this.#adjust(r, options));
+  }
+
+  #adjust(r: Resolved, options: AdjustOptions | undefined): Float32Array {
+    const a = this.#adjustArgs(r.classes, options);
+    const out = this.#out(options?.out, r.x.length, r.x, a.matrix === null);
+    this.#b.adjustLogits(r.x, r.rows, r.classes, a, out.array);
+    return out.result();
   }
 
   // ----------------------------------------------------------------- losses
@@ -582,24 +584,28 @@ export class Engine {
   applyCalibration(x: LogitsInput, classes: number, map: recal.CalibrationMap, options?: DTypeOption & { out?: OutArray }): Float32Array;
   applyCalibration(x: TensorLike, map: recal.CalibrationMap, options?: DTypeOption & { out?: OutArray }): Float32Array;
   applyCalibration(x: LogitsInput, ...args: unknown[]): Float32Array {
-    // The map is an object like the options, so the form is read from the first argument instead.
-    const [classes, map, options] = (typeof args[0] === 'number' || !isTensorLike(x) ? args : [undefined, ...args]) as [
+    // The map is an object like the options, so the form is read from the first argument instead: the
+    // classes slot holds a number (or a wrong null / undefined followed by more), or x is not a tensor.
+    let given = args.length;
+    while (given > 0 && args[given - 1] === undefined) given--;
+    const classesForm = typeof args[0] === 'number' || args[0] === null || (args[0] === undefined && given > 1) || !isTensorLike(x);
+    const [classes, map, options] = (classesForm ? args : [undefined, ...args]) as [
       number | undefined,
       recal.CalibrationMap,
       (DTypeOption & { out?: OutArray }) | undefined,
     ];
-    if (args.length > (classes === undefined ? 2 : 3)) fail('invalid_argument', `unexpected argument ${describe(args[args.length - 1])} after the options`, 'options');
+    if (given > (classesForm ? 3 : 2)) fail('invalid_argument', `unexpected argument ${describe(args[given - 1])} after the options`, 'options');
     this.#live();
     checkOptions(options, keys.APPLY_CALIBRATION_KEYS);
-    const c = classes ?? (isTensorLike(x) ? x.dims[x.dims.length - 1] : undefined);
-    const m = recal.checkMap(map, checkClasses(c));
-    return this.adjustLogits(x, c as number, {
-      temperature: m.temperature,
-      ...(m.scale ? { scale: m.scale } : {}),
-      ...(m.bias ? { bias: m.bias } : {}),
-      ...(m.matrix ? { matrix: m.matrix } : {}),
-      ...(options?.dtype !== undefined ? { dtype: options.dtype } : {}),
-      ...(options?.out !== undefined ? { out: options.out } : {}),
+    return this.#withLogits(x, classes, options, (r) => {
+      const m = recal.checkMap(map, r.classes);
+      return this.#adjust(r, {
+        temperature: m.temperature,
+        ...(m.scale ? { scale: m.scale } : {}),
+        ...(m.bias ? { bias: m.bias } : {}),
+        ...(m.matrix ? { matrix: m.matrix } : {}),
+        ...(options?.out !== undefined ? { out: options.out } : {}),
+      });
     });
   }
 
