@@ -9,7 +9,7 @@
 import { expect, it } from 'vitest';
 import { describeEachBackend } from './helpers/backends.js';
 import { randomLogits, randomTargets } from './helpers/random.js';
-import { float32ToBfloat16Bits, float32ToFloat16Bits, halfToFloat, type Engine, type HalfDType } from '../src/index.js';
+import { float32ToBfloat16Bits, float32ToFloat16Bits, halfToFloat, init, type Engine, type HalfDType } from '../src/index.js';
 
 const C = 13; // not a multiple of 4: the vector kernels' tails run too
 const ROWS = 2 * C;
@@ -67,7 +67,7 @@ interface Op {
   name: string;
   call(lk: Engine, X: Make, c: number[], o: Record<string, unknown>): unknown;
 }
-/* eslint-disable @typescript-eslint/no-explicit-any -- the forms differ per call; results are compared, not typed */
+// `any`: the forms differ per call; results are compared, not typed.
 const any = (lk: Engine) => lk as any;
 const OPS: Op[] = [
   { name: 'softmax', call: (lk, X, c, o) => any(lk).softmax(X(x0), ...c, { ...o, temperature: 0.7 }) },
@@ -96,7 +96,6 @@ const OPS: Op[] = [
   { name: 'verifyDraft', call: (lk, X, c, o) => any(lk).verifyDraft(X(x0), X(q0.subarray(C)), ...c, draftTokens, { ...o, seed: 3 }) },
   { name: 'applyTokenBitmask', call: (lk, X, c, o) => any(lk).applyTokenBitmask(X(x0), ...c, mask, o) },
 ];
-/* eslint-enable @typescript-eslint/no-explicit-any */
 
 describeEachBackend('every op that takes logits reads float16 / bfloat16 bits', (lk, backend) => {
   for (const dtype of ['float16', 'bfloat16'] as const) {
@@ -133,3 +132,28 @@ describeEachBackend('every op that takes logits reads float16 / bfloat16 bits', 
     expect(lk().ece(u16, 3, labels, { dtype: 'float16' })).toBe(lk().ece(widen(u16, 'float16'), 3, labels));
   });
 });
+
+it('ops that make several engine calls work on inputs in wasm memory while that memory grows', async () => {
+  // A fresh engine starts with 1 MiB; 2 MB of widened logits, and the calls' temporaries, make it grow,
+  // which detaches every view of the old memory. Before the calibration ops copied such inputs, ece
+  // here threw a TypeError ("detached ArrayBuffer") instead of answering.
+  const e = await init({ backend: 'wasm' });
+  try {
+    const R = 500;
+    const W = 1000;
+    const v = Float32Array.from({ length: R * W }, (_, i) => Math.sin(i * 0.37) * 3);
+    const bits = bitsOf(v, 'float16');
+    const labels = Int32Array.from({ length: R }, (_, i) => (7 * i) % W);
+    const wide = widen(bits, 'float16');
+    const before = e.memoryStats().wasmBytes;
+    expect(e.ece(bits, W, labels, { dtype: 'float16' })).toBe(e.ece(wide, W, labels));
+    expect(e.fitTemperature(bits, W, labels, { dtype: 'float16' })).toEqual(e.fitTemperature(wide, W, labels));
+    const buf = e.alloc(R * W);
+    buf.array.set(wide);
+    expect(e.reliability(buf, W, labels)).toEqual(e.reliability(wide, W, labels));
+    buf.free();
+    expect(e.memoryStats().wasmBytes).toBeGreaterThan(before);
+  } finally {
+    e.dispose();
+  }
+}, 120_000);

@@ -9,7 +9,7 @@ import { expect, it } from 'vitest';
 import { describeEachBackend } from './helpers/backends.js';
 import { eceFromConfidences, init, LogitkitError, type Engine } from '../src/index.js';
 
-/* eslint-disable @typescript-eslint/no-explicit-any -- the point is to make calls the types refuse */
+// `any`: the point is to make calls the types refuse.
 type Call = (lk: any) => unknown;
 
 const C = 3;
@@ -203,4 +203,3 @@ it('a disposed engine refuses every op with the same error', async () => {
   for (const [op, call] of Object.entries(ops))
     expect({ op, ...thrown(() => call(e)) }).toEqual({ op, code: 'disposed', argument: undefined, message: 'disposed: this engine was disposed; call init() again for a new one' });
 });
-/* eslint-enable @typescript-eslint/no-explicit-any */
