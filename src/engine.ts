@@ -161,6 +161,8 @@ interface Resolved {
    * call that grows that memory detaches it: ops that make several engine calls work on a copy.
    */
   transient: boolean;
+  /** The current view of x: a zero-copy buffer's view is re-created after memory growth. */
+  reread(): Float32Array;
   release(): void;
 }
 
@@ -504,16 +506,14 @@ export class Engine {
     this.#live();
     checkOptions(options, keys.KL_DIV_KEYS);
     const reduction = checkReduction(options?.reduction, ['none', 'sum', 'batchmean'] as const, 'none');
-    return this.#withLogits(p, classes, options, (rp) =>
-      this.#withLogits(q, rp.classes, options, (rq): number | Float32Array => {
-        if (rq.rows !== rp.rows || rq.classes !== rp.classes)
-          fail('shape_mismatch', `q has shape [${rq.rows}, ${rq.classes}], expected [${rp.rows}, ${rp.classes}] like p`, 'q');
-        const out = new Float32Array(rp.rows);
-        const sum = this.#b.klDiv(rp.x, rq.x, rp.rows, rp.classes, out);
-        if (reduction === 'none') return out;
-        return reduction === 'sum' ? sum : sum / rp.rows;
-      }, 'q'),
-    'p');
+    return this.#withTwoLogits(p, q, classes, options, ['p', 'q'], (rp, rq): number | Float32Array => {
+      if (rq.rows !== rp.rows || rq.classes !== rp.classes)
+        fail('shape_mismatch', `q has shape [${rq.rows}, ${rq.classes}], expected [${rp.rows}, ${rp.classes}] like p`, 'q');
+      const out = new Float32Array(rp.rows);
+      const sum = this.#b.klDiv(rp.x, rq.x, rp.rows, rp.classes, out);
+      if (reduction === 'none') return out;
+      return reduction === 'sum' ? sum : sum / rp.rows;
+    });
   }
 
   /** exp(mean NLL) over the non-ignored rows (no weights, no smoothing). */
@@ -619,12 +619,10 @@ export class Engine {
     const [classes, sourceLabels, targetX, options] = shapeArgs(args, 2) as [number | undefined, Int32Array, LogitsInput, LabelShiftOptions | undefined];
     this.#live();
     checkOptions(options, keys.LABEL_SHIFT_KEYS);
-    return this.#withLogits(sourceX, classes, options, (rs) =>
-      this.#withLogits(targetX, rs.classes, options, (rt) => {
-        checkLabels(sourceLabels, rs.rows, rs.classes, 'sourceLabels');
-        return shift.estimateLabelShift(this, stable(rs), rs.classes, sourceLabels, stable(rt), withoutDType(options));
-      }, 'targetX'),
-    'sourceX');
+    return this.#withTwoLogits(sourceX, targetX, classes, options, ['sourceX', 'targetX'], (rs, rt) => {
+      checkLabels(sourceLabels, rs.rows, rs.classes, 'sourceLabels');
+      return shift.estimateLabelShift(this, stable(rs), rs.classes, sourceLabels, stable(rt), withoutDType(options));
+    });
   }
 
   /** −log of the mean softmax of content-free rows (Zhao et al. 2021): a bias for adjustLogits. */
@@ -725,32 +723,33 @@ export class Engine {
     if (pt !== undefined && !(pt instanceof Int32Array))
       fail('invalid_argument', `options.penaltyTokens = ${describe(pt)}, expected one Int32Array (verifyDraft appends the draft tokens row by row)`, 'options.penaltyTokens');
     const k = draftTokens.length;
-    return this.#withLogits(targetLogits, classes, options, (rt) =>
-      this.#withLogits(draftLogits, rt.classes, options, (rd) => {
-        if (rt.rows !== k + 1) fail('shape_mismatch', `targetLogits has ${rt.rows} rows, expected draftTokens.length + 1 = ${k + 1}`, 'targetLogits');
-        if (rd.rows !== k) fail('shape_mismatch', `draftLogits has ${rd.rows} rows, expected draftTokens.length = ${k}`, 'draftLogits');
-        for (let i = 0; i < k; i++)
-          if (!(draftTokens[i]! >= 0 && draftTokens[i]! < rt.classes))
-            fail('target_out_of_range', `draftTokens[${i}] = ${draftTokens[i]}, expected token ids 0 ≤ id < ${rt.classes}`, 'draftTokens');
-        const lists = (rows: number): Int32Array[] | undefined => {
-          if (pt === undefined) return undefined;
-          return Array.from({ length: rows }, (_, i) => {
-            const l = new Int32Array(pt.length + i);
-            l.set(pt);
-            l.set(draftTokens.subarray(0, i), pt.length);
-            return l;
-          });
-        };
-        const ot = this.#filterOptions(rt, { ...options, penaltyTokens: lists(k + 1) });
-        const od = this.#filterOptions(rd, { ...options, penaltyTokens: lists(k) });
-        const next = uniformStream(options);
-        const ft = new Float32Array(rt.rows * rt.classes);
-        noTokenLeft(this.#b.filterLogits(rt.x, rt.rows, rt.classes, ot, ft));
-        const fd = new Float32Array(rd.rows * rd.classes);
-        noTokenLeft(this.#b.filterLogits(rd.x, rd.rows, rd.classes, od, fd));
-        return verifyDraftRows(ft, fd, rt.classes, draftTokens, next);
-      }, 'draftLogits'),
-    'targetLogits');
+    return this.#withTwoLogits(targetLogits, draftLogits, classes, options, ['targetLogits', 'draftLogits'], (rt0, rd0) => {
+      // Two backend calls: the first may grow memory under the second's input, so both work on copies.
+      const rt = { ...rt0, x: stable(rt0) };
+      const rd = { ...rd0, x: stable(rd0) };
+      if (rt.rows !== k + 1) fail('shape_mismatch', `targetLogits has ${rt.rows} rows, expected draftTokens.length + 1 = ${k + 1}`, 'targetLogits');
+      if (rd.rows !== k) fail('shape_mismatch', `draftLogits has ${rd.rows} rows, expected draftTokens.length = ${k}`, 'draftLogits');
+      for (let i = 0; i < k; i++)
+        if (!(draftTokens[i]! >= 0 && draftTokens[i]! < rt.classes))
+          fail('target_out_of_range', `draftTokens[${i}] = ${draftTokens[i]}, expected token ids 0 ≤ id < ${rt.classes}`, 'draftTokens');
+      const lists = (rows: number): Int32Array[] | undefined => {
+        if (pt === undefined) return undefined;
+        return Array.from({ length: rows }, (_, i) => {
+          const l = new Int32Array(pt.length + i);
+          l.set(pt);
+          l.set(draftTokens.subarray(0, i), pt.length);
+          return l;
+        });
+      };
+      const ot = this.#filterOptions(rt, { ...options, penaltyTokens: lists(k + 1) });
+      const od = this.#filterOptions(rd, { ...options, penaltyTokens: lists(k) });
+      const next = uniformStream(options);
+      const ft = new Float32Array(rt.rows * rt.classes);
+      noTokenLeft(this.#b.filterLogits(rt.x, rt.rows, rt.classes, ot, ft));
+      const fd = new Float32Array(rd.rows * rd.classes);
+      noTokenLeft(this.#b.filterLogits(rd.x, rd.rows, rd.classes, od, fd));
+      return verifyDraftRows(ft, fd, rt.classes, draftTokens, next);
+    });
   }
 
   /**
@@ -904,6 +903,37 @@ export class Engine {
     }
   }
 
+  /**
+   * Two logits arguments (klDiv, verifyDraft, estimateLabelShift), the second resolved with the first's
+   * classes. Widening the second may grow backend memory, which detaches the first if it lives there:
+   * so a first input widened there is moved to the JS heap first, and one from a zero-copy buffer is
+   * re-read once the second is resolved.
+   */
+  #withTwoLogits<T>(
+    a: unknown,
+    b: unknown,
+    classes: number | undefined,
+    options: DTypeOption | undefined,
+    names: readonly [string, string],
+    fn: (ra: Resolved, rb: Resolved) => T,
+  ): T {
+    return this.#withLogits(
+      a,
+      classes,
+      options,
+      (ra) => {
+        let first = ra;
+        if (ra.release !== noop) {
+          const x = ra.x.slice();
+          ra.release();
+          first = { ...ra, x, transient: false, reread: () => x, release: noop };
+        }
+        return this.#withLogits(b, ra.classes, options, (rb) => fn({ ...first, x: first.reread() }, rb), names[1]);
+      },
+      names[0],
+    );
+  }
+
   /** Logits of any accepted kind → float32 rows × classes, with shape checks. */
   #logits(x: unknown, classes: number | undefined, options: DTypeOption | undefined, name: string): Resolved {
     let data: unknown = x;
@@ -926,6 +956,7 @@ export class Engine {
     let f32: Float32Array;
     let release = noop;
     let transient = isLkBuffer(data);
+    const buffer = isLkBuffer(data) ? data : null;
     if (isLkBuffer(data) && data.type === 'uint16') data = data.array;
     if (isFloat16Array(data)) {
       const d = data as unknown as ArrayBufferView;
@@ -949,7 +980,9 @@ export class Engine {
       release();
       fail('shape_mismatch', `${name} has ${f32.length} elements, not a multiple of classes = ${cc}`, name);
     }
-    return { x: f32, rows: f32.length / cc, classes: cc, transient, release };
+    const view = f32;
+    const reread = buffer !== null && buffer.type === 'float32' ? () => buffer.array as Float32Array : () => view;
+    return { x: f32, rows: f32.length / cc, classes: cc, transient, reread, release };
   }
 
   #adjustArgs(classes: number, o: AdjustOptions | undefined): AdjustArgs {

@@ -157,3 +157,35 @@ it('ops that make several engine calls work on inputs in wasm memory while that 
     e.dispose();
   }
 }, 120_000);
+
+it('ops with two logits arguments in wasm memory survive the growth that resolving the second causes', async () => {
+  // Widening the second argument grows memory and detached the first one: klDiv, verifyDraft and
+  // estimateLabelShift threw a TypeError on large half-precision inputs. Each case is ≥ 2 MB widened.
+  type Call = (e: Engine, a: unknown, b: unknown, o: { dtype?: 'bfloat16' }) => unknown;
+  const cases: [string, number, number, Call][] = [
+    ['klDiv', 50, 20000, (e, a, b, o) => e.klDiv(a as never, b as never, 20000, { ...o, reduction: 'none' })],
+    ['verifyDraft', 50, 20000, (e, a, b, o) => e.verifyDraft(a as never, b as never, 20000, new Int32Array(49), { ...o, seed: 1, topK: 50 })],
+    // Label shift needs every class in the source labels: as many rows as classes.
+    ['estimateLabelShift', 720, 720, (e, a, b, o) => e.estimateLabelShift(a as never, 720, Int32Array.from({ length: 720 }, (_, i) => i), b as never, o)],
+  ];
+  for (const [name, R, W, call] of cases) {
+    const v = Float32Array.from({ length: R * W }, (_, i) => Math.sin(i * 0.37) * 3);
+    const bits = bitsOf(v, 'bfloat16');
+    const wide = widen(bits, 'bfloat16');
+    // verifyDraft's draft has one row fewer than its target.
+    const second = <A extends Float32Array | Uint16Array>(a: A): A => (name === 'verifyDraft' ? (a.subarray(W) as A) : a);
+    const e = await init({ backend: 'wasm' });
+    try {
+      const want = call(e, wide, second(wide), {});
+      expect(call(e, bits, second(bits), { dtype: 'bfloat16' }), `${name}, half precision`).toEqual(want);
+      const [ba, bb] = [e.alloc(wide.length), e.alloc(second(wide).length)];
+      ba.array.set(wide);
+      bb.array.set(second(wide));
+      expect(call(e, ba, bb, {}), `${name}, buffers`).toEqual(want);
+      ba.free();
+      bb.free();
+    } finally {
+      e.dispose();
+    }
+  }
+}, 180_000);
