@@ -156,17 +156,19 @@ interface Resolved {
   x: Float32Array;
   rows: number;
   classes: number;
-  /**
-   * x lives in backend memory (a zero-copy buffer, or half precision widened there), so a later
-   * call that grows that memory detaches it: ops that make several engine calls work on a copy.
-   */
-  transient: boolean;
-  /** The current view of x: a zero-copy buffer's view is re-created after memory growth. */
-  reread(): Float32Array;
-  release(): void;
+  /** x is half precision widened by the backend (in wasm memory there): released when the op ends. */
+  widened: boolean;
+  /** x is this zero-copy buffer's view, which memory growth detaches and `buffer.array` re-creates. */
+  buffer: LkBuffer<'float32'> | null;
 }
 
-const noop = (): void => {};
+/**
+ * x lives in backend memory (a zero-copy buffer, or half precision widened there), so a later call
+ * that grows that memory detaches it.
+ */
+function transient(r: Resolved): boolean {
+  return r.widened || r.buffer !== null;
+}
 
 function isTensorLike(v: unknown): v is TensorLike {
   return (
@@ -899,7 +901,7 @@ export class Engine {
     try {
       return fn(r);
     } finally {
-      r.release();
+      if (r.widened) releaseWidened(r.x);
     }
   }
 
@@ -922,13 +924,17 @@ export class Engine {
       classes,
       options,
       (ra) => {
-        let first = ra;
-        if (ra.release !== noop) {
-          const x = ra.x.slice();
-          ra.release();
-          first = { ...ra, x, transient: false, reread: () => x, release: noop };
-        }
-        return this.#withLogits(b, ra.classes, options, (rb) => fn({ ...first, x: first.reread() }, rb), names[1]);
+        // The copy is on the JS heap; releasing the widened original now returns its memory early
+        // (releasing it again when this op ends is a no-op).
+        const x = ra.widened ? ra.x.slice() : ra.x;
+        if (ra.widened) releaseWidened(ra.x);
+        return this.#withLogits(
+          b,
+          ra.classes,
+          options,
+          (rb) => fn({ ...ra, x: ra.buffer !== null ? (ra.buffer.array as Float32Array) : x, widened: false }, rb),
+          names[1],
+        );
       },
       names[0],
     );
@@ -954,9 +960,8 @@ export class Engine {
       fail('shape_mismatch', `classes is missing: ${name} = ${describe(x)} has no .dims to take it from; pass classes after ${name}, or a tensor`, 'classes');
     const cc = checkClasses(c);
     let f32: Float32Array;
-    let release = noop;
-    let transient = isLkBuffer(data);
-    const buffer = isLkBuffer(data) ? data : null;
+    let widened = false;
+    const buffer = isLkBuffer(data) && data.type === 'float32' ? (data as LkBuffer<'float32'>) : null;
     if (isLkBuffer(data) && data.type === 'uint16') data = data.array;
     if (isFloat16Array(data)) {
       const d = data as unknown as ArrayBufferView;
@@ -968,21 +973,17 @@ export class Engine {
         fail('invalid_argument', `${name} is a Uint16Array: pass options.dtype 'float16' or 'bfloat16' to say how to read it`, 'options.dtype');
       if (data.length % cc !== 0) fail('shape_mismatch', `${name} has ${data.length} elements, not a multiple of classes = ${cc}`, name);
       f32 = this.#b.widenHalf(data, dtype);
-      const widened = f32;
-      release = () => releaseWidened(widened);
-      transient = true;
+      widened = true;
     } else {
       f32 = this.#float32(data, name);
       if (dtype !== 'float32')
         fail('invalid_argument', `options.dtype = '${dtype}' needs a Uint16Array (or Float16Array) of bits, got ${describe(data)}`, 'options.dtype');
     }
     if (f32.length % cc !== 0) {
-      release();
+      if (widened) releaseWidened(f32);
       fail('shape_mismatch', `${name} has ${f32.length} elements, not a multiple of classes = ${cc}`, name);
     }
-    const view = f32;
-    const reread = buffer !== null && buffer.type === 'float32' ? () => buffer.array as Float32Array : () => view;
-    return { x: f32, rows: f32.length / cc, classes: cc, transient, reread, release };
+    return { x: f32, rows: f32.length / cc, classes: cc, widened, buffer };
   }
 
   #adjustArgs(classes: number, o: AdjustOptions | undefined): AdjustArgs {
@@ -1108,7 +1109,7 @@ export class Engine {
  * calibration metrics, label shift) copy what lives in backend memory, since any call may grow it.
  */
 function stable(r: Resolved): Float32Array {
-  return r.transient ? r.x.slice() : r.x;
+  return transient(r) ? r.x.slice() : r.x;
 }
 
 /** Options minus dtype, which the engine has applied, for metrics that check their own keys. */
