@@ -11,19 +11,37 @@ import type { AdjustArgs, Backend, BackendName, CrossEntropyTarget, Features, Fi
 import { isLkBuffer, releaseWidened, type BufferType, type LkBuffer } from './buffers.js';
 import { describeValue as describe, fail, LogitkitError } from './errors.js';
 import * as calibration from './metrics/calibration.js';
-import { MAX_CLASSES } from './limits.js';
 import * as keys from './options.js';
+import { checkBins, checkClasses, checkDType, checkInteger, checkLabels, checkReduction, checkTemperature, checkTemperatureRange } from './options.js';
 import * as recal from './metrics/recalibration.js';
 import * as shift from './metrics/label-shift.js';
 
-/** Logits as accepted by every op: a Float32Array, a zero-copy buffer, half-precision bits, or a Tensor. */
+/**
+ * Logits as accepted by every op, and nothing else: float32 values (a Float32Array or a zero-copy
+ * buffer), values to convert (a Float64Array or number[]), half-precision bits (a Uint16Array or
+ * 'uint16' buffer with options.dtype, or a Float16Array), or a tensor. Other typed arrays (Int32Array,
+ * Uint8Array, …) are refused by the type as they are at run time.
+ */
 export type LogitsInput =
   | Float32Array
+  | Float64Array
+  | readonly number[]
+  | Uint16Array
+  | Float16ArrayLike
   | LkBuffer<'float32'>
   | LkBuffer<'uint16'>
-  | Uint16Array
-  | TensorLike
-  | ArrayLike<number>;
+  | TensorLike;
+
+/** A float32 array to read, or values to convert: what sigmoid and logSigmoid take. */
+export type ValuesInput = Float32Array | Float64Array | readonly number[] | LkBuffer<'float32'>;
+
+/**
+ * A Float16Array (ES2025; Node ≥ 24, recent browsers), named by its tag so that these types do not need
+ * a TypeScript lib that declares it, while an Int32Array or other typed array still does not match.
+ */
+export interface Float16ArrayLike extends ArrayLike<number> {
+  readonly [Symbol.toStringTag]: 'Float16Array';
+}
 
 /**
  * onnxruntime (web/node) and transformers.js tensors: `.data` plus `.dims`, last axis = classes.
@@ -70,7 +88,7 @@ export interface BceOptions {
   posWeight?: Float32Array;
   classes?: number;
 }
-export interface KlDivOptions {
+export interface KlDivOptions extends DTypeOption {
   reduction?: 'none' | 'sum' | 'batchmean';
 }
 export interface SampleOptions extends DTypeOption, ConstraintOptions, SamplerOptions {
@@ -110,13 +128,21 @@ export interface PerplexityOptions extends DTypeOption {
   ignoreIndex?: number;
 }
 /** ece() and reliability(): equal-width confidence bins (default 15). */
-export interface BinsOptions {
+export interface BinsOptions extends DTypeOption {
   bins?: number;
 }
 /** fitTemperature(): the interval the temperature is searched in (default [0.01, 100]). */
-export interface FitTemperatureOptions {
+export interface FitTemperatureOptions extends DTypeOption {
   min?: number;
   max?: number;
+}
+/** fitCalibration(): the map to fit, and how to read half-precision logits. */
+export interface FitCalibrationOptions extends recal.FitCalibrationOptions, DTypeOption {}
+/** estimateLabelShift(): dtype applies to both sourceX and targetX. */
+export interface LabelShiftOptions extends shift.LabelShiftOptions, DTypeOption {}
+/** applyTokenBitmask(): `out` may be x itself (in place). */
+export interface TokenBitmaskOptions extends DTypeOption {
+  out?: OutArray;
 }
 export interface MemoryStats {
   wasmBytes: number;
@@ -130,10 +156,19 @@ interface Resolved {
   x: Float32Array;
   rows: number;
   classes: number;
-  release(): void;
+  /** x is half precision widened by the backend (in wasm memory there): released when the op ends. */
+  widened: boolean;
+  /** x is this zero-copy buffer's view, which memory growth detaches and `buffer.array` re-creates. */
+  buffer: LkBuffer<'float32'> | null;
 }
 
-const noop = (): void => {};
+/**
+ * x lives in backend memory (a zero-copy buffer, or half precision widened there), so a later call
+ * that grows that memory detaches it.
+ */
+function transient(r: Resolved): boolean {
+  return r.widened || r.buffer !== null;
+}
 
 function isTensorLike(v: unknown): v is TensorLike {
   return (
@@ -174,31 +209,6 @@ function checkDims(dims: readonly unknown[], data: unknown, name: string): void 
 function isFloat16Array(v: unknown): boolean {
   const F16 = (globalThis as { Float16Array?: new (...a: unknown[]) => unknown }).Float16Array;
   return F16 !== undefined && v instanceof F16;
-}
-
-function checkInteger(v: unknown, name: string, code: 'shape_mismatch' | 'invalid_k' | 'invalid_argument', what: string): number {
-  if (typeof v !== 'number' || !Number.isInteger(v)) fail(code, `${name} = ${describe(v)}, expected ${what}`, name);
-  return v;
-}
-
-function checkClasses(classes: unknown, name = 'classes'): number {
-  const c = checkInteger(classes, name, 'shape_mismatch', 'an integer ≥ 1');
-  if (c < 1 || c > MAX_CLASSES) fail('shape_mismatch', `${name} = ${c}, expected an integer from 1 to ${MAX_CLASSES}`, name);
-  return c;
-}
-
-function checkTemperature(t: unknown, name = 'options.temperature'): number {
-  if (t === undefined) return 1;
-  if (typeof t !== 'number' || !Number.isFinite(t) || t <= 0)
-    fail('invalid_temperature', `${name} = ${describe(t)}, expected a finite number > 0`, name);
-  return t;
-}
-
-function checkReduction<R extends string>(r: unknown, allowed: readonly R[], fallback: R, name = 'options.reduction'): R {
-  if (r === undefined) return fallback;
-  if (typeof r !== 'string' || !(allowed as readonly string[]).includes(r))
-    fail('invalid_reduction', `${name} = ${describe(r)}, expected one of ${allowed.map((a) => `'${a}'`).join(', ')}`, name);
-  return r as R;
 }
 
 /** Options: nothing, or an object of known keys and no nulls (src/options.ts). */
@@ -326,11 +336,11 @@ export class Engine {
     return this.#rowMap('logSoftmax', x, classes, options);
   }
 
-  sigmoid(x: Float32Array | LkBuffer<'float32'> | ArrayLike<number>, options?: ElementwiseOptions): Float32Array {
+  sigmoid(x: ValuesInput, options?: ElementwiseOptions): Float32Array {
     return this.#elementwise('sigmoid', x, options);
   }
 
-  logSigmoid(x: Float32Array | LkBuffer<'float32'> | ArrayLike<number>, options?: ElementwiseOptions): Float32Array {
+  logSigmoid(x: ValuesInput, options?: ElementwiseOptions): Float32Array {
     return this.#elementwise('logSigmoid', x, options);
   }
 
@@ -340,14 +350,11 @@ export class Engine {
     this.#live();
     const [c, o] = this.#classesAndOptions(classes, options);
     checkOptions(o, keys.DTYPE_KEYS);
-    const r = this.#logits(x, c, o);
-    try {
+    return this.#withLogits(x, c, o, (r) => {
       const out = new Int32Array(r.rows);
       this.#b.argmax(r.x, r.rows, r.classes, out);
       return out;
-    } finally {
-      r.release();
-    }
+    });
   }
 
   topk(x: LogitsInput, classes: number, k: number, options?: DTypeOption): TopK;
@@ -357,17 +364,14 @@ export class Engine {
     const [classes, k, options] = shapeArgs(args, 1) as [number | undefined, number, DTypeOption | undefined];
     this.#live();
     checkOptions(options, keys.DTYPE_KEYS);
-    const r = this.#logits(x, classes, options);
-    try {
+    return this.#withLogits(x, classes, options, (r) => {
       const kk = checkInteger(k, 'k', 'invalid_k', `an integer with 0 ≤ k ≤ classes (${r.classes})`);
       if (kk < 0 || kk > r.classes) fail('invalid_k', `k = ${kk}, expected 0 ≤ k ≤ classes (${r.classes})`, 'k');
       const values = new Float32Array(r.rows * kk);
       const indices = new Int32Array(r.rows * kk);
       if (kk > 0) this.#b.topk(r.x, r.rows, r.classes, kk, values, indices);
       return { values, indices };
-    } finally {
-      r.release();
-    }
+    });
   }
 
   /**
@@ -381,15 +385,14 @@ export class Engine {
     const [classes, options] = shapeArgs(args, 0) as [number | undefined, AdjustOptions | undefined];
     this.#live();
     checkOptions(options, keys.ADJUST_KEYS);
-    const r = this.#logits(x, classes, options);
-    try {
-      const a = this.#adjustArgs(r.classes, options);
-      const out = this.#out(options?.out, r.x.length, r.x, a.matrix === null);
-      this.#b.adjustLogits(r.x, r.rows, r.classes, a, out.array);
-      return out.result();
-    } finally {
-      r.release();
-    }
+    return this.#withLogits(x, classes, options, (r) => this.#adjust(r, options));
+  }
+
+  #adjust(r: Resolved, options: AdjustOptions | undefined): Float32Array {
+    const a = this.#adjustArgs(r.classes, options);
+    const out = this.#out(options?.out, r.x.length, r.x, a.matrix === null);
+    this.#b.adjustLogits(r.x, r.rows, r.classes, a, out.array);
+    return out.result();
   }
 
   // ----------------------------------------------------------------- losses
@@ -405,8 +408,7 @@ export class Engine {
     this.#live();
     checkOptions(options, keys.CROSS_ENTROPY_KEYS);
     const reduction = checkReduction(options?.reduction, REDUCTIONS, 'mean');
-    const r = this.#logits(x, classes, options);
-    try {
+    return this.#withLogits(x, classes, options, (r): number | Float32Array => {
       const t = this.#crossEntropyTarget(r, target, options);
       if (reduction === 'none') {
         const out = new Float32Array(r.rows);
@@ -414,9 +416,7 @@ export class Engine {
         return out;
       }
       return this.#b.crossEntropy(r.x, r.rows, r.classes, t, reduction, null);
-    } finally {
-      r.release();
-    }
+    });
   }
 
   crossEntropyWithGrad(x: LogitsInput, classes: number, target: TargetInput, options?: CrossEntropyGradOptions): LossWithGrad;
@@ -426,16 +426,13 @@ export class Engine {
     this.#live();
     checkOptions(options, keys.CROSS_ENTROPY_GRAD_KEYS);
     const reduction = checkReduction(options?.reduction, ['mean', 'sum'] as const, 'mean');
-    const r = this.#logits(x, classes, options);
-    try {
+    return this.#withLogits(x, classes, options, (r) => {
       const t = this.#crossEntropyTarget(r, target, options);
       // Not in place: the fused kernel still reads the target's logit after writing exp terms.
       const out = this.#out(options?.out, r.x.length, r.x, false);
       const loss = this.#b.crossEntropyWithGrad(r.x, r.rows, r.classes, t, reduction, out.array);
       return { loss, grad: out.result() };
-    } finally {
-      r.release();
-    }
+    });
   }
 
   bceWithLogits(x: Float32Array | LkBuffer<'float32'>, target: Float32Array | LkBuffer<'float32'>, options: BceOptions & { reduction: 'none' }): Float32Array;
@@ -494,14 +491,11 @@ export class Engine {
     const [classes, options] = shapeArgs(args, 0) as [number | undefined, DTypeOption | undefined];
     this.#live();
     checkOptions(options, keys.DTYPE_KEYS);
-    const r = this.#logits(x, classes, options);
-    try {
+    return this.#withLogits(x, classes, options, (r) => {
       const out = new Float32Array(r.rows);
       this.#b.entropy(r.x, r.rows, r.classes, out);
       return out;
-    } finally {
-      r.release();
-    }
+    });
   }
 
   klDiv(p: LogitsInput, q: LogitsInput, classes: number, options: KlDivOptions & { reduction: 'sum' | 'batchmean' }): number;
@@ -514,22 +508,14 @@ export class Engine {
     this.#live();
     checkOptions(options, keys.KL_DIV_KEYS);
     const reduction = checkReduction(options?.reduction, ['none', 'sum', 'batchmean'] as const, 'none');
-    const rp = this.#logits(p, classes, undefined, 'p');
-    try {
-      const rq = this.#logits(q, rp.classes, undefined, 'q');
-      try {
-        if (rq.rows !== rp.rows || rq.classes !== rp.classes)
-          fail('shape_mismatch', `q has shape [${rq.rows}, ${rq.classes}], expected [${rp.rows}, ${rp.classes}] like p`, 'q');
-        const out = new Float32Array(rp.rows);
-        const sum = this.#b.klDiv(rp.x, rq.x, rp.rows, rp.classes, out);
-        if (reduction === 'none') return out;
-        return reduction === 'sum' ? sum : sum / rp.rows;
-      } finally {
-        rq.release();
-      }
-    } finally {
-      rp.release();
-    }
+    return this.#withTwoLogits(p, q, classes, options, ['p', 'q'], (rp, rq): number | Float32Array => {
+      if (rq.rows !== rp.rows || rq.classes !== rp.classes)
+        fail('shape_mismatch', `q has shape [${rq.rows}, ${rq.classes}], expected [${rp.rows}, ${rp.classes}] like p`, 'q');
+      const out = new Float32Array(rp.rows);
+      const sum = this.#b.klDiv(rp.x, rq.x, rp.rows, rp.classes, out);
+      if (reduction === 'none') return out;
+      return reduction === 'sum' ? sum : sum / rp.rows;
+    });
   }
 
   /** exp(mean NLL) over the non-ignored rows (no weights, no smoothing). */
@@ -557,28 +543,14 @@ export class Engine {
   ece(x: TensorLike, labels: Int32Array, options?: BinsOptions): number;
   ece(x: LogitsInput, ...args: unknown[]): number {
     const [classes, labels, options] = shapeArgs(args, 1) as [number | undefined, Int32Array, BinsOptions | undefined];
-    this.#live();
-    checkOptions(options, keys.BINS_KEYS);
-    const r = this.#logits(x, classes, undefined);
-    try {
-      return calibration.ece(this, r.x, r.classes, labels, options);
-    } finally {
-      r.release();
-    }
+    return this.#reliability(x, classes, labels, options).ece;
   }
 
   reliability(x: LogitsInput, classes: number, labels: Int32Array, options?: BinsOptions): calibration.Reliability;
   reliability(x: TensorLike, labels: Int32Array, options?: BinsOptions): calibration.Reliability;
   reliability(x: LogitsInput, ...args: unknown[]): calibration.Reliability {
     const [classes, labels, options] = shapeArgs(args, 1) as [number | undefined, Int32Array, BinsOptions | undefined];
-    this.#live();
-    checkOptions(options, keys.BINS_KEYS);
-    const r = this.#logits(x, classes, undefined);
-    try {
-      return calibration.reliability(this, r.x, r.classes, labels, options);
-    } finally {
-      r.release();
-    }
+    return this.#reliability(x, classes, labels, options);
   }
 
   fitTemperature(x: LogitsInput, classes: number, labels: Int32Array, options?: FitTemperatureOptions): calibration.TemperatureFit;
@@ -587,54 +559,55 @@ export class Engine {
     const [classes, labels, options] = shapeArgs(args, 1) as [number | undefined, Int32Array, FitTemperatureOptions | undefined];
     this.#live();
     checkOptions(options, keys.FIT_TEMPERATURE_KEYS);
-    const r = this.#logits(x, classes, undefined);
-    try {
-      return calibration.fitTemperature(this, r.x, r.classes, labels, options);
-    } finally {
-      r.release();
-    }
+    const range = checkTemperatureRange(options);
+    return this.#withLogits(x, classes, options, (r) => {
+      checkLabels(labels, r.rows, r.classes);
+      return calibration.fitTemperature(this, stable(r), r.classes, labels, range);
+    });
   }
 
   /**
    * Fits a recalibration map (temperature, BCTS, vector or matrix scaling) on labelled logits by
    * minimising the mean NLL in float64 (README "Recalibration and label shift").
    */
-  fitCalibration(x: LogitsInput, classes: number, labels: Int32Array, options?: recal.FitCalibrationOptions): recal.CalibrationMap;
-  fitCalibration(x: TensorLike, labels: Int32Array, options?: recal.FitCalibrationOptions): recal.CalibrationMap;
+  fitCalibration(x: LogitsInput, classes: number, labels: Int32Array, options?: FitCalibrationOptions): recal.CalibrationMap;
+  fitCalibration(x: TensorLike, labels: Int32Array, options?: FitCalibrationOptions): recal.CalibrationMap;
   fitCalibration(x: LogitsInput, ...args: unknown[]): recal.CalibrationMap {
-    const [classes, labels, options] = shapeArgs(args, 1) as [number | undefined, Int32Array, recal.FitCalibrationOptions | undefined];
+    const [classes, labels, options] = shapeArgs(args, 1) as [number | undefined, Int32Array, FitCalibrationOptions | undefined];
     this.#live();
     checkOptions(options, keys.FIT_CALIBRATION_KEYS);
-    const r = this.#logits(x, classes, undefined);
-    try {
-      return recal.fitCalibration(r.x, r.classes, labels, options);
-    } finally {
-      r.release();
-    }
+    return this.#withLogits(x, classes, options, (r) => {
+      checkLabels(labels, r.rows, r.classes);
+      return recal.fitCalibration(r.x, r.classes, labels, withoutDType(options));
+    });
   }
 
   /** Applies a map from fitCalibration / estimateLabelShift / calibrationMapFromJSON: adjustLogits with its parameters. */
   applyCalibration(x: LogitsInput, classes: number, map: recal.CalibrationMap, options?: DTypeOption & { out?: OutArray }): Float32Array;
   applyCalibration(x: TensorLike, map: recal.CalibrationMap, options?: DTypeOption & { out?: OutArray }): Float32Array;
   applyCalibration(x: LogitsInput, ...args: unknown[]): Float32Array {
-    // The map is an object like the options, so the form is read from the first argument instead.
-    const [classes, map, options] = (typeof args[0] === 'number' || !isTensorLike(x) ? args : [undefined, ...args]) as [
+    // The map is an object like the options, so the form is read from the first argument instead: the
+    // classes slot holds a number (or a wrong null / undefined followed by more), or x is not a tensor.
+    let given = args.length;
+    while (given > 0 && args[given - 1] === undefined) given--;
+    const classesForm = typeof args[0] === 'number' || args[0] === null || (args[0] === undefined && given > 1) || !isTensorLike(x);
+    const [classes, map, options] = (classesForm ? args : [undefined, ...args]) as [
       number | undefined,
       recal.CalibrationMap,
       (DTypeOption & { out?: OutArray }) | undefined,
     ];
-    if (args.length > (classes === undefined ? 2 : 3)) fail('invalid_argument', `unexpected argument ${describe(args[args.length - 1])} after the options`, 'options');
+    if (given > (classesForm ? 3 : 2)) fail('invalid_argument', `unexpected argument ${describe(args[given - 1])} after the options`, 'options');
     this.#live();
     checkOptions(options, keys.APPLY_CALIBRATION_KEYS);
-    const c = classes ?? (isTensorLike(x) ? x.dims[x.dims.length - 1] : undefined);
-    const m = recal.checkMap(map, checkClasses(c));
-    return this.adjustLogits(x, c as number, {
-      temperature: m.temperature,
-      ...(m.scale ? { scale: m.scale } : {}),
-      ...(m.bias ? { bias: m.bias } : {}),
-      ...(m.matrix ? { matrix: m.matrix } : {}),
-      ...(options?.dtype !== undefined ? { dtype: options.dtype } : {}),
-      ...(options?.out !== undefined ? { out: options.out } : {}),
+    return this.#withLogits(x, classes, options, (r) => {
+      const m = recal.checkMap(map, r.classes);
+      return this.#adjust(r, {
+        temperature: m.temperature,
+        ...(m.scale ? { scale: m.scale } : {}),
+        ...(m.bias ? { bias: m.bias } : {}),
+        ...(m.matrix ? { matrix: m.matrix } : {}),
+        ...(options?.out !== undefined ? { out: options.out } : {}),
+      });
     });
   }
 
@@ -642,25 +615,16 @@ export class Engine {
    * Estimates the class priors of unlabelled target logits (EM or BBSE, after calibrating on the
    * labelled source) and the bias log(π_t / π_s) that corrects for them; `map` applies both.
    */
-  estimateLabelShift(sourceX: LogitsInput, classes: number, sourceLabels: Int32Array, targetX: LogitsInput, options?: shift.LabelShiftOptions): shift.LabelShift;
-  estimateLabelShift(sourceX: TensorLike, sourceLabels: Int32Array, targetX: LogitsInput, options?: shift.LabelShiftOptions): shift.LabelShift;
+  estimateLabelShift(sourceX: LogitsInput, classes: number, sourceLabels: Int32Array, targetX: LogitsInput, options?: LabelShiftOptions): shift.LabelShift;
+  estimateLabelShift(sourceX: TensorLike, sourceLabels: Int32Array, targetX: LogitsInput, options?: LabelShiftOptions): shift.LabelShift;
   estimateLabelShift(sourceX: LogitsInput, ...args: unknown[]): shift.LabelShift {
-    const [classes, sourceLabels, targetX, options] = shapeArgs(args, 2) as [number | undefined, Int32Array, LogitsInput, shift.LabelShiftOptions | undefined];
+    const [classes, sourceLabels, targetX, options] = shapeArgs(args, 2) as [number | undefined, Int32Array, LogitsInput, LabelShiftOptions | undefined];
     this.#live();
     checkOptions(options, keys.LABEL_SHIFT_KEYS);
-    const rs = this.#logits(sourceX, classes, undefined, 'sourceX');
-    try {
-      const rt = this.#logits(targetX, rs.classes, undefined, 'targetX');
-      try {
-        // Copies: the estimate makes several engine calls, and any of them may grow wasm memory,
-        // which would detach inputs that live there (widened half precision, zero-copy buffers).
-        return shift.estimateLabelShift(this, rs.x.slice(), rs.classes, sourceLabels, rt.x.slice(), options);
-      } finally {
-        rt.release();
-      }
-    } finally {
-      rs.release();
-    }
+    return this.#withTwoLogits(sourceX, targetX, classes, options, ['sourceX', 'targetX'], (rs, rt) => {
+      checkLabels(sourceLabels, rs.rows, rs.classes, 'sourceLabels');
+      return shift.estimateLabelShift(this, stable(rs), rs.classes, sourceLabels, stable(rt), withoutDType(options));
+    });
   }
 
   /** −log of the mean softmax of content-free rows (Zhao et al. 2021): a bias for adjustLogits. */
@@ -670,12 +634,7 @@ export class Engine {
     const [classes, options] = shapeArgs(args, 0) as [number | undefined, DTypeOption | undefined];
     this.#live();
     checkOptions(options, keys.DTYPE_KEYS);
-    const r = this.#logits(x, classes, options);
-    try {
-      return shift.contextualBias(this, r.x, r.classes);
-    } finally {
-      r.release();
-    }
+    return this.#withLogits(x, classes, options, (r) => shift.contextualBias(this, r.x, r.classes));
   }
 
   // ------------------------------------------------------------- generation
@@ -686,17 +645,14 @@ export class Engine {
     const [classes, options] = shapeArgs(args, 0) as [number | undefined, SampleOptions | undefined];
     this.#live();
     checkOptions(options, keys.SAMPLE_OPTION_KEYS);
-    const r = this.#logits(x, classes, options);
-    try {
+    return this.#withLogits(x, classes, options, (r) => {
       const o = this.#filterOptions(r, options);
       // XTC's draw is the second uniform of each row's pair, as in sample, so one seed gives both the same decisions.
       if (o.xtc !== null) o.xtcDraws = drawUniforms(2 * r.rows, options).filter((_, i) => i % 2 === 1);
       const out = new Float32Array(r.rows * r.classes);
       noTokenLeft(this.#b.filterLogits(r.x, r.rows, r.classes, o, out));
       return out;
-    } finally {
-      r.release();
-    }
+    });
   }
 
   sample(x: LogitsInput, classes: number, options: SampleOptions & { logprobs: true }): SampleResult;
@@ -707,8 +663,7 @@ export class Engine {
     const [classes, options] = shapeArgs(args, 0) as [number | undefined, SampleOptions | undefined];
     this.#live();
     checkOptions(options, keys.SAMPLE_OPTION_KEYS);
-    const r = this.#logits(x, classes, options);
-    try {
+    return this.#withLogits(x, classes, options, (r): Int32Array | SampleResult => {
       const o = this.#filterOptions(r, options);
       const lp = checkLogprobs(options);
       let uniforms: Float64Array;
@@ -722,9 +677,7 @@ export class Engine {
       noTokenLeft(this.#b.sample(r.x, r.rows, r.classes, o, uniforms, out));
       if (lp !== null) return logprobsOf(this.#b, r.x, r.rows, r.classes, o, out, lp.n, lp.processed);
       return out;
-    } finally {
-      r.release();
-    }
+    });
   }
 
   /**
@@ -772,38 +725,33 @@ export class Engine {
     if (pt !== undefined && !(pt instanceof Int32Array))
       fail('invalid_argument', `options.penaltyTokens = ${describe(pt)}, expected one Int32Array (verifyDraft appends the draft tokens row by row)`, 'options.penaltyTokens');
     const k = draftTokens.length;
-    const rt = this.#logits(targetLogits, classes, options, 'targetLogits');
-    try {
-      const rd = this.#logits(draftLogits, rt.classes, options, 'draftLogits');
-      try {
-        if (rt.rows !== k + 1) fail('shape_mismatch', `targetLogits has ${rt.rows} rows, expected draftTokens.length + 1 = ${k + 1}`, 'targetLogits');
-        if (rd.rows !== k) fail('shape_mismatch', `draftLogits has ${rd.rows} rows, expected draftTokens.length = ${k}`, 'draftLogits');
-        for (let i = 0; i < k; i++)
-          if (!(draftTokens[i]! >= 0 && draftTokens[i]! < rt.classes))
-            fail('target_out_of_range', `draftTokens[${i}] = ${draftTokens[i]}, expected token ids 0 ≤ id < ${rt.classes}`, 'draftTokens');
-        const lists = (rows: number): Int32Array[] | undefined => {
-          if (pt === undefined) return undefined;
-          return Array.from({ length: rows }, (_, i) => {
-            const l = new Int32Array(pt.length + i);
-            l.set(pt);
-            l.set(draftTokens.subarray(0, i), pt.length);
-            return l;
-          });
-        };
-        const ot = this.#filterOptions(rt, { ...options, penaltyTokens: lists(k + 1) });
-        const od = this.#filterOptions(rd, { ...options, penaltyTokens: lists(k) });
-        const next = uniformStream(options);
-        const ft = new Float32Array(rt.rows * rt.classes);
-        noTokenLeft(this.#b.filterLogits(rt.x, rt.rows, rt.classes, ot, ft));
-        const fd = new Float32Array(rd.rows * rd.classes);
-        noTokenLeft(this.#b.filterLogits(rd.x, rd.rows, rd.classes, od, fd));
-        return verifyDraftRows(ft, fd, rt.classes, draftTokens, next);
-      } finally {
-        rd.release();
-      }
-    } finally {
-      rt.release();
-    }
+    return this.#withTwoLogits(targetLogits, draftLogits, classes, options, ['targetLogits', 'draftLogits'], (rt0, rd0) => {
+      // Two backend calls: the first may grow memory under the second's input, so both work on copies.
+      const rt = { ...rt0, x: stable(rt0) };
+      const rd = { ...rd0, x: stable(rd0) };
+      if (rt.rows !== k + 1) fail('shape_mismatch', `targetLogits has ${rt.rows} rows, expected draftTokens.length + 1 = ${k + 1}`, 'targetLogits');
+      if (rd.rows !== k) fail('shape_mismatch', `draftLogits has ${rd.rows} rows, expected draftTokens.length = ${k}`, 'draftLogits');
+      for (let i = 0; i < k; i++)
+        if (!(draftTokens[i]! >= 0 && draftTokens[i]! < rt.classes))
+          fail('target_out_of_range', `draftTokens[${i}] = ${draftTokens[i]}, expected token ids 0 ≤ id < ${rt.classes}`, 'draftTokens');
+      const lists = (rows: number): Int32Array[] | undefined => {
+        if (pt === undefined) return undefined;
+        return Array.from({ length: rows }, (_, i) => {
+          const l = new Int32Array(pt.length + i);
+          l.set(pt);
+          l.set(draftTokens.subarray(0, i), pt.length);
+          return l;
+        });
+      };
+      const ot = this.#filterOptions(rt, { ...options, penaltyTokens: lists(k + 1) });
+      const od = this.#filterOptions(rd, { ...options, penaltyTokens: lists(k) });
+      const next = uniformStream(options);
+      const ft = new Float32Array(rt.rows * rt.classes);
+      noTokenLeft(this.#b.filterLogits(rt.x, rt.rows, rt.classes, ot, ft));
+      const fd = new Float32Array(rd.rows * rd.classes);
+      noTokenLeft(this.#b.filterLogits(rd.x, rd.rows, rd.classes, od, fd));
+      return verifyDraftRows(ft, fd, rt.classes, draftTokens, next);
+    });
   }
 
   /**
@@ -811,14 +759,13 @@ export class Engine {
    * ⌈classes/32⌉ words is clear, x elsewhere. `mask` holds one row for all or one per row;
    * `out` may be x itself (in place).
    */
-  applyTokenBitmask(x: LogitsInput, classes: number, mask: Int32Array, options?: { out?: OutArray }): Float32Array;
-  applyTokenBitmask(x: TensorLike, mask: Int32Array, options?: { out?: OutArray }): Float32Array;
+  applyTokenBitmask(x: LogitsInput, classes: number, mask: Int32Array, options?: TokenBitmaskOptions): Float32Array;
+  applyTokenBitmask(x: TensorLike, mask: Int32Array, options?: TokenBitmaskOptions): Float32Array;
   applyTokenBitmask(x: LogitsInput, ...args: unknown[]): Float32Array {
-    const [classes, mask, options] = shapeArgs(args, 1) as [number | undefined, Int32Array, { out?: OutArray } | undefined];
+    const [classes, mask, options] = shapeArgs(args, 1) as [number | undefined, Int32Array, TokenBitmaskOptions | undefined];
     this.#live();
-    checkOptions(options, keys.ELEMENTWISE_KEYS);
-    const r = this.#logits(x, classes, undefined);
-    try {
+    checkOptions(options, keys.TOKEN_BITMASK_KEYS);
+    return this.#withLogits(x, classes, options, (r) => {
       const c = checkConstraints({ tokenBitmask: mask }, r.rows, r.classes);
       if (c.bitmask === null)
         fail('invalid_argument', `mask = ${describe(mask)}, expected an Int32Array of ⌈classes/32⌉ words per row`, 'mask');
@@ -839,9 +786,7 @@ export class Engine {
         for (let j = 0; j < r.classes; j++) y[base + j] = ((c.bitmask[at + (j >> 5)]! >>> (j & 31)) & 1) === 0 ? -Infinity : r.x[base + j]!;
       }
       return out.result();
-    } finally {
-      r.release();
-    }
+    });
   }
 
   // -------------------------------------------------------------- internals
@@ -855,35 +800,39 @@ export class Engine {
     return shapeArgs([classes, options], 0) as [number | undefined, O | undefined];
   }
 
+  /** ece() and reliability(): bins and labels checked here, the binning itself in metrics/calibration. */
+  #reliability(x: LogitsInput, classes: number | undefined, labels: unknown, options: BinsOptions | undefined): calibration.Reliability {
+    this.#live();
+    checkOptions(options, keys.CALIBRATION_BINS_KEYS);
+    const bins = checkBins(options?.bins);
+    return this.#withLogits(x, classes, options, (r) =>
+      calibration.reliability(this, stable(r), r.classes, checkLabels(labels, r.rows, r.classes), { bins }),
+    );
+  }
+
   #rowMap(op: 'softmax' | 'logSoftmax', x: LogitsInput, classes: number | undefined, options?: RowOpOptions): Float32Array {
     this.#live();
     checkOptions(options, keys.ROW_OP_KEYS);
-    const r = this.#logits(x, classes, options);
-    try {
+    return this.#withLogits(x, classes, options, (r) => {
       const temperature = checkTemperature(options?.temperature);
       const out = this.#out(options?.out, r.x.length, r.x, true);
       this.#b[op](r.x, r.rows, r.classes, temperature, out.array);
       return out.result();
-    } finally {
-      r.release();
-    }
+    });
   }
 
   #rowReduce(op: 'logsumexp', x: LogitsInput, classes: number | undefined, options?: RowOpOptions): Float32Array {
     this.#live();
     checkOptions(options, keys.ROW_OP_KEYS);
-    const r = this.#logits(x, classes, options);
-    try {
+    return this.#withLogits(x, classes, options, (r) => {
       const temperature = checkTemperature(options?.temperature);
       const out = this.#out(options?.out, r.rows, r.x, r.classes === 1);
       this.#b[op](r.x, r.rows, r.classes, temperature, out.array);
       return out.result();
-    } finally {
-      r.release();
-    }
+    });
   }
 
-  #elementwise(op: 'sigmoid' | 'logSigmoid', x: Float32Array | LkBuffer<'float32'> | ArrayLike<number>, options?: ElementwiseOptions): Float32Array {
+  #elementwise(op: 'sigmoid' | 'logSigmoid', x: ValuesInput, options?: ElementwiseOptions): Float32Array {
     this.#live();
     checkOptions(options, keys.ELEMENTWISE_KEYS);
     const xs = this.#float32(x, 'x');
@@ -941,13 +890,62 @@ export class Engine {
     return v;
   }
 
+  /**
+   * Every op's one way in: checks that the engine is live, resolves the logits (any accepted kind →
+   * float32 rows × classes, with shape checks), runs `fn` on them and releases any temporary (half
+   * precision widened in backend memory) however `fn` ends.
+   */
+  #withLogits<T>(x: unknown, classes: number | undefined, options: DTypeOption | undefined, fn: (r: Resolved) => T, name = 'x'): T {
+    this.#live();
+    const r = this.#logits(x, classes, options, name);
+    try {
+      return fn(r);
+    } finally {
+      if (r.widened) releaseWidened(r.x);
+    }
+  }
+
+  /**
+   * Two logits arguments (klDiv, verifyDraft, estimateLabelShift), the second resolved with the first's
+   * classes. Widening the second may grow backend memory, which detaches the first if it lives there:
+   * so a first input widened there is moved to the JS heap first, and one from a zero-copy buffer is
+   * re-read once the second is resolved.
+   */
+  #withTwoLogits<T>(
+    a: unknown,
+    b: unknown,
+    classes: number | undefined,
+    options: DTypeOption | undefined,
+    names: readonly [string, string],
+    fn: (ra: Resolved, rb: Resolved) => T,
+  ): T {
+    return this.#withLogits(
+      a,
+      classes,
+      options,
+      (ra) => {
+        // The copy is on the JS heap; releasing the widened original now returns its memory early
+        // (releasing it again when this op ends is a no-op).
+        const x = ra.widened ? ra.x.slice() : ra.x;
+        if (ra.widened) releaseWidened(ra.x);
+        return this.#withLogits(
+          b,
+          ra.classes,
+          options,
+          (rb) => fn({ ...ra, x: ra.buffer !== null ? (ra.buffer.array as Float32Array) : x, widened: false }, rb),
+          names[1],
+        );
+      },
+      names[0],
+    );
+  }
+
   /** Logits of any accepted kind → float32 rows × classes, with shape checks. */
-  #logits(x: unknown, classes: number | undefined, options: DTypeOption | undefined, name = 'x'): Resolved {
+  #logits(x: unknown, classes: number | undefined, options: DTypeOption | undefined, name: string): Resolved {
     let data: unknown = x;
     let c: number | undefined = classes;
-    let dtype: 'float32' | HalfDType = options?.dtype ?? 'float32';
-    if (options?.dtype !== undefined && dtype !== 'float32' && dtype !== 'float16' && dtype !== 'bfloat16')
-      fail('invalid_argument', `options.dtype = ${describe(options.dtype)}, expected 'float32', 'float16' or 'bfloat16'`, 'options.dtype');
+    const given = checkDType(options?.dtype);
+    let dtype: keys.DType = given ?? 'float32';
     if (isTensorLike(x)) {
       const dims = x.dims;
       const last = dims[dims.length - 1];
@@ -956,14 +954,14 @@ export class Engine {
       if (c !== undefined && c !== last) fail('shape_mismatch', `classes = ${c}, but ${name}.dims ends in ${last}`, 'classes');
       c = last;
       data = x.data;
-      if (x.type === 'float16' && options?.dtype === undefined) dtype = 'float16';
-      if (x.type === 'bfloat16' && options?.dtype === undefined) dtype = 'bfloat16';
+      if ((x.type === 'float16' || x.type === 'bfloat16') && given === undefined) dtype = x.type;
     }
     if (c === undefined)
       fail('shape_mismatch', `classes is missing: ${name} = ${describe(x)} has no .dims to take it from; pass classes after ${name}, or a tensor`, 'classes');
     const cc = checkClasses(c);
     let f32: Float32Array;
-    let release = noop;
+    let widened = false;
+    const buffer = isLkBuffer(data) && data.type === 'float32' ? (data as LkBuffer<'float32'>) : null;
     if (isLkBuffer(data) && data.type === 'uint16') data = data.array;
     if (isFloat16Array(data)) {
       const d = data as unknown as ArrayBufferView;
@@ -975,18 +973,17 @@ export class Engine {
         fail('invalid_argument', `${name} is a Uint16Array: pass options.dtype 'float16' or 'bfloat16' to say how to read it`, 'options.dtype');
       if (data.length % cc !== 0) fail('shape_mismatch', `${name} has ${data.length} elements, not a multiple of classes = ${cc}`, name);
       f32 = this.#b.widenHalf(data, dtype);
-      const widened = f32;
-      release = () => releaseWidened(widened);
+      widened = true;
     } else {
       f32 = this.#float32(data, name);
       if (dtype !== 'float32')
         fail('invalid_argument', `options.dtype = '${dtype}' needs a Uint16Array (or Float16Array) of bits, got ${describe(data)}`, 'options.dtype');
     }
     if (f32.length % cc !== 0) {
-      release();
+      if (widened) releaseWidened(f32);
       fail('shape_mismatch', `${name} has ${f32.length} elements, not a multiple of classes = ${cc}`, name);
     }
-    return { x: f32, rows: f32.length / cc, classes: cc, release };
+    return { x: f32, rows: f32.length / cc, classes: cc, widened, buffer };
   }
 
   #adjustArgs(classes: number, o: AdjustOptions | undefined): AdjustArgs {
@@ -1105,6 +1102,21 @@ export class Engine {
     const prepared = prepareRows(r.x, r.rows, r.classes, constraints, repetitionPenalty, penaltyTokens);
     return { temperature, topK, topP, minP, repetitionPenalty, penaltyTokens, minTokensToKeep, ...samplers, xtcDraws: null, ...prepared };
   }
+}
+
+/**
+ * The logits as an array no later engine call can detach: ops that make several calls (the
+ * calibration metrics, label shift) copy what lives in backend memory, since any call may grow it.
+ */
+function stable(r: Resolved): Float32Array {
+  return transient(r) ? r.x.slice() : r.x;
+}
+
+/** Options minus dtype, which the engine has applied, for metrics that check their own keys. */
+function withoutDType<O extends DTypeOption>(o: O | undefined): Omit<O, 'dtype'> | undefined {
+  if (o === undefined) return undefined;
+  const { dtype: _applied, ...rest } = o;
+  return rest;
 }
 
 /** A backend's report of a row left with no token (constraints) becomes a coded error. */

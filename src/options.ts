@@ -9,7 +9,8 @@
  *
  * Adding an option to an op is one line: its key in the op's list below.
  */
-import { fail, type ErrorCode } from './errors.js';
+import { describeValue as describe, fail, type ErrorCode } from './errors.js';
+import { MAX_BINS, MAX_CLASSES } from './limits.js';
 
 export const ROW_OP_KEYS = ['dtype', 'temperature', 'out'] as const;
 export const ELEMENTWISE_KEYS = ['out'] as const;
@@ -17,10 +18,12 @@ export const DTYPE_KEYS = ['dtype'] as const;
 export const CROSS_ENTROPY_KEYS = ['dtype', 'reduction', 'ignoreIndex', 'weight', 'labelSmoothing'] as const;
 export const CROSS_ENTROPY_GRAD_KEYS = [...CROSS_ENTROPY_KEYS, 'out'] as const;
 export const BCE_KEYS = ['reduction', 'weight', 'posWeight', 'classes'] as const;
-export const KL_DIV_KEYS = ['reduction'] as const;
+export const KL_DIV_KEYS = ['dtype', 'reduction'] as const;
 export const PERPLEXITY_KEYS = ['ignoreIndex', 'dtype'] as const;
 export const BINS_KEYS = ['bins'] as const;
-export const FIT_TEMPERATURE_KEYS = ['min', 'max'] as const;
+/** ece() and reliability() on logits: the bins, and how to read half-precision logits. */
+export const CALIBRATION_BINS_KEYS = ['dtype', 'bins'] as const;
+export const FIT_TEMPERATURE_KEYS = ['dtype', 'min', 'max'] as const;
 /**
  * sample() and filterLogits(). Sampling options added elsewhere go here (one entry each); the
  * transformers.js processor takes the same list minus PROCESSOR_EXCLUDED_KEYS.
@@ -58,8 +61,9 @@ export const PROCESSOR_EXCLUDED_KEYS = ['penaltyTokens', 'dtype', 'logprobs', 't
 export const INIT_KEYS = ['backend', 'threads', 'wasm', 'warmup', 'memoryLimit'] as const;
 export const ADJUST_KEYS = ['dtype', 'temperature', 'scale', 'bias', 'matrix', 'out'] as const;
 export const APPLY_CALIBRATION_KEYS = ['dtype', 'out'] as const;
-export const FIT_CALIBRATION_KEYS = ['method', 'l2', 'maxIterations'] as const;
-export const LABEL_SHIFT_KEYS = ['method', 'calibrate', 'maxIterations', 'tolerance'] as const;
+export const FIT_CALIBRATION_KEYS = ['dtype', 'method', 'l2', 'maxIterations'] as const;
+export const LABEL_SHIFT_KEYS = ['dtype', 'method', 'calibrate', 'maxIterations', 'tolerance'] as const;
+export const TOKEN_BITMASK_KEYS = ['dtype', 'out'] as const;
 
 /** The code a `null` (or otherwise wrong) value of an option gets when it is not `invalid_argument`. */
 const OPTION_CODES: Record<string, ErrorCode> = {
@@ -130,4 +134,70 @@ export function editDistance(a: string, b: string): number {
     }
   }
   return d[rows * cols - 1]!;
+}
+
+// --- normalisers -----------------------------------------------------------------------------------
+// One check per kind of argument, used by the engine and by the metrics that take the same arguments
+// directly (streaming sources, the CLI): the same mistake reads the same wherever it is made.
+
+export type DType = 'float32' | 'float16' | 'bfloat16';
+
+export function checkInteger(v: unknown, name: string, code: 'shape_mismatch' | 'invalid_k' | 'invalid_argument', what: string): number {
+  if (typeof v !== 'number' || !Number.isInteger(v)) fail(code, `${name} = ${describe(v)}, expected ${what}`, name);
+  return v;
+}
+
+export function checkClasses(classes: unknown, name = 'classes'): number {
+  const c = checkInteger(classes, name, 'shape_mismatch', 'an integer ≥ 1');
+  if (c < 1 || c > MAX_CLASSES) fail('shape_mismatch', `${name} = ${c}, expected an integer from 1 to ${MAX_CLASSES}`, name);
+  return c;
+}
+
+/** A temperature (or a bound on one): absent means 1. */
+export function checkTemperature(t: unknown, name = 'options.temperature'): number {
+  if (t === undefined) return 1;
+  if (typeof t !== 'number' || !Number.isFinite(t) || t <= 0)
+    fail('invalid_temperature', `${name} = ${describe(t)}, expected a finite number > 0`, name);
+  return t;
+}
+
+/** fitTemperature's search interval [options.min, options.max], default [0.01, 100]. */
+export function checkTemperatureRange(o: { min?: unknown; max?: unknown } | undefined): { min: number; max: number } {
+  const min = o?.min === undefined ? 0.01 : checkTemperature(o.min, 'options.min');
+  const max = o?.max === undefined ? 100 : checkTemperature(o.max, 'options.max');
+  if (min > max) fail('invalid_temperature', `options.min = ${min} > options.max = ${max}, expected min ≤ max`, 'options.min');
+  return { min, max };
+}
+
+export function checkReduction<R extends string>(r: unknown, allowed: readonly R[], fallback: R, name = 'options.reduction'): R {
+  if (r === undefined) return fallback;
+  if (typeof r !== 'string' || !(allowed as readonly string[]).includes(r))
+    fail('invalid_reduction', `${name} = ${describe(r)}, expected one of ${allowed.map((a) => `'${a}'`).join(', ')}`, name);
+  return r as R;
+}
+
+/** Equal-width calibration bins: absent means 15. */
+export function checkBins(bins: unknown, name = 'options.bins'): number {
+  if (bins === undefined) return 15;
+  if (typeof bins !== 'number' || !Number.isInteger(bins) || bins < 1 || bins > MAX_BINS)
+    fail('invalid_bins', `${name} = ${describe(bins)}, expected an integer from 1 to ${MAX_BINS}`, name);
+  return bins;
+}
+
+/** How logits are read: absent means float32 (a Uint16Array then needs it said). */
+export function checkDType(d: unknown, name = 'options.dtype'): DType | undefined {
+  if (d === undefined) return undefined;
+  if (d !== 'float32' && d !== 'float16' && d !== 'bfloat16') fail('invalid_argument', `${name} = ${describe(d)}, expected 'float32', 'float16' or 'bfloat16'`, name);
+  return d;
+}
+
+/** Class labels, one per row: an Int32Array of integers in [0, classes). */
+export function checkLabels(labels: unknown, rows: number, classes: number, name = 'labels'): Int32Array {
+  if (!(labels instanceof Int32Array)) fail('invalid_argument', `${name} = ${describe(labels)}, expected an Int32Array of class indices (one per row)`, name);
+  if (labels.length !== rows) fail('shape_mismatch', `${name} has ${labels.length} class indices, expected ${rows} (one per row)`, name);
+  for (let i = 0; i < rows; i++) {
+    const y = labels[i]!;
+    if (!(y >= 0 && y < classes)) fail('target_out_of_range', `${name}[${i}] = ${y}, expected 0 ≤ label < ${classes}`, name);
+  }
+  return labels;
 }

@@ -2,6 +2,8 @@
 export { Engine } from './engine.js';
 export type {
   LogitsInput,
+  ValuesInput,
+  Float16ArrayLike,
   TensorLike,
   RowOpOptions,
   ElementwiseOptions,
@@ -17,7 +19,9 @@ export type {
   TargetInput,
 } from './engine.js';
 // Result and option types that ops return or take, named so that callers can annotate with them.
-export type { HalfDType, LossWithGrad, PerplexityOptions, BinsOptions, FitTemperatureOptions, MemoryStats } from './engine.js';
+export type { HalfDType, LossWithGrad, PerplexityOptions, BinsOptions, FitTemperatureOptions, MemoryStats, TokenBitmaskOptions } from './engine.js';
+// The engine's forms of these (they add dtype); the metrics' own forms are internal.
+export type { FitCalibrationOptions, LabelShiftOptions } from './engine.js';
 export type { Reliability, ReliabilityBin, TemperatureFit } from './metrics/calibration.js';
 export { LogitkitError } from './errors.js';
 export type { ErrorCode } from './errors.js';
@@ -28,8 +32,8 @@ export type { InitOptions, WasmSource } from './init.js';
 export { eceFromConfidences } from './metrics/calibration.js';
 export { calibrationMapFromJSON, calibrationMapToJSON } from './metrics/recalibration.js';
 export { logitAdjustment } from './metrics/label-shift.js';
-export type { LabelShift, LabelShiftOptions, ShiftMethod } from './metrics/label-shift.js';
-export type { CalibrationMap, CalibrationMethod, FitCalibrationOptions, MapMethod } from './metrics/recalibration.js';
+export type { LabelShift, ShiftMethod } from './metrics/label-shift.js';
+export type { CalibrationMap, CalibrationMethod, MapMethod } from './metrics/recalibration.js';
 export { createLogitsProcessor } from './interop.js';
 export { float32ToFloat16Bits, float32ToBfloat16Bits, halfToFloat } from './half.js';
 export type { SampleResult, VerifyDraftResult, LogitBias, SampleOrder, ConstraintOptions, SamplerOptions, LogprobOptions } from './sampling.js';

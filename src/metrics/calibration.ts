@@ -19,9 +19,8 @@
  *
  * Everything goes through the public engine API (softmax, logSoftmax, argmax), so it runs on any backend.
  */
-import { LogitkitError } from '../errors.js';
-import { MAX_BINS } from '../limits.js';
-import { BINS_KEYS, checkOptionKeys } from '../options.js';
+import { describeValue as describe, LogitkitError } from '../errors.js';
+import { BINS_KEYS, checkBins, checkClasses, checkLabels, checkOptionKeys, checkTemperatureRange } from '../options.js';
 import { arraySource, type BlockSource } from '../io/stream.js';
 
 /** The part of the public Engine that metrics use (the real Engine satisfies it structurally). */
@@ -37,12 +36,9 @@ export interface MetricsEngine {
 
 export const DEFAULT_BINS = 15;
 
-export function checkBins(bins: unknown, argument = 'options.bins'): number {
-  if (typeof bins !== 'number' || !Number.isInteger(bins) || bins < 1 || bins > MAX_BINS) {
-    throw new LogitkitError('invalid_bins', `${argument} = ${typeof bins === 'string' ? `'${bins}'` : String(bins)}, expected an integer from 1 to ${MAX_BINS}`, argument);
-  }
-  return bins;
-}
+// The engine's normaliser, so that a bad `bins` reads the same from lk.ece, eceFromConfidences and
+// the streaming accumulators.
+export { checkBins };
 
 /** bin(c) = clamp(ceil(c*M) - 1, 0, M - 1): bins are (k/M, (k+1)/M], c = 0 goes to bin 0. */
 export function binOf(c: number, bins: number): number {
@@ -142,12 +138,12 @@ export function eceFromConfidences(
   options?: { bins?: number },
 ): { ece: number; binIndex: Int32Array } {
   checkOptionKeys(options, BINS_KEYS);
-  const M = checkBins(options?.bins ?? DEFAULT_BINS);
+  const M = checkBins(options?.bins);
   if (!isNumberList(conf)) {
-    throw new LogitkitError('invalid_argument', `conf = ${kindOf(conf)}, expected an array or typed array of numbers`, 'conf');
+    throw new LogitkitError('invalid_argument', `conf = ${describe(conf)}, expected an array or typed array of numbers`, 'conf');
   }
   if (!isNumberList(correct) && !Array.isArray(correct)) {
-    throw new LogitkitError('invalid_argument', `correct = ${kindOf(correct)}, expected an array of booleans or 0/1`, 'correct');
+    throw new LogitkitError('invalid_argument', `correct = ${describe(correct)}, expected an array of booleans or 0/1`, 'correct');
   }
   const n = conf.length;
   if (correct.length !== n) {
@@ -176,31 +172,18 @@ function isNumberList(v: unknown): v is ArrayLike<number> {
   return Array.isArray(v) || (ArrayBuffer.isView(v) && !(v instanceof DataView) && typeof (v as { length?: unknown }).length === 'number');
 }
 
-function kindOf(v: unknown): string {
-  if (v === null) return 'null';
-  if (typeof v === 'object') return (v as object).constructor?.name ?? 'object';
-  return typeof v;
-}
-
+/** In-memory logits given to a metric directly (the engine resolves them first): the engine's checks and words. */
 export function checkShape(x: Float32Array, classes: number): number {
-  if (!(x instanceof Float32Array)) throw new LogitkitError('invalid_argument', 'x must be a Float32Array', 'x');
-  if (!Number.isInteger(classes) || classes < 1) {
-    throw new LogitkitError('shape_mismatch', `classes = ${classes}, expected an integer >= 1`, 'classes');
-  }
-  if (x.length % classes !== 0) {
-    throw new LogitkitError('shape_mismatch', `x.length = ${x.length} is not a multiple of classes = ${classes}`, 'x');
-  }
-  return x.length / classes;
+  if (!(x instanceof Float32Array)) throw new LogitkitError('invalid_argument', `x = ${describe(x)}, expected a Float32Array`, 'x');
+  const c = checkClasses(classes);
+  if (x.length % c !== 0) throw new LogitkitError('shape_mismatch', `x has ${x.length} elements, not a multiple of classes = ${c}`, 'x');
+  return x.length / c;
 }
 
-function checkLabelsArray(labels: Int32Array, rows: number): void {
-  if (!(labels instanceof Int32Array)) throw new LogitkitError('invalid_argument', 'labels must be an Int32Array', 'labels');
-  if (labels.length !== rows) {
-    throw new LogitkitError('shape_mismatch', `labels.length = ${labels.length}, expected ${rows} (one per row)`, 'labels');
-  }
-}
-
-/** Throws target_out_of_range for the first label outside [0, classes). */
+/**
+ * Throws target_out_of_range for the first label outside [0, classes), naming its place in the
+ * source (a file's row for the CLI); in-memory labels are checked by checkLabels first.
+ */
 export function checkLabelBlock(src: BlockSource, labels: Int32Array, start: number, classes: number): void {
   for (let i = 0; i < labels.length; i++) {
     const y = labels[i];
@@ -233,9 +216,9 @@ export function reliabilityBinsOf(lk: MetricsEngine, src: BlockSource, bins: num
 }
 
 export function reliability(lk: MetricsEngine, x: Float32Array, classes: number, labels: Int32Array, options: { bins?: number } = {}): Reliability {
-  const bins = checkBins(options.bins ?? DEFAULT_BINS);
+  const bins = checkBins(options.bins);
   const rows = checkShape(x, classes);
-  checkLabelsArray(labels, rows);
+  checkLabels(labels, rows, classes);
   return reliabilityBinsOf(lk, arraySource(x, classes, labels), bins).result();
 }
 
@@ -385,17 +368,7 @@ export function fitTemperatureSource(
   src: BlockSource,
   options: { min?: number; max?: number; nllBefore?: boolean } = {},
 ): TemperatureFit {
-  const tMin = options.min ?? 0.01;
-  const tMax = options.max ?? 100;
-  for (const [name, v] of [
-    ['options.min', tMin],
-    ['options.max', tMax],
-  ] as const) {
-    if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) {
-      throw new LogitkitError('invalid_temperature', `${name} = ${String(v)}, expected a finite number > 0`, name);
-    }
-  }
-  if (tMin > tMax) throw new LogitkitError('invalid_temperature', `options.min = ${tMin} > options.max = ${tMax}`, 'options.min');
+  const { min: tMin, max: tMax } = checkTemperatureRange(options);
   if (!src.hasLabels) throw new LogitkitError('invalid_argument', 'labels are required', 'labels');
   if (src.rows === 0) return { temperature: 1, nll: NaN, nllBefore: NaN, passes: 0 };
 
@@ -455,7 +428,7 @@ export function fitTemperature(
   options: { min?: number; max?: number } = {},
 ): { temperature: number; nll: number; nllBefore: number } {
   const rows = checkShape(x, classes);
-  checkLabelsArray(labels, rows);
+  checkLabels(labels, rows, classes);
   const fit = fitTemperatureSource(lk, arraySource(x, classes, labels), options);
   return { temperature: fit.temperature, nll: fit.nll, nllBefore: fit.nllBefore };
 }
