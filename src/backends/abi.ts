@@ -178,11 +178,11 @@ export const ABI = {
     result: 'i32',
   },
   /** assembly/kernels/sample.ts */
-  narrowToHalf: { source: 'assembly/kernels/sample.ts', params: { x: ptr('in'), n: i32, out: ptr('out'), bf16: flag }, result: 'void' },
+  narrowToHalf: { source: 'assembly/kernels/sample.ts', params: { src: ptr('in'), n: i32, dst: ptr('out'), bf16: flag }, result: 'void' },
   /** assembly/kernels/convert.ts */
-  widenFloat16: { source: 'assembly/kernels/convert.ts', params: { bits: ptr('in'), n: i32, out: ptr('out') }, result: 'void' },
+  widenFloat16: { source: 'assembly/kernels/convert.ts', params: { src: ptr('in'), n: i32, dst: ptr('out') }, result: 'void' },
   /** assembly/kernels/convert.ts */
-  widenBfloat16: { source: 'assembly/kernels/convert.ts', params: { bits: ptr('in'), n: i32, out: ptr('out') }, result: 'void' },
+  widenBfloat16: { source: 'assembly/kernels/convert.ts', params: { src: ptr('in'), n: i32, dst: ptr('out') }, result: 'void' },
 
   /** assembly/kernels/loss.ts: per-row parts of class-target cross-entropy (see CeClassOutput). */
   crossEntropyClass: {

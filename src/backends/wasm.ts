@@ -152,14 +152,14 @@ export class WasmBackend implements Backend {
    * for the op that follows, and is freed when that op ends.
    */
   narrowHalf(x: Float32Array, dtype: 'float16' | 'bfloat16', out: Uint16Array): void {
-    this.#rt.call('narrowToHalf', { x, n: x.length, out, bf16: dtype === 'bfloat16' ? HalfFormat.Bfloat16 : HalfFormat.Float16 });
+    this.#rt.call('narrowToHalf', { src: x, n: x.length, dst: out, bf16: dtype === 'bfloat16' ? HalfFormat.Bfloat16 : HalfFormat.Float16 });
   }
 
   widenHalf(bits: Uint16Array, dtype: 'float16' | 'bfloat16'): Float32Array {
     const buf = this.#rt.alloc(bits.length, 'float32');
     try {
       // buf.array is a zero-copy output: the runtime reads its offset after copying the bits in.
-      this.#rt.call(dtype === 'float16' ? 'widenFloat16' : 'widenBfloat16', { bits, n: bits.length, out: buf.array });
+      this.#rt.call(dtype === 'float16' ? 'widenFloat16' : 'widenBfloat16', { src: bits, n: bits.length, dst: buf.array });
     } catch (e) {
       buf.free();
       throw e;
