@@ -22,6 +22,7 @@
 import { instantiate } from '@assemblyscript/loader';
 import { ABI, KERNEL_NAMES, ROW_GRAIN, type CallArgs, type CallResult, type ExportDecl, type KernelName, type Io, type RawKernels, type RowKernelName, type Typed } from './abi.js';
 import { Arena } from './arena.js';
+import { kernelImports } from './instantiate.js';
 import { ThreadPool, type Job } from './threads.js';
 import { MAX_ARGS } from './worker.js';
 import { BUFFER_TAG, typedArrayCtor, type ArrayOf, type BufferType, type LkBuffer } from '../buffers.js';
@@ -107,7 +108,8 @@ export interface RuntimeOptions {
 
 /**
  * Instantiates `module` through @assemblyscript/loader over a fresh memory (shared when threads
- * are asked for and the build imports a shared one) and starts the pool the build allows.
+ * are asked for and the build imports a shared one) and starts the pool the build allows. The
+ * imports come from kernelImports (instantiate.ts), as in every worker.
  */
 export async function createRuntime(module: WebAssembly.Module, options: RuntimeOptions = {}): Promise<WasmRuntime> {
   const limit = Math.min(options.memoryLimit ?? DEFAULT_MEMORY_LIMIT, MAX_PAGES * 65536);
@@ -122,7 +124,7 @@ export async function createRuntime(module: WebAssembly.Module, options: Runtime
     if (s && typeof SharedArrayBuffer !== 'function') continue;
     try {
       memory = new WebAssembly.Memory({ initial: 16, maximum, shared: s } as WebAssembly.MemoryDescriptor);
-      instance = (await instantiate(module, { env: { memory } })).instance;
+      instance = (await instantiate(module, kernelImports(module, memory))).instance;
       firstError = null;
       break;
     } catch (e) {
