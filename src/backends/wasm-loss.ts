@@ -37,15 +37,17 @@ export function crossEntropy(rt: WasmRuntime, x: Float32Array, rows: number, cla
     rt.call('crossEntropySoft', { x, rows, classes, q: t.target, weighted, weight, smoothing: t.labelSmoothing, loss });
     return reduceRows(loss, r, out);
   }
-  const common = { x, rows, classes, target: t.target, ignoreIndex: ignoreArg(t), weighted, weight, smoothing: t.labelSmoothing, sumW: weightSum(t.weight, classes) };
+  const ignoreIndex = ignoreArg(t);
+  const sumW = weightSum(t.weight, classes);
+  const smoothing = t.labelSmoothing;
   if (r === 'none') {
     // The kernel writes each row's loss, (1−ε)·nll + (ε/C)·smooth, straight into out as float32.
-    rt.call('crossEntropyClass', { ...common, nll: out!, smooth: null, lossOut: CeClassOutput.Loss });
+    rt.call('crossEntropyClass', { x, rows, classes, target: t.target, ignoreIndex, weighted, weight, smoothing, sumW, nll: out!, smooth: null, lossOut: CeClassOutput.Loss });
     return NaN;
   }
   const nll = new Float64Array(rows);
-  const smooth = t.labelSmoothing > 0 ? new Float64Array(rows) : nll;
-  rt.call('crossEntropyClass', { ...common, nll, smooth, lossOut: CeClassOutput.Parts });
+  const smooth = smoothing > 0 ? new Float64Array(rows) : nll;
+  rt.call('crossEntropyClass', { x, rows, classes, target: t.target, ignoreIndex, weighted, weight, smoothing, sumW, nll, smooth, lossOut: CeClassOutput.Parts });
   return reduceClass(nll, smooth, t, classes, r);
 }
 

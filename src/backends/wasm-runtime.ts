@@ -87,6 +87,10 @@ interface Slot {
   io: Io;
   perRow: ((a: Readonly<Record<string, unknown>>) => number) | undefined;
 }
+/** Row kernels: 1 at the row count's position (part [b, e) gets e − b rows), else 0. */
+const PER_END = new Map<string, readonly number[]>(
+  KERNEL_NAMES.map((n) => [n, Object.values((ABI[n] as ExportDecl).params).map((p) => (p.kind === 'rows' ? 1 : 0))]),
+);
 /** Each export's parameters in order, computed once. */
 const SLOTS = new Map<string, Slot[]>(
   KERNEL_NAMES.map((n) => [
@@ -234,30 +238,36 @@ export class WasmRuntime {
    * both the single-thread call and the thread-pool job.
    */
   #rowCall(name: RowKernelName, slots: Slot[], decl: ExportDecl, a: Readonly<Record<string, unknown>>): number | undefined {
-    const rowsSlot = slots.findIndex((s) => s.kind === 'rows');
-    const rows = a[slots[rowsSlot]!.name] as number;
+    // One pass over the parameters (this is every row-wise call's overhead, 1×32 softmax included).
+    const n = slots.length;
+    const base = new Array<number>(n);
+    const perBegin = new Array<number>(n);
+    const which = new Array<number>(n);
+    const arrays: Arg[] = [];
+    let rows = 0;
+    for (let j = 0; j < n; j++) {
+      const s = slots[j]!;
+      which[j] = -1;
+      base[j] = 0;
+      perBegin[j] = 0;
+      if (s.kind === 'ptr') {
+        const v = a[s.name] as Typed | null;
+        if (v === null) continue;
+        let i = 0;
+        while (i < arrays.length && arrays[i]!.a !== v) i++;
+        if (i === arrays.length) arrays.push({ a: v, io: s.io });
+        else if (arrays[i]!.io !== s.io) arrays[i]!.io = 'inout';
+        which[j] = i;
+        perBegin[j] = s.perRow!(a);
+      } else if (s.kind === 'rows') {
+        rows = a[s.name] as number;
+        perBegin[j] = -1;
+      } else base[j] = scalar(a[s.name]);
+    }
+    const stride = perBegin;
+    const perEnd = PER_END.get(name)! as number[];
     const work = decl.work ? decl.work(a) : rows * (a.classes as number);
     const grain = decl.grain!(a);
-    // Arrays (one entry per distinct array) and, per slot, which array it is and its stride.
-    const arrays: Arg[] = [];
-    const which: number[] = [];
-    const stride: number[] = [];
-    for (const s of slots) {
-      const v = s.kind === 'ptr' ? (a[s.name] as Typed | null) : null;
-      if (v === null) {
-        which.push(-1);
-        stride.push(0);
-        continue;
-      }
-      let i = arrays.findIndex((x) => x.a === v);
-      if (i < 0) arrays.push({ a: v, io: s.io }), (i = arrays.length - 1);
-      else if (arrays[i]!.io !== s.io) arrays[i]!.io = 'inout';
-      which.push(i);
-      stride.push(s.perRow!(a));
-    }
-    const base = slots.map((s) => (s.kind === 'ptr' || s.kind === 'rows' ? 0 : scalar(a[s.name])));
-    const perBegin = slots.map((s, j) => (s.kind === 'rows' ? -1 : stride[j]!));
-    const perEnd = slots.map((s) => (s.kind === 'rows' ? 1 : 0));
     const blocks = this.#blockPlan(arrays, which, stride, rows, work, grain);
     const splits = this.#splits;
     try {
@@ -302,9 +312,18 @@ export class WasmRuntime {
   #rows(name: RowKernelName, base: number[], perBegin: number[], perEnd: number[], rows: number, work: number, grain: number): void {
     const fn = this.#k[name];
     const pool = this.#pool;
-    const parts = pool !== null && pool.usable ? splitCount(rows, work, pool.size, grain) : 1;
-    const args = (b: number, e: number): number[] =>
-      base.map((v, j) => (perBegin[j] === 0 && perEnd[j] === 0 ? v : v + perBegin[j]! * b + perEnd[j]! * e));
+    if (pool === null) {
+      // The common case, kept lean: rows [0, rows) in one call.
+      for (let j = 0; j < base.length; j++) if (perEnd[j] !== 0) base[j] = base[j]! + perEnd[j]! * rows;
+      fn(...base);
+      return;
+    }
+    const parts = pool.usable ? splitCount(rows, work, pool.size, grain) : 1;
+    const args = (b: number, e: number): number[] => {
+      const v = base.slice();
+      for (let j = 0; j < v.length; j++) if (perBegin[j] !== 0 || perEnd[j] !== 0) v[j] = v[j]! + perBegin[j]! * b + perEnd[j]! * e;
+      return v;
+    };
     if (parts <= 1 || base.length > MAX_ARGS) {
       fn(...args(0, rows));
       return;
@@ -323,6 +342,12 @@ export class WasmRuntime {
    * bench/run.js, plain arrays): softmax 4096×1000 …
    */
   #blockPlan(arrays: Arg[], which: number[], stride: number[], rows: number, work: number, grain: number): number | null {
+    const blockBytes = this.blockBytes;
+    if (blockBytes <= 0) return null;
+    // Small calls leave here, before any `.buffer` (a getter that costs more than a 1×32 kernel).
+    let bytes = 0;
+    for (let i = 0; i < arrays.length; i++) bytes += arrays[i]!.a.byteLength;
+    if (bytes < 2 * blockBytes) return null;
     const before = this.memory.buffer;
     let copiedPerRow = 0;
     for (let i = 0; i < arrays.length; i++) {
@@ -339,8 +364,7 @@ export class WasmRuntime {
         if (o !== i && arrays[o]!.a.buffer === x.buffer && (arrays[o]!.io !== 'in' || arrays[i]!.io !== 'in')) return null;
       copiedPerRow += s;
     }
-    const blockBytes = this.blockBytes;
-    if (blockBytes <= 0 || copiedPerRow === 0 || copiedPerRow * rows < 2 * blockBytes) return null;
+    if (copiedPerRow === 0 || copiedPerRow * rows < 2 * blockBytes) return null;
     let perBlock = Math.max(1, Math.floor(blockBytes / copiedPerRow / grain)) * grain;
     // A call the pool would split still splits, block by block: each block gets enough rows and
     // work for every thread to take a part (PARALLEL_MIN_WORK each, whole grains).
@@ -396,7 +420,7 @@ export class WasmRuntime {
           // Block stand-ins start at the block's first row; other arrays advance to it.
           args[j] = byBlock[i] ? where[i]! : where[i]! + stride[j]! * begin;
         }
-        this.#rows(name, args, perBegin, perEnd, end - begin, blockWork(end - begin), grain);
+        this.#rows(name, args.slice(), perBegin, perEnd, end - begin, blockWork(end - begin), grain);
         heap = this.#heap();
         for (let i = 0; i < arrays.length; i++) {
           if (!byBlock[i] || arrays[i]!.io === 'in') continue;
