@@ -104,6 +104,9 @@ const SLOTS = new Map<string, Slot[]>(
   ]),
 );
 
+/** An export's declaration and parameter slots: one lookup per call. */
+const PLANS = new Map<string, { decl: ExportDecl; slots: Slot[] }>(KERNEL_NAMES.map((n) => [n, { decl: ABI[n] as ExportDecl, slots: SLOTS.get(n)! }]));
+
 export interface RuntimeOptions {
   memoryLimit?: number;
   /** Threads for large row-wise calls; > 1 needs the shared-memory build. Default 1. */
@@ -210,9 +213,9 @@ export class WasmRuntime {
    */
   call<N extends KernelName>(name: N, args: CallArgs<N>): CallResult<N> {
     const a = args as unknown as Readonly<Record<string, unknown>>;
-    const slots = SLOTS.get(name)!;
-    const decl = ABI[name] as ExportDecl;
-    if (decl.grain !== undefined) return this.#rowCall(name as RowKernelName, slots, decl, a) as CallResult<N>;
+    const plan = PLANS.get(name)!;
+    const slots = plan.slots;
+    if (plan.decl.grain !== undefined) return this.#rowCall(name as RowKernelName, slots, plan.decl, a) as CallResult<N>;
     const arrays: Arg[] = [];
     const scratch: number[] = [];
     for (const s of slots) {
@@ -238,6 +241,7 @@ export class WasmRuntime {
    * both the single-thread call and the thread-pool job.
    */
   #rowCall(name: RowKernelName, slots: Slot[], decl: ExportDecl, a: Readonly<Record<string, unknown>>): number | undefined {
+    if (this.#pool === null && !this.#stagingBusy && this.#small(name, slots, a)) return undefined;
     // One pass over the parameters (this is every row-wise call's overhead, 1×32 softmax included).
     const n = slots.length;
     const base = new Array<number>(n);
@@ -284,6 +288,71 @@ export class WasmRuntime {
       if (this.#splits !== splits) this.parallelCalls++;
     }
     return undefined;
+  }
+
+  /**
+   * The per-call cost of small calls is most of their time (a 1×32 softmax's kernel takes about
+   * a microsecond), so a call without a pool whose copies fit the staging block goes straight:
+   * arguments in one pass, copies through the staging block, one kernel call, no split, no block
+   * plan, no temporaries. The same classification as run(): zero-copy arrays stay where they are
+   * (outputs only inside alloc() blocks), the same array twice gets one copy. False: not small,
+   * nothing done.
+   */
+  #small(name: RowKernelName, slots: Slot[], a: Readonly<Record<string, unknown>>): boolean {
+    const n = slots.length;
+    const before = this.memory.buffer;
+    const args: number[] = [];
+    const copied: Typed[] = [];
+    const copiedAt: number[] = [];
+    const copiedIo: Io[] = [];
+    let next = this.#staging;
+    for (let j = 0; j < n; j++) {
+      const s = slots[j]!;
+      if (s.kind !== 'ptr') {
+        args.push(scalar(a[s.name]));
+        continue;
+      }
+      const v = a[s.name] as Typed | null;
+      if (v === null) {
+        args.push(0);
+        continue;
+      }
+      if (v.buffer === before) {
+        if (s.io !== 'in' && !this.#owns(v.byteOffset, v.byteLength)) return this.#refuse(v);
+        args.push(v.byteOffset);
+        continue;
+      }
+      let k = copied.indexOf(v);
+      if (k < 0) {
+        k = copied.length;
+        copied.push(v);
+        copiedAt.push(next);
+        copiedIo.push(s.io);
+        next += align16(v.byteLength);
+      } else if (copiedIo[k] !== s.io) copiedIo[k] = 'inout';
+      args.push(copiedAt[k]!);
+    }
+    if (next - this.#staging > STAGING_BYTES) return false;
+    this.#stagingBusy = true;
+    try {
+      let heap = this.#heap();
+      for (let k = 0; k < copied.length; k++) if (copiedIo[k] !== 'out') copyIn(heap, copied[k]!, copiedAt[k]!);
+      this.#k[name](...args);
+      heap = this.#heap();
+      for (let k = 0; k < copied.length; k++) if (copiedIo[k] !== 'in') copyOut(heap, copied[k]!, copiedAt[k]!);
+    } finally {
+      this.#stagingBusy = false;
+    }
+    return true;
+  }
+
+  #refuse(a: Typed): never {
+    fail(
+      'invalid_argument',
+      `an output array is a view of this engine's wasm memory (bytes ${a.byteOffset}–${a.byteOffset + a.byteLength}) that alloc() did not hand out; ` +
+        'pass a buffer from lk.alloc() (or its .array) or an ordinary Float32Array',
+      'options.out',
+    );
   }
 
   /**
@@ -444,13 +513,7 @@ export class WasmRuntime {
     for (let i = 0; i < n; i++) {
       const { a, io } = args[i]!;
       ptrs.push(a.buffer === before ? a.byteOffset : -1);
-      if (io !== 'in' && a.buffer === before && !this.#owns(a.byteOffset, a.byteLength))
-        fail(
-          'invalid_argument',
-          `an output array is a view of this engine's wasm memory (bytes ${a.byteOffset}–${a.byteOffset + a.byteLength}) that alloc() did not hand out; ` +
-            'pass a buffer from lk.alloc() (or its .array) or an ordinary Float32Array',
-          'options.out',
-        );
+      if (io !== 'in' && a.buffer === before && !this.#owns(a.byteOffset, a.byteLength)) this.#refuse(a);
     }
     const temps: number[] = [];
     let staged = false;
