@@ -190,9 +190,9 @@ describeFor('threads 2', 'split across worker threads', () => {
           lk.klDiv(x, q, C),
         ];
         const a = run(one);
-        const before = wTwo.parallelCalls;
+        const before = wTwo.runtime.parallelCalls;
         const b = run(two);
-        expect(wTwo.parallelCalls - before, 'every call was split').toBe(a.length + 2); // + the two softmax calls
+        expect(wTwo.runtime.parallelCalls - before, 'every call was split').toBe(a.length + 2); // + the two softmax calls
         for (let i = 0; i < a.length; i++) expect(Buffer.compare(Buffer.from(a[i]!.buffer), Buffer.from(b[i]!.buffer)), `[${R}, ${C}] result ${i}`).toBe(0);
       }
     } finally {

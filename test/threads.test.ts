@@ -149,7 +149,7 @@ describe('threads: results are bit-identical to one thread', () => {
   for (const [rows, classes] of shapes) {
     it(`${rows}×${classes}: softmax, logSoftmax, logsumexp (T = 1 and 0.7), argmax, topk`, () => {
       const x = logitsWithSpecials(rows, classes, rows + classes);
-      const before = two.parallelCalls;
+      const before = two.runtime.parallelCalls;
       for (const T of [1, 0.7]) {
         for (const op of ['softmax', 'logSoftmax'] as const) {
           const a = new Float32Array(x.length);
@@ -179,7 +179,7 @@ describe('threads: results are bit-identical to one thread', () => {
       expectSameBits(va, vb, 'topk values');
       expectSameBits(xa, xb, 'topk indices');
       // Every one of the 8 calls above was big enough to be split.
-      expect(two.parallelCalls - before).toBe(8);
+      expect(two.runtime.parallelCalls - before).toBe(8);
     });
   }
 
@@ -188,11 +188,11 @@ describe('threads: results are bit-identical to one thread', () => {
     const classes = 1000;
     const x = randomLogits(rows, classes, 2, 77);
     const out = new Float32Array(x.length);
-    const before = two.workerChunks;
+    const before = two.runtime.workerChunks;
     // A worker that wakes late finds its chunks taken, so on a busy machine a
     // single call may run entirely here; over a few calls the worker joins in.
-    for (let i = 0; i < 50 && two.workerChunks === before; i++) two.softmax(x, rows, classes, 1, out);
-    expect(two.workerChunks).toBeGreaterThan(before);
+    for (let i = 0; i < 50 && two.runtime.workerChunks === before; i++) two.softmax(x, rows, classes, 1, out);
+    expect(two.runtime.workerChunks).toBeGreaterThan(before);
   });
 
   it('sigmoid and logSigmoid over 1,000,003 elements, in place too', () => {
@@ -217,9 +217,9 @@ describe('threads: results are bit-identical to one thread', () => {
     one.softmax(x, rows, classes, 1, expected);
     const buf = two.alloc(x.length, 'float32');
     buf.array.set(x);
-    const before = two.parallelCalls;
+    const before = two.runtime.parallelCalls;
     two.softmax(buf.array, rows, classes, 1, buf.array);
-    expect(two.parallelCalls - before).toBe(1);
+    expect(two.runtime.parallelCalls - before).toBe(1);
     expectSameBits(buf.array, expected, 'in-place zero-copy softmax');
     buf.free();
   });
@@ -292,8 +292,8 @@ describe('threads: static data', () => {
   it('no kernel writes to the static data below heapBase()', async () => {
     const b = await createWasmBackend(threadsModule, { threads: 2 });
     try {
-      const base = b.k.heapBase();
-      const before = new Uint8Array(b.memory.buffer, 0, base).slice();
+      const base = b.runtime.heapBase;
+      const before = new Uint8Array(b.runtime.memory.buffer, 0, base).slice();
       const rows = 1024;
       const classes = 100;
       const x = logitsWithSpecials(rows, classes, 3);
@@ -307,7 +307,7 @@ describe('threads: static data', () => {
       b.topk(x, rows, classes, 7, new Float32Array(rows * 7), new Int32Array(rows * 7));
       b.entropy(x, rows, classes, new Float32Array(rows));
       b.crossEntropy(x, rows, classes, { kind: 'class', target: new Int32Array(rows), ignoreIndex: -100, weight: null, labelSmoothing: 0.1 }, 'none', new Float32Array(rows));
-      expectSameBits(new Uint8Array(b.memory.buffer, 0, base), before, 'static data');
+      expectSameBits(new Uint8Array(b.runtime.memory.buffer, 0, base), before, 'static data');
     } finally {
       b.dispose();
     }
@@ -318,7 +318,7 @@ describe('threads: when to split', () => {
   it('small calls stay on the calling thread', async () => {
     const b = await createWasmBackend(threadsModule, { threads: 2 });
     try {
-      const before = b.parallelCalls;
+      const before = b.runtime.parallelCalls;
       const small: [number, number][] = [
         [1, 32],
         [256, 32],
@@ -332,11 +332,11 @@ describe('threads: when to split', () => {
         b.logsumexp(x, rows, classes, 1, new Float32Array(rows));
       }
       b.sigmoid(new Float32Array(1000), new Float32Array(1000));
-      expect(b.parallelCalls).toBe(before);
+      expect(b.runtime.parallelCalls).toBe(before);
       // and a big one does split
       const x = randomLogits(512, 1000, 2, 1);
       b.softmax(x, 512, 1000, 1, new Float32Array(x.length));
-      expect(b.parallelCalls).toBe(before + 1);
+      expect(b.runtime.parallelCalls).toBe(before + 1);
     } finally {
       b.dispose();
     }
@@ -351,34 +351,15 @@ describe('threads: when to split', () => {
       buf.array.set(randomLogits(rows, classes, 1, 3));
       const p = buf.array.byteOffset;
       // Rows past the first chunk point far outside memory: whichever thread claims them traps.
-      const far = b.memory.buffer.byteLength;
-      const before = b.parallelCalls;
-      expect(() =>
-        b.rowParallel('softmax', rows, rows * classes, (begin, end) => [p + begin * far, end - begin, classes, 1, p + begin * far], 1),
-      ).toThrow(/out of bounds|failed in a worker thread/);
-      expect(b.parallelCalls).toBe(before + 1);
+      const far = b.runtime.memory.buffer.byteLength;
+      const before = b.runtime.parallelCalls;
+      expect(() => b.runtime.rowsRaw('softmax', [p, rows, classes, 1, p], [far, 0, 0, 0, far], rows, 1)).toThrow(/out of bounds|failed in a worker thread/);
+      expect(b.runtime.parallelCalls).toBe(before + 1);
       expect(b.activeThreads).toBe(2);
       b.softmax(buf.array, rows, classes, 1, buf.array);
-      expect(b.parallelCalls).toBe(before + 2);
+      expect(b.runtime.parallelCalls).toBe(before + 2);
       expect(buf.array.subarray(0, classes).reduce((s, v) => s + v, 0)).toBeCloseTo(1, 5);
       buf.free();
-    } finally {
-      b.dispose();
-    }
-  });
-
-  it('arguments that are not affine in the rows run on the calling thread', async () => {
-    const b = await createWasmBackend(threadsModule, { threads: 2 });
-    try {
-      const rows = 256;
-      const classes = 1000;
-      const x = b.alloc(rows * classes, 'float32');
-      x.array.set(randomLogits(rows, classes, 1, 4));
-      const p = x.array.byteOffset;
-      const before = b.parallelCalls;
-      b.rowParallel('softmax', rows, rows * classes, (begin, end) => [p + begin * classes * 4, end - begin, classes, begin === 0 ? 1 : 2, p + begin * classes * 4], 1);
-      expect(b.parallelCalls).toBe(before);
-      x.free();
     } finally {
       b.dispose();
     }

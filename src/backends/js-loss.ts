@@ -11,22 +11,12 @@
  * together through a third, independent float64 reference.
  */
 import type { BceArgs, CrossEntropyTarget, Reduction } from './backend.js';
-import { logSigmoid1, rowLogSoftmax, scaled } from './js.js';
+import { logSigmoid1, rowLogSoftmax, scaled, type RowWork } from './js-rows.js';
+import { classRowLoss, gradScale, reduceClass, reduceRows, reduceTotal, sumOf } from './reduce.js';
 
-/**
- * Row work arrays, reused across rows and calls: allocating two Float64Arrays
- * per row made the reference crawl on short rows (1M×10). Slot 0 and slot 1
- * are independent, for the ops that hold two rows at once (KL).
- */
-let work: Float64Array[] = [];
-function workFor(classes: number): Float64Array[] {
-  if (work.length === 0 || work[0]!.length !== classes) work = Array.from({ length: 4 }, () => new Float64Array(classes));
-  return work;
-}
-
-/** log-softmax of row r as float64 (no temperature in the losses), in work slot 0 or 1. */
-function rowLp(x: Float32Array, r: number, classes: number, slot: 0 | 1 = 0): Float64Array {
-  const w = workFor(classes);
+/** log-softmax of row r as float64 (no temperature in the losses), in work slots 0–1 or 2–3. */
+function rowLp(work: RowWork, x: Float32Array, r: number, classes: number, slot: 0 | 1 = 0): Float64Array {
+  const w = work.for(classes);
   return rowLogSoftmax(scaled(x, r * classes, classes, 1, w[2 * slot]), w[2 * slot + 1]);
 }
 
@@ -36,27 +26,25 @@ function classWeight(weight: Float32Array | null, c: number): number {
 }
 
 /**
- * Per-row parts of class-target cross-entropy (§4): nll_i, smooth_i (only
- * when ε > 0) and the mean's denominator D = Σ_{i∈V} w_{t_i}.
+ * Per-row parts of class-target cross-entropy (§4): nll_i and smooth_i (only
+ * when ε > 0); reduce.ts turns them into the reductions, as for the wasm kernels' parts.
  */
-function classParts(x: Float32Array, rows: number, classes: number, t: Extract<CrossEntropyTarget, { kind: 'class' }>) {
+function classParts(work: RowWork, x: Float32Array, rows: number, classes: number, t: Extract<CrossEntropyTarget, { kind: 'class' }>) {
   const nll = new Float64Array(rows);
   const smooth = new Float64Array(rows);
-  let D = 0;
   for (let r = 0; r < rows; r++) {
     const target = t.target[r]!;
     if (target === t.ignoreIndex) continue; // masked: contributes exactly 0, whatever its logits
-    const lp = rowLp(x, r, classes);
+    const lp = rowLp(work, x, r, classes);
     const wt = classWeight(t.weight, target);
     nll[r] = -(lp[target]! * wt);
-    D += wt;
     if (t.labelSmoothing > 0) {
       let s = 0;
       for (let c = 0; c < classes; c++) s += lp[c]! * classWeight(t.weight, c);
       smooth[r] = -s;
     }
   }
-  return { nll, smooth, D };
+  return { nll, smooth };
 }
 
 /** q' = q(1−ε) + ε/C when ε > 0, else q as given (§5: q is never renormalised). */
@@ -72,34 +60,19 @@ function softRowLoss(lp: Float64Array, q: Float32Array, start: number, weight: F
   return -s;
 }
 
-function sumOf(a: ArrayLike<number>): number {
-  let s = 0;
-  for (let i = 0; i < a.length; i++) s += a[i]!;
-  return s;
-}
-
-export function crossEntropy(x: Float32Array, rows: number, classes: number, t: CrossEntropyTarget, reduction: Reduction, out: Float32Array | null): number {
+export function crossEntropy(work: RowWork, x: Float32Array, rows: number, classes: number, t: CrossEntropyTarget, reduction: Reduction, out: Float32Array | null): number {
   const eps = t.labelSmoothing;
   if (t.kind === 'prob') {
     const loss = new Float64Array(rows);
-    for (let r = 0; r < rows; r++) loss[r] = softRowLoss(rowLp(x, r, classes), t.target, r * classes, t.weight, eps);
-    if (reduction === 'none') {
-      out!.set(loss);
-      return NaN;
-    }
-    const total = sumOf(loss);
-    return reduction === 'sum' ? total : total / rows;
+    for (let r = 0; r < rows; r++) loss[r] = softRowLoss(rowLp(work, x, r, classes), t.target, r * classes, t.weight, eps);
+    return reduceRows(loss, reduction, out);
   }
-  const { nll, smooth, D } = classParts(x, rows, classes, t);
+  const { nll, smooth } = classParts(work, x, rows, classes, t);
   if (reduction === 'none') {
-    for (let r = 0; r < rows; r++) out![r] = eps > 0 ? (1 - eps) * nll[r]! + (eps / classes) * smooth[r]! : nll[r]!;
+    for (let r = 0; r < rows; r++) out![r] = classRowLoss(nll[r]!, smooth[r]!, eps, classes);
     return NaN;
   }
-  const nllSum = sumOf(nll);
-  if (eps === 0) return reduction === 'sum' ? nllSum : nllSum / D;
-  const smoothSum = sumOf(smooth);
-  if (reduction === 'sum') return (1 - eps) * nllSum + (eps / classes) * smoothSum;
-  return (1 - eps) * (nllSum / D) + (eps / classes) * (smoothSum / D);
+  return reduceClass(nll, smooth, t, classes, reduction);
 }
 
 /**
@@ -107,22 +80,14 @@ export function crossEntropy(x: Float32Array, rows: number, classes: number, t: 
  * grad_ij = G_ij − p_ij Σ_k G_ik. Written this way (not as the closed form) so
  * that ignored rows give 0 − p·0, which is NaN exactly when p is.
  */
-export function crossEntropyWithGrad(x: Float32Array, rows: number, classes: number, t: CrossEntropyTarget, reduction: 'sum' | 'mean', grad: Float32Array): number {
-  const loss = crossEntropy(x, rows, classes, t, reduction, null);
+export function crossEntropyWithGrad(work: RowWork, x: Float32Array, rows: number, classes: number, t: CrossEntropyTarget, reduction: 'sum' | 'mean', grad: Float32Array): number {
+  const loss = crossEntropy(work, x, rows, classes, t, reduction, null);
   const eps = t.labelSmoothing;
-  let sigma = 1;
-  if (reduction === 'mean') {
-    if (t.kind === 'prob') sigma = 1 / rows;
-    else {
-      let D = 0;
-      for (let r = 0; r < rows; r++) if (t.target[r] !== t.ignoreIndex) D += classWeight(t.weight, t.target[r]!);
-      sigma = 1 / D;
-    }
-  }
+  const sigma = gradScale(t, rows, reduction);
   if (rows === 0) return loss; // an empty input may declare any number of classes: size nothing by it
   const G = new Float64Array(classes);
   for (let r = 0; r < rows; r++) {
-    const lp = rowLp(x, r, classes);
+    const lp = rowLp(work, x, r, classes);
     G.fill(0);
     if (t.kind === 'prob') {
       for (let c = 0; c < classes; c++) G[c] = -sigma * smoothedTarget(t.target[r * classes + c]!, eps, classes) * classWeight(t.weight, c);
@@ -161,14 +126,13 @@ export function bceWithLogits(x: Float32Array, target: Float32Array, a: BceArgs,
     if (out !== null) out[i] = l;
     total += l;
   }
-  if (reduction === 'none') return NaN;
-  return reduction === 'sum' ? total : total / x.length;
+  return reduceTotal(total, x.length, reduction);
 }
 
 /** §9: H = −Σ p_j lp_j with 0·log 0 = 0 (terms whose lp_j = −inf are skipped). */
-export function entropy(x: Float32Array, rows: number, classes: number, out: Float32Array): void {
+export function entropy(work: RowWork, x: Float32Array, rows: number, classes: number, out: Float32Array): void {
   for (let r = 0; r < rows; r++) {
-    const lp = rowLp(x, r, classes);
+    const lp = rowLp(work, x, r, classes);
     let h = 0;
     for (let j = 0; j < classes; j++) if (lp[j] !== -Infinity) h -= Math.exp(lp[j]!) * lp[j]!;
     out[r] = h;
@@ -176,11 +140,11 @@ export function entropy(x: Float32Array, rows: number, classes: number, out: Flo
 }
 
 /** §9: KL(softmax(p) || softmax(q)) per row into out; returns the float64 sum over rows. */
-export function klDiv(p: Float32Array, q: Float32Array, rows: number, classes: number, out: Float32Array): number {
+export function klDiv(work: RowWork, p: Float32Array, q: Float32Array, rows: number, classes: number, out: Float32Array): number {
   let total = 0;
   for (let r = 0; r < rows; r++) {
-    const lp = rowLp(p, r, classes, 0);
-    const lq = rowLp(q, r, classes, 1);
+    const lp = rowLp(work, p, r, classes, 0);
+    const lq = rowLp(work, q, r, classes, 1);
     let kl = 0;
     for (let j = 0; j < classes; j++) {
       if (Number.isNaN(lp[j]!) || Number.isNaN(lq[j]!)) {

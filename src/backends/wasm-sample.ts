@@ -5,7 +5,7 @@
  * exactly (same tokens for the same uniforms).
  */
 import type { FilterOptions } from './backend.js';
-import type { Arg, WasmBackend } from './wasm.js';
+import type { WasmRuntime } from './wasm-runtime.js';
 
 /** offsets[rows + 1], then the ids, then the values' float32 bits; null when no row has an edit. */
 function packEdits(o: FilterOptions, rows: number): Int32Array | null {
@@ -20,7 +20,7 @@ function packEdits(o: FilterOptions, rows: number): Int32Array | null {
 }
 
 function run(
-  w: WasmBackend,
+  rt: WasmRuntime,
   x: Float32Array,
   rows: number,
   classes: number,
@@ -30,37 +30,23 @@ function run(
   filtered: Float32Array | null,
 ): number {
   if (rows === 0) return -1;
-  const edits = packEdits(o, rows);
-  const args: Arg[] = [{ a: x, io: 'in' }];
-  const at = { edits: -1, mask: -1, xtc: -1, uniforms: -1, tokens: -1, filtered: -1 };
-  if (edits) (at.edits = args.length), args.push({ a: edits, io: 'in' });
-  if (o.mask) (at.mask = args.length), args.push({ a: o.mask, io: 'in' });
-  if (o.xtc && o.xtcDraws) (at.xtc = args.length), args.push({ a: o.xtcDraws, io: 'in' });
-  if (uniforms) (at.uniforms = args.length), args.push({ a: uniforms, io: 'in' });
-  if (tokens) (at.tokens = args.length), args.push({ a: tokens, io: 'out' });
-  if (filtered) (at.filtered = args.length), args.push({ a: filtered, io: 'out' });
-  const scratch = w.k.sampleScratchBytes!(classes) as number;
-  let bad = -1;
-  w.run(args, [scratch], (ptrs) => {
-    const p = (i: number): number => (i < 0 ? 0 : ptrs[i]!);
-    const common = [
-      ptrs[0]!, rows, classes,
-      // topK and minTokensToKeep only matter up to classes; clamping keeps them in i32 range.
-      o.temperature, Math.min(o.topK, classes), o.topP, o.minP, Math.min(o.minTokensToKeep, classes),
-      o.topNSigma, o.epsilon, o.eta, o.temperatureLast ? 1 : 0, o.xtc?.probability ?? 0, o.xtc?.threshold ?? 1, p(at.xtc),
-      p(at.edits), p(at.mask), o.maskStride, o.constrained ? 1 : 0,
-      p(at.uniforms), p(at.tokens), p(at.filtered), ptrs[args.length]!,
-    ];
-    // typical-p has its own export (sampleRows + one argument), so sampleRows keeps its signature.
-    bad = (o.typicalP < 1 ? w.k.sampleRowsTypical!(...common, o.typicalP) : w.k.sampleRows!(...common)) as number;
-  });
-  return bad;
+  const args = {
+    x, rows, classes,
+    // topK and minTokensToKeep only matter up to classes; clamping keeps them in i32 range.
+    temperature: o.temperature, topK: Math.min(o.topK, classes), topP: o.topP, minP: o.minP, minTokensToKeep: Math.min(o.minTokensToKeep, classes),
+    topNSigma: o.topNSigma, epsilon: o.epsilon, eta: o.eta, temperatureLast: o.temperatureLast,
+    xtcProbability: o.xtc?.probability ?? 0, xtcThreshold: o.xtc?.threshold ?? 1, xtc: o.xtc && o.xtcDraws ? o.xtcDraws : null,
+    edits: packEdits(o, rows), mask: o.mask ?? null, maskStride: o.maskStride, constrained: o.constrained,
+    uniforms, tokens, filtered, scratch: rt.call('sampleScratchBytes', { classes }),
+  };
+  // typical-p has its own export (sampleRows + one argument), so sampleRows keeps its signature.
+  return o.typicalP < 1 ? rt.call('sampleRowsTypical', { ...args, typicalP: o.typicalP }) : rt.call('sampleRows', args);
 }
 
-export function filterLogits(w: WasmBackend, x: Float32Array, rows: number, classes: number, o: FilterOptions, out: Float32Array): number {
-  return run(w, x, rows, classes, o, null, null, out);
+export function filterLogits(rt: WasmRuntime, x: Float32Array, rows: number, classes: number, o: FilterOptions, out: Float32Array): number {
+  return run(rt, x, rows, classes, o, null, null, out);
 }
 
-export function sample(w: WasmBackend, x: Float32Array, rows: number, classes: number, o: FilterOptions, u: Float64Array, out: Int32Array): number {
-  return run(w, x, rows, classes, o, u, out, null);
+export function sample(rt: WasmRuntime, x: Float32Array, rows: number, classes: number, o: FilterOptions, u: Float64Array, out: Int32Array): number {
+  return run(rt, x, rows, classes, o, u, out, null);
 }

@@ -5,7 +5,8 @@
  * Node starts it with `new Worker(source, { eval: true })` and browsers from a
  * Blob URL, and neither needs a worker file next to the bundle (bundlers move
  * files; tests run from the TypeScript sources). It must stay self-contained:
- * no imports, no TypeScript, nothing from the surrounding module.
+ * no imports, no TypeScript, nothing from the surrounding module (but the text
+ * of kernelImports, which is self-contained by contract).
  *
  * Protocol: one job at a time, described in a small SharedArrayBuffer (layout
  * below) and cut into chunks of rows. Every thread — the caller included —
@@ -18,13 +19,16 @@
  * the chunks taken: the caller never waits for a worker that has not started.
  *
  * The first message carries the compiled module, the shared memory and the
- * control block. The worker instantiates the module over that memory — the
+ * control block. The worker instantiates the module over that memory, with the
+ * imports the main thread gives it too (kernelImports, instantiate.ts) — the
  * module's static data segments are re-applied, with identical bytes, which is
  * why the pool is fully started before the engine hands out any call — answers
  * `{ ready: true }` and then lives in the loop below: calls never go through
  * postMessage, whose latency (tens of µs per hop) would cost more than a
  * mid-sized softmax.
  */
+import { kernelImports } from './instantiate.js';
+
 /** Int32 fields of the control block. */
 export const Ctl = {
   WORD: 0, // generation << 20 | next chunk index (CLOSED while a job is being written)
@@ -51,6 +55,7 @@ export const CONTROL_BYTES = ARGS_OFFSET + 3 * MAX_ARGS * 8;
 export const SPIN_MS = 0.05;
 
 export const WORKER_SOURCE = `'use strict';
+const kernelImports = ${kernelImports.toString()};
 const nodePort = typeof process === 'object' && typeof require === 'function' ? require('worker_threads').parentPort : null;
 const post = (m) => (nodePort ? nodePort.postMessage(m) : self.postMessage(m));
 const onFirstMessage = (f) => {
@@ -60,12 +65,7 @@ const onFirstMessage = (f) => {
 onFirstMessage(({ module, memory, control, names }) => {
   let fns;
   try {
-    const imports = {};
-    for (const imp of WebAssembly.Module.imports(module)) {
-      const ns = imports[imp.module] || (imports[imp.module] = {});
-      ns[imp.name] = imp.kind === 'memory' ? memory : () => { throw new Error('logitkit worker: wasm import ' + imp.name + ' is not available'); };
-    }
-    const exports = new WebAssembly.Instance(module, imports).exports;
+    const exports = new WebAssembly.Instance(module, kernelImports(module, memory)).exports;
     fns = names.map((n) => exports[n]);
   } catch (e) {
     post({ error: String((e && e.message) || e) });
