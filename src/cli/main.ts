@@ -28,9 +28,8 @@ Run 'logitkit <command> --help' for the options of a command.
 async function runBenchCommand(argv: string[]): Promise<number> {
   let mod: { runBench?: (argv: string[]) => Promise<number> };
   try {
-    // Written by the benchmark work; optional so the CLI builds and runs without it.
-    const path = './bench.js';
-    mod = await import(path);
+    // A literal specifier, so bundlers see the chunk; lazy, so every other command starts without it.
+    mod = await import('./bench.js');
   } catch {
     throw new Error('bench is not available in this build (dist/cli/bench.js is missing)');
   }
