@@ -5,7 +5,8 @@
  * 1 on a runtime error (unreadable or malformed file, mismatched shapes, bad labels). Errors print one
  * line, `logitkit: <message>`, on stderr; `--debug` adds the stack trace.
  */
-import { calibrateCommand, CALIBRATE_HELP, mergeCommand, MERGE_HELP, scoreCommand, SCORE_HELP } from './score.js';
+import { mergeCommand, MERGE_HELP } from './merge.js';
+import { calibrateCommand, CALIBRATE_HELP, scoreCommand, SCORE_HELP } from './score.js';
 import { TRANSFORM_HELP, TRANSFORM_USAGE, transformCommand, TRANSFORMS, type TransformName } from './transform.js';
 import { UsageError } from './ui.js';
 import { fitCommand, FIT_HELP } from './fit.js';

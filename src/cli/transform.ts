@@ -11,7 +11,7 @@ import { resolve } from 'node:path';
 import type { Engine } from '../index.js';
 import { NpyError, NpyFile, NpyWriter } from '../io/npy.js';
 import { blockBuffer, namingFile } from '../io/npy-source.js';
-import { engineOptions, parseIntOption, parsePositive, startEngine } from './score.js';
+import { engineOptions, parseIntOption, parsePositive, startEngine } from './args.js';
 import { parseCommandArgs, Progress, UsageError } from './ui.js';
 
 export const TRANSFORMS = ['softmax', 'logsumexp', 'sigmoid', 'argmax', 'topk'] as const;
