@@ -9,6 +9,8 @@ import { ScoreAccumulator, withClassNames, type ScoreStats } from '../metrics/su
 import { reportKind } from './args.js';
 import { fingerprintOf } from './fingerprint.js';
 import { readClassNames } from './inputs.js';
+import { mergeMultilabel } from './multilabel.js';
+import { MULTILABEL_STATS_FORMAT } from '../metrics/multilabel.js';
 import { formatJson, humanSummary, summaryJson, writeReport } from './output.js';
 import { fmt, parseCommandArgs, UsageError } from './ui.js';
 
@@ -31,6 +33,7 @@ export const MERGE_HELP = `usage: logitkit merge A.json B.json [...] [--json] [-
 
 Combines the JSON outputs of 'logitkit score --json' run on shards of one dataset into the figures a
 single run over all rows gives. All shards must use the same classes, --bins, --topk and temperature.
+Outputs of 'score --multilabel' merge the same way (all shards multi-label, same labels).
 A temperature fitted per shard cannot be merged (it depends on all rows): fit T once with
 'logitkit calibrate' and score every shard with --temperature T.
 `;
@@ -95,6 +98,12 @@ export async function mergeCommand(argv: string[]): Promise<number> {
       counted.set(fp, { file: p.file, name });
       seenHere.add(fp);
     }
+  }
+  const multi = parsed.map((p) => (p.obj.stats as { format?: unknown }).format === MULTILABEL_STATS_FORMAT);
+  if (multi.some((m) => m)) {
+    const odd = parsed.find((_, i) => !multi[i]);
+    if (odd) throw new Error(`${odd.file}: is not a --multilabel score but ${parsed[multi.indexOf(true)].file} is; merge shards of one kind`);
+    return mergeMultilabel(parsed, (labels) => mergedClassNames(parsed, values['class-names'], labels), values, kind, positionals);
   }
   const first = parsed[0];
   for (const p of parsed.slice(1)) {

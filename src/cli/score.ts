@@ -16,6 +16,7 @@ import { common, debugStats, engineOptions, fitProgress, parseBins, parseIntOpti
 import { applyMapArgs, correctionJson, correctionLine, loadMapFile, mappedSource } from './correction.js';
 import { FingerprintingSource, fingerprintOf } from './fingerprint.js';
 import { INPUT_HELP, inputKind, inputOptions, readClassNames, shardsOf } from './inputs.js';
+import { checkMultilabelFlags, multilabelScore } from './multilabel.js';
 import { formatJson, humanSummary, summaryJson, writeReport } from './output.js';
 import { fmt, parseCommandArgs, pct, Progress, table, UsageError } from './ui.js';
 
@@ -31,6 +32,7 @@ export const SCORE_HELP = `usage: logitkit score LOGITS.npy [MORE.npy ...] --lab
                       [--input logits|probs|logprobs] [--class-names FILE] [--groups FILE|KEY]
                       [--json] [--bins 15] [--topk 5] [--temperature T | --fit-temperature]
                       [--apply MAP.json] [--report FILE.html|FILE.md] [--confusion] [--intervals 200] [--seed 0]
+                      [--multilabel]
                       [--backend wasm|js] [--threads N] [--debug]
 
 With --apply, the logits are first corrected by a map from 'logitkit fit' or 'logitkit shift'; the
@@ -40,6 +42,9 @@ Scores classifier logits against labels, streaming the files in blocks of rows. 
 Human output goes to stderr; --json prints one JSON object on stdout (with "stats" for logitkit merge).
 --intervals N: 90% Poisson-bootstrap intervals of accuracy, NLL and ECE from N replicates (0: off).
 One logit per row ((N,) or (N, 1) logits, labels 0/1) is a binary (sigmoid) model: BCE, AUROC, ECE of p.
+--multilabel: logits (N, C), one sigmoid per label, against targets (N, C) of 0/1 given as the labels
+(--labels T.npy, or --labels-key in a container; bool, uint8, int or float): per-label BCE, AUROC, F1,
+precision and recall at p >= 0.5 (z >= 0), micro/macro averages, subset accuracy, Hamming loss.
 
 ${INPUT_HELP}`;
 
@@ -52,6 +57,7 @@ export async function scoreCommand(argv: string[]): Promise<number> {
     temperature: { type: 'string' },
     'fit-temperature': { type: 'boolean' },
     confusion: { type: 'boolean' },
+    multilabel: { type: 'boolean' },
     report: { type: 'string' },
     intervals: { type: 'string' },
     seed: { type: 'string' },
@@ -60,6 +66,14 @@ export async function scoreCommand(argv: string[]): Promise<number> {
   if (values.help) {
     process.stdout.write(SCORE_HELP);
     return 0;
+  }
+  if (values.multilabel) {
+    checkMultilabelFlags(values);
+    const shards = shardsOf(positionals, values, 'score');
+    const kind = reportKind(values.report);
+    const blockBytes = values['block-mb'] !== undefined ? parseIntOption('block-mb', values['block-mb'], 1) << 20 : undefined;
+    engineOptions(values);
+    return multilabelScore(values, shards, kind, blockBytes);
   }
   const t0 = Date.now();
   const shards = shardsOf(positionals, values, 'score');

@@ -61,10 +61,11 @@ export const LABEL_DESCRS = ['<i4', '>i4', '<i8', '>i8', '|u1', '<u2'] as const;
 const MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]; // "\x93NUMPY"
 
 function parseDescr(file: string, descr: string): { dtype: NpyDtype; littleEndian: boolean; itemSize: number } {
-  const m = /^([<>|=])([fiu])(\d+)$/.exec(descr);
+  const m = /^([<>|=])([fiub])(\d+)$/.exec(descr);
   if (!m) throw new NpyError(file, `unsupported dtype '${descr}' (expected a plain numeric dtype such as '<f4')`);
   const [, order, kind, bytesText] = m;
-  const dtype = `${kind}${bytesText}` as NpyDtype;
+  // numpy's bool ('|b1') is one byte holding 0 or 1: read as uint8 (multi-label targets)
+  const dtype = (kind === 'b' && bytesText === '1' ? 'u1' : `${kind}${bytesText}`) as NpyDtype;
   const known: NpyDtype[] = ['f2', 'f4', 'f8', 'i1', 'i4', 'i8', 'u1', 'u2', 'u4'];
   if (!known.includes(dtype)) throw new NpyError(file, `unsupported dtype '${descr}'`);
   const itemSize = Number(bytesText);
