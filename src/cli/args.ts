@@ -46,8 +46,25 @@ export function engineOptions(values: { backend?: string; threads?: string }): {
   return { ...(backend ? { backend } : {}), ...(threads !== undefined ? { threads } : {}) };
 }
 
-export async function startEngine(values: { backend?: string; threads?: string }): Promise<Engine> {
-  return init(engineOptions(values));
+/**
+ * Without --threads, the wasm engine of a command over at least this many bytes of float32 data runs
+ * on every core (threads 'auto'); smaller inputs stay on one thread, where starting the workers would
+ * cost more than it saves. Results are bit-identical either way: rows are independent and every
+ * row-wise op gives a row the same bits whichever thread or block computes it (test/cli-threads-auto).
+ */
+export const AUTO_THREADS_MIN_BYTES = 32 << 20;
+
+function autoThreadsMinBytes(): number {
+  // LOGITKIT_AUTO_THREADS_MIN_BYTES overrides the threshold (tests use small files).
+  const env = Number(process.env.LOGITKIT_AUTO_THREADS_MIN_BYTES);
+  return process.env.LOGITKIT_AUTO_THREADS_MIN_BYTES !== undefined && Number.isFinite(env) && env >= 0 ? env : AUTO_THREADS_MIN_BYTES;
+}
+
+/** Starts the engine; `dataBytes` (the float32 size of the input) picks threads 'auto' for large inputs. */
+export async function startEngine(values: { backend?: string; threads?: string }, dataBytes?: number): Promise<Engine> {
+  const o = engineOptions(values);
+  if (o.threads === undefined && o.backend !== 'js' && dataBytes !== undefined && dataBytes >= autoThreadsMinBytes()) o.threads = 'auto';
+  return init(o);
 }
 
 /** One warning per run for --input probs rows that do not sum to 1 (they are used as given). */
@@ -75,8 +92,9 @@ export function fitProgress(progress: Progress): (done: number, total: number) =
   };
 }
 
-export function debugStats(debug: boolean, t0: number, extra: string): void {
+export function debugStats(debug: boolean, t0: number, extra: string, lk?: Engine | null): void {
   if (!debug) return;
   const ru = process.resourceUsage();
-  process.stderr.write(`debug: maxRSS ${(ru.maxRSS / 1024).toFixed(1)} MiB, ${((Date.now() - t0) / 1000).toFixed(2)} s${extra}\n`);
+  const threads = lk ? `, ${lk.features.threads} thread${lk.features.threads === 1 ? '' : 's'}` : '';
+  process.stderr.write(`debug: maxRSS ${(ru.maxRSS / 1024).toFixed(1)} MiB, ${((Date.now() - t0) / 1000).toFixed(2)} s${threads}${extra}\n`);
 }

@@ -90,7 +90,7 @@ export async function multilabelScore(
     const total = opened.reduce((a, o) => a + o.logits.rows, 0);
     if (total === 0) throw new NpyError(opened[0].logits.path, 'has 0 rows: there is nothing to compute');
     const names = values['class-names'] !== undefined ? readClassNames(values['class-names'], C) : null;
-    lk = await startEngine(values);
+    lk = await startEngine(values, total * C * 4);
     const acc = new MultilabelAccumulator(C);
     const blockRows = Math.max(1, Math.floor((blockBytes ?? 4 << 20) / (4 * C)));
     const xBuf = blockBuffer(blockRows * C, opened[0].logits.path);
@@ -130,7 +130,7 @@ export async function multilabelScore(
       process.stderr.write(multilabelText(report, `logitkit score --multilabel: ${report.rows.toLocaleString('en-US')} rows × ${C} labels (${lk.backend} backend${shards.length > 1 ? `, ${shards.length} shards` : ''})`));
       if (kind) process.stderr.write(`report written to ${values.report}\n`);
     }
-    debugStats(values.debug === true, t0, '');
+    debugStats(values.debug === true, t0, '', lk);
     return 0;
   } finally {
     progress.finish();

@@ -102,7 +102,7 @@ export async function scoreCommand(argv: string[]): Promise<number> {
     if (binary && input !== 'logits') throw new UsageError(`--input ${input}: a binary model (one column) is scored from its logit only`);
     if (binary && fitT) throw new UsageError('--fit-temperature: not for a binary model (one logit per row); use --temperature T');
     if (binary && values.apply !== undefined) throw new UsageError('--apply: not for a binary model (one logit per row) yet; maps are fitted on softmax logits');
-    lk = await startEngine(values);
+    lk = await startEngine(values, src.rows * src.classes * 4);
     const map = values.apply !== undefined ? loadMapFile(values.apply, src.classes) : null;
     const before = map ? new ScoreAccumulator(src.classes, { bins, topk }) : null;
     if (map) {
@@ -153,7 +153,7 @@ export async function scoreCommand(argv: string[]): Promise<number> {
       if (correction) process.stderr.write(correctionLine(correction, s));
       if (kind) process.stderr.write(`report written to ${values.report}\n`);
     }
-    debugStats(values.debug === true, t0, fit ? `, ${fit.passes} fit passes` : '');
+    debugStats(values.debug === true, t0, fit ? `, ${fit.passes} fit passes` : '', lk);
     return 0;
   } catch (e) {
     throw namingFile(e, src.current ?? shards[0]!.logits, shards.flatMap((s) => [s.logits, s.labels]));
@@ -199,7 +199,7 @@ export async function calibrateCommand(argv: string[]): Promise<number> {
   src.onProgress = fitProgress(progress);
   let lk: Engine | null = null;
   try {
-    lk = await startEngine(values);
+    lk = await startEngine(values, src.rows * src.classes * 4);
     const fit = fitTemperatureSource(lk, src, { min, max, nllBefore: false }); // "before" comes from the scoring pass
     src.onProgress = (done, total) => progress.update('scoring', done, total);
     const acc = new ScoreAccumulator(src.classes, { bins, topk: 1, temperature: fit.temperature, altTemperature: 1 });
@@ -240,7 +240,7 @@ export async function calibrateCommand(argv: string[]): Promise<number> {
           '\n',
       );
     }
-    debugStats(values.debug === true, t0, `, ${fit.passes} passes`);
+    debugStats(values.debug === true, t0, `, ${fit.passes} passes`, lk);
     return 0;
   } catch (e) {
     throw namingFile(e, src.current ?? shards[0]!.logits, shards.flatMap((s) => [s.logits, s.labels]));
