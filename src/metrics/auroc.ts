@@ -85,13 +85,23 @@ export interface AurocReport {
 // Base64 by hand: metrics reach browser bundles, where Buffer does not exist.
 const B64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
 
-function toBase64(bytes: readonly number[]): string {
-  let out = '';
-  for (let i = 0; i < bytes.length; i += 3) {
-    const n = (bytes[i] << 16) | ((bytes[i + 1] ?? 0) << 8) | (bytes[i + 2] ?? 0);
-    out += B64[n >>> 18] + B64[(n >>> 12) & 63] + (i + 1 < bytes.length ? B64[(n >>> 6) & 63] : '=') + (i + 2 < bytes.length ? B64[n & 63] : '=');
+/**
+ * Base64 of bytes[0, n), built in a byte buffer and turned into a string in chunks: appending 4-char
+ * pieces to a string made a rope of millions of pieces at 100+ classes (tens of MiB of peak memory).
+ */
+function toBase64(bytes: Uint8Array, n: number): string {
+  const out = new Uint8Array(Math.ceil(n / 3) * 4);
+  let o = 0;
+  for (let i = 0; i < n; i += 3) {
+    const v = (bytes[i] << 16) | ((i + 1 < n ? bytes[i + 1] : 0) << 8) | (i + 2 < n ? bytes[i + 2] : 0);
+    out[o++] = B64.charCodeAt(v >>> 18);
+    out[o++] = B64.charCodeAt((v >>> 12) & 63);
+    out[o++] = i + 1 < n ? B64.charCodeAt((v >>> 6) & 63) : 61; // '='
+    out[o++] = i + 2 < n ? B64.charCodeAt(v & 63) : 61;
   }
-  return out;
+  let text = '';
+  for (let i = 0; i < out.length; i += 8192) text += String.fromCharCode(...out.subarray(i, i + 8192));
+  return text;
 }
 
 /** Decodes padded or unpadded base64 (the caller has checked the alphabet). */
@@ -316,13 +326,19 @@ export class AurocCounts {
    * positives and the negatives.
    */
   encode(): string {
-    const bytes: number[] = [];
+    let bytes = new Uint8Array(1 << 16);
+    let n = 0;
     const put = (v: number) => {
+      if (n + 8 > bytes.length) {
+        const grown = new Uint8Array(bytes.length * 2);
+        grown.set(bytes);
+        bytes = grown;
+      }
       while (v >= 128) {
-        bytes.push((v % 128) | 128);
+        bytes[n++] = (v % 128) | 128;
         v = Math.floor(v / 128);
       }
-      bytes.push(v);
+      bytes[n++] = v;
     };
     let last = -1;
     for (let i = 0; i < this.all.length; i++) {
@@ -333,7 +349,7 @@ export class AurocCounts {
       put(this.all[i] - p);
       last = i;
     }
-    return toBase64(bytes);
+    return toBase64(bytes, n);
   }
 
   /** Adds the bins of encode()'s string; false when it is malformed (a caller names the file). */
