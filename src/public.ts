@@ -38,3 +38,5 @@ export { createLogitsProcessor } from './interop.js';
 export { float32ToFloat16Bits, float32ToBfloat16Bits, halfToFloat } from './half.js';
 export type { SampleResult, VerifyDraftResult, LogitBias, SampleOrder, ConstraintOptions, SamplerOptions, LogprobOptions } from './sampling.js';
 export type { LogitsProcessorOptions, LogitsProcessorFunction, LogitsTensorLike, InputIds } from './interop.js';
+export { multilabelMetrics, MultilabelAccumulator } from './metrics/multilabel.js';
+export type { MultilabelReport, MultilabelLabel, MultilabelStats } from './metrics/multilabel.js';

@@ -180,8 +180,7 @@ describeEachBackend('AUROC in the score summary', (lk) => {
     });
     const merged = parts.reduce((a, b) => a.merge(b));
     expect(merged.summary().auroc).toEqual(whole.summary().auroc);
-    expect(Array.from(merged.auroc!.pos)).toEqual(Array.from(whole.auroc!.pos));
-    expect(Array.from(merged.auroc!.neg)).toEqual(Array.from(whole.auroc!.neg));
+    expect(merged.auroc!.dense()).toEqual(whole.auroc!.dense());
   });
 
   it('rejects malformed AUROC statistics by name; counts beyond 2^32 survive the round trip', () => {
@@ -195,16 +194,17 @@ describeEachBackend('AUROC in the score summary', (lk) => {
     for (const extra of [0, 1, 2]) {
       const a = new ScoreAccumulator(3);
       a.addBlock(lk(), Float32Array.of(1, 2, 3, 3, 2, 1), Int32Array.of(2, 0));
-      for (let i = 0; i < extra; i++) a.auroc!.pos[100 + i] = 1;
+      for (let i = 0; i < extra; i++) a.auroc!.addCount(100 + i, 1, 0);
       const text = a.auroc!.encode();
       expect(Buffer.from(Buffer.from(text, 'base64')).toString('base64')).toBe(text);
       const b = ScoreAccumulator.fromStats(JSON.parse(JSON.stringify(a.toStats())));
-      expect(Array.from(b.auroc!.pos)).toEqual(Array.from(a.auroc!.pos));
+      expect(b.auroc!.dense()).toEqual(a.auroc!.dense());
     }
-    acc.auroc!.pos[5] = 2 ** 40 + 3;
+    acc.auroc!.addCount(5, 2 ** 40 + 3, 2 ** 33); // past the Uint32 counts: promoted to float64
+    expect(acc.auroc!.pos(5)).toBe(2 ** 40 + 3 + 0); // the rows added above never land in bin 5
     const back = ScoreAccumulator.fromStats(JSON.parse(JSON.stringify(acc.toStats())));
-    expect(Array.from(back.auroc!.pos)).toEqual(Array.from(acc.auroc!.pos));
-    expect(Array.from(back.auroc!.neg)).toEqual(Array.from(acc.auroc!.neg));
+    expect(back.auroc!.dense()).toEqual(acc.auroc!.dense());
+    expect(back.auroc!.neg(5)).toBe(2 ** 33);
   });
 
   it('rows with NaN softmax make AUROC NaN (as ECE), and the engine goes on', () => {

@@ -266,7 +266,10 @@ describe('.safetensors', () => {
     const h = file('huge.safetensors', huge);
     await expect(NpyShardSource.open([{ logits: h, labels: h }])).rejects.toThrow(/huge\.safetensors: safetensors header of 1000000000000 bytes is over the 100000000-byte limit/);
     const bool = file('bool.safetensors', safetensors({ logits: { dtype: 'BOOL', shape: [2, 3], data: Buffer.alloc(6) }, labels: { dtype: 'I64', shape: [2], data: Buffer.alloc(16) } }));
-    await expect(NpyShardSource.open([{ logits: bool, labels: bool }])).rejects.toThrow(/bool\.safetensors\[logits\]: safetensors dtype BOOL is not supported/);
+    // BOOL is read (multi-label targets) but is no logits dtype
+    await expect(NpyShardSource.open([{ logits: bool, labels: bool }])).rejects.toThrow(/bool\.safetensors\[logits\]: logits must be float16, float32 or float64.*got '\|b1'/);
+    const c64 = file('c64.safetensors', safetensors({ logits: { dtype: 'C64', shape: [1], data: Buffer.alloc(8) }, labels: { dtype: 'I64', shape: [1], data: Buffer.alloc(8) } }));
+    await expect(NpyShardSource.open([{ logits: c64, labels: c64 }])).rejects.toThrow(/c64\.safetensors\[logits\]: safetensors dtype C64 is not supported/);
     const mis = file('mis.safetensors', safetensors({ logits: { dtype: 'F32', shape: [2, 4], data: f32(x) }, labels: { dtype: 'I64', shape: [2], data: Buffer.alloc(16) } }));
     await expect(NpyShardSource.open([{ logits: mis, labels: mis }])).rejects.toThrow(/mis\.safetensors\[logits\]: shape \(2, 4\) of F32 is 32 bytes but its data range holds 24/);
   });

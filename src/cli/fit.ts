@@ -5,7 +5,7 @@
 import { parseArgs } from 'node:util';
 import { NpyShardSource } from '../io/npy-source.js';
 import { CALIBRATION_METHODS, calibrationMapToJSON, fitCalibrationSource, type CalibrationMethod } from '../metrics/recalibration.js';
-import { engineOptions, parseIntOption } from './score.js';
+import { engineOptions, parseIntOption } from './args.js';
 import { fmt, Progress, UsageError, writeFileAtomic } from './ui.js';
 
 export const FIT_HELP = `usage: logitkit fit LOGITS.npy [MORE.npy ...] --labels LABELS.npy [--labels ...]

@@ -5,7 +5,8 @@
  * 1 on a runtime error (unreadable or malformed file, mismatched shapes, bad labels). Errors print one
  * line, `logitkit: <message>`, on stderr; `--debug` adds the stack trace.
  */
-import { calibrateCommand, CALIBRATE_HELP, mergeCommand, MERGE_HELP, scoreCommand, SCORE_HELP } from './score.js';
+import { mergeCommand, MERGE_HELP } from './merge.js';
+import { calibrateCommand, CALIBRATE_HELP, scoreCommand, SCORE_HELP } from './score.js';
 import { TRANSFORM_HELP, TRANSFORM_USAGE, transformCommand, TRANSFORMS, type TransformName } from './transform.js';
 import { UsageError } from './ui.js';
 import { fitCommand, FIT_HELP } from './fit.js';
@@ -28,9 +29,8 @@ Run 'logitkit <command> --help' for the options of a command.
 async function runBenchCommand(argv: string[]): Promise<number> {
   let mod: { runBench?: (argv: string[]) => Promise<number> };
   try {
-    // Written by the benchmark work; optional so the CLI builds and runs without it.
-    const path = './bench.js';
-    mod = await import(path);
+    // A literal specifier, so bundlers see the chunk; lazy, so every other command starts without it.
+    mod = await import('./bench.js');
   } catch {
     throw new Error('bench is not available in this build (dist/cli/bench.js is missing)');
   }

@@ -9,6 +9,7 @@ import { classLabel, type ScoreSummary, type PerClassEntry } from '../metrics/su
 import type { Reliability } from '../metrics/calibration.js';
 import { fmt, pct } from './ui.js';
 import { figures, type Correction } from './correction.js';
+import type { MultilabelLabel, MultilabelReport } from '../metrics/multilabel.js';
 
 export interface ReportInput {
   summary: ScoreSummary;
@@ -644,4 +645,143 @@ function correctionMarkdown(c: Correction, after: ScoreSummary): string[] {
     lines.push('');
   }
   return lines;
+}
+
+// ------------------------------------------------------------------------------------ multi-label
+
+export interface MultilabelReportMeta {
+  inputs: Shard[];
+  backend: string;
+  /** A report of `logitkit merge`: the JSON files it merged. */
+  merged?: string[];
+}
+
+const mlLabel = (r: MultilabelReport, k: number) => chartLabel(k, r.labelNames?.[k]).replace(/^class /, 'label ');
+
+/** Labels in the chart and tables: all up to 30, else the 30 with the lowest F1 (named as such). */
+function mlShown(r: MultilabelReport, max: number): { list: MultilabelLabel[]; note: string } {
+  if (r.labels <= max) return { list: r.perLabel, note: '' };
+  return { list: [...r.perLabel].sort((a, b) => a.f1 - b.f1 || a.label - b.label).slice(0, max), note: `The ${max} labels with the lowest F1 of ${r.labels}.` };
+}
+
+/** Per label: F1, precision and recall as bars on a 0–1 axis, and AUROC as a tick, one row per label. */
+function multilabelSvg(r: MultilabelReport, list: MultilabelLabel[]): string {
+  const rowH = 30;
+  const longest = Math.max(...list.map((e) => mlLabel(r, e.label).length));
+  const W = 760;
+  const m = { l: Math.min(220, Math.max(80, 12 + 7 * longest)), r: 150, t: 34, b: 40 };
+  const H = m.t + m.b + rowH * list.length;
+  const pw = W - m.l - m.r;
+  const X = (v: number) => m.l + v * pw;
+  const parts: string[] = [];
+  parts.push(`<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${W} ${H}" width="${W}" height="${H}" role="img" aria-label="per-label F1, precision, recall and AUROC">`);
+  parts.push(`<rect x="${m.l}" y="8" width="10" height="10" class="pred"/><text x="${m.l + 14}" y="17" class="ax">F1</text>`);
+  parts.push(`<rect x="${m.l + 50}" y="8" width="10" height="10" class="sup"/><text x="${m.l + 64}" y="17" class="ax">precision</text>`);
+  parts.push(`<rect x="${m.l + 140}" y="8" width="10" height="10" class="under"/><text x="${m.l + 154}" y="17" class="ax">recall</text>`);
+  parts.push(`<line x1="${m.l + 220}" x2="${m.l + 220}" y1="7" y2="19" stroke="#c9302c" stroke-width="3"/><text x="${m.l + 228}" y="17" class="ax">AUROC</text>`);
+  parts.push(`<text x="${W - m.r + 8}" y="17" class="ax">support · BCE</text>`);
+  const axisY = m.t + rowH * list.length + 4;
+  for (let v = 0; v <= 1.0001; v += 0.2) {
+    parts.push(`<line x1="${n2(X(v))}" x2="${n2(X(v))}" y1="${m.t - 4}" y2="${axisY}" class="grid"/>`);
+    parts.push(`<text x="${n2(X(v))}" y="${axisY + 14}" text-anchor="middle" class="ax">${n2(v)}</text>`);
+  }
+  parts.push(`<text x="${n2(m.l + pw / 2)}" y="${axisY + 30}" text-anchor="middle" class="ax">score (predicted positive: p ≥ 0.5)</text>`);
+  list.forEach((e, i) => {
+    const y = m.t + i * rowH;
+    const label = mlLabel(r, e.label);
+    parts.push(`<text x="${m.l - 8}" y="${y + 17}" text-anchor="end" class="ax">${esc(label)}</text>`);
+    parts.push(`<rect x="${m.l}" y="${y + 2}" width="${n2(X(e.f1) - m.l)}" height="9" class="pred"><title>${esc(label)}: F1 ${fmt(e.f1, 3)}</title></rect>`);
+    parts.push(`<rect x="${m.l}" y="${y + 12}" width="${n2(X(e.precision) - m.l)}" height="6" class="sup"><title>${esc(label)}: precision ${pct(e.precision, 1)}</title></rect>`);
+    parts.push(`<rect x="${m.l}" y="${y + 19}" width="${n2(X(e.recall) - m.l)}" height="6" class="under"><title>${esc(label)}: recall ${pct(e.recall, 1)}</title></rect>`);
+    if (e.auroc !== null && Number.isFinite(e.auroc)) {
+      parts.push(`<line x1="${n2(X(e.auroc))}" x2="${n2(X(e.auroc))}" y1="${y + 1}" y2="${y + 26}" stroke="#c9302c" stroke-width="3"><title>${esc(label)}: AUROC ${fmt(e.auroc, 4)}</title></line>`);
+    }
+    parts.push(`<text x="${W - m.r + 8}" y="${y + 17}" class="ax">${e.support.toLocaleString('en-US')} · ${esc(fmt(e.bce, 3))}</text>`);
+  });
+  parts.push('</svg>');
+  return parts.join('');
+}
+
+function mlInputs(meta: MultilabelReportMeta, html: boolean): string {
+  const code = (t: string) => (html ? `<code>${esc(t)}</code>` : `\`${t}\``);
+  if (meta.merged) return `merged from ${meta.merged.length} JSON files (${meta.merged.map(code).join(', ')})`;
+  return `${meta.inputs.map((i) => `${code(i.logits)}${i.labels && i.labels !== i.logits ? ` + ${code(i.labels)}` : ''}`).join(', ')} · backend ${html ? esc(meta.backend) : meta.backend}`;
+}
+
+function mlAuroc(v: number | null): string {
+  return v === null ? '—' : fmt(v, 4);
+}
+
+export function renderMultilabelHtml(r: MultilabelReport, meta: MultilabelReportMeta): string {
+  const card = (label: string, value: string) => `<div class="card"><b>${esc(value)}</b><span>${esc(label)}</span></div>`;
+  const chart = mlShown(r, 30);
+  const rows = mlShown(r, 50);
+  const zd = r.zeroDivision;
+  const title = meta.merged ? `logitkit merged multi-label report (${meta.merged.length} shards)` : 'logitkit multi-label report';
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
+<title>${title} — ${r.rows} rows × ${r.labels} labels</title><style>${CSS}</style></head>
+<body>
+<h1>${title}</h1>
+<p class="sub">${r.rows.toLocaleString('en-US')} rows × ${r.labels} labels · ${mlInputs(meta, true)}. One sigmoid per label; a label is predicted positive when p ≥ 0.5 (z ≥ 0).</p>
+<div class="cards">
+${card('mean BCE', fmt(r.macro.bce))}
+${card('subset accuracy', pct(r.subsetAccuracy))}
+${card('Hamming loss', pct(r.hammingLoss))}
+${card('micro F1', fmt(r.micro.f1))}
+${card('macro F1', fmt(r.macro.f1))}
+${card('micro AUROC', mlAuroc(r.micro.auroc))}
+${card('macro AUROC', mlAuroc(r.macro.auroc))}
+</div>
+<h2>Averages</h2>
+<table><tr><th></th><th>precision</th><th>recall</th><th>F1</th><th>AUROC</th></tr>
+<tr><td>micro (TP, FP, FN pooled over labels)</td><td>${pct(r.micro.precision)}</td><td>${pct(r.micro.recall)}</td><td>${fmt(r.micro.f1)}</td><td>${mlAuroc(r.micro.auroc)}</td></tr>
+<tr><td>macro (unweighted mean over labels)</td><td>${pct(r.macro.precision)}</td><td>${pct(r.macro.recall)}</td><td>${fmt(r.macro.f1)}</td><td>${mlAuroc(r.macro.auroc)}</td></tr>
+</table>
+<h2>Per label</h2>
+<p class="note">Bars: F1, precision and recall of each label at p ≥ 0.5; the red tick is its AUROC. ${esc(chart.note)}${
+    zd.recall.length ? ` ${zd.recall.length} label(s) have no positive rows: recall and F1 are 0, AUROC undefined.` : ''
+  }${zd.precision.length ? ` ${zd.precision.length} label(s) are never predicted: precision 0/0 is reported as 0.` : ''}</p>
+${multilabelSvg(r, chart.list)}
+<h2>Numbers</h2>
+${rows.note ? `<p class="note">${esc(rows.note)}</p>` : ''}<table><tr><th>label</th><th>support</th><th>predicted</th><th>BCE</th><th>AUROC</th><th>precision</th><th>recall</th><th>F1</th></tr>
+${rows.list
+  .map(
+    (e) =>
+      `<tr><td>${esc(mlLabel(r, e.label))}</td><td>${e.support.toLocaleString('en-US')}</td><td>${e.predicted.toLocaleString('en-US')}</td><td>${fmt(e.bce)}</td><td>${mlAuroc(e.auroc)}</td><td>${pct(e.precision, 1)}</td><td>${pct(e.recall, 1)}</td><td>${fmt(e.f1, 3)}</td></tr>`,
+  )
+  .join('\n')}
+</table>
+<p class="note">Generated by logitkit. BCE is the mean of −[t ln σ(z) + (1 − t) ln(1 − σ(z))] per label; AUROC is streamed (within 1e-4 of the exact rank AUROC on typical data; bound ${fmt(r.aurocErrorBound)}).</p>
+</body></html>
+`;
+}
+
+export function renderMultilabelMarkdown(r: MultilabelReport, meta: MultilabelReportMeta): string {
+  const rows = mlShown(r, 50);
+  const lines = [
+    meta.merged ? `# logitkit merged multi-label report (${meta.merged.length} shards)` : '# logitkit multi-label report',
+    '',
+    `${r.rows} rows × ${r.labels} labels; ${mlInputs(meta, false)}. A label is predicted positive when p ≥ 0.5 (z ≥ 0).`,
+    '',
+    '| metric | value |',
+    '|---|---:|',
+    `| mean BCE | ${fmt(r.macro.bce)} |`,
+    `| subset accuracy | ${pct(r.subsetAccuracy)} |`,
+    `| Hamming loss | ${pct(r.hammingLoss)} |`,
+    '',
+    '| average | precision | recall | F1 | AUROC |',
+    '|---|---:|---:|---:|---:|',
+    `| micro | ${pct(r.micro.precision)} | ${pct(r.micro.recall)} | ${fmt(r.micro.f1)} | ${mlAuroc(r.micro.auroc)} |`,
+    `| macro | ${pct(r.macro.precision)} | ${pct(r.macro.recall)} | ${fmt(r.macro.f1)} | ${mlAuroc(r.macro.auroc)} |`,
+    '',
+    '## Per label',
+    '',
+    ...(rows.note ? [rows.note, ''] : []),
+    '| label | support | predicted | BCE | AUROC | precision | recall | F1 |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|',
+    ...rows.list.map((e) => `| ${mlLabel(r, e.label).replace(/\|/g, '\\|')} | ${e.support} | ${e.predicted} | ${fmt(e.bce)} | ${mlAuroc(e.auroc)} | ${pct(e.precision, 1)} | ${pct(e.recall, 1)} | ${fmt(e.f1, 3)} |`),
+    '',
+  ];
+  return lines.join('\n');
 }

@@ -7,7 +7,7 @@ import { init } from '../index.js';
 import { readNpyFloat32, readNpyInt32 } from '../io/npy.js';
 import { calibrationMapToJSON } from '../metrics/recalibration.js';
 import type { LabelShiftOptions } from '../metrics/label-shift.js';
-import { engineOptions } from './score.js';
+import { engineOptions } from './args.js';
 import { fmt, pct, table, UsageError, writeFileAtomic } from './ui.js';
 
 export const SHIFT_HELP = `usage: logitkit shift SOURCE.npy --labels SOURCE_LABELS.npy --target TARGET.npy

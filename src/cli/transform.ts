@@ -11,7 +11,7 @@ import { resolve } from 'node:path';
 import type { Engine } from '../index.js';
 import { NpyError, NpyFile, NpyWriter } from '../io/npy.js';
 import { blockBuffer, namingFile } from '../io/npy-source.js';
-import { engineOptions, parseIntOption, parsePositive, startEngine } from './score.js';
+import { engineOptions, parseIntOption, parsePositive, startEngine } from './args.js';
 import { parseCommandArgs, Progress, UsageError } from './ui.js';
 
 export const TRANSFORMS = ['softmax', 'logsumexp', 'sigmoid', 'argmax', 'topk'] as const;
@@ -105,7 +105,7 @@ export async function transformCommand(name: TransformName, argv: string[]): Pro
   const progress = new Progress(true);
   let lk: Engine | null = null;
   try {
-    lk = await startEngine(values);
+    lk = await startEngine(values, src.rows * src.cols * 4);
     const main =
       name === 'softmax' || name === 'sigmoid'
         ? new NpyWriter(output, '<f4', shape)
@@ -157,7 +157,7 @@ export async function transformCommand(name: TransformName, argv: string[]): Pro
     progress.finish();
     if (values.debug) {
       const mib = (b: number) => (b / 1048576).toFixed(1);
-      process.stderr.write(`debug: maxRSS ${mib(process.resourceUsage().maxRSS * 1024)} MiB, peak ArrayBuffers ${mib(peakArrayBuffers)} MiB\n`);
+      process.stderr.write(`debug: maxRSS ${mib(process.resourceUsage().maxRSS * 1024)} MiB, peak ArrayBuffers ${mib(peakArrayBuffers)} MiB, ${lk.features.threads} thread(s)\n`);
     }
     return 0;
   } catch (e) {

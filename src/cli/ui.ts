@@ -2,8 +2,7 @@
  * Terminal plumbing for the CLI: usage errors, a progress bar that only appears on an interactive
  * stderr for long work, number formatting for human tables, and atomic file writes.
  */
-import { closeSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { writeFailure, writeFileAtomic as writeAtomic } from '../io/atomic.js';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 
 /** A mistake in the command line itself: exit code 2. */
@@ -105,26 +104,12 @@ export class Progress {
   }
 }
 
-/** Writes a whole file via a temp file in the same directory and a rename. */
+/** Writes a text output (JSON, report, map) atomically (io/atomic.ts), with the CLI's wording on failure. */
 export function writeFileAtomic(path: string, text: string): void {
-  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${Date.now()}.tmp`);
-  let fd = -1;
   try {
-    fd = openSync(tmp, 'wx');
-    const bytes = Buffer.from(text, 'utf8');
-    let done = 0;
-    while (done < bytes.length) done += writeSync(fd, bytes, done, bytes.length - done);
-    closeSync(fd);
-    fd = -1;
-    renameSync(tmp, path);
+    writeAtomic(path, text);
   } catch (e) {
-    if (fd >= 0) closeSync(fd);
-    try {
-      unlinkSync(tmp);
-    } catch {
-      /* never created */
-    }
-    throw new Error(`${path}: cannot write (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+    throw new Error(`${path}: cannot write (${writeFailure(e)})`);
   }
 }
 

@@ -7,14 +7,15 @@
  * logits (from little/big-endian float16, float32, float64) and int32 labels (from int32, int64, uint8,
  * uint16). Nothing here holds a whole file: a caller asks for rows [start, start + count).
  *
- * Writing goes to a temporary file next to the destination which is renamed into place on success and
+ * Writing goes through io/atomic.ts: a temporary file next to the destination, renamed into place on success and
  * removed on failure, so an interrupted write never leaves half a file behind.
  *
  * Every error is an NpyError whose one-line message starts with the file name and says what is wrong
  * (and, for Fortran order, how to fix it).
  */
 import { float32ToFloat16Bits, halfToFloat } from '../half.js';
-import { closeSync, constants as fsConstants, fstatSync, openSync, readSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, constants as fsConstants, fstatSync, openSync, readSync, statSync } from 'node:fs';
+import { AtomicFile, writeFailure, writeFileAtomic } from './atomic.js';
 import { DEFAULT_MAX_HEADER_BYTES, MAX_CLASSES, MAX_ELEMENTS } from '../limits.js';
 
 export interface NpyReadOptions {
@@ -24,7 +25,7 @@ export interface NpyReadOptions {
    */
   maxHeaderBytes?: number;
 }
-import { basename, dirname, join } from 'node:path';
+import { basename } from 'node:path';
 
 export class NpyError extends Error {
   readonly file: string;
@@ -60,10 +61,11 @@ export const LABEL_DESCRS = ['<i4', '>i4', '<i8', '>i8', '|u1', '<u2'] as const;
 const MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]; // "\x93NUMPY"
 
 function parseDescr(file: string, descr: string): { dtype: NpyDtype; littleEndian: boolean; itemSize: number } {
-  const m = /^([<>|=])([fiu])(\d+)$/.exec(descr);
+  const m = /^([<>|=])([fiub])(\d+)$/.exec(descr);
   if (!m) throw new NpyError(file, `unsupported dtype '${descr}' (expected a plain numeric dtype such as '<f4')`);
   const [, order, kind, bytesText] = m;
-  const dtype = `${kind}${bytesText}` as NpyDtype;
+  // numpy's bool ('|b1') is one byte holding 0 or 1: read as uint8 (multi-label targets)
+  const dtype = (kind === 'b' && bytesText === '1' ? 'u1' : `${kind}${bytesText}`) as NpyDtype;
   const known: NpyDtype[] = ['f2', 'f4', 'f8', 'i1', 'i4', 'i8', 'u1', 'u2', 'u4'];
   if (!known.includes(dtype)) throw new NpyError(file, `unsupported dtype '${descr}'`);
   const itemSize = Number(bytesText);
@@ -575,21 +577,15 @@ export function encodeNpyData(descr: NpyWriteDtype, values: ArrayLike<number>): 
   return b;
 }
 
-let tmpCounter = 0;
-function tempPathFor(path: string): string {
-  return join(dirname(path), `.${basename(path)}.${process.pid}.${Date.now()}.${tmpCounter++}.tmp`);
-}
-
 /**
  * Streams an .npy file whose shape is known up front. Data goes to a temp file in the destination's
- * directory; `commit()` checks that exactly the promised number of elements arrived and renames it
- * into place; `abort()` removes it.
+ * directory (io/atomic.ts); `commit()` checks that exactly the promised number of elements arrived and
+ * renames it into place; `abort()` removes it.
  */
 export class NpyWriter {
   readonly path: string;
   readonly descr: '<f4' | '<i4';
-  private readonly tmp: string;
-  private fd: number;
+  private readonly file: AtomicFile;
   private written = 0;
   private readonly expected: number;
 
@@ -597,25 +593,18 @@ export class NpyWriter {
     this.path = path;
     this.descr = descr;
     this.expected = shape.reduce((a, b) => a * b, 1);
-    this.tmp = tempPathFor(path);
     try {
-      this.fd = openSync(this.tmp, 'wx');
+      this.file = new AtomicFile(path);
     } catch (e) {
-      throw new NpyError(path, `cannot write (${(e as NodeJS.ErrnoException).code ?? String(e)})`);
+      throw new NpyError(path, `cannot write (${writeFailure(e)})`);
     }
-    this.writeAll(npyHeaderBytes(descr, shape));
-  }
-
-  private writeAll(view: ArrayBufferView): void {
-    const bytes = new Uint8Array(view.buffer, view.byteOffset, view.byteLength);
-    let done = 0;
-    while (done < bytes.length) done += writeSync(this.fd, bytes, done, bytes.length - done);
+    this.file.write(npyHeaderBytes(descr, shape));
   }
 
   /** Appends values (little-endian host: the array's bytes are the .npy bytes). */
   write(values: Float32Array | Int32Array): void {
     if ((this.descr === '<f4') !== values instanceof Float32Array) throw new Error('NpyWriter: value type does not match descr');
-    this.writeAll(values);
+    this.file.write(values);
     this.written += values.length;
   }
 
@@ -624,21 +613,11 @@ export class NpyWriter {
       this.abort();
       throw new NpyError(this.path, `internal error: wrote ${this.written} of ${this.expected} elements`);
     }
-    closeSync(this.fd);
-    this.fd = -1;
-    renameSync(this.tmp, this.path);
+    this.file.commit();
   }
 
   abort(): void {
-    if (this.fd >= 0) {
-      closeSync(this.fd);
-      this.fd = -1;
-    }
-    try {
-      unlinkSync(this.tmp);
-    } catch {
-      /* already gone */
-    }
+    this.file.abort();
   }
 }
 
@@ -656,26 +635,5 @@ export function writeNpy(path: string, values: Float32Array | Int32Array, shape:
 
 /** Writes raw data bytes (already encoded) under a header, atomically. For tests and sample generation. */
 export function writeNpyRaw(path: string, descr: string, shape: readonly number[], data: Uint8Array, fortranOrder = false): void {
-  const tmp = tempPathFor(path);
-  const fd = openSync(tmp, 'wx');
-  try {
-    const head = npyHeaderBytes(descr, shape, fortranOrder);
-    writeSync(fd, head);
-    let done = 0;
-    while (done < data.length) done += writeSync(fd, data, done, data.length - done);
-    closeSync(fd);
-    renameSync(tmp, path);
-  } catch (e) {
-    try {
-      closeSync(fd);
-    } catch {
-      /* closed */
-    }
-    try {
-      unlinkSync(tmp);
-    } catch {
-      /* gone */
-    }
-    throw e;
-  }
+  writeFileAtomic(path, npyHeaderBytes(descr, shape, fortranOrder), data);
 }

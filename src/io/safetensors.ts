@@ -21,6 +21,7 @@ const DTYPES: Record<string, { dtype: NpyDtype; itemSize: number; descr: string 
   I64: { dtype: 'i8', itemSize: 8, descr: '<i8' },
   I32: { dtype: 'i4', itemSize: 4, descr: '<i4' },
   U8: { dtype: 'u1', itemSize: 1, descr: '|u1' },
+  BOOL: { dtype: 'u1', itemSize: 1, descr: '|b1' }, // 0/1 bytes: multi-label targets
 };
 
 export interface SafetensorsEntry {

@@ -15,9 +15,13 @@
  * the last float32 below 1; p = 1 has its own bin. So every float32 score in [2^-41, 1] is placed to
  * 0.4% relative width in p or 1 − p, and equal scores always share a bin (ties stay ties).
  *
- * Memory: 2 · AUROC_BINS float64 counts per class (256 KiB); above AUROC_MAX_CLASSES (32) classes AUROC
- * is not kept: at 100 classes the counts took 26 MB and their merge statistics ~35 MB of JSON, which
- * doubled score's peak RSS on a 256 MB file (115 → 204 MiB on Node 24).
+ * Memory (the bins stay those above; only their storage is compact): per class one Uint32 histogram of
+ * all rows' p_k (64 KiB; promoted to float64 once more than 2^32 − 1 rows are counted), and the
+ * positives' histogram in pages of 256 bins allocated when a positive first lands in one (2 KiB each;
+ * positives of a class crowd into a few octaves). The negatives' counts are all − positives. So 1000
+ * classes take 64 MB plus a few MB of pages whatever the number of rows, where two float64 histograms per
+ * class took 262 MB. Above AUROC_MAX_CLASSES (1024) classes AUROC is not kept (a 128k vocabulary would
+ * need 8 GB).
  */
 
 export const AUROC_MANTISSA_BITS = 8;
@@ -28,7 +32,11 @@ const LOWER = (126 - E_MIN) * M; // exponents E_MIN..125, p in [2^-41, ½)
 const UPPER = 24 * M; // 1 − p = d·2^-24, d in [1, 2^23]: 24 binary orders of magnitude
 /** Bins per class: [0] p < 2^-41, LOWER, UPPER, and p = 1. */
 export const AUROC_BINS = 1 + LOWER + UPPER + 1;
-export const AUROC_MAX_CLASSES = 32;
+export const AUROC_MAX_CLASSES = 1024;
+/** Positives' pages: 256 bins each, allocated on first use. */
+const PAGE = 256;
+const PAGES = Math.ceil(AUROC_BINS / PAGE);
+const U32_MAX = 0xffffffff;
 
 const f32 = new Float32Array(1);
 const u32 = new Uint32Array(f32.buffer);
@@ -77,13 +85,23 @@ export interface AurocReport {
 // Base64 by hand: metrics reach browser bundles, where Buffer does not exist.
 const B64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
 
-function toBase64(bytes: readonly number[]): string {
-  let out = '';
-  for (let i = 0; i < bytes.length; i += 3) {
-    const n = (bytes[i] << 16) | ((bytes[i + 1] ?? 0) << 8) | (bytes[i + 2] ?? 0);
-    out += B64[n >>> 18] + B64[(n >>> 12) & 63] + (i + 1 < bytes.length ? B64[(n >>> 6) & 63] : '=') + (i + 2 < bytes.length ? B64[n & 63] : '=');
+/**
+ * Base64 of bytes[0, n), built in a byte buffer and turned into a string in chunks: appending 4-char
+ * pieces to a string made a rope of millions of pieces at 100+ classes (tens of MiB of peak memory).
+ */
+function toBase64(bytes: Uint8Array, n: number): string {
+  const out = new Uint8Array(Math.ceil(n / 3) * 4);
+  let o = 0;
+  for (let i = 0; i < n; i += 3) {
+    const v = (bytes[i] << 16) | ((i + 1 < n ? bytes[i + 1] : 0) << 8) | (i + 2 < n ? bytes[i + 2] : 0);
+    out[o++] = B64.charCodeAt(v >>> 18);
+    out[o++] = B64.charCodeAt((v >>> 12) & 63);
+    out[o++] = i + 1 < n ? B64.charCodeAt((v >>> 6) & 63) : 61; // '='
+    out[o++] = i + 2 < n ? B64.charCodeAt(v & 63) : 61;
   }
-  return out;
+  let text = '';
+  for (let i = 0; i < out.length; i += 8192) text += String.fromCharCode(...out.subarray(i, i + 8192));
+  return text;
 }
 
 /** Decodes padded or unpadded base64 (the caller has checked the alphabet). */
@@ -106,15 +124,72 @@ function fromBase64(text: string): Uint8Array {
 
 export class AurocCounts {
   readonly classes: number;
-  /** [k · AUROC_BINS + b]: rows labelled k whose p_k falls in bin b; and rows not labelled k. */
-  readonly pos: Float64Array;
-  readonly neg: Float64Array;
+  /** [k · AUROC_BINS + b]: rows (positives and negatives of class k) whose p_k falls in bin b. */
+  private all: Uint32Array | Float64Array;
+  /** Positives of class k in bins [page · 256, page · 256 + 256), at [k · PAGES + page]; absent when none. */
+  private readonly posPages: (Float64Array | undefined)[];
+  /** Rows counted into `all` (an upper bound on any one count: decides the promotion to float64). */
+  private counted = 0;
   nanRows = 0;
 
   constructor(classes: number) {
     this.classes = classes;
-    this.pos = new Float64Array(classes * AUROC_BINS);
-    this.neg = new Float64Array(classes * AUROC_BINS);
+    this.all = new Uint32Array(classes * AUROC_BINS);
+    this.posPages = new Array<Float64Array | undefined>(classes * PAGES);
+  }
+
+  /** Bytes held by the counts (for the README's memory figure and its test). */
+  get bytes(): number {
+    let pages = 0;
+    for (const pg of this.posPages) if (pg) pages++;
+    return this.all.byteLength + pages * PAGE * 8;
+  }
+
+  /** Positives at flat index i = k · AUROC_BINS + b. */
+  pos(i: number): number {
+    const k = Math.floor(i / AUROC_BINS);
+    const b = i - k * AUROC_BINS;
+    const pg = this.posPages[k * PAGES + (b >>> 8)];
+    return pg ? pg[b & (PAGE - 1)] : 0;
+  }
+
+  /** Negatives at flat index i (all − positives). */
+  neg(i: number): number {
+    return this.all[i] - this.pos(i);
+  }
+
+  /** Adds p positives and n negatives at flat index i = k · AUROC_BINS + b (merge statistics, tests). */
+  addCount(i: number, p: number, n: number): void {
+    if (this.all[i] + p + n > U32_MAX && this.all instanceof Uint32Array) this.all = Float64Array.from(this.all);
+    this.all[i] += p + n;
+    // a bin's count bounds the rows behind it: `counted` stays an upper bound for later additions
+    this.counted = Math.max(this.counted, this.all[i]);
+    if (p !== 0) this.addPos(Math.floor(i / AUROC_BINS), i % AUROC_BINS, p);
+  }
+
+  /** Dense copies of the positives' and negatives' counts (for inspection and tests; K · AUROC_BINS each). */
+  dense(): { pos: Float64Array; neg: Float64Array } {
+    const pos = new Float64Array(this.all.length);
+    const neg = new Float64Array(this.all.length);
+    for (let i = 0; i < this.all.length; i++) {
+      if (this.all[i] === 0) continue;
+      pos[i] = this.pos(i);
+      neg[i] = this.all[i] - pos[i];
+    }
+    return { pos, neg };
+  }
+
+  private addPos(k: number, b: number, v: number): void {
+    const at = k * PAGES + (b >>> 8);
+    let pg = this.posPages[at];
+    if (!pg) pg = this.posPages[at] = new Float64Array(PAGE);
+    pg[b & (PAGE - 1)] += v;
+  }
+
+  /** Before counting `more` rows: a Uint32 count could overflow past 2^32 − 1 rows, so go float64. */
+  private reserve(more: number): void {
+    this.counted += more;
+    if (this.counted > U32_MAX && this.all instanceof Uint32Array) this.all = Float64Array.from(this.all);
   }
 
   /** Adds rows of float32 probabilities p (rows × classes) with labels y. */
@@ -125,9 +200,10 @@ export class AurocCounts {
     let nan = 0;
     for (let r = 0; r < R; r++) if (p[r * K] !== p[r * K]) nan++; // softmax rows are NaN all together
     this.nanRows += nan;
+    this.reserve(R);
     // In tiles of rows, class by class: the reads stay in a tile that fits the cache and the writes in
     // one class's bins, where row by row they scatter over all classes' bins (measured 2× slower at K = 100).
-    const neg = this.neg;
+    const all = this.all;
     const TILE = Math.max(1, Math.floor(16384 / K));
     for (let r0 = 0; r0 < R; r0 += TILE) {
       const r1 = Math.min(R, r0 + TILE);
@@ -135,23 +211,64 @@ export class AurocCounts {
         const o = k * AUROC_BINS;
         for (let r = r0; r < r1; r++) {
           if (nan !== 0 && p[r * K] !== p[r * K]) continue;
-          neg[o + binOfBits(bits[r * K + k])] += 1;
+          all[o + binOfBits(bits[r * K + k])] += 1;
         }
       }
     }
     for (let r = 0; r < R; r++) {
       if (nan !== 0 && p[r * K] !== p[r * K]) continue;
       const y = labels[r];
-      const b = y * AUROC_BINS + binOfBits(bits[r * K + y]);
-      neg[b] -= 1; // counted as a negative above: move it
-      this.pos[b] += 1;
+      this.addPos(y, binOfBits(bits[r * K + y]), 1);
+    }
+  }
+
+  /**
+   * Adds rows of float32 scores s (rows × columns) where any number of columns per row can be
+   * positive (multi-label: t[r · K + k] ≠ 0). A row with a NaN score is left out of every column and
+   * counted in nanRows (it makes the figures NaN, as for softmax rows).
+   */
+  addMultiBlock(s: Float32Array, t: Uint8Array, rows: number): void {
+    const K = this.classes;
+    const bits = new Uint32Array(s.buffer, s.byteOffset, rows * K);
+    const bad = new Uint8Array(rows);
+    let nan = 0;
+    for (let r = 0; r < rows; r++) {
+      for (let k = 0; k < K; k++) {
+        if (s[r * K + k] !== s[r * K + k]) {
+          bad[r] = 1;
+          nan++;
+          break;
+        }
+      }
+    }
+    this.nanRows += nan;
+    this.reserve(rows);
+    const all = this.all;
+    const TILE = Math.max(1, Math.floor(16384 / K));
+    for (let r0 = 0; r0 < rows; r0 += TILE) {
+      const r1 = Math.min(rows, r0 + TILE);
+      for (let k = 0; k < K; k++) {
+        const o = k * AUROC_BINS;
+        for (let r = r0; r < r1; r++) {
+          if (bad[r]) continue;
+          const b = binOfBits(bits[r * K + k]);
+          all[o + b] += 1;
+          if (t[r * K + k] !== 0) this.addPos(k, b, 1);
+        }
+      }
     }
   }
 
   merge(o: AurocCounts): void {
-    for (let i = 0; i < this.pos.length; i++) {
-      this.pos[i] += o.pos[i];
-      this.neg[i] += o.neg[i];
+    if (o.classes !== this.classes) throw new Error(`AurocCounts.merge: ${o.classes} classes, expected ${this.classes}`);
+    this.reserve(o.counted);
+    for (let i = 0; i < this.all.length; i++) this.all[i] += o.all[i];
+    for (let j = 0; j < o.posPages.length; j++) {
+      const src = o.posPages[j];
+      if (!src) continue;
+      let dst = this.posPages[j];
+      if (!dst) dst = this.posPages[j] = new Float64Array(PAGE);
+      for (let i = 0; i < PAGE; i++) dst[i] += src[i];
     }
     this.nanRows += o.nanRows;
   }
@@ -163,9 +280,13 @@ export class AurocCounts {
     let pairs = 0;
     let tied = 0;
     let P = 0;
+    const all = this.all;
     for (let b = 0; b < AUROC_BINS; b++) {
-      const pb = this.pos[o + b];
-      const nb = this.neg[o + b];
+      const a = all[o + b];
+      if (a === 0) continue;
+      const pg = this.posPages[k * PAGES + (b >>> 8)];
+      const pb = pg ? pg[b & (PAGE - 1)] : 0;
+      const nb = a - pb;
       if (pb !== 0) {
         pairs += pb * (below + 0.5 * nb);
         tied += pb * nb;
@@ -205,23 +326,30 @@ export class AurocCounts {
    * positives and the negatives.
    */
   encode(): string {
-    const bytes: number[] = [];
+    let bytes = new Uint8Array(1 << 16);
+    let n = 0;
     const put = (v: number) => {
+      if (n + 8 > bytes.length) {
+        const grown = new Uint8Array(bytes.length * 2);
+        grown.set(bytes);
+        bytes = grown;
+      }
       while (v >= 128) {
-        bytes.push((v % 128) | 128);
+        bytes[n++] = (v % 128) | 128;
         v = Math.floor(v / 128);
       }
-      bytes.push(v);
+      bytes[n++] = v;
     };
     let last = -1;
-    for (let i = 0; i < this.pos.length; i++) {
-      if (this.pos[i] === 0 && this.neg[i] === 0) continue;
+    for (let i = 0; i < this.all.length; i++) {
+      if (this.all[i] === 0) continue;
+      const p = this.pos(i);
       put(i - last);
-      put(this.pos[i]);
-      put(this.neg[i]);
+      put(p);
+      put(this.all[i] - p);
       last = i;
     }
-    return toBase64(bytes);
+    return toBase64(bytes, n);
   }
 
   /** Adds the bins of encode()'s string; false when it is malformed (a caller names the file). */
@@ -247,9 +375,8 @@ export class AurocCounts {
       const n = get();
       if (gap < 1 || p < 0 || n < 0) return false;
       i += gap;
-      if (i >= this.pos.length) return false;
-      this.pos[i] += p;
-      this.neg[i] += n;
+      if (i >= this.all.length) return false;
+      this.addCount(i, p, n);
     }
     return true;
   }

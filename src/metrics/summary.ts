@@ -113,7 +113,7 @@ export interface ScoreSummary {
   calibration: { ece: number; mce: number; adaptiveEce: number; classwiseEce: number; rmsce: number; debiasedL2: number };
   /** Confusion counts (rows = true class); absent when merged from shards that did not record them. */
   confusion: ConfusionCounts | null;
-  /** One-vs-rest AUROC (auroc.ts); null above AUROC_MAX_CLASSES or merged from shards without it. */
+  /** One-vs-rest AUROC (auroc.ts); null above AUROC_MAX_CLASSES (1024) or merged from shards without it. */
   auroc: AurocReport | null;
   /** Present for a binary (sigmoid) model. */
   binary?: BinarySummary;

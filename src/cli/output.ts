@@ -1,0 +1,156 @@
+/**
+ * What score and merge print: the JSON object (DESIGN.md "The command line" keys, plus the `stats`
+ * that merge adds up), the human summary on stderr, and the HTML/Markdown report file.
+ */
+import { classLabel, type ScoreStats, type ScoreSummary } from '../metrics/summary.js';
+import { renderHtmlReport, renderMarkdownReport, type ReportInput } from './report.js';
+import { fmt, pct, table, writeFileAtomic } from './ui.js';
+
+/**
+ * The score JSON as people read it: indented, except `stats` (the sums merge reads: histograms,
+ * bootstrap replicates…), which stays on one line instead of one line per number.
+ */
+export function formatJson(o: Record<string, unknown>): string {
+  const { stats, ...rest } = o;
+  const head = JSON.stringify(rest, null, 2);
+  if (stats === undefined) return head + '\n';
+  return `${head.slice(0, -2)},\n  "stats": ${JSON.stringify(stats)}\n}\n`;
+}
+
+/** Above this many classes the K × K confusion matrix is left out of the JSON unless --confusion asks for it. */
+export const CONFUSION_JSON_MAX = 256;
+
+export function summaryJson(s: ScoreSummary, extra: Record<string, unknown>, stats: ScoreStats, opts: { confusion?: boolean } = {}): Record<string, unknown> {
+  const c = s.classification;
+  const out: Record<string, unknown> = {
+    rows: s.rows,
+    classes: s.classes,
+    nll: s.nll,
+    accuracy: s.accuracy,
+    topk: s.topk,
+    perplexity: s.perplexity,
+    ece: s.ece,
+    mce: s.mce,
+    brier: s.brier,
+    meanEntropy: s.meanEntropy,
+    bins: s.bins,
+    nanRows: s.nanRows,
+    ...(s.classNames ? { classNames: s.classNames } : {}),
+    ...extra,
+    reliability: s.reliability.bins,
+    perClass: s.perClass,
+    calibration: s.calibration,
+    classification: {
+      perClass: c.perClass,
+      macro: c.macro,
+      weighted: c.weighted,
+      balancedAccuracy: c.balancedAccuracy,
+      zeroDivision: c.zeroDivision,
+    },
+    ...(s.auroc ? { auroc: s.auroc } : {}),
+    ...(s.intervals ? { intervals: s.intervals } : {}),
+    ...(s.binary ? { binary: { bce: s.binary.bce, accuracy: s.binary.accuracy, auroc: s.binary.auroc, ece: s.binary.ece, mce: s.binary.mce, reliability: s.binary.reliability.bins } } : {}),
+    ...(s.confusion && (s.classes <= CONFUSION_JSON_MAX || opts.confusion) ? { confusion: s.confusion.matrix() } : {}),
+    ...(s.slices ? { groups: s.slices.groups, groupGaps: s.slices.groupGaps, ...(s.slices.fairness ? { fairness: s.slices.fairness } : {}) } : {}),
+    stats,
+  };
+  return out;
+}
+
+/** The per-group table (the 20 lowest-accuracy groups when there are more) and the gaps. */
+function groupLines(s: ScoreSummary): string[] {
+  const sl = s.slices!;
+  const ids = Object.keys(sl.groups);
+  const shown = ids.length <= 20 ? ids : [...ids].sort((a, b) => sl.groups[a].accuracy - sl.groups[b].accuracy).slice(0, 20);
+  const body = shown.map((g) => {
+    const f = sl.groups[g];
+    return [g, String(f.rows), pct(f.accuracy, 1), fmt(f.nll), pct(f.ece)];
+  });
+  const gaps = sl.groupGaps;
+  const out = [
+    ids.length <= 20 ? 'per group:' : `per group (the 20 least accurate of ${ids.length}):`,
+    ...table(['group', 'rows', 'accuracy', 'NLL', 'ECE'], body)
+      .split('\n')
+      .map((l) => `  ${l}`.trimEnd()),
+    `  gaps: accuracy ${pct(gaps.accuracy.gap)} (group ${gaps.accuracy.worstGroup} is ${pct(gaps.accuracy.worstVsOverall)} below overall)  ECE ${pct(gaps.ece.gap)} (group ${gaps.ece.worstGroup} is ${pct(gaps.ece.worstVsOverall)} above)`,
+  ];
+  if (sl.fairness) {
+    out.push(`  demographic parity difference ${fmt(sl.fairness.demographicParityDifference)}  equalized odds difference ${fmt(sl.fairness.equalizedOddsDifference)}`);
+  }
+  return out;
+}
+
+function listClasses(ks: number[]): string {
+  return ks.length <= 12 ? ks.join(', ') : `${ks.slice(0, 12).join(', ')} and ${ks.length - 12} more`;
+}
+
+export function humanSummary(s: ScoreSummary, head: string, scaling: Record<string, number> | null, temperatureNote: string | null): string {
+  const lines: string[] = [head];
+  const rows: string[][] = [
+    ['NLL (mean cross-entropy)', fmt(s.nll), 'perplexity', fmt(s.perplexity)],
+    ['accuracy', pct(s.accuracy), `top-${s.topk.k} accuracy`, pct(s.topk.accuracy)],
+    [`ECE (${s.bins} bins)`, pct(s.ece), 'MCE', pct(s.mce)],
+    ['Brier score', fmt(s.brier), 'mean entropy', fmt(s.meanEntropy)],
+    ['macro F1', fmt(s.classification.macro.f1), 'balanced accuracy', pct(s.classification.balancedAccuracy)],
+  ];
+  const w0 = Math.max(...rows.map((r) => r[0].length));
+  const w1 = Math.max(...rows.map((r) => r[1].length));
+  const w2 = Math.max(...rows.map((r) => r[2].length));
+  for (const r of rows) lines.push(`  ${r[0].padEnd(w0)}  ${r[1].padStart(w1)}    ${r[2].padEnd(w2)}  ${r[3]}`);
+  const cal = s.calibration;
+  if (s.binary) {
+    const b = s.binary;
+    lines.push(`  binary (sigmoid, p = σ(z)): BCE ${fmt(b.bce)}  accuracy at 0.5 ${pct(b.accuracy)}  AUROC ${fmt(b.auroc, 4)}  ECE of p ${pct(b.ece)}`);
+  }
+  if (s.intervals) {
+    const iv = s.intervals;
+    const span = (v: [number, number], f: (x: number) => string) => `[${f(v[0])}, ${f(v[1])}]`;
+    lines.push(
+      `  90% intervals (Poisson bootstrap, ${iv.replicates} replicates): accuracy ${span(iv.accuracy, (x) => pct(x))}  NLL ${span(iv.nll, (x) => fmt(x))}  ECE ${span(iv.ece, (x) => pct(x))}`,
+    );
+  }
+  if (s.auroc) lines.push(`  AUROC (one-vs-rest): macro ${fmt(s.auroc.macro, 4)}  weighted ${fmt(s.auroc.weighted, 4)}`);
+  lines.push(`  calibration: adaptive ECE ${pct(cal.adaptiveEce)}  classwise ECE ${pct(cal.classwiseEce)}  RMSCE ${pct(cal.rmsce)}  debiased L2 ${pct(cal.debiasedL2)}`);
+  if (s.nanRows > 0) {
+    lines.push(`  note: ${s.nanRows} row${s.nanRows === 1 ? ' has' : 's have'} NaN, +inf or all −inf logits (softmax NaN), so NLL, ECE, Brier and entropy are NaN`);
+  }
+  if (temperatureNote) lines.push(`  ${temperatureNote}`);
+  if (scaling) {
+    lines.push(
+      `  temperature scaling: T = ${fmt(scaling.temperature)}  NLL ${fmt(scaling.nllBefore)} → ${fmt(scaling.nllAfter)}  ECE ${pct(scaling.eceBefore)} → ${pct(scaling.eceAfter)}`,
+    );
+  }
+  const flagged = s.perClass.filter((c) => c.flag);
+  const show = s.classes <= 20 ? s.perClass : flagged.slice(0, 20);
+  if (show.length) {
+    lines.push('', s.classes <= 20 ? 'per class:' : `per class (${flagged.length} flagged class${flagged.length === 1 ? '' : 'es'}${flagged.length > 20 ? ', first 20' : ''}):`);
+    const body = show.map((c) => [
+      classLabel(s, c.class),
+      String(c.support),
+      c.accuracy === null ? '-' : pct(c.accuracy, 1),
+      pct(s.classification.perClass[c.class].precision, 1),
+      fmt(s.classification.perClass[c.class].f1, 3),
+      String(c.predicted),
+      pct(c.meanProb, 2),
+      pct(c.frequency, 2),
+      fmt(c.meanLogit, 3),
+      c.flag === 'over' ? 'OVER-predicted' : c.flag === 'under' ? 'under-predicted' : '',
+    ]);
+    lines.push(
+      table(['class', 'support', 'recall', 'precision', 'F1', 'predicted', 'meanProb', 'frequency', 'meanLogit', ''], body)
+        .split('\n')
+        .map((l) => `  ${l}`.trimEnd())
+        .join('\n'),
+    );
+  } else if (s.classes > 20) lines.push('', `per class: no class is clearly over- or under-predicted (${s.classes} classes; see --json or --report)`);
+  if (s.slices) lines.push('', ...groupLines(s));
+  const never = s.classification.zeroDivision.precision;
+  if (never.length) {
+    lines.push(`  note: precision is 0/0, reported as 0, for class${never.length === 1 ? '' : 'es'} never predicted: ${listClasses(never)}`);
+  }
+  return lines.join('\n') + '\n';
+}
+
+export function writeReport(path: string, kind: 'html' | 'md', input: ReportInput): void {
+  writeFileAtomic(path, kind === 'html' ? renderHtmlReport(input) : renderMarkdownReport(input));
+}

@@ -1,0 +1,323 @@
+/**
+ * Multi-label scoring: one independent sigmoid per label, logits z (rows × labels) against targets t
+ * in {0, 1} of the same shape. Streamed and mergeable: the accumulator keeps integer counts and float64
+ * sums only, and every figure is a ratio of them.
+ *
+ * Per label k, with p = σ(z):
+ *   bce      mean over rows of −[t ln σ(z) + (1 − t) ln(1 − σ(z))], from the logit through the engine's
+ *            bceWithLogits (stable log-sigmoid; SEMANTICS' bce rule), summed per label in float64;
+ *   predicted positive ⇔ p ≥ ½ ⇔ z ≥ 0 (σ(0) = ½ exactly, so the boundary row counts as positive;
+ *            a NaN logit is never predicted positive);
+ *   precision = TP / (TP + FP), recall = TP / (TP + FN), f1 = 2TP / (2TP + FP + FN), each 0 when its
+ *            denominator is 0 (scikit-learn's zero_division=0; the labels concerned are listed);
+ *   auroc    the same streamed AUROC as the multiclass one (auroc.ts: bins of the float32 score p, pairs in
+ *            one bin count ½), on p against t; null for a label without positives or without negatives.
+ * Averages (scikit-learn's conventions): micro pools TP / FP / FN over all labels (and, for AUROC, the
+ * pairs of every label's bins); macro is the unweighted mean over all labels (a label with no positives
+ * contributes recall 0 and F1 0, precision 0 unless it was predicted), except AUROC, averaged over the
+ * labels that have both positives and negatives. subsetAccuracy is the share of rows whose every label
+ * is predicted right; hammingLoss the share of (row, label) cells predicted wrong.
+ */
+import { LogitkitError } from '../errors.js';
+import { AUROC_BINS, AUROC_MAX_CLASSES, AurocCounts } from './auroc.js';
+import type { MetricsEngine } from './calibration.js';
+
+export const MULTILABEL_STATS_FORMAT = 'logitkit-multilabel-stats/1';
+
+export interface MultilabelLabel {
+  label: number;
+  name?: string;
+  bce: number;
+  /** null without positives or without negatives (and when AUROC is not kept: above 1024 labels). */
+  auroc: number | null;
+  f1: number;
+  precision: number;
+  recall: number;
+  /** Rows whose target is 1. */
+  support: number;
+  /** Rows predicted positive (z ≥ 0). */
+  predicted: number;
+}
+
+export interface MultilabelReport {
+  rows: number;
+  labels: number;
+  perLabel: MultilabelLabel[];
+  micro: { precision: number; recall: number; f1: number; auroc: number | null };
+  macro: { precision: number; recall: number; f1: number; bce: number; auroc: number | null };
+  subsetAccuracy: number;
+  hammingLoss: number;
+  /** The decision rule of F1 / precision / recall, in words. */
+  threshold: 'p >= 0.5 (z >= 0)';
+  /** Labels whose precision (never predicted) or recall (no positives) was 0/0, reported as 0. */
+  zeroDivision: { precision: number[]; recall: number[] };
+  /** Rows with a NaN logit: BCE and AUROC are NaN then. */
+  nanRows: number;
+  /** auroc.ts's worst-case bound on |binned − exact| over the labels (NaN without AUROC). */
+  aurocErrorBound: number;
+  labelNames?: string[];
+}
+
+type JsonNum = number | 'NaN' | 'Infinity' | '-Infinity';
+const enc = (v: number): JsonNum => (Number.isFinite(v) ? v : (String(v) as JsonNum));
+const dec = (v: unknown): number => (typeof v === 'number' ? v : typeof v === 'string' ? Number(v) : NaN);
+
+export interface MultilabelStats {
+  format: typeof MULTILABEL_STATS_FORMAT;
+  rows: number;
+  labels: number;
+  bceSum: JsonNum[];
+  tp: number[];
+  fp: number[];
+  fn: number[];
+  support: number[];
+  subsetCorrect: number;
+  nanRows: number;
+  auroc?: { bins: string; nanRows: number };
+}
+
+/**
+ * Checks targets in {0, 1} and returns them as bytes. `where(i)` names element i for the message
+ * (row and column), so a bad value is found without a search.
+ */
+export function checkTargets(t: ArrayLike<number>, labels: number, where: (i: number) => string = (i) => `row ${Math.floor(i / labels)}, label ${i % labels}`, out?: Uint8Array): Uint8Array {
+  const n = t.length;
+  const b = out && out.length >= n ? out.subarray(0, n) : new Uint8Array(n);
+  for (let i = 0; i < n; i++) {
+    const v = t[i];
+    if (v === 0) b[i] = 0;
+    else if (v === 1) b[i] = 1;
+    else throw new LogitkitError('target_out_of_range', `targets must be 0 or 1; got ${String(v)} at ${where(i)}`, 'targets');
+  }
+  return b;
+}
+
+export class MultilabelAccumulator {
+  readonly labels: number;
+  rows = 0;
+  readonly bceSum: Float64Array;
+  readonly tp: Float64Array;
+  readonly fp: Float64Array;
+  readonly fn: Float64Array;
+  readonly support: Float64Array;
+  subsetCorrect = 0;
+  nanRows = 0;
+  /** null above AUROC_MAX_CLASSES labels, or merged from statistics without it. */
+  auroc: AurocCounts | null;
+  private tf = new Float32Array(0);
+
+  constructor(labels: number) {
+    if (!Number.isInteger(labels) || labels < 1) throw new LogitkitError('shape_mismatch', `labels = ${labels}, expected an integer >= 1`, 'labels');
+    this.labels = labels;
+    this.bceSum = new Float64Array(labels);
+    this.tp = new Float64Array(labels);
+    this.fp = new Float64Array(labels);
+    this.fn = new Float64Array(labels);
+    this.support = new Float64Array(labels);
+    this.auroc = labels <= AUROC_MAX_CLASSES ? new AurocCounts(labels) : null;
+  }
+
+  /** Adds rows of logits z (rows × labels) with targets t already checked to be 0/1 (checkTargets). */
+  addBlock(lk: MetricsEngine, z: Float32Array, t: Uint8Array): void {
+    const C = this.labels;
+    if (z.length % C !== 0) throw new LogitkitError('shape_mismatch', `logits have ${z.length} values, not a multiple of ${C} labels`, 'x');
+    if (t.length !== z.length) throw new LogitkitError('shape_mismatch', `targets have ${t.length} values, expected ${z.length} (the logits' shape)`, 'targets');
+    const R = z.length / C;
+    if (R === 0) return;
+    if (!lk.sigmoid || !lk.bceWithLogits) throw new LogitkitError('invalid_argument', 'the engine has no sigmoid / bceWithLogits', 'lk');
+    if (this.tf.length < z.length) this.tf = new Float32Array(z.length);
+    const tf = this.tf.subarray(0, z.length);
+    for (let i = 0; i < z.length; i++) tf[i] = t[i];
+    const l = lk.bceWithLogits(z, tf, { reduction: 'none' });
+    for (let r = 0; r < R; r++) {
+      const o = r * C;
+      let allRight = 1;
+      let nan = false;
+      for (let k = 0; k < C; k++) {
+        const zk = z[o + k];
+        if (zk !== zk) nan = true;
+        const pred = zk >= 0;
+        const pos = t[o + k] === 1;
+        this.bceSum[k] += l[o + k];
+        if (pos) {
+          this.support[k] += 1;
+          if (pred) this.tp[k] += 1;
+          else this.fn[k] += 1;
+        } else if (pred) this.fp[k] += 1;
+        if (pred !== pos) allRight = 0;
+      }
+      this.subsetCorrect += allRight;
+      if (nan) this.nanRows++;
+    }
+    this.rows += R;
+    if (this.auroc) this.auroc.addMultiBlock(lk.sigmoid(z), t, R);
+  }
+
+  merge(o: MultilabelAccumulator): this {
+    if (o.labels !== this.labels) throw new LogitkitError('shape_mismatch', `cannot merge: labels differ (${this.labels} vs ${o.labels})`, 'labels');
+    this.rows += o.rows;
+    for (let k = 0; k < this.labels; k++) {
+      this.bceSum[k] += o.bceSum[k];
+      this.tp[k] += o.tp[k];
+      this.fp[k] += o.fp[k];
+      this.fn[k] += o.fn[k];
+      this.support[k] += o.support[k];
+    }
+    this.subsetCorrect += o.subsetCorrect;
+    this.nanRows += o.nanRows;
+    if (this.auroc && o.auroc) this.auroc.merge(o.auroc);
+    else this.auroc = null;
+    return this;
+  }
+
+  report(names?: readonly string[] | null): MultilabelReport {
+    const C = this.labels;
+    const n = this.rows;
+    const ratio = (a: number, b: number) => (b > 0 ? a / b : 0);
+    const aur = this.auroc ? this.auroc.report(this.support) : null;
+    const perLabel: MultilabelLabel[] = [];
+    const never: number[] = [];
+    const noPos: number[] = [];
+    let TP = 0;
+    let FP = 0;
+    let FN = 0;
+    let sp = 0;
+    let sr = 0;
+    let sf = 0;
+    let sb = 0;
+    for (let k = 0; k < C; k++) {
+      const tp = this.tp[k];
+      const fp = this.fp[k];
+      const fn = this.fn[k];
+      TP += tp;
+      FP += fp;
+      FN += fn;
+      if (tp + fp === 0) never.push(k);
+      if (tp + fn === 0) noPos.push(k);
+      const e: MultilabelLabel = {
+        label: k,
+        bce: this.bceSum[k] / n,
+        auroc: aur ? aur.perClass[k] : null,
+        f1: ratio(2 * tp, 2 * tp + fp + fn),
+        precision: ratio(tp, tp + fp),
+        recall: ratio(tp, tp + fn),
+        support: this.support[k],
+        predicted: tp + fp,
+      };
+      if (names) e.name = names[k];
+      perLabel.push(e);
+      sp += e.precision;
+      sr += e.recall;
+      sf += e.f1;
+      sb += e.bce;
+    }
+    const cells = n * C;
+    const out: MultilabelReport = {
+      rows: n,
+      labels: C,
+      perLabel,
+      micro: { precision: ratio(TP, TP + FP), recall: ratio(TP, TP + FN), f1: ratio(2 * TP, 2 * TP + FP + FN), auroc: this.microAuroc() },
+      macro: { precision: sp / C, recall: sr / C, f1: sf / C, bce: sb / C, auroc: !aur ? null : Number.isNaN(aur.errorBound) ? NaN : Number.isNaN(aur.macro) ? null : aur.macro },
+      subsetAccuracy: this.subsetCorrect / n,
+      hammingLoss: cells > 0 ? (FP + FN) / cells : NaN,
+      threshold: 'p >= 0.5 (z >= 0)',
+      zeroDivision: { precision: never, recall: noPos },
+      nanRows: this.nanRows,
+      aurocErrorBound: aur ? aur.errorBound : NaN,
+    };
+    if (names) out.labelNames = [...names];
+    return out;
+  }
+
+  /** AUROC of all (row, label) cells pooled (scikit-learn's average='micro'): every label's bins added up. */
+  private microAuroc(): number | null {
+    const a = this.auroc;
+    if (!a) return null;
+    if (a.nanRows > 0) return NaN;
+    const pos = new Float64Array(AUROC_BINS);
+    const neg = new Float64Array(AUROC_BINS);
+    for (let k = 0; k < this.labels; k++) {
+      for (let b = 0; b < AUROC_BINS; b++) {
+        const i = k * AUROC_BINS + b;
+        const p = a.pos(i);
+        pos[b] += p;
+        neg[b] += a.neg(i);
+      }
+    }
+    let below = 0;
+    let pairs = 0;
+    let P = 0;
+    for (let b = 0; b < AUROC_BINS; b++) {
+      if (pos[b] !== 0) {
+        pairs += pos[b] * (below + 0.5 * neg[b]);
+        P += pos[b];
+      }
+      below += neg[b];
+    }
+    return P === 0 || below === 0 ? null : pairs / (P * below);
+  }
+
+  toStats(): MultilabelStats {
+    return {
+      format: MULTILABEL_STATS_FORMAT,
+      rows: this.rows,
+      labels: this.labels,
+      bceSum: Array.from(this.bceSum, enc),
+      tp: Array.from(this.tp),
+      fp: Array.from(this.fp),
+      fn: Array.from(this.fn),
+      support: Array.from(this.support),
+      subsetCorrect: this.subsetCorrect,
+      nanRows: this.nanRows,
+      ...(this.auroc ? { auroc: { bins: this.auroc.encode(), nanRows: this.auroc.nanRows } } : {}),
+    };
+  }
+
+  static fromStats(s: unknown, name = 'stats'): MultilabelAccumulator {
+    const o = s as MultilabelStats;
+    const bad = (what: string): never => {
+      throw new LogitkitError('invalid_argument', `${name}: ${what}`, name);
+    };
+    if (!o || typeof o !== 'object' || o.format !== MULTILABEL_STATS_FORMAT) bad(`not logitkit multi-label statistics (expected "stats.format": "${MULTILABEL_STATS_FORMAT}")`);
+    if (!Number.isSafeInteger(o.labels) || o.labels < 1) bad('stats.labels must be a positive integer');
+    if (!Number.isSafeInteger(o.rows) || o.rows < 0) bad('stats.rows must be an integer >= 0');
+    const C = o.labels;
+    const acc = new MultilabelAccumulator(C);
+    const arr = (key: 'bceSum' | 'tp' | 'fp' | 'fn' | 'support', counts: boolean): number[] => {
+      const v = o[key];
+      if (!Array.isArray(v) || v.length !== C) bad(`stats.${key} must be an array of ${C}`);
+      const out = (v as unknown[]).map(dec);
+      if (counts && !out.every((x) => Number.isSafeInteger(x) && x >= 0)) bad(`stats.${key} must hold integer counts`);
+      return out;
+    };
+    acc.rows = o.rows;
+    acc.bceSum.set(arr('bceSum', false));
+    acc.tp.set(arr('tp', true));
+    acc.fp.set(arr('fp', true));
+    acc.fn.set(arr('fn', true));
+    acc.support.set(arr('support', true));
+    acc.subsetCorrect = Number.isSafeInteger(o.subsetCorrect) ? o.subsetCorrect : bad('stats.subsetCorrect must be an integer');
+    acc.nanRows = typeof o.nanRows === 'number' ? o.nanRows : 0;
+    if (o.auroc === undefined || !acc.auroc) acc.auroc = null;
+    else {
+      if (!acc.auroc.addEncoded(o.auroc?.bins)) bad('stats.auroc.bins is malformed (expected the base64 bins of logitkit score)');
+      acc.auroc.nanRows = typeof o.auroc.nanRows === 'number' ? o.auroc.nanRows : 0;
+    }
+    return acc;
+  }
+}
+
+/**
+ * Multi-label figures of in-memory logits (rows × labels, row-major) against 0/1 targets of the same
+ * shape, through an engine (lk): the public entry to what `logitkit score --multilabel` computes.
+ */
+export function multilabelMetrics(lk: MetricsEngine, logits: Float32Array, targets: ArrayLike<number>, labels: number, options: { names?: readonly string[] } = {}): MultilabelReport {
+  if (!(logits instanceof Float32Array)) throw new LogitkitError('invalid_argument', 'logits must be a Float32Array (rows × labels)', 'logits');
+  if (!Number.isInteger(labels) || labels < 1) throw new LogitkitError('shape_mismatch', `labels = ${String(labels)}, expected an integer >= 1`, 'labels');
+  if (logits.length === 0 || logits.length % labels !== 0) throw new LogitkitError('shape_mismatch', `logits have ${logits.length} values: expected rows × ${labels} with rows >= 1`, 'logits');
+  if (targets.length !== logits.length) throw new LogitkitError('shape_mismatch', `targets have ${targets.length} values, expected ${logits.length} (the logits' shape)`, 'targets');
+  if (options.names && options.names.length !== labels) throw new LogitkitError('shape_mismatch', `${options.names.length} names for ${labels} labels`, 'options.names');
+  const acc = new MultilabelAccumulator(labels);
+  acc.addBlock(lk, logits, checkTargets(targets, labels));
+  return acc.report(options.names ?? null);
+}
