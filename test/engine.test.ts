@@ -9,18 +9,9 @@ import { describeEachBackend } from './helpers/backends.js';
 import { expectClose, expectExact, logTol, probTol, spreadOf } from './helpers/tolerance.js';
 import { randomLogits } from './helpers/random.js';
 import { refLogSumExp, refSoftmax } from './reference/index.js';
+import { codeOf } from './helpers/checks.js';
 
 const WASM = new URL('../build/logitkit.wasm', import.meta.url);
-
-function codeOf(f: () => unknown): string {
-  try {
-    f();
-  } catch (e) {
-    expect(e).toBeInstanceOf(LogitkitError);
-    return (e as LogitkitError).code;
-  }
-  return 'no error';
-}
 
 describe('init()', () => {
   it('uses wasm SIMD by default on Node 20 and says so', async () => {

@@ -2,23 +2,13 @@
 // backends, against the float64 references of test/helpers/score-reference.ts.
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { LogitkitError } from '../src/errors.js';
 import { arraySource } from '../src/io/stream.js';
 import { NpyShardSource } from '../src/io/npy-source.js';
 import { binOf, ece, eceFromConfidences, fitTemperature, fitTemperatureSource, reliability } from '../src/metrics/calibration.js';
 import { biasFlag, ScoreAccumulator } from '../src/metrics/summary.js';
 import { describeEachBackend } from './helpers/backends.js';
 import { classifierData, refFitTemperature, refNll, refScore, temperatureAccepted } from './reference/index.js';
-
-function codeOf(f: () => unknown): string | undefined {
-  try {
-    f();
-  } catch (e) {
-    expect(e).toBeInstanceOf(LogitkitError);
-    return (e as LogitkitError).code;
-  }
-  return undefined;
-}
+import { codeOf } from './helpers/checks.js';
 
 describe('eceFromConfidences', () => {
   it('computes Σ (n_b/n)|acc_b − conf_b| with exact right-closed edges', () => {

@@ -11,24 +11,9 @@ import { LogitkitError, type Engine, type SampleOptions } from '../src/index.js'
 import { SAMPLE_OPTION_KEYS } from '../src/sampling.js';
 import { logAtLeastOne } from '../src/backends/js-sample.js';
 import { libOptions, refKept, type RefOptions } from './reference/index.js';
+import { codeOf, finiteIndices } from './helpers/checks.js';
 
 const fround = Math.fround;
-
-function finiteIndices(a: Float32Array, start: number, classes: number): number[] {
-  const out: number[] = [];
-  for (let j = 0; j < classes; j++) if (a[start + j]! !== -Infinity) out.push(j);
-  return out;
-}
-
-function codeOf(f: () => unknown): string | undefined {
-  try {
-    f();
-  } catch (e) {
-    if (e instanceof LogitkitError) return e.code;
-    throw e;
-  }
-  return undefined;
-}
 
 function maskOf(C: number, allowed: Iterable<number>): Int32Array {
   const m = new Int32Array(Math.ceil(C / 32));

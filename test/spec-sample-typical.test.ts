@@ -12,24 +12,9 @@ import { LogitkitError, type SampleOptions } from '../src/index.js';
 import { SAMPLE_OPTION_KEYS } from '../src/sampling.js';
 import { createLogitsProcessor, PROCESSOR_OPTION_KEYS } from '../src/interop.js';
 import { libOptions, refKept, type RefOptions } from './reference/index.js';
+import { codeOf, finiteIndices } from './helpers/checks.js';
 
 const fround = Math.fround;
-
-function finiteIndices(a: Float32Array, start: number, classes: number): number[] {
-  const out: number[] = [];
-  for (let j = 0; j < classes; j++) if (a[start + j]! !== -Infinity) out.push(j);
-  return out;
-}
-
-function codeOf(f: () => unknown): string | undefined {
-  try {
-    f();
-  } catch (e) {
-    if (e instanceof LogitkitError) return e.code;
-    throw e;
-  }
-  return undefined;
-}
 
 function tagOf(o: unknown): string {
   return JSON.stringify(o, (_, v) => (ArrayBuffer.isView(v) ? Array.from(v as Int32Array).slice(0, 40) : v));

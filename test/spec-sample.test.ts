@@ -9,27 +9,12 @@
 import { expect, it } from 'vitest';
 import { describeEachBackend, describeVsJs, engineFor } from './helpers/backends.js';
 import { normal, randomLogits, rng } from './helpers/random.js';
-import { LogitkitError, type Engine, type SampleOptions } from '../src/index.js';
+import { type Engine, type SampleOptions } from '../src/index.js';
 import { expNonPositive } from '../src/backends/js-sample.js';
 import { refKept, refZ, type RefOptions } from './reference/index.js';
+import { codeOf, finiteIndices } from './helpers/checks.js';
 
 const fround = Math.fround;
-
-function finiteIndices(a: Float32Array, start: number, classes: number): number[] {
-  const out: number[] = [];
-  for (let j = 0; j < classes; j++) if (a[start + j]! !== -Infinity) out.push(j);
-  return out;
-}
-
-function codeOf(f: () => unknown): string | undefined {
-  try {
-    f();
-  } catch (e) {
-    if (e instanceof LogitkitError) return e.code;
-    throw e;
-  }
-  return undefined;
-}
 
 /** Random options drawn from a grid that exercises every stage and their combinations. */
 function randomOptions(rand: () => number, classes: number): RefOptions & SampleOptions {
