@@ -11,7 +11,7 @@
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { CORE_OPS, WORKLOADS, callLogitkit, makeWorkload, outputLength } from '../dist/bench-core/index.js';
+import { CORE_OPS, PER_CALL, WORKLOADS, callLogitkit, makeWorkload, outputLength } from '../dist/bench-core/index.js';
 
 const args = process.argv.slice(2);
 const [distA, distB] = args;
@@ -47,7 +47,7 @@ const median = (a) => a.slice().sort((x, y) => x - y)[a.length >> 1];
 console.log(`# ${distB} ÷ ${distA}, ${build} build, node ${process.versions.node}, ${rounds} interleaved rounds (median throughput ratio; > 1 = B faster)`);
 console.log('| op | workload | buffers (zero-copy) | plain arrays |');
 console.log('|---|---|---:|---:|');
-for (const spec of WORKLOADS) {
+for (const spec of [...WORKLOADS, PER_CALL]) {
   const w = makeWorkload(spec);
   for (const op of CORE_OPS) {
     const row = [];
