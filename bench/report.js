@@ -300,6 +300,22 @@ export function renderSvg(data) {
   return out.join('\n') + '\n';
 }
 
+// Sections other tools measured (bench/sample.js's tables, pasted by hand) are wrapped in
+// <!-- kept:NAME:begin … --> … <!-- kept:NAME:end --> so that regenerating the report does not drop
+// them: a full run.js report carries them over at the end, unchanged.
+const KEPT = /<!-- kept:([\w-]+):begin[^>]*-->[\s\S]*?<!-- kept:\1:end -->/g;
+
+/** The kept sections of a RESULTS.md, in order. */
+export function keptSections(text) {
+  return text.match(KEPT) ?? [];
+}
+
+/** `text` with each kept section that it does not already contain appended at the end. */
+export function appendKept(text, sections) {
+  const missing = sections.filter((s) => !text.includes(s));
+  return missing.length ? text.replace(/\n*$/, '\n\n') + missing.join('\n\n') + '\n' : text;
+}
+
 /** Writes RESULTS.md and chart.svg into `dir` (a URL ending in '/'); returns their URLs. */
 export function writeReport(data, dir) {
   const limits = new URL('./limits.md', import.meta.url);
@@ -310,7 +326,7 @@ export function writeReport(data, dir) {
   const previous = existsSync(md) ? readFileSync(md, 'utf8') : '';
   const kept = previous.includes(BEGIN) && previous.includes(END) ? previous.slice(previous.indexOf(BEGIN), previous.indexOf(END) + END.length) : null;
   const text = renderMarkdown(data, limitsText);
-  writeFileSync(md, kept ? spliceSection(text, kept) : text);
+  writeFileSync(md, appendKept(kept ? spliceSection(text, kept) : text, keptSections(previous)));
   writeFileSync(svg, renderSvg(data));
   return [md, svg];
 }

@@ -1,9 +1,12 @@
 // The every-engine section of bench/RESULTS.md (bench/matrix.js): which logitkit row each engine's
 // cell uses, the ratio it shows, the build-choice check, the same-data check, and that writing the
 // section into RESULTS.md replaces only that section.
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 // @ts-expect-error bench/ is plain JavaScript without declarations
 import { BEGIN, END, relaxedSpeedup, renderEngines, spliceSection } from '../bench/matrix.js';
+// @ts-expect-error bench/ is plain JavaScript without declarations
+import { appendKept, keptSections } from '../bench/report.js';
 
 interface R {
   op: string;
@@ -81,5 +84,23 @@ describe('bench/matrix.js', () => {
     const once: string = spliceSection(doc, section);
     expect(once).toBe(`# Title\n\nintro\n\n${section}\n\n## Machine\n\nbody\n`);
     expect(spliceSection(once, `${BEGIN}\nnewer\n${END}`)).toBe(`# Title\n\nintro\n\n${BEGIN}\nnewer\n${END}\n\n## Machine\n\nbody\n`);
+  });
+
+  it('a regenerated report keeps the hand-pasted sections (kept:NAME markers) of the old one', () => {
+    const sampling = '<!-- kept:sampling:begin (by hand) -->\n## Sampling\n\n| a |\n<!-- kept:sampling:end -->';
+    const other = '<!-- kept:x-y:begin -->\nmore\n<!-- kept:x-y:end -->';
+    const old = `# Title\n\n${sampling}\n\ntext\n\n${other}\n`;
+    const kept: string[] = keptSections(old);
+    expect(kept).toEqual([sampling, other]);
+    // A fresh report lacks them: they come back at the end, once, in order.
+    const fresh = '# Title\n\n## softmax\n\nnew table\n';
+    const merged: string = appendKept(fresh, kept);
+    expect(merged).toBe(`# Title\n\n## softmax\n\nnew table\n\n${sampling}\n\n${other}\n`);
+    expect(appendKept(merged, kept)).toBe(merged);
+    // Unterminated or mismatched markers are not a section.
+    expect(keptSections('<!-- kept:a:begin -->\nx\n<!-- kept:b:end -->')).toEqual([]);
+    // The published RESULTS.md marks its sampling tables so that bench/run.js keeps them.
+    const published = readFileSync(new URL('../bench/RESULTS.md', import.meta.url), 'utf8');
+    expect(keptSections(published).some((k: string) => k.includes('## Sampling'))).toBe(true);
   });
 });
