@@ -188,7 +188,7 @@ describeEachBackend('AUROC in the score summary', (lk) => {
     acc.addBlock(lk(), Float32Array.of(1, 2, 3, 3, 2, 1), Int32Array.of(2, 0));
     const st = acc.toStats();
     for (const bins of ['!!', 'gA==', 'AQEBAQ', 42, '/////////w==']) {
-      expect(() => ScoreAccumulator.fromStats({ ...st, auroc: { bins, nanRows: 0 } }, 'a.json')).toThrow(/a\.json: stats\.auroc\.bins is malformed/);
+      expect(() => ScoreAccumulator.fromStats({ ...st, auroc: { ...st.auroc!, bins, nanRows: 0 } }, 'a.json')).toThrow(/a\.json: stats\.auroc\.bins is malformed/);
     }
     // the hand-written base64 is standard base64 (Buffer agrees), for every length mod 3
     for (const extra of [0, 1, 2]) {

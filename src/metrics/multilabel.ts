@@ -19,7 +19,7 @@
  * is predicted right; hammingLoss the share of (row, label) cells predicted wrong.
  */
 import { LogitkitError } from '../errors.js';
-import { AUROC_BINS, AUROC_MAX_CLASSES, AurocCounts } from './auroc.js';
+import { addAurocStats, AUROC_BINS, AUROC_MAX_CLASSES, AurocCounts, aurocStats, binnedAuroc, type AurocStats } from './auroc.js';
 import type { MetricsEngine } from './calibration.js';
 
 export const MULTILABEL_STATS_FORMAT = 'logitkit-multilabel-stats/1';
@@ -73,7 +73,7 @@ export interface MultilabelStats {
   support: number[];
   subsetCorrect: number;
   nanRows: number;
-  auroc?: { bins: string; nanRows: number };
+  auroc?: AurocStats;
 }
 
 /**
@@ -234,27 +234,25 @@ export class MultilabelAccumulator {
     const a = this.auroc;
     if (!a) return null;
     if (a.nanRows > 0) return NaN;
-    const pos = new Float64Array(AUROC_BINS);
-    const neg = new Float64Array(AUROC_BINS);
+    const pooled = new Float64Array(4 * AUROC_BINS); // per bin: positives, Σ positions, negatives, Σ positions
     for (let k = 0; k < this.labels; k++) {
       for (let b = 0; b < AUROC_BINS; b++) {
         const i = k * AUROC_BINS + b;
         const p = a.pos(i);
-        pos[b] += p;
-        neg[b] += a.neg(i);
+        const n = a.neg(i);
+        if (p === 0 && n === 0) continue;
+        const q = a.positions(i);
+        pooled[4 * b] += p;
+        pooled[4 * b + 1] += q.pos;
+        pooled[4 * b + 2] += n;
+        pooled[4 * b + 3] += q.neg;
       }
     }
-    let below = 0;
-    let pairs = 0;
-    let P = 0;
-    for (let b = 0; b < AUROC_BINS; b++) {
-      if (pos[b] !== 0) {
-        pairs += pos[b] * (below + 0.5 * neg[b]);
-        P += pos[b];
-      }
-      below += neg[b];
-    }
-    return P === 0 || below === 0 ? null : pairs / (P * below);
+    const r = binnedAuroc(AUROC_BINS, (b, c) => {
+      c.set(pooled.subarray(4 * b, 4 * b + 4));
+      return c[0] !== 0 || c[2] !== 0;
+    });
+    return r === null ? null : r.auroc;
   }
 
   toStats(): MultilabelStats {
@@ -269,7 +267,7 @@ export class MultilabelAccumulator {
       support: Array.from(this.support),
       subsetCorrect: this.subsetCorrect,
       nanRows: this.nanRows,
-      ...(this.auroc ? { auroc: { bins: this.auroc.encode(), nanRows: this.auroc.nanRows } } : {}),
+      ...(this.auroc ? { auroc: aurocStats(this.auroc) } : {}),
     };
   }
 
@@ -298,11 +296,7 @@ export class MultilabelAccumulator {
     acc.support.set(arr('support', true));
     acc.subsetCorrect = Number.isSafeInteger(o.subsetCorrect) ? o.subsetCorrect : bad('stats.subsetCorrect must be an integer');
     acc.nanRows = typeof o.nanRows === 'number' ? o.nanRows : 0;
-    if (o.auroc === undefined || !acc.auroc) acc.auroc = null;
-    else {
-      if (!acc.auroc.addEncoded(o.auroc?.bins)) bad('stats.auroc.bins is malformed (expected the base64 bins of logitkit score)');
-      acc.auroc.nanRows = typeof o.auroc.nanRows === 'number' ? o.auroc.nanRows : 0;
-    }
+    if (o.auroc === undefined || !acc.auroc || !addAurocStats(acc.auroc, o.auroc, name)) acc.auroc = null;
     return acc;
   }
 }
