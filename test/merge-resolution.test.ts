@@ -1,6 +1,7 @@
 // Merge statistics carry the resolution they were counted at: calibration bins (`stats.bins`) and the
 // AUROC bins and positions (`stats.auroc.resolution`). Shards of different resolutions refuse to merge
-// with the code `invalid_bins`; AUROC statistics from before the resolution field merge without AUROC.
+// with the code `shape_mismatch` (as every merge of differing settings); AUROC statistics from before
+// the resolution field merge without AUROC.
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { LogitkitError } from '../src/errors.js';
@@ -30,7 +31,7 @@ function codeOf(f: () => unknown): string {
 }
 
 describeEachBackend('merge statistics carry their resolution', (lk) => {
-  it('score statistics name the AUROC resolution; another one is refused with invalid_bins, none leaves AUROC out', () => {
+  it('score statistics name the AUROC resolution; another one is refused with shape_mismatch, none leaves AUROC out', () => {
     const { x, y } = data(300, 5, 1);
     const a = new ScoreAccumulator(5);
     a.addBlock(lk(), x.subarray(0, 150 * 5), y.subarray(0, 150));
@@ -41,7 +42,7 @@ describeEachBackend('merge statistics carry their resolution', (lk) => {
     expect(sa.auroc.resolution).toBe(AUROC_RESOLUTION);
     expect(AUROC_RESOLUTION).toBe('f32-m8-q4');
 
-    expect(codeOf(() => ScoreAccumulator.fromStats({ ...sb, auroc: { ...sb.auroc, resolution: 'f32-m9-q4' } }, 'b.json'))).toBe('invalid_bins');
+    expect(codeOf(() => ScoreAccumulator.fromStats({ ...sb, auroc: { ...sb.auroc, resolution: 'f32-m9-q4' } }, 'b.json'))).toBe('shape_mismatch');
     expect(() => ScoreAccumulator.fromStats({ ...sb, auroc: { ...sb.auroc, resolution: 'f32-m9-q4' } }, 'b.json')).toThrow(/b\.json: stats\.auroc\.resolution is "f32-m9-q4"/);
 
     // statistics from before the field: the rest merges exactly, AUROC is left out (null), not mixed
@@ -54,13 +55,13 @@ describeEachBackend('merge statistics carry their resolution', (lk) => {
     expect({ ...merged, auroc: null }).toEqual({ ...whole, auroc: null });
   });
 
-  it('calibration bins differ: invalid_bins from merge, and the engine keeps working', () => {
+  it('calibration bins differ: shape_mismatch from merge, and the engine keeps working', () => {
     const { x, y } = data(100, 4, 2);
     const a = new ScoreAccumulator(4, { bins: 15 });
     a.addBlock(lk(), x, y);
     const b = new ScoreAccumulator(4, { bins: 10 });
     b.addBlock(lk(), x, y);
-    expect(codeOf(() => a.merge(b))).toBe('invalid_bins');
+    expect(codeOf(() => a.merge(b))).toBe('shape_mismatch');
     const c = new ScoreAccumulator(4, { bins: 15 });
     c.addBlock(lk(), x, y);
     expect(a.merge(c).summary().rows).toBe(200);
@@ -75,7 +76,7 @@ describeEachBackend('merge statistics carry their resolution', (lk) => {
     a.addBlock(lk(), z, t);
     const st = JSON.parse(JSON.stringify(a.toStats()));
     expect(st.auroc.resolution).toBe(AUROC_RESOLUTION);
-    expect(codeOf(() => MultilabelAccumulator.fromStats({ ...st, auroc: { ...st.auroc, resolution: 'x' } }, 'm.json'))).toBe('invalid_bins');
+    expect(codeOf(() => MultilabelAccumulator.fromStats({ ...st, auroc: { ...st.auroc, resolution: 'x' } }, 'm.json'))).toBe('shape_mismatch');
     expect(MultilabelAccumulator.fromStats({ ...st, auroc: { bins: st.auroc.bins, nanRows: 0 } }).auroc).toBeNull();
     expect(MultilabelAccumulator.fromStats(st).report().macro.auroc).toBe(a.report().macro.auroc);
   });
@@ -88,7 +89,7 @@ describe('logitkit merge: resolutions', () => {
   writeNpy(join(dir, 'y.npy'), y, [200]);
   writeNpy(join(dir, 'x2.npy'), x.map((v) => v * 0.5), [200, 3]);
 
-  it('refuses shards of different --bins with invalid_bins naming both files; leaves AUROC out of old statistics with a note', async () => {
+  it('refuses shards of different --bins with shape_mismatch naming both files; leaves AUROC out of old statistics with a note', async () => {
     const { writeFileSync } = await import('node:fs');
     const a = await exec('score', 'x.npy', '--labels', 'y.npy', '--json', '--intervals', '0');
     const b = await exec('score', 'x2.npy', '--labels', 'y.npy', '--json', '--intervals', '0', '--bins', '10');
@@ -99,7 +100,7 @@ describe('logitkit merge: resolutions', () => {
     writeFileSync(join(dir, 'c.json'), c.stdout);
     const bad = await exec('merge', 'a.json', 'b.json', '--json');
     expect(bad.code).toBe(1);
-    expect(bad.stderr).toMatch(/invalid_bins: b\.json: bins = 10 but a\.json has 15/);
+    expect(bad.stderr).toMatch(/shape_mismatch: b\.json: bins = 10 but a\.json has 15/);
 
     const good = JSON.parse((await exec('merge', 'a.json', 'c.json', '--json')).stdout);
     expect(good.auroc.macro).toBeGreaterThan(0.5);

@@ -119,7 +119,7 @@ export async function mergeCommand(argv: string[]): Promise<number> {
   for (const p of parsed.slice(1)) {
     const a = first.obj.stats!;
     const b = p.obj.stats!;
-    if (a.bins !== b.bins) throw new LogitkitError('invalid_bins', `${p.file}: bins = ${b.bins} but ${first.file} has ${a.bins}; shards must be scored with the same --bins`, 'bins');
+    if (a.bins !== b.bins) throw new LogitkitError('shape_mismatch', `${p.file}: bins = ${b.bins} but ${first.file} has ${a.bins}; shards must be scored with the same --bins`, 'bins');
     for (const key of ['classes', 'k'] as const) {
       if (a[key] !== b[key]) throw new Error(`${p.file}: ${key === 'k' ? 'topk' : key} = ${b[key]} but ${first.file} has ${a[key]}; shards must be scored with the same settings`);
     }

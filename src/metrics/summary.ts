@@ -466,7 +466,7 @@ export class ScoreAccumulator {
       if (a !== b) throw new LogitkitError('shape_mismatch', `cannot merge: ${what} differ (${String(a)} vs ${String(b)})`, what);
     };
     same('classes', this.classes, o.classes);
-    if (this.bins !== o.bins) throw new LogitkitError('invalid_bins', `cannot merge: bins differ (${this.bins} vs ${o.bins})`, 'bins');
+    same('bins', this.bins, o.bins);
     same('k', this.k, o.k);
     same('temperature', this.temperature, o.temperature);
     same('altTemperature', this.altTemperature, o.altTemperature);
