@@ -38,8 +38,12 @@ function exactPerClass(p: Float64Array, y: Int32Array, K: number): (number | nul
   return out;
 }
 
-/** A classifier's logits: noise, the true class raised by `signal`·u (u uniform), K classes. */
-function data(N: number, K: number, signal: number, seed: number) {
+/**
+ * A classifier's logits: noise of deviation `noise`, the true class raised by `signal`·u (u uniform),
+ * K classes. A tiny noise and signal make a near-uniform model: every p_k within about 1% of 1/K, both
+ * kinds of rows crowded into two or three bins, positives only slightly above the negatives.
+ */
+function data(N: number, K: number, signal: number, seed: number, noise = 1) {
   const r = rng(seed);
   const y = Int32Array.from({ length: N }, () => Math.floor(r() * K));
   const x = new Float32Array(N * K);
@@ -47,7 +51,7 @@ function data(N: number, K: number, signal: number, seed: number) {
   for (let i = 0; i < N; i++) {
     let m = -Infinity;
     for (let j = 0; j < K; j++) {
-      x[i * K + j] = normal(r) + (j === y[i] ? signal * r() : 0);
+      x[i * K + j] = noise * normal(r) + (j === y[i] ? signal * r() : 0);
       m = Math.max(m, x[i * K + j]);
     }
     let s = 0;
@@ -58,15 +62,35 @@ function data(N: number, K: number, signal: number, seed: number) {
 }
 
 describeEachBackend('AUROC above 32 classes', (lk, backend) => {
-  // Error comes from pairs sharing a bin, and is noisiest with few positives: at 1000 classes × 20,000
-  // rows (20 positives a class) the worst of the 1000 classes measured 1.07e-4 (signal 6) and 1.01e-4
-  // (signal 8), the macro average within 1e-5; at 100 classes (200 positives) the worst was 4.7e-5.
-  // The counting is the same JS on both backends (only the softmax differs): the slow 1000-class case
-  // runs once.
-  const cases = [[100, 20000, 2, 1e-4], ...(backend === 'wasm' ? [[1000, 20000, 6, 2e-4]] : [])] as const;
-  for (const [K, N, signal, tol] of cases) {
-    it(`${K} classes × ${N} rows, signal ${signal}: every class within ${tol} of the exact AUROC (and its errorBound); merges exactly in any split`, () => {
-      const { x, y, p } = data(N, K, signal, K);
+  // Error comes from pairs sharing a bin, and is noisiest with few positives and where both kinds crowd
+  // into few bins. The worst class of all K, measured with the within-bin estimate from positions (in
+  // brackets: counting every same-bin pair ½, the method before it):
+  //   100 classes, signal 2:                           9.6e-6 (4.8e-5)
+  //   1000 classes (20 positives a class), signal 6/8: 3.0e-5 / 2.6e-5 (1.07e-4 / 1.01e-4)
+  //   near-uniform, p_k within ~10% of 1/K (noise 0.05, signal 0.2): 100 classes 5.2e-5 (5.6e-4),
+  //     1000 classes 3.6e-4
+  //   near-uniform, p_k within ~2% of 1/K (noise 0.02, signal 0.05), 100 classes: 1.7e-4 (2.5e-3)
+  //   near-uniform, p_k within ~0.5% of 1/K, two or three bins (noise 0.005, signal 0.01):
+  //     100 classes 7.4e-4 (1.4e-2), 1000 classes 4.7e-3 — the README's limit; errorBound says so.
+  // The counting is the same JS on both backends (only the softmax differs): the slow 1000-class cases
+  // run once.
+  const cases: [K: number, N: number, signal: number, noise: number, tol: number][] = [
+    [100, 20000, 2, 1, 1e-4],
+    [100, 20000, 0.2, 0.05, 1e-4],
+    [100, 20000, 0.05, 0.02, 1e-3],
+    [100, 20000, 0.01, 0.005, 2e-3],
+    ...(backend === 'wasm'
+      ? ([
+          [1000, 20000, 6, 1, 1e-4],
+          [1000, 20000, 8, 1, 1e-4],
+          [1000, 20000, 0.2, 0.05, 1e-3],
+          [1000, 20000, 0.01, 0.005, 1e-2],
+        ] as [number, number, number, number, number][])
+      : []),
+  ];
+  for (const [K, N, signal, noise, tol] of cases) {
+    it(`${K} classes × ${N} rows, signal ${signal}, noise ${noise}: every class within ${tol} of the exact AUROC (and its errorBound); merges exactly in any split`, () => {
+      const { x, y, p } = data(N, K, signal, K, noise);
       const exact = exactPerClass(p, y, K);
       const p32 = lk().softmax(x, K);
       const support = new Float64Array(K);
@@ -88,8 +112,10 @@ describeEachBackend('AUROC above 32 classes', (lk, backend) => {
       }
       expect(compared).toBeGreaterThan(0.9 * K);
       expect(worst).toBeLessThan(tol);
+      // where the error can pass 1e-4 the reported bound must say so
+      if (tol > 1e-4) expect(got.errorBound).toBeGreaterThan(tol);
       const macro = exact.filter((v): v is number => v !== null);
-      expect(Math.abs(got.macro - macro.reduce((a, b) => a + b, 0) / macro.length)).toBeLessThan(1e-5);
+      expect(Math.abs(got.macro - macro.reduce((a, b) => a + b, 0) / macro.length)).toBeLessThan(tol / 10);
 
       // shards through their encoded statistics, one cut inside a tile of rows: merged = whole, bin for bin
       const cuts = [0, 4097, 12345, N];
@@ -106,10 +132,11 @@ describeEachBackend('AUROC above 32 classes', (lk, backend) => {
       expect(merged.encode()).toBe(whole.encode());
       expect(merged.report(support)).toEqual(got);
 
-      // the README's bounds: 64 KiB of all-rows counts per class plus 2 KiB per page of positives
-      expect(whole.bytes).toBeGreaterThanOrEqual(K * 16386 * 4);
-      expect(whole.bytes).toBeLessThan(K * 16386 * 4 * 1.5);
-      expect(whole.encode().length).toBeLessThan(K * 16386 * 2);
+      // the README's bounds: 128 KiB of all-rows counts and position sums per class plus 4 KiB per page
+      // of positives
+      expect(whole.bytes).toBeGreaterThanOrEqual(K * 16386 * 8);
+      expect(whole.bytes).toBeLessThan(K * 16386 * 8 * 1.5);
+      expect(whole.encode().length).toBeLessThan(K * 16386 * 3);
     }, 300_000);
   }
 

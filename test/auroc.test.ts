@@ -188,7 +188,7 @@ describeEachBackend('AUROC in the score summary', (lk) => {
     acc.addBlock(lk(), Float32Array.of(1, 2, 3, 3, 2, 1), Int32Array.of(2, 0));
     const st = acc.toStats();
     for (const bins of ['!!', 'gA==', 'AQEBAQ', 42, '/////////w==']) {
-      expect(() => ScoreAccumulator.fromStats({ ...st, auroc: { bins, nanRows: 0 } }, 'a.json')).toThrow(/a\.json: stats\.auroc\.bins is malformed/);
+      expect(() => ScoreAccumulator.fromStats({ ...st, auroc: { ...st.auroc!, bins, nanRows: 0 } }, 'a.json')).toThrow(/a\.json: stats\.auroc\.bins is malformed/);
     }
     // the hand-written base64 is standard base64 (Buffer agrees), for every length mod 3
     for (const extra of [0, 1, 2]) {
@@ -226,14 +226,14 @@ describe('AUROC memory bound', () => {
 });
 
 describe('logitkit score --json: auroc, merge, report', () => {
-  const { dir, run } = cliSandbox('auroc');
-  const json = (...args: string[]) => {
-    const r = run(...args, '--json');
-    expect(r.status, r.stderr).toBe(0);
+  const { dir, exec } = cliSandbox('auroc');
+  const json = async (...args: string[]) => {
+    const r = await exec(...args, '--json');
+    expect(r.code, r.stderr).toBe(0);
     return JSON.parse(r.stdout);
   };
 
-  it('auroc.{perClass, macro, weighted} match the reference; merge of shards equals the whole run; report and text show it', () => {
+  it('auroc.{perClass, macro, weighted} match the reference; merge of shards equals the whole run; report and text show it', async () => {
     const C = 4;
     const n = 2000;
     const r = rng(31);
@@ -247,18 +247,18 @@ describe('logitkit score --json: auroc, merge, report', () => {
     write('all', 0, n);
     write('a', 0, 777);
     write('b', 777, n);
-    const whole = json('score', 'all.npy', '--labels', 'all-y.npy', '--report', 'r.md');
+    const whole = await json('score', 'all.npy', '--labels', 'all-y.npy', '--report', 'r.md');
     const ref = reference(x, C, y);
     expect(whole.auroc.perClass).toHaveLength(C);
     for (let k = 0; k < C; k++) expect(Math.abs(whole.auroc.perClass[k] - ref.perClass[k]!)).toBeLessThan(1e-4);
     expect(Math.abs(whole.auroc.macro - ref.macro)).toBeLessThan(1e-4);
     expect(Math.abs(whole.auroc.weighted - ref.weighted)).toBeLessThan(1e-4);
-    writeFileSync(join(dir, 'a.json'), JSON.stringify(json('score', 'a.npy', '--labels', 'a-y.npy')));
-    writeFileSync(join(dir, 'b.json'), JSON.stringify(json('score', 'b.npy', '--labels', 'b-y.npy')));
-    expect(json('merge', 'a.json', 'b.json').auroc).toEqual(whole.auroc);
+    writeFileSync(join(dir, 'a.json'), JSON.stringify(await json('score', 'a.npy', '--labels', 'a-y.npy')));
+    writeFileSync(join(dir, 'b.json'), JSON.stringify(await json('score', 'b.npy', '--labels', 'b-y.npy')));
+    expect((await json('merge', 'a.json', 'b.json')).auroc).toEqual(whole.auroc);
     const md = readFileSync(join(dir, 'r.md'), 'utf8');
     expect(Number(/\| macro AUROC \| ([\d.]+) \|/.exec(md)![1])).toBeCloseTo(whole.auroc.macro, 4);
-    const text = run('score', 'all.npy', '--labels', 'all-y.npy', '--report', 'r.html');
+    const text = await exec('score', 'all.npy', '--labels', 'all-y.npy', '--report', 'r.html');
     expect(text.stderr).toMatch(/AUROC \(one-vs-rest\): macro 0\.\d+ /);
     expect(readFileSync(join(dir, 'r.html'), 'utf8')).toContain('<th>AUROC</th>');
   });

@@ -100,10 +100,10 @@ describeEachBackend('binary (sigmoid) scoring', (lk) => {
 });
 
 describe('logitkit score on a binary model', () => {
-  const { dir, run } = cliSandbox('binary');
-  const json = (...args: string[]) => {
-    const r = run(...args, '--json');
-    expect(r.status, r.stderr).toBe(0);
+  const { dir, exec } = cliSandbox('binary');
+  const json = async (...args: string[]) => {
+    const r = await exec(...args, '--json');
+    expect(r.code, r.stderr).toBe(0);
     return JSON.parse(r.stdout);
   };
   const { z, y } = data(3000, 12);
@@ -117,40 +117,40 @@ describe('logitkit score on a binary model', () => {
     writeNpyRaw(join(dir, `${name}-y.npy`), '<i4', [b - a], encodeNpyData('<i4', y.slice(a, b)));
   }
 
-  it('(N,) and (N, 1) logits give binary.{bce, accuracy, auroc, ece} as the reference; merge equals the whole', () => {
+  it('(N,) and (N, 1) logits give binary.{bce, accuracy, auroc, ece} as the reference; merge equals the whole', async () => {
     const ref = reference(z, y, 15);
-    const one = json('score', 'z.npy', '--labels', 'y.npy');
+    const one = await json('score', 'z.npy', '--labels', 'y.npy');
     expect(one.binary.bce).toBeCloseTo(ref.bce, 6);
     expect(one.binary.accuracy).toBe(ref.accuracy);
     expect(Math.abs(one.binary.auroc - ref.auroc!)).toBeLessThan(1e-4);
     expect(one.binary.ece).toBeCloseTo(ref.ece, 6);
     expect(one.classes).toBe(2);
-    const two = json('score', 'z2.npy', '--labels', 'y.npy');
+    const two = await json('score', 'z2.npy', '--labels', 'y.npy');
     expect(two.binary).toEqual(one.binary);
-    writeFileSync(join(dir, 'a.json'), JSON.stringify(json('score', 'a.npy', '--labels', 'a-y.npy')));
-    writeFileSync(join(dir, 'b.json'), JSON.stringify(json('score', 'b.npy', '--labels', 'b-y.npy')));
-    const m = json('merge', 'a.json', 'b.json');
+    writeFileSync(join(dir, 'a.json'), JSON.stringify(await json('score', 'a.npy', '--labels', 'a-y.npy')));
+    writeFileSync(join(dir, 'b.json'), JSON.stringify(await json('score', 'b.npy', '--labels', 'b-y.npy')));
+    const m = await json('merge', 'a.json', 'b.json');
     expect(m.binary.auroc).toBe(one.binary.auroc);
     expect(m.binary.bce).toBeCloseTo(one.binary.bce, 12);
   });
 
-  it('groups give fairness differences; text and report show the binary figures', () => {
-    const j = json('score', 'z.npy', '--labels', 'y.npy', '--groups', 'g.npy');
+  it('groups give fairness differences; text and report show the binary figures', async () => {
+    const j = await json('score', 'z.npy', '--labels', 'y.npy', '--groups', 'g.npy');
     expect(Object.keys(j.groups)).toEqual(['0', '1', '2']);
     expect(typeof j.fairness.demographicParityDifference).toBe('number');
     expect(typeof j.fairness.equalizedOddsDifference).toBe('number');
-    const t = run('score', 'z.npy', '--labels', 'y.npy', '--report', 'r.md');
-    expect(t.status, t.stderr).toBe(0);
+    const t = await exec('score', 'z.npy', '--labels', 'y.npy', '--report', 'r.md');
+    expect(t.code, t.stderr).toBe(0);
     expect(t.stderr).toMatch(/binary \(sigmoid, p = σ\(z\)\): BCE 0\.\d+/);
     expect(readFileSync(join(dir, 'r.md'), 'utf8')).toMatch(/\| binary cross-entropy \| 0\.\d+ \|/);
   });
 
-  it('rejects labels outside {0, 1}, --input probs and --fit-temperature with a message', () => {
+  it('rejects labels outside {0, 1}, --input probs and --fit-temperature with a message', async () => {
     writeNpyRaw(join(dir, 'y3.npy'), '<i4', [3000], encodeNpyData('<i4', Int32Array.from(y, (v, i) => (i === 7 ? 2 : v))));
-    const bad = run('score', 'z.npy', '--labels', 'y3.npy');
-    expect(bad.status).not.toBe(0);
+    const bad = await exec('score', 'z.npy', '--labels', 'y3.npy');
+    expect(bad.code).not.toBe(0);
     expect(bad.stderr).toMatch(/label 2 at row 7 of y3\.npy, expected 0 <= label < 2/);
-    expect(run('score', 'z.npy', '--labels', 'y.npy', '--input', 'probs').stderr).toMatch(/binary model/);
-    expect(run('score', 'z.npy', '--labels', 'y.npy', '--fit-temperature').stderr).toMatch(/not for a binary model/);
+    expect((await exec('score', 'z.npy', '--labels', 'y.npy', '--input', 'probs')).stderr).toMatch(/binary model/);
+    expect((await exec('score', 'z.npy', '--labels', 'y.npy', '--fit-temperature')).stderr).toMatch(/not for a binary model/);
   });
 });

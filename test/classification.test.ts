@@ -162,9 +162,9 @@ describeEachBackend('ScoreAccumulator: classification and confusion', (lk) => {
 });
 
 describe('logitkit score --json: classification, confusion, merge', () => {
-  const { dir, run } = cliSandbox('classification');
+  const { dir, exec } = cliSandbox('classification');
 
-  it('reports the JSON keys scripts rely on; merge of two shards gives the whole run exactly', () => {
+  it('reports the JSON keys scripts rely on; merge of two shards gives the whole run exactly', async () => {
     const C = 4;
     const rand = rng(9);
     const x = Float32Array.from({ length: 300 * C }, () => rand() * 4);
@@ -176,38 +176,38 @@ describe('logitkit score --json: classification, confusion, merge', () => {
     write('all', 0, 300);
     write('a', 0, 120);
     write('b', 120, 300);
-    const json = (...args: string[]) => {
-      const r = run(...args, '--json');
-      expect(r.status, r.stderr).toBe(0);
+    const json = async (...args: string[]) => {
+      const r = await exec(...args, '--json');
+      expect(r.code, r.stderr).toBe(0);
       return JSON.parse(r.stdout);
     };
-    const whole = json('score', 'all.npy', '--labels', 'all-y.npy');
+    const whole = await json('score', 'all.npy', '--labels', 'all-y.npy');
     for (const k of [0, 1, 2, 3]) expect(Object.keys(whole.classification.perClass[k]).sort()).toEqual(['f1', 'precision', 'recall', 'support']);
     expect(Object.keys(whole.classification.macro).sort()).toEqual(['f1', 'precision', 'recall']);
     expect(typeof whole.classification.balancedAccuracy).toBe('number');
     expect(whole.confusion.flat().reduce((p: number, q: number) => p + q, 0)).toBe(300);
-    writeFileSync(join(dir, 'a.json'), JSON.stringify(json('score', 'a.npy', '--labels', 'a-y.npy')));
-    writeFileSync(join(dir, 'b.json'), JSON.stringify(json('score', 'b.npy', '--labels', 'b-y.npy')));
-    const merged = json('merge', 'a.json', 'b.json');
+    writeFileSync(join(dir, 'a.json'), JSON.stringify(await json('score', 'a.npy', '--labels', 'a-y.npy')));
+    writeFileSync(join(dir, 'b.json'), JSON.stringify(await json('score', 'b.npy', '--labels', 'b-y.npy')));
+    const merged = await json('merge', 'a.json', 'b.json');
     expect(merged.confusion).toEqual(whole.confusion);
     expect(merged.classification).toEqual(whole.classification);
   });
 
-  it('leaves the matrix out above 256 classes unless --confusion asks for it', () => {
+  it('leaves the matrix out above 256 classes unless --confusion asks for it', async () => {
     const C = 300;
     const x = Float32Array.from({ length: 3 * C }, (_, i) => (i % C === (i / C) % 7 ? 5 : 0));
     writeNpyRaw(join(dir, 'wide.npy'), '<f4', [3, C], new Uint8Array(x.buffer));
     writeNpyRaw(join(dir, 'wide-y.npy'), '<i4', [3], encodeNpyData('<i4', [0, 1, 2]));
-    const plain = JSON.parse(run('score', 'wide.npy', '--labels', 'wide-y.npy', '--json').stdout);
+    const plain = JSON.parse((await exec('score', 'wide.npy', '--labels', 'wide-y.npy', '--json')).stdout);
     expect(plain.confusion).toBeUndefined();
     expect(plain.classification.perClass).toHaveLength(C);
-    const asked = JSON.parse(run('score', 'wide.npy', '--labels', 'wide-y.npy', '--json', '--confusion').stdout);
+    const asked = JSON.parse((await exec('score', 'wide.npy', '--labels', 'wide-y.npy', '--json', '--confusion')).stdout);
     expect(asked.confusion).toHaveLength(C);
   });
 });
 
 describe('--class-names', () => {
-  const { dir, run } = cliSandbox('names');
+  const { dir, exec } = cliSandbox('names');
   const x = Float32Array.from([3, 0, 0, 0, 3, 0, 0, 0, 3, 3, 0, 0]);
   writeNpyRaw(join(dir, 'x.npy'), '<f4', [4, 3], new Uint8Array(x.buffer));
   writeNpyRaw(join(dir, 'y.npy'), '<i4', [4], encodeNpyData('<i4', [0, 1, 2, 1]));
@@ -218,27 +218,27 @@ describe('--class-names', () => {
   writeFileSync(join(dir, 'other.json'), '["chat", "chien", "oiseau"]');
   writeFileSync(join(dir, 'two.txt'), 'cat\ndog\n');
 
-  it('names every table and the JSON, from lines or a JSON array', () => {
-    const text = run('score', 'x.npy', '--labels', 'y.npy', '--class-names', 'names.txt');
-    expect(text.status, text.stderr).toBe(0);
+  it('names every table and the JSON, from lines or a JSON array', async () => {
+    const text = await exec('score', 'x.npy', '--labels', 'y.npy', '--class-names', 'names.txt');
+    expect(text.code, text.stderr).toBe(0);
     expect(text.stderr).toMatch(/\n {2}1 dog +2 +50\.0%/);
-    const j = JSON.parse(run('score', 'x.npy', '--labels', 'y.npy', '--class-names', 'names.json', '--json').stdout);
+    const j = JSON.parse((await exec('score', 'x.npy', '--labels', 'y.npy', '--class-names', 'names.json', '--json')).stdout);
     expect(j.classNames).toEqual(['cat', 'dog', 'bird']);
     expect(j.perClass.map((c: { name: string }) => c.name)).toEqual(['cat', 'dog', 'bird']);
-    run('score', 'x.npy', '--labels', 'y.npy', '--class-names', 'names.txt', '--report', 'r.md');
+    (await exec('score', 'x.npy', '--labels', 'y.npy', '--class-names', 'names.txt', '--report', 'r.md'));
     expect(readFileSync(join(dir, 'r.md'), 'utf8')).toMatch(/\| 2 bird \| 1 \|/);
   });
 
-  it('a wrong count, and shards whose names disagree, are errors naming the file', () => {
-    const bad = run('score', 'x.npy', '--labels', 'y.npy', '--class-names', 'two.txt');
-    expect(bad.status).toBe(1);
+  it('a wrong count, and shards whose names disagree, are errors naming the file', async () => {
+    const bad = await exec('score', 'x.npy', '--labels', 'y.npy', '--class-names', 'two.txt');
+    expect(bad.code).toBe(1);
     expect(bad.stderr).toMatch(/two\.txt: 2 class names, but the logits have 3 classes/);
-    writeFileSync(join(dir, 'a.json'), run('score', 'x.npy', '--labels', 'y.npy', '--class-names', 'names.txt', '--json').stdout);
-    writeFileSync(join(dir, 'b.json'), run('score', 'x2.npy', '--labels', 'y.npy', '--class-names', 'other.json', '--json').stdout);
-    const m = run('merge', 'a.json', 'b.json');
-    expect(m.status).toBe(1);
+    writeFileSync(join(dir, 'a.json'), (await exec('score', 'x.npy', '--labels', 'y.npy', '--class-names', 'names.txt', '--json')).stdout);
+    writeFileSync(join(dir, 'b.json'), (await exec('score', 'x2.npy', '--labels', 'y.npy', '--class-names', 'other.json', '--json')).stdout);
+    const m = await exec('merge', 'a.json', 'b.json');
+    expect(m.code).toBe(1);
     expect(m.stderr).toMatch(/b\.json: its class names differ from those of a\.json; pass --class-names FILE to choose/);
-    const chosen = JSON.parse(run('merge', 'a.json', 'b.json', '--class-names', 'names.json', '--json').stdout);
+    const chosen = JSON.parse((await exec('merge', 'a.json', 'b.json', '--class-names', 'names.json', '--json')).stdout);
     expect(chosen.classNames).toEqual(['cat', 'dog', 'bird']);
   });
 });

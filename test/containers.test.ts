@@ -10,7 +10,7 @@ import { arrayNames, containerOf, openArray } from '../src/io/arrays.js';
 import { NpyShardSource } from '../src/io/npy-source.js';
 import { encodeNpyData, npyHeaderBytes, type NpyWriteDtype } from '../src/io/npy.js';
 
-const { dir, run } = cliSandbox('containers');
+const { dir, exec } = cliSandbox('containers');
 const fixtures = join(ROOT, 'test', 'fixtures');
 
 // What numpy wrote into the fixtures (rng = default_rng(7); x = float32(N(0,1) * 3), 7 × 3).
@@ -282,10 +282,10 @@ describe('logitkit score on container files', () => {
     ['wideresnet-16-4-cifar-10.npz', 0.37816959153280616, 0.9109],
     ['lenet-5-cifar-10.npz', 1.3698677277002071, 0.5308],
   ] as const) {
-    it(`scores netcal's ${name} straight from the .npz, probabilities in`, () => {
-      const r = run('score', join(ROOT, 'data', 'sample', name), '--input', 'probs', '--json');
+    it(`scores netcal's ${name} straight from the .npz, probabilities in`, async () => {
+      const r = await exec('score', join(ROOT, 'data', 'sample', name), '--input', 'probs', '--json');
       expect(r.stderr).toBe('');
-      expect(r.status).toBe(0);
+      expect(r.code).toBe(0);
       const out = JSON.parse(r.stdout);
       expect(out.rows).toBe(10000);
       expect(out.accuracy).toBe(accuracy);
@@ -293,22 +293,22 @@ describe('logitkit score on container files', () => {
     });
   }
 
-  it('--input probs: rows that do not sum to 1 give one warning with their count; values outside [0, 1] are an error naming the row', () => {
+  it('--input probs: rows that do not sum to 1 give one warning with their count; values outside [0, 1] are an error naming the row', async () => {
     const p = file('probs.npz', zip([{ name: 'logits.npy', data: npy('<f4', [3, 2], [0.5, 0.5, 0.7, 0.7, 0.2, 0.8]) }, { name: 'labels.npy', data: npy('<i8', [3], [0, 1, 1]) }]));
-    const r = run('score', p, '--input', 'probs', '--json');
-    expect(r.status).toBe(0);
+    const r = await exec('score', p, '--input', 'probs', '--json');
+    expect(r.code).toBe(0);
     expect(r.stderr).toBe('warning: 1 of 3 probability rows sum to more than 0.001 away from 1; they are scored as softmax(ln p), i.e. renormalised\n');
     const bad = file('bad-probs.npz', zip([{ name: 'logits.npy', data: npy('<f4', [2, 2], [0.5, 0.5, 1.5, -0.5]) }, { name: 'labels.npy', data: npy('<i8', [2], [0, 1]) }]));
-    const b = run('score', bad, '--input', 'probs');
-    expect(b.status).toBe(1);
+    const b = await exec('score', bad, '--input', 'probs');
+    expect(b.code).toBe(1);
     expect(b.stderr).toMatch(/bad-probs\.npz\[logits\]: row 1: probability 1\.5 at class 0 is not in \[0, 1\] \(--input probs\)/);
   });
 
-  it('an .npy without --labels is a usage error that says which files can hold their own labels', () => {
+  it('an .npy without --labels is a usage error that says which files can hold their own labels', async () => {
     const p = file('plain.npy', npy('<f4', [2, 3], [1, 2, 3, 4, 5, 6]));
-    const r = run('score', p);
-    expect(r.status).toBe(2);
+    const r = await exec('score', p);
+    expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/missing --labels LABELS\.npy for .*plain\.npy \(only an \.npz or \.safetensors file can hold its own labels\)/);
-    expect(run('score', p, '--input', 'odds', '--labels', p).status).toBe(2);
+    expect((await exec('score', p, '--input', 'odds', '--labels', p)).code).toBe(2);
   });
 });

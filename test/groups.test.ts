@@ -134,16 +134,16 @@ describeEachBackend('ScoreAccumulator with groups', (lk) => {
 });
 
 describe('logitkit score --groups', () => {
-  const { dir, run } = cliSandbox('groups');
+  const { dir, exec } = cliSandbox('groups');
   const x = Float32Array.from([2, 0, 0, 2, 2, 0, 0, 2, 1, 0, 1, 0]);
   writeNpyRaw(join(dir, 'x.npy'), '<f4', [6, 2], new Uint8Array(x.buffer));
   writeNpyRaw(join(dir, 'y.npy'), '<i4', [6], encodeNpyData('<i4', [0, 1, 1, 1, 0, 0]));
   writeNpyRaw(join(dir, 'g.npy'), '<i4', [6], encodeNpyData('<i4', [0, 0, 1, 1, 2, 2]));
   writeNpyRaw(join(dir, 'g5.npy'), '<i4', [5], encodeNpyData('<i4', [0, 0, 1, 1, 2]));
 
-  it('writes groups, groupGaps and, for two classes, fairness in the JSON', () => {
-    const r = run('score', 'x.npy', '--labels', 'y.npy', '--groups', 'g.npy', '--json');
-    expect(r.status, r.stderr).toBe(0);
+  it('writes groups, groupGaps and, for two classes, fairness in the JSON', async () => {
+    const r = await exec('score', 'x.npy', '--labels', 'y.npy', '--groups', 'g.npy', '--json');
+    expect(r.code, r.stderr).toBe(0);
     const j = JSON.parse(r.stdout);
     expect(Object.keys(j.groups)).toEqual(['0', '1', '2']);
     expect(j.groups['1']).toMatchObject({ rows: 2, accuracy: 0.5 });
@@ -153,11 +153,11 @@ describe('logitkit score --groups', () => {
     expect(j.fairness.demographicParityDifference).toBe(0.5);
   });
 
-  it('a row count that differs, and --groups on calibrate, are errors', () => {
-    const r = run('score', 'x.npy', '--labels', 'y.npy', '--groups', 'g5.npy');
-    expect(r.status).toBe(1);
+  it('a row count that differs, and --groups on calibrate, are errors', async () => {
+    const r = await exec('score', 'x.npy', '--labels', 'y.npy', '--groups', 'g5.npy');
+    expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/g5\.npy: has 5 group ids but .*x\.npy has 6 rows/);
-    expect(run('calibrate', 'x.npy', '--labels', 'y.npy', '--groups', 'g.npy').status).toBe(2);
-    expect(run('score', 'x.npy', '--labels', 'y.npy', '--groups', 'nosuch').stderr).toMatch(/--groups nosuch: no such file, and .*x\.npy holds no array 'nosuch'/);
+    expect((await exec('calibrate', 'x.npy', '--labels', 'y.npy', '--groups', 'g.npy')).code).toBe(2);
+    expect((await exec('score', 'x.npy', '--labels', 'y.npy', '--groups', 'nosuch')).stderr).toMatch(/--groups nosuch: no such file, and .*x\.npy holds no array 'nosuch'/);
   });
 });

@@ -182,10 +182,10 @@ describeEachBackend('intervals in the score summary', (lk) => {
 });
 
 describe('logitkit score --intervals', () => {
-  const { dir, run } = cliSandbox('intervals');
-  const json = (...args: string[]) => {
-    const r = run(...args, '--json');
-    expect(r.status, r.stderr).toBe(0);
+  const { dir, exec } = cliSandbox('intervals');
+  const json = async (...args: string[]) => {
+    const r = await exec(...args, '--json');
+    expect(r.code, r.stderr).toBe(0);
     return JSON.parse(r.stdout);
   };
   const C = 4;
@@ -195,29 +195,29 @@ describe('logitkit score --intervals', () => {
     writeNpyRaw(join(dir, `${name}-y.npy`), '<i4', [b - a], encodeNpyData('<i4', y.slice(a, b)));
   }
 
-  it('are reproducible, change with --seed, and merge to the two-shard run exactly', () => {
-    const both = json('score', 'a.npy', 'b.npy', '--labels', 'a-y.npy', '--labels', 'b-y.npy');
+  it('are reproducible, change with --seed, and merge to the two-shard run exactly', async () => {
+    const both = await json('score', 'a.npy', 'b.npy', '--labels', 'a-y.npy', '--labels', 'b-y.npy');
     expect(both.intervals.replicates).toBe(200);
     for (const k of ['accuracy', 'nll', 'ece']) expect(both.intervals[k]).toHaveLength(2);
-    expect(json('score', 'a.npy', 'b.npy', '--labels', 'a-y.npy', '--labels', 'b-y.npy').intervals).toEqual(both.intervals);
-    expect(json('score', 'a.npy', 'b.npy', '--labels', 'a-y.npy', '--labels', 'b-y.npy', '--seed', '1').intervals.accuracy).not.toEqual(both.intervals.accuracy);
-    writeFileSync(join(dir, 'a.json'), JSON.stringify(json('score', 'a.npy', '--labels', 'a-y.npy')));
-    writeFileSync(join(dir, 'b.json'), JSON.stringify(json('score', 'b.npy', '--labels', 'b-y.npy')));
-    const m = json('merge', 'a.json', 'b.json');
+    expect((await json('score', 'a.npy', 'b.npy', '--labels', 'a-y.npy', '--labels', 'b-y.npy')).intervals).toEqual(both.intervals);
+    expect((await json('score', 'a.npy', 'b.npy', '--labels', 'a-y.npy', '--labels', 'b-y.npy', '--seed', '1')).intervals.accuracy).not.toEqual(both.intervals.accuracy);
+    writeFileSync(join(dir, 'a.json'), JSON.stringify(await json('score', 'a.npy', '--labels', 'a-y.npy')));
+    writeFileSync(join(dir, 'b.json'), JSON.stringify(await json('score', 'b.npy', '--labels', 'b-y.npy')));
+    const m = await json('merge', 'a.json', 'b.json');
     expect(m.intervals.accuracy).toEqual(both.intervals.accuracy);
     for (const k of ['nll', 'ece']) {
       expect(m.intervals[k][0]).toBeCloseTo(both.intervals[k][0], 12);
       expect(m.intervals[k][1]).toBeCloseTo(both.intervals[k][1], 12);
     }
-    const text = run('score', 'a.npy', '--labels', 'a-y.npy', '--intervals', '50', '--report', 'r.md');
+    const text = await exec('score', 'a.npy', '--labels', 'a-y.npy', '--intervals', '50', '--report', 'r.md');
     expect(readFileSync(join(dir, 'r.md'), 'utf8')).toMatch(/90% intervals \(Poisson bootstrap, 50 replicates\): accuracy \d+\.\d+% – \d+\.\d+%/);
     expect(text.stderr).toMatch(/90% intervals \(Poisson bootstrap, 50 replicates\): accuracy \[\d+\.\d+%, \d+\.\d+%\]/);
   });
 
-  it('--intervals 0 turns them off; bad values are usage errors', () => {
-    expect(json('score', 'a.npy', '--labels', 'a-y.npy', '--intervals', '0').intervals).toBeUndefined();
-    expect(run('score', 'a.npy', '--labels', 'a-y.npy', '--intervals', 'x').stderr).toMatch(/--intervals x: expected an integer >= 0/);
-    expect(run('score', 'a.npy', '--labels', 'a-y.npy', '--intervals', '20000').stderr).toMatch(/at most 10000 replicates/);
-    expect(run('score', 'a.npy', '--labels', 'a-y.npy', '--seed', '1.5').stderr).toMatch(/--seed 1\.5: expected an integer >= 0/);
+  it('--intervals 0 turns them off; bad values are usage errors', async () => {
+    expect((await json('score', 'a.npy', '--labels', 'a-y.npy', '--intervals', '0')).intervals).toBeUndefined();
+    expect((await exec('score', 'a.npy', '--labels', 'a-y.npy', '--intervals', 'x')).stderr).toMatch(/--intervals x: expected an integer >= 0/);
+    expect((await exec('score', 'a.npy', '--labels', 'a-y.npy', '--intervals', '20000')).stderr).toMatch(/at most 10000 replicates/);
+    expect((await exec('score', 'a.npy', '--labels', 'a-y.npy', '--seed', '1.5')).stderr).toMatch(/--seed 1\.5: expected an integer >= 0/);
   });
 });

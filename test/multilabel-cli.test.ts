@@ -200,6 +200,10 @@ describe('logitkit score --multilabel', () => {
     const flag = run('score', 'z.npy', '--labels', 't.npy', '--multilabel', '--temperature', '2');
     expect(flag.status).toBe(2);
     expect(flag.stderr).toMatch(/--temperature: not for --multilabel/);
-    expect(run('score', 'z.npy', '--labels', 't.npy', '--multilabel', '--input', 'probs').status).toBe(2);
+    // --input probs | logprobs are scored (test/multilabel-probs.test.ts); logits are not probabilities
+    expect(run('score', 'z.npy', '--labels', 't.npy', '--multilabel', '--input', 'odds').status).toBe(2);
+    const notP = run('score', 'z.npy', '--labels', 't.npy', '--multilabel', '--input', 'probs');
+    expect(notP.status).toBe(1);
+    expect(notP.stderr).toMatch(/z\.npy: row \d+, label \d+: probability -?[\d.e-]+ is not in \[0, 1\] \(--input probs\)/);
   });
 });

@@ -193,7 +193,7 @@ describe('multilabel input checks', () => {
     expect(() => MultilabelAccumulator.fromStats({ ...st, tp: [1] }, 'a.json')).toThrow(/a\.json: stats\.tp must be an array of 2/);
     expect(() => MultilabelAccumulator.fromStats({ ...st, fp: [0.5, 1] }, 'a.json')).toThrow(/integer counts/);
     expect(() => MultilabelAccumulator.fromStats({ ...st, format: 'x' }, 'a.json')).toThrow(/not logitkit multi-label statistics/);
-    expect(() => MultilabelAccumulator.fromStats({ ...st, auroc: { bins: '!!', nanRows: 0 } }, 'a.json')).toThrow(/auroc\.bins is malformed/);
+    expect(() => MultilabelAccumulator.fromStats({ ...st, auroc: { ...st.auroc!, bins: '!!', nanRows: 0 } }, 'a.json')).toThrow(/auroc\.bins is malformed/);
     lk.dispose();
   });
 });

@@ -13,6 +13,7 @@ import { mergeMultilabel } from './multilabel.js';
 import { MULTILABEL_STATS_FORMAT } from '../metrics/multilabel.js';
 import { formatJson, humanSummary, summaryJson, writeReport } from './output.js';
 import { fmt, parseCommandArgs, UsageError } from './ui.js';
+import { LogitkitError } from '../errors.js';
 
 /** --class-names wins; else the shards' own names, which must agree where given. */
 function mergedClassNames(parsed: { file: string; obj: { classNames?: unknown } }[], file: string | undefined, classes: number): string[] | null {
@@ -99,6 +100,15 @@ export async function mergeCommand(argv: string[]): Promise<number> {
       seenHere.add(fp);
     }
   }
+  // AUROC statistics from before positions were kept cannot be added exactly (auroc.ts addAurocStats):
+  // the merge leaves AUROC out and says why
+  const old = parsed.filter((p) => {
+    const a = (p.obj.stats as { auroc?: { resolution?: unknown } }).auroc;
+    return a !== undefined && a !== null && a.resolution === undefined;
+  });
+  if (old.length > 0) {
+    process.stderr.write(`note: AUROC left out: ${old.map((p) => p.file).join(', ')} ${old.length === 1 ? 'was' : 'were'} written by an older logitkit (no stats.auroc.resolution); score again to merge AUROC\n`);
+  }
   const multi = parsed.map((p) => (p.obj.stats as { format?: unknown }).format === MULTILABEL_STATS_FORMAT);
   if (multi.some((m) => m)) {
     const odd = parsed.find((_, i) => !multi[i]);
@@ -109,7 +119,8 @@ export async function mergeCommand(argv: string[]): Promise<number> {
   for (const p of parsed.slice(1)) {
     const a = first.obj.stats!;
     const b = p.obj.stats!;
-    for (const key of ['classes', 'bins', 'k'] as const) {
+    if (a.bins !== b.bins) throw new LogitkitError('shape_mismatch', `${p.file}: bins = ${b.bins} but ${first.file} has ${a.bins}; shards must be scored with the same --bins`, 'bins');
+    for (const key of ['classes', 'k'] as const) {
       if (a[key] !== b[key]) throw new Error(`${p.file}: ${key === 'k' ? 'topk' : key} = ${b[key]} but ${first.file} has ${a[key]}; shards must be scored with the same settings`);
     }
     if (a.temperature !== b.temperature) {

@@ -8,10 +8,10 @@ import { createHash, type Hash } from 'node:crypto';
 import { ExtractedMembers, containerOf, openArray, pickKey, prepareArray } from '../io/arrays.js';
 import { blockBuffer, type Shard } from '../io/npy-source.js';
 import { NpyError, type NpyFile } from '../io/npy.js';
-import { checkTargets, MultilabelAccumulator, type MultilabelReport } from '../metrics/multilabel.js';
+import { checkTargets, firstBadProb, MultilabelAccumulator, type MultilabelReport } from '../metrics/multilabel.js';
 import { debugStats, startEngine } from './args.js';
 import { fingerprintOf } from './fingerprint.js';
-import { readClassNames } from './inputs.js';
+import { inputKind, readClassNames } from './inputs.js';
 import { formatJson } from './output.js';
 import { renderMultilabelHtml, renderMultilabelMarkdown } from './report.js';
 import { fmt, pct, Progress, table, UsageError, writeFileAtomic } from './ui.js';
@@ -23,7 +23,6 @@ export function checkMultilabelFlags(values: Record<string, unknown>): void {
   for (const f of NOT_FOR_MULTILABEL) {
     if (values[f] !== undefined) throw new UsageError(`--${f}: not for --multilabel (per-label BCE, AUROC and F1 at p >= 0.5 take no ${f})`);
   }
-  if (values.input !== undefined && values.input !== 'logits') throw new UsageError(`--input ${String(values.input)}: --multilabel reads logits only`);
 }
 
 const FLOAT = new Set(['f2', 'f4', 'f8', 'bf16']);
@@ -73,13 +72,15 @@ async function openShards(shards: readonly Shard[], extracted: ExtractedMembers)
 }
 
 export async function multilabelScore(
-  values: { json?: boolean; debug?: boolean; report?: string; 'class-names'?: string; 'block-mb'?: string; backend?: string; threads?: string },
+  values: { json?: boolean; debug?: boolean; report?: string; 'class-names'?: string; 'block-mb'?: string; backend?: string; threads?: string; input?: string },
   shards: Shard[],
   kind: 'html' | 'md' | null,
   blockBytes: number | undefined,
 ): Promise<number> {
   const t0 = Date.now();
   const json = values.json === true;
+  // probs / logprobs: per-label p (or ln p) of the label being on, scored from p (addProbBlock)
+  const input = inputKind(values);
   const extracted = new ExtractedMembers();
   const progress = new Progress(!json);
   let opened: OpenShard[] = [];
@@ -110,13 +111,22 @@ export async function multilabelScore(
         const t = checkTargets(raw, C, (i) => `row ${r + Math.floor(i / C)}, label ${i % C} of ${o.targets.path}`, tBuf);
         hx.update(bytesOf(x));
         ht.update(bytesOf(t));
-        acc.addBlock(lk, x, t);
+        if (input === 'logits') acc.addBlock(lk, x, t);
+        else {
+          const log = input === 'logprobs';
+          const bad = firstBadProb(x, log);
+          if (bad >= 0) {
+            const where = `row ${r + Math.floor(bad / C)}, label ${bad % C}`;
+            throw new NpyError(o.logits.path, `${where}: ${log ? `log-probability ${x[bad]} is not <= 0` : `probability ${x[bad]} is not in [0, 1]`} (--input ${input})`);
+          }
+          acc.addProbBlock(x, t, { log });
+        }
         done += n;
         progress.update('scoring', done, total);
       }
       fingerprints.push(
         `sha256:${createHash('sha256')
-          .update([`logitkit multilabel fingerprint 1: ${o.logits.rows} x ${C} float32 logits, uint8 targets`, hx.digest('hex'), ht.digest('hex')].join('\n'))
+          .update([`logitkit multilabel fingerprint 1: ${o.logits.rows} x ${C} float32 ${input === 'logits' ? 'logits' : input}, uint8 targets`, hx.digest('hex'), ht.digest('hex')].join('\n'))
           .digest('hex')}`,
       );
     }

@@ -45,6 +45,7 @@ One logit per row ((N,) or (N, 1) logits, labels 0/1) is a binary (sigmoid) mode
 --multilabel: logits (N, C), one sigmoid per label, against targets (N, C) of 0/1 given as the labels
 (--labels T.npy, or --labels-key in a container; bool, uint8, int or float): per-label BCE, AUROC, F1,
 precision and recall at p >= 0.5 (z >= 0), micro/macro averages, subset accuracy, Hamming loss.
+With --input probs (or logprobs) the file holds each label's p (or ln p), scored from p itself.
 
 ${INPUT_HELP}`;
 

@@ -11,7 +11,8 @@
  *   precision = TP / (TP + FP), recall = TP / (TP + FN), f1 = 2TP / (2TP + FP + FN), each 0 when its
  *            denominator is 0 (scikit-learn's zero_division=0; the labels concerned are listed);
  *   auroc    the same streamed AUROC as the multiclass one (auroc.ts: bins of the float32 score p, pairs in
- *            one bin count ½), on p against t; null for a label without positives or without negatives.
+ *            one bin estimated from their positions), on p against t; null for a label without positives
+ *            or without negatives.
  * Averages (scikit-learn's conventions): micro pools TP / FP / FN over all labels (and, for AUROC, the
  * pairs of every label's bins); macro is the unweighted mean over all labels (a label with no positives
  * contributes recall 0 and F1 0, precision 0 unless it was predicted), except AUROC, averaged over the
@@ -19,7 +20,7 @@
  * is predicted right; hammingLoss the share of (row, label) cells predicted wrong.
  */
 import { LogitkitError } from '../errors.js';
-import { AUROC_BINS, AUROC_MAX_CLASSES, AurocCounts } from './auroc.js';
+import { addAurocStats, AUROC_BINS, AUROC_MAX_CLASSES, AurocCounts, aurocStats, binnedAuroc, type AurocStats } from './auroc.js';
 import type { MetricsEngine } from './calibration.js';
 
 export const MULTILABEL_STATS_FORMAT = 'logitkit-multilabel-stats/1';
@@ -73,7 +74,7 @@ export interface MultilabelStats {
   support: number[];
   subsetCorrect: number;
   nanRows: number;
-  auroc?: { bins: string; nanRows: number };
+  auroc?: AurocStats;
 }
 
 /**
@@ -151,6 +152,52 @@ export class MultilabelAccumulator {
     }
     this.rows += R;
     if (this.auroc) this.auroc.addMultiBlock(lk.sigmoid(z), t, R);
+  }
+
+  /**
+   * Adds rows of per-label probabilities p (rows × labels; `log`: ln p) with targets t checked to be 0/1
+   * (checkTargets), for models that output σ(z) rather than z. BCE is computed from p in float64:
+   * −ln p for a positive and −ln(1 − p) (log1p, or ln(−expm1(ln p)) from log-probabilities) for a
+   * negative, so it stays exact at the ends: p = 0 for a positive and p = 1 for a negative give +∞, as
+   * bceWithLogits does at z = ∓∞; p = 1 for a positive and p = 0 for a negative give 0. A label is
+   * predicted when p ≥ ½, the same rule as z ≥ 0. AUROC ranks p itself (exp of a log-probability,
+   * rounded to float32, which also decides the prediction). A p outside [0, 1], a log-probability above 0, or NaN is an invalid_argument
+   * naming its index (the CLI checks first and names the file, row and label).
+   */
+  addProbBlock(p: Float32Array, t: Uint8Array, options: { log?: boolean } = {}): void {
+    const C = this.labels;
+    const log = options.log === true;
+    if (p.length % C !== 0) throw new LogitkitError('shape_mismatch', `probabilities have ${p.length} values, not a multiple of ${C} labels`, 'p');
+    if (t.length !== p.length) throw new LogitkitError('shape_mismatch', `targets have ${t.length} values, expected ${p.length} (the probabilities' shape)`, 'targets');
+    const bad = firstBadProb(p, log);
+    if (bad >= 0) throw new LogitkitError('invalid_argument', `${log ? 'log-probability' : 'probability'} ${p[bad]} at index ${bad} is not in ${log ? '[-inf, 0]' : '[0, 1]'}`, 'p');
+    const R = p.length / C;
+    if (R === 0) return;
+    const score = log ? new Float32Array(p.length) : p;
+    for (let r = 0; r < R; r++) {
+      const o = r * C;
+      let allRight = 1;
+      for (let k = 0; k < C; k++) {
+        const v = p[o + k];
+        // from ln p, the float32 p that AUROC ranks also decides the prediction: ln ½ is not a float32,
+        // so exp(fround(ln ½)) falls just below ½ where the stored p was exactly ½
+        if (log) score[o + k] = Math.exp(v);
+        const pk = score[o + k];
+        const pos = t[o + k] === 1;
+        // ln(1 − p): from a log-probability through expm1, which keeps the digits when p is near 1
+        this.bceSum[k] += pos ? -(log ? v : Math.log(pk)) : -(log ? Math.log(-Math.expm1(v)) : Math.log1p(-pk));
+        const pred = pk >= 0.5;
+        if (pos) {
+          this.support[k] += 1;
+          if (pred) this.tp[k] += 1;
+          else this.fn[k] += 1;
+        } else if (pred) this.fp[k] += 1;
+        if (pred !== pos) allRight = 0;
+      }
+      this.subsetCorrect += allRight;
+    }
+    this.rows += R;
+    if (this.auroc) this.auroc.addMultiBlock(score, t, R);
   }
 
   merge(o: MultilabelAccumulator): this {
@@ -234,27 +281,25 @@ export class MultilabelAccumulator {
     const a = this.auroc;
     if (!a) return null;
     if (a.nanRows > 0) return NaN;
-    const pos = new Float64Array(AUROC_BINS);
-    const neg = new Float64Array(AUROC_BINS);
+    const pooled = new Float64Array(4 * AUROC_BINS); // per bin: positives, Σ positions, negatives, Σ positions
     for (let k = 0; k < this.labels; k++) {
       for (let b = 0; b < AUROC_BINS; b++) {
         const i = k * AUROC_BINS + b;
         const p = a.pos(i);
-        pos[b] += p;
-        neg[b] += a.neg(i);
+        const n = a.neg(i);
+        if (p === 0 && n === 0) continue;
+        const q = a.positions(i);
+        pooled[4 * b] += p;
+        pooled[4 * b + 1] += q.pos;
+        pooled[4 * b + 2] += n;
+        pooled[4 * b + 3] += q.neg;
       }
     }
-    let below = 0;
-    let pairs = 0;
-    let P = 0;
-    for (let b = 0; b < AUROC_BINS; b++) {
-      if (pos[b] !== 0) {
-        pairs += pos[b] * (below + 0.5 * neg[b]);
-        P += pos[b];
-      }
-      below += neg[b];
-    }
-    return P === 0 || below === 0 ? null : pairs / (P * below);
+    const r = binnedAuroc(AUROC_BINS, (b, c) => {
+      c.set(pooled.subarray(4 * b, 4 * b + 4));
+      return c[0] !== 0 || c[2] !== 0;
+    });
+    return r === null ? null : r.auroc;
   }
 
   toStats(): MultilabelStats {
@@ -269,7 +314,7 @@ export class MultilabelAccumulator {
       support: Array.from(this.support),
       subsetCorrect: this.subsetCorrect,
       nanRows: this.nanRows,
-      ...(this.auroc ? { auroc: { bins: this.auroc.encode(), nanRows: this.auroc.nanRows } } : {}),
+      ...(this.auroc ? { auroc: aurocStats(this.auroc) } : {}),
     };
   }
 
@@ -298,13 +343,18 @@ export class MultilabelAccumulator {
     acc.support.set(arr('support', true));
     acc.subsetCorrect = Number.isSafeInteger(o.subsetCorrect) ? o.subsetCorrect : bad('stats.subsetCorrect must be an integer');
     acc.nanRows = typeof o.nanRows === 'number' ? o.nanRows : 0;
-    if (o.auroc === undefined || !acc.auroc) acc.auroc = null;
-    else {
-      if (!acc.auroc.addEncoded(o.auroc?.bins)) bad('stats.auroc.bins is malformed (expected the base64 bins of logitkit score)');
-      acc.auroc.nanRows = typeof o.auroc.nanRows === 'number' ? o.auroc.nanRows : 0;
-    }
+    if (o.auroc === undefined || !acc.auroc || !addAurocStats(acc.auroc, o.auroc, name)) acc.auroc = null;
     return acc;
   }
+}
+
+/** Index of the first value that is not a probability (log: not a log-probability), or −1. */
+export function firstBadProb(p: Float32Array, log: boolean): number {
+  for (let i = 0; i < p.length; i++) {
+    const v = p[i];
+    if (log ? !(v <= 0) : !(v >= 0 && v <= 1)) return i;
+  }
+  return -1;
 }
 
 /**

@@ -27,7 +27,7 @@ import { checkBins, checkLabelBlock, ReliabilityBins, type MetricsEngine, type R
 import { classificationReport, ConfusionCounts, type ClassificationReport } from './classification.js';
 import { binnedErrors, ClasswiseBins, FINE_BINS, FineConfidenceBins } from './calibration-errors.js';
 import { BootstrapSums, type Intervals } from './bootstrap.js';
-import { AUROC_MAX_CLASSES, AurocCounts, type AurocReport } from './auroc.js';
+import { addAurocStats, AUROC_MAX_CLASSES, AurocCounts, aurocStats, type AurocReport, type AurocStats } from './auroc.js';
 import { GroupAccumulator, GroupSums, type GroupReport } from './groups.js';
 
 export const STATS_FORMAT = 'logitkit-score-stats/1';
@@ -162,7 +162,7 @@ export interface ScoreStats {
   /** Non-empty classwise bins as [class · bins + bin, count, Σ p, positives], and the NaN rows. */
   classwise?: { cells: [number, number, JsonNum, number][]; nanRows: number };
   /** The AUROC bins (AurocCounts.encode: base64 varints of the non-empty ones), and the NaN rows. */
-  auroc?: { bins: string; nanRows: number };
+  auroc?: AurocStats;
   /** Per-group sums, when scored with groups. */
   groups?: { id: number; rows: number; nllSum: JsonNum; correct: number; binCount: number[]; binConf: JsonNum[]; binCorrect: number[]; binNaN: number; predicted: number[]; binary: number[] | null }[];
   /** Bootstrap sums per replicate (bootstrap.ts), when kept; the bins flat as [replicate · bins + bin]. */
@@ -594,7 +594,7 @@ export class ScoreAccumulator {
       ...(this.classwise
         ? { classwise: { cells: sparseCells(this.classwise.count, this.classwise.probSum, this.classwise.positives), nanRows: this.classwise.nanRows } }
         : {}),
-      ...(this.auroc ? { auroc: { bins: this.auroc.encode(), nanRows: this.auroc.nanRows } } : {}),
+      ...(this.auroc ? { auroc: aurocStats(this.auroc) } : {}),
       ...(this.groups
         ? {
             groups: [...this.groups.byId].map(([id, g]) => ({
@@ -715,12 +715,7 @@ export class ScoreAccumulator {
       acc.classwise.nanRows = typeof o.classwise?.nanRows === 'number' ? o.classwise.nanRows : 0;
       readCells(o.classwise?.cells, C * M, acc.classwise.count, acc.classwise.probSum, acc.classwise.positives, `${name}: stats.classwise`);
     }
-    if (o.auroc === undefined || !acc.auroc) acc.auroc = null;
-    else {
-      const a = acc.auroc;
-      if (!a.addEncoded(o.auroc?.bins)) throw new LogitkitError('invalid_argument', `${name}: stats.auroc.bins is malformed (expected the base64 bins of logitkit score)`, name);
-      a.nanRows = typeof o.auroc.nanRows === 'number' ? o.auroc.nanRows : 0;
-    }
+    if (o.auroc === undefined || !acc.auroc || !addAurocStats(acc.auroc, o.auroc, name)) acc.auroc = null;
     if (o.groups !== undefined) {
       if (!Array.isArray(o.groups)) throw new LogitkitError('invalid_argument', `${name}: stats.groups must be an array`, name);
       for (const g of o.groups) {
