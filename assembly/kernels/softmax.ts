@@ -130,9 +130,6 @@ function softmaxAcrossRows(xPtr: usize, rows: i32, classes: i32, outPtr: usize, 
   let tv = f32x4.splat(1.0);
   for (let r = 0; r < rows; r += 4) {
     let left = rows - r;
-    let o1 = laneOffset(1, left, stride);
-    let o2 = laneOffset(2, left, stride);
-    let o3 = laneOffset(3, left, stride);
     let base = <usize>r * stride;
     let p = xPtr + base;
     let o = outPtr + base;
@@ -154,8 +151,11 @@ function softmaxAcrossRows(xPtr: usize, rows: i32, classes: i32, outPtr: usize, 
       }
       continue;
     }
-    let m = columnMax(p, o1, o2, o3, classes, false, tv);
-    let s = columnExpSum(p, o, o1, o2, o3, classes, m, !log, false, tv);
+    let m = columnMax(p, left, stride, classes, false, tv);
+    let s = columnExpSum(p, o, left, stride, classes, m, !log, false, tv);
+    let o1 = laneOffset(1, left, stride);
+    let o2 = laneOffset(2, left, stride);
+    let o3 = laneOffset(3, left, stride);
     if (log) {
       let logS = rowGroupLogs(s, f32x4.splat(0.0));
       for (let j = 0; j < classes; j++) {
@@ -323,17 +323,14 @@ function lseAcrossRows(xPtr: usize, rows: i32, classes: i32, outPtr: usize, scal
   let tv = f32x4.splat(t);
   for (let r = 0; r < rows; r += 4) {
     let left = rows - r;
-    let o1 = laneOffset(1, left, stride);
-    let o2 = laneOffset(2, left, stride);
-    let o3 = laneOffset(3, left, stride);
     let p = xPtr + <usize>r * stride;
     let whole = left >= 4 && classes >= 4;
-    let m = whole ? groupMaxRowwise(p, stride, classes, scaled, tv) : columnMax(p, o1, o2, o3, classes, scaled, tv);
+    let m = whole ? groupMaxRowwise(p, stride, classes, scaled, tv) : columnMax(p, left, stride, classes, scaled, tv);
     // m' = 0 where m is ±inf (abs(m) == inf), else m.
     let shift = v128.andnot(m, f32x4.eq(f32x4.abs(m), f32x4.splat(Infinity)));
     let s = whole
       ? groupExpSum(p, 0, stride, classes, shift, false, scaled, tv)
-      : columnExpSum(p, 0, o1, o2, o3, classes, shift, false, scaled, tv);
+      : columnExpSum(p, 0, left, stride, classes, shift, false, scaled, tv);
     let lse = rowGroupLogs(s, shift);
     let o = outPtr + (<usize>r << 2);
     if (left >= 4) {

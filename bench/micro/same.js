@@ -14,6 +14,9 @@ const ops = {
   ceNone: (e, x, r, c, o, t) => e.crossEntropyClass(x, r, c, t, -100, 0, 0, 0, c, o, 0, 1),
   ceSmooth: (e, x, r, c, o, t) => e.crossEntropyClass(x, r, c, t, -100, 0, 0, 0.1, c, o, 0, 1),
   ceGrad: (e, x, r, c, o, t, aux) => e.crossEntropyClassGrad(x, r, c, t, -100, 0, 0, 0.1, c, 1 / r, o, aux, aux + 8 * r),
+  // class weights: the f32 values after the two per-row f64 outputs in aux
+  ceWeighted: (e, x, r, c, o, t, aux) => e.crossEntropyClass(x, r, c, t, -100, 1, aux + 16 * r, 0.1, c, o, 0, 1),
+  ceGradWeighted: (e, x, r, c, o, t, aux) => e.crossEntropyClassGrad(x, r, c, t, -100, 1, aux + 16 * r, 0.1, c, 1 / r, o, aux, aux + 8 * r),
   ceSoft: (e, x, r, c, o, t, aux) => e.crossEntropySoft(x, r, c, x, 0, 0, 0.1, o),
   ceSoftGrad: (e, x, r, c, o, t, aux) => e.crossEntropySoftGrad(x, r, c, x, 0, 0, 0.1, 1, o, aux),
   entropy: (e, x, r, c, o) => e.entropy(x, r, c, o),
