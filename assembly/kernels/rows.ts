@@ -55,10 +55,23 @@ export function rowMax(p: usize, n: i32, scaled: bool, t: f32): f32 {
   return laneMax(f32x4.pmax(f32x4.pmax(m0, m1), f32x4.pmax(m2, m3)));
 }
 
-/** Σ exp(z − m) over a row, in f64; with storeExp, each exp(z − m) is also written to dst. */
+/** Four vectors to d .. d + 63. */
 // @ts-ignore: decorator
 @inline
-export function expSumRow(p: usize, dst: usize, n: i32, m: f32, storeExp: bool, scaled: bool, t: f32): f64 {
+function store4(d: usize, v0: v128, v1: v128, v2: v128, v3: v128): void {
+  v128.store(d, v0);
+  v128.store(d, v1, 16);
+  v128.store(d, v2, 32);
+  v128.store(d, v3, 48);
+}
+
+/**
+ * Σ exp(z − m) over a row, in f64; with storeExp, each exp(z − m) is also written to dst; with
+ * storeShifted, each z − m (the f32 difference the exp is taken of).
+ */
+// @ts-ignore: decorator
+@inline
+export function expSumRow(p: usize, dst: usize, n: i32, m: f32, storeExp: bool, scaled: bool, t: f32, storeShifted: bool = false): f64 {
   let tv = f32x4.splat(t);
   let mv = f32x4.splat(m);
   let total = f64x2.splat(0.0);
@@ -70,17 +83,16 @@ export function expSumRow(p: usize, dst: usize, n: i32, m: f32, storeExp: bool, 
     for (; i < end; i += 16) {
       let off = <usize>i << 2;
       let q = p + off;
-      let e0 = expNonPositiveP5F32x4(f32x4.sub(loadZ(q, 0, scaled, tv), mv));
-      let e1 = expNonPositiveP5F32x4(f32x4.sub(loadZ(q, 16, scaled, tv), mv));
-      let e2 = expNonPositiveP5F32x4(f32x4.sub(loadZ(q, 32, scaled, tv), mv));
-      let e3 = expNonPositiveP5F32x4(f32x4.sub(loadZ(q, 48, scaled, tv), mv));
-      if (storeExp) {
-        let d = dst + off;
-        v128.store(d, e0);
-        v128.store(d, e1, 16);
-        v128.store(d, e2, 32);
-        v128.store(d, e3, 48);
-      }
+      let d0 = f32x4.sub(loadZ(q, 0, scaled, tv), mv);
+      let d1 = f32x4.sub(loadZ(q, 16, scaled, tv), mv);
+      let d2 = f32x4.sub(loadZ(q, 32, scaled, tv), mv);
+      let d3 = f32x4.sub(loadZ(q, 48, scaled, tv), mv);
+      if (storeShifted) store4(dst + off, d0, d1, d2, d3);
+      let e0 = expNonPositiveP5F32x4(d0);
+      let e1 = expNonPositiveP5F32x4(d1);
+      let e2 = expNonPositiveP5F32x4(d2);
+      let e3 = expNonPositiveP5F32x4(d3);
+      if (storeExp) store4(dst + off, e0, e1, e2, e3);
       a0 = f32x4.add(f32x4.add(a0, e0), e2);
       a1 = f32x4.add(f32x4.add(a1, e1), e3);
     }
@@ -89,14 +101,18 @@ export function expSumRow(p: usize, dst: usize, n: i32, m: f32, storeExp: bool, 
   let a = f32x4.splat(0.0);
   for (; i + 4 <= n; i += 4) {
     let off = <usize>i << 2;
-    let e = expNonPositiveP5F32x4(f32x4.sub(loadZ(p + off, 0, scaled, tv), mv));
+    let d = f32x4.sub(loadZ(p + off, 0, scaled, tv), mv);
+    if (storeShifted) v128.store(dst + off, d);
+    let e = expNonPositiveP5F32x4(d);
     if (storeExp) v128.store(dst + off, e);
     a = f32x4.add(a, e);
   }
   if (i < n) {
     let off = <usize>i << 2;
     let k = n - i;
-    let e = v128.and(expNonPositiveP5F32x4(f32x4.sub(loadZFirst(p + off, k, scaled, tv), mv)), firstLanes(k));
+    let d = f32x4.sub(loadZFirst(p + off, k, scaled, tv), mv);
+    if (storeShifted) storeFirst(dst + off, d, k);
+    let e = v128.and(expNonPositiveP5F32x4(d), firstLanes(k));
     if (storeExp) storeFirst(dst + off, e, k);
     a = f32x4.add(a, e);
   }
