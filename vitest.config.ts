@@ -7,7 +7,7 @@ import { configDefaults, defineConfig } from 'vitest/config';
  * runs once, in `unit`, where describeEachBackend covers `js` and `wasm` (init()'s own choice).
  * A file joins the matrix by matching MATRIX.
  */
-const MATRIX = ['test/spec-*.test.ts', 'test/batch-position.test.ts'];
+const MATRIX = ['test/spec-*.test.ts', 'test/batch-position.test.ts', 'test/kernels-abi.test.ts'];
 
 const major = Number(process.versions.node.split('.')[0]);
 // Relaxed SIMD validates as shipped on Node ≥ 22, which rejects the flag; Node 20 needs it.

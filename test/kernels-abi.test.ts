@@ -1,58 +1,63 @@
 // Kernel-level safety net for the wasm ABI of the softmax, sigmoid and select families.
-// Instantiates build/logitkit.wasm directly (no engine), copies inputs above heapBase(),
-// and checks every export against a float64 reference written from SEMANTICS.md, with the
-// §11 tolerances divided by HEADROOM (the kernels are meant to stay ~4x inside them).
+// Instantiates one build directly (no engine), copies inputs above heapBase(), and checks
+// every export against a float64 reference written from SEMANTICS.md, with the §11
+// tolerances divided by HEADROOM (the kernels are meant to stay ~4x inside them).
+//
+// Part of the test matrix (vitest.config.ts): each wasm project runs this file on its own
+// build — `wasm simd128` the plain SIMD build, `wasm relaxed` the relaxed-SIMD build (that
+// project runs flagged on Node 20, so its exp sweep runs in-process everywhere), `threads 2`
+// the shared-memory build init() picks — and the `js` project checks the float64 reference.
 import { describe, it, expect, beforeAll } from 'vitest';
-import { readFileSync, existsSync } from 'node:fs';
-import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
+import type { RawKernels } from '../src/backends/abi.js';
+import { kernelImports } from '../src/backends/instantiate.js';
+import { relaxedSimdSupported } from '../src/init.js';
+import { describeOnce, runConfigurations, type Configuration } from './helpers/backends.js';
 
 const HEADROOM = 4;
 const U = 2 ** -24;
 const FLT_MIN = 2 ** -126;
 
-interface Kernels {
-  heapBase(): number;
-  logsumexp(x: number, rows: number, classes: number, t: number, out: number): void;
-  softmax(x: number, rows: number, classes: number, t: number, out: number): void;
-  logSoftmax(x: number, rows: number, classes: number, t: number, out: number): void;
-  sigmoid(x: number, n: number, out: number): void;
-  logSigmoid(x: number, n: number, out: number): void;
-  argmax(x: number, rows: number, classes: number, out: number): void;
-  topk(x: number, rows: number, classes: number, k: number, values: number, indices: number): void;
-  expArray(x: number, n: number, out: number): void;
-}
-
-let k: Kernels;
+let k: RawKernels;
 let memory: WebAssembly.Memory;
 let top = 0;
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 
-/**
- * The plain SIMD build always; the relaxed-SIMD build (FMA in the exp) too when this runtime
- * validates it (Node ≥ 22; Node 20 needs --experimental-wasm-relaxed-simd, so there the relaxed
- * build is covered by the child-process check at the end of this file instead).
- */
+/** The build each wasm configuration of the matrix runs (threads 2: init()'s shared-memory choice). */
+function buildOf(config: Configuration): string | null {
+  switch (config) {
+    case 'wasm simd128':
+      return 'logitkit.wasm';
+    case 'wasm relaxed':
+      return 'logitkit-relaxed.wasm';
+    case 'threads 2':
+      return relaxedSimdSupported() ? 'logitkit-threads-relaxed.wasm' : 'logitkit-threads.wasm';
+    case 'js':
+    case 'wasm':
+      return null;
+  }
+}
+
+/** This run's builds; LK_KERNELS_WASM (an absolute path) runs the suite on another build instead (mutation checks). */
 const BUILDS = process.env.LK_KERNELS_WASM
-  ? [process.env.LK_KERNELS_WASM] // an absolute path: run the suite on another build (mutation checks)
-  : ['logitkit.wasm', 'logitkit-relaxed.wasm'].filter((file) => {
-    const path = join(root, 'build', file);
-    return file === 'logitkit.wasm' || (existsSync(path) && WebAssembly.validate(readFileSync(path)));
-  });
+  ? [process.env.LK_KERNELS_WASM]
+  : runConfigurations().map(buildOf).filter((b): b is string => b !== null);
 
 async function load(file: string): Promise<void> {
-  memory = new WebAssembly.Memory({ initial: 256, maximum: 65536 });
-  const { instance } = await WebAssembly.instantiate(readFileSync(file.startsWith('/') ? file : join(root, 'build', file)), {
-    env: { memory, abort() { throw new Error('wasm abort'); } },
-  });
-  k = instance.exports as unknown as Kernels;
+  const module = new WebAssembly.Module(readFileSync(file.startsWith('/') ? file : join(root, 'build', file)));
+  // the threads builds import a shared memory
+  const shared = /threads/.test(file);
+  memory = new WebAssembly.Memory({ initial: 256, maximum: 65536, shared } as WebAssembly.MemoryDescriptor);
+  const instance = await WebAssembly.instantiate(module, kernelImports(module, memory));
+  k = instance.exports as unknown as RawKernels;
 }
 
 // ---- memory: a bump allocator above heapBase, reset by each test -------------------------
 
-function reset(): void { top = k.heapBase(); }
+function reset(): void { top = k.heapBase() as number; }
 /** Reserve bytes (16-aligned, plus `skew` bytes to test unaligned views). */
 function alloc(bytes: number, skew = 0): number {
   const p = ((top + 15) & ~15) + skew;
@@ -278,12 +283,6 @@ function tieRows(C: number, count: number, seed: number): Float32Array[] {
   const late = new Float32Array(C).fill(1); late[C - 1] = NaN; rows.push(late);
   const neg = new Float32Array(C).fill(0); neg[0] = -0; rows.push(neg);
   return rows;
-}
-
-if (!process.env.LK_KERNELS_WASM && !BUILDS.includes('logitkit-relaxed.wasm')) {
-  describe('logitkit-relaxed.wasm', () => {
-    it.skip('the kernel ABI suite (Node ≥ 22 only: relaxed SIMD does not validate on Node 20 without a flag; its exp is swept in a flagged child below)', () => {});
-  });
 }
 
 for (const build of BUILDS) {
@@ -560,29 +559,40 @@ for (const build of BUILDS) {
   });
 }
 
-// Node ≥ 22 validates relaxed SIMD as shipped and rejects --experimental-wasm-relaxed-simd; Node 20
-// validates it only with that flag. So the sweep runs here where it can, in a flagged child where it must.
-const relaxedFile = join(root, 'build', 'logitkit-relaxed.wasm');
-const relaxedInProcess = existsSync(relaxedFile) && WebAssembly.validate(readFileSync(relaxedFile));
-describe(`relaxed-SIMD build (FMA exp), ${relaxedInProcess ? 'in this process (Node ≥ 22)' : 'in a child Node started with --experimental-wasm-relaxed-simd (Node 20)'}`, () => {
-  it('exp stays within 1 ulp and exact on special values', async () => {
-    expect(existsSync(relaxedFile), 'npm run build writes build/logitkit-relaxed.wasm').toBe(true);
-    const major = Number(process.versions.node.split('.')[0]);
-    let r: { specialFailures: number; maxUlpNormal: number; maxUlpSubnormal: number; checked: number };
-    if (relaxedInProcess) {
-      const script = join(root, 'scripts', 'exp-accuracy.js');
-      const { expAccuracy } = (await import(script)) as { expAccuracy(wasm: string, step: number): Promise<typeof r> };
-      r = await expAccuracy(relaxedFile, 4099);
-    } else {
-      expect(major, `Node ${process.versions.node} should validate relaxed SIMD without a flag`).toBeLessThan(22);
-      const out = execFileSync(process.execPath, ['--experimental-wasm-relaxed-simd', join(root, 'scripts', 'exp-accuracy.js'), '--step', '4099', '--wasm', relaxedFile], {
-        encoding: 'utf8',
-      });
-      r = JSON.parse(out);
-    }
-    expect(r.checked).toBeGreaterThan(1_000_000);
-    expect(r.specialFailures).toBe(0);
-    expect(r.maxUlpNormal).toBeLessThanOrEqual(1);
-    expect(r.maxUlpSubnormal).toBeLessThanOrEqual(1);
+describeOnce('float64 reference of this file (SEMANTICS §1, §2)', () => {
+  it('matches values worked out by hand, edge rows included', () => {
+    expect(refLse([0, 0])).toBeCloseTo(Math.LN2, 15);
+    expect(refLse([1000, 1000])).toBeCloseTo(1000 + Math.LN2, 12);
+    expect(refLse([-Infinity, -Infinity])).toBe(-Infinity);
+    expect(refLse([Infinity, 1])).toBe(Infinity);
+    expect(refLse([Infinity, NaN])).toBeNaN();
+    expect(refLse([2, 4], 2)).toBeCloseTo(Math.log(Math.E + Math.E ** 2), 14);
+    const p = refSoftmax([1, 2, 3]);
+    const e = [Math.E, Math.E ** 2, Math.E ** 3];
+    const sum = e[0]! + e[1]! + e[2]!;
+    p.forEach((v, i) => expect(v).toBeCloseTo(e[i]! / sum, 15));
+    refSoftmax([1, 2, 3], 1, true).forEach((v, i) => expect(v).toBeCloseTo(Math.log(e[i]! / sum), 14));
+    expect(refSoftmax([-Infinity, -Infinity]).every(Number.isNaN)).toBe(true);
+    expect(refSigmoid(0)).toBe(0.5);
+    expect(refLogSigmoid(-800)).toBe(-800);
   });
 });
+
+// The relaxed build's exp (FMA), swept where this run has that build: the `wasm relaxed`
+// project validates it on every Node (flagged on Node 20 by vitest.config.ts).
+if (BUILDS.includes('logitkit-relaxed.wasm')) {
+  describe('relaxed-SIMD build (FMA exp)', () => {
+    it('exp stays within 1 ulp and exact on special values', async () => {
+      const relaxedFile = join(root, 'build', 'logitkit-relaxed.wasm');
+      expect(WebAssembly.validate(readFileSync(relaxedFile)), 'the wasm relaxed project must validate the relaxed build').toBe(true);
+      const script = join(root, 'scripts', 'exp-accuracy.js');
+      type Sweep = { specialFailures: number; maxUlpNormal: number; maxUlpSubnormal: number; checked: number };
+      const { expAccuracy } = (await import(script)) as { expAccuracy(wasm: string, step: number): Promise<Sweep> };
+      const r = await expAccuracy(relaxedFile, 4099);
+      expect(r.checked).toBeGreaterThan(1_000_000);
+      expect(r.specialFailures).toBe(0);
+      expect(r.maxUlpNormal).toBeLessThanOrEqual(1);
+      expect(r.maxUlpSubnormal).toBeLessThanOrEqual(1);
+    });
+  });
+}

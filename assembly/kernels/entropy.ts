@@ -17,7 +17,7 @@ import { logLowLanesF64x2, logHighLanesF64x2 } from '../math/log';
 import {
   SHORT_ROW_MAX_CLASSES, addLanes, laneSum, laneF32, laneF64, laneI32, laneOffset, laneRow, firstLanes, loadFirst, blockEnd, gatherColumn, canonicalF32,
 } from '../lanes';
-import { rowMax, columnMax } from './rows';
+import { rowMax, columnMax, columnExpSum, columnSecond, SECOND_ED } from './rows';
 
 // @ts-ignore: decorator
 @inline const FLT_MAX: f32 = reinterpret<f32>(0x7F7FFFFF); // 3.40282347e38
@@ -40,19 +40,10 @@ export function entropy(xPtr: usize, rows: i32, classes: i32, outPtr: usize): vo
     let one = f32x4.splat(1.0);
     for (let r = 0; r < rows; r += 4) {
       let left = rows - r;
-      let o1 = laneOffset(1, left, stride);
-      let o2 = laneOffset(2, left, stride);
-      let o3 = laneOffset(3, left, stride);
       let p = xPtr + <usize>r * stride;
-      let m = columnMax(p, o1, o2, o3, classes, false, one);
-      let s = f32x4.splat(0.0);
-      let b = s;
-      for (let j = 0; j < classes; j++) {
-        let d = f32x4.sub(gatherColumn(p + (<usize>j << 2), o1, o2, o3), m);
-        let e = expNonPositiveP5F32x4(d);
-        s = f32x4.add(s, e);
-        b = f32x4.add(b, f32x4.mul(e, f32x4.pmax(d, lo)));
-      }
+      let m = columnMax(p, left, stride, classes, false, one);
+      let s = columnExpSum(p, 0, left, stride, classes, m, false, false, one, SECOND_ED);
+      let b = columnSecond;
       let logLo = logLowLanesF64x2(s);
       let logHi = logHighLanesF64x2(s);
       // Unrolled with constant lanes; a missing row's lane stores row r's result again.
@@ -140,8 +131,8 @@ export function klDiv(pPtr: usize, qPtr: usize, rows: i32, classes: i32, outPtr:
       let o3 = laneOffset(3, left, stride);
       let pp = pPtr + <usize>r * stride;
       let qp = qPtr + <usize>r * stride;
-      let mp = columnMax(pp, o1, o2, o3, classes, false, one);
-      let mq = columnMax(qp, o1, o2, o3, classes, false, one);
+      let mp = columnMax(pp, left, stride, classes, false, one);
+      let mq = columnMax(qp, left, stride, classes, false, one);
       let sp = f32x4.splat(0.0);
       let sq = sp;
       let c = sp;

@@ -12,7 +12,7 @@
 // (gathered lane by lane), so a row gives the same bits wherever it sits in a batch.
 import { expNonPositiveP5F32x4 } from '../math/exp';
 import {
-  addLanes, laneSum, laneMax, firstLanes, loadFirst, storeFirst, blockEnd, gatherColumn, scatterColumn, lo32, hi32, lo64, hi64, storeRows,
+  addLanes, laneSum, laneMax, firstLanes, loadFirst, storeFirst, blockEnd, gatherColumn, scatterColumn, laneOffset, lo32, hi32, lo64, hi64, storeRows,
 } from '../lanes';
 
 // @ts-ignore: decorator
@@ -55,10 +55,23 @@ export function rowMax(p: usize, n: i32, scaled: bool, t: f32): f32 {
   return laneMax(f32x4.pmax(f32x4.pmax(m0, m1), f32x4.pmax(m2, m3)));
 }
 
-/** Σ exp(z − m) over a row, in f64; with storeExp, each exp(z − m) is also written to dst. */
+/** Four vectors to d .. d + 63. */
 // @ts-ignore: decorator
 @inline
-export function expSumRow(p: usize, dst: usize, n: i32, m: f32, storeExp: bool, scaled: bool, t: f32): f64 {
+function store4(d: usize, v0: v128, v1: v128, v2: v128, v3: v128): void {
+  v128.store(d, v0);
+  v128.store(d, v1, 16);
+  v128.store(d, v2, 32);
+  v128.store(d, v3, 48);
+}
+
+/**
+ * Σ exp(z − m) over a row, in f64; with storeExp, each exp(z − m) is also written to dst; with
+ * storeShifted, each z − m (the f32 difference the exp is taken of).
+ */
+// @ts-ignore: decorator
+@inline
+export function expSumRow(p: usize, dst: usize, n: i32, m: f32, storeExp: bool, scaled: bool, t: f32, storeShifted: bool = false): f64 {
   let tv = f32x4.splat(t);
   let mv = f32x4.splat(m);
   let total = f64x2.splat(0.0);
@@ -70,17 +83,16 @@ export function expSumRow(p: usize, dst: usize, n: i32, m: f32, storeExp: bool, 
     for (; i < end; i += 16) {
       let off = <usize>i << 2;
       let q = p + off;
-      let e0 = expNonPositiveP5F32x4(f32x4.sub(loadZ(q, 0, scaled, tv), mv));
-      let e1 = expNonPositiveP5F32x4(f32x4.sub(loadZ(q, 16, scaled, tv), mv));
-      let e2 = expNonPositiveP5F32x4(f32x4.sub(loadZ(q, 32, scaled, tv), mv));
-      let e3 = expNonPositiveP5F32x4(f32x4.sub(loadZ(q, 48, scaled, tv), mv));
-      if (storeExp) {
-        let d = dst + off;
-        v128.store(d, e0);
-        v128.store(d, e1, 16);
-        v128.store(d, e2, 32);
-        v128.store(d, e3, 48);
-      }
+      let d0 = f32x4.sub(loadZ(q, 0, scaled, tv), mv);
+      let d1 = f32x4.sub(loadZ(q, 16, scaled, tv), mv);
+      let d2 = f32x4.sub(loadZ(q, 32, scaled, tv), mv);
+      let d3 = f32x4.sub(loadZ(q, 48, scaled, tv), mv);
+      if (storeShifted) store4(dst + off, d0, d1, d2, d3);
+      let e0 = expNonPositiveP5F32x4(d0);
+      let e1 = expNonPositiveP5F32x4(d1);
+      let e2 = expNonPositiveP5F32x4(d2);
+      let e3 = expNonPositiveP5F32x4(d3);
+      if (storeExp) store4(dst + off, e0, e1, e2, e3);
       a0 = f32x4.add(f32x4.add(a0, e0), e2);
       a1 = f32x4.add(f32x4.add(a1, e1), e3);
     }
@@ -89,14 +101,18 @@ export function expSumRow(p: usize, dst: usize, n: i32, m: f32, storeExp: bool, 
   let a = f32x4.splat(0.0);
   for (; i + 4 <= n; i += 4) {
     let off = <usize>i << 2;
-    let e = expNonPositiveP5F32x4(f32x4.sub(loadZ(p + off, 0, scaled, tv), mv));
+    let d = f32x4.sub(loadZ(p + off, 0, scaled, tv), mv);
+    if (storeShifted) v128.store(dst + off, d);
+    let e = expNonPositiveP5F32x4(d);
     if (storeExp) v128.store(dst + off, e);
     a = f32x4.add(a, e);
   }
   if (i < n) {
     let off = <usize>i << 2;
     let k = n - i;
-    let e = v128.and(expNonPositiveP5F32x4(f32x4.sub(loadZFirst(p + off, k, scaled, tv), mv)), firstLanes(k));
+    let d = f32x4.sub(loadZFirst(p + off, k, scaled, tv), mv);
+    if (storeShifted) storeFirst(dst + off, d, k);
+    let e = v128.and(expNonPositiveP5F32x4(d), firstLanes(k));
     if (storeExp) storeFirst(dst + off, e, k);
     a = f32x4.add(a, e);
   }
@@ -104,11 +120,18 @@ export function expSumRow(p: usize, dst: usize, n: i32, m: f32, storeExp: bool, 
 }
 
 // ---- four short rows, one per lane -----------------------------------------------------------
+// Lane k holds row r + k of the group at p; `left` rows remain from r, so lanes past the
+// batch repeat row r (lanes.ts laneOffset). The helpers take (left, stride) rather than the
+// three offsets so that every caller's group set-up is one line; inlined, the offsets are
+// computed once per group, outside the column loops.
 
-/** Lane k = max over row k (at p + o_k) of z, columns in order, NaN skipped. */
+/** Lane k = max over row k of z, columns in order, NaN skipped. */
 // @ts-ignore: decorator
 @inline
-export function columnMax(p: usize, o1: usize, o2: usize, o3: usize, classes: i32, scaled: bool, tv: v128): v128 {
+export function columnMax(p: usize, left: i32, stride: usize, classes: i32, scaled: bool, tv: v128): v128 {
+  let o1 = laneOffset(1, left, stride);
+  let o2 = laneOffset(2, left, stride);
+  let o3 = laneOffset(3, left, stride);
   let m = f32x4.splat(-Infinity);
   for (let j = 0; j < classes; j++) {
     let z = gatherColumn(p + (<usize>j << 2), o1, o2, o3);
@@ -117,18 +140,56 @@ export function columnMax(p: usize, o1: usize, o2: usize, o3: usize, classes: i3
   return m;
 }
 
-/** Lane k = Σ_j exp(z_kj − m_k), columns in order; with storeExp each exp goes to dst + o_k. */
+// What columnExpSum sums beside Σ e, per lane, with d = z − m and e = exp(d) (compile-time
+// constants: the unused forms fold away). The loss family's smoothing term and the entropy's
+// Σ e·d come from the same column pass as Σ e.
+// @ts-ignore: decorator
+@inline export const SECOND_NONE: i32 = 0;
+/** Σ d */
+// @ts-ignore: decorator
+@inline export const SECOND_D: i32 = 1;
+/** Σ w_c·d (w the f32 class weights at weightPtr) */
+// @ts-ignore: decorator
+@inline export const SECOND_WD: i32 = 2;
+/** Σ e·max(d, −FLT_MAX) (0·log 0 = 0 for the entropy) */
+// @ts-ignore: decorator
+@inline export const SECOND_ED: i32 = 3;
+
+/**
+ * The second sum of the last columnExpSum with a `second` form: a module global rather than
+ * a second return value (AssemblyScript has none); written once per group, after the loop.
+ */
+export let columnSecond: v128 = i32x4(0, 0, 0, 0);
+
+/**
+ * Lane k = Σ_j exp(z_kj − m_k), columns in order; with storeExp each exp goes to dst + o_k.
+ * With a `second` form other than SECOND_NONE and secondOn, that sum goes to columnSecond
+ * (accumulated in the same order, one f32 chain a lane).
+ */
 // @ts-ignore: decorator
 @inline
-export function columnExpSum(p: usize, dst: usize, o1: usize, o2: usize, o3: usize, classes: i32, m: v128, storeExp: bool, scaled: bool, tv: v128): v128 {
+export function columnExpSum(
+  p: usize, dst: usize, left: i32, stride: usize, classes: i32, m: v128, storeExp: bool, scaled: bool, tv: v128,
+  second: i32 = SECOND_NONE, secondOn: bool = false, weightPtr: usize = 0,
+): v128 {
+  let o1 = laneOffset(1, left, stride);
+  let o2 = laneOffset(2, left, stride);
+  let o3 = laneOffset(3, left, stride);
+  let lo = f32x4.splat(-reinterpret<f32>(0x7F7FFFFF));
   let s = f32x4.splat(0.0);
+  let b = s;
   for (let j = 0; j < classes; j++) {
     let off = <usize>j << 2;
     let z = gatherColumn(p + off, o1, o2, o3);
-    let e = expNonPositiveP5F32x4(f32x4.sub(scaled ? f32x4.div(z, tv) : z, m));
+    let d = f32x4.sub(scaled ? f32x4.div(z, tv) : z, m);
+    let e = expNonPositiveP5F32x4(d);
     if (storeExp) scatterColumn(dst + off, o1, o2, o3, e);
     s = f32x4.add(s, e);
+    if (second == SECOND_ED) b = f32x4.add(b, f32x4.mul(e, f32x4.pmax(d, lo)));
+    if (second == SECOND_D && secondOn) b = f32x4.add(b, d);
+    if (second == SECOND_WD && secondOn) b = f32x4.add(b, f32x4.mul(f32x4.splat(load<f32>(weightPtr + off)), d));
   }
+  if (second != SECOND_NONE) columnSecond = b;
   return s;
 }
 
@@ -206,6 +267,31 @@ export function groupMaxRowwise(p: usize, stride: usize, classes: i32, scaled: b
   return f32x4.pmax(f32x4.pmax(lo64(t0, t2), hi64(t0, t2)), f32x4.pmax(lo64(t1, t3), hi64(t1, t3)));
 }
 
+/**
+ * Column k (a constant) of the 4×4 block of four rows at q + i·stride, as z. Each call loads
+ * and transposes the whole block; inlined side by side, the optimiser (binaryen's local CSE)
+ * keeps one load and one shuffle of each kind, so the four columns cost what one block does.
+ */
+// @ts-ignore: decorator
+@inline
+function blockColumn(q: usize, stride: usize, k: i32, scaled: bool, tv: v128): v128 {
+  let r0 = loadZ(q, 0, scaled, tv);
+  let r1 = loadZ(q + stride, 0, scaled, tv);
+  let r2 = loadZ(q + (stride << 1), 0, scaled, tv);
+  let r3 = loadZ(q + stride * 3, 0, scaled, tv);
+  if (k == 0) return lo64(lo32(r0, r1), lo32(r2, r3));
+  if (k == 1) return hi64(lo32(r0, r1), lo32(r2, r3));
+  if (k == 2) return lo64(hi32(r0, r1), hi32(r2, r3));
+  return hi64(hi32(r0, r1), hi32(r2, r3));
+}
+
+/** exp(column k of the block at q − m). */
+// @ts-ignore: decorator
+@inline
+function blockColumnExp(q: usize, stride: usize, k: i32, m: v128, scaled: bool, tv: v128): v128 {
+  return expNonPositiveP5F32x4(f32x4.sub(blockColumn(q, stride, k, scaled, tv), m));
+}
+
 /** As columnExpSum for a whole group (classes ≥ 4), transposed; every store is a whole vector. */
 // @ts-ignore: decorator
 @inline
@@ -219,23 +305,14 @@ export function groupExpSum(p: usize, dst: usize, stride: usize, classes: i32, m
   let last3 = s;
   let j = 0;
   for (; j + 4 <= classes; j += 4) {
-    let off = <usize>j << 2;
-    let q = p + off;
-    let r0 = loadZ(q, 0, scaled, tv);
-    let r1 = loadZ(q + stride, 0, scaled, tv);
-    let r2 = loadZ(q + (stride << 1), 0, scaled, tv);
-    let r3 = loadZ(q + stride * 3, 0, scaled, tv);
-    let t0 = lo32(r0, r1);
-    let t1 = hi32(r0, r1);
-    let t2 = lo32(r2, r3);
-    let t3 = hi32(r2, r3);
-    let e0 = expNonPositiveP5F32x4(f32x4.sub(lo64(t0, t2), m));
-    let e1 = expNonPositiveP5F32x4(f32x4.sub(hi64(t0, t2), m));
-    let e2 = expNonPositiveP5F32x4(f32x4.sub(lo64(t1, t3), m));
-    let e3 = expNonPositiveP5F32x4(f32x4.sub(hi64(t1, t3), m));
+    let q = p + (<usize>j << 2);
+    let e0 = blockColumnExp(q, stride, 0, m, scaled, tv);
+    let e1 = blockColumnExp(q, stride, 1, m, scaled, tv);
+    let e2 = blockColumnExp(q, stride, 2, m, scaled, tv);
+    let e3 = blockColumnExp(q, stride, 3, m, scaled, tv);
     s = f32x4.add(f32x4.add(f32x4.add(f32x4.add(s, e0), e1), e2), e3);
     if (storeExp) {
-      storeRows(dst + off, stride, e0, e1, e2, e3);
+      storeRows(dst + (<usize>j << 2), stride, e0, e1, e2, e3);
       last1 = e1;
       last2 = e2;
       last3 = e3;
@@ -243,28 +320,24 @@ export function groupExpSum(p: usize, dst: usize, stride: usize, classes: i32, m
   }
   let rest = classes - j;
   if (rest > 0) {
+    // The overlapping block (columns classes − 4 .. classes − 1): only its last `rest` columns are new.
+    // The block is loaded and transposed once, before the branches (see blockColumn).
     let off = <usize>(classes - 4) << 2;
-    let q = p + off;
-    let r0 = loadZ(q, 0, scaled, tv);
-    let r1 = loadZ(q + stride, 0, scaled, tv);
-    let r2 = loadZ(q + (stride << 1), 0, scaled, tv);
-    let r3 = loadZ(q + stride * 3, 0, scaled, tv);
-    let t0 = lo32(r0, r1);
-    let t1 = hi32(r0, r1);
-    let t2 = lo32(r2, r3);
-    let t3 = hi32(r2, r3);
+    let c1 = blockColumn(p + off, stride, 1, scaled, tv);
+    let c2 = blockColumn(p + off, stride, 2, scaled, tv);
+    let c3 = blockColumn(p + off, stride, 3, scaled, tv);
     let zero = f32x4.splat(0.0);
     let e1 = zero;
     let e2 = zero;
     if (rest == 3) {
-      e1 = expNonPositiveP5F32x4(f32x4.sub(hi64(t0, t2), m));
+      e1 = expNonPositiveP5F32x4(f32x4.sub(c1, m));
       s = f32x4.add(s, e1);
     }
     if (rest >= 2) {
-      e2 = expNonPositiveP5F32x4(f32x4.sub(lo64(t1, t3), m));
+      e2 = expNonPositiveP5F32x4(f32x4.sub(c2, m));
       s = f32x4.add(s, e2);
     }
-    let e3 = expNonPositiveP5F32x4(f32x4.sub(hi64(t1, t3), m));
+    let e3 = expNonPositiveP5F32x4(f32x4.sub(c3, m));
     s = f32x4.add(s, e3);
     if (storeExp) {
       // Columns already covered keep their values: f0..f(3-rest) come from the last block.

@@ -658,6 +658,16 @@ function topPThreshold(m: f32, target: f64): f32 {
   return -Infinity;
 }
 
+/** The first i < n whose weight wp[i] is below `limit`, or −1. */
+// @ts-ignore: decorator
+@inline
+function firstBelow(wp: usize, n: i32, limit: f64): i32 {
+  for (let i = 0; i < n; i++) {
+    if (load<f64>(wp + (<usize>i << 3)) < limit) return i;
+  }
+  return -1;
+}
+
 /**
  * The kept prefix length K over the sorted candidates (weights in wp), by the reference's
  * rules; −1 when L is not the whole top-k set and too short to decide.
@@ -686,13 +696,7 @@ function decide(wp: usize, n: i32, complete: bool, classes: i32, topP: f64, S: f
   }
   if (minP > 0.0) {
     let limit = K >= 0 ? K : n;
-    let cut = -1;
-    for (let i = 0; i < limit; i++) {
-      if (load<f64>(wp + (<usize>i << 3)) < minP) {
-        cut = i;
-        break;
-      }
-    }
+    let cut = firstBelow(wp, limit, minP);
     if (cut < 0) {
       if (K < 0) return -1;
       cut = K;
@@ -756,13 +760,7 @@ function massCut(zp: usize, keys: usize, wp: usize, idx: usize, wFull: usize, n:
   if (eta) c = min(eps, Math.sqrt(eps) * expNonPositive(-(logAtLeastOne(S) - A / S)));
   let limit = c * S;
   let searchTo = K == -2 ? n : K;
-  let cut = -1;
-  for (let i = 0; i < searchTo; i++) {
-    if (load<f64>(wp + (<usize>i << 3)) < limit) {
-      cut = i;
-      break;
-    }
-  }
+  let cut = firstBelow(wp, searchTo, limit);
   if (cut < 0) {
     if (K == -2 && n < classes && !outsideBelow(m, limit)) return -1;
     cut = searchTo;

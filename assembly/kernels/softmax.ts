@@ -5,9 +5,10 @@
 // max (f32x4.pmax, which V8 lowers to one maxps; the IEEE f32x4.max is a long sequence);
 // pass 2 computes e = exp(z - m) with the degree-5 vector exp of math/exp.ts
 // (expNonPositiveP5F32x4: ≤ 2.4 ulp, two operations a vector fewer than the ≤ 1.2 ulp exp;
-// measured 7-15% faster, and invisible in the errors below), stores it (softmax only) and
-// sums it in the same pass; pass 3 scales by 1/s (softmax) or writes (z - m) - log s
-// (log_softmax, recomputed from z, which is shift invariant).
+// measured 7-15% faster, and invisible in the errors below) and sums it, storing e (softmax)
+// or z - m (log_softmax, long rows) in the same pass; pass 3 runs in place on that row:
+// scales by 1/s (softmax) or subtracts log s (log_softmax). Short-row log_softmax groups
+// write (z - m) - log s from z (shift invariant) in pass 3 instead; the bits are the same.
 // The max deliberately skips NaN: a NaN anywhere makes exp(NaN - m) = NaN, which poisons
 // s and so every output, exactly as the spec's NaN-propagating max would; +inf and
 // all -inf rows give inf - inf = NaN the same way (no masking, as PyTorch).
@@ -40,26 +41,30 @@ import { loadZ, rowMax, expSumRow, columnMax, columnExpSum, groupMax, groupMaxRo
 
 // ---- per-row passes (the max and Σ exp(z − m) are the row reducer's, ./rows) -----------
 
-/** dst[i] *= scale. */
+/**
+ * dst[i] *= v, or dst[i] -= v with `sub` (a constant): the last, in-place pass over the row
+ * the exp pass has just written (still in L1).
+ */
 // @ts-ignore: decorator
 @inline
-function scaleRow(dst: usize, n: i32, scale: f32): void {
-  let sv = f32x4.splat(scale);
+function mapRow(dst: usize, n: i32, v: f32, sub: bool): void {
+  let sv = f32x4.splat(v);
   let i = 0;
   for (; i + 16 <= n; i += 16) {
     let q = dst + (<usize>i << 2);
-    v128.store(q, f32x4.mul(v128.load(q), sv));
-    v128.store(q, f32x4.mul(v128.load(q, 16), sv), 16);
-    v128.store(q, f32x4.mul(v128.load(q, 32), sv), 32);
-    v128.store(q, f32x4.mul(v128.load(q, 48), sv), 48);
+    v128.store(q, sub ? f32x4.sub(v128.load(q), sv) : f32x4.mul(v128.load(q), sv));
+    v128.store(q, sub ? f32x4.sub(v128.load(q, 16), sv) : f32x4.mul(v128.load(q, 16), sv), 16);
+    v128.store(q, sub ? f32x4.sub(v128.load(q, 32), sv) : f32x4.mul(v128.load(q, 32), sv), 32);
+    v128.store(q, sub ? f32x4.sub(v128.load(q, 48), sv) : f32x4.mul(v128.load(q, 48), sv), 48);
   }
   for (; i + 4 <= n; i += 4) {
     let q = dst + (<usize>i << 2);
-    v128.store(q, f32x4.mul(v128.load(q), sv));
+    v128.store(q, sub ? f32x4.sub(v128.load(q), sv) : f32x4.mul(v128.load(q), sv));
   }
   if (i < n) {
     let q = dst + (<usize>i << 2);
-    storeFirst(q, f32x4.mul(loadFirst(q, n - i), sv), n - i);
+    let x = loadFirst(q, n - i);
+    storeFirst(q, sub ? f32x4.sub(x, sv) : f32x4.mul(x, sv), n - i);
   }
 }
 
@@ -130,9 +135,6 @@ function softmaxAcrossRows(xPtr: usize, rows: i32, classes: i32, outPtr: usize, 
   let tv = f32x4.splat(1.0);
   for (let r = 0; r < rows; r += 4) {
     let left = rows - r;
-    let o1 = laneOffset(1, left, stride);
-    let o2 = laneOffset(2, left, stride);
-    let o3 = laneOffset(3, left, stride);
     let base = <usize>r * stride;
     let p = xPtr + base;
     let o = outPtr + base;
@@ -154,8 +156,11 @@ function softmaxAcrossRows(xPtr: usize, rows: i32, classes: i32, outPtr: usize, 
       }
       continue;
     }
-    let m = columnMax(p, o1, o2, o3, classes, false, tv);
-    let s = columnExpSum(p, o, o1, o2, o3, classes, m, !log, false, tv);
+    let m = columnMax(p, left, stride, classes, false, tv);
+    let s = columnExpSum(p, o, left, stride, classes, m, !log, false, tv);
+    let o1 = laneOffset(1, left, stride);
+    let o2 = laneOffset(2, left, stride);
+    let o3 = laneOffset(3, left, stride);
     if (log) {
       let logS = rowGroupLogs(s, f32x4.splat(0.0));
       for (let j = 0; j < classes; j++) {
@@ -256,11 +261,15 @@ function softmaxRows(xPtr: usize, rows: i32, classes: i32, temperature: f64, out
       m = rowMax(p, classes, false, 1.0);
     }
     if (log) {
-      let s = expSumRow(p, o, classes, m, false, false, 1.0);
-      shiftRow(p, o, classes, m, <f32>Math.log(s));
+      // The exp pass writes d = z − m (the same f32 difference shiftRow would form) and the
+      // last pass subtracts log s in place: the output row is written while the exps keep the
+      // core busy, and the last pass runs on L1, as softmax's scale does (reading x again and
+      // writing a fresh row there was 1.1-1.2x slower on 4096×1000, Node 22).
+      let s = expSumRow(p, o, classes, m, false, false, 1.0, true);
+      mapRow(o, classes, <f32>Math.log(s), true);
     } else {
       let s = expSumRow(p, o, classes, m, true, false, 1.0);
-      scaleRow(o, classes, <f32>(1.0 / s));
+      mapRow(o, classes, <f32>(1.0 / s), false);
     }
   }
 }
@@ -323,17 +332,14 @@ function lseAcrossRows(xPtr: usize, rows: i32, classes: i32, outPtr: usize, scal
   let tv = f32x4.splat(t);
   for (let r = 0; r < rows; r += 4) {
     let left = rows - r;
-    let o1 = laneOffset(1, left, stride);
-    let o2 = laneOffset(2, left, stride);
-    let o3 = laneOffset(3, left, stride);
     let p = xPtr + <usize>r * stride;
     let whole = left >= 4 && classes >= 4;
-    let m = whole ? groupMaxRowwise(p, stride, classes, scaled, tv) : columnMax(p, o1, o2, o3, classes, scaled, tv);
+    let m = whole ? groupMaxRowwise(p, stride, classes, scaled, tv) : columnMax(p, left, stride, classes, scaled, tv);
     // m' = 0 where m is ±inf (abs(m) == inf), else m.
     let shift = v128.andnot(m, f32x4.eq(f32x4.abs(m), f32x4.splat(Infinity)));
     let s = whole
       ? groupExpSum(p, 0, stride, classes, shift, false, scaled, tv)
-      : columnExpSum(p, 0, o1, o2, o3, classes, shift, false, scaled, tv);
+      : columnExpSum(p, 0, left, stride, classes, shift, false, scaled, tv);
     let lse = rowGroupLogs(s, shift);
     let o = outPtr + (<usize>r << 2);
     if (left >= 4) {
