@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Before/after at the API level: two builds of logitkit (two dist/ folders, e.g. a clone of an older
 // commit after `npm run build`, and this one) timed in one process, calls interleaved A, B, A, B… so
-// both see the same machine. Workloads and calls come from bench-core, so this times what
+// both see the same machine (which side goes first alternates per round). Workloads and calls come from bench-core, so this times what
 // bench/run.js times. Prints per op, workload and path the median B/A throughput ratio.
 //
 //   node bench/compare-dist.js /tmp/before/dist dist [--rounds 15] [--build simd|relaxed]
@@ -67,9 +67,17 @@ for (const spec of [...WORKLOADS, PER_CALL]) {
       fa();
       fb();
       const ratios = [];
+      // The side timed first in a round measured up to 5% slower (caches and the clock's turbo state
+      // after the other side's run), so the order alternates: A first in even rounds, B first in odd.
       for (let r = 0; r < rounds; r++) {
-        const ta = time(fa);
-        const tb = time(fb);
+        let ta, tb;
+        if (r % 2 === 0) {
+          ta = time(fa);
+          tb = time(fb);
+        } else {
+          tb = time(fb);
+          ta = time(fa);
+        }
         ratios.push(ta / tb);
       }
       row.push(median(ratios).toFixed(3));
