@@ -141,3 +141,38 @@ describe('small plain-array calls (the fast path)', () => {
     }
   });
 });
+
+describe('rows wider than a copy block', () => {
+  it('go by blocks of one row, and softmax / logSoftmax run in place in one block (no second 513 KB block)', async () => {
+    const b = await createWasmBackend(simd, { threads: 1, warmup: false });
+    try {
+      const rows = 3;
+      const classes = 128_256; // 513 KB a row: wider than a 256 KiB block
+      const x = logits(rows, classes, 9);
+      const rt = b.runtime;
+      rt.blockBytes = 0;
+      const want = [new Float32Array(x.length), new Float32Array(x.length)];
+      b.softmax(x, rows, classes, 1, want[0]!);
+      b.logSoftmax(x, rows, classes, 1, want[1]!);
+      // A fresh engine for the blocked calls: its 1 MiB initial memory holds the staging block and
+      // one row's block, not an input block and an output block.
+      const c = await createWasmBackend(simd, { threads: 1, warmup: false });
+      try {
+        const wasmBytes = c.memoryStats().wasmBytes;
+        const blocked = c.runtime.blockedCalls;
+        const got = [new Float32Array(x.length), new Float32Array(x.length)];
+        c.softmax(x, rows, classes, 1, got[0]!);
+        c.logSoftmax(x, rows, classes, 1, got[1]!);
+        expect(c.runtime.blockedCalls - blocked).toBe(2);
+        expect(c.memoryStats().wasmBytes).toBe(wasmBytes);
+        expect(c.memoryStats().inUse).toBe(0);
+        expect(bits(got[0]!)).toEqual(bits(want[0]!));
+        expect(bits(got[1]!)).toEqual(bits(want[1]!));
+      } finally {
+        c.dispose();
+      }
+    } finally {
+      b.dispose();
+    }
+  });
+});
