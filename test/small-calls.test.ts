@@ -19,7 +19,10 @@ function logits(rows: number, classes: number, seed: number): Float32Array {
   const x = randomLogits(rows, classes, 3, seed);
   x[0] = NaN;
   if (rows > 2) x.fill(-Infinity, 2 * classes, 3 * classes);
-  if (x.length > 5) x[5] = Infinity;
+  // +inf in a row of its own: a row holding both NaN and +inf gets NaNs whose sign differs between
+  // V8's baseline and optimised code (0x7fc00000 vs 0xffc00000, Node 20 and 24 alike), so comparing
+  // two calls' bits would depend on when the kernel tiered up.
+  if (rows > 1 && classes > 5) x[classes + 5] = Infinity;
   return x;
 }
 
@@ -143,7 +146,7 @@ describe('small plain-array calls (the fast path)', () => {
 });
 
 describe('rows wider than a copy block', () => {
-  it('go by blocks of one row, and softmax / logSoftmax run in place in one block (no second 513 KB block)', async () => {
+  it('go by blocks of one row (not one whole-array copy), with the bits of the whole-array path', async () => {
     const b = await createWasmBackend(simd, { threads: 1, warmup: false });
     try {
       const rows = 3;
@@ -154,23 +157,15 @@ describe('rows wider than a copy block', () => {
       const want = [new Float32Array(x.length), new Float32Array(x.length)];
       b.softmax(x, rows, classes, 1, want[0]!);
       b.logSoftmax(x, rows, classes, 1, want[1]!);
-      // A fresh engine for the blocked calls: its 1 MiB initial memory holds the staging block and
-      // one row's block, not an input block and an output block.
-      const c = await createWasmBackend(simd, { threads: 1, warmup: false });
-      try {
-        const wasmBytes = c.memoryStats().wasmBytes;
-        const blocked = c.runtime.blockedCalls;
-        const got = [new Float32Array(x.length), new Float32Array(x.length)];
-        c.softmax(x, rows, classes, 1, got[0]!);
-        c.logSoftmax(x, rows, classes, 1, got[1]!);
-        expect(c.runtime.blockedCalls - blocked).toBe(2);
-        expect(c.memoryStats().wasmBytes).toBe(wasmBytes);
-        expect(c.memoryStats().inUse).toBe(0);
-        expect(bits(got[0]!)).toEqual(bits(want[0]!));
-        expect(bits(got[1]!)).toEqual(bits(want[1]!));
-      } finally {
-        c.dispose();
-      }
+      rt.blockBytes = 256 * 1024;
+      const blocked = rt.blockedCalls;
+      const got = [new Float32Array(x.length), new Float32Array(x.length)];
+      b.softmax(x, rows, classes, 1, got[0]!);
+      b.logSoftmax(x, rows, classes, 1, got[1]!);
+      expect(rt.blockedCalls - blocked).toBe(2);
+      expect(b.memoryStats().inUse).toBe(0);
+      expect(bits(got[0]!)).toEqual(bits(want[0]!));
+      expect(bits(got[1]!)).toEqual(bits(want[1]!));
     } finally {
       b.dispose();
     }

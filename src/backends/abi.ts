@@ -50,12 +50,6 @@ export interface ExportDecl {
    * bits) it takes in one call; rowGrain() leaves room should that grow.
    */
   readonly grain?: (args: Readonly<Record<string, unknown>>) => number;
-  /**
-   * Row kernels that may run in place: [input, output] parameters of the same bytes per row that may
-   * be one array (the kernel reads an element of the input no more after writing that element of the
-   * output). Copied blocks then use one block for both: half the memory a block touches.
-   */
-  readonly inPlace?: readonly [string, string];
 }
 
 /**
@@ -123,7 +117,6 @@ export const ABI = {
     params: { x: rowsF32('in'), rows, classes: i32, temperature: f64, out: rowsF32('out') },
     result: 'void',
     grain: byClasses,
-    inPlace: ['x', 'out'],
   },
   /** assembly/kernels/softmax.ts */
   logSoftmax: {
@@ -131,7 +124,6 @@ export const ABI = {
     params: { x: rowsF32('in'), rows, classes: i32, temperature: f64, out: rowsF32('out') },
     result: 'void',
     grain: byClasses,
-    inPlace: ['x', 'out'],
   },
   /** assembly/kernels/softmax.ts */
   logsumexp: {
@@ -147,7 +139,6 @@ export const ABI = {
     result: 'void',
     work: elements,
     grain: byVector,
-    inPlace: ['x', 'out'],
   },
   /** assembly/kernels/sigmoid.ts (elementwise) */
   logSigmoid: {
@@ -156,7 +147,6 @@ export const ABI = {
     result: 'void',
     work: elements,
     grain: byVector,
-    inPlace: ['x', 'out'],
   },
   /** assembly/kernels/select.ts */
   argmax: {

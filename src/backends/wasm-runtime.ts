@@ -538,27 +538,14 @@ export class WasmRuntime {
     });
     const before = this.#heap().buffer;
     const byBlock = arrays.map((x, i) => x.a.buffer !== before && rowBytes[i]! > 0);
-    // A kernel that runs in place shares one block between its input and output (copy in, run,
-    // copy out of the same block): a block touches half the memory, and a row wider than a block
-    // (softmax over 128,256 classes: 513 KB) stays in cache from its copy in to its copy out.
-    const shares = arrays.map(() => -1);
-    const inPlace = PLANS.get(name)!.decl.inPlace;
-    if (inPlace !== undefined) {
-      const slots = SLOTS.get(name)!;
-      const xi = which[slots.findIndex((s) => s.name === inPlace[0])] ?? -1;
-      const oi = which[slots.findIndex((s) => s.name === inPlace[1])] ?? -1;
-      if (xi >= 0 && oi >= 0 && xi !== oi && byBlock[xi] && byBlock[oi] && rowBytes[xi] === rowBytes[oi] && arrays[xi]!.io === 'in' && arrays[oi]!.io === 'out')
-        shares[oi] = xi;
-    }
     // Blocked arrays get a block-sized stand-in; run() places everything else (zero-copy arrays
     // where they are, whole vectors copied once) and frees the stand-ins with its temporaries.
     const stand = arrays.map((x, i) => (byBlock[i] ? { a: new Uint8Array(0), io: 'in' as Io } : x));
-    const scratch = arrays.flatMap((_, i) => (byBlock[i] && shares[i] < 0 ? [rowBytes[i]! * blockRows] : []));
+    const scratch = arrays.flatMap((_, i) => (byBlock[i] ? [rowBytes[i]! * blockRows] : []));
     const blockWork = (n: number): number => (work / rows) * n;
     this.run(stand, scratch, (ptrs) => {
       let sc = arrays.length;
-      const where = arrays.map((_, i) => (byBlock[i] && shares[i] < 0 ? ptrs[sc++]! : ptrs[i]!));
-      for (let i = 0; i < arrays.length; i++) if (shares[i]! >= 0) where[i] = where[shares[i]!]!;
+      const where = arrays.map((_, i) => (byBlock[i] ? ptrs[sc++]! : ptrs[i]!));
       const args = base.slice();
       for (let begin = 0; begin < rows; begin += blockRows) {
         const end = Math.min(rows, begin + blockRows);
