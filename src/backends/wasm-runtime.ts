@@ -373,7 +373,10 @@ export class WasmRuntime {
       }
       const t = v as Typed;
       if (t.buffer === before) {
-        if (s.io !== 'in' && !this.#owns(t.byteOffset, t.byteLength)) return this.#refuse(t);
+        if (s.io !== 'in' && !this.#owns(t.byteOffset, t.byteLength)) {
+          for (let i = 0; i < nc; i++) copied[i] = EMPTY_U8;
+          return this.#refuse(t);
+        }
         args[j] = t.byteOffset;
         continue;
       }
