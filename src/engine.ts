@@ -43,16 +43,32 @@ export interface Float16ArrayLike extends ArrayLike<number> {
   readonly [Symbol.toStringTag]: 'Float16Array';
 }
 
+/** What a tensor's `.data` may hold as logits: float32 or float64 values, or float16 / bfloat16 bits. */
+export type TensorLogitsData = Float32Array | Float64Array | readonly number[] | Uint16Array | Float16ArrayLike;
+
 /**
  * onnxruntime (web/node) and transformers.js tensors: `.data` plus `.dims`, last axis = classes.
- * `data` is typed as wide as those runtimes type it (a union over every dtype, strings and bigints
- * included) so that `outputs.logits` type-checks as it comes; at run time it must hold numbers:
- * float32 or float64 values, or float16 / bfloat16 bits (see `type` and DTypeOption).
+ * Two shapes:
+ * - a tensor without a dtype name, or built by hand: `data` must be logits (TensorLogitsData), so
+ *   `{ data: new Int32Array(6), dims: [2, 3] }` does not type-check;
+ * - a runtime's tensor, which carries its dtype in `type` and types `data` as the union over every
+ *   dtype (onnxruntime's `Tensor.DataType`: strings, bigints and Int32Array included): `data` is
+ *   admitted as wide as that, so that `outputs.logits` type-checks as it comes. A type cannot
+ *   admit that union and refuse one of its members, so an int32 runtime tensor (onnxruntime's
+ *   `TypedTensor<'int32'>`) still type-checks; it is refused at run time like any int32 data.
  */
-export interface TensorLike {
-  readonly data: ArrayLike<unknown>;
+export type TensorLike = LogitsTensor | DTypedTensor;
+
+export interface LogitsTensor {
+  readonly data: TensorLogitsData;
   readonly dims: readonly number[];
   readonly type?: string;
+}
+
+export interface DTypedTensor {
+  readonly data: ArrayLike<unknown>;
+  readonly dims: readonly number[];
+  readonly type: string;
 }
 
 export type HalfDType = 'float16' | 'bfloat16';
@@ -515,7 +531,7 @@ export class Engine {
       const sum = this.#b.klDiv(rp.x, rq.x, rp.rows, rp.classes, out);
       if (reduction === 'none') return out;
       return reduction === 'sum' ? sum : sum / rp.rows;
-    });
+    }, 'q');
   }
 
   /** exp(mean NLL) over the non-ignored rows (no weights, no smoothing). */
@@ -751,7 +767,7 @@ export class Engine {
       const fd = new Float32Array(rd.rows * rd.classes);
       noTokenLeft(this.#b.filterLogits(rd.x, rd.rows, rd.classes, od, fd));
       return verifyDraftRows(ft, fd, rt.classes, draftTokens, next);
-    });
+    }, 'draftLogits');
   }
 
   /**
@@ -895,9 +911,9 @@ export class Engine {
    * float32 rows × classes, with shape checks), runs `fn` on them and releases any temporary (half
    * precision widened in backend memory) however `fn` ends.
    */
-  #withLogits<T>(x: unknown, classes: number | undefined, options: DTypeOption | undefined, fn: (r: Resolved) => T, name = 'x'): T {
+  #withLogits<T>(x: unknown, classes: number | undefined, options: DTypeOption | undefined, fn: (r: Resolved) => T, name = 'x', after = name): T {
     this.#live();
-    const r = this.#logits(x, classes, options, name);
+    const r = this.#logits(x, classes, options, name, after);
     try {
       return fn(r);
     } finally {
@@ -918,6 +934,7 @@ export class Engine {
     options: DTypeOption | undefined,
     names: readonly [string, string],
     fn: (ra: Resolved, rb: Resolved) => T,
+    classesAfter: string = names[0],
   ): T {
     return this.#withLogits(
       a,
@@ -937,11 +954,13 @@ export class Engine {
         );
       },
       names[0],
+      classesAfter,
     );
   }
 
   /** Logits of any accepted kind → float32 rows × classes, with shape checks. */
-  #logits(x: unknown, classes: number | undefined, options: DTypeOption | undefined, name: string): Resolved {
+  /** `after`: the argument classes follows in the call's signature (the error message names it). */
+  #logits(x: unknown, classes: number | undefined, options: DTypeOption | undefined, name: string, after = name): Resolved {
     let data: unknown = x;
     let c: number | undefined = classes;
     const given = checkDType(options?.dtype);
@@ -957,7 +976,7 @@ export class Engine {
       if ((x.type === 'float16' || x.type === 'bfloat16') && given === undefined) dtype = x.type;
     }
     if (c === undefined)
-      fail('shape_mismatch', `classes is missing: ${name} = ${describe(x)} has no .dims to take it from; pass classes after ${name}, or a tensor`, 'classes');
+      fail('shape_mismatch', `classes is missing: ${name} = ${describe(x)} has no .dims to take it from; pass classes after ${after}, or a tensor`, 'classes');
     const cc = checkClasses(c);
     let f32: Float32Array;
     let widened = false;

@@ -94,6 +94,38 @@ const RELAXED_SIMD_PROBE = new Uint8Array([
   0x0a, 0x0d, 0x01, 0x0b, 0x00, 0x20, 0x00, 0x20, 0x01, 0x20, 0x02, 0xfd, 0x85, 0x02, 0x0b, // code: relaxed_madd = 0xfd 0x105
 ]);
 
+/** (func (result v128) v128.const 0): validates wherever WebAssembly SIMD (simd128) does. */
+const SIMD_PROBE = new Uint8Array([
+  0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, // magic, version
+  0x01, 0x05, 0x01, 0x60, 0x00, 0x01, 0x7b, // type section: () → v128
+  0x03, 0x02, 0x01, 0x00, // function section
+  0x0a, 0x16, 0x01, 0x14, 0x00, 0xfd, 0x0c, ...new Array<number>(16).fill(0), 0x0b, // code: v128.const 0
+]);
+/** (memory 1 1 shared): validates wherever the threads builds' shared memory does. */
+const SHARED_MEMORY_PROBE = new Uint8Array([0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, 0x05, 0x04, 0x01, 0x03, 0x01, 0x01]);
+
+/**
+ * Why a build did not validate: WebAssembly.validate gives no reason, so the features the builds
+ * need are probed one by one and the missing ones named (a relaxed build on Node 20 without its flag
+ * used to be reported as lacking SIMD). `validate` is a parameter so tests can play other runtimes.
+ */
+export function validationFailure(validate: (bytes: Uint8Array) => boolean = (b) => WebAssembly.validate(b as Uint8Array<ArrayBuffer>)): string {
+  const ok = (probe: Uint8Array): boolean => {
+    try {
+      return validate(probe);
+    } catch {
+      return false;
+    }
+  };
+  if (!ok(SIMD_PROBE)) return 'the wasm build does not validate here: this runtime lacks WebAssembly SIMD (simd128), which every logitkit build needs';
+  const missing: string[] = [];
+  if (!ok(RELAXED_SIMD_PROBE))
+    missing.push('relaxed SIMD, which logitkit-relaxed*.wasm needs (Node 20 only with --experimental-wasm-relaxed-simd; pass logitkit.wasm instead)');
+  if (!ok(SHARED_MEMORY_PROBE)) missing.push('shared memory (WebAssembly threads), which logitkit-threads*.wasm needs');
+  if (missing.length > 0) return `the wasm build does not validate here: this runtime has WebAssembly SIMD but lacks ${missing.join(', and ')}`;
+  return 'the wasm build does not validate here although this runtime has SIMD, relaxed SIMD and shared memory: the file is damaged or not a logitkit build for this version';
+}
+
 let relaxedSupported: boolean | undefined;
 /** Whether this runtime validates relaxed SIMD (f32x4.relaxed_madd). */
 export function relaxedSimdSupported(): boolean {
@@ -275,6 +307,6 @@ async function compileBytes(bytes: BufferSource): Promise<WebAssembly.Module> {
     throw new LogitkitError('wasm_unavailable', `not a wasm binary (starts with ${head}, expected 00 61 73 6d): the server probably sent an HTML page`);
   }
   if (!WebAssembly.validate(b))
-    throw new LogitkitError('wasm_unavailable', 'the wasm build does not validate here (this runtime lacks WebAssembly SIMD)');
+    throw new LogitkitError('wasm_unavailable', validationFailure());
   return WebAssembly.compile(b);
 }

@@ -19,6 +19,12 @@ export class Arena {
   /** Free blocks as [start, size], sorted by start, never adjacent (always coalesced). */
   #free: [number, number][] = [];
   #used = new Map<number, number>();
+  /**
+   * Times this arena has grown memory: the only way it grows (no kernel allocates), so views of
+   * memory.buffer taken at the same count are still current. Reading memory.buffer is a call into
+   * the engine that costs more than a 1×32 kernel's copies; comparing a number costs nothing.
+   */
+  growth = 0;
 
   constructor(memory: WebAssembly.Memory, base: number, limit: number) {
     this.memory = memory;
@@ -108,6 +114,7 @@ export class Arena {
       );
     try {
       this.memory.grow(pages);
+      this.growth++;
     } catch {
       fail('out_of_memory', `the host refused to grow wasm memory to ${fmt(needed)}; process fewer rows per call`);
     }

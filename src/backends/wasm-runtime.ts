@@ -37,8 +37,6 @@ export interface Arg {
   io: Io;
 }
 
-/** Bytes of the staging block for small calls' temporaries (1×32 softmax needs 256). */
-export const STAGING_BYTES = 16384;
 const align16 = (n: number): number => (n + 15) & ~15;
 const MAX_PAGES = 65536;
 /** Bits of the buildFeatures() export (assembly/features.ts). */
@@ -73,6 +71,14 @@ export function splitCount(rows: number, work: number, threads: number, grain = 
  */
 export const BLOCK_BYTES = 256 * 1024;
 
+/**
+ * Bytes of the staging block, kept for the copies and temporaries of calls that fit in it: taking
+ * and returning arena blocks costs more than a 1×32 kernel. One copy block: every call that copies
+ * less than a block (256×32 softmax: 64 KiB) runs on the fast path (#small), and a blocked call's
+ * per-block stand-ins fit in it too.
+ */
+export const STAGING_BYTES = BLOCK_BYTES;
+
 interface HeapViews {
   buffer: ArrayBufferLike;
   u8: Uint8Array;
@@ -104,8 +110,41 @@ const SLOTS = new Map<string, Slot[]>(
   ]),
 );
 
-/** An export's declaration and parameter slots: one lookup per call. */
-const PLANS = new Map<string, { decl: ExportDecl; slots: Slot[] }>(KERNEL_NAMES.map((n) => [n, { decl: ABI[n] as ExportDecl, slots: SLOTS.get(n)! }]));
+/**
+ * An export's declaration and parameter slots: one lookup per call. `args`: the positional
+ * arguments of a fast-path call (#small), reused from call to call (calls never nest; the staging
+ * flag keeps a nested one off the fast path).
+ */
+interface Plan {
+  decl: ExportDecl;
+  slots: Slot[];
+  args: number[];
+}
+const PLANS = new Map<string, Plan>(KERNEL_NAMES.map((n) => [n, { decl: ABI[n] as ExportDecl, slots: SLOTS.get(n)!, args: SLOTS.get(n)!.map(() => 0) }]));
+
+const EMPTY_U8 = new Uint8Array(0);
+
+/**
+ * fn(...args) without the spread: a spread call goes through the engine's generic argument
+ * adaptor, a fixed-arity call does not (every export takes 3 to 14 arguments).
+ */
+function invoke(fn: (...args: number[]) => unknown, a: number[]): unknown {
+  switch (a.length) {
+    case 3: return fn(a[0]!, a[1]!, a[2]!);
+    case 4: return fn(a[0]!, a[1]!, a[2]!, a[3]!);
+    case 5: return fn(a[0]!, a[1]!, a[2]!, a[3]!, a[4]!);
+    case 6: return fn(a[0]!, a[1]!, a[2]!, a[3]!, a[4]!, a[5]!);
+    case 7: return fn(a[0]!, a[1]!, a[2]!, a[3]!, a[4]!, a[5]!, a[6]!);
+    case 8: return fn(a[0]!, a[1]!, a[2]!, a[3]!, a[4]!, a[5]!, a[6]!, a[7]!);
+    case 9: return fn(a[0]!, a[1]!, a[2]!, a[3]!, a[4]!, a[5]!, a[6]!, a[7]!, a[8]!);
+    case 10: return fn(a[0]!, a[1]!, a[2]!, a[3]!, a[4]!, a[5]!, a[6]!, a[7]!, a[8]!, a[9]!);
+    case 11: return fn(a[0]!, a[1]!, a[2]!, a[3]!, a[4]!, a[5]!, a[6]!, a[7]!, a[8]!, a[9]!, a[10]!);
+    case 12: return fn(a[0]!, a[1]!, a[2]!, a[3]!, a[4]!, a[5]!, a[6]!, a[7]!, a[8]!, a[9]!, a[10]!, a[11]!);
+    case 13: return fn(a[0]!, a[1]!, a[2]!, a[3]!, a[4]!, a[5]!, a[6]!, a[7]!, a[8]!, a[9]!, a[10]!, a[11]!, a[12]!);
+    case 14: return fn(a[0]!, a[1]!, a[2]!, a[3]!, a[4]!, a[5]!, a[6]!, a[7]!, a[8]!, a[9]!, a[10]!, a[11]!, a[12]!, a[13]!);
+    default: return fn(...a);
+  }
+}
 
 export interface RuntimeOptions {
   memoryLimit?: number;
@@ -153,6 +192,8 @@ export class WasmRuntime {
   readonly #k: RawKernels;
   readonly #pool: ThreadPool | null;
   #views: HeapViews | null = null;
+  /** arena.growth when #views was taken: only the arena grows memory, so equal means current. */
+  #viewsGrowth = -1;
   /**
    * A block kept for the temporaries of small calls: taking and returning arena
    * blocks costs more than a 1×32 kernel, so calls that fit here skip the arena.
@@ -160,6 +201,10 @@ export class WasmRuntime {
    */
   readonly #staging: number;
   #stagingBusy = false;
+  /** The fast path's copied arrays, their staging offsets and directions, reused from call to call. */
+  readonly #copied: Typed[] = [];
+  readonly #copiedAt: number[] = [];
+  readonly #copiedIo: Io[] = [];
   /** Calls that were split across threads (for tests and diagnostics). */
   parallelCalls = 0;
   /** Calls that ran in copied blocks (for tests and diagnostics). */
@@ -215,7 +260,7 @@ export class WasmRuntime {
     const a = args as unknown as Readonly<Record<string, unknown>>;
     const plan = PLANS.get(name)!;
     const slots = plan.slots;
-    if (plan.decl.grain !== undefined) return this.#rowCall(name as RowKernelName, slots, plan.decl, a) as CallResult<N>;
+    if (plan.decl.grain !== undefined) return this.#rowCall(name as RowKernelName, plan, a) as CallResult<N>;
     const arrays: Arg[] = [];
     const scratch: number[] = [];
     for (const s of slots) {
@@ -240,8 +285,10 @@ export class WasmRuntime {
    * (pointers advance by their declared bytes per row, the row count is end − begin), which is
    * both the single-thread call and the thread-pool job.
    */
-  #rowCall(name: RowKernelName, slots: Slot[], decl: ExportDecl, a: Readonly<Record<string, unknown>>): number | undefined {
-    if (this.#pool === null && !this.#stagingBusy && this.#small(name, slots, a)) return undefined;
+  #rowCall(name: RowKernelName, plan: Plan, a: Readonly<Record<string, unknown>>): number | undefined {
+    const slots = plan.slots;
+    const decl = plan.decl;
+    if (!this.#stagingBusy && this.#small(name, plan, a)) return undefined;
     // One pass over the parameters (this is every row-wise call's overhead, 1×32 softmax included).
     const n = slots.length;
     const base = new Array<number>(n);
@@ -292,56 +339,83 @@ export class WasmRuntime {
 
   /**
    * The per-call cost of small calls is most of their time (a 1×32 softmax's kernel takes about
-   * a microsecond), so a call without a pool whose copies fit the staging block goes straight:
-   * arguments in one pass, copies through the staging block, one kernel call, no split, no block
-   * plan, no temporaries. The same classification as run(): zero-copy arrays stay where they are
-   * (outputs only inside alloc() blocks), the same array twice gets one copy. False: not small,
-   * nothing done.
+   * a microsecond), so a call whose copies fit the staging block (one copy block, STAGING_BYTES)
+   * and that would not split across threads goes straight: arguments in one pass into arrays
+   * reused from call to call, copies through the staging block, one kernel call without spread,
+   * no block plan, no temporaries, no closure. The same classification as run(): zero-copy arrays
+   * stay where they are (outputs only inside alloc() blocks), the same array twice gets one copy.
+   * False: not small, nothing done.
    */
-  #small(name: RowKernelName, slots: Slot[], a: Readonly<Record<string, unknown>>): boolean {
+  #small(name: RowKernelName, plan: Plan, a: Readonly<Record<string, unknown>>): boolean {
+    const slots = plan.slots;
     const n = slots.length;
-    const before = this.memory.buffer;
-    const args: number[] = [];
-    const copied: Typed[] = [];
-    const copiedAt: number[] = [];
-    const copiedIo: Io[] = [];
-    let next = this.#staging;
+    const args = plan.args;
+    const copied = this.#copied;
+    const copiedAt = this.#copiedAt;
+    const copiedIo = this.#copiedIo;
+    let heap = this.#heap();
+    const before = heap.buffer;
+    const staging = this.#staging;
+    // A call that would go by blocks (copies ≥ two blocks, #blockPlan) is never small.
+    const limit = staging + (this.blockBytes > 0 ? Math.min(STAGING_BYTES, 2 * this.blockBytes - 1) : STAGING_BYTES);
+    let next = staging;
+    let nc = 0;
     for (let j = 0; j < n; j++) {
       const s = slots[j]!;
+      const v = a[s.name];
       if (s.kind !== 'ptr') {
-        args.push(scalar(a[s.name]));
+        args[j] = typeof v === 'boolean' ? (v ? 1 : 0) : (v as number);
         continue;
       }
-      const v = a[s.name] as Typed | null;
       if (v === null) {
-        args.push(0);
+        args[j] = 0;
         continue;
       }
-      if (v.buffer === before) {
-        if (s.io !== 'in' && !this.#owns(v.byteOffset, v.byteLength)) return this.#refuse(v);
-        args.push(v.byteOffset);
+      const t = v as Typed;
+      if (t.buffer === before) {
+        if (s.io !== 'in' && !this.#owns(t.byteOffset, t.byteLength)) {
+          for (let i = 0; i < nc; i++) copied[i] = EMPTY_U8;
+          return this.#refuse(t);
+        }
+        args[j] = t.byteOffset;
         continue;
       }
-      let k = copied.indexOf(v);
-      if (k < 0) {
-        k = copied.length;
-        copied.push(v);
-        copiedAt.push(next);
-        copiedIo.push(s.io);
-        next += align16(v.byteLength);
+      let k = 0;
+      while (k < nc && copied[k] !== t) k++;
+      if (k === nc) {
+        const bytes = align16(t.byteLength);
+        if (next + bytes > limit) {
+          for (let i = 0; i < nc; i++) copied[i] = EMPTY_U8; // hold no caller's array past the call
+          return false;
+        }
+        copied[k] = t;
+        copiedAt[k] = next;
+        copiedIo[k] = s.io;
+        next += bytes;
+        nc++;
       } else if (copiedIo[k] !== s.io) copiedIo[k] = 'inout';
-      args.push(copiedAt[k]!);
+      args[j] = copiedAt[k]!;
     }
-    if (next - this.#staging > STAGING_BYTES) return false;
+    if (this.#pool !== null) {
+      // The threads build: small only if the call would not split anyway.
+      const decl = plan.decl;
+      let rows = 0;
+      for (let j = 0; j < n; j++) if (slots[j]!.kind === 'rows') rows = args[j]!;
+      const work = decl.work ? decl.work(a) : rows * (a.classes as number);
+      if (this.#pool.usable && splitCount(rows, work, this.#pool.size, decl.grain!(a)) > 1) {
+        for (let i = 0; i < nc; i++) copied[i] = EMPTY_U8;
+        return false;
+      }
+    }
     this.#stagingBusy = true;
     try {
-      let heap = this.#heap();
-      for (let k = 0; k < copied.length; k++) if (copiedIo[k] !== 'out') copyIn(heap, copied[k]!, copiedAt[k]!);
-      this.#k[name](...args);
+      for (let k = 0; k < nc; k++) if (copiedIo[k] !== 'out') copyIn(heap, copied[k]!, copiedAt[k]!);
+      invoke(this.#k[name], args);
       heap = this.#heap();
-      for (let k = 0; k < copied.length; k++) if (copiedIo[k] !== 'in') copyOut(heap, copied[k]!, copiedAt[k]!);
+      for (let k = 0; k < nc; k++) if (copiedIo[k] !== 'in') copyOut(heap, copied[k]!, copiedAt[k]!);
     } finally {
       this.#stagingBusy = false;
+      for (let i = 0; i < nc; i++) copied[i] = EMPTY_U8;
     }
     return true;
   }
@@ -417,7 +491,7 @@ export class WasmRuntime {
     let bytes = 0;
     for (let i = 0; i < arrays.length; i++) bytes += arrays[i]!.a.byteLength;
     if (bytes < 2 * blockBytes) return null;
-    const before = this.memory.buffer;
+    const before = this.#heap().buffer;
     let copiedPerRow = 0;
     for (let i = 0; i < arrays.length; i++) {
       const x = arrays[i]!.a;
@@ -465,7 +539,7 @@ export class WasmRuntime {
       for (let j = 0; j < which.length; j++) if (which[j] === i) s = Math.max(s, stride[j]!);
       return s;
     });
-    const before = this.memory.buffer;
+    const before = this.#heap().buffer;
     const byBlock = arrays.map((x, i) => x.a.buffer !== before && rowBytes[i]! > 0);
     // Blocked arrays get a block-sized stand-in; run() places everything else (zero-copy arrays
     // where they are, whole vectors copied once) and frees the stand-ins with its temporaries.
@@ -505,7 +579,7 @@ export class WasmRuntime {
    * The same array passed twice (in-place) gets one block.
    */
   run<R>(args: Arg[], scratch: number[], kernel: (ptrs: number[]) => R): R {
-    const before = this.memory.buffer;
+    const before = this.#heap().buffer;
     const n = args.length;
     // 1. Classify before any allocation: a zero-copy view's offset is only
     //    readable while its buffer is still attached.
@@ -569,11 +643,17 @@ export class WasmRuntime {
     return false;
   }
 
-  /** Views of the whole memory, re-made only after growth (one per call would cost more than a small kernel). */
+  /**
+   * Views of the whole memory and the buffer they view, re-made only after the arena grew memory:
+   * reading memory.buffer is itself a call into the engine, so calls compare arena.growth instead.
+   */
   #heap(): HeapViews {
-    const buffer = this.memory.buffer;
     let v = this.#views;
-    if (v === null || v.buffer !== buffer) v = this.#views = { buffer, u8: new Uint8Array(buffer), f32: new Float32Array(buffer), i32: new Int32Array(buffer) };
+    if (v === null || this.#viewsGrowth !== this.arena.growth) {
+      this.#viewsGrowth = this.arena.growth;
+      const buffer = this.memory.buffer;
+      v = this.#views = { buffer, u8: new Uint8Array(buffer), f32: new Float32Array(buffer), i32: new Int32Array(buffer) };
+    }
     return v;
   }
 
@@ -586,13 +666,18 @@ export class WasmRuntime {
     const memory = this.memory;
     const arena = this.arena;
     const owned = this.#owned;
+    let viewGrowth = -1;
     return {
       [BUFFER_TAG]: true,
       type,
       length,
       get array(): ArrayOf<T> {
         if (ptr === null) fail('invalid_argument', 'this buffer was freed', 'buffer');
-        if (view === null || view.buffer !== memory.buffer) view = new Ctor(memory.buffer, ptr, length) as ArrayOf<T>;
+        // Only the arena grows memory (which detaches views): no memory.buffer read per access.
+        if (view === null || viewGrowth !== arena.growth) {
+          viewGrowth = arena.growth;
+          view = new Ctor(memory.buffer, ptr, length) as ArrayOf<T>;
+        }
         return view;
       },
       get freed() {
