@@ -118,6 +118,16 @@ export class MultilabelAccumulator {
     this.auroc = labels <= AUROC_MAX_CLASSES ? new AurocCounts(labels) : null;
   }
 
+  /** Counts one (label k, prediction, truth) into support / TP / FN / FP; true when they agree. */
+  private tally(k: number, pred: boolean, pos: boolean): boolean {
+    if (pos) {
+      this.support[k] += 1;
+      if (pred) this.tp[k] += 1;
+      else this.fn[k] += 1;
+    } else if (pred) this.fp[k] += 1;
+    return pred === pos;
+  }
+
   /** Adds rows of logits z (rows × labels) with targets t already checked to be 0/1 (checkTargets). */
   addBlock(lk: MetricsEngine, z: Float32Array, t: Uint8Array): void {
     const C = this.labels;
@@ -137,15 +147,8 @@ export class MultilabelAccumulator {
       for (let k = 0; k < C; k++) {
         const zk = z[o + k];
         if (zk !== zk) nan = true;
-        const pred = zk >= 0;
-        const pos = t[o + k] === 1;
         this.bceSum[k] += l[o + k];
-        if (pos) {
-          this.support[k] += 1;
-          if (pred) this.tp[k] += 1;
-          else this.fn[k] += 1;
-        } else if (pred) this.fp[k] += 1;
-        if (pred !== pos) allRight = 0;
+        if (!this.tally(k, zk >= 0, t[o + k] === 1)) allRight = 0;
       }
       this.subsetCorrect += allRight;
       if (nan) this.nanRows++;
@@ -186,13 +189,7 @@ export class MultilabelAccumulator {
         const pos = t[o + k] === 1;
         // ln(1 − p): from a log-probability through expm1, which keeps the digits when p is near 1
         this.bceSum[k] += pos ? -(log ? v : Math.log(pk)) : -(log ? Math.log(-Math.expm1(v)) : Math.log1p(-pk));
-        const pred = pk >= 0.5;
-        if (pos) {
-          this.support[k] += 1;
-          if (pred) this.tp[k] += 1;
-          else this.fn[k] += 1;
-        } else if (pred) this.fp[k] += 1;
-        if (pred !== pos) allRight = 0;
+        if (!this.tally(k, pk >= 0.5, pos)) allRight = 0;
       }
       this.subsetCorrect += allRight;
     }
