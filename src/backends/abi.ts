@@ -99,6 +99,15 @@ export const CeClassOutput = {
 /** narrowToHalf's `bf16` parameter. */
 export const HalfFormat = { Float16: false, Bfloat16: true } as const;
 
+/** sampleRows' parameters, in order; sampleRowsTypical takes the same and typicalP after them. */
+const SAMPLE_ROWS_PARAMS = {
+  x: ptr('in'), rows: i32, classes: i32,
+  temperature: f64, topK: i32, topP: f64, minP: f64, minTokensToKeep: i32,
+  topNSigma: f64, epsilon: f64, eta: f64, temperatureLast: flag, xtcProbability: f64, xtcThreshold: f64, xtc: ptr('in'),
+  edits: ptr('in'), mask: ptr('in'), maskStride: i32, constrained: flag,
+  uniforms: ptr('in'), tokens: ptr('out'), filtered: ptr('out'), scratch,
+} as const;
+
 /**
  * Every export, by name. `satisfies` keeps each entry's literal type, so call sites get named,
  * typed arguments (CallArgs) and "go to definition" lands here, next to the assembly/ file.
@@ -170,25 +179,13 @@ export const ABI = {
   /** assembly/kernels/sample.ts (rows share one scratch block: not split) */
   sampleRows: {
     source: 'assembly/kernels/sample.ts',
-    params: {
-      x: ptr('in'), rows: i32, classes: i32,
-      temperature: f64, topK: i32, topP: f64, minP: f64, minTokensToKeep: i32,
-      topNSigma: f64, epsilon: f64, eta: f64, temperatureLast: flag, xtcProbability: f64, xtcThreshold: f64, xtc: ptr('in'),
-      edits: ptr('in'), mask: ptr('in'), maskStride: i32, constrained: flag,
-      uniforms: ptr('in'), tokens: ptr('out'), filtered: ptr('out'), scratch,
-    },
+    params: SAMPLE_ROWS_PARAMS,
     result: 'i32',
   },
   /** assembly/kernels/sample.ts: sampleRows with typical-p (its kept set is not a prefix of the rank order). */
   sampleRowsTypical: {
     source: 'assembly/kernels/sample.ts',
-    params: {
-      x: ptr('in'), rows: i32, classes: i32,
-      temperature: f64, topK: i32, topP: f64, minP: f64, minTokensToKeep: i32,
-      topNSigma: f64, epsilon: f64, eta: f64, temperatureLast: flag, xtcProbability: f64, xtcThreshold: f64, xtc: ptr('in'),
-      edits: ptr('in'), mask: ptr('in'), maskStride: i32, constrained: flag,
-      uniforms: ptr('in'), tokens: ptr('out'), filtered: ptr('out'), scratch, typicalP: f64,
-    },
+    params: { ...SAMPLE_ROWS_PARAMS, typicalP: f64 },
     result: 'i32',
   },
   /** assembly/kernels/sample.ts */
