@@ -374,7 +374,7 @@ export class WasmRuntime {
       const t = v as Typed;
       if (t.buffer === before) {
         if (s.io !== 'in' && !this.#owns(t.byteOffset, t.byteLength)) {
-          for (let i = 0; i < nc; i++) copied[i] = EMPTY_U8;
+          this.#forgetCopied(nc);
           return this.#refuse(t);
         }
         args[j] = t.byteOffset;
@@ -384,10 +384,7 @@ export class WasmRuntime {
       while (k < nc && copied[k] !== t) k++;
       if (k === nc) {
         const bytes = align16(t.byteLength);
-        if (next + bytes > limit) {
-          for (let i = 0; i < nc; i++) copied[i] = EMPTY_U8; // hold no caller's array past the call
-          return false;
-        }
+        if (next + bytes > limit) return this.#forgetCopied(nc);
         copied[k] = t;
         copiedAt[k] = next;
         copiedIo[k] = s.io;
@@ -402,10 +399,7 @@ export class WasmRuntime {
       let rows = 0;
       for (let j = 0; j < n; j++) if (slots[j]!.kind === 'rows') rows = args[j]!;
       const work = decl.work ? decl.work(a) : rows * (a.classes as number);
-      if (this.#pool.usable && splitCount(rows, work, this.#pool.size, decl.grain!(a)) > 1) {
-        for (let i = 0; i < nc; i++) copied[i] = EMPTY_U8;
-        return false;
-      }
+      if (this.#pool.usable && splitCount(rows, work, this.#pool.size, decl.grain!(a)) > 1) return this.#forgetCopied(nc);
     }
     this.#stagingBusy = true;
     try {
@@ -415,9 +409,15 @@ export class WasmRuntime {
       for (let k = 0; k < nc; k++) if (copiedIo[k] !== 'in') copyOut(heap, copied[k]!, copiedAt[k]!);
     } finally {
       this.#stagingBusy = false;
-      for (let i = 0; i < nc; i++) copied[i] = EMPTY_U8;
+      this.#forgetCopied(nc);
     }
     return true;
+  }
+
+  /** Drops the fast path's references to the caller's first n arrays (none is held past a call); false. */
+  #forgetCopied(n: number): false {
+    for (let i = 0; i < n; i++) this.#copied[i] = EMPTY_U8;
+    return false;
   }
 
   #refuse(a: Typed): never {
