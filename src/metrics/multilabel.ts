@@ -20,7 +20,7 @@
  * is predicted right; hammingLoss the share of (row, label) cells predicted wrong.
  */
 import { LogitkitError } from '../errors.js';
-import { addAurocStats, AUROC_BINS, AUROC_MAX_CLASSES, AurocCounts, aurocStats, binnedAuroc, type AurocStats } from './auroc.js';
+import { addAurocStats, AUROC_BINS, AUROC_MAX_CLASSES, AurocCounts, aurocStats, type AurocStats } from './auroc.js';
 import type { MetricsEngine } from './calibration.js';
 
 export const MULTILABEL_STATS_FORMAT = 'logitkit-multilabel-stats/1';
@@ -278,7 +278,8 @@ export class MultilabelAccumulator {
     const a = this.auroc;
     if (!a) return null;
     if (a.nanRows > 0) return NaN;
-    const pooled = new Float64Array(4 * AUROC_BINS); // per bin: positives, Σ positions, negatives, Σ positions
+    // every label's bins pooled into one class: the same pair count as a per-class AUROC
+    const pooled = new AurocCounts(1);
     for (let k = 0; k < this.labels; k++) {
       for (let b = 0; b < AUROC_BINS; b++) {
         const i = k * AUROC_BINS + b;
@@ -286,16 +287,10 @@ export class MultilabelAccumulator {
         const n = a.neg(i);
         if (p === 0 && n === 0) continue;
         const q = a.positions(i);
-        pooled[4 * b] += p;
-        pooled[4 * b + 1] += q.pos;
-        pooled[4 * b + 2] += n;
-        pooled[4 * b + 3] += q.neg;
+        pooled.addCount(b, p, n, q.pos, q.neg);
       }
     }
-    const r = binnedAuroc(AUROC_BINS, (b, c) => {
-      c.set(pooled.subarray(4 * b, 4 * b + 4));
-      return c[0] !== 0 || c[2] !== 0;
-    });
+    const r = pooled.classAuroc(0);
     return r === null ? null : r.auroc;
   }
 
