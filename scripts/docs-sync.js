@@ -137,7 +137,7 @@ export function benchSummary(results) {
   out.push(
     '',
     'WebKitGTK gives a page no shared memory, so it runs one thread. The per-engine tables, every peer and' +
-      ' the accuracy check of each peer are in RESULTS.md.',
+      ' the accuracy check of each peer are in [bench/RESULTS.md](RESULTS_LINK).',
   );
   return out.join('\n');
 }
@@ -150,7 +150,7 @@ export function render(kind, arg, src, doc) {
     return ['```text', `$ logitkit ${arg ? `${arg} ` : ''}--help`, text, '```'].join('\n');
   }
   if (kind === 'results') return resultsSection(src.results, arg);
-  if (kind === 'bench-summary') return benchSummary(src.results).replace('RESULTS_LINK', `${toResults}#every-engine`);
+  if (kind === 'bench-summary') return benchSummary(src.results).replaceAll('RESULTS_LINK', `${toResults}#every-engine`);
   throw new Error(`${doc}: unknown generated region kind '${kind}'`);
 }
 

@@ -50,9 +50,10 @@ describe('links and anchors', () => {
     expect([...anchors('# A\n## b\n```sh\n# not a heading\n```\n## B\n')]).toEqual(['a', 'b', 'b-1']);
   });
 
-  it('a broken link, a broken anchor and a link out of the repository are caught, at their lines', () => {
-    const text = ['# t', '[ok](#t) [spec](docs/spec.md#0-conventions)', '[gone](docs/nope.md)', '[bad](docs/spec.md#nope)', '`[code](x.md)`', '[up](../x.md)', '## Code `x`', '[c](#code-x)'].join('\n');
+  it('a broken link, a broken anchor, a link out of the repository, an anchor on a code heading and a bare .md name are caught, at their lines', () => {
+    const text = ['# t', '[ok](#t) [spec](docs/spec.md#0-conventions)', '[gone](docs/nope.md)', '[bad](docs/spec.md#nope)', '`[code](x.md)`', '[up](../x.md)', '## Code `x`', '[c](#code-x)', 'see RESULTS.md, `README.md`, bench/x.md'].join('\n');
     expect(checkLinks(ROOT, 'README.md', text)).toEqual([
+      'README.md:9: RESULTS.md as plain text becomes a link to a web address on the docs site: write it as `RESULTS.md` or link it',
       'README.md:3: docs/nope.md: docs/nope.md does not exist',
       "README.md:4: docs/spec.md#nope: docs/spec.md has no heading with the id 'nope'",
       'README.md:6: ../x.md leaves the repository',

@@ -48,6 +48,20 @@ export function anchors(text: string): Set<string> {
   return new Set(headings(text).keys());
 }
 
+/**
+ * File names ending in `.md` written as plain prose (outside code, links and HTML comments): the docs
+ * site's Markdown renderer turns `RESULTS.md` into a link to http://RESULTS.md (.md is a web domain).
+ */
+export function bareMarkdownNames(text: string): Array<{ line: number; name: string }> {
+  const out: Array<{ line: number; name: string }> = [];
+  for (const [line, raw] of prose(text)) {
+    if (/^\s*<!--/.test(raw)) continue;
+    const s = raw.replace(/`[^`]*`/g, '').replace(/\[[^\]]*\]\([^)]*\)/g, '');
+    for (const m of s.matchAll(/(?<![\w/.-])[\w-]+\.md\b/g)) out.push({ line, name: m[0] });
+  }
+  return out;
+}
+
 /** `[text](target)` links of a document, outside code blocks and code spans. */
 export function links(text: string): Array<{ line: number; target: string }> {
   const out: Array<{ line: number; target: string }> = [];
@@ -70,6 +84,8 @@ export function checkLinks(root: string, doc: string, text: string, pending: Rea
     if (!cache.has(path)) cache.set(path, headings(path === doc ? text : readFileSync(join(root, path), 'utf8')));
     return cache.get(path)!;
   };
+  for (const { line, name } of bareMarkdownNames(text))
+    problems.push(`${doc}:${line}: ${name} as plain text becomes a link to a web address on the docs site: write it as \`${name}\` or link it`);
   for (const { line, target } of links(text)) {
     if (/^[a-z][a-z0-9+.-]*:/i.test(target)) continue; // http:, https:, mailto:
     const [pathPart, anchor] = target.split('#', 2) as [string, string | undefined];
