@@ -128,7 +128,7 @@ async function runEngine(adapters, name, url, args) {
       clock: { kind: 'wall', why: 'a page has no CPU-time clock' },
       implementations: info.implementations,
       unavailable: info.unavailable,
-      tolerance: 'SEMANTICS.md §11 (T = 1) against the naive JS output (float64 arithmetic)',
+      tolerance: 'docs/spec.md §11 (T = 1) against the naive JS output (float64 arithmetic)',
       checksums,
       results,
       perCall,

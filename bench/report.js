@@ -177,7 +177,7 @@ ${s.rounds ?? 1} round(s) taking turns with the others, samples pooled. Ratios a
 run: "× naive JS" and "× best peer" are (their median time) / (this median time), so above 1 is
 faster. The best peer is the fastest of tfjs-backend-wasm and onnxruntime (node, web) whose output
 was not wrong (error below ${data.wrongFactor}× the bound below). Every implementation is checked once against
-the naive JS output (float64 arithmetic) before it is timed, with the tolerances of SEMANTICS.md §11:
+the naive JS output (float64 arithmetic) before it is timed, with the tolerances of docs/spec.md §11:
 "err / §11 bound" is the worst element's error as a fraction of its bound (✗ = above 1: less
 accurate than logitkit's own spec allows, typically a plain float32 running sum over a long row).
 tinybench settings: ≥ ${s.iterations} samples and ≥ ${s.time} ms per implementation, ${s.warmupIterations} warm-up calls;

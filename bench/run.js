@@ -236,7 +236,7 @@ async function main() {
     clock: { kind: clock, why: clockWhy },
     implementations: adapterInfo,
     unavailable,
-    tolerance: 'SEMANTICS.md §11 (T = 1) against the naive JS output (float64 arithmetic)',
+    tolerance: 'docs/spec.md §11 (T = 1) against the naive JS output (float64 arithmetic)',
     wrongFactor: WRONG_FACTOR,
     checksums,
     results,

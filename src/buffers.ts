@@ -15,6 +15,7 @@ export type ArrayOf<T extends BufferType> = T extends 'float32'
     ? Int32Array
     : Uint16Array;
 
+/** A zero-copy buffer in the engine's wasm memory, from `lk.alloc`: fill `.array`, pass it to an op, `free()` it. */
 export interface LkBuffer<T extends BufferType = 'float32'> {
   readonly type: T;
   /** Number of elements. */

@@ -59,54 +59,66 @@ export type TensorLogitsData = Float32Array | Float64Array | readonly number[] |
  */
 export type TensorLike = LogitsTensor | DTypedTensor;
 
+/** A runtime tensor whose `data` is logits (float32, float64, numbers or half bits) and whose last dim is the classes. */
 export interface LogitsTensor {
   readonly data: TensorLogitsData;
   readonly dims: readonly number[];
   readonly type?: string;
 }
 
+/** A runtime tensor (onnxruntime, transformers.js) that names its element type in `type`; non-logit types are refused at run time. */
 export interface DTypedTensor {
   readonly data: ArrayLike<unknown>;
   readonly dims: readonly number[];
   readonly type: string;
 }
 
+/** The half-precision formats a `Uint16Array` of logits can hold. */
 export type HalfDType = 'float16' | 'bfloat16';
+/** Where an op may write its result: a `Float32Array`, or a zero-copy `'float32'` buffer from `lk.alloc`. */
 export type OutArray = Float32Array | LkBuffer<'float32'>;
 /** Class indices (Int32Array) or probabilities (Float32Array), plain or as zero-copy buffers. */
 export type TargetInput = Int32Array | Float32Array | LkBuffer<'int32'> | LkBuffer<'float32'>;
 
+/** The `dtype` option every op that takes logits accepts: how to read `Uint16Array` half-precision bits. */
 export interface DTypeOption {
   /** How to read a Uint16Array of logits: IEEE half ('float16') or 'bfloat16'. */
   dtype?: 'float32' | HalfDType;
 }
+/** Options of the row-wise ops (`softmax`, `logSoftmax`, `logsumexp`): `temperature`, `out` and `dtype`. */
 export interface RowOpOptions extends DTypeOption {
   temperature?: number;
   out?: OutArray;
 }
+/** Options of the elementwise ops (`sigmoid`, `logSigmoid`): an `out` array. */
 export interface ElementwiseOptions {
   out?: OutArray;
 }
+/** Options of `crossEntropy`: reduction, class `weight`, `ignoreIndex` and `labelSmoothing`, as `F.cross_entropy` (docs/spec.md §4). */
 export interface CrossEntropyOptions extends DTypeOption {
   reduction?: Reduction;
   ignoreIndex?: number;
   weight?: Float32Array;
   labelSmoothing?: number;
 }
+/** Options of `crossEntropyWithGrad`: those of `crossEntropy`, a reduction of `'mean'` or `'sum'`, and an `out` for the gradient. */
 export interface CrossEntropyGradOptions extends Omit<CrossEntropyOptions, 'reduction'> {
   reduction?: 'mean' | 'sum';
   /** Where the gradient goes (rows × classes); not the logits themselves. */
   out?: OutArray;
 }
+/** Options of `bceWithLogits`: `classes`, per-class `weight` and `posWeight`, and the reduction (PyTorch's). */
 export interface BceOptions {
   reduction?: Reduction;
   weight?: Float32Array;
   posWeight?: Float32Array;
   classes?: number;
 }
+/** Options of `klDiv`: reduction `'none' | 'sum' | 'batchmean'` (there is no `'mean'`: docs/spec.md §9). */
 export interface KlDivOptions extends DTypeOption {
   reduction?: 'none' | 'sum' | 'batchmean';
 }
+/** Options of `sample`, `filterLogits` and `verifyDraft`: every filter, penalty and constraint, in the order of docs/sampling.md. */
 export interface SampleOptions extends DTypeOption, ConstraintOptions, SamplerOptions {
   temperature?: number;
   topK?: number;
@@ -118,6 +130,7 @@ export interface SampleOptions extends DTypeOption, ConstraintOptions, SamplerOp
   seed?: number;
   random?: () => number;
 }
+/** Options of `adjustLogits`: the affine map z′ = W (z / T) + b, with W = diag(scale) or a full matrix. */
 export interface AdjustOptions extends DTypeOption {
   /** z = x / temperature first (default 1). */
   temperature?: number;
@@ -131,6 +144,7 @@ export interface AdjustOptions extends DTypeOption {
   out?: OutArray;
 }
 
+/** The result of `topk`: `values` and their class `indices`, rows × k each, most likely first, ties to the lower index. */
 export interface TopK {
   values: Float32Array;
   indices: Int32Array;
@@ -140,6 +154,7 @@ export interface LossWithGrad {
   loss: number;
   grad: Float32Array;
 }
+/** Options of `perplexity`: `ignoreIndex` (default −100). */
 export interface PerplexityOptions extends DTypeOption {
   ignoreIndex?: number;
 }
@@ -160,6 +175,7 @@ export interface LabelShiftOptions extends shift.LabelShiftOptions, DTypeOption 
 export interface TokenBitmaskOptions extends DTypeOption {
   out?: OutArray;
 }
+/** What `memoryStats()` reports: the wasm memory's size and the bytes in use by buffers and calls. */
 export interface MemoryStats {
   wasmBytes: number;
   inUse: number;
@@ -275,10 +291,15 @@ function shapeArgs(args: readonly unknown[], n: number): unknown[] {
   return tensorForm ? [undefined, ...padded] : padded;
 }
 
+/**
+ * A logitkit engine, from `init()`: every op (softmax, losses, top-k, sampling, calibration…) on one
+ * backend (`backend`: wasm or js), which validates its arguments and throws `LogitkitError`s. Guides: docs/api.md.
+ */
 export class Engine {
   readonly #b: Backend;
   #disposed = false;
 
+  /** @internal Engines come from `init()`, which picks and starts the backend. */
   constructor(backend: Backend) {
     this.#b = backend;
   }

@@ -19,6 +19,7 @@ export type ErrorCode =
   | 'wasm_unavailable'
   | 'disposed';
 
+/** Every failure of logitkit: a stable `code`, the `argument` at fault, and a message saying what was expected. */
 export class LogitkitError extends Error {
   readonly code: ErrorCode;
   /** The argument at fault, when there is one (e.g. 'target', 'options.temperature'). */

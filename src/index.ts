@@ -1,6 +1,11 @@
 /**
- * logitkit, Node entry. `init()` reads the .wasm beside this module with fs.
- * (Its browser twin, index.browser.ts, fetches it instead; both export the same API.)
+ * Every name the package exports: `init()` starts an {@link Engine}, whose methods are the ops; the rest
+ * are free functions, errors and the option and result types. The guides explain them by job.
+ *
+ * (This is the Node entry: `init()` reads the .wasm beside this module with fs. Its browser twin,
+ * index.browser.ts, fetches it instead; both export the same API.)
+ *
+ * @module API reference
  */
 import { readFile } from 'node:fs/promises';
 import { makeInit, type InitOptions } from './init.js';

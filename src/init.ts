@@ -24,8 +24,10 @@ import { fail, LogitkitError } from './errors.js';
 import { checkOptionKeys, INIT_KEYS } from './options.js';
 import { buildReason, chooseBuild, describeRuntime, EXPLICIT_BUILD_REASON } from './build-choice.js';
 
+/** What `init({ wasm })` accepts: a URL, the bytes, a compiled module, or a `fetch` Response (or a promise of one). */
 export type WasmSource = URL | string | BufferSource | WebAssembly.Module | Response | PromiseLike<Response>;
 
+/** Options of `init()`: backend, wasm source, threads, memory limit, warm-up. */
 export interface InitOptions {
   /** 'wasm' (SIMD build; throws if unavailable), 'js', or omitted: wasm when SIMD validates, else js. */
   backend?: 'wasm' | 'js';

@@ -650,6 +650,9 @@ describe('logitkit errors: exit codes and one-line messages', () => {
     const top = await run('--help');
     expect(top.code).toBe(0);
     expect(top.stdout).toContain('merge');
+    const bench = await run('bench', '--help');
+    expect(bench.code).toBe(0);
+    expect(bench.stdout).toMatch(/^usage: logitkit bench/);
   });
 
   it('human output goes to stderr; piped runs never draw a progress bar', async () => {

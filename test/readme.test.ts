@@ -1,10 +1,10 @@
 /**
- * README.md's code is tested: every ```js / ```ts block is type-checked with `tsc --strict` against the
- * built dist/*.d.ts and run against the built package, imported as `logitkit` (rules in
- * test/helpers/markdown-blocks.ts). A document with known faults goes through the same check, so a
+ * The documentation's code is tested: every ```js / ```ts block of README.md and of every docs/*.md
+ * (whoever adds the file) is type-checked with `tsc --strict` against the built dist/*.d.ts and run
+ * against the built package, imported as `logitkit` (rules in test/helpers/markdown-blocks.ts). A document with known faults goes through the same check, so a
  * checker that silently stopped checking would fail here too.
  */
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { checkDocuments, type DocResult } from './helpers/markdown-blocks.js';
 
@@ -85,28 +85,41 @@ const PUBLIC_TYPES = [
   '```',
 ].join('\n');
 
-describe('README.md code blocks', () => {
+describe('README.md and docs/*.md code blocks', () => {
   let readme: DocResult;
+  let guides: Map<string, DocResult>;
   let broken: DocResult;
   let publicTypes: DocResult;
   beforeAll(async () => {
-    const text = await readFile(new URL('../README.md', import.meta.url), 'utf8');
-    const results = await checkDocuments([
-      { name: 'README.md', text },
-      { name: 'broken.md', text: BROKEN },
-      { name: 'public-types.md', text: PUBLIC_TYPES },
-    ]);
+    const docsDir = new URL('../docs/', import.meta.url);
+    const names = (await readdir(docsDir)).filter((f) => f.endsWith('.md')).sort();
+    const docs = [{ name: 'README.md', text: await readFile(new URL('../README.md', import.meta.url), 'utf8') }];
+    for (const f of names) docs.push({ name: `docs/${f}`, text: await readFile(new URL(f, docsDir), 'utf8') });
+    const results = await checkDocuments([...docs, { name: 'broken.md', text: BROKEN }, { name: 'public-types.md', text: PUBLIC_TYPES }]);
     publicTypes = results.get('public-types.md')!;
     readme = results.get('README.md')!;
     broken = results.get('broken.md')!;
-  }, 180_000);
+    guides = new Map(names.map((f) => [`docs/${f}`, results.get(`docs/${f}`)!]));
+  }, 300_000);
 
-  it('every js/ts block type-checks (tsc --strict, NodeNext) and runs', () => {
+  it("every js/ts block of the README type-checks (tsc --strict, NodeNext) and runs", () => {
     expect(readme.problems).toEqual([]);
-    // Not vacuous: the README has its blocks, and nearly all of them run.
-    expect(readme.blocks).toBeGreaterThanOrEqual(12);
-    expect(readme.programsRun).toBeGreaterThanOrEqual(5);
+    // Not vacuous: one example per job, and all but the transformers.js one run.
+    expect(readme.blocks).toBeGreaterThanOrEqual(5);
+    expect(readme.programsRun).toBeGreaterThanOrEqual(4);
     expect(readme.programsTypecheckOnly).toBeLessThanOrEqual(1);
+  });
+
+  it('every js/ts block of every guide in docs/ type-checks and runs', () => {
+    const problems = [...guides.values()].flatMap((g) => g.problems);
+    expect(problems).toEqual([]);
+    // The guides with code carry what the README used to: the API tour, sampling, recalibration, browser.
+    for (const name of ['docs/api.md', 'docs/sampling.md', 'docs/recalibration.md', 'docs/browser.md']) {
+      expect(guides.get(name)?.programsRun, name).toBeGreaterThanOrEqual(1);
+    }
+    const total = (k: 'blocks' | 'programsRun') => [...guides.values()].reduce((s, g) => s + g[k], 0);
+    expect(total('blocks')).toBeGreaterThanOrEqual(12);
+    expect(total('programsRun')).toBeGreaterThanOrEqual(5);
   });
 
   it('the result and option types of every op can be named from the package root', () => {

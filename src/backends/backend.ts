@@ -8,6 +8,7 @@
  * in-place elementwise/row-wise ops). Reductions return float64 numbers.
  */
 export type BackendName = 'wasm' | 'js';
+/** How a loss reduces over rows: per row, summed, or averaged (PyTorch's names). */
 export type Reduction = 'none' | 'sum' | 'mean';
 
 /** What the running build can do; `lk.features`. */

@@ -94,7 +94,8 @@ export async function runBench(argv: string[]): Promise<number> {
         workloads = list;
       }
     } else if (a === '--help' || a === '-h') {
-      process.stderr.write(USAGE);
+      // On stdout, as every other command's help: asked-for output, e.g. for `| less`.
+      process.stdout.write(USAGE);
       return 0;
     } else return usage(`unknown option ${a}`);
   }

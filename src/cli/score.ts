@@ -171,7 +171,7 @@ export const CALIBRATE_HELP = `usage: logitkit calibrate LOGITS.npy [MORE.npy ..
                           [--logits-key K] [--labels-key K] [--input logits|probs|logprobs]
                           [--json] [--bins 15] [--min 0.01] [--max 100] [--backend wasm|js] [--debug]
 
-Fits the temperature T that minimises the mean NLL of softmax(logits / T) (SEMANTICS.md §10) and
+Fits the temperature T that minimises the mean NLL of softmax(logits / T) (docs/spec.md §10) and
 reports NLL and ECE before (T = 1) and after.
 
 ${INPUT_HELP}`;

@@ -46,6 +46,7 @@ export function binOf(c: number, bins: number): number {
   return k < 0 ? 0 : k >= bins ? bins - 1 : k;
 }
 
+/** One bin of a reliability diagram: its edges, row count, accuracy and mean confidence. */
 export interface ReliabilityBin {
   lower: number;
   upper: number;
@@ -56,6 +57,7 @@ export interface ReliabilityBin {
   confidence: number;
 }
 
+/** The result of `reliability`: ECE, MCE and the bins. */
 export interface Reliability {
   ece: number;
   mce: number;
@@ -228,6 +230,7 @@ export function ece(lk: MetricsEngine, x: Float32Array, classes: number, labels:
 
 // --- temperature scaling --------------------------------------------------------------------------
 
+/** The result of `fitTemperature`: the temperature and the NLL before and after. */
 export interface TemperatureFit {
   temperature: number;
   /** Mean NLL at the fitted temperature. */

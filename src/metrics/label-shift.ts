@@ -19,6 +19,7 @@ export interface ShiftEngine {
   applyCalibration(x: Float32Array, classes: number, map: CalibrationMap): Float32Array;
 }
 
+/** How `estimateLabelShift` estimates the target priors: EM (Saerens et al.) or BBSE (Lipton et al.). */
 export type ShiftMethod = 'em' | 'bbse';
 export interface LabelShiftOptions {
   method?: ShiftMethod;
@@ -30,6 +31,7 @@ export interface LabelShiftOptions {
   tolerance?: number;
 }
 
+/** The result of `estimateLabelShift`: source and estimated target priors, the bias log(π_t / π_s) and the correcting map. */
 export interface LabelShift {
   method: ShiftMethod;
   /** Label frequencies of the source. */

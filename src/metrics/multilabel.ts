@@ -25,6 +25,7 @@ import type { MetricsEngine } from './calibration.js';
 
 export const MULTILABEL_STATS_FORMAT = 'logitkit-multilabel-stats/1';
 
+/** One label's figures in a `MultilabelReport`: BCE, AUROC, F1, precision, recall, support. */
 export interface MultilabelLabel {
   label: number;
   name?: string;
@@ -40,6 +41,7 @@ export interface MultilabelLabel {
   predicted: number;
 }
 
+/** The figures of a multi-label model (docs/evaluation.md, multi-label models): per label, micro and macro averages, subset accuracy, Hamming loss. */
 export interface MultilabelReport {
   rows: number;
   labels: number;
@@ -63,6 +65,7 @@ type JsonNum = number | 'NaN' | 'Infinity' | '-Infinity';
 const enc = (v: number): JsonNum => (Number.isFinite(v) ? v : (String(v) as JsonNum));
 const dec = (v: unknown): number => (typeof v === 'number' ? v : typeof v === 'string' ? Number(v) : NaN);
 
+/** The raw sums of a `MultilabelAccumulator`, as JSON, from which shards merge exactly. */
 export interface MultilabelStats {
   format: typeof MULTILABEL_STATS_FORMAT;
   rows: number;
@@ -93,6 +96,7 @@ export function checkTargets(t: ArrayLike<number>, labels: number, where: (i: nu
   return b;
 }
 
+/** Streams multi-label scoring in blocks (`addBlock`, `addProbBlock`), merges shards exactly (`merge`, `toStats` / `fromStats`) and reports. */
 export class MultilabelAccumulator {
   readonly labels: number;
   rows = 0;

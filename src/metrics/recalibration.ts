@@ -23,6 +23,7 @@ import { LogitkitError } from '../errors.js';
 import { arraySource, type BlockSource } from '../io/stream.js';
 import { checkLabelBlock } from './calibration.js';
 
+/** The recalibration maps `fitCalibration` fits (docs/recalibration.md). */
 export type CalibrationMethod = 'temperature' | 'bcts' | 'vector' | 'matrix';
 export const CALIBRATION_METHODS: readonly CalibrationMethod[] = ['temperature', 'bcts', 'vector', 'matrix'];
 /** Maps that are not fitted by fitCalibration but share its form. */
