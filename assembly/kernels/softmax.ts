@@ -35,7 +35,7 @@
 // Cost (callgrind, Node 20, whole call; bench/limits.md): short rows 4096 × 10 softmax 17.4
 // instructions an element, log_softmax 21.8 (its four f64 logs a group are the difference);
 // long rows ≈ 14 (V8 12.4's code for log_softmax: max loop 38, exp-and-sum 139, last pass 48
-// instructions per 16 elements), the exp ≈ 22 SIMD operations a vector (≈ 16 with FMA).
+// instructions per 16 elements), the exp 21 SIMD operations a vector (13 with FMA).
 // The max and Σ exp(z - m) passes are the row reducer of ./rows.ts (shared with the loss
 // family); row tails and short-row columns follow the conventions of ../lanes.ts.
 import { expNonPositiveP5F32x4, expNonPositiveP5F32 } from '../math/exp';
