@@ -1,6 +1,8 @@
 // What the numbers were measured on: CPU, cores, runtime and the exact package versions.
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
+import { describeCpu } from '../dist/bench-core/index.js';
+import { hostCpu } from '../dist/bench-core/host.js';
 
 export function machineInfo() {
   let cpu = os.cpus()[0]?.model ?? 'unknown';
@@ -13,9 +15,15 @@ export function machineInfo() {
     // Not Linux: os.cpus() is the best we have.
   }
   const simd = ['avx512f', 'avx2', 'fma', 'sse4_1'].filter((f) => flags.split(' ').includes(f));
+  // The same reading as `logitkit bench` (src/bench-core/host.ts): model, AVX2, AVX-512.
+  const known = hostCpu();
   return {
     cpu,
     cpuFeatures: simd,
+    avx2: known.avx2,
+    avx512: known.avx512,
+    avx512Subsets: known.avx512Subsets,
+    cpuDescription: describeCpu(known),
     cores: os.availableParallelism?.() ?? os.cpus().length,
     memoryGiB: Math.round(os.totalmem() / 2 ** 30),
     platform: `${os.platform()} ${os.release()}`,

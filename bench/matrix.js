@@ -53,6 +53,23 @@ export function relaxedSpeedup(data) {
 }
 
 /**
+ * The CPU a run measured, as every table of RESULTS.md states it: model, AVX2, AVX-512 (src/bench-core
+ * describeCpu). Results written before the CPU was recorded that way fall back to their flag list.
+ */
+export function cpuLabel(machine) {
+  if (machine?.cpuDescription) return machine.cpuDescription;
+  const f = machine?.cpuFeatures;
+  const said = (flag) => (!f?.length ? 'unknown' : f.includes(flag) ? 'yes' : 'no');
+  return `${machine?.cpu ?? 'unknown CPU'} (AVX2 ${said('avx2')}, AVX-512 ${said('avx512f')})`;
+}
+
+/** The line above a table: the CPU(s) its numbers come from. */
+export function cpuCaption(machines) {
+  const labels = [...new Set(machines.map(cpuLabel))];
+  return `CPU: ${labels.join('; ')}${labels.length > 1 ? ' — **different hosts: do not compare these columns as one**' : ''}.`;
+}
+
+/**
  * @param {{ name: string, data: object }[]} runs  one per engine, in column order
  * @returns {string} markdown, wrapped in BEGIN/END
  */
@@ -83,6 +100,8 @@ export function renderEngines(runs) {
       'fastest peer on the same engine (any variant: tfjs with its tensor resident or uploaded, onnxruntime with its copies); above 1× is faster. ' +
       'The best peer is named in the per-engine tables.',
     '',
+    cpuCaption(ok.map((r) => r.data.machine)),
+    '',
     `| op | workload | ${ok.map((r) => (r.data.engine ?? r.name).replace(/ \([^)]*\)$/, '')).join(' | ')} |`,
     `|---|---|${ok.map(() => '---:|').join('')}`,
   );
@@ -106,6 +125,8 @@ export function renderEngines(runs) {
     '',
     'Relaxed SIMD over SIMD128, zero-copy buffers, one thread: geometric mean (min–max) of the speed ratio over every op and workload above. ' +
       '`init()` runs relaxed SIMD only where the rule says it is faster; "agrees" checks the rule against this run.',
+    '',
+    cpuCaption(ok.map((r) => r.data.machine)),
     '',
     '| engine | relaxed validates | relaxed ÷ SIMD128 speed | `init()` picks | why (`lk.features.buildReason`) | agrees |',
     '|---|---|---:|---|---|---|',
@@ -141,7 +162,7 @@ export function renderEngines(runs) {
     lines.push(
       `### ${data.engine ?? name}`,
       '',
-      `Melem/s (median), one thread unless the column says so; \`init()\` picks ${data.logitkitChoice?.build ?? '?'}. ${data.durationSec} s, clock: ${data.clock?.kind ?? 'wall'}, load ${num(data.loadAverage?.start, 2)}. ` +
+      `${cpuCaption([data.machine])} Melem/s (median), one thread unless the column says so; \`init()\` picks ${data.logitkitChoice?.build ?? '?'}. ${data.durationSec} s, clock: ${data.clock?.kind ?? 'wall'}, load ${num(data.loadAverage?.start, 2)}. ` +
         `Versions: ${[...new Set(data.implementations.filter((i) => i.kind !== 'baseline').map((i) => i.version))].join('; ')}.` +
         (data.unavailable?.length ? ` Unavailable: ${data.unavailable.map((u) => `${u.id} (${u.reason})`).join('; ')}.` : ''),
       '',

@@ -7,7 +7,7 @@
 // place for the kernel authors to explain a missed target, which no generator can know.
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { BEGIN, END, spliceSection } from './matrix.js';
+import { BEGIN, END, cpuCaption, cpuLabel, spliceSection } from './matrix.js';
 
 const OP_TITLE = { softmax: 'softmax', logSoftmax: 'logSoftmax', logsumexp: 'logsumexp', crossEntropy: "crossEntropy (reduction 'none')", crossEntropyGrad: "crossEntropyWithGrad (reduction 'mean': the gradient)" };
 
@@ -92,6 +92,8 @@ export function evaluateTargets(data) {
 function targetsTable(data) {
   const rows = evaluateTargets(data);
   const lines = [
+    cpuCaption([data.machine]),
+    '',
     '| issue | target | measured | status |',
     '|---|---|---|---|',
   ];
@@ -115,6 +117,8 @@ function targetsTable(data) {
 
 function groupTable(data, op) {
   const lines = [
+    cpuCaption([data.machine]),
+    '',
     '| workload | implementation | copies in timed call | median ms | Melem/s (p25–p75) | IQR | × naive JS | × best peer | err / §11 bound |',
     '|---|---|---|---:|---|---:|---:|---:|---:|',
   ];
@@ -133,7 +137,12 @@ function groupTable(data, op) {
 }
 
 function perCallTable(data) {
-  const lines = ['| implementation | copies | ns per call (p25–p75) | × naive JS time |', '|---|---|---|---:|'];
+  const lines = [
+    cpuCaption([data.machine]),
+    '',
+    '| implementation | copies | ns per call (p25–p75) | × naive JS time |',
+    '|---|---|---|---:|',
+  ];
   for (const r of data.perCall) {
     if (r.error) lines.push(`| ${r.impl} | ${r.copies} | error: ${esc(r.error)} | |`);
     else lines.push(`| ${r.impl} | ${r.copies} | **${num(r.medianMs * 1e6)}** (${num(r.p25Ms * 1e6)}–${num(r.p75Ms * 1e6)}) | ${num(1 / r.vsNaive)} |`);
@@ -191,7 +200,7 @@ calls under 1 ms are timed in batches. Clock: **${data.clock?.kind ?? 'wall'} ti
 ${busyWarning(data)}
 | | |
 |---|---|
-| CPU | ${m.cpu} (${m.cpuFeatures.join(', ') || 'flags unknown'}) |
+| CPU | ${cpuLabel(m)}${m.cpuFeatures?.length ? ` (flags: ${m.cpuFeatures.join(', ')})` : ''} |
 | cores | ${m.cores} |
 | memory | ${m.memoryGiB} GiB |
 | OS | ${m.platform} ${m.arch} |

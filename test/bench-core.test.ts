@@ -3,6 +3,7 @@
 // deterministic and the same in the CLI and bench/run.js (by their workload checksums), and that
 // the accuracy check rejects a wrong result. The two subprocess runs need dist/ (npm test builds it).
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -12,14 +13,18 @@ import {
   callLogitkit,
   checkAccuracy,
   describeBuild,
+  describeCpu,
   makeWorkload,
   naiveRun,
   outputLength,
+  parseCpuinfo,
   rng,
   scaleWorkload,
+  unknownCpu,
   workloadChecksum,
   type BenchOp,
 } from '../src/bench-core/index.js';
+import { hostCpu } from '../src/bench-core/host.js';
 import { init } from '../src/index.js';
 import type { Engine } from '../src/public.js';
 
@@ -88,14 +93,23 @@ describe('the accuracy check', () => {
 
 describe('logitkit bench and bench/run.js time the same data', () => {
   const common = ['--quick', '--json', '--only', 'logsumexp', '--workloads', '4096x1000,256x32'];
+  let cliStderr = '';
   const json = (args: string[]) => {
     const r = spawnSync(process.execPath, args, { cwd: root, encoding: 'utf8', timeout: 240_000 });
     expect(r.status, r.stderr).toBe(0);
-    return JSON.parse(r.stdout.trim().split('\n').pop()!) as { checksums: Record<string, string>; engine?: string; wasmBuild?: string; results: { verified?: boolean }[] };
+    cliStderr = r.stderr;
+    return JSON.parse(r.stdout.trim().split('\n').pop()!) as {
+      checksums: Record<string, string>;
+      engine?: string;
+      wasmBuild?: string;
+      machine: { cpu: string; avx2: boolean | null; avx512: boolean | null; cpuDescription: string };
+      results: { verified?: boolean }[];
+    };
   };
 
   it('equal workload checksums in both --json outputs; the CLI names its engine and build', () => {
     const cli = json([join(root, 'bin', 'logitkit.js'), 'bench', ...common]);
+    const stderr = cliStderr;
     // Only the naive baseline in bench/run.js: the data is what is compared, not the peers.
     const harness = json([join(root, 'bench', 'run.js'), ...common, '--skip', 'logitkit,tfjs-wasm,ort-node,ort-web', '--no-report', '--no-relaxed']);
     expect(Object.keys(cli.checksums).sort()).toEqual(['256x32', '512x1000']);
@@ -105,5 +119,56 @@ describe('logitkit bench and bench/run.js time the same data', () => {
     expect(cli.wasmBuild).toMatch(/^(SIMD128|relaxed SIMD), 1 thread$/);
     expect(cli.results.length).toBeGreaterThan(0);
     expect(cli.results.every((r) => r.verified === true)).toBe(true);
+    // Which CPU: the same reading in the CLI and in bench/run.js's results, printed before and after the table.
+    const cpu = hostCpu();
+    expect(cli.machine).toMatchObject({ cpu: cpu.model, avx2: cpu.avx2, avx512: cpu.avx512, cpuDescription: describeCpu(cpu) });
+    expect((harness as unknown as { machine: { cpuDescription: string } }).machine.cpuDescription).toBe(describeCpu(cpu));
+    expect(stderr.split('\n')[0]).toContain(describeCpu(cpu));
+    expect(stderr).toContain(`CPU ${describeCpu(cpu)}.`);
   }, 300_000);
+});
+
+describe('which CPU a run measured', () => {
+  const x86 = [
+    'processor\t: 0',
+    'vendor_id\t: AuthenticAMD',
+    'model name\t: AMD EPYC 9R14 96-Core Processor',
+    'flags\t\t: fpu sse4_1 avx avx2 fma avx512f avx512dq avx512bw avx512vl avx512_bf16 avx512_vnni',
+    '',
+    'processor\t: 1',
+    'model name\t: AMD EPYC 9R14 96-Core Processor',
+    'flags\t\t: fpu sse4_1 avx avx2 fma avx512f avx512dq avx512bw avx512vl avx512_bf16 avx512_vnni',
+  ].join('\n');
+
+  it('reads model, AVX2 and AVX-512 (with its subsets) from /proc/cpuinfo', () => {
+    const cpu = parseCpuinfo(x86);
+    expect(cpu).toEqual({ model: 'AMD EPYC 9R14 96-Core Processor', avx2: true, avx512: true, avx512Subsets: ['bf16', 'bw', 'dq', 'f', 'vl', 'vnni'] });
+    expect(describeCpu(cpu)).toBe('AMD EPYC 9R14 96-Core Processor (AVX2 yes, AVX-512 yes: bf16, bw, dq, f, vl, vnni)');
+  });
+
+  it('a host without AVX-512 says no, not unknown; avx512 subsets without avx512f are not AVX-512', () => {
+    const noAvx512 = parseCpuinfo('model name\t: Intel(R) Xeon(R) CPU E5-2680 v4\nflags\t\t: sse4_1 avx avx2 fma\n');
+    expect(describeCpu(noAvx512)).toBe('Intel(R) Xeon(R) CPU E5-2680 v4 (AVX2 yes, AVX-512 no)');
+    const old = parseCpuinfo('model name\t: Old\nflags\t\t: sse2 avx512er\n');
+    expect([old.avx2, old.avx512]).toEqual([false, false]);
+  });
+
+  it('without a flags line (not x86, or no /proc/cpuinfo: browsers) the extensions are unknown', () => {
+    const arm = parseCpuinfo('processor\t: 0\nFeatures\t: fp asimd\nCPU part\t: 0xd0c\n', 'Neoverse-N1');
+    expect(arm).toEqual(unknownCpu('Neoverse-N1'));
+    expect(describeCpu(arm)).toBe('Neoverse-N1 (AVX2 unknown, AVX-512 unknown)');
+    expect(describeCpu(unknownCpu())).toBe('unknown (AVX2 unknown, AVX-512 unknown)');
+  });
+
+  it('this host: the model /proc/cpuinfo or os.cpus() gives, flags known exactly where /proc/cpuinfo has them', () => {
+    const cpu = hostCpu();
+    expect(cpu.model.length).toBeGreaterThan(0);
+    let text = '';
+    try {
+      text = readFileSync('/proc/cpuinfo', 'utf8');
+    } catch {
+      // not Linux
+    }
+    expect(cpu.avx2 === null).toBe(!/^flags\s*:/m.test(text));
+  });
 });

@@ -4,7 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 // @ts-expect-error bench/ is plain JavaScript without declarations
-import { BEGIN, END, relaxedSpeedup, renderEngines, spliceSection } from '../bench/matrix.js';
+import { BEGIN, END, cpuCaption, cpuLabel, relaxedSpeedup, renderEngines, spliceSection } from '../bench/matrix.js';
 // @ts-expect-error bench/ is plain JavaScript without declarations
 import { appendKept, keptSections } from '../bench/report.js';
 
@@ -55,6 +55,20 @@ describe('bench/matrix.js', () => {
     expect(md).toContain('| softmax | 512×1000 | **2.00×** / 0.667× | **1.00×** / 0.500× |');
     expect(md).toMatch(/identical on every engine/);
     expect(md).toMatch(/--quick/);
+  });
+
+  it('every table says which CPU: model, AVX2, AVX-512; hosts that differ are flagged', () => {
+    const epyc = { cores: 2, cpu: 'AMD EPYC 9R14', cpuDescription: 'AMD EPYC 9R14 (AVX2 yes, AVX-512 yes: bf16, bw, f, vl)' };
+    const md: string = renderEngines([{ name: 'node24', data: { ...v8, machine: epyc } }, { name: 'firefox', data: { ...sm, machine: epyc } }]);
+    const tables = md.split('\n').filter((l) => /^\| (op|engine) \|/.test(l)).length;
+    const captions = md.split('\n').filter((l) => l.includes('CPU: AMD EPYC 9R14 (AVX2 yes, AVX-512 yes: bf16, bw, f, vl)')).length;
+    expect(tables).toBe(4); // summary, build choice, two engines
+    expect(captions).toBe(tables);
+    expect(md).not.toMatch(/different hosts/);
+    // Results recorded before cpuDescription existed: from their flag list, or unknown without one.
+    expect(cpuLabel({ cpu: 'Xeon', cpuFeatures: ['avx2', 'fma'] })).toBe('Xeon (AVX2 yes, AVX-512 no)');
+    expect(cpuLabel({ cpu: 'Xeon', cpuFeatures: [] })).toBe('Xeon (AVX2 unknown, AVX-512 unknown)');
+    expect(cpuCaption([epyc, { cpu: 'Xeon', cpuFeatures: ['avx2'] }])).toMatch(/; Xeon \(AVX2 yes, AVX-512 no\) — \*\*different hosts/);
   });
 
   it('the build-choice check flags a rule the measurements contradict', () => {

@@ -556,6 +556,44 @@ for (const build of BUILDS) {
         }
       });
     });
+
+    describe('crossEntropyClass short rows: a row\'s bits do not depend on its group', () => {
+      // Whole groups of four rows take the transposed path and store four rows' results at once
+      // (storeClassGroup), a last partial group the per-lane one (storeClassRow): every output,
+      // the f64 per-row parts of 'mean'/'sum' included, must be the same bits for the same row.
+      it.each([4, 5, 10, 17, 32])('C = %i: 9 rows against each row alone (weights, smoothing, ignored, -inf, NaN, +inf)', (C) => {
+        const R = 9;
+        const r = rng(C * 31);
+        const rows = Array.from({ length: R }, () => Float32Array.from({ length: C }, () => 4 * r.normal()));
+        rows[1]![2] = -Infinity;
+        rows[2]![0] = NaN;
+        rows[3]!.fill(-Infinity);
+        rows[5]![1] = Infinity;
+        const targets = Array.from({ length: R }, (_, i) => (i * 3) % C);
+        targets[4] = -100;
+        const w = Float32Array.from({ length: C }, (_, j) => (j % 3 === 0 ? 0 : 2 * r.uniform()));
+        for (const [weighted, eps, lossOut] of [[0, 0, 1], [0, 0.1, 1], [1, 0.1, 1], [0, 0, 0], [0, 0.1, 0], [1, 0.1, 0], [1, 0, 0]] as const) {
+          const run = (list: Float32Array[], t: number[]) => {
+            reset();
+            const xp = putF32(concat(list));
+            const tp = alloc(4 * list.length);
+            new Int32Array(memory.buffer, tp, list.length).set(t);
+            const wp = putF32(w);
+            const nll = alloc(8 * list.length);
+            const smooth = alloc(8 * list.length);
+            new Uint8Array(memory.buffer, nll, 16 * list.length).fill(0xaa);
+            const sumW = weighted ? w.reduce((a, b) => a + b, 0) : C;
+            k.crossEntropyClass(xp, list.length, C, tp, -100, weighted, wp, eps, sumW, nll, smooth, lossOut);
+            const per = lossOut ? 1 : 2; // u32 words per row: an f32 loss, or an f64 nll
+            const words = u32At(nll, per * list.length);
+            const sm = u32At(smooth, 2 * list.length);
+            return list.map((_, i) => [...words.subarray(per * i, per * i + per), ...(lossOut || !eps ? [] : sm.subarray(2 * i, 2 * i + 2))]);
+          };
+          const all = run(rows, targets);
+          rows.forEach((row, i) => expect(all[i], `row ${i}, weighted ${weighted}, ε ${eps}, lossOut ${lossOut}`).toEqual(run([row], [targets[i]!])[0]));
+        }
+      });
+    });
   });
 }
 

@@ -21,15 +21,25 @@
 // Logs and the per-row combination are f64. Per-row results go out as f64 for the TypeScript
 // glue to reduce in f64, or as f32 where they are the answer (reduction 'none', gradients);
 // every NaN written is the canonical quiet NaN, so results are bit-reproducible.
+// Short rows (≤ SHORT_ROW_MAX_CLASSES): whole groups of four rows run softmax's transposed 4×4
+// blocks (rows.ts groupMax / groupExpSum with the Σ w_c·d_c term), the four log s are two f64x2
+// logs (math/log.ts), and the four rows' results are computed and stored as vectors
+// (storeClassGroup: storeClassRow's f64 operations, so the same bits as a partial group's rows).
+// Cost (callgrind, Node 20, whole call, 4096 × 10, unweighted, ε = 0): 21.0 instructions an
+// element (was 29.4 with gathered columns and four scalar Math.log a group; softmax: 17.4),
+// of which the two f64x2 logs are ≈ 2 a row-element at C = 10 (bench/limits.md).
+// Long rows run softmax's max and exp-and-sum passes (softmax.ts header for their cost).
 // Measured accuracy (against float64, N(0, 3²) logits, weights and ε = 0.1): per-row
 // cross-entropy on 32 × 128,256 and 64 × 32,000 within 0.001× its §11 bound, the gradient
 // within 0.002× its bound; test/spec-loss-large.test.ts asserts the bounds themselves.
 import { expNonPositiveP5F32x4 } from '../math/exp';
 import {
-  SHORT_ROW_MAX_CLASSES, addLanes, laneSum, laneF32, laneOffset, laneRow, firstLanes, loadFirst, storeFirst, blockEnd,
-  gatherColumn, scatterColumn, canonicalF32x4, canonicalF32, canonicalF64,
+  SHORT_ROW_MAX_CLASSES, addLanes, laneSum, laneF32, laneF64, laneOffset, laneRow, firstLanes, loadFirst, storeFirst, blockEnd,
+  gatherColumn, scatterColumn, broadcastLane, canonicalF32x4, canonicalF32, canonicalF64,
 } from '../lanes';
-import { rowMax, expSumRow, columnMax, columnExpSum, columnSecond, SECOND_D, SECOND_WD } from './rows';
+import {
+  rowMax, expSumRow, columnExpSum, groupExpSum, columnSecond, fourRowsMax, fourRowsExpSum, rowLogsLow, rowLogsHigh, SECOND_D, SECOND_WD,
+} from './rows';
 
 // Extra results of the multi-sum passes (kernels run one at a time per instance).
 let sumB: f64 = 0;
@@ -186,15 +196,102 @@ function storeClassRow(
     // reduction 'none': the row's loss itself, (1−ε)·nll + (ε/C)·smooth, rounded once to f32.
     store<f32>(nllPtr + (<usize>r << 2), canonicalF32(<f32>(smoothing > 0 ? (1 - smoothing) * nll + (smoothing / <f64>classes) * smooth : nll)));
   } else {
-    store<f64>(nllPtr + (<usize>r << 3), nll);
-    if (smoothing > 0) store<f64>(smoothPtr + (<usize>r << 3), smooth);
+    // Canonical NaNs: the sign of a NaN here is the optimiser's choice (binaryen may turn −b + y
+    // into y − b), and storeClassGroup's vector arithmetic must give the same bits.
+    store<f64>(nllPtr + (<usize>r << 3), canonicalF64(nll));
+    if (smoothing > 0) store<f64>(smoothPtr + (<usize>r << 3), canonicalF64(smooth));
+  }
+}
+
+/** NaN lanes of an f64x2 replaced by the canonical quiet NaN (lanes.ts canonicalF64, two lanes). */
+// @ts-ignore: decorator
+@inline
+function canonicalF64x2(v: v128): v128 {
+  return v128.bitselect(v, f64x2.splat(NaN), f64x2.eq(v, v));
+}
+
+/** Lanes 0, 1 (hi false) or 2, 3 (hi true) of an f32x4, widened to f64x2 exactly. */
+// @ts-ignore: decorator
+@inline
+function widenHalf(v: v128, hi: bool): v128 {
+  return f64x2.promote_low_f32x4(hi ? v128.shuffle<f32>(v, v, 2, 3, 0, 1) : v);
+}
+
+// smooth of the last classHalf with smoothing (a module global: AssemblyScript has one return value).
+let halfSmooth: v128 = i32x4(0, 0, 0, 0);
+
+/**
+ * storeClassRow's f64 arithmetic for two rows of a group (lanes 0, 1, or 2, 3 with hi): the
+ * value it stores in nllPtr, the same operations in the same order, so the same bits. xt: the
+ * target logits, wt: the target weights, b: Σ w_c·d_c, logS: the two rows' log s.
+ */
+// @ts-ignore: decorator
+@inline
+function classHalf(xt: v128, m: v128, wt: v128, b: v128, logS: v128, hi: bool, smoothing: f64, sumW: f64, classes: i32, weighted: bool, lossOut: bool): v128 {
+  let lpT = f64x2.sub(f64x2.sub(widenHalf(xt, hi), widenHalf(m, hi)), logS);
+  let nll = f64x2.neg(f64x2.mul(lpT, weighted ? widenHalf(wt, hi) : f64x2.splat(1.0)));
+  if (!(smoothing > 0)) return nll;
+  let smooth = f64x2.add(f64x2.neg(widenHalf(b, hi)), f64x2.mul(f64x2.splat(sumW), logS));
+  halfSmooth = smooth;
+  if (!lossOut) return nll;
+  return f64x2.add(f64x2.mul(f64x2.splat(1 - smoothing), nll), f64x2.mul(f64x2.splat(smoothing / <f64>classes), smooth));
+}
+
+/**
+ * storeClassRow for the four rows of a whole group at once (rows r .. r + 3 at p + k·stride):
+ * the targets as one vector, the target logits gathered, the per-row f64 arithmetic two rows
+ * at a time (classHalf: storeClassRow's operations, so a row's bits do not depend on whether
+ * its group is whole), and whole-vector stores. Ignored rows read their row's first logit (any
+ * address inside the row would do) and store 0.
+ */
+// @ts-ignore: decorator
+@inline
+function storeClassGroup(
+  r: i32, p: usize, stride: usize, targetPtr: usize, ignoreIndex: i32, weightPtr: usize, m: v128, logLo: v128, logHi: v128, b: v128,
+  smoothing: f64, sumW: f64, classes: i32, nllPtr: usize, smoothPtr: usize, weighted: bool, lossOut: bool,
+): void {
+  let t = v128.load(targetPtr + (<usize>r << 2));
+  let ignored = i32x4.eq(t, i32x4.splat(ignoreIndex));
+  let tc = v128.andnot(t, ignored);
+  let xt = v128.load32_zero(p + (<usize>i32x4.extract_lane(tc, 0) << 2));
+  xt = v128.load32_lane(p + stride + (<usize>i32x4.extract_lane(tc, 1) << 2), xt, 1);
+  xt = v128.load32_lane(p + (stride << 1) + (<usize>i32x4.extract_lane(tc, 2) << 2), xt, 2);
+  xt = v128.load32_lane(p + stride * 3 + (<usize>i32x4.extract_lane(tc, 3) << 2), xt, 3);
+  let wt = xt;
+  if (weighted) {
+    wt = v128.load32_zero(weightPtr + (<usize>i32x4.extract_lane(tc, 0) << 2));
+    wt = v128.load32_lane(weightPtr + (<usize>i32x4.extract_lane(tc, 1) << 2), wt, 1);
+    wt = v128.load32_lane(weightPtr + (<usize>i32x4.extract_lane(tc, 2) << 2), wt, 2);
+    wt = v128.load32_lane(weightPtr + (<usize>i32x4.extract_lane(tc, 3) << 2), wt, 3);
+  }
+  let lo = classHalf(xt, m, wt, b, logLo, false, smoothing, sumW, classes, weighted, lossOut);
+  let smoothLo = halfSmooth;
+  let hi = classHalf(xt, m, wt, b, logHi, true, smoothing, sumW, classes, weighted, lossOut);
+  let smoothHi = halfSmooth;
+  if (lossOut) {
+    let v = v128.shuffle<f32>(f32x4.demote_f64x2_zero(lo), f32x4.demote_f64x2_zero(hi), 0, 1, 4, 5);
+    v128.store(nllPtr + (<usize>r << 2), v128.andnot(canonicalF32x4(v), ignored));
+    return;
+  }
+  let ignLo = i64x2.extend_low_i32x4_s(ignored);
+  let ignHi = i64x2.extend_high_i32x4_s(ignored);
+  let at = nllPtr + (<usize>r << 3);
+  v128.store(at, v128.andnot(canonicalF64x2(lo), ignLo));
+  v128.store(at, v128.andnot(canonicalF64x2(hi), ignHi), 16);
+  if (smoothing > 0) {
+    at = smoothPtr + (<usize>r << 3);
+    v128.store(at, v128.andnot(canonicalF64x2(smoothLo), ignLo));
+    v128.store(at, v128.andnot(canonicalF64x2(smoothHi), ignHi), 16);
   }
 }
 
 /**
  * Rows of at most SHORT_ROW_MAX_CLASSES classes, four at a time with one row per lane (a
  * per-row vector loop would be all tail there), every row of the batch, a last partial group
- * repeating its first row (lanes.ts): column max, then Σ exp(d) and Σ w_c·d_c per lane in f32.
+ * repeating its first row (lanes.ts): column max, then Σ exp(d) and Σ w_c·d_c per lane in f32,
+ * whole groups through softmax's transposed 4×4 blocks, and the four log s as two f64x2 logs.
+ * (Until this round the gathered lane-by-lane columns and four scalar Math.log calls a group
+ * ran 1,000,000×10 at a third of softmax's speed; bench/limits.md has the counts.)
  */
 // @ts-ignore: decorator
 @inline
@@ -204,22 +301,27 @@ function classShortRows(
 ): void {
   let stride = <usize>classes << 2;
   let smooth = smoothing > 0;
-  let one = f32x4.splat(1.0);
   for (let r = 0; r < rows; r += 4) {
     let left = rows - r;
     let p = xPtr + <usize>r * stride;
-    let m = columnMax(p, left, stride, classes, false, one);
-    let s = columnExpSum(p, 0, left, stride, classes, m, false, false, one, weighted ? SECOND_WD : SECOND_D, smooth, weightPtr);
+    let m = fourRowsMax(p, left, stride, classes);
+    let s = fourRowsExpSum(p, left, stride, classes, m, weighted ? SECOND_WD : SECOND_D, smooth, weightPtr);
     let b = columnSecond;
+    let logLo = rowLogsLow(s);
+    let logHi = rowLogsHigh(s);
+    if (left >= 4) {
+      storeClassGroup(r, p, stride, targetPtr, ignoreIndex, weightPtr, m, logLo, logHi, b, smoothing, sumW, classes, nllPtr, smoothPtr, weighted, lossOut);
+      continue;
+    }
     let o1 = laneOffset(1, left, stride);
     let o2 = laneOffset(2, left, stride);
     let o3 = laneOffset(3, left, stride);
     // Unrolled with constant lanes (a loop over k measured 15-35% slower on 1,000,000 × 10, Node 22); a
     // missing row's lane stores row r's results again.
-    storeClassRow(r, p, classes, targetPtr, ignoreIndex, weightPtr, laneF32(m, 0), Math.log(<f64>laneF32(s, 0)), <f64>laneF32(b, 0), smoothing, sumW, nllPtr, smoothPtr, weighted, lossOut);
-    storeClassRow(r + laneRow(1, left), p + o1, classes, targetPtr, ignoreIndex, weightPtr, laneF32(m, 1), Math.log(<f64>laneF32(s, 1)), <f64>laneF32(b, 1), smoothing, sumW, nllPtr, smoothPtr, weighted, lossOut);
-    storeClassRow(r + laneRow(2, left), p + o2, classes, targetPtr, ignoreIndex, weightPtr, laneF32(m, 2), Math.log(<f64>laneF32(s, 2)), <f64>laneF32(b, 2), smoothing, sumW, nllPtr, smoothPtr, weighted, lossOut);
-    storeClassRow(r + laneRow(3, left), p + o3, classes, targetPtr, ignoreIndex, weightPtr, laneF32(m, 3), Math.log(<f64>laneF32(s, 3)), <f64>laneF32(b, 3), smoothing, sumW, nllPtr, smoothPtr, weighted, lossOut);
+    storeClassRow(r, p, classes, targetPtr, ignoreIndex, weightPtr, laneF32(m, 0), laneF64(logLo, logHi, 0), <f64>laneF32(b, 0), smoothing, sumW, nllPtr, smoothPtr, weighted, lossOut);
+    storeClassRow(r + laneRow(1, left), p + o1, classes, targetPtr, ignoreIndex, weightPtr, laneF32(m, 1), laneF64(logLo, logHi, 1), <f64>laneF32(b, 1), smoothing, sumW, nllPtr, smoothPtr, weighted, lossOut);
+    storeClassRow(r + laneRow(2, left), p + o2, classes, targetPtr, ignoreIndex, weightPtr, laneF32(m, 2), laneF64(logLo, logHi, 2), <f64>laneF32(b, 2), smoothing, sumW, nllPtr, smoothPtr, weighted, lossOut);
+    storeClassRow(r + laneRow(3, left), p + o3, classes, targetPtr, ignoreIndex, weightPtr, laneF32(m, 3), laneF64(logLo, logHi, 3), <f64>laneF32(b, 3), smoothing, sumW, nllPtr, smoothPtr, weighted, lossOut);
   }
 }
 
@@ -299,6 +401,26 @@ function gradScalars(
 }
 
 /**
+ * g[j] = a·g[j] (+ b·w_j or + b with smooth) for one row of a whole group (n ≥ 4), whole
+ * vectors only: the last vector, computed before anything is stored, overlaps the one before.
+ */
+// @ts-ignore: decorator
+@inline
+function gradGroupRow(g: usize, n: i32, av: v128, bv: v128, w: usize, smooth: bool, weighted: bool): void {
+  let tailOff = <usize>(n - 4) << 2;
+  let tail = f32x4.mul(v128.load(g + tailOff), av);
+  if (smooth) tail = f32x4.add(tail, weighted ? f32x4.mul(v128.load(w + tailOff), bv) : bv);
+  let j = 0;
+  for (; j + 4 <= n; j += 4) {
+    let off = <usize>j << 2;
+    let v = f32x4.mul(v128.load(g + off), av);
+    if (smooth) v = f32x4.add(v, weighted ? f32x4.mul(v128.load(w + off), bv) : bv);
+    v128.store(g + off, canonicalF32x4(v));
+  }
+  if (j < n) v128.store(g + tailOff, canonicalF32x4(tail));
+}
+
+/**
  * Short rows four at a time (as classShortRows), e stored in grad, then grad = a·e + G per
  * column. The lanes of a partial group repeat its first row: they compute and store exactly
  * that row's values again.
@@ -317,26 +439,32 @@ function classGradShortRows(
     let left = rows - r;
     let p = xPtr + <usize>r * stride;
     let g = gradPtr + <usize>r * stride;
-    let m = columnMax(p, left, stride, classes, false, one);
-    let s = columnExpSum(p, g, left, stride, classes, m, true, false, one, weighted ? SECOND_WD : SECOND_D, smooth, weightPtr);
+    let whole = left >= 4 && classes >= 4;
+    let m = fourRowsMax(p, left, stride, classes);
+    let s = whole
+      ? groupExpSum(p, g, stride, classes, m, true, false, one, weighted ? SECOND_WD : SECOND_D, smooth, weightPtr)
+      : columnExpSum(p, g, left, stride, classes, m, true, false, one, weighted ? SECOND_WD : SECOND_D, smooth, weightPtr);
     let b = columnSecond;
+    // The same logs as the loss path (classShortRows), so the fused call's losses are its bits.
+    let logLo = rowLogsLow(s);
+    let logHi = rowLogsHigh(s);
     let o1 = laneOffset(1, left, stride);
     let o2 = laneOffset(2, left, stride);
     let o3 = laneOffset(3, left, stride);
     // Per lane: a, the target's offset, e_t (read before pass 3 overwrites it) and G_t.
-    let a0 = gradScalars(r, p, classes, targetPtr, ignoreIndex, weightPtr, laneF32(m, 0), <f64>laneF32(s, 0), Math.log(<f64>laneF32(s, 0)), <f64>laneF32(b, 0), smoothing, sumW, sigma, nllPtr, smoothPtr, weighted);
+    let a0 = gradScalars(r, p, classes, targetPtr, ignoreIndex, weightPtr, laneF32(m, 0), <f64>laneF32(s, 0), laneF64(logLo, logHi, 0), <f64>laneF32(b, 0), smoothing, sumW, sigma, nllPtr, smoothPtr, weighted);
     let t0 = rowTargetOffset;
     let gt0 = rowGradT;
     let e0: f64 = t0 >= 0 ? <f64>load<f32>(g + <usize>t0) : 0;
-    let a1 = gradScalars(r + laneRow(1, left), p + o1, classes, targetPtr, ignoreIndex, weightPtr, laneF32(m, 1), <f64>laneF32(s, 1), Math.log(<f64>laneF32(s, 1)), <f64>laneF32(b, 1), smoothing, sumW, sigma, nllPtr, smoothPtr, weighted);
+    let a1 = gradScalars(r + laneRow(1, left), p + o1, classes, targetPtr, ignoreIndex, weightPtr, laneF32(m, 1), <f64>laneF32(s, 1), laneF64(logLo, logHi, 1), <f64>laneF32(b, 1), smoothing, sumW, sigma, nllPtr, smoothPtr, weighted);
     let t1 = rowTargetOffset;
     let gt1 = rowGradT;
     let e1: f64 = t1 >= 0 ? <f64>load<f32>(g + o1 + <usize>t1) : 0;
-    let a2 = gradScalars(r + laneRow(2, left), p + o2, classes, targetPtr, ignoreIndex, weightPtr, laneF32(m, 2), <f64>laneF32(s, 2), Math.log(<f64>laneF32(s, 2)), <f64>laneF32(b, 2), smoothing, sumW, sigma, nllPtr, smoothPtr, weighted);
+    let a2 = gradScalars(r + laneRow(2, left), p + o2, classes, targetPtr, ignoreIndex, weightPtr, laneF32(m, 2), <f64>laneF32(s, 2), laneF64(logLo, logHi, 2), <f64>laneF32(b, 2), smoothing, sumW, sigma, nllPtr, smoothPtr, weighted);
     let t2 = rowTargetOffset;
     let gt2 = rowGradT;
     let e2: f64 = t2 >= 0 ? <f64>load<f32>(g + o2 + <usize>t2) : 0;
-    let a3 = gradScalars(r + laneRow(3, left), p + o3, classes, targetPtr, ignoreIndex, weightPtr, laneF32(m, 3), <f64>laneF32(s, 3), Math.log(<f64>laneF32(s, 3)), <f64>laneF32(b, 3), smoothing, sumW, sigma, nllPtr, smoothPtr, weighted);
+    let a3 = gradScalars(r + laneRow(3, left), p + o3, classes, targetPtr, ignoreIndex, weightPtr, laneF32(m, 3), <f64>laneF32(s, 3), laneF64(logLo, logHi, 3), <f64>laneF32(b, 3), smoothing, sumW, sigma, nllPtr, smoothPtr, weighted);
     let t3 = rowTargetOffset;
     let gt3 = rowGradT;
     let e3: f64 = t3 >= 0 ? <f64>load<f32>(g + o3 + <usize>t3) : 0;
@@ -344,11 +472,19 @@ function classGradShortRows(
     let av = f32x4(<f32>a0, <f32>a1, <f32>a2, <f32>a3);
     let keep = i32x4(t0 >= 0 ? -1 : 0, t1 >= 0 ? -1 : 0, t2 >= 0 ? -1 : 0, t3 >= 0 ? -1 : 0);
     let bv = v128.and(bOff, keep);
-    for (let j = 0; j < classes; j++) {
-      let off = <usize>j << 2;
-      let v = f32x4.mul(gatherColumn(g + off, o1, o2, o3), av);
-      if (smooth) v = f32x4.add(v, weighted ? f32x4.mul(f32x4.splat(load<f32>(weightPtr + off)), bv) : bv);
-      scatterColumn(g + off, o1, o2, o3, canonicalF32x4(v));
+    if (whole) {
+      // Row by row on the stored exps, whole vectors (the same products and sums per element).
+      gradGroupRow(g, classes, broadcastLane(av, 0), broadcastLane(bv, 0), weightPtr, smooth, weighted);
+      gradGroupRow(g + o1, classes, broadcastLane(av, 1), broadcastLane(bv, 1), weightPtr, smooth, weighted);
+      gradGroupRow(g + o2, classes, broadcastLane(av, 2), broadcastLane(bv, 2), weightPtr, smooth, weighted);
+      gradGroupRow(g + o3, classes, broadcastLane(av, 3), broadcastLane(bv, 3), weightPtr, smooth, weighted);
+    } else {
+      for (let j = 0; j < classes; j++) {
+        let off = <usize>j << 2;
+        let v = f32x4.mul(gatherColumn(g + off, o1, o2, o3), av);
+        if (smooth) v = f32x4.add(v, weighted ? f32x4.mul(f32x4.splat(load<f32>(weightPtr + off)), bv) : bv);
+        scatterColumn(g + off, o1, o2, o3, canonicalF32x4(v));
+      }
     }
     if (t0 >= 0) store<f32>(g + <usize>t0, canonicalF32(<f32>(a0 * e0 + gt0)));
     if (t1 >= 0) store<f32>(g + o1 + <usize>t1, canonicalF32(<f32>(a1 * e1 + gt1)));

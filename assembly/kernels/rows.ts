@@ -9,8 +9,13 @@
 // vectors, and four accumulators, which spill: 3-10% ahead on 4096×1000), flushed into an f64x2
 // total every SUM_BLOCK values; the short-row forms sum each row (lane) in one f32 chain, in
 // column order, whether a group is whole (4×4 blocks transposed with shuffles) or not
-// (gathered lane by lane), so a row gives the same bits wherever it sits in a batch.
+// (gathered lane by lane), so a row gives the same bits wherever it sits in a batch. The loss
+// family's second sums (Σ d, Σ w·d, Σ e·d) ride in the same passes (addSecond, one definition for
+// both forms), so its whole groups run the transposed blocks too (fourRowsMax, fourRowsExpSum).
+// A 4×4 block costs four vector loads and eight shuffles per 16 values, a gathered column 16 lane
+// loads (softmax 4096 × 10: 17.4 instructions an element in all, crossentropy.ts for the loss).
 import { expNonPositiveP5F32x4 } from '../math/exp';
+import { logLowLanesF64x2, logHighLanesF64x2 } from '../math/log';
 import {
   addLanes, laneSum, laneMax, firstLanes, loadFirst, storeFirst, blockEnd, gatherColumn, scatterColumn, laneOffset, lo32, hi32, lo64, hi64, storeRows,
 } from '../lanes';
@@ -161,6 +166,16 @@ export function columnMax(p: usize, left: i32, stride: usize, classes: i32, scal
  */
 export let columnSecond: v128 = i32x4(0, 0, 0, 0);
 
+/** b plus column j's term of the `second` form (d, e of that column; w = the address of w_j). */
+// @ts-ignore: decorator
+@inline
+function addSecond(b: v128, second: i32, secondOn: bool, d: v128, e: v128, w: usize): v128 {
+  if (second == SECOND_ED) return f32x4.add(b, f32x4.mul(e, f32x4.pmax(d, f32x4.splat(-reinterpret<f32>(0x7F7FFFFF)))));
+  if (second == SECOND_D && secondOn) return f32x4.add(b, d);
+  if (second == SECOND_WD && secondOn) return f32x4.add(b, f32x4.mul(f32x4.splat(load<f32>(w)), d));
+  return b;
+}
+
 /**
  * Lane k = Σ_j exp(z_kj − m_k), columns in order; with storeExp each exp goes to dst + o_k.
  * With a `second` form other than SECOND_NONE and secondOn, that sum goes to columnSecond
@@ -175,7 +190,6 @@ export function columnExpSum(
   let o1 = laneOffset(1, left, stride);
   let o2 = laneOffset(2, left, stride);
   let o3 = laneOffset(3, left, stride);
-  let lo = f32x4.splat(-reinterpret<f32>(0x7F7FFFFF));
   let s = f32x4.splat(0.0);
   let b = s;
   for (let j = 0; j < classes; j++) {
@@ -185,9 +199,7 @@ export function columnExpSum(
     let e = expNonPositiveP5F32x4(d);
     if (storeExp) scatterColumn(dst + off, o1, o2, o3, e);
     s = f32x4.add(s, e);
-    if (second == SECOND_ED) b = f32x4.add(b, f32x4.mul(e, f32x4.pmax(d, lo)));
-    if (second == SECOND_D && secondOn) b = f32x4.add(b, d);
-    if (second == SECOND_WD && secondOn) b = f32x4.add(b, f32x4.mul(f32x4.splat(load<f32>(weightPtr + off)), d));
+    b = addSecond(b, second, secondOn, d, e, weightPtr + off);
   }
   if (second != SECOND_NONE) columnSecond = b;
   return s;
@@ -285,34 +297,53 @@ function blockColumn(q: usize, stride: usize, k: i32, scaled: bool, tv: v128): v
   return hi64(hi32(r0, r1), hi32(r2, r3));
 }
 
-/** exp(column k of the block at q − m). */
+/**
+ * As columnExpSum for a whole group (classes ≥ 4), transposed; every store is a whole vector.
+ * With storeExp each exp goes to dst (row layout), with storeShifted each d = z − m instead;
+ * the `second` forms and columnSecond are columnExpSum's, summed in the same column order.
+ */
 // @ts-ignore: decorator
 @inline
-function blockColumnExp(q: usize, stride: usize, k: i32, m: v128, scaled: bool, tv: v128): v128 {
-  return expNonPositiveP5F32x4(f32x4.sub(blockColumn(q, stride, k, scaled, tv), m));
-}
-
-/** As columnExpSum for a whole group (classes ≥ 4), transposed; every store is a whole vector. */
-// @ts-ignore: decorator
-@inline
-export function groupExpSum(p: usize, dst: usize, stride: usize, classes: i32, m: v128, storeExp: bool, scaled: bool, tv: v128): v128 {
+export function groupExpSum(
+  p: usize, dst: usize, stride: usize, classes: i32, m: v128, storeExp: bool, scaled: bool, tv: v128,
+  second: i32 = SECOND_NONE, secondOn: bool = false, weightPtr: usize = 0, storeShifted: bool = false,
+): v128 {
   let s = f32x4.splat(0.0);
-  // The last whole block's exps: the overlapping tail block stores them again, so that
-  // every store is a whole vector (partial-lane stores followed by the scale pass's
+  let b = s;
+  // The last whole block's stored values: the overlapping tail block stores them again, so
+  // that every store is a whole vector (partial-lane stores followed by the scale pass's
   // whole-vector loads defeat store-to-load forwarding: measured 1.5x slower on 5 classes).
   let last1 = s;
   let last2 = s;
   let last3 = s;
   let j = 0;
   for (; j + 4 <= classes; j += 4) {
-    let q = p + (<usize>j << 2);
-    let e0 = blockColumnExp(q, stride, 0, m, scaled, tv);
-    let e1 = blockColumnExp(q, stride, 1, m, scaled, tv);
-    let e2 = blockColumnExp(q, stride, 2, m, scaled, tv);
-    let e3 = blockColumnExp(q, stride, 3, m, scaled, tv);
+    let off = <usize>j << 2;
+    let q = p + off;
+    let d0 = f32x4.sub(blockColumn(q, stride, 0, scaled, tv), m);
+    let d1 = f32x4.sub(blockColumn(q, stride, 1, scaled, tv), m);
+    let d2 = f32x4.sub(blockColumn(q, stride, 2, scaled, tv), m);
+    let d3 = f32x4.sub(blockColumn(q, stride, 3, scaled, tv), m);
+    // Stored before the exps, so that the d's need not stay live across them (registers).
+    if (storeShifted) {
+      storeRows(dst + off, stride, d0, d1, d2, d3);
+      last1 = d1;
+      last2 = d2;
+      last3 = d3;
+    }
+    let e0 = expNonPositiveP5F32x4(d0);
+    let e1 = expNonPositiveP5F32x4(d1);
+    let e2 = expNonPositiveP5F32x4(d2);
+    let e3 = expNonPositiveP5F32x4(d3);
     s = f32x4.add(f32x4.add(f32x4.add(f32x4.add(s, e0), e1), e2), e3);
+    if (second != SECOND_NONE) {
+      b = addSecond(b, second, secondOn, d0, e0, weightPtr + off);
+      b = addSecond(b, second, secondOn, d1, e1, weightPtr + off + 4);
+      b = addSecond(b, second, secondOn, d2, e2, weightPtr + off + 8);
+      b = addSecond(b, second, secondOn, d3, e3, weightPtr + off + 12);
+    }
     if (storeExp) {
-      storeRows(dst + (<usize>j << 2), stride, e0, e1, e2, e3);
+      storeRows(dst + off, stride, e0, e1, e2, e3);
       last1 = e1;
       last2 = e2;
       last3 = e3;
@@ -321,31 +352,88 @@ export function groupExpSum(p: usize, dst: usize, stride: usize, classes: i32, m
   let rest = classes - j;
   if (rest > 0) {
     // The overlapping block (columns classes − 4 .. classes − 1): only its last `rest` columns are new.
-    // The block is loaded and transposed once, before the branches (see blockColumn).
+    // The block is loaded and transposed once, before the branches (see blockColumn); in place
+    // (dst == p) the columns it reads are the new ones, not yet overwritten.
     let off = <usize>(classes - 4) << 2;
-    let c1 = blockColumn(p + off, stride, 1, scaled, tv);
-    let c2 = blockColumn(p + off, stride, 2, scaled, tv);
-    let c3 = blockColumn(p + off, stride, 3, scaled, tv);
+    let d1 = f32x4.sub(blockColumn(p + off, stride, 1, scaled, tv), m);
+    let d2 = f32x4.sub(blockColumn(p + off, stride, 2, scaled, tv), m);
+    let d3 = f32x4.sub(blockColumn(p + off, stride, 3, scaled, tv), m);
     let zero = f32x4.splat(0.0);
     let e1 = zero;
     let e2 = zero;
     if (rest == 3) {
-      e1 = expNonPositiveP5F32x4(f32x4.sub(c1, m));
+      e1 = expNonPositiveP5F32x4(d1);
       s = f32x4.add(s, e1);
     }
     if (rest >= 2) {
-      e2 = expNonPositiveP5F32x4(f32x4.sub(c2, m));
+      e2 = expNonPositiveP5F32x4(d2);
       s = f32x4.add(s, e2);
     }
-    let e3 = expNonPositiveP5F32x4(f32x4.sub(c3, m));
+    let e3 = expNonPositiveP5F32x4(d3);
     s = f32x4.add(s, e3);
-    if (storeExp) {
+    if (second != SECOND_NONE) {
+      if (rest == 3) b = addSecond(b, second, secondOn, d1, e1, weightPtr + off + 4);
+      if (rest >= 2) b = addSecond(b, second, secondOn, d2, e2, weightPtr + off + 8);
+      b = addSecond(b, second, secondOn, d3, e3, weightPtr + off + 12);
+    }
+    if (storeExp || storeShifted) {
       // Columns already covered keep their values: f0..f(3-rest) come from the last block.
+      let n1 = storeShifted ? d1 : e1;
+      let n2 = storeShifted ? d2 : e2;
       let f0 = rest == 1 ? last1 : rest == 2 ? last2 : last3;
-      let f1 = rest == 1 ? last2 : rest == 2 ? last3 : e1;
-      let f2 = rest == 1 ? last3 : e2;
-      storeRows(dst + off, stride, f0, f1, f2, e3);
+      let f1 = rest == 1 ? last2 : rest == 2 ? last3 : n1;
+      let f2 = rest == 1 ? last3 : n2;
+      storeRows(dst + off, stride, f0, f1, f2, storeShifted ? d3 : e3);
     }
   }
+  if (second != SECOND_NONE) columnSecond = b;
   return s;
+}
+
+/** Lane k = max over row k of z (column order, NaN skipped): groupMax for whole groups. */
+// @ts-ignore: decorator
+@inline
+export function fourRowsMax(p: usize, left: i32, stride: usize, classes: i32): v128 {
+  let one = f32x4.splat(1.0);
+  return left >= 4 && classes >= 4 ? groupMax(p, stride, classes, false, one) : columnMax(p, left, stride, classes, false, one);
+}
+
+/**
+ * columnExpSum (no stores) with its `second` form, transposed (groupExpSum) for whole groups:
+ * the same sums in the same order either way, so a row's bits do not depend on its group.
+ */
+// @ts-ignore: decorator
+@inline
+export function fourRowsExpSum(p: usize, left: i32, stride: usize, classes: i32, m: v128, second: i32, secondOn: bool, weightPtr: usize): v128 {
+  let one = f32x4.splat(1.0);
+  return left >= 4 && classes >= 4
+    ? groupExpSum(p, 0, stride, classes, m, false, false, one, second, secondOn, weightPtr)
+    : columnExpSum(p, 0, left, stride, classes, m, false, false, one, second, secondOn, weightPtr);
+}
+
+/**
+ * log of lanes 0, 1 (f64x2) of four row sums (math/log.ts, ≈ 1e-15 relative); rowLogsHigh
+ * lanes 2, 3. The logs themselves stay out of line on purpose, like softmax's rowGroupLogs:
+ * inlined, V8 hoists the log's constants out of the group loop and they crowd the exp loop's
+ * registers. (Only these inlined wrappers are exported: an exported function taking v128 is
+ * an ABI warning in AssemblyScript even when no entry re-exports it.)
+ */
+// @ts-ignore: decorator
+@inline
+export function rowLogsLow(s: v128): v128 {
+  return logsLow(s);
+}
+
+// @ts-ignore: decorator
+@inline
+export function rowLogsHigh(s: v128): v128 {
+  return logsHigh(s);
+}
+
+function logsLow(s: v128): v128 {
+  return logLowLanesF64x2(s);
+}
+
+function logsHigh(s: v128): v128 {
+  return logHighLanesF64x2(s);
 }

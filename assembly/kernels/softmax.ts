@@ -6,9 +6,9 @@
 // pass 2 computes e = exp(z - m) with the degree-5 vector exp of math/exp.ts
 // (expNonPositiveP5F32x4: ≤ 2.4 ulp, two operations a vector fewer than the ≤ 1.2 ulp exp;
 // measured 7-15% faster, and invisible in the errors below) and sums it, storing e (softmax)
-// or z - m (log_softmax, long rows) in the same pass; pass 3 runs in place on that row:
-// scales by 1/s (softmax) or subtracts log s (log_softmax). Short-row log_softmax groups
-// write (z - m) - log s from z (shift invariant) in pass 3 instead; the bits are the same.
+// or z - m (log_softmax) in the same pass; pass 3 runs in place on that row: scales by 1/s
+// (softmax) or subtracts log s (log_softmax). Partial short-row groups (fewer than four rows
+// left, or C < 4) write (z - m) - log s from z lane by lane instead; the bits are the same.
 // The max deliberately skips NaN: a NaN anywhere makes exp(NaN - m) = NaN, which poisons
 // s and so every output, exactly as the spec's NaN-propagating max would; +inf and
 // all -inf rows give inf - inf = NaN the same way (no masking, as PyTorch).
@@ -32,12 +32,16 @@
 // σ = 4; it was the same 28% with the degree-6 exp: the f32 rounding of z - m and of the
 // output dominates), logsumexp 6%, log_softmax 7%; i.e. ≥ 3.6x headroom everywhere.
 // test/kernels-abi.test.ts checks all of it with the bounds divided by 4.
+// Cost (callgrind, Node 20, whole call; bench/limits.md): short rows 4096 × 10 softmax 17.4
+// instructions an element, log_softmax 21.8 (its four f64 logs a group are the difference);
+// long rows ≈ 14 (V8 12.4's code for log_softmax: max loop 38, exp-and-sum 139, last pass 48
+// instructions per 16 elements), the exp 21 SIMD operations a vector (13 with FMA).
 // The max and Σ exp(z - m) passes are the row reducer of ./rows.ts (shared with the loss
 // family); row tails and short-row columns follow the conventions of ../lanes.ts.
 import { expNonPositiveP5F32x4, expNonPositiveP5F32 } from '../math/exp';
 import { logPlusShiftF32x4 } from '../math/log';
 import { SHORT_ROW_MAX_CLASSES, firstLanes, loadFirst, storeFirst, laneOffset, gatherColumn, scatterColumn, broadcastLane, laneMax } from '../lanes';
-import { loadZ, rowMax, expSumRow, columnMax, columnExpSum, groupMax, groupMaxRowwise, groupExpSum } from './rows';
+import { loadZ, rowMax, expSumRow, columnMax, columnExpSum, groupMax, groupMaxRowwise, groupExpSum, SECOND_NONE } from './rows';
 
 // ---- per-row passes (the max and Σ exp(z − m) are the row reducer's, ./rows) -----------
 
@@ -68,36 +72,6 @@ function mapRow(dst: usize, n: i32, v: f32, sub: bool): void {
   }
 }
 
-/** dst[i] = (z[i] - m) - logS. */
-// @ts-ignore: decorator
-@inline
-function shiftRow(p: usize, dst: usize, n: i32, m: f32, logS: f32): void {
-  let mv = f32x4.splat(m);
-  let lv = f32x4.splat(logS);
-  let i = 0;
-  for (; i + 16 <= n; i += 16) {
-    let off = <usize>i << 2;
-    let q = p + off;
-    let d = dst + off;
-    let z0 = v128.load(q);
-    let z1 = v128.load(q, 16);
-    let z2 = v128.load(q, 32);
-    let z3 = v128.load(q, 48);
-    v128.store(d, f32x4.sub(f32x4.sub(z0, mv), lv));
-    v128.store(d, f32x4.sub(f32x4.sub(z1, mv), lv), 16);
-    v128.store(d, f32x4.sub(f32x4.sub(z2, mv), lv), 32);
-    v128.store(d, f32x4.sub(f32x4.sub(z3, mv), lv), 48);
-  }
-  for (; i + 4 <= n; i += 4) {
-    let off = <usize>i << 2;
-    v128.store(dst + off, f32x4.sub(f32x4.sub(v128.load(p + off), mv), lv));
-  }
-  if (i < n) {
-    let off = <usize>i << 2;
-    storeFirst(dst + off, f32x4.sub(f32x4.sub(loadFirst(p + off, n - i), mv), lv), n - i);
-  }
-}
-
 // ---- four rows at a time, one per lane (short rows; lanes.ts: columns) -----------------
 
 /**
@@ -111,19 +85,19 @@ function rowGroupLogs(s: v128, shift: v128): v128 {
 
 
 /**
- * dst[i] *= scale for one row of a whole group (n >= 4) with whole-vector stores only: the
- * last vector (loaded before anything is stored) overlaps the one before it and rewrites
- * its lanes with the same products.
+ * dst[i] *= v (or -= v with `sub`, a constant) for one row of a whole group (n >= 4) with
+ * whole-vector stores only: the last vector (loaded before anything is stored) overlaps the
+ * one before it and rewrites its lanes with the same results.
  */
 // @ts-ignore: decorator
 @inline
-function scaleGroupRow(q: usize, n: i32, sv: v128): void {
+function mapGroupRow(q: usize, n: i32, v: v128, sub: bool): void {
   let tailAt = q + (<usize>(n - 4) << 2);
-  let tail = f32x4.mul(v128.load(tailAt), sv);
+  let tail = sub ? f32x4.sub(v128.load(tailAt), v) : f32x4.mul(v128.load(tailAt), v);
   let j = 0;
   for (; j + 4 <= n; j += 4) {
     let a = q + (<usize>j << 2);
-    v128.store(a, f32x4.mul(v128.load(a), sv));
+    v128.store(a, sub ? f32x4.sub(v128.load(a), v) : f32x4.mul(v128.load(a), v));
   }
   if (j < n) v128.store(tailAt, tail);
 }
@@ -140,20 +114,16 @@ function softmaxAcrossRows(xPtr: usize, rows: i32, classes: i32, outPtr: usize, 
     let o = outPtr + base;
     if (left >= 4 && classes >= 4) {
       let m = groupMax(p, stride, classes, false, tv);
-      let s = groupExpSum(p, o, stride, classes, m, !log, false, tv);
-      if (log) {
-        let logS = rowGroupLogs(s, f32x4.splat(0.0));
-        shiftRow(p, o, classes, f32x4.extract_lane(m, 0), f32x4.extract_lane(logS, 0));
-        shiftRow(p + stride, o + stride, classes, f32x4.extract_lane(m, 1), f32x4.extract_lane(logS, 1));
-        shiftRow(p + (stride << 1), o + (stride << 1), classes, f32x4.extract_lane(m, 2), f32x4.extract_lane(logS, 2));
-        shiftRow(p + stride * 3, o + stride * 3, classes, f32x4.extract_lane(m, 3), f32x4.extract_lane(logS, 3));
-      } else {
-        let inv = f32x4.div(f32x4.splat(1.0), s);
-        scaleGroupRow(o, classes, broadcastLane(inv, 0));
-        scaleGroupRow(o + stride, classes, broadcastLane(inv, 1));
-        scaleGroupRow(o + (stride << 1), classes, broadcastLane(inv, 2));
-        scaleGroupRow(o + stride * 3, classes, broadcastLane(inv, 3));
-      }
+      // log_softmax: the exp pass stores d = z − m (whole vectors, transposed back) and the
+      // last pass subtracts log s in place, as softmax scales its stored exps: the same two f32
+      // operations as (z − m) − log s from z, so the same bits, without the partial-lane tail
+      // loads and stores of a per-row pass over z (1,000,000×10 ran at 63% of softmax).
+      let s = groupExpSum(p, o, stride, classes, m, !log, false, tv, SECOND_NONE, false, 0, log);
+      let v = log ? rowGroupLogs(s, f32x4.splat(0.0)) : f32x4.div(f32x4.splat(1.0), s);
+      mapGroupRow(o, classes, broadcastLane(v, 0), log);
+      mapGroupRow(o + stride, classes, broadcastLane(v, 1), log);
+      mapGroupRow(o + (stride << 1), classes, broadcastLane(v, 2), log);
+      mapGroupRow(o + stride * 3, classes, broadcastLane(v, 3), log);
       continue;
     }
     let m = columnMax(p, left, stride, classes, false, tv);
@@ -261,7 +231,7 @@ function softmaxRows(xPtr: usize, rows: i32, classes: i32, temperature: f64, out
       m = rowMax(p, classes, false, 1.0);
     }
     if (log) {
-      // The exp pass writes d = z − m (the same f32 difference shiftRow would form) and the
+      // The exp pass writes d = z − m (the f32 difference the exp is taken of) and the
       // last pass subtracts log s in place: the output row is written while the exps keep the
       // core busy, and the last pass runs on L1, as softmax's scale does (reading x again and
       // writing a fresh row there was 1.1-1.2x slower on 4096×1000, Node 22).

@@ -17,6 +17,10 @@ const ops = {
   logsumexpT: (e, x, r, c, o) => e.logsumexp(x, r, c, 1.7, o),
   ceNone: (e, x, r, c, o, t) => e.crossEntropyClass(x, r, c, t, -100, 0, 0, 0, c, o, 0, 1),
   ceSmooth: (e, x, r, c, o, t) => e.crossEntropyClass(x, r, c, t, -100, 0, 0, 0.1, c, o, 0, 1),
+  // the f64 per-row parts ('mean'/'sum'): nll to o, smooth to aux; rows whose target is 3 ignored
+  ceParts: (e, x, r, c, o, t, aux) => e.crossEntropyClass(x, r, c, t, 3, 0, 0, 0.1, c, o, aux, 0),
+  cePartsWeighted: (e, x, r, c, o, t, aux) => e.crossEntropyClass(x, r, c, t, 3, 1, aux + 16 * r, 0.1, c, o, aux, 0),
+  ceIgnoreNone: (e, x, r, c, o, t) => e.crossEntropyClass(x, r, c, t, 3, 0, 0, 0, c, o, 0, 1),
   ceGrad: (e, x, r, c, o, t, aux) => e.crossEntropyClassGrad(x, r, c, t, -100, 0, 0, 0.1, c, 1 / r, o, aux, aux + 8 * r),
   // class weights: the f32 values after the two per-row f64 outputs in aux
   ceWeighted: (e, x, r, c, o, t, aux) => e.crossEntropyClass(x, r, c, t, -100, 1, aux + 16 * r, 0.1, c, o, 0, 1),

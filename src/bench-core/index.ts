@@ -284,3 +284,45 @@ export function describeBuild(lk: Engine): string {
 export function describeEngine(): string {
   return describeRuntime().text;
 }
+
+/**
+ * The CPU a run measured, with the vector extensions that decide how fast native peers are
+ * (onnxruntime-node's kernels run 1.5–2× faster with AVX-512 than with AVX2 alone), so figures
+ * from different hosts are never read as one. `null` = not known (browsers, hosts without
+ * /proc/cpuinfo): a page cannot see the CPU's flags, and guessing would mislabel a table.
+ */
+export interface CpuInfo {
+  /** Model name, e.g. 'AMD EPYC 9R14 96-Core Processor', or 'unknown'. */
+  model: string;
+  avx2: boolean | null;
+  /** AVX-512 Foundation (avx512f). */
+  avx512: boolean | null;
+  /** The AVX-512 subsets present without their prefix ('f', 'bw', 'vl', 'bf16', …). */
+  avx512Subsets: string[];
+}
+
+/** A CPU whose model may be known (os.cpus()) but whose flags are not. */
+export function unknownCpu(model = 'unknown'): CpuInfo {
+  return { model: model.trim() || 'unknown', avx2: null, avx512: null, avx512Subsets: [] };
+}
+
+/**
+ * CpuInfo from the text of Linux's /proc/cpuinfo (its first processor: every core of a host
+ * reports the same model and flags). Without a `flags` line (not x86, or not Linux's format)
+ * the extensions are unknown, not absent.
+ */
+export function parseCpuinfo(text: string, fallbackModel = 'unknown'): CpuInfo {
+  const model = /^model name\s*:\s*(.*)$/m.exec(text)?.[1]?.trim() || fallbackModel;
+  const flagsLine = /^flags\s*:(.*)$/m.exec(text)?.[1];
+  if (flagsLine === undefined) return unknownCpu(model);
+  const flags = new Set(flagsLine.trim().split(/\s+/));
+  const avx512Subsets = [...flags].filter((f) => f.startsWith('avx512')).map((f) => f.slice(6).replace(/^_/, '')).sort();
+  return { model, avx2: flags.has('avx2'), avx512: flags.has('avx512f'), avx512Subsets };
+}
+
+/** 'AMD EPYC 9R14 96-Core Processor (AVX2 yes, AVX-512 yes: bf16, bw, f, vl)', as every report prints it. */
+export function describeCpu(cpu: CpuInfo): string {
+  const said = (v: boolean | null) => (v === null ? 'unknown' : v ? 'yes' : 'no');
+  const subsets = cpu.avx512 && cpu.avx512Subsets.length ? `: ${cpu.avx512Subsets.join(', ')}` : '';
+  return `${cpu.model} (AVX2 ${said(cpu.avx2)}, AVX-512 ${said(cpu.avx512)}${subsets})`;
+}

@@ -24,6 +24,7 @@ import {
   callLogitkit,
   checkAccuracy,
   describeBuild,
+  describeCpu,
   describeEngine,
   makeWorkload,
   naiveRun,
@@ -34,6 +35,7 @@ import {
   type BenchOp,
   type Workload,
 } from '../bench-core/index.js';
+import { hostCpu } from '../bench-core/host.js';
 
 interface Row {
   op: BenchOp;
@@ -113,8 +115,15 @@ export async function runBench(argv: string[]): Promise<number> {
     process.stderr.write(`logitkit bench: could not initialise logitkit: ${(err as Error).message}\n`);
     return 1;
   }
+  // Which CPU, and whether it has AVX2 / AVX-512: native peers' speed depends on them, so a
+  // figure is only comparable with figures from the same kind of host.
+  const cpu = hostCpu();
   const machine = {
-    cpu: os.cpus()[0]?.model?.trim() ?? 'unknown',
+    cpu: cpu.model,
+    avx2: cpu.avx2,
+    avx512: cpu.avx512,
+    avx512Subsets: cpu.avx512Subsets,
+    cpuDescription: describeCpu(cpu),
     cores: typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length,
     node: process.version,
     platform: `${os.platform()} ${os.arch()}`,
@@ -123,7 +132,7 @@ export async function runBench(argv: string[]): Promise<number> {
   const engine = describeEngine();
   const build = describeBuild(wasm);
   const buildReason = wasm.features.buildReason;
-  say(`logitkit bench${quick ? ' --quick' : ''}: ${machine.cpu}, ${machine.cores} cores; engine: ${engine}; wasm build: ${build}${buildReason ? ` (${buildReason})` : ''}`);
+  say(`logitkit bench${quick ? ' --quick' : ''}: ${machine.cpuDescription}, ${machine.cores} cores; engine: ${engine}; wasm build: ${build}${buildReason ? ` (${buildReason})` : ''}`);
   // Wall-clock timings charge other processes' work to whatever was running: say so when it shows.
   const load = os.loadavg()[0] ?? 0;
   if (load > machine.cores / 2) say(`note: the machine is busy (1-minute load average ${load.toFixed(1)} on ${machine.cores} cores); expect noisy numbers.`);
@@ -152,7 +161,7 @@ export async function runBench(argv: string[]): Promise<number> {
 
   const durationSec = Math.round((performance.now() - started) / 100) / 10;
   say(formatTable(results));
-  say(`done in ${durationSec} s on ${engine}, wasm build ${build}. Melem/s = rows × classes / median time (p25–p75 in the JSON); ratios are vs naive JS.`);
+  say(`done in ${durationSec} s on ${engine}, wasm build ${build}, CPU ${machine.cpuDescription}. Melem/s = rows × classes / median time (p25–p75 in the JSON); ratios are vs naive JS.`);
   if (json) {
     const out = {
       command: `logitkit bench${argv.length ? ' ' + argv.join(' ') : ''}`,
