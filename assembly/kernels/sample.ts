@@ -671,7 +671,7 @@ function firstBelow(wp: usize, n: i32, limit: f64): i32 {
  * The kept prefix length K over the sorted candidates (weights in wp), by the reference's
  * rules; −1 when L is not the whole top-k set and too short to decide.
  */
-function decide(wp: usize, n: i32, complete: bool, classes: i32, topP: f64, S: f64, minP: f64, keep: i32): i32 {
+function decide(wp: usize, n: i32, complete: bool, classes: i32, topP: f64, S: f64, minP: f64, keep: i32, m: f32): i32 {
   // K is the current kept length; −1 means "the whole row", not yet known to fit in L.
   let K: i32 = complete ? n : -1;
   let bound: i32 = complete ? n : classes;
@@ -697,8 +697,13 @@ function decide(wp: usize, n: i32, complete: bool, classes: i32, topP: f64, S: f
     let limit = K >= 0 ? K : n;
     let cut = firstBelow(wp, limit, minP);
     if (cut < 0) {
-      if (K < 0) return -1;
-      cut = K;
+      if (K < 0) {
+        // No candidate is below min-p, but every token collect() left out is (its z is under the
+        // threshold): the cut is right after the candidates. Without this, min-p alone widened to
+        // a sort of the whole row whenever no token fell in the threshold's 1e-3-nat margin.
+        if (!outsideBelow(m, minP)) return -1;
+        cut = n;
+      } else cut = K;
     }
     K = min(max(cut, keep), K >= 0 ? K : bound);
     if (K > n) return -1;
@@ -1184,7 +1189,7 @@ function sampleRowsWith(
       if (nn < 0) K = -1;
       else {
         let whole = complete || typFirst || band;
-        K = topPOn || minPOn ? decide(wp, nn, whole, classes, topP, S, minP, keep) : whole ? nn : -2;
+        K = topPOn || minPOn ? decide(wp, nn, whole, classes, topP, S, minP, keep, m) : whole ? nn : -2;
         if (typOn && !typFirst && K >= 0) {
           K = typical(zp, keys, wp, idx, wFull, K, classes, m, keep, typicalP, band);
           nn = K;
