@@ -79,9 +79,11 @@ const configs = [
 ];
 
 const m = machineInfo();
-console.log(`# sample: one row × ${CLASSES} classes, float32 — ${m.cpu}, ${m.cores} cores, Node ${m.node}`);
-console.log('| workload | options | naive JS (comparator sort) ms | logitkit js (typed-array key sort) ms | logitkit wasm ms | wasm vs naive | wasm vs logitkit js | kept |');
-console.log('|---|---|---:|---:|---:|---:|---:|---:|');
+// --sampler prints only issue 25's table.
+const print = samplerOnly ? () => {} : (line) => console.log(line);
+print(`# sample: one row × ${CLASSES} classes, float32 — ${m.cpu}, ${m.cores} cores, Node ${m.node}`);
+print('| workload | options | naive JS (comparator sort) ms | logitkit js (typed-array key sort) ms | logitkit wasm ms | wasm vs naive | wasm vs logitkit js | kept |');
+print('|---|---|---:|---:|---:|---:|---:|---:|');
 for (const w of samplerOnly ? [] : workloads) {
   for (const c of configs) {
     const r = rng(99);
@@ -143,10 +145,10 @@ const paths = [
   ['typicalP=0.9 topP=0.9 T=0.8 (no top-k)', { typicalP: 0.9, topP: 0.9, temperature: 0.8 }],
   ["typicalP=0.9 topP=0.9 T=0.8, order 'llama.cpp'", { typicalP: 0.9, topP: 0.9, temperature: 0.8, order: 'llama.cpp' }],
 ];
-console.log('');
-console.log(`# issue-16 paths: wasm sample, one row × ${CLASSES}, N(0, 2.5²) logits — ${m.cpu}, Node ${m.node}; one run, shared machine`);
-console.log('| path | wasm ms (p50) | × baseline | kept |');
-console.log('|---|---:|---:|---:|');
+print('');
+print(`# issue-16 paths: wasm sample, one row × ${CLASSES}, N(0, 2.5²) logits — ${m.cpu}, Node ${m.node}; one run, shared machine`);
+print('| path | wasm ms (p50) | × baseline | kept |');
+print('|---|---:|---:|---:|');
 const r16 = rng(7);
 let baseMs = 0;
 for (const [name, o] of samplerOnly ? [] : paths) {
