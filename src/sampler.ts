@@ -220,11 +220,7 @@ export class Sampler {
   #mirostatDraw(f: Float32Array): number {
     const ms = this.#mirostat!;
     const ids = this.#ids.length >= f.length ? this.#ids : (this.#ids = new Int32Array(f.length));
-    // The scan reads the bits: an int32 compare with −inf's pattern is about twice as fast as a
-    // float load and compare in V8, and nearly every entry is −inf after the filters.
-    const bits = f === this.#row ? this.#rowBits : new Int32Array(f.buffer, f.byteOffset, f.length);
-    let n = 0;
-    for (let j = 0; j < bits.length; j++) if (bits[j] !== NEG_INF_BITS) ids[n++] = j;
+    const n = finiteIds(f === this.#row ? this.#rowBits : new Int32Array(f.buffer, f.byteOffset, f.length), ids);
     let m = -Infinity;
     let top = 0;
     for (let i = 0; i < n; i++) {
@@ -307,6 +303,24 @@ export class Sampler {
     this.#thinking = thinking;
     if (this.#rng !== null) this.#rng.s = (st.rng as number) >>> 0;
   }
+}
+
+/**
+ * The indices of the entries that are not −inf, into ids; returns their count. It reads the float32
+ * bits (int32 compares are cheaper than float loads in V8) four at a time: the AND of four −inf
+ * patterns is −inf's pattern, and of anything else not (a filtered row holds no NaN), so runs of
+ * −inf — nearly all of a filtered row — cost one test per four entries.
+ */
+function finiteIds(bits: Int32Array, ids: Int32Array): number {
+  let n = 0;
+  let j = 0;
+  const end4 = bits.length & ~3;
+  for (; j < end4; j += 4) {
+    if ((bits[j]! & bits[j + 1]! & bits[j + 2]! & bits[j + 3]!) === NEG_INF_BITS) continue;
+    for (let q = j; q < j + 4; q++) if (bits[q] !== NEG_INF_BITS) ids[n++] = q;
+  }
+  for (; j < bits.length; j++) if (bits[j] !== NEG_INF_BITS) ids[n++] = j;
+  return n;
 }
 
 function checkIds(ids: Int32Array, vocab: number, name: string): void {

@@ -16,14 +16,14 @@ const fround = Math.fround;
 
 describeEachBackend('Mirostat', (lk) => {
   for (const version of [2, 1] as const)
-    for (const C of [200, 3000])
+    for (const C of [201, 3001]) // not multiples of 4: the kept-id scan has a tail
       it(`v${version}, vocab ${C}: 50 steps equal the reference step by step (token and μ), minP and temperature before it`, () => {
         const seed = 31 + C + version;
         const tau = version === 2 ? 3 : 4;
         const eta = 0.15;
         const m = 100;
         const T = 0.8;
-        const minP = C === 200 ? 0 : 0.001;
+        const minP = C === 201 ? 0 : 0.001;
         const s = lk().sampler({ vocab: C, seed, temperature: T, minP, mirostat: { version, tau, eta, m } });
         const stream = splitMix32(seed);
         let mu = 2 * tau;
