@@ -79,6 +79,11 @@ const NEG_INF_BITS = -8388608;
 
 const SAMPLER_ONLY = ['vocab', 'prompt', 'state', 'mirostat', 'minTokens', 'seed', 'random'] as const;
 
+/**
+ * One sequence's sampler, made by `lk.sampler(options)` (docs/sampler.md): `sample(logits)` draws a
+ * token and appends it to the history, `accept(token)` appends one chosen elsewhere, `history` and
+ * `state` (plain JSON) report where it is, `reset()` returns to just-constructed.
+ */
 export class Sampler {
   readonly vocab: number;
   readonly #hooks: SamplerHooks;
