@@ -189,3 +189,19 @@ export async function loadAdapters(loaders, { skip = new Set(), log = () => {} }
   }
   return { adapters, unavailable };
 }
+
+/**
+ * Seconds per call of fn: doubling the call count until one batch takes at least minSeconds of the
+ * clock `seconds` (wall time by default; Node callers may pass a CPU clock). The interleaved A/B
+ * scripts (compare-dist.js, sample.js --sampler) time each side of a round with it.
+ */
+export function secondsPerCall(fn, minSeconds = 0.02, seconds = () => performance.now() / 1000) {
+  let n = 1;
+  for (;;) {
+    const t0 = seconds();
+    for (let i = 0; i < n; i++) fn();
+    const s = seconds() - t0;
+    if (s >= minSeconds) return s / n;
+    n *= 2;
+  }
+}

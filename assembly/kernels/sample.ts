@@ -534,29 +534,7 @@ function collect(zp: usize, classes: i32, zt: f32, keys: usize, m: f32, wantMass
   // −inf tokens are never candidates (as in the reference's rankOrder).
   if (zt == -Infinity) zt = -f32.MAX_VALUE;
   collectedBelow = zt;
-  let n = 0;
-  let s: f64 = 0.0;
-  let tv = f32x4.splat(zt);
-  let j = 0;
-  for (; j + 4 <= classes; j += 4) {
-    if (!v128.any_true(f32x4.ge(v128.load(zp + (<usize>j << 2)), tv))) continue;
-    for (let q = j; q < j + 4; q++) {
-      let z = load<f32>(zp + (<usize>q << 2));
-      if (z >= zt) {
-        setKey(keys, n++, rankKey(z, q));
-        if (wantMass) s += weightOf(z, m);
-      }
-    }
-  }
-  for (; j < classes; j++) {
-    let z = load<f32>(zp + (<usize>j << 2));
-    if (z >= zt) {
-      setKey(keys, n++, rankKey(z, j));
-      if (wantMass) s += weightOf(z, m);
-    }
-  }
-  collectedMass = s;
-  return n;
+  return screenedScan(zp, classes, zt, keys, m, wantMass, false, 0, 0);
 }
 
 /**
@@ -565,26 +543,47 @@ function collect(zp: usize, classes: i32, zt: f32, keys: usize, m: f32, wantMass
  */
 function collectKept(zp: usize, classes: i32, firstKey: u64, lastKey: u64, zLast: f32, keys: usize): i32 {
   if (zLast == -Infinity) zLast = -f32.MAX_VALUE;
+  return screenedScan(zp, classes, zLast, keys, 0, false, true, firstKey, lastKey);
+}
+
+/**
+ * The one scan behind collect and collectKept: every j with z_j ≥ lo (lo finite), four at a time
+ * skipped when none of them reaches lo, visited in index order. Each visited token stores its rank
+ * key (collect), or its index when its rank key is in [firstKey, lastKey] (byRank, collectKept);
+ * collect's call leaves in collectedMass the sum of w = exp(z − m) over them in index order (0 without wantMass).
+ */
+function screenedScan(zp: usize, classes: i32, lo: f32, keys: usize, m: f32, wantMass: bool, byRank: bool, firstKey: u64, lastKey: u64): i32 {
   let n = 0;
-  let tv = f32x4.splat(zLast);
+  let s: f64 = 0.0;
+  let tv = f32x4.splat(lo);
   let j = 0;
   for (; j + 4 <= classes; j += 4) {
     if (!v128.any_true(f32x4.ge(v128.load(zp + (<usize>j << 2)), tv))) continue;
     for (let q = j; q < j + 4; q++) {
       let z = load<f32>(zp + (<usize>q << 2));
-      if (z >= zLast) {
-        let key = rankKey(z, q);
-        if (key <= lastKey && key >= firstKey) setKey(keys, n++, <u64><u32>q);
+      if (z >= lo) {
+        n = visitScanned(keys, n, z, q, byRank, firstKey, lastKey);
+        if (wantMass) s += weightOf(z, m);
       }
     }
   }
   for (; j < classes; j++) {
     let z = load<f32>(zp + (<usize>j << 2));
-    if (z >= zLast) {
-      let key = rankKey(z, j);
-      if (key <= lastKey && key >= firstKey) setKey(keys, n++, <u64><u32>j);
+    if (z >= lo) {
+      n = visitScanned(keys, n, z, j, byRank, firstKey, lastKey);
+      if (wantMass) s += weightOf(z, m);
     }
   }
+  if (!byRank) collectedMass = s;
+  return n;
+}
+
+// @ts-ignore: decorator
+@inline
+function visitScanned(keys: usize, n: i32, z: f32, j: i32, byRank: bool, firstKey: u64, lastKey: u64): i32 {
+  let key = rankKey(z, j);
+  if (!byRank) setKey(keys, n++, key);
+  else if (key <= lastKey && key >= firstKey) setKey(keys, n++, <u64><u32>j);
   return n;
 }
 
@@ -672,7 +671,7 @@ function firstBelow(wp: usize, n: i32, limit: f64): i32 {
  * The kept prefix length K over the sorted candidates (weights in wp), by the reference's
  * rules; −1 when L is not the whole top-k set and too short to decide.
  */
-function decide(wp: usize, n: i32, complete: bool, classes: i32, topP: f64, S: f64, minP: f64, keep: i32): i32 {
+function decide(wp: usize, n: i32, complete: bool, classes: i32, topP: f64, S: f64, minP: f64, keep: i32, m: f32): i32 {
   // K is the current kept length; −1 means "the whole row", not yet known to fit in L.
   let K: i32 = complete ? n : -1;
   let bound: i32 = complete ? n : classes;
@@ -698,8 +697,13 @@ function decide(wp: usize, n: i32, complete: bool, classes: i32, topP: f64, S: f
     let limit = K >= 0 ? K : n;
     let cut = firstBelow(wp, limit, minP);
     if (cut < 0) {
-      if (K < 0) return -1;
-      cut = K;
+      if (K < 0) {
+        // No candidate is below min-p, but every token collect() left out is (its z is under the
+        // threshold): the cut is right after the candidates. Without this, min-p alone widened to
+        // a sort of the whole row whenever no token fell in the threshold's 1e-3-nat margin.
+        if (!outsideBelow(m, minP)) return -1;
+        cut = n;
+      } else cut = K;
     }
     K = min(max(cut, keep), K >= 0 ? K : bound);
     if (K > n) return -1;
@@ -1185,7 +1189,7 @@ function sampleRowsWith(
       if (nn < 0) K = -1;
       else {
         let whole = complete || typFirst || band;
-        K = topPOn || minPOn ? decide(wp, nn, whole, classes, topP, S, minP, keep) : whole ? nn : -2;
+        K = topPOn || minPOn ? decide(wp, nn, whole, classes, topP, S, minP, keep, m) : whole ? nn : -2;
         if (typOn && !typFirst && K >= 0) {
           K = typical(zp, keys, wp, idx, wFull, K, classes, m, keep, typicalP, band);
           nn = K;
