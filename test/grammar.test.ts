@@ -1,0 +1,174 @@
+/**
+ * logitkit/grammar end to end: JSON schemas compiled by XGrammar for gpt-tokenizer's o200k
+ * vocabulary (200 007 ids), documents drawn from random logits under the per-step bitmask, every
+ * document decoded, parsed and validated (ajv) against its schema.
+ */
+import { beforeAll, describe, expect, it } from 'vitest';
+import Ajv from 'ajv';
+import ranks from 'gpt-tokenizer/bpeRanks/o200k_base';
+import { init, LogitkitError, type Engine } from '../src/index.js';
+import { GrammarVocabulary, sampleConstrained, type GrammarConstraint } from '../src/grammar.js';
+import { splitMix32 } from '../src/engine.js';
+import { rng } from './helpers/random.js';
+
+/** o200k_base: ranks 0..199997 (199998 unused), then <|endoftext|> = 199999 … <|endofprompt|> = 200006. */
+const VOCAB = 200_007;
+const EOT = 199_999;
+
+const SCHEMAS = {
+  person: {
+    type: 'object',
+    properties: {
+      name: { type: 'string', maxLength: 12 },
+      // XGrammar 0.1.27 enforces integer ranges only up to a power of ten: maximum 120 compiles to
+      // "1" [0-2] [0-9] and lets 126 through (docs/grammar.md), so this range stays exact.
+      age: { type: 'integer', minimum: 0, maximum: 99 },
+      tags: { type: 'array', items: { enum: ['a', 'b', 'c'] }, maxItems: 3 },
+    },
+    required: ['name', 'age', 'tags'],
+  },
+  nested: {
+    type: 'object',
+    properties: {
+      id: { type: 'integer', minimum: 1, maximum: 9999 },
+      active: { type: 'boolean' },
+      kind: { enum: ['x', 'y', null] },
+      point: {
+        type: 'object',
+        properties: { x: { type: 'integer', minimum: -50, maximum: 50 }, y: { type: 'integer', minimum: -50, maximum: 50 } },
+        required: ['x', 'y'],
+      },
+    },
+    required: ['id', 'active', 'kind', 'point'],
+  },
+  orders: {
+    type: 'array',
+    minItems: 1,
+    maxItems: 3,
+    items: {
+      type: 'object',
+      properties: { sku: { type: 'string', pattern: '^[A-Z]{3}-[0-9]{2}$' }, qty: { type: 'integer', minimum: 1, maximum: 99 } },
+      required: ['sku', 'qty'],
+    },
+  },
+} as const;
+
+const utf8 = new TextEncoder();
+function bytesOf(tokens: number[]): Uint8Array {
+  const out: number[] = [];
+  for (const t of tokens) {
+    const r = ranks[t];
+    expect(r, `token ${t} has bytes`).toBeDefined();
+    out.push(...(typeof r === 'string' ? utf8.encode(r) : r!));
+  }
+  return Uint8Array.from(out);
+}
+
+/** One document: fresh N(0, 2²)-ish random logits each step, the grammar's mask, lk.sample. */
+async function generate(lk: Engine, c: GrammarConstraint, seed: number, maxTokens = 300): Promise<number[]> {
+  const noise = rng(seed);
+  const random = splitMix32(seed);
+  const x = new Float32Array(VOCAB);
+  const tokens: number[] = [];
+  while (!c.done) {
+    if (tokens.length === maxTokens) throw new Error(`no stop token after ${maxTokens} tokens: ${new TextDecoder().decode(bytesOf(tokens))}`);
+    for (let i = 0; i < VOCAB; i++) x[i] = (noise() - 0.5) * 8;
+    tokens.push(await sampleConstrained(lk, c, x, { random }));
+  }
+  return tokens;
+}
+
+describe('logitkit/grammar with o200k', () => {
+  let vocabulary: GrammarVocabulary;
+  let wasm: Engine;
+  let js: Engine;
+  beforeAll(async () => {
+    vocabulary = await GrammarVocabulary.create({ tokens: ranks, vocab: VOCAB, stopTokens: [EOT] });
+    wasm = await init({ backend: 'wasm' });
+    js = await init({ backend: 'js' });
+    expect(wasm.backend).toBe('wasm');
+  }, 120_000);
+
+  for (const [name, schema] of Object.entries(SCHEMAS))
+    it(`50 documents from random logits for '${name}' all parse and validate`, async () => {
+      const validate = new Ajv({ strict: true }).compile(schema);
+      const grammar = await vocabulary.jsonSchema(schema);
+      const decoder = new TextDecoder('utf-8', { fatal: true });
+      const seen = new Set<string>();
+      for (let d = 0; d < 50; d++) {
+        const c = await grammar.constraint();
+        const tokens = await generate(wasm, c, 1000 * d + name.length);
+        // The document ends with the stop token and nowhere else.
+        expect(tokens.at(-1)).toBe(EOT);
+        expect(tokens.slice(0, -1).includes(EOT)).toBe(false);
+        const text = decoder.decode(bytesOf(tokens.slice(0, -1)));
+        const doc: unknown = JSON.parse(text);
+        expect(validate(doc), `${text}: ${JSON.stringify(validate.errors)}`).toBe(true);
+        seen.add(text);
+        c.dispose();
+      }
+      // Random logits, not one document 50 times.
+      expect(seen.size).toBeGreaterThan(40);
+      grammar.dispose();
+    }, 300_000);
+
+  it('the js and wasm backends draw the same documents for the same seed', async () => {
+    const grammar = await vocabulary.jsonSchema(SCHEMAS.nested);
+    for (const seed of [3, 4]) {
+      const a = await grammar.constraint();
+      const b = await grammar.constraint();
+      expect(await generate(js, b, seed)).toEqual(await generate(wasm, a, seed));
+    }
+  }, 120_000);
+
+  it('the mask allows exactly what the grammar accepts, and a refused token leaves the state unchanged', async () => {
+    const grammar = await vocabulary.jsonSchema(SCHEMAS.orders);
+    const c = await grammar.constraint();
+    const mask = await c.mask();
+    expect(mask.length).toBe(Math.ceil(VOCAB / 32));
+    const allowed: number[] = [];
+    for (let t = 0; t < VOCAB; t++) if ((mask[t >> 5]! >>> (t & 31)) & 1) allowed.push(t);
+    // An array of objects starts with '[' — every allowed token's text starts so, and '[' itself is one.
+    expect(allowed.length).toBeGreaterThan(0);
+    expect(allowed.every((t) => typeof ranks[t] === 'string' && (ranks[t] as string).startsWith('['))).toBe(true);
+    expect(allowed).toContain(ranks.indexOf('['));
+    expect(allowed).not.toContain(EOT);
+    const brace = ranks.indexOf('{');
+    expect(() => c.accept(brace)).toThrow(expect.objectContaining({ code: 'invalid_argument', argument: 'token' }));
+    expect(() => c.accept(VOCAB)).toThrow(expect.objectContaining({ code: 'target_out_of_range' }));
+    expect(await c.mask()).toEqual(mask);
+    // A token from the mask is accepted; rollBack returns to the first mask.
+    c.accept(ranks.indexOf('['));
+    expect(await c.mask()).not.toEqual(mask);
+    c.rollBack(1);
+    expect(await c.mask()).toEqual(mask);
+    expect(() => c.rollBack(1)).toThrow(LogitkitError);
+  });
+
+  it('options.tokenBitmask joins the grammar mask: both must allow the token', async () => {
+    const grammar = await vocabulary.jsonSchema({ type: 'integer' });
+    const c = await grammar.constraint();
+    const mask = await c.mask();
+    const quote: number[] = [];
+    for (let t = 0; t < VOCAB; t++) if ((mask[t >> 5]! >>> (t & 31)) & 1) quote.push(t);
+    // '-', the digits and o200k's many-digit tokens.
+    expect(quote.length).toBeGreaterThan(10);
+    // Allow only one of the grammar's tokens: it must be drawn, whatever the logits say.
+    const only = new Int32Array(mask.length);
+    const pick = quote.at(-1)!;
+    only[pick >> 5] = 1 << (pick & 31);
+    const x = new Float32Array(VOCAB);
+    x[quote[0]!] = 50;
+    expect(await sampleConstrained(wasm, c, x, { seed: 1, tokenBitmask: only })).toBe(pick);
+    await expect(sampleConstrained(wasm, c, x, { tokenBitmask: new Int32Array(3) })).rejects.toMatchObject({ code: 'shape_mismatch' });
+  });
+
+  it('bad vocabularies and schemas are LogitkitErrors', async () => {
+    await expect(GrammarVocabulary.create({ tokens: ['a', 'b'], stopTokens: [] })).rejects.toMatchObject({ code: 'invalid_argument', argument: 'options.stopTokens' });
+    await expect(GrammarVocabulary.create({ tokens: ['a', 'b'], stopTokens: [2] })).rejects.toMatchObject({ code: 'target_out_of_range' });
+    await expect(GrammarVocabulary.create({ tokens: ['a', [300]], stopTokens: [0] })).rejects.toMatchObject({ code: 'invalid_argument', argument: 'options.tokens' });
+    await expect(GrammarVocabulary.create({ tokens: ['a', 'b'], vocab: 1, stopTokens: [0] })).rejects.toMatchObject({ code: 'shape_mismatch' });
+    await expect(vocabulary.jsonSchema('{ not json')).rejects.toMatchObject({ code: 'invalid_argument', argument: 'schema' });
+    await expect(vocabulary.ebnf('root ::= ')).rejects.toMatchObject({ code: 'invalid_argument' });
+  });
+});
