@@ -12,6 +12,10 @@ import { isLkBuffer, releaseWidened, type BufferType, type LkBuffer } from './bu
 import { describeValue as describe, fail, LogitkitError } from './errors.js';
 import * as calibration from './metrics/calibration.js';
 import * as keys from './options.js';
+// ---- decoding rules (issue 25) ----
+import { checkRules, dynamicTemperatureOf, historyAdjust, shapeRows, type DecodeStep, type HistoryAdjust, type HistoryRuleOptions, type ResolvedRules, type StatefulRuleOptions } from './decoding.js';
+import { Sampler, SplitMix32, type SamplerHooks, type SamplerState } from './sampler.js';
+// ---- end decoding rules ----
 import { checkBins, checkClasses, checkDType, checkInteger, checkLabels, checkReduction, checkTemperature, checkTemperatureRange } from './options.js';
 import * as recal from './metrics/recalibration.js';
 import * as shift from './metrics/label-shift.js';
@@ -107,7 +111,7 @@ export interface BceOptions {
 export interface KlDivOptions extends DTypeOption {
   reduction?: 'none' | 'sum' | 'batchmean';
 }
-export interface SampleOptions extends DTypeOption, ConstraintOptions, SamplerOptions {
+export interface SampleOptions extends DTypeOption, ConstraintOptions, SamplerOptions, HistoryRuleOptions {
   temperature?: number;
   topK?: number;
   topP?: number;
@@ -118,6 +122,20 @@ export interface SampleOptions extends DTypeOption, ConstraintOptions, SamplerOp
   seed?: number;
   random?: () => number;
 }
+// ---- decoding rules (issue 25) ----
+/** lk.sampler's options: every SampleOptions key (history aside), plus the sampler's own. */
+export type SamplerCreateOptions = Omit<SampleOptions, 'history' | 'logprobs' | 'topLogprobs' | 'logprobsOf' | 'dtype' | 'guidance'> &
+  StatefulRuleOptions & {
+    /** Vocabulary size: every logits row has this many values. */
+    vocab: number;
+    /** The tokens before the first sampled one: the history starts here, and reset() returns here. */
+    prompt?: Int32Array;
+    /** A `sampler.state`: continue exactly from there. */
+    state?: SamplerState;
+    /** Hugging Face CFG: `unconditional` is one row (vocab values) or a function of the history returning it. */
+    guidance?: { scale: number; unconditional: Float32Array | ((history: Int32Array) => Float32Array) };
+  };
+// ---- end decoding rules ----
 export interface AdjustOptions extends DTypeOption {
   /** z = x / temperature first (default 1). */
   temperature?: number;
@@ -661,14 +679,22 @@ export class Engine {
     const [classes, options] = shapeArgs(args, 0) as [number | undefined, SampleOptions | undefined];
     this.#live();
     checkOptions(options, keys.SAMPLE_OPTION_KEYS);
-    return this.#withLogits(x, classes, options, (r) => {
-      const o = this.#filterOptions(r, options);
-      // XTC's draw is the second uniform of each row's pair, as in sample, so one seed gives both the same decisions.
-      if (o.xtc !== null) o.xtcDraws = drawUniforms(2 * r.rows, options).filter((_, i) => i % 2 === 1);
-      const out = new Float32Array(r.rows * r.classes);
-      noTokenLeft(this.#b.filterLogits(r.x, r.rows, r.classes, o, out));
-      return out;
-    });
+    return this.#withLogits(x, classes, options, (r) => this.#filterRows(r, options, null));
+  }
+
+  #filterRows(r0: Resolved, options: SampleOptions | undefined, step: DecodeStep | null): Float32Array {
+    const { r, o, temperatures } = this.#decodeRows(r0, options, step);
+    // XTC's draw is the second uniform of each row's pair, as in sample, so one seed gives both the same decisions.
+    if (o.xtc !== null) o.xtcDraws = drawUniforms(2 * r.rows, options).filter((_, i) => i % 2 === 1);
+    const out = new Float32Array(r.rows * r.classes);
+    if (temperatures === null) noTokenLeft(this.#b.filterLogits(r.x, r.rows, r.classes, o, out));
+    else
+      for (let i = 0; i < r.rows; i++) {
+        const C = r.classes;
+        const bad = this.#b.filterLogits(r.x.subarray(i * C, (i + 1) * C), 1, C, rowOptions(o, i, temperatures[i]!), out.subarray(i * C, (i + 1) * C));
+        noTokenLeft(bad < 0 ? bad : i);
+      }
+    return out;
   }
 
   sample(x: LogitsInput, classes: number, options: SampleOptions & { logprobs: true }): SampleResult;
@@ -679,22 +705,79 @@ export class Engine {
     const [classes, options] = shapeArgs(args, 0) as [number | undefined, SampleOptions | undefined];
     this.#live();
     checkOptions(options, keys.SAMPLE_OPTION_KEYS);
-    return this.#withLogits(x, classes, options, (r): Int32Array | SampleResult => {
-      const o = this.#filterOptions(r, options);
-      const lp = checkLogprobs(options);
-      let uniforms: Float64Array;
-      if (o.xtc !== null) {
-        // Each row draws a pair from its stream: the token's uniform, then XTC's.
-        const pairs = drawUniforms(2 * r.rows, options);
-        uniforms = pairs.filter((_, i) => i % 2 === 0);
-        o.xtcDraws = pairs.filter((_, i) => i % 2 === 1);
-      } else uniforms = drawUniforms(r.rows, options);
-      const out = new Int32Array(r.rows);
-      noTokenLeft(this.#b.sample(r.x, r.rows, r.classes, o, uniforms, out));
-      if (lp !== null) return logprobsOf(this.#b, r.x, r.rows, r.classes, o, out, lp.n, lp.processed);
-      return out;
-    });
+    return this.#withLogits(x, classes, options, (r) => this.#sampleRows(r, options, null));
   }
+
+  #sampleRows(r0: Resolved, options: SampleOptions | undefined, step: DecodeStep | null): Int32Array | SampleResult {
+    const { r, o, temperatures } = this.#decodeRows(r0, options, step);
+    const lp = checkLogprobs(options);
+    if (lp !== null && temperatures !== null) fail('invalid_argument', 'options.logprobs with options.dynamicTemperature is not supported: the processed distribution differs per row', 'options.logprobs');
+    let uniforms: Float64Array;
+    if (o.xtc !== null) {
+      // Each row draws a pair from its stream: the token's uniform, then XTC's.
+      const pairs = drawUniforms(2 * r.rows, options);
+      uniforms = pairs.filter((_, i) => i % 2 === 0);
+      o.xtcDraws = pairs.filter((_, i) => i % 2 === 1);
+    } else uniforms = drawUniforms(r.rows, options);
+    const out = new Int32Array(r.rows);
+    if (temperatures === null) noTokenLeft(this.#b.sample(r.x, r.rows, r.classes, o, uniforms, out));
+    else
+      for (let i = 0; i < r.rows; i++) {
+        const C = r.classes;
+        const bad = this.#b.sample(r.x.subarray(i * C, (i + 1) * C), 1, C, rowOptions(o, i, temperatures[i]!), uniforms.subarray(i, i + 1), out.subarray(i, i + 1));
+        noTokenLeft(bad < 0 ? bad : i);
+      }
+    if (lp !== null) return logprobsOf(this.#b, r.x, r.rows, r.classes, o, out, lp.n, lp.processed);
+    return out;
+  }
+
+  // ---- decoding rules (issue 25): lk.sampler, history rules, shaping ----
+
+  /**
+   * A stateful sampler for one sequence (docs/sampler.md): sample(logits) → token, accept(token),
+   * history, state (plain JSON), reset(). Both backends give identical tokens for the same seed.
+   */
+  sampler(options: SamplerCreateOptions): Sampler {
+    this.#live();
+    const hooks: SamplerHooks = {
+      sample: (x, o, step) => this.#withLogits(x, o.vocab, undefined, (r) => this.#sampleRows(oneRow(r), withoutVocab(o), step) as Int32Array, 'logits')[0]!,
+      filter: (x, o, step) => this.#withLogits(x, o.vocab, undefined, (r) => this.#filterRows(oneRow(r), withoutVocab(o), step), 'logits'),
+      topk: (z, k) => {
+        const values = new Float32Array(k);
+        const ids = new Int32Array(k);
+        this.#b.topk(z, 1, z.length, k, values, ids);
+        return { values, ids };
+      },
+    };
+    return new Sampler(options, hooks);
+  }
+
+  /**
+   * Options → the backend's FilterOptions, with the decoding rules applied first: softCap and
+   * guidance reshape a copy of x; the history rules (history = options.history, else
+   * penaltyTokens) become sparse edits; dynamicTemperature gives one temperature per row (null: off).
+   */
+  #decodeRows(r0: Resolved, options: SampleOptions | undefined, step: DecodeStep | null): { r: Resolved; o: FilterOptions; temperatures: Float64Array | null } {
+    const rules = checkRules(options, r0.classes);
+    let unconditional: Float32Array | null = step?.unconditional ?? null;
+    if (rules.guidance !== null && unconditional === null) {
+      const u = rules.guidance.unconditional;
+      if (!(u instanceof Float32Array)) fail('invalid_argument', 'options.guidance.unconditional must be a Float32Array (rows × vocab) in one-step calls; functions are for lk.sampler', 'options.guidance.unconditional');
+      unconditional = u;
+    }
+    if (unconditional !== null && unconditional.length !== r0.rows * r0.classes)
+      fail('shape_mismatch', `options.guidance.unconditional has ${unconditional.length} values, expected rows × vocab = ${r0.rows * r0.classes}`, 'options.guidance.unconditional');
+    const x = shapeRows(r0.x, r0.rows, r0.classes, rules, unconditional);
+    const r = x === r0.x ? r0 : { ...r0, x, widened: false, buffer: null };
+    const o = this.#filterOptions(r, options, rules, step);
+    let temperatures: Float64Array | null = null;
+    if (rules.dynamicTemperature !== null) {
+      temperatures = new Float64Array(r.rows);
+      for (let i = 0; i < r.rows; i++) temperatures[i] = dynamicTemperatureOf(unscaledRow(r.x, i, r.classes, o), o.temperature, rules.dynamicTemperature);
+    }
+    return { r, o, temperatures };
+  }
+  // ---- end decoding rules ----
 
   /**
    * float32 → float16 / bfloat16 bits (round to nearest even, as float32ToFloat16Bits), narrowed
@@ -737,6 +820,10 @@ export class Engine {
     if (!(draftTokens instanceof Int32Array)) fail('invalid_argument', `draftTokens = ${describe(draftTokens)}, expected an Int32Array of token ids`, 'draftTokens');
     if (options?.xtc !== undefined) fail('invalid_argument', 'options.xtc is not supported by verifyDraft: its kept set is random per row, so p and q would not be the distributions drawn from', 'options.xtc');
     if (options?.logprobs !== undefined) fail('invalid_argument', 'options.logprobs is not supported by verifyDraft', 'options.logprobs');
+    // ---- decoding rules: the history rules read penaltyTokens (extended row by row); the row shaping is not supported here ----
+    for (const k of ['history', 'softCap', 'guidance', 'dynamicTemperature'] as const)
+      if (options?.[k] !== undefined) fail('invalid_argument', `options.${k} is not supported by verifyDraft${k === 'history' ? ' (pass penaltyTokens)' : ''}`, `options.${k}`);
+    // ---- end decoding rules ----
     const pt = options?.penaltyTokens;
     if (pt !== undefined && !(pt instanceof Int32Array))
       fail('invalid_argument', `options.penaltyTokens = ${describe(pt)}, expected one Int32Array (verifyDraft appends the draft tokens row by row)`, 'options.penaltyTokens');
@@ -1079,7 +1166,7 @@ export class Engine {
     );
   }
 
-  #filterOptions(r: Resolved, o: SampleOptions | undefined): FilterOptions {
+  #filterOptions(r: Resolved, o: SampleOptions | undefined, rules: ResolvedRules | null = null, step: DecodeStep | null = null): FilterOptions {
     const temperature = o?.temperature ?? 1;
     if (typeof temperature !== 'number' || !Number.isFinite(temperature) || temperature < 0)
       fail('invalid_temperature', `options.temperature = ${describe(temperature)}, expected a finite number ≥ 0 (0 = greedy)`, 'options.temperature');
@@ -1099,6 +1186,10 @@ export class Engine {
     if (typeof minTokensToKeep !== 'number' || !Number.isInteger(minTokensToKeep) || minTokensToKeep < 1)
       fail('invalid_argument', `options.minTokensToKeep = ${describe(minTokensToKeep)}, expected an integer ≥ 1`, 'options.minTokensToKeep');
     let penaltyTokens: Int32Array[] | null = null;
+    // ---- decoding rules: `history` fills in for penaltyTokens and feeds the history rules ----
+    const history = o?.history !== undefined ? tokenLists(o.history, 'history', r.rows, r.classes) : null;
+    if (o?.penaltyTokens === undefined && history !== null) penaltyTokens = history;
+    // ---- end decoding rules ----
     if (o?.penaltyTokens !== undefined) {
       const pt = o.penaltyTokens;
       if (pt instanceof Int32Array) penaltyTokens = new Array<Int32Array>(r.rows).fill(pt);
@@ -1118,7 +1209,21 @@ export class Engine {
       fail('invalid_argument', 'pass either options.seed or options.random, not both', 'options.random');
     const samplers = checkSamplers(o);
     const constraints = checkConstraints(o, r.rows, r.classes);
-    const prepared = prepareRows(r.x, r.rows, r.classes, constraints, repetitionPenalty, penaltyTokens);
+    // ---- decoding rules: the history rules as sparse per-row edits ----
+    rules ??= checkRules(o, r.classes);
+    let adjust: HistoryAdjust[] | null = null;
+    const lists = history ?? penaltyTokens;
+    const historyRules = rules.dry !== null || rules.ngram > 0 || rules.badWords !== null || rules.sequenceBias !== null || rules.thinking !== null;
+    if (historyRules || step !== null) {
+      adjust = [];
+      for (let i = 0; i < r.rows; i++) {
+        const a = historyAdjust(lists?.[i] ?? new Int32Array(0), rules, step?.thinking ?? null);
+        if (step !== null) for (const t of step.bans) a.ban.add(t);
+        adjust.push(a);
+      }
+    }
+    // ---- end decoding rules ----
+    const prepared = prepareRows(r.x, r.rows, r.classes, constraints, repetitionPenalty, penaltyTokens, adjust);
     return { temperature, topK, topP, minP, repetitionPenalty, penaltyTokens, minTokensToKeep, ...samplers, xtcDraws: null, ...prepared };
   }
 }
@@ -1143,6 +1248,58 @@ function noTokenLeft(row: number): void {
   if (row >= 0)
     fail('no_token_allowed', `row ${row} has no token left: the constraints (tokenBitmask, allowedTokens, suppressTokens) allow none with a logit above -inf`, 'options');
 }
+
+// ---- decoding rules (issue 25) ----
+/** One token-id list per row from an Int32Array (every row) or rows Int32Arrays, ids checked. */
+function tokenLists(v: unknown, name: string, rows: number, classes: number): Int32Array[] {
+  let lists: Int32Array[];
+  if (v instanceof Int32Array) lists = new Array<Int32Array>(rows).fill(v);
+  else if (Array.isArray(v) && v.length === rows && v.every((p) => p instanceof Int32Array)) lists = v as Int32Array[];
+  else fail('shape_mismatch', `options.${name} = ${describe(v)}, expected an Int32Array (all rows) or an array of ${rows} Int32Arrays (one per row)`, `options.${name}`);
+  for (const list of lists)
+    for (let i = 0; i < list.length; i++)
+      if (!(list[i]! >= 0 && list[i]! < classes)) fail('target_out_of_range', `options.${name} contains ${list[i]}, expected token ids 0 ≤ id < ${classes}`, `options.${name}`);
+  return lists;
+}
+
+/** lk.sampler takes one row of logits per step. */
+function oneRow(r: Resolved): Resolved {
+  if (r.rows !== 1) fail('shape_mismatch', `logits has ${r.rows} rows of vocab = ${r.classes}, expected one row (lk.sampler samples one sequence)`, 'logits');
+  return r;
+}
+
+function withoutVocab(o: Record<string, unknown> & { vocab: number }): SampleOptions {
+  const { vocab: _vocab, ...rest } = o;
+  return rest as SampleOptions;
+}
+
+/** Row i's logits as the temperature stage receives them (edits and mask applied, NaN → −inf), in float64. */
+function unscaledRow(x: Float32Array, i: number, classes: number, o: FilterOptions): Float64Array {
+  const z = new Float64Array(classes);
+  for (let j = 0; j < classes; j++) z[j] = x[i * classes + j]!;
+  const e = o.edits;
+  if (e !== null) for (let q = e.offsets[i]!; q < e.offsets[i + 1]!; q++) z[e.ids[q]!] = e.values[q]!;
+  if (o.mask !== null) {
+    const at = i * o.maskStride;
+    for (let j = 0; j < classes; j++) if (((o.mask[at + (j >> 5)]! >>> (j & 31)) & 1) === 0) z[j] = -Infinity;
+  }
+  for (let j = 0; j < classes; j++) if (z[j] !== z[j]) z[j] = -Infinity;
+  return z;
+}
+
+/** Row i of o as one-row FilterOptions with temperature t (dynamicTemperature runs row by row). */
+function rowOptions(o: FilterOptions, i: number, t: number): FilterOptions {
+  let edits = o.edits;
+  if (edits !== null) {
+    const a = edits.offsets[i]!;
+    const b = edits.offsets[i + 1]!;
+    edits = { offsets: Int32Array.of(0, b - a), ids: edits.ids.slice(a, b), values: edits.values.slice(a, b) };
+  }
+  const words = o.maskStride;
+  const mask = o.mask === null || words === 0 ? o.mask : o.mask.subarray(i * words, (i + 1) * words);
+  return { ...o, temperature: t, edits, mask, maskStride: 0, xtcDraws: o.xtcDraws === null ? null : o.xtcDraws.subarray(i, i + 1), penaltyTokens: o.penaltyTokens === null ? null : [o.penaltyTokens[i]!] };
+}
+// ---- end decoding rules ----
 
 /** The uniforms drawUniforms would give, one at a time. */
 function uniformStream(o: SampleOptions | undefined): () => number {
@@ -1183,13 +1340,7 @@ function drawUniforms(rows: number, o: SampleOptions | undefined): Float64Array 
  * 53-bit uniform so that probabilities down to 2^-53 are reachable.
  */
 export function splitMix32(seed: number): () => number {
-  let s = (Math.trunc(seed) ^ Math.trunc(seed / 4294967296)) >>> 0;
-  const next32 = (): number => {
-    s = (s + 0x9e3779b9) >>> 0;
-    let z = s;
-    z = Math.imul(z ^ (z >>> 16), 0x85ebca6b) >>> 0;
-    z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35) >>> 0;
-    return (z ^ (z >>> 16)) >>> 0;
-  };
-  return () => ((next32() >>> 5) * 67108864 + (next32() >>> 6)) / 9007199254740992;
+  // The generator lives in sampler.ts, where lk.sampler saves and restores its position.
+  const g = new SplitMix32(seed);
+  return () => g.next();
 }

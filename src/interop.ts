@@ -19,7 +19,7 @@ import { checkOptionKeys, PROCESSOR_EXCLUDED_KEYS, SAMPLE_OPTION_KEYS } from './
 export const PROCESSOR_OPTION_KEYS: readonly string[] = [...SAMPLE_OPTION_KEYS.filter((k) => !(PROCESSOR_EXCLUDED_KEYS as readonly string[]).includes(k)), 'mode'];
 
 /** The sampling options that make sense for a processor (penalty tokens come from the input ids). */
-export type LogitsProcessorOptions = Omit<SampleOptions, 'penaltyTokens' | 'dtype' | 'logprobs' | 'topLogprobs' | 'logprobsOf'> & {
+export type LogitsProcessorOptions = Omit<SampleOptions, 'penaltyTokens' | 'dtype' | 'logprobs' | 'topLogprobs' | 'logprobsOf' | 'history'> & {
   /** 'sample': draw the token here and leave one finite logit; 'filter' (default): write back filterLogits. */
   mode?: 'filter' | 'sample';
 };

@@ -55,9 +55,22 @@ export const SAMPLE_OPTION_KEYS: readonly string[] = [
   'logprobs',
   'topLogprobs',
   'logprobsOf',
+  // ---- decoding rules (issue 25) ----
+  'history',
+  'dry',
+  'noRepeatNgramSize',
+  'badWords',
+  'sequenceBias',
+  'thinkingBudget',
+  'dynamicTemperature',
+  'softCap',
+  'guidance',
+  // ---- end decoding rules ----
 ]
 /** Keys a logits processor takes from each call instead (ids, tensor dtype) or cannot use (it returns logits, not logprobs). */
-export const PROCESSOR_EXCLUDED_KEYS = ['penaltyTokens', 'dtype', 'logprobs', 'topLogprobs', 'logprobsOf'] as const;
+export const PROCESSOR_EXCLUDED_KEYS = ['penaltyTokens', 'dtype', 'logprobs', 'topLogprobs', 'logprobsOf', 'history'] as const;
+/** lk.sampler's options: the sample options plus what only a stateful sampler can do. */
+export const SAMPLER_OPTION_KEYS: readonly string[] = [...SAMPLE_OPTION_KEYS.filter((k) => k !== 'history' && k !== 'logprobs' && k !== 'topLogprobs' && k !== 'logprobsOf'), 'vocab', 'prompt', 'state', 'mirostat', 'minTokens'];
 export const INIT_KEYS = ['backend', 'threads', 'wasm', 'warmup', 'memoryLimit'] as const;
 export const ADJUST_KEYS = ['dtype', 'temperature', 'scale', 'bias', 'matrix', 'out'] as const;
 export const APPLY_CALIBRATION_KEYS = ['dtype', 'out'] as const;

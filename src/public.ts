@@ -43,3 +43,9 @@ export type { SampleResult, VerifyDraftResult, LogitBias, SampleOrder, Constrain
 export type { LogitsProcessorOptions, LogitsProcessorFunction, LogitsTensorLike, InputIds } from './interop.js';
 export { multilabelMetrics, MultilabelAccumulator } from './metrics/multilabel.js';
 export type { MultilabelReport, MultilabelLabel, MultilabelStats } from './metrics/multilabel.js';
+// ---- decoding rules (issue 25) ----
+export { Sampler } from './sampler.js';
+export type { SamplerState, SamplerLogits } from './sampler.js';
+export type { SamplerCreateOptions } from './engine.js';
+export type { DryOptions, ThinkingBudgetOptions, GuidanceOptions, HistoryRuleOptions, StatefulRuleOptions, ThinkingState } from './decoding.js';
+// ---- end decoding rules ----

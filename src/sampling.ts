@@ -11,6 +11,7 @@
 import type { Backend, FilterOptions, RowEdits } from './backends/backend.js';
 import { describeValue as describe, fail } from './errors.js';
 import { drawFromKept, weightOf } from './backends/js-sample.js';
+import type { HistoryAdjust } from './decoding.js';
 
 /** Every sample / filterLogits option key: the list lives with the other ops' in options.ts. */
 export { SAMPLE_OPTION_KEYS } from './options.js';
@@ -296,7 +297,9 @@ export interface ResolvedConstraints {
  * The effective mask (tokenBitmask ∧ allowedTokens ∧ ¬suppressTokens) and the sparse edits of
  * every row, from the float32 logits x. Edited value of token t, in this order, each step
  * rounded to float32: + bias_t; then, if t is in the penalty window, the CTRL repetition penalty
- * (v > 0 → v / r, else v · r) and v − (c_t·α_f + α_p) with c_t its count in the window.
+ * (v > 0 → v / r, else v · r) and v − (c_t·α_f + α_p) with c_t its count in the window; then
+ * the history rules' additions (DRY, sequence bias), bans (−inf) and forced token (0, the only
+ * token its row's mask allows) from src/decoding.ts.
  */
 export function prepareRows(
   x: Float32Array,
@@ -305,12 +308,15 @@ export function prepareRows(
   c: ResolvedConstraints,
   repetitionPenalty: number,
   penaltyTokens: Int32Array[] | null,
+  adjust: HistoryAdjust[] | null = null,
 ): Pick<FilterOptions, 'edits' | 'mask' | 'maskStride' | 'constrained'> {
   const words = Math.ceil(classes / 32);
   let mask: Int32Array | null = null;
   let maskStride = 0;
-  if (c.allowed !== null || c.suppressed !== null) {
-    const perRow = (c.bitmask !== null && c.bitmask.length !== words) || (c.allowed !== null && !sharedList(c.allowed)) || (c.suppressed !== null && !sharedList(c.suppressed));
+  // A forced token (thinking budget) is the row's only allowed token: that needs a mask per row.
+  const forcing = adjust !== null && adjust.some((a) => a.force >= 0);
+  if (c.allowed !== null || c.suppressed !== null || forcing) {
+    const perRow = forcing || (c.bitmask !== null && c.bitmask.length !== words) || (c.allowed !== null && !sharedList(c.allowed)) || (c.suppressed !== null && !sharedList(c.suppressed));
     const mrows = perRow ? rows : 1;
     mask = new Int32Array(mrows * words);
     for (let r = 0; r < mrows; r++) {
@@ -323,6 +329,11 @@ export function prepareRows(
         for (let i = 0; i < words; i++) row[i]! &= only[i]!;
       }
       if (c.suppressed !== null) for (const t of c.suppressed[r]!) row[t >> 5]! &= ~(1 << (t & 31));
+      const f = adjust?.[r]?.force ?? -1;
+      if (f >= 0) {
+        row.fill(0);
+        row[f >> 5] = 1 << (f & 31);
+      }
     }
     maskStride = perRow ? words : 0;
   } else if (c.bitmask !== null) {
@@ -332,7 +343,8 @@ export function prepareRows(
 
   const penalise = penaltyTokens !== null && c.lastN !== 0 && (repetitionPenalty !== 1 || c.frequency !== 0 || c.presence !== 0);
   let edits: RowEdits | null = null;
-  if (c.bias !== null || penalise) {
+  const adjusted = adjust !== null && adjust.some((a) => a.add.size > 0 || a.ban.size > 0 || a.force >= 0);
+  if (c.bias !== null || penalise || adjusted) {
     const offsets = new Int32Array(rows + 1);
     const ids: number[] = [];
     const values: number[] = [];
@@ -346,7 +358,13 @@ export function prepareRows(
         const from = c.lastN < 0 ? 0 : Math.max(0, list.length - c.lastN);
         for (let i = from; i < list.length; i++) counts.set(list[i]!, (counts.get(list[i]!) ?? 0) + 1);
       }
+      const a = adjust?.[r];
       const touched = new Set<number>([...biasOf.keys(), ...counts.keys()]);
+      if (a !== undefined) {
+        for (const t of a.add.keys()) touched.add(t);
+        for (const t of a.ban) touched.add(t);
+        if (a.force >= 0) touched.add(a.force);
+      }
       for (const t of touched) {
         let v = x[r * classes + t]!;
         const b = biasOf.get(t);
@@ -356,13 +374,23 @@ export function prepareRows(
           if (repetitionPenalty !== 1) v = v > 0 ? Math.fround(v / repetitionPenalty) : Math.fround(v * repetitionPenalty);
           if (c.frequency !== 0 || c.presence !== 0) v = Math.fround(v - (n * c.frequency + c.presence));
         }
+        if (a !== undefined) {
+          // The history rules come after the penalties (llama.cpp: penalties, then DRY); a ban
+          // is −inf; the forced token gets 0 so that it is drawn whatever its logit was.
+          const d = a.add.get(t);
+          if (d !== undefined) v = Math.fround(v + d);
+          if (a.ban.has(t)) v = -Infinity;
+          if (t === a.force) v = 0;
+        }
         ids.push(t), values.push(v);
       }
     }
     offsets[rows] = ids.length;
     edits = { offsets, ids: Int32Array.from(ids), values: Float32Array.from(values) };
   }
-  const constrained = c.bitmask !== null || c.allowed !== null || c.suppressed !== null;
+  // Bans are constraints too: a row they leave empty is an error, never a silent token 0.
+  const banned = adjust !== null && adjust.some((a) => a.ban.size > 0);
+  const constrained = c.bitmask !== null || c.allowed !== null || c.suppressed !== null || banned || forcing;
   return { edits, mask, maskStride, constrained };
 }
 

@@ -534,29 +534,7 @@ function collect(zp: usize, classes: i32, zt: f32, keys: usize, m: f32, wantMass
   // −inf tokens are never candidates (as in the reference's rankOrder).
   if (zt == -Infinity) zt = -f32.MAX_VALUE;
   collectedBelow = zt;
-  let n = 0;
-  let s: f64 = 0.0;
-  let tv = f32x4.splat(zt);
-  let j = 0;
-  for (; j + 4 <= classes; j += 4) {
-    if (!v128.any_true(f32x4.ge(v128.load(zp + (<usize>j << 2)), tv))) continue;
-    for (let q = j; q < j + 4; q++) {
-      let z = load<f32>(zp + (<usize>q << 2));
-      if (z >= zt) {
-        setKey(keys, n++, rankKey(z, q));
-        if (wantMass) s += weightOf(z, m);
-      }
-    }
-  }
-  for (; j < classes; j++) {
-    let z = load<f32>(zp + (<usize>j << 2));
-    if (z >= zt) {
-      setKey(keys, n++, rankKey(z, j));
-      if (wantMass) s += weightOf(z, m);
-    }
-  }
-  collectedMass = s;
-  return n;
+  return screenedScan(zp, classes, zt, keys, m, wantMass, false, 0, 0);
 }
 
 /**
@@ -565,26 +543,47 @@ function collect(zp: usize, classes: i32, zt: f32, keys: usize, m: f32, wantMass
  */
 function collectKept(zp: usize, classes: i32, firstKey: u64, lastKey: u64, zLast: f32, keys: usize): i32 {
   if (zLast == -Infinity) zLast = -f32.MAX_VALUE;
+  return screenedScan(zp, classes, zLast, keys, 0, false, true, firstKey, lastKey);
+}
+
+/**
+ * The one scan behind collect and collectKept: every j with z_j ≥ lo (lo finite), four at a time
+ * skipped when none of them reaches lo, visited in index order. Each visited token stores its rank
+ * key (collect), or its index when its rank key is in [firstKey, lastKey] (byRank, collectKept);
+ * collect's call leaves in collectedMass the sum of w = exp(z − m) over them in index order (0 without wantMass).
+ */
+function screenedScan(zp: usize, classes: i32, lo: f32, keys: usize, m: f32, wantMass: bool, byRank: bool, firstKey: u64, lastKey: u64): i32 {
   let n = 0;
-  let tv = f32x4.splat(zLast);
+  let s: f64 = 0.0;
+  let tv = f32x4.splat(lo);
   let j = 0;
   for (; j + 4 <= classes; j += 4) {
     if (!v128.any_true(f32x4.ge(v128.load(zp + (<usize>j << 2)), tv))) continue;
     for (let q = j; q < j + 4; q++) {
       let z = load<f32>(zp + (<usize>q << 2));
-      if (z >= zLast) {
-        let key = rankKey(z, q);
-        if (key <= lastKey && key >= firstKey) setKey(keys, n++, <u64><u32>q);
+      if (z >= lo) {
+        n = visitScanned(keys, n, z, q, byRank, firstKey, lastKey);
+        if (wantMass) s += weightOf(z, m);
       }
     }
   }
   for (; j < classes; j++) {
     let z = load<f32>(zp + (<usize>j << 2));
-    if (z >= zLast) {
-      let key = rankKey(z, j);
-      if (key <= lastKey && key >= firstKey) setKey(keys, n++, <u64><u32>j);
+    if (z >= lo) {
+      n = visitScanned(keys, n, z, j, byRank, firstKey, lastKey);
+      if (wantMass) s += weightOf(z, m);
     }
   }
+  if (!byRank) collectedMass = s;
+  return n;
+}
+
+// @ts-ignore: decorator
+@inline
+function visitScanned(keys: usize, n: i32, z: f32, j: i32, byRank: bool, firstKey: u64, lastKey: u64): i32 {
+  let key = rankKey(z, j);
+  if (!byRank) setKey(keys, n++, key);
+  else if (key <= lastKey && key >= firstKey) setKey(keys, n++, <u64><u32>j);
   return n;
 }
 

@@ -8,3 +8,4 @@ export * from './loss.js';
 export * from './score.js';
 export * from './auroc.js';
 export * from './sample.js';
+export * from './decode.js';
