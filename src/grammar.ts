@@ -13,7 +13,8 @@
  * This file imports nothing of XGrammar until `loadXGrammar` runs, and only types of logitkit, so
  * the main entry never pulls in either.
  */
-import type { Engine, SampleOptions } from './engine.js';
+import type { Engine, SampleOptions, SamplerCreateOptions } from './engine.js';
+import type { Sampler, SamplerState } from './sampler.js';
 import { describeValue as describe, fail } from './errors.js';
 
 /** The parts of `@mlc-ai/web-xgrammar` this entry uses (structural, so its types are not needed to compile against this one). */
@@ -301,4 +302,87 @@ export async function sampleConstrained(lk: Engine, constraint: GrammarConstrain
   const token = lk.sample(logits, constraint.vocab, { ...options, tokenBitmask: mask })[0]!;
   constraint.accept(token);
   return token;
+}
+
+/**
+ * `lk.sampler` under a grammar: each `sample(logits)` asks the grammar for its mask, the sampler
+ * draws with it (every sampler option applies: penalties, DRY, Mirostat, …; `options.tokenBitmask`,
+ * if given, must allow the token too) and the grammar accepts the token. The sampler reads its
+ * `tokenBitmask` at every step, so the mask is one buffer owned here and refilled in place.
+ * A token the grammar refuses (from `accept`, or forced by a thinking budget) → `invalid_argument`,
+ * with neither the sampler nor the grammar advanced.
+ */
+export class GrammarSampler {
+  #sampler: Sampler;
+  readonly constraint: GrammarConstraint;
+  readonly #mask: Int32Array;
+  readonly #own: Int32Array | null;
+  /** Remakes the sampler at a saved state (only with a thinking budget, whose forced tokens skip the mask). */
+  readonly #remake: ((state: SamplerState) => Sampler) | null;
+
+  private constructor(sampler: Sampler, constraint: GrammarConstraint, mask: Int32Array, own: Int32Array | null, remake: ((state: SamplerState) => Sampler) | null) {
+    this.#sampler = sampler;
+    this.constraint = constraint;
+    this.#mask = mask;
+    this.#own = own;
+    this.#remake = remake;
+  }
+
+  /** The lk.sampler inside (history, state, …). */
+  get sampler(): Sampler {
+    return this.#sampler;
+  }
+
+  static async create(lk: Engine, grammar: Grammar, options: SamplerCreateOptions): Promise<GrammarSampler> {
+    const vocab = grammar.vocabulary.vocab;
+    if (typeof options !== 'object' || options === null || options.vocab !== vocab)
+      fail('shape_mismatch', `options.vocab = ${describe(options?.vocab)}, expected the grammar vocabulary's ${vocab}`, 'options.vocab');
+    const words = Math.ceil(vocab / 32);
+    const own = options.tokenBitmask;
+    if (own !== undefined && !(own instanceof Int32Array && own.length === words))
+      fail('shape_mismatch', `options.tokenBitmask = ${describe(own)}, expected an Int32Array of ⌈vocab/32⌉ = ${words} words`, 'options.tokenBitmask');
+    const mask = new Int32Array(words).fill(-1);
+    const withMask = { ...options, tokenBitmask: mask };
+    const sampler = lk.sampler(withMask);
+    const remake = options.thinkingBudget === undefined ? null : (state: SamplerState): Sampler => lk.sampler({ ...withMask, state });
+    return new GrammarSampler(sampler, await grammar.constraint(), mask, own === undefined ? null : own.slice(), remake);
+  }
+
+  /** One token under the grammar; it joins the sampler's history and advances the grammar. */
+  async sample(logits: Float32Array): Promise<number> {
+    const m = await this.constraint.mask();
+    if (this.#own !== null) for (let i = 0; i < m.length; i++) m[i]! &= this.#own[i]!;
+    this.#mask.set(m);
+    // A forced token (thinking budget) skips the mask: if the grammar refuses it, the sampler
+    // returns to its state before the step (it has no undo; its state round-trips exactly).
+    const before = this.#remake === null ? null : this.#sampler.state;
+    const token = this.#sampler.sample(logits);
+    try {
+      this.constraint.accept(token);
+    } catch (e) {
+      if (before !== null) this.#sampler = this.#remake!(before);
+      throw e;
+    }
+    return token;
+  }
+
+  /** A token chosen elsewhere: the grammar must allow it; then both advance. */
+  accept(token: number): void {
+    this.constraint.accept(token);
+    this.#sampler.accept(token);
+  }
+
+  get done(): boolean {
+    return this.constraint.done;
+  }
+  get history(): Int32Array {
+    return this.#sampler.history;
+  }
+  reset(): void {
+    this.#sampler.reset();
+    this.constraint.reset();
+  }
+  dispose(): void {
+    this.constraint.dispose();
+  }
 }

@@ -4,10 +4,10 @@
  * document decoded, parsed and validated (ajv) against its schema.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import Ajv from 'ajv';
+import { Ajv } from 'ajv';
 import ranks from 'gpt-tokenizer/bpeRanks/o200k_base';
 import { init, LogitkitError, type Engine } from '../src/index.js';
-import { GrammarVocabulary, sampleConstrained, type GrammarConstraint } from '../src/grammar.js';
+import { GrammarSampler, GrammarVocabulary, sampleConstrained, type GrammarConstraint } from '../src/grammar.js';
 import { splitMix32 } from '../src/engine.js';
 import { rng } from './helpers/random.js';
 
@@ -161,6 +161,57 @@ describe('logitkit/grammar with o200k', () => {
     x[quote[0]!] = 50;
     expect(await sampleConstrained(wasm, c, x, { seed: 1, tokenBitmask: only })).toBe(pick);
     await expect(sampleConstrained(wasm, c, x, { tokenBitmask: new Int32Array(3) })).rejects.toMatchObject({ code: 'shape_mismatch' });
+  });
+
+  it('GrammarSampler: lk.sampler under the grammar equals the one-step loop (history, same stream), and Mirostat documents validate', async () => {
+    const grammar = await vocabulary.jsonSchema(SCHEMAS.person);
+    const validate = new Ajv().compile(SCHEMAS.person);
+    const opts = { topK: 40, repetitionPenalty: 1.2, dry: { multiplier: 0.8 }, noRepeatNgramSize: 3 };
+    for (const lk of [wasm, js]) {
+      const gs = await GrammarSampler.create(lk, grammar, { vocab: VOCAB, seed: 11, prompt: Int32Array.of(5, 6, 7), ...opts });
+      const ref = await grammar.constraint();
+      const random = splitMix32(11);
+      const noise = rng(11);
+      const x = new Float32Array(VOCAB);
+      const history = [5, 6, 7];
+      while (!gs.done) {
+        expect(history.length).toBeLessThan(300);
+        for (let i = 0; i < VOCAB; i++) x[i] = (noise() - 0.5) * 8;
+        const want = lk.sample(x, VOCAB, { ...opts, history: Int32Array.from(history), tokenBitmask: await ref.mask(), random })[0]!;
+        ref.accept(want);
+        expect(await gs.sample(x)).toBe(want);
+        history.push(want);
+      }
+      expect(Array.from(gs.history)).toEqual(history);
+      expect(validate(JSON.parse(new TextDecoder().decode(bytesOf(history.slice(3, -1)))))).toBe(true);
+    }
+    const miro = await GrammarSampler.create(wasm, grammar, { vocab: VOCAB, seed: 2, mirostat: { version: 2, tau: 3 } });
+    const noise = rng(2);
+    const x = new Float32Array(VOCAB);
+    while (!miro.done) {
+      for (let i = 0; i < VOCAB; i++) x[i] = (noise() - 0.5) * 8;
+      await miro.sample(x);
+    }
+    expect(miro.sampler.state.mu).not.toBe(6);
+    expect(validate(JSON.parse(new TextDecoder().decode(bytesOf(Array.from(miro.history).slice(0, -1)))))).toBe(true);
+    // accept: the grammar must allow the token; a refused one advances neither.
+    const g2 = await GrammarSampler.create(wasm, grammar, { vocab: VOCAB, seed: 1 });
+    expect(() => g2.accept(ranks.indexOf('['))).toThrow(expect.objectContaining({ code: 'invalid_argument' }));
+    expect(g2.history.length).toBe(0);
+    g2.accept(ranks.indexOf('{'));
+    expect(Array.from(g2.history)).toEqual([ranks.indexOf('{')]);
+    await expect(GrammarSampler.create(wasm, grammar, { vocab: 100 })).rejects.toMatchObject({ code: 'shape_mismatch' });
+  }, 120_000);
+
+  it('GrammarSampler: a thinking-budget token the grammar refuses leaves sampler and grammar as they were', async () => {
+    const grammar = await vocabulary.jsonSchema({ type: 'integer' });
+    const end = ranks.indexOf('x');
+    // The prompt opened thinking with budget 0: the sampler forces `end`, which an integer cannot start with.
+    const gs = await GrammarSampler.create(wasm, grammar, { vocab: VOCAB, seed: 1, prompt: Int32Array.of(7), thinkingBudget: { start: Int32Array.of(7), end: Int32Array.of(end), budget: 0 } });
+    const before = gs.sampler.state;
+    await expect(gs.sample(new Float32Array(VOCAB))).rejects.toMatchObject({ code: 'invalid_argument' });
+    expect(gs.sampler.state).toEqual(before);
+    expect(gs.constraint.done).toBe(false);
   });
 
   it('bad vocabularies and schemas are LogitkitErrors', async () => {
