@@ -114,7 +114,7 @@ export function refThinkingForce(history: ArrayLike<number>, promptLength: numbe
 }
 
 /** log-softmax of a row (NaN → −inf), float64. */
-export function refLogSoftmax(x: ArrayLike<number>): number[] {
+export function refGuidanceLogSoftmax(x: ArrayLike<number>): number[] {
   const v = Array.from(x, (a) => (Number.isNaN(a) ? -Infinity : a));
   const m = Math.max(...v);
   const L = m + Math.log(v.reduce((s, a) => s + Math.exp(a - m), 0));
