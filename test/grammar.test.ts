@@ -9,7 +9,6 @@ import ranks from 'gpt-tokenizer/bpeRanks/o200k_base';
 import { init, LogitkitError, type Engine } from '../src/index.js';
 import { GrammarSampler, GrammarVocabulary, sampleConstrained, type GrammarConstraint } from '../src/grammar.js';
 import { splitMix32 } from '../src/engine.js';
-import { rng } from './helpers/random.js';
 
 /** o200k_base: ranks 0..199997 (199998 unused), then <|endoftext|> = 199999 … <|endofprompt|> = 200006. */
 const VOCAB = 200_007;
@@ -64,15 +63,31 @@ function bytesOf(tokens: number[]): Uint8Array {
   return Uint8Array.from(out);
 }
 
-/** One document: fresh N(0, 2²)-ish random logits each step, the grammar's mask, lk.sample. */
+/**
+ * Fresh uniform(−4, 4) logits: xorshift32 inline (a closure call per value would cost more than the
+ * step it feeds at 200k values). Returns a function that refills `x` and keeps its state.
+ */
+function noiseFiller(seed: number): (x: Float32Array) => void {
+  let s = seed >>> 0 || 1;
+  return (x) => {
+    for (let i = 0; i < x.length; i++) {
+      s ^= s << 13;
+      s ^= s >>> 17;
+      s ^= s << 5;
+      x[i] = ((s >>> 0) / 4294967296 - 0.5) * 8;
+    }
+  };
+}
+
+/** One document: fresh random logits each step, the grammar's mask, lk.sample. */
 async function generate(lk: Engine, c: GrammarConstraint, seed: number, maxTokens = 300): Promise<number[]> {
-  const noise = rng(seed);
+  const fill = noiseFiller(seed);
   const random = splitMix32(seed);
   const x = new Float32Array(VOCAB);
   const tokens: number[] = [];
   while (!c.done) {
     if (tokens.length === maxTokens) throw new Error(`no stop token after ${maxTokens} tokens: ${new TextDecoder().decode(bytesOf(tokens))}`);
-    for (let i = 0; i < VOCAB; i++) x[i] = (noise() - 0.5) * 8;
+    fill(x);
     tokens.push(await sampleConstrained(lk, c, x, { random }));
   }
   return tokens;
@@ -171,12 +186,12 @@ describe('logitkit/grammar with o200k', () => {
       const gs = await GrammarSampler.create(lk, grammar, { vocab: VOCAB, seed: 11, prompt: Int32Array.of(5, 6, 7), ...opts });
       const ref = await grammar.constraint();
       const random = splitMix32(11);
-      const noise = rng(11);
+      const fill = noiseFiller(11);
       const x = new Float32Array(VOCAB);
       const history = [5, 6, 7];
       while (!gs.done) {
         expect(history.length).toBeLessThan(300);
-        for (let i = 0; i < VOCAB; i++) x[i] = (noise() - 0.5) * 8;
+        fill(x);
         const want = lk.sample(x, VOCAB, { ...opts, history: Int32Array.from(history), tokenBitmask: await ref.mask(), random })[0]!;
         ref.accept(want);
         expect(await gs.sample(x)).toBe(want);
@@ -186,10 +201,10 @@ describe('logitkit/grammar with o200k', () => {
       expect(validate(JSON.parse(new TextDecoder().decode(bytesOf(history.slice(3, -1)))))).toBe(true);
     }
     const miro = await GrammarSampler.create(wasm, grammar, { vocab: VOCAB, seed: 2, mirostat: { version: 2, tau: 3 } });
-    const noise = rng(2);
+    const fill = noiseFiller(2);
     const x = new Float32Array(VOCAB);
     while (!miro.done) {
-      for (let i = 0; i < VOCAB; i++) x[i] = (noise() - 0.5) * 8;
+      fill(x);
       await miro.sample(x);
     }
     expect(miro.sampler.state.mu).not.toBe(6);
