@@ -12,6 +12,7 @@ import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { CORE_OPS, PER_CALL, WORKLOADS, callLogitkit, makeWorkload, outputLength } from '../dist/bench-core/index.js';
+import { secondsPerCall } from './harness.js';
 
 const args = process.argv.slice(2);
 const [distA, distB] = args;
@@ -31,17 +32,7 @@ async function engine(dist) {
 const A = await engine(distA);
 const B = await engine(distB);
 
-/** Seconds per call: enough calls for ≥ 20 ms. */
-function time(fn) {
-  let n = 1;
-  for (;;) {
-    const t0 = process.hrtime.bigint();
-    for (let i = 0; i < n; i++) fn();
-    const s = Number(process.hrtime.bigint() - t0) / 1e9;
-    if (s >= 0.02) return s / n;
-    n *= 2;
-  }
-}
+const time = (fn) => secondsPerCall(fn, 0.02);
 const median = (a) => a.slice().sort((x, y) => x - y)[a.length >> 1];
 
 console.log(`# ${distB} ÷ ${distA}, ${build} build, node ${process.versions.node}, ${rounds} interleaved rounds (median throughput ratio; > 1 = B faster)`);

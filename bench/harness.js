@@ -189,3 +189,18 @@ export async function loadAdapters(loaders, { skip = new Set(), log = () => {} }
   }
   return { adapters, unavailable };
 }
+
+/**
+ * Seconds per call of fn: doubling the call count until one batch takes at least minSeconds. The
+ * interleaved A/B scripts (compare-dist.js, sample.js --sampler) time each side of a round with it.
+ */
+export function secondsPerCall(fn, minSeconds = 0.02) {
+  let n = 1;
+  for (;;) {
+    const t0 = performance.now();
+    for (let i = 0; i < n; i++) fn();
+    const s = (performance.now() - t0) / 1000;
+    if (s >= minSeconds) return s / n;
+    n *= 2;
+  }
+}

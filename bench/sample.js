@@ -3,7 +3,8 @@
 // does what most JS generation code does: softmax in float64, sort the whole vocabulary by
 // probability (Array.prototype.sort with a comparator), cut top-k / top-p, draw.
 //
-//   node bench/sample.js [--quick]        (needs `npm run build` first: imports ../dist)
+//   node bench/sample.js [--quick] [--sampler]   (needs `npm run build` first: imports ../dist;
+//                                                --sampler: only issue 25's lk.sampler table)
 //
 // A second table times the issue-16 options (constraints, penalties, top-nσ / epsilon / eta / XTC / typical-p,
 // the llama.cpp order, logprobs, verifyDraft) on the wasm backend against the top-k 50 + top-p 0.9
@@ -18,9 +19,11 @@ import { Bench } from 'tinybench';
 import { init } from '../dist/index.js';
 import { machineInfo } from './machine.js';
 import { rng } from './workloads.js';
+import { secondsPerCall } from './harness.js';
 
 const CLASSES = 128_256;
 const quick = process.argv.includes('--quick');
+const samplerOnly = process.argv.includes('--sampler');
 
 function gaussianRow(scale, seed) {
   const r = rng(seed);
@@ -79,7 +82,7 @@ const m = machineInfo();
 console.log(`# sample: one row × ${CLASSES} classes, float32 — ${m.cpu}, ${m.cores} cores, Node ${m.node}`);
 console.log('| workload | options | naive JS (comparator sort) ms | logitkit js (typed-array key sort) ms | logitkit wasm ms | wasm vs naive | wasm vs logitkit js | kept |');
 console.log('|---|---|---:|---:|---:|---:|---:|---:|');
-for (const w of workloads) {
+for (const w of samplerOnly ? [] : workloads) {
   for (const c of configs) {
     const r = rng(99);
     const opts = { ...c.o, random: r };
@@ -146,7 +149,7 @@ console.log('| path | wasm ms (p50) | × baseline | kept |');
 console.log('|---|---:|---:|---:|');
 const r16 = rng(7);
 let baseMs = 0;
-for (const [name, o] of paths) {
+for (const [name, o] of samplerOnly ? [] : paths) {
   const { logprobs, topLogprobs, logprobsOf, ...filterOnly } = o;
   const kept = wasm.filterLogits(x, CLASSES, { ...filterOnly, seed: 1 }).reduce((n, v) => n + (v !== -Infinity), 0);
   const bench = new Bench({ time: quick ? 300 : 1000, iterations: quick ? 5 : 20, warmupIterations: 3 });
@@ -156,7 +159,7 @@ for (const [name, o] of paths) {
   if (baseMs === 0) baseMs = ms;
   console.log(`| ${name} | ${ms.toFixed(3)} | ${(ms / baseMs).toFixed(2)}× | ${kept} |`);
 }
-{
+if (!samplerOnly) {
   // Speculative decoding: 4 draft tokens, target 5 rows, draft 4 rows, 128,256 wide.
   const target = new Float32Array(5 * CLASSES);
   for (let i = 0; i < 5; i++) target.set(gaussianRow(2.5, 10 + i), i * CLASSES);
@@ -169,4 +172,49 @@ for (const [name, o] of paths) {
   await bench.run();
   const ms = bench.tasks[0].result.latency.p50;
   console.log(`| verifyDraft, 4 draft tokens (9 rows filtered) | ${ms.toFixed(3)} | ${(ms / baseMs).toFixed(2)}× | — |`);
+}
+
+// ---- issue 25: lk.sampler with DRY + Mirostat v2 + min-p against one-step top-k 50 + top-p 0.9 ----
+// Interleaved A/B in one process (A, B, A, B…, which goes first alternating per round), so a loaded
+// machine slows both alike; the target is B/A ≤ 1.5. Run alone with `node bench/sample.js --sampler`.
+{
+  const rounds = quick ? 5 : 15;
+  const prompt = (() => {
+    const r = rng(25);
+    // A history with repeats, so that DRY has matches to find.
+    const h = Int32Array.from({ length: 512 }, () => Math.floor(r() * 2000));
+    h.set(h.subarray(400, 512), 100);
+    return h;
+  })();
+  const rA = rng(11);
+  const one = { topK: 50, topP: 0.9, temperature: 0.8 };
+  const cases = [
+    ['sampler: DRY + Mirostat v2 + minP 0.05, T 0.8', { dry: { multiplier: 0.8 }, mirostat: { version: 2 }, minP: 0.05, temperature: 0.8 }],
+    ['sampler: DRY + minP 0.05, T 0.8 (no Mirostat)', { dry: { multiplier: 0.8 }, minP: 0.05, temperature: 0.8 }],
+    ['sampler: Mirostat v2 alone, T 0.8', { mirostat: { version: 2 }, temperature: 0.8 }],
+    ['sampler: topK 50 + topP 0.9, T 0.8 (the one-step options)', one],
+  ];
+  const time = (fn) => 1000 * secondsPerCall(fn, 0.05);
+  const median = (a) => a.slice().sort((p, q) => p - q)[a.length >> 1];
+  console.log('');
+  console.log(`# issue 25: lk.sampler (wasm) vs one-step lk.sample topK 50 + topP 0.9 + T 0.8, one row × ${CLASSES}, N(0, 2.5²) logits, 512-token prompt; ${rounds} interleaved rounds — ${m.cpu}, Node ${m.node}`);
+  console.log('| B | A ms (median) | B ms (median) | B / A (median of per-round ratios) |');
+  console.log('|---|---:|---:|---:|');
+  for (const [name, o] of cases) {
+    const s = wasm.sampler({ vocab: CLASSES, prompt, seed: 5, ...o });
+    const a = () => wasm.sample(x, CLASSES, { ...one, random: rA });
+    const b = () => {
+      if (s.history.length > 2048) s.reset();
+      s.sample(x);
+    };
+    for (let i = 0; i < 20; i++) a(), b(); // warm-up: JIT, the sampler's scratch rows
+    const ta = [];
+    const tb = [];
+    for (let i = 0; i < rounds; i++) {
+      if (i % 2 === 0) ta.push(time(a)), tb.push(time(b));
+      else tb.push(time(b)), ta.push(time(a));
+    }
+    const ratios = ta.map((v, i) => tb[i] / v);
+    console.log(`| ${name} | ${median(ta).toFixed(3)} | ${median(tb).toFixed(3)} | **${median(ratios).toFixed(2)}×** |`);
+  }
 }

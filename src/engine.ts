@@ -6,7 +6,7 @@
  * Validation is strict on purpose: a wrong shape or option is a coded
  * LogitkitError naming the argument, never a silent NaN or a wrong answer.
  */
-import { checkConstraints, checkLogprobs, checkSamplers, logprobsOf, prepareRows, verifyDraftRows, type ConstraintOptions, type SampleResult, type SamplerOptions, type VerifyDraftResult } from './sampling.js';
+import { checkConstraints, checkLogprobs, checkSamplers, logprobsOf, perRowLists, prepareRows, verifyDraftRows, type ConstraintOptions, type SampleResult, type SamplerOptions, type VerifyDraftResult } from './sampling.js';
 import type { AdjustArgs, Backend, BackendName, CrossEntropyTarget, Features, FilterOptions, Reduction } from './backends/backend.js';
 import { isLkBuffer, releaseWidened, type BufferType, type LkBuffer } from './buffers.js';
 import { describeValue as describe, fail, LogitkitError } from './errors.js';
@@ -682,11 +682,12 @@ export class Engine {
     return this.#withLogits(x, classes, options, (r) => this.#filterRows(r, options, null));
   }
 
-  #filterRows(r0: Resolved, options: SampleOptions | undefined, step: DecodeStep | null): Float32Array {
+  #filterRows(r0: Resolved, options: SampleOptions | undefined, step: DecodeStep | null, into: Float32Array | null = null): Float32Array {
     const { r, o, temperatures } = this.#decodeRows(r0, options, step);
     // XTC's draw is the second uniform of each row's pair, as in sample, so one seed gives both the same decisions.
     if (o.xtc !== null) o.xtcDraws = drawUniforms(2 * r.rows, options).filter((_, i) => i % 2 === 1);
-    const out = new Float32Array(r.rows * r.classes);
+    // lk.sampler passes its own row, reused every step: a fresh 128k-entry array per token costs more than the kernel.
+    const out = into ?? new Float32Array(r.rows * r.classes);
     if (temperatures === null) noTokenLeft(this.#b.filterLogits(r.x, r.rows, r.classes, o, out));
     else
       for (let i = 0; i < r.rows; i++) {
@@ -741,7 +742,7 @@ export class Engine {
     this.#live();
     const hooks: SamplerHooks = {
       sample: (x, o, step) => this.#withLogits(x, o.vocab, undefined, (r) => this.#sampleRows(oneRow(r), withoutVocab(o), step) as Int32Array, 'logits')[0]!,
-      filter: (x, o, step) => this.#withLogits(x, o.vocab, undefined, (r) => this.#filterRows(oneRow(r), withoutVocab(o), step), 'logits'),
+      filter: (x, o, step, into) => this.#withLogits(x, o.vocab, undefined, (r) => this.#filterRows(oneRow(r), withoutVocab(o), step, into), 'logits'),
       topk: (z, k) => {
         const values = new Float32Array(k);
         const ids = new Int32Array(k);
@@ -1187,20 +1188,10 @@ export class Engine {
       fail('invalid_argument', `options.minTokensToKeep = ${describe(minTokensToKeep)}, expected an integer ≥ 1`, 'options.minTokensToKeep');
     let penaltyTokens: Int32Array[] | null = null;
     // ---- decoding rules: `history` fills in for penaltyTokens and feeds the history rules ----
-    const history = o?.history !== undefined ? tokenLists(o.history, 'history', r.rows, r.classes) : null;
+    const history = o?.history !== undefined ? perRowLists(o.history, 'history', r.rows, r.classes) : null;
     if (o?.penaltyTokens === undefined && history !== null) penaltyTokens = history;
     // ---- end decoding rules ----
-    if (o?.penaltyTokens !== undefined) {
-      const pt = o.penaltyTokens;
-      if (pt instanceof Int32Array) penaltyTokens = new Array<Int32Array>(r.rows).fill(pt);
-      else if (Array.isArray(pt) && pt.length === r.rows && pt.every((p) => p instanceof Int32Array)) penaltyTokens = pt;
-      else
-        fail('shape_mismatch', `options.penaltyTokens = ${describe(pt)}, expected an Int32Array (all rows) or an array of ${r.rows} Int32Arrays (one per row)`, 'options.penaltyTokens');
-      for (const list of penaltyTokens)
-        for (let i = 0; i < list.length; i++)
-          if (list[i]! < 0 || list[i]! >= r.classes)
-            fail('target_out_of_range', `options.penaltyTokens contains ${list[i]}, expected token ids 0 ≤ id < ${r.classes}`, 'options.penaltyTokens');
-    }
+    if (o?.penaltyTokens !== undefined) penaltyTokens = perRowLists(o.penaltyTokens, 'penaltyTokens', r.rows, r.classes);
     if (o?.seed !== undefined && (typeof o.seed !== 'number' || !Number.isFinite(o.seed)))
       fail('invalid_argument', `options.seed = ${describe(o.seed)}, expected a finite number`, 'options.seed');
     if (o?.random !== undefined && typeof o.random !== 'function')
@@ -1250,18 +1241,6 @@ function noTokenLeft(row: number): void {
 }
 
 // ---- decoding rules (issue 25) ----
-/** One token-id list per row from an Int32Array (every row) or rows Int32Arrays, ids checked. */
-function tokenLists(v: unknown, name: string, rows: number, classes: number): Int32Array[] {
-  let lists: Int32Array[];
-  if (v instanceof Int32Array) lists = new Array<Int32Array>(rows).fill(v);
-  else if (Array.isArray(v) && v.length === rows && v.every((p) => p instanceof Int32Array)) lists = v as Int32Array[];
-  else fail('shape_mismatch', `options.${name} = ${describe(v)}, expected an Int32Array (all rows) or an array of ${rows} Int32Arrays (one per row)`, `options.${name}`);
-  for (const list of lists)
-    for (let i = 0; i < list.length; i++)
-      if (!(list[i]! >= 0 && list[i]! < classes)) fail('target_out_of_range', `options.${name} contains ${list[i]}, expected token ids 0 ≤ id < ${classes}`, `options.${name}`);
-  return lists;
-}
-
 /** lk.sampler takes one row of logits per step. */
 function oneRow(r: Resolved): Resolved {
   if (r.rows !== 1) fail('shape_mismatch', `logits has ${r.rows} rows of vocab = ${r.classes}, expected one row (lk.sampler samples one sequence)`, 'logits');

@@ -48,7 +48,8 @@ export type StepOptions = Record<string, unknown> & { vocab: number; history: In
 /** What the sampler needs from the engine (its private one-step paths). */
 export interface SamplerHooks {
   sample(x: SamplerLogits, o: StepOptions, step: DecodeStep): number;
-  filter(x: SamplerLogits, o: StepOptions, step: DecodeStep): Float32Array;
+  /** The filtered row, written into `into` (vocab values, reused across steps). */
+  filter(x: SamplerLogits, o: StepOptions, step: DecodeStep, into: Float32Array): Float32Array;
   topk(z: Float32Array, k: number): { values: Float32Array; ids: Int32Array };
 }
 
@@ -73,6 +74,9 @@ export class SplitMix32 {
   }
 }
 
+/** The float32 bits of −inf, as an int32. */
+const NEG_INF_BITS = -8388608;
+
 const SAMPLER_ONLY = ['vocab', 'prompt', 'state', 'mirostat', 'minTokens', 'seed', 'random'] as const;
 
 export class Sampler {
@@ -92,6 +96,10 @@ export class Sampler {
   #mu: number | null = null;
   #thinking: ThinkingState | null = null;
   #rng: SplitMix32 | null = null;
+  /** Scratch for Mirostat's kept ids (vocab entries, reused). */
+  #ids = new Int32Array(0);
+  #row = new Float32Array(0);
+  #rowBits = new Int32Array(0);
 
   constructor(options: SamplerConfig, hooks: SamplerHooks) {
     checkOptionKeys(options, SAMPLER_OPTION_KEYS, 'options');
@@ -179,9 +187,18 @@ export class Sampler {
     const bans = this.#minTokens !== null && this.#generated < this.#minTokens.count ? this.#minTokens.stopTokens : new Int32Array(0);
     const step: DecodeStep = { thinking: this.#thinking, bans, unconditional };
     const o = { ...this.#base, history, random: this.#next };
-    const token = this.#mirostat === null ? this.#hooks.sample(logits, o, step) : this.#mirostatDraw(this.#hooks.filter(logits, o, step));
+    const token = this.#mirostat === null ? this.#hooks.sample(logits, o, step) : this.#mirostatDraw(this.#hooks.filter(logits, o, step, this.#filtered()));
     this.#append(token);
     return token;
+  }
+
+  /** The row Mirostat reads the filtered logits from, allocated once. */
+  #filtered(): Float32Array {
+    if (this.#row.length !== this.vocab) {
+      this.#row = new Float32Array(this.vocab);
+      this.#rowBits = new Int32Array(this.#row.buffer);
+    }
+    return this.#row;
   }
 
   readonly #next = (): number => {
@@ -193,56 +210,59 @@ export class Sampler {
 
   /**
    * llama.cpp's Mirostat on the filtered row f (−inf outside the kept set; softmax(f) is
-   * softmax(z / T) over it). Weights w = exp(f − m) (the draw's shared exp), S = Σ w in index order.
-   * v2: keep −log₂(w/S) ≤ μ (at least the first top token); v1: s_hat from the top m ranks, k from
-   * s_hat, μ and N = vocab, keep the top max(⌊k⌋, 1) ranks. Draw from the kept set renormalised
-   * (inverse CDF in index order), then μ ← μ − η·(−log₂ p_token − τ) with p over the kept set.
+   * softmax(z / T) over it), in float64 JS so that both backends draw the same token: one scan
+   * collects the kept ids and the max m; w = exp(f − m) by the draw's shared exp, S = Σ w in index
+   * order — work over the kept tokens only, so after min-p or top-k it is small.
+   * v2: keep w ≥ S·2^−μ (−log₂ p ≤ μ), at least the first top token; v1: s_hat from the top m
+   * ranks, k from s_hat, μ and N = vocab, keep the top max(⌊k⌋, 1) ranks. Draw from the kept set
+   * renormalised (inverse CDF in index order), then μ ← μ − η·(−log₂ p_token − τ), p over that set.
    */
   #mirostatDraw(f: Float32Array): number {
     const ms = this.#mirostat!;
-    const z = Float64Array.from(f);
+    const ids = this.#ids.length >= f.length ? this.#ids : (this.#ids = new Int32Array(f.length));
+    // The scan reads the bits: an int32 compare with −inf's pattern is about twice as fast as a
+    // float load and compare in V8, and nearly every entry is −inf after the filters.
+    const bits = f === this.#row ? this.#rowBits : new Int32Array(f.buffer, f.byteOffset, f.length);
+    let n = 0;
+    for (let j = 0; j < bits.length; j++) if (bits[j] !== NEG_INF_BITS) ids[n++] = j;
     let m = -Infinity;
     let top = 0;
-    for (let j = 0; j < z.length; j++)
-      if (z[j]! > m) {
-        m = z[j]!;
-        top = j;
-      }
-    const all: number[] = [];
+    for (let i = 0; i < n; i++) {
+      const v = f[ids[i]!]!;
+      if (v > m) (m = v), (top = ids[i]!);
+    }
+    const z = f;
     let S = 0;
-    for (let j = 0; j < z.length; j++)
-      if (z[j]! !== -Infinity) {
-        all.push(j);
-        S += weightOf(z[j]!, m);
-      }
-    let kept: number[];
+    for (let i = 0; i < n; i++) S += weightOf(z[ids[i]!]!, m);
+    let kept: Int32Array;
     if (ms.version === 2) {
-      const mu = this.#mu!;
-      const log2S = Math.log2(S);
-      kept = all.filter((j) => log2S - Math.log2(weightOf(z[j]!, m)) <= mu);
-      if (kept.length === 0) kept = [top];
+      const limit = S * Math.pow(2, -this.#mu!);
+      let k = 0;
+      const out = new Int32Array(n);
+      for (let i = 0; i < n; i++) if (weightOf(z[ids[i]!]!, m) >= limit) out[k++] = ids[i]!;
+      kept = k === 0 ? Int32Array.of(top) : out.subarray(0, k);
     } else {
       // The top min(m, count) ranks, z descending, ties by lower index.
-      const n = Math.min(ms.m, all.length);
-      const ranked = rankTop(z, all, n, this.#hooks);
+      const r = Math.min(ms.m, n);
+      const ranked = rankTop(f, ids.subarray(0, n), r, this.#hooks);
       let sumTB = 0;
       let sumTT = 0;
-      for (let i = 0; i < n - 1; i++) {
+      for (let i = 0; i < r - 1; i++) {
         const t = Math.log((i + 2) / (i + 1));
-        const b = z[ranked[i]!]! - z[ranked[i + 1]!]!; // ln(p_i / p_{i+1})
+        const b = f[ranked[i]!]! - f[ranked[i + 1]!]!; // ln(p_i / p_{i+1})
         sumTB += t * b;
         sumTT += t * t;
       }
       const sHat = sumTB / sumTT;
       const eps = sHat - 1;
       const k = Math.pow((eps * Math.pow(2, this.#mu!)) / (1 - Math.pow(this.vocab, -eps)), 1 / sHat);
-      const K = k >= all.length ? all.length : k >= 1 ? Math.floor(k) : 1;
-      kept = K === all.length ? all : rankTop(z, all, K, this.#hooks).sort((a, b) => a - b);
+      // int(k) in llama.cpp, at least 1: NaN (a flat top) keeps one, +inf everything.
+      const K = k >= n ? n : k >= 1 ? Math.floor(k) : 1;
+      kept = K === n ? ids.slice(0, n) : Int32Array.from(rankTop(f, ids.subarray(0, n), K, this.#hooks)).sort();
     }
-    const ids = Int32Array.from(kept);
     let Sk = 0;
-    for (const j of kept) Sk += weightOf(z[j]!, m);
-    const token = drawFromKept(z, m, ids, this.#next());
+    for (let i = 0; i < kept.length; i++) Sk += weightOf(z[kept[i]!]!, m);
+    const token = drawFromKept(z, m, kept, this.#next());
     const surprise = Math.log2(Sk) - Math.log2(weightOf(z[token]!, m));
     this.#mu = this.#mu! - ms.eta * (surprise - ms.tau);
     return token;
@@ -293,10 +313,10 @@ function checkIds(ids: Int32Array, vocab: number, name: string): void {
   for (let i = 0; i < ids.length; i++) if (!(ids[i]! >= 0 && ids[i]! < vocab)) fail('target_out_of_range', `${name} contains ${ids[i]}, expected token ids 0 ≤ id < ${vocab}`, name);
 }
 
-/** The n highest-ranked of the candidate ids (z descending, ties by lower index): a sort when few, the backend's partial selection when many. */
-function rankTop(z: Float64Array, all: number[], n: number, hooks: SamplerHooks): number[] {
-  if (all.length <= 4 * n + 64) return all.slice().sort((a, b) => (z[b]! - z[a]! || a - b)).slice(0, n);
-  return Array.from(hooks.topk(Float32Array.from(z), n).ids);
+/** The n highest-ranked of the candidate ids (f descending, ties by lower index): a sort when few, the backend's partial selection (the topk kernel) when many. */
+function rankTop(f: Float32Array, ids: Int32Array, n: number, hooks: SamplerHooks): Int32Array {
+  if (ids.length <= 4 * n + 64) return Int32Array.from(ids).sort((a, b) => f[b]! - f[a]! || a - b).subarray(0, n);
+  return hooks.topk(f, n).ids;
 }
 
 export type { ThinkingState };

@@ -132,7 +132,7 @@ function penaltyNumber(v: unknown, name: string): number {
 }
 
 /** One token-id list per row from an Int32Array (every row) or an array of rows×Int32Array. */
-function perRowLists(v: unknown, name: string, rows: number, classes: number): Int32Array[] {
+export function perRowLists(v: unknown, name: string, rows: number, classes: number): Int32Array[] {
   let lists: Int32Array[];
   if (v instanceof Int32Array) lists = new Array<Int32Array>(rows).fill(v);
   else if (Array.isArray(v) && v.length === rows && v.every((p) => p instanceof Int32Array)) lists = v as Int32Array[];

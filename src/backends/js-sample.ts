@@ -387,7 +387,7 @@ function massCut(z: Float64Array, m: number, w: Float64Array, list: Int32Array, 
  * the first whose running sum exceeds u·T. If none does (T = 0, or u·T rounded up to T),
  * the last kept token with w > 0, else the first kept token.
  */
-export function drawFromKept(z: Float64Array, m: number, kept: Int32Array, u: number): number {
+export function drawFromKept(z: ArrayLike<number>, m: number, kept: Int32Array, u: number): number {
   let total = 0;
   for (let i = 0; i < kept.length; i++) total += weightOf(z[kept[i]!]!, m);
   const threshold = u * total;
