@@ -12,6 +12,7 @@ import { Application, LogLevel, TSConfigReader, TypeDocReader } from 'typedoc';
 import ts from 'typescript';
 import { describe, expect, it } from 'vitest';
 import { documents, ROOT, sources, syncAll, syncText } from '../scripts/docs-sync.js';
+import { GUIDES } from '../scripts/typedoc-guides.js';
 import { anchors, checkLinks, slug } from './helpers/doc-links.js';
 
 /**
@@ -36,6 +37,14 @@ describe('links and anchors', () => {
     expect(docs.length).toBeGreaterThanOrEqual(10);
     const problems = docs.flatMap((doc) => checkLinks(ROOT, doc, read(doc), PENDING));
     expect(problems).toEqual([]);
+  });
+
+  it('every guide has a title and a place in the docs site (scripts/typedoc-guides.js)', () => {
+    const files = GUIDES.map(([file]) => file);
+    expect(new Set(files).size).toBe(files.length);
+    expect(new Set(GUIDES.map(([, title]) => title)).size).toBe(GUIDES.length);
+    for (const doc of documents().filter((d) => d !== 'README.md')) expect(files, `${doc} is listed in GUIDES`).toContain(doc.slice('docs/'.length));
+    for (const file of files) expect(existsSync(join(ROOT, 'docs', file)) || PENDING.has(`docs/${file}`), `docs/${file} exists`).toBe(true);
   });
 
   it('the README reaches every guide in one click', () => {
@@ -140,7 +149,17 @@ describe('API reference', () => {
         return !(PENDING.has(target) && !existsSync(join(ROOT, target)));
       });
       expect(unexpected).toEqual([]);
-      expect(existsSync(join(out, 'index.html'))).toBe(true);
+      // The front page: README.md's own "# logitkit" and no second title above it.
+      const index = readFileSync(join(out, 'index.html'), 'utf8');
+      expect([...index.matchAll(/<h1\b[^>]*>(.*?)<\/h1>/g)].map((m) => m[1]!.replace(/<[^>]+>/g, ''))).toEqual(['logitkit']);
+      // The guides: titled and ordered by scripts/typedoc-guides.js (the sidebar and the search show
+      // these names), at URLs named after their files.
+      const guides = GUIDES.filter(([file]) => existsSync(join(ROOT, 'docs', file)));
+      expect(project!.documents!.map((d) => d.name)).toEqual(guides.map(([, title]) => title));
+      for (const [file, title] of guides) {
+        const page = readFileSync(join(out, 'documents', file.replace(/\.md$/, '.html')), 'utf8');
+        expect(/<title>(.*?)<\/title>/.exec(page)?.[1], file).toBe(`${title} | logitkit`);
+      }
       expect(existsSync(join(out, 'documents', 'spec.html'))).toBe(true);
       expect(readFileSync(join(out, 'classes', 'API_reference.Engine.html'), 'utf8')).toContain('crossEntropyWithGrad');
     } finally {
