@@ -9,7 +9,7 @@
  * rows, and ≤ 1 − α + 1/(n + 1) when the scores have no ties (randomized aps / raps).
  */
 import { fail } from '../errors.js';
-import { counterUniform } from './bootstrap.js';
+import { fmix32, rowHash, seedKeyOf } from '../bootstrap-weights.js';
 import type { ConformalMethodName } from '../backends/backend.js';
 
 export const CONFORMAL_METHODS: readonly ConformalMethodName[] = ['lac', 'aps', 'raps'];
@@ -54,6 +54,18 @@ export interface PredictionSets {
 
 /** Random streams of u: calibration and prediction draw from different keys, so no test row shares a calibration row's u. */
 export const U_STREAM = { calibrate: 0x63616c31, predict: 0x70726531 } as const;
+
+/**
+ * A uniform in [0, 1) that is a pure function of (seed, key, i) — the bootstrap's counter-based row
+ * hash (src/bootstrap-weights.ts), 53 bits from two more mixes of it — so a row keeps its draw however
+ * a batch is split or streamed.
+ */
+export function counterUniform(seed: number, key: number, i: number): number {
+  const h = rowHash(seedKeyOf(seed, key), i);
+  const hi = fmix32((h + 0x632be5ab) >>> 0) >>> 5;
+  const lo = fmix32((h + 0xc6a57d56) >>> 0) >>> 6;
+  return (hi * 67108864 + lo) / 9007199254740992;
+}
 
 /** u for rows first .. first + rows − 1 of a stream: a pure function of (seed, row). */
 export function conformalUniforms(seed: number, stream: number, first: number, rows: number): Float64Array {
