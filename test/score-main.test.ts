@@ -58,7 +58,12 @@ describe('score --json equals the figures of the build before (within 1e-9 relat
       const r = await runCli(c.args, { cwd: ROOT });
       expect(r.code, r.stderr).toBe(0);
       const want = JSON.parse(gunzipSync(readFileSync(join(DIR, `${c.name}.json.gz`))).toString('utf8'));
-      expect(differences(JSON.parse(r.stdout), want)).toEqual([]);
+      // Issue 24 added `selective` (and `conformal` with --conformal) after these fixtures were made;
+      // they are checked in test/score-uncertainty.test.ts.
+      const got = JSON.parse(r.stdout) as Record<string, unknown>;
+      delete got.selective;
+      delete got.conformal;
+      expect(differences(got, want)).toEqual([]);
     });
   }
 });

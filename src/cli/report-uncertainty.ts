@@ -7,7 +7,20 @@ import type { ConformalMetrics } from '../metrics/conformal.js';
 import type { SelectiveSummary } from '../metrics/selective.js';
 import { CSS, esc, n2 } from './report.js';
 import { fmt, pct } from './ui.js';
-import type { OodResult } from './uncertainty.js';
+import type { OodMetrics } from '../metrics/ood.js';
+
+/** What `logitkit ood` measured, for its report. */
+export interface OodResult {
+  idFile: string;
+  oodFile: string;
+  idRows: number;
+  oodRows: number;
+  classes: number;
+  temperature: number;
+  methods: Record<string, OodMetrics & { threshold: number }>;
+  /** Per method, the scores (for the report's histograms). */
+  scores: Record<string, { id: Float32Array; ood: Float32Array }>;
+}
 
 const W = 460;
 const H = 220;

@@ -28,7 +28,7 @@ export class ScoreUncertainty {
   /** `conformalFile`: --conformal, read and checked against `classes` (a runtime error naming the file). */
   constructor(classes: number, temperature: number, conformalFile: string | undefined) {
     this.#temperature = temperature;
-    this.conformal = conformalFile === undefined ? null : { file: conformalFile, model: readModel(conformalFile, classes), acc: new ConformalAccumulator(classes) };
+    this.conformal = conformalFile === undefined ? null : { file: conformalFile, model: readConformalModelFile(conformalFile, classes), acc: new ConformalAccumulator(classes) };
   }
 
   /** The source, unchanged, feeding every block to the accumulators as score reads it. */
@@ -77,7 +77,8 @@ export class ScoreUncertainty {
   }
 }
 
-function readModel(file: string, classes: number): ConformalModel {
+/** --conformal MODEL.json (score, predict): read and checked for `classes`; a problem is a runtime error naming the file. */
+export function readConformalModelFile(file: string, classes: number): ConformalModel {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
