@@ -115,3 +115,21 @@ describe('SelectiveAccumulator', () => {
     }
   });
 });
+
+describe('riskCoverageFrom', () => {
+  it('NaN confidences are one last point; −0 and +0 are one value; a 300,000-row curve sorts natively', () => {
+    const rc = riskCoverageFrom([0.5, NaN, -0, 0, 0.9, NaN], [0, 1, 1, 0, 0, 0]);
+    expect(Array.from(rc.coverage)).toEqual([1 / 6, 2 / 6, 4 / 6, 1]);
+    expect(Array.from(rc.risk)).toEqual([0, 0, 1 / 4, 2 / 6]);
+    expect(Number.isNaN(rc.confidence[3]!)).toBe(true);
+    const n = 300_000;
+    const r = rng(4);
+    const conf = Float32Array.from({ length: n }, () => r());
+    const wrong = Uint8Array.from(conf, (c) => (r() > c ? 1 : 0));
+    const t0 = performance.now();
+    const big = riskCoverageFrom(conf, wrong);
+    expect(big.coverage.length).toBeGreaterThan(0.9 * n);
+    expect(big.riskAtCoverage['1']).toBeCloseTo(wrong.reduce((a, b) => a + b, 0) / n, 12);
+    expect(performance.now() - t0).toBeLessThan(20_000);
+  });
+});

@@ -46,18 +46,18 @@ export interface RiskCoverageOptions {
 /** The curve and its summaries from confidences and 0/1 errors (the same length). */
 export function riskCoverageFrom(confidence: ArrayLike<number>, wrong: ArrayLike<number>): RiskCoverage {
   const n = confidence.length;
-  // NaN first as −inf would tie with a real −inf: a key below every number instead.
-  const key = (i: number): number => {
-    const c = confidence[i]!;
-    return c !== c ? -Infinity : c;
-  };
-  const isNaNAt = (i: number): boolean => confidence[i] !== confidence[i];
-  const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => {
-    const na = isNaNAt(a);
-    const nb = isNaNAt(b);
-    if (na !== nb) return na ? 1 : -1;
-    return key(b) - key(a) || 0;
-  });
+  // Two native numeric sorts (no comparator: score keeps millions of rows), all confidences and those
+  // of the wrong rows; NaN sorts last in both, and is taken as the lowest confidence.
+  const all = Float64Array.from(confidence).sort();
+  let wrongCount = 0;
+  for (let i = 0; i < n; i++) wrongCount += wrong[i] ? 1 : 0;
+  const bad = new Float64Array(wrongCount);
+  for (let i = 0, k = 0; i < n; i++) if (wrong[i]) bad[k++] = confidence[i]!;
+  bad.sort();
+  let top = n;
+  while (top > 0 && all[top - 1] !== all[top - 1]) top--;
+  let badTop = wrongCount;
+  while (badTop > 0 && bad[badTop - 1] !== bad[badTop - 1]) badTop--;
   const coverage: number[] = [];
   const risk: number[] = [];
   const generalized: number[] = [];
@@ -67,15 +67,7 @@ export function riskCoverageFrom(confidence: ArrayLike<number>, wrong: ArrayLike
   let aurc = 0;
   let augrc = 0;
   let prev = 0;
-  for (let s = 0; s < n; ) {
-    const head = order[s]!;
-    const nan = isNaNAt(head);
-    const c = key(head);
-    while (s < n && isNaNAt(order[s]!) === nan && (nan || key(order[s]!) === c)) {
-      errors += wrong[order[s]!]! ? 1 : 0;
-      covered++;
-      s++;
-    }
+  const point = (c: number) => {
     const cov = covered / n;
     const r = errors / covered;
     const g = errors / n;
@@ -85,7 +77,18 @@ export function riskCoverageFrom(confidence: ArrayLike<number>, wrong: ArrayLike
     coverage.push(cov);
     risk.push(r);
     generalized.push(g);
-    conf.push(nan ? NaN : c);
+    conf.push(c);
+  };
+  for (let i = top - 1, j = badTop - 1; i >= 0; ) {
+    const c = all[i]!;
+    while (i >= 0 && all[i] === c) (covered++, i--); // −0 and +0 are one value
+    while (j >= 0 && bad[j]! >= c) (errors++, j--);
+    point(c);
+  }
+  if (top < n) {
+    covered = n;
+    errors = wrongCount;
+    point(NaN);
   }
   const overall = n === 0 ? NaN : errors / n;
   const optimal = overall === 1 ? 1 : overall + (1 - overall) * Math.log(1 - overall);
