@@ -179,7 +179,8 @@ export async function oodCommand(argv: string[]): Promise<number> {
               return [m, pct(r.auroc), pct(r.auprIn), pct(r.auprOut), pct(r.fpr95), fmt(r.threshold, 6)];
             }),
           ) +
-          (values.report !== undefined ? `  report written to ${values.report}\n` : ''),
+          '\n' +
+          (values.report !== undefined ? `report written to ${values.report}\n` : ''),
       );
     }
     return 0;
