@@ -4,13 +4,12 @@
  * after merge) always, and `conformal` (coverage and set sizes of a model from `logitkit conformal`)
  * with --conformal MODEL.json. Both see the blocks score scores (after --apply, at its temperature).
  */
-import { readFileSync } from 'node:fs';
 import type { Engine } from '../engine.js';
 import type { BlockSource } from '../io/stream.js';
 import { ConformalAccumulator, conformalModelFromJSON, type ConformalModel } from '../metrics/conformal.js';
 import { confidenceAndErrors, SelectiveAccumulator, type SelectiveSummary } from '../metrics/selective.js';
 import { conformalHtml, selectiveHtml } from './report-uncertainty.js';
-import { fmt, pct } from './ui.js';
+import { fmt, pct, readTextFile } from './ui.js';
 
 export const scoreUncertaintyArgs = { conformal: { type: 'string' } } as const;
 
@@ -79,12 +78,7 @@ export class ScoreUncertainty {
 
 /** --conformal MODEL.json (score, predict): read and checked for `classes`; a problem is a runtime error naming the file. */
 export function readConformalModelFile(file: string, classes: number): ConformalModel {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (e) {
-    throw new Error(`${file}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
-  }
+  const text = readTextFile(file);
   try {
     return conformalModelFromJSON(text, classes);
   } catch (e) {
