@@ -201,7 +201,7 @@ export class AurocHistogram {
     const cells = this.#cells;
     if (!cells) fail('invalid_argument', 'this AUROC histogram was already taken', 'histogram');
     const a = cells.array;
-    const out = Uint32Array.from(new Uint32Array(a.buffer, a.byteOffset, a.length));
+    const out = new Uint32Array(a.buffer, a.byteOffset, a.length).slice();
     cells.free();
     this.#cells = null;
     return out;

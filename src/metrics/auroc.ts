@@ -23,6 +23,9 @@
  * 0.4% relative width in p or 1 − p (positions to 1/16 of that), and equal scores always share a bin and
  * a position (ties stay ties).
  *
+ * Counting: the histogram of all rows' p_k is the engine's (lk.aurocHistogram: a wasm kernel, its cells
+ * in wasm memory), taken out into this object when it is read or merged; the positives stay here.
+ *
  * Memory (the bins stay those above; only their storage is compact): per class one Uint32 histogram of
  * all rows' p_k and one of the sums of their positions (64 KiB each, interleaved; promoted to float64
  * once more than (2^32 − 1)/15 rows are counted), and the positives' counts and position sums in pages
@@ -228,12 +231,13 @@ export class AurocCounts {
   dense(): { pos: Float64Array; neg: Float64Array; posQ: Float64Array; negQ: Float64Array } {
     const n = this.size;
     const [pos, neg, posQ, negQ] = [new Float64Array(n), new Float64Array(n), new Float64Array(n), new Float64Array(n)];
+    const cells = this.cells;
     for (let i = 0; i < n; i++) {
-      if (this.cells[2 * i] === 0) continue;
+      if (cells[2 * i] === 0) continue;
       pos[i] = this.pos(i);
-      neg[i] = this.cells[2 * i] - pos[i];
+      neg[i] = cells[2 * i] - pos[i];
       posQ[i] = this.posAt(i, PAGE);
-      negQ[i] = this.cells[2 * i + 1] - posQ[i];
+      negQ[i] = cells[2 * i + 1] - posQ[i];
     }
     return { pos, neg, posQ, negQ };
   }
@@ -322,11 +326,10 @@ export class AurocCounts {
 
   merge(o: AurocCounts): void {
     if (o.classes !== this.classes) throw new Error(`AurocCounts.merge: ${o.classes} classes, expected ${this.classes}`);
+    const from = o.cells; // o's engine counts first, then its reserve
     this.reserve(o.counted);
-    for (let i = 0; i < this.size; i++) {
-      this.cells[2 * i] += o.cells[2 * i];
-      this.cells[2 * i + 1] += o.cells[2 * i + 1];
-    }
+    const to = this.cells;
+    for (let i = 0; i < 2 * this.size; i++) to[i] += from[i];
     for (let j = 0; j < o.posPages.length; j++) {
       const src = o.posPages[j];
       if (!src) continue;
@@ -408,15 +411,16 @@ export class AurocCounts {
       bytes[n++] = v;
     };
     let last = -1;
+    const cells = this.cells;
     for (let i = 0; i < this.size; i++) {
-      if (this.cells[2 * i] === 0) continue;
+      if (cells[2 * i] === 0) continue;
       const p = this.pos(i);
       const pq = this.posAt(i, PAGE);
       put(i - last);
       put(p);
-      put(this.cells[2 * i] - p);
+      put(cells[2 * i] - p);
       put(pq);
-      put(this.cells[2 * i + 1] - pq);
+      put(cells[2 * i + 1] - pq);
       last = i;
     }
     return toBase64(bytes, n);
