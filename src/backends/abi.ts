@@ -18,7 +18,7 @@
  */
 
 /** A typed array that can be passed for a ptr parameter. */
-export type Typed = Float32Array | Int32Array | Uint16Array | Uint8Array | Float64Array;
+export type Typed = Float32Array | Int32Array | Uint32Array | Uint16Array | Uint8Array | Float64Array;
 export type Io = 'in' | 'out' | 'inout';
 
 export interface PtrParam {
@@ -281,6 +281,8 @@ export const ABI = {
     },
     result: 'i32',
   },
+  /** assembly/kernels/score.ts: a block's probabilities into the AUROC histogram cells (in wasm memory; not split). */
+  aurocCounts: { source: 'assembly/kernels/score.ts', params: { p: ptr('in'), rows: i32, classes: i32, cells: ptr('inout') }, result: 'i32' },
 
   // ---- issue 24 (uncertainty): OOD scores and conformal prediction. Rows share one scratch
   // block (the row's probabilities and rank order), so these calls are not split.

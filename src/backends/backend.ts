@@ -179,6 +179,12 @@ export interface Backend extends BackendAllocator {
    */
   bootstrapSums(a: BootstrapArgs, hit: Uint8Array, nll: Float64Array, conf: Float32Array, state: Float64Array): number;
 
+  /**
+   * Adds rows × classes probabilities to AUROC histogram cells (Uint32 pairs per class and bin: rows,
+   * sum of positions; layout in backends/js-score.ts). Returns the rows whose first value is NaN.
+   */
+  aurocCounts(p: Float32Array, rows: number, classes: number, cells: Uint32Array): number;
+
   // ---- issue 24 (uncertainty): src/backends/js-uncertainty.ts, assembly/kernels/{ood,conformal}.ts
   /** One OOD score per row (higher = more likely out of distribution) into out. */
   oodScore(x: Float32Array, rows: number, classes: number, a: OodArgs, out: Float32Array): void;
