@@ -10,6 +10,7 @@ export * from './kernels/convert';
 export * from './kernels/crossentropy';
 export * from './kernels/entropy';
 export * from './kernels/adjust';
+export * from './kernels/score';
 export { expArray } from './math/exp';
 export { buildFeatures } from './features';
 
@@ -17,3 +18,6 @@ export { buildFeatures } from './features';
 export function heapBase(): usize {
   return (__heap_base + 15) & ~15;
 }
+// ---- issue 24 (uncertainty): OOD scores and conformal prediction ----
+export * from './kernels/ood';
+export * from './kernels/conformal';

@@ -26,6 +26,9 @@ export type { HalfDType, LossWithGrad, PerplexityOptions, BinsOptions, FitTemper
 // The engine's forms of these (they add dtype); the metrics' own forms are internal.
 export type { FitCalibrationOptions, LabelShiftOptions } from './engine.js';
 export type { Reliability, ReliabilityBin, TemperatureFit } from './metrics/calibration.js';
+export { AurocHistogram, BootstrapAccumulator, bootstrapStateLength } from './accumulators.js';
+export type { BootstrapAccumulatorOptions, BootstrapReplicateSums } from './accumulators.js';
+export { bootstrapWeight } from './bootstrap-weights.js';
 export { LogitkitError } from './errors.js';
 export type { ErrorCode } from './errors.js';
 export type { LkBuffer, BufferType } from './buffers.js';
@@ -49,3 +52,11 @@ export type { SamplerState, SamplerLogits } from './sampler.js';
 export type { SamplerCreateOptions } from './engine.js';
 export type { DryOptions, ThinkingBudgetOptions, GuidanceOptions, HistoryRuleOptions, StatefulRuleOptions, ThinkingState } from './decoding.js';
 // ---- end decoding rules ----
+// ---- issue 24 (uncertainty): OOD metrics, conformal prediction, selective prediction
+export type { OodScoreOptions, ConformalScoreOptions, PredictSetsOptions } from './engine.js';
+export type { OodMethodName, ConformalMethodName } from './backends/backend.js';
+export { oodMetrics } from './metrics/ood.js';
+export type { OodMetrics } from './metrics/ood.js';
+export { conformalMetrics, conformalModelFromJSON, conformalModelToJSON } from './metrics/conformal.js';
+export type { ConformalModel, ConformalOptions, ConformalMetrics, PredictionSets } from './metrics/conformal.js';
+export type { RiskCoverage, RiskCoverageOptions, CoverageLevel } from './metrics/selective.js';

@@ -103,6 +103,36 @@ export interface AdjustArgs {
   matrix: Float32Array | null; // classes * classes, row-major
 }
 
+/** One block of the Poisson-bootstrap accumulator (Engine.bootstrapAccumulator). */
+export interface BootstrapArgs {
+  rows: number;
+  /** seedKeyOf(seed, shard key) (src/bootstrap-weights.ts). */
+  seedKey: number;
+  /** Index of the block's first row in its shard (an integer below 2^53). */
+  first: number;
+  replicates: number;
+  bins: number;
+}
+
+// ---- issue 24 (uncertainty) ----
+export type OodMethodName = 'msp' | 'maxLogit' | 'energy' | 'entropy' | 'margin' | 'gen';
+export type ConformalMethodName = 'lac' | 'aps' | 'raps';
+/** Normalised oodScore options: temperature finite > 0, gamma finite > 0, 1 ≤ topM ≤ classes. */
+export interface OodArgs {
+  method: OodMethodName;
+  temperature: number;
+  gamma: number;
+  topM: number;
+}
+/** Normalised conformal score parameters: `uniforms` one u per row in [0, 1), or null for u = 1. */
+export interface ConformalArgs {
+  method: ConformalMethodName;
+  temperature: number;
+  uniforms: Float64Array | null;
+  lambda: number;
+  kReg: number;
+}
+
 export interface Backend extends BackendAllocator {
   readonly name: BackendName;
   readonly features: Features;
@@ -142,6 +172,30 @@ export interface Backend extends BackendAllocator {
    * at most one of scale / matrix; null = absent). `out` may be x unless `matrix` is given.
    */
   adjustLogits(x: Float32Array, rows: number, classes: number, a: AdjustArgs, out: Float32Array): void;
+
+  /**
+   * Adds a block's rows to the Poisson-bootstrap replicate sums in `state` (length
+   * bootstrapStateLength(replicates, bins), layout in assembly/kernels/score.ts); hit is 0/1 per row,
+   * nll and conf per row. Returns the rows whose confidence is NaN.
+   */
+  bootstrapSums(a: BootstrapArgs, hit: Uint8Array, nll: Float64Array, conf: Float32Array, state: Float64Array): number;
+
+  /**
+   * Adds rows × classes probabilities to AUROC histogram cells (Uint32 pairs per class and bin: rows,
+   * sum of positions; layout in backends/js-score.ts). Returns the rows whose first value is NaN.
+   */
+  aurocCounts(p: Float32Array, rows: number, classes: number, cells: Uint32Array): number;
+
+  // ---- issue 24 (uncertainty): src/backends/js-uncertainty.ts, assembly/kernels/{ood,conformal}.ts
+  /** One OOD score per row (higher = more likely out of distribution) into out. */
+  oodScore(x: Float32Array, rows: number, classes: number, a: OodArgs, out: Float32Array): void;
+  /** The conformal score of each row's label (labels already checked) into out. */
+  conformalLabelScores(x: Float32Array, rows: number, classes: number, a: ConformalArgs, labels: Int32Array, out: Float64Array): void;
+  /**
+   * Prediction sets: the classes with score ≤ q̂ (qhat: one value, or one per class when perClass),
+   * packed row after row in rank order into members (room for rows × classes), sizes per row; returns the total.
+   */
+  conformalSets(x: Float32Array, rows: number, classes: number, a: ConformalArgs, qhat: Float64Array, perClass: boolean, members: Int32Array, sizes: Int32Array): number;
 
   /** Widen IEEE half (float16) or bfloat16 bits to float32. The wasm backend returns a view into its memory. */
   widenHalf(bits: Uint16Array, dtype: 'float16' | 'bfloat16'): Float32Array;

@@ -2,12 +2,11 @@
  * `score --apply MAP.json`: loading a map written by `logitkit fit` / `logitkit shift`, scoring the
  * corrected logits block by block, and the before/after figures of the "correction" output.
  */
-import { readFileSync } from 'node:fs';
 import type { Engine } from '../engine.js';
 import type { BlockSource } from '../io/stream.js';
 import { calibrationMapFromJSON, type CalibrationMap } from '../metrics/recalibration.js';
 import type { ScoreSummary } from '../metrics/summary.js';
-import { fmt, pct } from './ui.js';
+import { fmt, pct, readTextFile } from './ui.js';
 
 export const applyMapArgs = { apply: { type: 'string' } } as const;
 
@@ -22,12 +21,7 @@ export interface Correction {
 
 /** Reads and checks a map for `classes`; any problem is a runtime error naming the file (exit 1). */
 export function loadMapFile(file: string, classes: number): { json: Record<string, unknown>; map: CalibrationMap } {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (e) {
-    throw new Error(`${file}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
-  }
+  const text = readTextFile(file);
   try {
     const json = JSON.parse(text) as Record<string, unknown>;
     return { json, map: calibrationMapFromJSON(json, classes) };

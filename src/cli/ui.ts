@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 /**
  * Terminal plumbing for the CLI: usage errors, a progress bar that only appears on an interactive
  * stderr for long work, number formatting for human tables, and atomic file writes.
@@ -131,4 +132,13 @@ export function table(header: string[], rows: string[][]): string {
   const w = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const line = (r: string[]) => r.map((c, i) => (i === 0 ? c.padEnd(w[i]) : c.padStart(w[i]))).join('  ');
   return [line(header), ...rows.map(line)].join('\n');
+}
+
+/** A text file the user named (a map, a model): an unreadable one is a runtime error naming it. */
+export function readTextFile(file: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new Error(`${file}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+  }
 }

@@ -27,7 +27,7 @@ import { checkBins, checkLabelBlock, ReliabilityBins, type MetricsEngine, type R
 import { classificationReport, ConfusionCounts, type ClassificationReport } from './classification.js';
 import { binnedErrors, ClasswiseBins, FINE_BINS, FineConfidenceBins } from './calibration-errors.js';
 import { BootstrapSums, type Intervals } from './bootstrap.js';
-import { addAurocStats, AUROC_MAX_CLASSES, AurocCounts, aurocStats, type AurocReport, type AurocStats } from './auroc.js';
+import { addAurocStats, AUROC_MAX_CLASSES, AurocCounts, type AurocEngine, aurocStats, type AurocReport, type AurocStats } from './auroc.js';
 import { GroupAccumulator, GroupSums, type GroupReport } from './groups.js';
 
 export const STATS_FORMAT = 'logitkit-score-stats/1';
@@ -411,8 +411,14 @@ export class ScoreAccumulator {
     this.brierSum += brier;
     this.entropySum += ent;
     this.rows += R;
-    this.auroc?.addBlock(p, labels);
-    boot?.addRows(at ? at.key : 0, firstRow, this.bootHit, this.bootNll, this.bootConf, R);
+    if (this.auroc) {
+      if (!lk.aurocHistogram) throw new LogitkitError('invalid_argument', 'the engine has no aurocHistogram', 'lk');
+      this.auroc.addBlock(lk as AurocEngine, p, labels);
+    }
+    if (boot) {
+      if (!lk.bootstrapAccumulator) throw new LogitkitError('invalid_argument', 'the engine has no bootstrapAccumulator', 'lk');
+      boot.addRows(lk as Required<Pick<MetricsEngine, 'bootstrapAccumulator'>>, at ? at.key : 0, firstRow, this.bootHit, this.bootNll, this.bootConf, R);
+    }
 
     if (this.altTemperature !== null) {
       // One engine call: the confidence is exp(log p of the predicted class), a row-sized cost.
@@ -611,7 +617,7 @@ export class ScoreAccumulator {
             })),
           }
         : {}),
-      ...(this.boot
+      ...(this.boot?.flush()
         ? {
             intervals: {
               replicates: this.boot.replicates,
