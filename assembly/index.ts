@@ -17,3 +17,6 @@ export { buildFeatures } from './features';
 export function heapBase(): usize {
   return (__heap_base + 15) & ~15;
 }
+// ---- issue 24 (uncertainty): OOD scores and conformal prediction ----
+export * from './kernels/ood';
+export * from './kernels/conformal';

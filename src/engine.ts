@@ -15,6 +15,9 @@ import * as keys from './options.js';
 import { checkBins, checkClasses, checkDType, checkInteger, checkLabels, checkReduction, checkTemperature, checkTemperatureRange } from './options.js';
 import * as recal from './metrics/recalibration.js';
 import * as shift from './metrics/label-shift.js';
+import * as conformal from './metrics/conformal.js';
+import * as selective from './metrics/selective.js';
+import type { ConformalArgs, OodMethodName } from './backends/backend.js';
 
 /**
  * Logits as accepted by every op, and nothing else: float32 values (a Float32Array or a zero-copy
@@ -274,6 +277,46 @@ function shapeArgs(args: readonly unknown[], n: number): unknown[] {
   const padded = Array.from({ length: arity }, (_, i) => args[i]);
   return tensorForm ? [undefined, ...padded] : padded;
 }
+
+// ---- issue 24 (uncertainty): options of oodScore, conformal*, predictSets, riskCoverage
+export interface OodScoreOptions extends DTypeOption {
+  /** 'energy' (default), 'msp', 'maxLogit', 'entropy', 'margin' or 'gen'. */
+  method?: OodMethodName;
+  temperature?: number;
+  /** GEN's exponent (default 0.1). */
+  gamma?: number;
+  /** GEN sums the topM largest probabilities (default min(100, classes); clamped to classes). */
+  topM?: number;
+}
+export interface ConformalScoreOptions extends Omit<conformal.ConformalOptions, 'alpha' | 'classConditional'>, DTypeOption {
+  /** The row index of x's first row, which keys u (default 0). */
+  firstRow?: number;
+}
+export interface PredictSetsOptions extends DTypeOption {
+  /** Keys each row's u with the row index (default: the model's seed). */
+  seed?: number;
+  /** The row index of x's first row (default 0): chunks of one batch get the sets of the whole. */
+  firstRow?: number;
+}
+const OOD_METHODS: readonly OodMethodName[] = ['energy', 'msp', 'maxLogit', 'entropy', 'margin', 'gen'];
+const OOD_SCORE_KEYS = ['dtype', 'method', 'temperature', 'gamma', 'topM'] as const;
+const CONFORMAL_KEYS = ['dtype', 'method', 'alpha', 'temperature', 'randomized', 'lambda', 'kReg', 'classConditional', 'seed'] as const;
+const CONFORMAL_SCORE_KEYS = ['dtype', 'method', 'temperature', 'randomized', 'lambda', 'kReg', 'seed', 'firstRow'] as const;
+const PREDICT_SETS_KEYS = ['dtype', 'seed', 'firstRow'] as const;
+const RISK_COVERAGE_KEYS = ['dtype', 'score', 'temperature', 'gamma', 'topM'] as const;
+
+function checkFirstRow(v: unknown): number {
+  if (v === undefined) return 0;
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) fail('invalid_argument', `options.firstRow = ${describe(v)}, expected an integer ≥ 0`, 'options.firstRow');
+  return v;
+}
+
+/** The kernels' parameters: u drawn here (the same on every backend) when randomized and the method uses it. */
+function conformalArgs(s: Pick<conformal.ConformalSettings, 'method' | 'temperature' | 'randomized' | 'lambda' | 'kReg' | 'seed'>, stream: number, first: number, rows: number): ConformalArgs {
+  const uniforms = s.randomized && s.method !== 'lac' ? conformal.conformalUniforms(s.seed, stream, first, rows) : null;
+  return { method: s.method, temperature: s.temperature, uniforms, lambda: s.lambda, kReg: s.kReg };
+}
+// ---- end issue 24
 
 export class Engine {
   readonly #b: Backend;
@@ -804,6 +847,115 @@ export class Engine {
       return out.result();
     });
   }
+
+  // ------------------------------------------------- issue 24: uncertainty
+  // OOD scores and conformal sets are kernels (assembly/kernels/{ood,conformal}.ts, reference
+  // src/backends/js-uncertainty.ts); calibration, risk–coverage and the metrics are src/metrics/.
+
+  /** One OOD score per row, higher = more likely out of distribution (docs/uncertainty.md). */
+  oodScore(x: LogitsInput, classes: number, options?: OodScoreOptions): Float32Array;
+  oodScore(x: TensorLike, options?: OodScoreOptions): Float32Array;
+  oodScore(x: LogitsInput, ...args: unknown[]): Float32Array {
+    const [classes, options] = shapeArgs(args, 0) as [number | undefined, OodScoreOptions | undefined];
+    this.#live();
+    checkOptions(options, OOD_SCORE_KEYS);
+    const method = options?.method ?? 'energy';
+    if (!OOD_METHODS.includes(method))
+      fail('invalid_argument', `options.method = ${describe(method)}, expected one of ${OOD_METHODS.map((m) => `'${m}'`).join(', ')}`, 'options.method');
+    const temperature = checkTemperature(options?.temperature);
+    const gamma = options?.gamma ?? 0.1;
+    if (typeof gamma !== 'number' || !Number.isFinite(gamma) || gamma <= 0)
+      fail('invalid_argument', `options.gamma = ${describe(gamma)}, expected a finite number > 0`, 'options.gamma');
+    if (options?.topM !== undefined) {
+      const m = checkInteger(options.topM, 'options.topM', 'invalid_k', 'an integer ≥ 1');
+      if (m < 1) fail('invalid_k', `options.topM = ${m}, expected an integer ≥ 1`, 'options.topM');
+    }
+    return this.#withLogits(x, classes, options, (r) => {
+      // topM above classes is clamped (the default, 100, exceeds small class counts).
+      const topM = Math.min(options?.topM ?? 100, r.classes);
+      const out = new Float32Array(r.rows);
+      this.#b.oodScore(r.x, r.rows, r.classes, { method, temperature, gamma, topM }, out);
+      return out;
+    });
+  }
+
+  /** The conformal score (lac, aps or raps) of each row's label, as conformalCalibrate uses it. */
+  conformalScores(x: LogitsInput, classes: number, labels: Int32Array, options?: ConformalScoreOptions): Float64Array;
+  conformalScores(x: TensorLike, labels: Int32Array, options?: ConformalScoreOptions): Float64Array;
+  conformalScores(x: LogitsInput, ...args: unknown[]): Float64Array {
+    const [classes, labels, options] = shapeArgs(args, 1) as [number | undefined, Int32Array, ConformalScoreOptions | undefined];
+    this.#live();
+    checkOptions(options, CONFORMAL_SCORE_KEYS);
+    const s = conformal.conformalSettings(options, checkTemperature(options?.temperature));
+    const first = checkFirstRow(options?.firstRow);
+    return this.#withLogits(x, classes, options, (r) => {
+      checkLabels(labels, r.rows, r.classes);
+      const out = new Float64Array(r.rows);
+      this.#b.conformalLabelScores(r.x, r.rows, r.classes, conformalArgs(s, conformal.U_STREAM.calibrate, first, r.rows), labels, out);
+      return out;
+    });
+  }
+
+  /** Split conformal calibration: q̂ from labelled calibration logits → a ConformalModel (plain JSON). */
+  conformalCalibrate(x: LogitsInput, classes: number, labels: Int32Array, options?: conformal.ConformalOptions & DTypeOption): conformal.ConformalModel;
+  conformalCalibrate(x: TensorLike, labels: Int32Array, options?: conformal.ConformalOptions & DTypeOption): conformal.ConformalModel;
+  conformalCalibrate(x: LogitsInput, ...args: unknown[]): conformal.ConformalModel {
+    const [classes, labels, options] = shapeArgs(args, 1) as [number | undefined, Int32Array, (conformal.ConformalOptions & DTypeOption) | undefined];
+    this.#live();
+    checkOptions(options, CONFORMAL_KEYS);
+    const s = conformal.conformalSettings(options, checkTemperature(options?.temperature));
+    return this.#withLogits(x, classes, options, (r) => {
+      checkLabels(labels, r.rows, r.classes);
+      const scores = new Float64Array(r.rows);
+      this.#b.conformalLabelScores(r.x, r.rows, r.classes, conformalArgs(s, conformal.U_STREAM.calibrate, 0, r.rows), labels, scores);
+      return conformal.calibrate(scores, labels, r.classes, s);
+    });
+  }
+
+  /**
+   * Prediction sets of a ConformalModel: CSR offsets / indices (classes in rank order) / sizes.
+   * `seed` (default the model's) and `firstRow` (default 0) key each row's u, so a batch split into
+   * chunks gives the same sets when each chunk passes its first row.
+   */
+  predictSets(x: LogitsInput, classes: number, model: conformal.ConformalModel, options?: PredictSetsOptions): conformal.PredictionSets;
+  predictSets(x: TensorLike, model: conformal.ConformalModel, options?: PredictSetsOptions): conformal.PredictionSets;
+  predictSets(x: LogitsInput, ...args: unknown[]): conformal.PredictionSets {
+    // The model is an object like the options: the form is read from the first argument (applyCalibration's rule).
+    const classesForm = typeof args[0] === 'number' || args[0] === null || !isTensorLike(x);
+    const [classes, model, options] = (classesForm ? args : [undefined, ...args]) as [number | undefined, conformal.ConformalModel, PredictSetsOptions | undefined];
+    this.#live();
+    checkOptions(options, PREDICT_SETS_KEYS);
+    return this.#withLogits(x, classes, options, (r) => {
+      const m = conformal.checkModel(model, r.classes);
+      const seed = options?.seed === undefined ? m.seed : conformal.checkSeed(options.seed);
+      const first = checkFirstRow(options?.firstRow);
+      const members = new Int32Array(r.rows * r.classes);
+      const sizes = new Int32Array(r.rows);
+      const qhat = conformal.qhatArray(m);
+      const total = this.#b.conformalSets(r.x, r.rows, r.classes, conformalArgs({ ...m, seed }, conformal.U_STREAM.predict, first, r.rows), qhat, m.classConditional, members, sizes);
+      const offsets = new Int32Array(r.rows + 1);
+      for (let i = 0; i < r.rows; i++) offsets[i + 1] = offsets[i]! + sizes[i]!;
+      return { offsets, indices: members.slice(0, total), sizes };
+    });
+  }
+
+  /** The risk–coverage curve of abstaining on low confidence (= −oodScore), with AURC, E-AURC, AUGRC. */
+  riskCoverage(x: LogitsInput, classes: number, labels: Int32Array, options?: selective.RiskCoverageOptions & DTypeOption): selective.RiskCoverage;
+  riskCoverage(x: TensorLike, labels: Int32Array, options?: selective.RiskCoverageOptions & DTypeOption): selective.RiskCoverage;
+  riskCoverage(x: LogitsInput, ...args: unknown[]): selective.RiskCoverage {
+    const [classes, labels, options] = shapeArgs(args, 1) as [number | undefined, Int32Array, (selective.RiskCoverageOptions & DTypeOption) | undefined];
+    this.#live();
+    checkOptions(options, RISK_COVERAGE_KEYS);
+    const score = options?.score ?? 'msp';
+    if (!OOD_METHODS.includes(score))
+      fail('invalid_argument', `options.score = ${describe(score)}, expected one of ${OOD_METHODS.map((m) => `'${m}'`).join(', ')}`, 'options.score');
+    return this.#withLogits(x, classes, options, (r) => {
+      checkLabels(labels, r.rows, r.classes);
+      const { dtype: _, ...rest } = options ?? {};
+      return selective.riskCoverage(this, stable(r), r.classes, labels, { ...rest, score });
+    });
+  }
+  // ---------------------------------------------- end issue 24: uncertainty
 
   // -------------------------------------------------------------- internals
 

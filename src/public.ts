@@ -43,3 +43,11 @@ export type { SampleResult, VerifyDraftResult, LogitBias, SampleOrder, Constrain
 export type { LogitsProcessorOptions, LogitsProcessorFunction, LogitsTensorLike, InputIds } from './interop.js';
 export { multilabelMetrics, MultilabelAccumulator } from './metrics/multilabel.js';
 export type { MultilabelReport, MultilabelLabel, MultilabelStats } from './metrics/multilabel.js';
+// ---- issue 24 (uncertainty): OOD metrics, conformal prediction, selective prediction
+export type { OodScoreOptions, ConformalScoreOptions, PredictSetsOptions } from './engine.js';
+export type { OodMethodName, ConformalMethodName } from './backends/backend.js';
+export { oodMetrics } from './metrics/ood.js';
+export type { OodMetrics } from './metrics/ood.js';
+export { conformalMetrics, conformalModelFromJSON, conformalModelToJSON } from './metrics/conformal.js';
+export type { ConformalModel, ConformalOptions, ConformalMetrics, PredictionSets } from './metrics/conformal.js';
+export type { RiskCoverage, RiskCoverageOptions, CoverageLevel } from './metrics/selective.js';

@@ -96,6 +96,11 @@ export const CeClassOutput = {
   Loss: 1,
 } as const;
 
+/** oodScores' `method` parameter (assembly/kernels/ood.ts). */
+export const OodMethod = { msp: 0, maxLogit: 1, energy: 2, entropy: 3, margin: 4, gen: 5 } as const;
+/** The conformal kernels' `method` parameter (assembly/kernels/conformal.ts). */
+export const ConformalMethod = { lac: 0, aps: 1, raps: 2 } as const;
+
 /** narrowToHalf's `bf16` parameter. */
 export const HalfFormat = { Float16: false, Bfloat16: true } as const;
 
@@ -264,6 +269,37 @@ export const ABI = {
     result: 'void',
     work: (a) => num(a, 'rows') * num(a, 'classes') * (a.matrix === null ? 1 : num(a, 'classes')),
     grain: byClasses,
+  },
+
+  // ---- issue 24 (uncertainty): OOD scores and conformal prediction. Rows share one scratch
+  // block (the row's probabilities and rank order), so these calls are not split.
+  /** assembly/kernels/ood.ts: bytes of oodScores' scratch for rows of `classes`. */
+  oodScratchBytes: { source: 'assembly/kernels/ood.ts', params: { classes: i32 }, result: 'i32' },
+  /** assembly/kernels/ood.ts: one float32 OOD score per row (method: OodMethod). */
+  oodScores: {
+    source: 'assembly/kernels/ood.ts',
+    params: { x: ptr('in'), rows: i32, classes: i32, temperature: f64, method: i32, gamma: f64, topM: i32, scratch, out: ptr('out') },
+    result: 'void',
+  },
+  /** assembly/kernels/conformal.ts: bytes of the conformal kernels' scratch for rows of `classes`. */
+  conformalScratchBytes: { source: 'assembly/kernels/conformal.ts', params: { classes: i32 }, result: 'i32' },
+  /** assembly/kernels/conformal.ts: the f64 nonconformity score of each row's label (method: ConformalMethod). */
+  conformalLabelScores: {
+    source: 'assembly/kernels/conformal.ts',
+    params: {
+      x: ptr('in'), rows: i32, classes: i32, temperature: f64, method: i32, uniforms: ptr('in'), lambda: f64, kReg: i32,
+      labels: ptr('in'), scratch, out: ptr('out'),
+    },
+    result: 'void',
+  },
+  /** assembly/kernels/conformal.ts: packed prediction-set members and sizes; returns the member count. */
+  conformalSets: {
+    source: 'assembly/kernels/conformal.ts',
+    params: {
+      x: ptr('in'), rows: i32, classes: i32, temperature: f64, method: i32, uniforms: ptr('in'), lambda: f64, kReg: i32,
+      qhat: ptr('in'), qhatPerClass: flag, scratch, members: ptr('out'), sizes: ptr('out'),
+    },
+    result: 'i32',
   },
 } as const satisfies Record<string, ExportDecl>;
 

@@ -102,6 +102,25 @@ export interface AdjustArgs {
   matrix: Float32Array | null; // classes * classes, row-major
 }
 
+// ---- issue 24 (uncertainty) ----
+export type OodMethodName = 'msp' | 'maxLogit' | 'energy' | 'entropy' | 'margin' | 'gen';
+export type ConformalMethodName = 'lac' | 'aps' | 'raps';
+/** Normalised oodScore options: temperature finite > 0, gamma finite > 0, 1 ≤ topM ≤ classes. */
+export interface OodArgs {
+  method: OodMethodName;
+  temperature: number;
+  gamma: number;
+  topM: number;
+}
+/** Normalised conformal score parameters: `uniforms` one u per row in [0, 1), or null for u = 1. */
+export interface ConformalArgs {
+  method: ConformalMethodName;
+  temperature: number;
+  uniforms: Float64Array | null;
+  lambda: number;
+  kReg: number;
+}
+
 export interface Backend extends BackendAllocator {
   readonly name: BackendName;
   readonly features: Features;
@@ -141,6 +160,17 @@ export interface Backend extends BackendAllocator {
    * at most one of scale / matrix; null = absent). `out` may be x unless `matrix` is given.
    */
   adjustLogits(x: Float32Array, rows: number, classes: number, a: AdjustArgs, out: Float32Array): void;
+
+  // ---- issue 24 (uncertainty): src/backends/js-uncertainty.ts, assembly/kernels/{ood,conformal}.ts
+  /** One OOD score per row (higher = more likely out of distribution) into out. */
+  oodScore(x: Float32Array, rows: number, classes: number, a: OodArgs, out: Float32Array): void;
+  /** The conformal score of each row's label (labels already checked) into out. */
+  conformalLabelScores(x: Float32Array, rows: number, classes: number, a: ConformalArgs, labels: Int32Array, out: Float64Array): void;
+  /**
+   * Prediction sets: the classes with score ≤ q̂ (qhat: one value, or one per class when perClass),
+   * packed row after row in rank order into members (room for rows × classes), sizes per row; returns the total.
+   */
+  conformalSets(x: Float32Array, rows: number, classes: number, a: ConformalArgs, qhat: Float64Array, perClass: boolean, members: Int32Array, sizes: Int32Array): number;
 
   /** Widen IEEE half (float16) or bfloat16 bits to float32. The wasm backend returns a view into its memory. */
   widenHalf(bits: Uint16Array, dtype: 'float16' | 'bfloat16'): Float32Array;

@@ -5,7 +5,7 @@
  * SIMD does not validate. Cleverness belongs in the kernels, not here. The row primitives
  * live in js-rows.ts, the losses in js-loss.ts, sampling in js-sample.ts.
  */
-import type { AdjustArgs, Backend, BceArgs, Features, CrossEntropyTarget, FilterOptions, Reduction } from './backend.js';
+import type { AdjustArgs, Backend, BceArgs, ConformalArgs, Features, CrossEntropyTarget, FilterOptions, OodArgs, Reduction } from './backend.js';
 import { BUFFER_TAG, typedArrayCtor, type ArrayOf, type BufferType, type LkBuffer } from '../buffers.js';
 import { fail } from '../errors.js';
 import { float32ToBfloat16Bits, float32ToFloat16Bits, halfToFloat } from '../half.js';
@@ -13,6 +13,7 @@ import { adjustRows, logSigmoid1, ranksAbove, RowWork, rowLogSoftmax, rowLogSumE
 import { DEFAULT_MEMORY_LIMIT } from '../limits.js';
 import * as loss from './js-loss.js';
 import * as gen from './js-sample.js';
+import * as uncertainty from './js-uncertainty.js';
 
 const EMPTY = new Float64Array(0);
 
@@ -99,6 +100,20 @@ export class JsBackend implements Backend {
   bceWithLogits(x: Float32Array, target: Float32Array, a: BceArgs, reduction: Reduction, out: Float32Array | null): number {
     return loss.bceWithLogits(x, target, a, reduction, out);
   }
+
+  // ---- issue 24 (uncertainty): js-uncertainty.ts
+  oodScore(x: Float32Array, rows: number, classes: number, a: OodArgs, out: Float32Array): void {
+    uncertainty.oodScore(x, rows, classes, a, out);
+  }
+
+  conformalLabelScores(x: Float32Array, rows: number, classes: number, a: ConformalArgs, labels: Int32Array, out: Float64Array): void {
+    uncertainty.conformalLabelScores(x, rows, classes, a, labels, out);
+  }
+
+  conformalSets(x: Float32Array, rows: number, classes: number, a: ConformalArgs, qhat: Float64Array, perClass: boolean, members: Int32Array, sizes: Int32Array): number {
+    return uncertainty.conformalSets(x, rows, classes, a, qhat, perClass, members, sizes);
+  }
+  // ---- end issue 24
 
   entropy(x: Float32Array, rows: number, classes: number, out: Float32Array): void {
     loss.entropy(this.#work, x, rows, classes, out);

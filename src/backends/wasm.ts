@@ -4,12 +4,13 @@
  * as abi.ts declares them; the loss and sampling families live in wasm-loss.ts and
  * wasm-sample.ts, which import the runtime, not this file.
  */
-import type { AdjustArgs, Backend, Features, BceArgs, CrossEntropyTarget, FilterOptions, Reduction } from './backend.js';
+import type { AdjustArgs, Backend, Features, BceArgs, ConformalArgs, CrossEntropyTarget, FilterOptions, OodArgs, Reduction } from './backend.js';
 import { HalfFormat } from './abi.js';
 import { createRuntime, type WasmRuntime } from './wasm-runtime.js';
 import { registerWidened, type BufferType, type LkBuffer } from '../buffers.js';
 import * as loss from './wasm-loss.js';
 import * as gen from './wasm-sample.js';
+import * as uncertainty from './wasm-uncertainty.js';
 
 export { DEFAULT_MEMORY_LIMIT } from '../limits.js';
 export { PARALLEL_MIN_WORK, ROW_GRAIN, rowGrain, splitCount } from './wasm-runtime.js';
@@ -124,6 +125,20 @@ export class WasmBackend implements Backend {
   bceWithLogits(x: Float32Array, target: Float32Array, a: BceArgs, reduction: Reduction, out: Float32Array | null): number {
     return loss.bceWithLogits(this.#rt, x, target, a, reduction, out);
   }
+
+  // ---- issue 24 (uncertainty): wasm-uncertainty.ts
+  oodScore(x: Float32Array, rows: number, classes: number, a: OodArgs, out: Float32Array): void {
+    uncertainty.oodScore(this.#rt, x, rows, classes, a, out);
+  }
+
+  conformalLabelScores(x: Float32Array, rows: number, classes: number, a: ConformalArgs, labels: Int32Array, out: Float64Array): void {
+    uncertainty.conformalLabelScores(this.#rt, x, rows, classes, a, labels, out);
+  }
+
+  conformalSets(x: Float32Array, rows: number, classes: number, a: ConformalArgs, qhat: Float64Array, perClass: boolean, members: Int32Array, sizes: Int32Array): number {
+    return uncertainty.conformalSets(this.#rt, x, rows, classes, a, qhat, perClass, members, sizes);
+  }
+  // ---- end issue 24
 
   entropy(x: Float32Array, rows: number, classes: number, out: Float32Array): void {
     this.#rt.call('entropy', { x, rows, classes, out });

@@ -58,6 +58,17 @@ function rowHash(seed: number, key: number, i: number): number {
   return fmix32(fmix32(fmix32(seed ^ 0x5bd1e995) ^ key) ^ Math.imul(lo, 0x9e3779b1) ^ fmix32(hi + 0x27d4eb2f));
 }
 
+/**
+ * A uniform in [0, 1) that is a pure function of (seed, key, i): 53 bits from two hashes of the row
+ * hash, so a row keeps its draw however a batch is split or streamed (conformal prediction's u).
+ */
+export function counterUniform(seed: number, key: number, i: number): number {
+  const h = rowHash(seed, key, i);
+  const hi = fmix32((h + 0x632be5ab) >>> 0) >>> 5;
+  const lo = fmix32((h + 0xc6a57d56) >>> 0) >>> 6;
+  return (hi * 67108864 + lo) / 9007199254740992;
+}
+
 /** w_ir: the Poisson(1) weight of row i of the shard `key` in replicate r. */
 export function bootstrapWeight(seed: number, key: number, i: number, r: number): number {
   const u = fmix32((rowHash(seed, key, i) + Math.imul((r >>> 1) + 1, 0x632be5ab)) >>> 0);
