@@ -11,6 +11,7 @@ import { TRANSFORM_HELP, TRANSFORM_USAGE, transformCommand, TRANSFORMS, type Tra
 import { UsageError } from './ui.js';
 import { fitCommand, FIT_HELP } from './fit.js';
 import { shiftCommand, SHIFT_HELP } from './shift.js';
+import { conformalCommand, CONFORMAL_HELP, oodCommand, OOD_HELP, predictCommand, PREDICT_HELP } from './uncertainty.js';
 
 export const HELP = `usage: logitkit <command> [options]
 
@@ -20,6 +21,9 @@ commands:
   fit        LOGITS.npy --labels LABELS.npy   fit a recalibration map (bcts, vector, matrix, temperature)
   shift      SRC.npy --labels L.npy --target T.npy  estimate the target's class priors; a correcting map
   merge      A.json B.json ...                combine 'score --json' outputs of shards exactly
+  conformal  CALIB.npy --labels Y.npy -o M.json  calibrate conformal prediction sets (lac, aps, raps)
+  ood        ID.npy --ood OOD.npy             AUROC, AUPR, FPR@95 of OOD scores (energy, msp, …)
+  predict    LOGITS.npy -o OUT.jsonl|OUT.csv  per row: prediction, confidence, conformal set, OOD score
   softmax | logsumexp | sigmoid | argmax | topk  IN.npy -o OUT.npy
   bench      [--quick] [--json]               the performance comparison on this machine
 
@@ -63,11 +67,17 @@ async function dispatch(argv: string[]): Promise<number> {
       return fitCommand(rest);
     case 'shift':
       return shiftCommand(rest);
+    case 'conformal':
+      return conformalCommand(rest);
+    case 'ood':
+      return oodCommand(rest);
+    case 'predict':
+      return predictCommand(rest);
     case 'bench':
       return runBenchCommand(rest);
     default:
       if ((TRANSFORMS as readonly string[]).includes(command)) return transformCommand(command as TransformName, rest);
-      throw new UsageError(`unknown command '${command}' (expected score, calibrate, fit, shift, merge, ${TRANSFORMS.join(', ')} or bench)`);
+      throw new UsageError(`unknown command '${command}' (expected score, calibrate, fit, shift, merge, conformal, ood, predict, ${TRANSFORMS.join(', ')} or bench)`);
   }
 }
 
@@ -77,6 +87,9 @@ function helpFor(command: string | undefined): string {
   if (command === 'merge') return MERGE_HELP;
   if (command === 'fit') return FIT_HELP;
   if (command === 'shift') return SHIFT_HELP;
+  if (command === 'conformal') return CONFORMAL_HELP;
+  if (command === 'ood') return OOD_HELP;
+  if (command === 'predict') return PREDICT_HELP;
   if (command && (TRANSFORMS as readonly string[]).includes(command)) return TRANSFORM_HELP;
   return HELP;
 }

@@ -56,8 +56,8 @@ function compactCount(n: number): string {
   return `${n < 1e7 ? (n / 1e6).toFixed(1) : Math.round(n / 1e6)}M`;
 }
 
-const esc = (t: string) => t.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
-const n2 = (v: number) => (Math.round(v * 100) / 100).toString();
+export const esc = (t: string) => t.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+export const n2 = (v: number) => (Math.round(v * 100) / 100).toString();
 
 /** Height of the strip under each reliability diagram that shows how many rows each bin holds. */
 const STRIP = 46;
@@ -221,7 +221,7 @@ function perClassSvg(pc: PerClassEntry[]): string {
   return parts.join('');
 }
 
-const CSS = `body{font:15px/1.45 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;max-width:980px;margin:24px auto;padding:0 16px;color:#1d232b}
+export const CSS = `body{font:15px/1.45 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;max-width:980px;margin:24px auto;padding:0 16px;color:#1d232b}
 h1{font-size:22px;margin:0 0 4px}h2{font-size:17px;margin:28px 0 8px}.sub{color:#5b6573;margin:0 0 16px}
 .cards{display:flex;flex-wrap:wrap;gap:10px}.card{border:1px solid #d8dee6;border-radius:8px;padding:8px 12px;min-width:120px}
 .card b{display:block;font-size:20px}.card span{color:#5b6573;font-size:13px}.row{display:flex;flex-wrap:wrap;gap:16px}

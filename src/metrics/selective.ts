@@ -123,3 +123,14 @@ export function riskCoverage(lk: SelectiveEngine, x: Float32Array, classes: numb
   }
   return riskCoverageFrom(conf, wrong);
 }
+
+/** What `score` reports as `selective`: the summaries, the curve when exact, the bound when from bins. */
+export interface SelectiveSummary {
+  aurc: number;
+  eaurc: number;
+  augrc: number;
+  riskAtCoverage: Record<CoverageLevel, number>;
+  /** Present when the figures come from binned statistics (merge): each is within ± this of the exact value. */
+  errorBound?: number;
+  curve?: { coverage: ArrayLike<number>; risk: ArrayLike<number> };
+}
