@@ -270,6 +270,17 @@ export const ABI = {
     work: (a) => num(a, 'rows') * num(a, 'classes') * (a.matrix === null ? 1 : num(a, 'classes')),
     grain: byClasses,
   },
+  /** assembly/kernels/score.ts: bytes of bootstrapSums' scratch block. */
+  bootstrapScratchBytes: { source: 'assembly/kernels/score.ts', params: { bins: i32 }, result: 'i32' },
+  /** assembly/kernels/score.ts: a block's rows into the Poisson-bootstrap replicate sums (state in and out; not split). */
+  bootstrapSums: {
+    source: 'assembly/kernels/score.ts',
+    params: {
+      hit: ptr('in'), nll: ptr('in'), conf: ptr('in'), rows: i32, seedKey: i32, first: f64, replicates: i32, bins: i32,
+      state: ptr('inout'), scratch,
+    },
+    result: 'i32',
+  },
 
   // ---- issue 24 (uncertainty): OOD scores and conformal prediction. Rows share one scratch
   // block (the row's probabilities and rank order), so these calls are not split.

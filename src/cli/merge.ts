@@ -14,6 +14,7 @@ import { MULTILABEL_STATS_FORMAT } from '../metrics/multilabel.js';
 import { formatJson, humanSummary, summaryJson, writeReport } from './output.js';
 import { fmt, parseCommandArgs, UsageError } from './ui.js';
 import { LogitkitError } from '../errors.js';
+import { mergeUncertainty } from './score-uncertainty.js';
 
 /** --class-names wins; else the shards' own names, which must agree where given. */
 function mergedClassNames(parsed: { file: string; obj: { classNames?: unknown } }[], file: string | undefined, classes: number): string[] | null {
@@ -155,7 +156,10 @@ export async function mergeCommand(argv: string[]): Promise<number> {
   if (fps.every((f): f is string => typeof f === 'string')) extra.fingerprint = fingerprintOf(fps);
   extra.inputs = inputs;
   extra.merged = positionals;
-  if (kind) writeReport(values.report!, kind, { summary: s, inputs: inputs as Shard[], backend: 'merged', temperature: extra.temperature as number | undefined, fitted: null, merged: positionals });
+  // Issue 24: selective (binned, with errorBound) and conformal counts, when every shard has them.
+  const unc = mergeUncertainty(parsed as unknown as { file: string; obj: Record<string, unknown> }[], acc.classes);
+  if (unc) Object.assign(extra, unc.json);
+  if (kind) writeReport(values.report!, kind, { summary: s, inputs: inputs as Shard[], backend: 'merged', temperature: extra.temperature as number | undefined, fitted: null, merged: positionals, ...(unc ? { uncertaintyHtml: unc.html, uncertaintyMarkdown: unc.markdown } : {}) });
   if (values.json) process.stdout.write(formatJson(summaryJson(s, extra, acc.toStats(), { confusion: values.confusion === true })));
   else {
     const plural = (n: number, what: string) => `${n} ${what}${n === 1 ? '' : 's'}`;

@@ -7,7 +7,20 @@ import type { ConformalMetrics } from '../metrics/conformal.js';
 import type { SelectiveSummary } from '../metrics/selective.js';
 import { CSS, esc, n2 } from './report.js';
 import { fmt, pct } from './ui.js';
-import type { OodResult } from './uncertainty.js';
+import type { OodMetrics } from '../metrics/ood.js';
+
+/** What `logitkit ood` measured, for its report. */
+export interface OodResult {
+  idFile: string;
+  oodFile: string;
+  idRows: number;
+  oodRows: number;
+  classes: number;
+  temperature: number;
+  methods: Record<string, OodMetrics & { threshold: number }>;
+  /** Per method, the scores (for the report's histograms). */
+  scores: Record<string, { id: Float32Array; ood: Float32Array }>;
+}
 
 const W = 460;
 const H = 220;
@@ -46,7 +59,7 @@ export function oodHistogramSvg(method: string, id: Float32Array, ood: Float32Ar
 <text x="${PAD.l}" y="10" font-size="11">${esc(method)}: share of rows per score bin (higher = more likely OOD)</text>
 ${bars(hi1, '#2f6fb0')}${bars(ho, '#c8453b')}
 <line x1="${n2(tx)}" x2="${n2(tx)}" y1="${PAD.t}" y2="${PAD.t + ph}" stroke="#222" stroke-dasharray="4 3"/>
-<text x="${n2(tx + 3)}" y="${PAD.t + 12}" font-size="10">FPR@95 threshold ${esc(fmt(threshold, 4))}</text>
+<text x="${n2(tx > PAD.l + pw / 2 ? tx - 3 : tx + 3)}" y="${PAD.t + 12}" font-size="10"${tx > PAD.l + pw / 2 ? ' text-anchor="end"' : ''}>FPR@95 threshold ${esc(fmt(threshold, 4))}</text>
 <line x1="${PAD.l}" x2="${PAD.l + pw}" y1="${PAD.t + ph}" y2="${PAD.t + ph}" stroke="#888"/>
 <text x="${PAD.l}" y="${H - 18}" font-size="10">${esc(fmt(lo, 3))}</text><text x="${PAD.l + pw}" y="${H - 18}" font-size="10" text-anchor="end">${esc(fmt(hi, 3))}</text>
 <rect x="${PAD.l}" y="${H - 12}" width="10" height="8" fill="#2f6fb0" fill-opacity="0.55"/><text x="${PAD.l + 14}" y="${H - 4}" font-size="10">ID</text>
@@ -66,7 +79,7 @@ export function riskCoverageSvg(coverage: ArrayLike<number>, risk: ArrayLike<num
     prev = coverage[i]!;
   }
   return `<svg viewBox="0 0 ${W} ${H}" width="${W}" height="${H}" role="img" aria-label="risk-coverage curve">
-<text x="${PAD.l}" y="10" font-size="11">risk (error rate of the kept rows) vs coverage (share kept, most confident first)</text>
+<text x="${PAD.l}" y="10" font-size="11">risk of the kept rows vs coverage (most confident kept first)</text>
 <path d="${d}" fill="none" stroke="#2f6fb0" stroke-width="1.6"/>
 <line x1="${PAD.l}" x2="${PAD.l + pw}" y1="${PAD.t + ph}" y2="${PAD.t + ph}" stroke="#888"/><line x1="${PAD.l}" x2="${PAD.l}" y1="${PAD.t}" y2="${PAD.t + ph}" stroke="#888"/>
 <text x="${PAD.l}" y="${H - 18}" font-size="10">0</text><text x="${PAD.l + pw}" y="${H - 18}" font-size="10" text-anchor="end">coverage 1</text>

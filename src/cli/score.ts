@@ -19,6 +19,7 @@ import { INPUT_HELP, inputKind, inputOptions, readClassNames, shardsOf } from '.
 import { checkMultilabelFlags, multilabelScore } from './multilabel.js';
 import { formatJson, humanSummary, summaryJson, writeReport } from './output.js';
 import { fmt, parseCommandArgs, pct, Progress, table, UsageError } from './ui.js';
+import { ScoreUncertainty, scoreUncertaintyArgs } from './score-uncertainty.js';
 
 // Kept so that code importing these from score.js keeps working.
 export { engineOptions, parseIntOption, parsePositive, startEngine } from './args.js';
@@ -32,7 +33,7 @@ export const SCORE_HELP = `usage: logitkit score LOGITS.npy [MORE.npy ...] --lab
                       [--input logits|probs|logprobs] [--class-names FILE] [--groups FILE|KEY]
                       [--json] [--bins 15] [--topk 5] [--temperature T | --fit-temperature]
                       [--apply MAP.json] [--report FILE.html|FILE.md] [--confusion] [--intervals 200] [--seed 0]
-                      [--multilabel]
+                      [--multilabel] [--conformal MODEL.json]
                       [--backend wasm|js] [--threads N] [--debug]
 
 With --apply, the logits are first corrected by a map from 'logitkit fit' or 'logitkit shift'; the
@@ -40,6 +41,8 @@ figures are those of the corrected logits, with the raw ones alongside ("correct
 Scores classifier logits against labels, streaming the files in blocks of rows. Several logits files
 (shards of one dataset) are scored as one dataset; give one --labels per logits file, in order.
 Human output goes to stderr; --json prints one JSON object on stdout (with "stats" for logitkit merge).
+Always adds "selective" (AURC, E-AURC, AUGRC, risk at coverage 50-100% of abstaining on low max p);
+--conformal MODEL.json (from 'logitkit conformal') adds "conformal" (coverage, set sizes per bucket).
 --intervals N: 90% Poisson-bootstrap intervals of accuracy, NLL and ECE from N replicates (0: off).
 One logit per row ((N,) or (N, 1) logits, labels 0/1) is a binary (sigmoid) model: BCE, AUROC, ECE of p.
 --multilabel: logits (N, C), one sigmoid per label, against targets (N, C) of 0/1 given as the labels
@@ -63,12 +66,14 @@ export async function scoreCommand(argv: string[]): Promise<number> {
     intervals: { type: 'string' },
     seed: { type: 'string' },
     ...applyMapArgs,
+    ...scoreUncertaintyArgs,
   });
   if (values.help) {
     process.stdout.write(SCORE_HELP);
     return 0;
   }
   if (values.multilabel) {
+    if (values.conformal !== undefined) throw new UsageError('--conformal: not for --multilabel (conformal sets are for softmax classifiers)');
     checkMultilabelFlags(values);
     const shards = shardsOf(positionals, values, 'score');
     const kind = reportKind(values.report);
@@ -103,6 +108,7 @@ export async function scoreCommand(argv: string[]): Promise<number> {
     if (binary && input !== 'logits') throw new UsageError(`--input ${input}: a binary model (one column) is scored from its logit only`);
     if (binary && fitT) throw new UsageError('--fit-temperature: not for a binary model (one logit per row); use --temperature T');
     if (binary && values.apply !== undefined) throw new UsageError('--apply: not for a binary model (one logit per row) yet; maps are fitted on softmax logits');
+    if (binary && values.conformal !== undefined) throw new UsageError('--conformal: not for a binary model (one logit per row); calibrate the model on softmax logits');
     lk = await startEngine(values, src.rows * src.classes * 4);
     const map = values.apply !== undefined ? loadMapFile(values.apply, src.classes) : null;
     const before = map ? new ScoreAccumulator(src.classes, { bins, topk }) : null;
@@ -121,7 +127,10 @@ export async function scoreCommand(argv: string[]): Promise<number> {
     const acc = new ScoreAccumulator(binary ? 2 : src.classes, { bins, topk, temperature: T, altTemperature: alt, groups: src.hasGroups, binary, intervals, seed });
     // The fingerprint is of the data as read; a map, if any, applies after it.
     const scored = new FingerprintingSource(src);
-    acc.addSource(lk, map ? mappedSource(lk, scored, map.map) : scored);
+    // Issue 24: selective prediction always, conformal sets with --conformal (score-uncertainty.ts).
+    const unc = binary ? null : new ScoreUncertainty(src.classes, T, values.conformal);
+    const source = map ? mappedSource(lk, scored, map.map) : scored;
+    acc.addSource(lk, unc ? unc.observe(lk, source) : source);
     progress.finish();
     warnOffRows(src);
     const s = withClassNames(acc.summary(), values['class-names'] !== undefined ? readClassNames(values['class-names'], binary ? 2 : src.classes) : null);
@@ -140,11 +149,12 @@ export async function scoreCommand(argv: string[]): Promise<number> {
       scaling = { temperature: after.t, nllBefore: before.nll, nllAfter: after.nll, eceBefore: before.ece, eceAfter: after.ece };
       extra.temperatureScaling = { ...scaling, fitted: fit !== null && after.t === fit.temperature };
     }
+    if (unc) Object.assign(extra, unc.json());
     extra.backend = lk.backend;
     extra.fingerprint = fingerprintOf(fingerprints);
     extra.inputs = shards.map((sh, i) => ({ ...sh, fingerprint: fingerprints[i] }));
     if (kind) {
-      writeReport(values.report!, kind, { summary: s, inputs: shards, backend: lk.backend, temperature: extra.temperature as number | undefined, fitted: fit, ...(correction ? { correction } : {}) });
+      writeReport(values.report!, kind, { summary: s, inputs: shards, backend: lk.backend, temperature: extra.temperature as number | undefined, fitted: fit, ...(correction ? { correction } : {}), ...(unc ? { uncertaintyHtml: unc.reportHtml(), uncertaintyMarkdown: unc.reportMarkdown() } : {}) });
     }
     if (json) process.stdout.write(formatJson(summaryJson(s, extra, acc.toStats(), { confusion: values.confusion === true })));
     else {
@@ -152,6 +162,7 @@ export async function scoreCommand(argv: string[]): Promise<number> {
       const note = givenT !== undefined ? `figures at temperature T = ${fmt(T)} (given)` : fitT ? `figures at the fitted temperature T = ${fmt(T)}` : null;
       process.stderr.write(humanSummary(s, head, scaling, note));
       if (correction) process.stderr.write(correctionLine(correction, s));
+      if (unc) process.stderr.write(unc.humanLines());
       if (kind) process.stderr.write(`report written to ${values.report}\n`);
     }
     debugStats(values.debug === true, t0, fit ? `, ${fit.passes} fit passes` : '', lk);

@@ -5,18 +5,18 @@
  * files block by block through the public Engine API; only one float per row is kept where a
  * figure needs every row (the conformal scores, the OOD scores).
  */
-import { readFileSync } from 'node:fs';
 import type { Engine } from '../engine.js';
 import { AtomicFile, writeFailure } from '../io/atomic.js';
 import { NpyShardSource, type Shard } from '../io/npy-source.js';
 import type { BlockSource } from '../io/stream.js';
 import type { OodMethodName } from '../backends/backend.js';
-import { calibrate, checkAlpha, conformalModelFromJSON, conformalModelToJSON, conformalSettings, CONFORMAL_METHODS, type ConformalModel } from '../metrics/conformal.js';
-import { fpr95Threshold, oodMetrics, type OodMetrics } from '../metrics/ood.js';
+import { calibrate, checkAlpha, conformalModelToJSON, conformalSettings, CONFORMAL_METHODS, type ConformalModel } from '../metrics/conformal.js';
+import { fpr95Threshold, oodMetrics } from '../metrics/ood.js';
 import { parsePositive, reportKind, startEngine } from './args.js';
 import { loadMapFile, mappedSource } from './correction.js';
 import { readClassNames } from './inputs.js';
-import { renderOodHtml, renderOodMarkdown } from './report-uncertainty.js';
+import { renderOodHtml, renderOodMarkdown, type OodResult } from './report-uncertainty.js';
+import { readConformalModelFile } from './score-uncertainty.js';
 import { fmt, parseCommandArgs, pct, table, UsageError, writeFileAtomic } from './ui.js';
 
 const engineFlags = {
@@ -121,18 +121,6 @@ every method. --json prints { methods: { energy: { auroc, auprIn, auprOut, fpr95
 --report draws the ID and OOD score histograms with the FPR@95 threshold.
 `;
 
-export interface OodResult {
-  idFile: string;
-  oodFile: string;
-  idRows: number;
-  oodRows: number;
-  classes: number;
-  temperature: number;
-  methods: Record<string, OodMetrics & { threshold: number }>;
-  /** Per method, the scores (for the report's histograms). */
-  scores: Record<string, { id: Float32Array; ood: Float32Array }>;
-}
-
 function allScores(lk: Engine, src: BlockSource, methods: readonly OodMethodName[], temperature: number): Float32Array[] {
   const out = methods.map(() => new Float32Array(src.rows));
   for (const b of src.blocks()) methods.forEach((method, k) => out[k]!.set(lk.oodScore(b.x, src.classes, { method, temperature }), b.start));
@@ -191,7 +179,8 @@ export async function oodCommand(argv: string[]): Promise<number> {
               return [m, pct(r.auroc), pct(r.auprIn), pct(r.auprOut), pct(r.fpr95), fmt(r.threshold, 6)];
             }),
           ) +
-          (values.report !== undefined ? `  report written to ${values.report}\n` : ''),
+          '\n' +
+          (values.report !== undefined ? `report written to ${values.report}\n` : ''),
       );
     }
     return 0;
@@ -214,20 +203,6 @@ OOD score use the model's temperature (1 without --conformal). --class-names nam
 JSONL: {"row", "prediction", "confidence", "set", "ood"}; CSV: the same columns, the set as
 space-separated classes.
 `;
-
-function readModel(file: string, classes: number): ConformalModel {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (e) {
-    throw new Error(`${file}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
-  }
-  try {
-    return conformalModelFromJSON(text, classes);
-  } catch (e) {
-    throw new Error(`--conformal ${file}: ${(e as Error).message}`);
-  }
-}
 
 const csvField = (v: string): string => (/[",\n\r]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v);
 
@@ -255,7 +230,7 @@ export async function predictCommand(argv: string[]): Promise<number> {
   let file: AtomicFile | undefined;
   try {
     const C = src.classes;
-    const model = values.conformal !== undefined ? readModel(values.conformal, C) : null;
+    const model = values.conformal !== undefined ? readConformalModelFile(values.conformal, C) : null;
     const names = values['class-names'] !== undefined ? readClassNames(values['class-names'], C) : null;
     const lk = await startEngine(values, src.rows * C * 4);
     const T = model?.temperature ?? 1;

@@ -9,7 +9,7 @@
  * rows, and ≤ 1 − α + 1/(n + 1) when the scores have no ties (randomized aps / raps).
  */
 import { fail } from '../errors.js';
-import { counterUniform } from './bootstrap.js';
+import { fmix32, rowHash, seedKeyOf } from '../bootstrap-weights.js';
 import type { ConformalMethodName } from '../backends/backend.js';
 
 export const CONFORMAL_METHODS: readonly ConformalMethodName[] = ['lac', 'aps', 'raps'];
@@ -54,6 +54,18 @@ export interface PredictionSets {
 
 /** Random streams of u: calibration and prediction draw from different keys, so no test row shares a calibration row's u. */
 export const U_STREAM = { calibrate: 0x63616c31, predict: 0x70726531 } as const;
+
+/**
+ * A uniform in [0, 1) that is a pure function of (seed, key, i) — the bootstrap's counter-based row
+ * hash (src/bootstrap-weights.ts), 53 bits from two more mixes of it — so a row keeps its draw however
+ * a batch is split or streamed.
+ */
+export function counterUniform(seed: number, key: number, i: number): number {
+  const h = rowHash(seedKeyOf(seed, key), i);
+  const hi = fmix32((h + 0x632be5ab) >>> 0) >>> 5;
+  const lo = fmix32((h + 0xc6a57d56) >>> 0) >>> 6;
+  return (hi * 67108864 + lo) / 9007199254740992;
+}
 
 /** u for rows first .. first + rows − 1 of a stream: a pure function of (seed, row). */
 export function conformalUniforms(seed: number, stream: number, first: number, rows: number): Float64Array {
@@ -199,51 +211,106 @@ export interface ConformalMetrics {
   covGap: number;
 }
 
-/** Coverage and size figures of prediction sets against the true labels. */
-export function conformalMetrics(sets: PredictionSets, labels: Int32Array, options?: { alpha?: number; classes?: number }): ConformalMetrics {
-  if (typeof sets !== 'object' || sets === null || !(sets.offsets instanceof Int32Array) || !(sets.indices instanceof Int32Array) || !(sets.sizes instanceof Int32Array))
-    fail('invalid_argument', 'sets must be { offsets, indices, sizes } Int32Arrays (from lk.predictSets)', 'sets');
-  if (!(labels instanceof Int32Array)) fail('invalid_argument', 'labels must be an Int32Array of class indices', 'labels');
-  const rows = sets.sizes.length;
-  if (sets.offsets.length !== rows + 1) fail('shape_mismatch', `sets.offsets has ${sets.offsets.length} entries, expected rows + 1 = ${rows + 1}`, 'sets.offsets');
-  if (labels.length !== rows) fail('shape_mismatch', `labels has ${labels.length} entries, expected ${rows} (one per set)`, 'labels');
-  const alpha = checkAlpha(options?.alpha ?? 0.1);
-  let classes = options?.classes;
-  if (classes === undefined) classes = labels.reduce((m, y) => Math.max(m, y + 1), 0);
-  else if (!Number.isSafeInteger(classes) || classes < 1) bad('options.classes', classes, 'an integer ≥ 1');
-  const bucketRows = new Array<number>(SIZE_BUCKETS.length).fill(0);
-  const bucketHits = new Array<number>(SIZE_BUCKETS.length).fill(0);
-  const support = new Array<number>(classes).fill(0);
-  const classHits = new Array<number>(classes).fill(0);
-  let hits = 0;
-  let total = 0;
-  let empty = 0;
-  for (let r = 0; r < rows; r++) {
-    const y = labels[r]!;
-    if (!(y >= 0 && y < classes)) fail('target_out_of_range', `labels[${r}] = ${y}, expected 0 ≤ label < ${classes}`, 'labels');
-    const a = sets.offsets[r]!;
-    const b = sets.offsets[r + 1]!;
-    if (b - a !== sets.sizes[r]) fail('shape_mismatch', `sets.sizes[${r}] = ${sets.sizes[r]} but the offsets give ${b - a}`, 'sets.sizes');
-    let hit = 0;
-    for (let i = a; i < b; i++) if (sets.indices[i] === y) hit = 1;
-    const size = b - a;
-    hits += hit;
-    total += size;
-    if (size === 0) empty++;
-    bucketRows[bucketOf(size)]++;
-    bucketHits[bucketOf(size)] += hit;
-    support[y]++;
-    classHits[y] += hit;
-  }
-  const classCoverage = support.map((n, c) => (n === 0 ? null : classHits[c]! / n));
-  const supported = classCoverage.filter((v): v is number => v !== null);
-  return {
-    coverage: hits / rows,
-    meanSize: total / rows,
-    emptyRate: empty / rows,
-    sizeStratified: SIZE_BUCKETS.map((sizes, i) => ({ sizes, rows: bucketRows[i]!, coverage: bucketRows[i] === 0 ? null : bucketHits[i]! / bucketRows[i]! })),
-    classCoverage,
-    covGap: supported.length === 0 ? NaN : supported.reduce((s, v) => s + Math.abs(v - (1 - alpha)), 0) / supported.length,
-  };
+/** Mergeable counts behind ConformalMetrics (score --conformal streams blocks into one; merge adds them). */
+export interface ConformalStats {
+  rows: number;
+  hits: number;
+  members: number;
+  empty: number;
+  bucketRows: number[];
+  bucketHits: number[];
+  support: number[];
+  classHits: number[];
 }
 
+/** Counts of prediction sets against their labels, block by block; summary() gives the figures. */
+export class ConformalAccumulator {
+  readonly classes: number;
+  readonly stats: ConformalStats;
+
+  constructor(classes: number) {
+    this.classes = classes;
+    const zeros = (n: number) => new Array<number>(n).fill(0);
+    this.stats = { rows: 0, hits: 0, members: 0, empty: 0, bucketRows: zeros(SIZE_BUCKETS.length), bucketHits: zeros(SIZE_BUCKETS.length), support: zeros(classes), classHits: zeros(classes) };
+  }
+
+  add(sets: PredictionSets, labels: Int32Array): this {
+    if (typeof sets !== 'object' || sets === null || !(sets.offsets instanceof Int32Array) || !(sets.indices instanceof Int32Array) || !(sets.sizes instanceof Int32Array))
+      fail('invalid_argument', 'sets must be { offsets, indices, sizes } Int32Arrays (from lk.predictSets)', 'sets');
+    if (!(labels instanceof Int32Array)) fail('invalid_argument', 'labels must be an Int32Array of class indices', 'labels');
+    const rows = sets.sizes.length;
+    if (sets.offsets.length !== rows + 1) fail('shape_mismatch', `sets.offsets has ${sets.offsets.length} entries, expected rows + 1 = ${rows + 1}`, 'sets.offsets');
+    if (labels.length !== rows) fail('shape_mismatch', `labels has ${labels.length} entries, expected ${rows} (one per set)`, 'labels');
+    const st = this.stats;
+    for (let r = 0; r < rows; r++) {
+      const y = labels[r]!;
+      if (!(y >= 0 && y < this.classes)) fail('target_out_of_range', `labels[${r}] = ${y}, expected 0 ≤ label < ${this.classes}`, 'labels');
+      const a = sets.offsets[r]!;
+      const b = sets.offsets[r + 1]!;
+      if (b - a !== sets.sizes[r]) fail('shape_mismatch', `sets.sizes[${r}] = ${sets.sizes[r]} but the offsets give ${b - a}`, 'sets.sizes');
+      let hit = 0;
+      for (let i = a; i < b; i++) if (sets.indices[i] === y) hit = 1;
+      const size = b - a;
+      st.hits += hit;
+      st.members += size;
+      if (size === 0) st.empty++;
+      st.bucketRows[bucketOf(size)]++;
+      st.bucketHits[bucketOf(size)] += hit;
+      st.support[y]++;
+      st.classHits[y] += hit;
+    }
+    st.rows += rows;
+    return this;
+  }
+
+  merge(o: ConformalAccumulator): this {
+    if (o.classes !== this.classes) fail('shape_mismatch', `conformal counts for ${o.classes} classes cannot merge into ${this.classes}`, 'conformal');
+    const a = this.stats;
+    const b = o.stats;
+    a.rows += b.rows;
+    a.hits += b.hits;
+    a.members += b.members;
+    a.empty += b.empty;
+    const add = (x: number[], y: number[]) => x.forEach((_, i) => (x[i] = x[i]! + y[i]!));
+    add(a.bucketRows, b.bucketRows);
+    add(a.bucketHits, b.bucketHits);
+    add(a.support, b.support);
+    add(a.classHits, b.classHits);
+    return this;
+  }
+
+  static fromStats(s: unknown, classes: number, name = 'conformal'): ConformalAccumulator {
+    const o = s as Partial<ConformalStats> | null;
+    const counts = (v: unknown, n: number) => Array.isArray(v) && v.length === n && v.every((e) => Number.isSafeInteger(e) && e >= 0);
+    const count = (v: unknown) => Number.isSafeInteger(v) && (v as number) >= 0;
+    if (!o || !count(o.rows) || !count(o.hits) || !count(o.members) || !count(o.empty) || !counts(o.bucketRows, SIZE_BUCKETS.length) || !counts(o.bucketHits, SIZE_BUCKETS.length) || !counts(o.support, classes) || !counts(o.classHits, classes))
+      throw new Error(`${name}: malformed "conformal.stats"`);
+    const acc = new ConformalAccumulator(classes);
+    Object.assign(acc.stats, structuredClone(o as ConformalStats));
+    return acc;
+  }
+
+  summary(alpha: number): ConformalMetrics {
+    const st = this.stats;
+    const rows = st.rows;
+    const classCoverage = st.support.map((n, c) => (n === 0 ? null : st.classHits[c]! / n));
+    const supported = classCoverage.filter((v): v is number => v !== null);
+    return {
+      coverage: st.hits / rows,
+      meanSize: st.members / rows,
+      emptyRate: st.empty / rows,
+      sizeStratified: SIZE_BUCKETS.map((sizes, i) => ({ sizes, rows: st.bucketRows[i]!, coverage: st.bucketRows[i] === 0 ? null : st.bucketHits[i]! / st.bucketRows[i]! })),
+      classCoverage,
+      covGap: supported.length === 0 ? NaN : supported.reduce((s, v) => s + Math.abs(v - (1 - alpha)), 0) / supported.length,
+    };
+  }
+}
+
+/** Coverage and size figures of prediction sets against the true labels. */
+export function conformalMetrics(sets: PredictionSets, labels: Int32Array, options?: { alpha?: number; classes?: number }): ConformalMetrics {
+  const alpha = checkAlpha(options?.alpha ?? 0.1);
+  let classes = options?.classes;
+  if (classes === undefined) classes = labels instanceof Int32Array ? labels.reduce((m, y) => Math.max(m, y + 1), 0) : 0;
+  else if (!Number.isSafeInteger(classes) || classes < 1) bad('options.classes', classes, 'an integer ≥ 1');
+  return new ConformalAccumulator(classes).add(sets, labels).summary(alpha);
+}

@@ -46,18 +46,18 @@ export interface RiskCoverageOptions {
 /** The curve and its summaries from confidences and 0/1 errors (the same length). */
 export function riskCoverageFrom(confidence: ArrayLike<number>, wrong: ArrayLike<number>): RiskCoverage {
   const n = confidence.length;
-  // NaN first as −inf would tie with a real −inf: a key below every number instead.
-  const key = (i: number): number => {
-    const c = confidence[i]!;
-    return c !== c ? -Infinity : c;
-  };
-  const isNaNAt = (i: number): boolean => confidence[i] !== confidence[i];
-  const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => {
-    const na = isNaNAt(a);
-    const nb = isNaNAt(b);
-    if (na !== nb) return na ? 1 : -1;
-    return key(b) - key(a) || 0;
-  });
+  // Two native numeric sorts (no comparator: score keeps millions of rows), all confidences and those
+  // of the wrong rows; NaN sorts last in both, and is taken as the lowest confidence.
+  const all = Float64Array.from(confidence).sort();
+  let wrongCount = 0;
+  for (let i = 0; i < n; i++) wrongCount += wrong[i] ? 1 : 0;
+  const bad = new Float64Array(wrongCount);
+  for (let i = 0, k = 0; i < n; i++) if (wrong[i]) bad[k++] = confidence[i]!;
+  bad.sort();
+  let top = n;
+  while (top > 0 && all[top - 1] !== all[top - 1]) top--;
+  let badTop = wrongCount;
+  while (badTop > 0 && bad[badTop - 1] !== bad[badTop - 1]) badTop--;
   const coverage: number[] = [];
   const risk: number[] = [];
   const generalized: number[] = [];
@@ -67,15 +67,7 @@ export function riskCoverageFrom(confidence: ArrayLike<number>, wrong: ArrayLike
   let aurc = 0;
   let augrc = 0;
   let prev = 0;
-  for (let s = 0; s < n; ) {
-    const head = order[s]!;
-    const nan = isNaNAt(head);
-    const c = key(head);
-    while (s < n && isNaNAt(order[s]!) === nan && (nan || key(order[s]!) === c)) {
-      errors += wrong[order[s]!]! ? 1 : 0;
-      covered++;
-      s++;
-    }
+  const point = (c: number) => {
     const cov = covered / n;
     const r = errors / covered;
     const g = errors / n;
@@ -85,7 +77,18 @@ export function riskCoverageFrom(confidence: ArrayLike<number>, wrong: ArrayLike
     coverage.push(cov);
     risk.push(r);
     generalized.push(g);
-    conf.push(nan ? NaN : c);
+    conf.push(c);
+  };
+  for (let i = top - 1, j = badTop - 1; i >= 0; ) {
+    const c = all[i]!;
+    while (i >= 0 && all[i] === c) (covered++, i--); // −0 and +0 are one value
+    while (j >= 0 && bad[j]! >= c) (errors++, j--);
+    point(c);
+  }
+  if (top < n) {
+    covered = n;
+    errors = wrongCount;
+    point(NaN);
   }
   const overall = n === 0 ? NaN : errors / n;
   const optimal = overall === 1 ? 1 : overall + (1 - overall) * Math.log(1 - overall);
@@ -133,4 +136,185 @@ export interface SelectiveSummary {
   /** Present when the figures come from binned statistics (merge): each is within ± this of the exact value. */
   errorBound?: number;
   curve?: { coverage: ArrayLike<number>; risk: ArrayLike<number> };
+}
+
+// ---- score's `selective`: exact within a run, binned (with a bound) across merged shards ----
+
+/**
+ * Confidence bins for merging: 64 per octave of 1 − c (c = max p), 25 octaves (float32 c has
+ * 1 − c ≥ 2^-24 or 0), so bins are finest where confident models put their rows; the last bin takes
+ * c = 1. Bin k covers larger c than bin k − 1.
+ */
+export const SELECTIVE_BINS_PER_OCTAVE = 64;
+export const SELECTIVE_BINS = 25 * SELECTIVE_BINS_PER_OCTAVE;
+export const SELECTIVE_STATS_FORMAT = 'logitkit-selective-1';
+
+export function selectiveBinOf(c: number): number {
+  const k = Math.floor(-Math.log2(1 - c) * SELECTIVE_BINS_PER_OCTAVE);
+  return k >= SELECTIVE_BINS ? SELECTIVE_BINS - 1 : k < 0 ? 0 : k;
+}
+
+/** Mergeable statistics: per nonempty bin [bin, rows, errors]; rows without a confidence (NaN) apart. */
+export interface SelectiveStats {
+  format: typeof SELECTIVE_STATS_FORMAT;
+  bins: [number, number, number][];
+  nan: [number, number];
+}
+
+/** A block's confidences (max p) and errors, from the public engine. */
+export function confidenceAndErrors(lk: SelectiveEngine, x: Float32Array, classes: number, labels: Int32Array, temperature: number): { conf: Float32Array; wrong: Uint8Array } {
+  const msp = lk.oodScore(x, classes, { method: 'msp', temperature });
+  const pred = lk.argmax(x, classes);
+  const wrong = new Uint8Array(labels.length);
+  for (let i = 0; i < labels.length; i++) {
+    wrong[i] = pred[i] !== labels[i] ? 1 : 0;
+    msp[i] = -msp[i]!;
+  }
+  return { conf: msp, wrong };
+}
+
+export class SelectiveAccumulator {
+  /** One confidence and one error bit per row, for the exact curve (absent when rebuilt from stats). */
+  #conf: Float32Array | null = new Float32Array(1024);
+  #wrong: Uint8Array | null = new Uint8Array(1024);
+  rows = 0;
+  readonly binRows = new Float64Array(SELECTIVE_BINS);
+  readonly binErrors = new Float64Array(SELECTIVE_BINS);
+  nanRows = 0;
+  nanErrors = 0;
+
+  add(conf: Float32Array, wrong: Uint8Array): void {
+    const n = conf.length;
+    if (this.#conf && this.#wrong) {
+      if (this.rows + n > this.#conf.length) {
+        const size = Math.max(2 * this.#conf.length, this.rows + n);
+        const c = new Float32Array(size);
+        c.set(this.#conf.subarray(0, this.rows));
+        const w = new Uint8Array(size);
+        w.set(this.#wrong.subarray(0, this.rows));
+        this.#conf = c;
+        this.#wrong = w;
+      }
+      this.#conf.set(conf, this.rows);
+      this.#wrong.set(wrong, this.rows);
+    }
+    for (let i = 0; i < n; i++) {
+      const c = conf[i]!;
+      if (c !== c) {
+        this.nanRows++;
+        this.nanErrors += wrong[i]!;
+        continue;
+      }
+      const k = selectiveBinOf(c);
+      this.binRows[k]++;
+      this.binErrors[k] += wrong[i]!;
+    }
+    this.rows += n;
+  }
+
+  /** The exact figures while every row is held; the binned ones (with errorBound) after a merge. */
+  summary(): SelectiveSummary {
+    if (this.#conf && this.#wrong) {
+      const rc = riskCoverageFrom(this.#conf.subarray(0, this.rows), this.#wrong.subarray(0, this.rows));
+      return { aurc: rc.aurc, eaurc: rc.eaurc, augrc: rc.augrc, riskAtCoverage: rc.riskAtCoverage, curve: { coverage: rc.coverage, risk: rc.risk } };
+    }
+    return binnedSelective(this);
+  }
+
+  toStats(): SelectiveStats {
+    const bins: [number, number, number][] = [];
+    for (let k = 0; k < SELECTIVE_BINS; k++) if (this.binRows[k]! > 0) bins.push([k, this.binRows[k]!, this.binErrors[k]!]);
+    return { format: SELECTIVE_STATS_FORMAT, bins, nan: [this.nanRows, this.nanErrors] };
+  }
+
+  static fromStats(s: unknown, name = 'selective'): SelectiveAccumulator {
+    const o = s as Partial<SelectiveStats> | null;
+    const count = (v: unknown) => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
+    if (!o || o.format !== SELECTIVE_STATS_FORMAT || !Array.isArray(o.bins) || !Array.isArray(o.nan) || !count(o.nan[0]) || !count(o.nan[1]))
+      throw new Error(`${name}: malformed "selective.stats" (expected ${SELECTIVE_STATS_FORMAT})`);
+    const acc = new SelectiveAccumulator();
+    acc.#conf = null;
+    acc.#wrong = null;
+    for (const b of o.bins) {
+      if (!Array.isArray(b) || b.length !== 3 || !Number.isSafeInteger(b[0]) || b[0] < 0 || b[0] >= SELECTIVE_BINS || !count(b[1]) || !count(b[2]) || b[2] > b[1])
+        throw new Error(`${name}: malformed bin in "selective.stats"`);
+      acc.binRows[b[0]] += b[1];
+      acc.binErrors[b[0]] += b[2];
+      acc.rows += b[1];
+    }
+    acc.nanRows = o.nan[0];
+    acc.nanErrors = o.nan[1];
+    acc.rows += acc.nanRows;
+    return acc;
+  }
+
+  /** Adds another shard's statistics (the result is binned: exact curves do not merge). */
+  merge(o: SelectiveAccumulator): void {
+    this.#conf = null;
+    this.#wrong = null;
+    for (let k = 0; k < SELECTIVE_BINS; k++) {
+      this.binRows[k] += o.binRows[k]!;
+      this.binErrors[k] += o.binErrors[k]!;
+    }
+    this.nanRows += o.nanRows;
+    this.nanErrors += o.nanErrors;
+    this.rows += o.rows;
+  }
+}
+
+/**
+ * The figures from bins, each bin taken as one point (its rows share a confidence), and a bound on
+ * how far the exact figures can be: within a bin of m rows and e errors the exact curve visits the
+ * rows in some order, so the errors among its first k rows lie between max(0, k − (m − e)) (errors
+ * last) and min(k, e) (errors first); summing each figure's terms at both extremes brackets it.
+ * errorBound = the largest distance from a reported figure to its bracket's far end.
+ */
+function binnedSelective(a: SelectiveAccumulator): SelectiveSummary {
+  const n = a.rows;
+  const levels = RISK_COVERAGE_LEVELS.map(Number);
+  const riskAt: number[] = levels.map(() => NaN);
+  let bound = 0;
+  let N = 0;
+  let E = 0;
+  let aurc = 0;
+  let aurcLo = 0;
+  let aurcHi = 0;
+  let augrc = 0;
+  let augrcLo = 0;
+  let augrcHi = 0;
+  const groups: [number, number][] = [];
+  for (let k = SELECTIVE_BINS - 1; k >= 0; k--) if (a.binRows[k]! > 0) groups.push([a.binRows[k]!, a.binErrors[k]!]);
+  if (a.nanRows > 0) groups.push([a.nanRows, a.nanErrors]);
+  for (const [m, e] of groups) {
+    const risk = (E + e) / (N + m);
+    aurc += (m / n) * risk;
+    augrc += (m / n) * ((E + e) / n);
+    for (let j = 1; j <= m; j++) {
+      const lo = E + Math.max(0, j - (m - e));
+      const hi = E + Math.min(j, e);
+      aurcLo += lo / (N + j) / n;
+      aurcHi += hi / (N + j) / n;
+      augrcLo += lo / n / n;
+      augrcHi += hi / n / n;
+    }
+    levels.forEach((L, i) => {
+      if (!Number.isNaN(riskAt[i]!) || (N + m) / n < L) return;
+      riskAt[i] = risk;
+      // The exact point is at some j from the first that reaches L to the end of the bin.
+      for (let j = Math.max(1, Math.ceil(L * n - N)); j <= m; j++) {
+        const lo = (E + Math.max(0, j - (m - e))) / (N + j);
+        const hi = (E + Math.min(j, e)) / (N + j);
+        bound = Math.max(bound, risk - lo, hi - risk);
+      }
+    });
+    N += m;
+    E += e;
+  }
+  bound = Math.max(bound, aurc - aurcLo, aurcHi - aurc, augrc - augrcLo, augrcHi - augrc);
+  const r = n === 0 ? NaN : E / n;
+  const optimal = r === 1 ? 1 : r + (1 - r) * Math.log(1 - r);
+  const riskAtCoverage = Object.fromEntries(RISK_COVERAGE_LEVELS.map((l, i) => [l, riskAt[i]!])) as Record<CoverageLevel, number>;
+  return n === 0
+    ? { aurc: NaN, eaurc: NaN, augrc: NaN, riskAtCoverage, errorBound: 0 }
+    : { aurc, eaurc: aurc - optimal, augrc, riskAtCoverage, errorBound: bound };
 }
