@@ -1,11 +1,12 @@
 // Demo entry: start logitkit (wasm when SIMD validates, else JS; a worker pool when the page is
-// cross-origin isolated), show what was detected and what runs, then wire the playground and the
-// benchmark.
+// cross-origin isolated), show what was detected and what runs, then wire the digits model, the
+// playground and the benchmark.
 import * as logitkit from 'logitkit';
 import type { Engine } from 'logitkit';
 import { detectFeatures } from './features.js';
 import { setupPlayground } from './playground.js';
 import { setupBench, type Contender } from './bench.js';
+import { setupDigits } from './digits.js';
 
 const $ = (id: string) => document.getElementById(id)!;
 
@@ -53,6 +54,7 @@ async function main(): Promise<void> {
   );
 
   setupPlayground(lk);
+  setupDigits(lk);
 
   const contenders: Contender[] = [];
   if (lk.backend === 'wasm') {
