@@ -10,8 +10,12 @@ import { fmt, pct, table, writeFileAtomic } from './ui.js';
  * The score JSON as people read it: indented, except `stats` (the sums merge reads: histograms,
  * bootstrap replicates…), which stays on one line instead of one line per number.
  */
-export function formatJson(o: Record<string, unknown>): string {
-  const { stats, ...rest } = o;
+export function formatJson(o: Record<string, unknown>, opts: { stats?: boolean } = {}): string {
+  const { stats: full, ...figures } = o;
+  // --no-stats: the figures only (at 1000 classes the stats are most of a 15 MB file). The flag left
+  // in their place is what merge reads to refuse the file with a reason instead of "no stats".
+  const stats = opts.stats === false ? undefined : full;
+  const rest = opts.stats === false && full !== undefined ? { ...figures, statsOmitted: true } : figures;
   const head = JSON.stringify(rest, null, 2);
   if (stats === undefined) return head + '\n';
   return `${head.slice(0, -2)},\n  "stats": ${JSON.stringify(stats)}\n}\n`;

@@ -32,7 +32,7 @@ export const SCORE_HELP = `usage: logitkit score LOGITS.npy [MORE.npy ...] --lab
                       [--input logits|probs|logprobs] [--class-names FILE] [--groups FILE|KEY]
                       [--json] [--bins 15] [--topk 5] [--temperature T | --fit-temperature]
                       [--apply MAP.json] [--report FILE.html|FILE.md] [--confusion] [--intervals 200] [--seed 0]
-                      [--multilabel]
+                      [--multilabel] [--no-stats]
                       [--backend wasm|js] [--threads N] [--debug]
 
 With --apply, the logits are first corrected by a map from 'logitkit fit' or 'logitkit shift'; the
@@ -40,6 +40,8 @@ figures are those of the corrected logits, with the raw ones alongside ("correct
 Scores classifier logits against labels, streaming the files in blocks of rows. Several logits files
 (shards of one dataset) are scored as one dataset; give one --labels per logits file, in order.
 Human output goes to stderr; --json prints one JSON object on stdout (with "stats" for logitkit merge).
+--no-stats (with --json): the figures without "stats", the sums merge adds up (most of the file at
+many classes). Such a file has "statsOmitted": true and cannot be merged.
 --intervals N: 90% Poisson-bootstrap intervals of accuracy, NLL and ECE from N replicates (0: off).
 One logit per row ((N,) or (N, 1) logits, labels 0/1) is a binary (sigmoid) model: BCE, AUROC, ECE of p.
 --multilabel: logits (N, C), one sigmoid per label, against targets (N, C) of 0/1 given as the labels
@@ -59,6 +61,7 @@ export async function scoreCommand(argv: string[]): Promise<number> {
     'fit-temperature': { type: 'boolean' },
     confusion: { type: 'boolean' },
     multilabel: { type: 'boolean' },
+    'no-stats': { type: 'boolean' },
     report: { type: 'string' },
     intervals: { type: 'string' },
     seed: { type: 'string' },
@@ -68,6 +71,7 @@ export async function scoreCommand(argv: string[]): Promise<number> {
     process.stdout.write(SCORE_HELP);
     return 0;
   }
+  if (values['no-stats'] && !values.json) throw new UsageError('--no-stats: applies to --json (it leaves the merge statistics out of it)');
   if (values.multilabel) {
     checkMultilabelFlags(values);
     const shards = shardsOf(positionals, values, 'score');
@@ -146,7 +150,7 @@ export async function scoreCommand(argv: string[]): Promise<number> {
     if (kind) {
       writeReport(values.report!, kind, { summary: s, inputs: shards, backend: lk.backend, temperature: extra.temperature as number | undefined, fitted: fit, ...(correction ? { correction } : {}) });
     }
-    if (json) process.stdout.write(formatJson(summaryJson(s, extra, acc.toStats(), { confusion: values.confusion === true })));
+    if (json) process.stdout.write(formatJson(summaryJson(s, extra, acc.toStats(), { confusion: values.confusion === true }), { stats: values['no-stats'] !== true }));
     else {
       const head = `logitkit score: ${s.rows.toLocaleString('en-US')} rows × ${s.classes} classes (${lk.backend} backend${shards.length > 1 ? `, ${shards.length} shards` : ''})`;
       const note = givenT !== undefined ? `figures at temperature T = ${fmt(T)} (given)` : fitT ? `figures at the fitted temperature T = ${fmt(T)}` : null;
