@@ -79,7 +79,11 @@ function groupLines(s: ScoreSummary): string[] {
     `  gaps: accuracy ${pct(gaps.accuracy.gap)} (group ${gaps.accuracy.worstGroup} is ${pct(gaps.accuracy.worstVsOverall)} below overall)  ECE ${pct(gaps.ece.gap)} (group ${gaps.ece.worstGroup} is ${pct(gaps.ece.worstVsOverall)} above)`,
   ];
   if (sl.fairness) {
-    out.push(`  demographic parity difference ${fmt(sl.fairness.demographicParityDifference)}  equalized odds difference ${fmt(sl.fairness.equalizedOddsDifference)}`);
+    const f = sl.fairness;
+    out.push(`  demographic parity difference ${fmt(f.demographicParityDifference)}  equalized odds difference ${fmt(f.equalizedOddsDifference)} (as Fairlearn)`);
+    const none = (ids: number[], what: string, rate: string) =>
+      ids.length ? [`  note: group${ids.length === 1 ? '' : 's'} ${ids.join(', ')} ha${ids.length === 1 ? 's' : 've'} no ${what}; ${rate} counted as 0 there, as Fairlearn does`] : [];
+    out.push(...none(f.groupsWithoutPositives, 'positives (y = 1)', 'TPR'), ...none(f.groupsWithoutNegatives, 'negatives (y = 0)', 'FPR'));
   }
   return out;
 }
