@@ -15,7 +15,7 @@ import { ScoreAccumulator, withClassNames } from '../metrics/summary.js';
 import { common, debugStats, engineOptions, fitProgress, parseBins, parseIntOption, parsePositive, reportKind, startEngine, warnOffRows } from './args.js';
 import { applyMapArgs, correctionJson, correctionLine, loadMapFile, mappedSource } from './correction.js';
 import { FingerprintingSource, fingerprintOf } from './fingerprint.js';
-import { INPUT_HELP, inputKind, inputOptions, readClassNames, shardsOf } from './inputs.js';
+import { INPUT_HELP, inputChoice, inputOptions, readClassNames, resolveInput, shardsOf } from './inputs.js';
 import { checkMultilabelFlags, multilabelScore } from './multilabel.js';
 import { formatJson, humanSummary, summaryJson, writeReport } from './output.js';
 import { fmt, parseCommandArgs, pct, Progress, table, UsageError } from './ui.js';
@@ -29,7 +29,7 @@ export { mergeCommand, MERGE_HELP } from './merge.js';
 
 export const SCORE_HELP = `usage: logitkit score LOGITS.npy [MORE.npy ...] --labels LABELS.npy [--labels MORE.npy ...]
        logitkit score RUN.npz|RUN.safetensors [--logits-key K] [--labels-key K]
-                      [--input logits|probs|logprobs] [--class-names FILE] [--groups FILE|KEY]
+                      [--input auto|logits|probs|logprobs] [--class-names FILE] [--groups FILE|KEY]
                       [--json] [--bins 15] [--topk 5] [--temperature T | --fit-temperature]
                       [--apply MAP.json] [--report FILE.html|FILE.md] [--confusion] [--intervals 200] [--seed 0]
                       [--multilabel] [--no-stats]
@@ -82,7 +82,7 @@ export async function scoreCommand(argv: string[]): Promise<number> {
   }
   const t0 = Date.now();
   const shards = shardsOf(positionals, values, 'score');
-  const input = inputKind(values);
+  const choice = inputChoice(values);
   const bins = parseBins(values.bins);
   const topk = parseIntOption('topk', values.topk, 5);
   const intervals = parseIntOption('intervals', values.intervals, DEFAULT_REPLICATES, 0);
@@ -98,10 +98,11 @@ export async function scoreCommand(argv: string[]): Promise<number> {
   const json = values.json === true;
   engineOptions(values);
 
-  const src = await NpyShardSource.open(shards, { ...(blockBytes ? { blockBytes } : {}), input });
+  const src = await NpyShardSource.open(shards, { ...(blockBytes ? { blockBytes } : {}), input: choice === 'auto' ? 'logits' : choice });
   const progress = new Progress(!json);
   let lk: Engine | null = null;
   try {
+    const { kind: input, detected } = resolveInput(src, choice, 'score');
     // One logit per row ((rows,) or (rows, 1)): a sigmoid model, labels in {0, 1}.
     const binary = src.classes === 1;
     if (binary && input !== 'logits') throw new UsageError(`--input ${input}: a binary model (one column) is scored from its logit only`);
@@ -144,6 +145,8 @@ export async function scoreCommand(argv: string[]): Promise<number> {
       scaling = { temperature: after.t, nllBefore: before.nll, nllAfter: after.nll, eceBefore: before.ece, eceAfter: after.ece };
       extra.temperatureScaling = { ...scaling, fitted: fit !== null && after.t === fit.temperature };
     }
+    extra.input = input;
+    extra.inputDetected = detected;
     extra.backend = lk.backend;
     extra.fingerprint = fingerprintOf(fingerprints);
     extra.inputs = shards.map((sh, i) => ({ ...sh, fingerprint: fingerprints[i] }));
@@ -172,7 +175,7 @@ export async function scoreCommand(argv: string[]): Promise<number> {
 // ----------------------------------------------------------------------------------------- calibrate
 
 export const CALIBRATE_HELP = `usage: logitkit calibrate LOGITS.npy [MORE.npy ...] --labels LABELS.npy [--labels ...]
-                          [--logits-key K] [--labels-key K] [--input logits|probs|logprobs]
+                          [--logits-key K] [--labels-key K] [--input auto|logits|probs|logprobs]
                           [--json] [--bins 15] [--min 0.01] [--max 100] [--backend wasm|js] [--debug]
 
 Fits the temperature T that minimises the mean NLL of softmax(logits / T) (SEMANTICS.md §10) and
@@ -191,7 +194,7 @@ export async function calibrateCommand(argv: string[]): Promise<number> {
     if (values[flag] !== undefined) throw new UsageError(`calibrate: --${flag} applies to score, not calibrate`);
   }
   const shards = shardsOf(positionals, values, 'calibrate');
-  const input = inputKind(values);
+  const choice = inputChoice(values);
   const bins = parseBins(values.bins);
   const min = parsePositive('min', values.min) ?? 0.01;
   const max = parsePositive('max', values.max) ?? 100;
@@ -199,11 +202,12 @@ export async function calibrateCommand(argv: string[]): Promise<number> {
   const blockBytes = values['block-mb'] !== undefined ? parseIntOption('block-mb', values['block-mb'], 1) << 20 : undefined;
   const json = values.json === true;
   engineOptions(values);
-  const src = await NpyShardSource.open(shards, { ...(blockBytes ? { blockBytes } : {}), input });
+  const src = await NpyShardSource.open(shards, { ...(blockBytes ? { blockBytes } : {}), input: choice === 'auto' ? 'logits' : choice });
   const progress = new Progress(!json);
   src.onProgress = fitProgress(progress);
   let lk: Engine | null = null;
   try {
+    const { kind: input, detected } = resolveInput(src, choice, 'calibrate');
     lk = await startEngine(values, src.rows * src.classes * 4);
     const fit = fitTemperatureSource(lk, src, { min, max, nllBefore: false }); // "before" comes from the scoring pass
     src.onProgress = (done, total) => progress.update('scoring', done, total);
@@ -224,6 +228,8 @@ export async function calibrateCommand(argv: string[]): Promise<number> {
       classes: s.classes,
       bins,
       passes: fit.passes,
+      input,
+      inputDetected: detected,
       backend: lk.backend,
     };
     if (json) process.stdout.write(JSON.stringify(out, null, 2) + '\n');

@@ -51,6 +51,33 @@ export type InputKind = 'logits' | 'probs' | 'logprobs';
 /** How far a probability row's sum may be from 1 before it is counted in `offRows`. */
 export const PROB_SUM_TOLERANCE = 1e-3;
 
+/**
+ * `--input auto`: what a block of rows holds. 'probs' when every value is in [0, 1] and every row
+ * sums to 1 ± PROB_SUM_TOLERANCE; 'logprobs' when every value is ≤ 0 (−∞ allowed) and every row's
+ * Σ exp is 1 ± PROB_SUM_TOLERANCE; else 'logits'. One column is always 'logits' (a binary model's
+ * single value has no row sum to tell a probability by). Scoring probabilities as logits gave the
+ * LeNet record NLL 1.976 instead of 1.370 and ECE 36% instead of 10.8%, silently.
+ */
+export function detectInput(x: Float32Array, classes: number): InputKind {
+  if (classes < 2 || x.length === 0) return 'logits';
+  let probs = true;
+  let logprobs = true;
+  for (let i = 0; i < x.length && (probs || logprobs); i += classes) {
+    let sum = 0;
+    let expSum = 0;
+    for (let j = i; j < i + classes; j++) {
+      const v = x[j]!;
+      if (!(v >= 0 && v <= 1)) probs = false;
+      if (!(v <= 0)) logprobs = false;
+      sum += v;
+      expSum += Math.exp(v);
+    }
+    if (!(Math.abs(sum - 1) <= PROB_SUM_TOLERANCE)) probs = false;
+    if (!(Math.abs(expSum - 1) <= PROB_SUM_TOLERANCE)) logprobs = false;
+  }
+  return probs ? 'probs' : logprobs ? 'logprobs' : 'logits';
+}
+
 /** Progress callback: rows done in this pass, total rows, pass number (0-based). */
 export type ProgressFn = (done: number, total: number, pass: number) => void;
 
@@ -73,7 +100,7 @@ export class NpyShardSource implements BlockSource {
   current: string | null = null;
 
   private readonly extracted: ExtractedMembers;
-  private readonly input: InputKind;
+  private input: InputKind;
   /** With input 'probs': rows of the last pass whose sum is off 1 by more than PROB_SUM_TOLERANCE. */
   offRows = 0;
 
@@ -174,6 +201,17 @@ export class NpyShardSource implements BlockSource {
         this.onProgress?.(global, this.rows, pass);
       }
     }
+  }
+
+  /**
+   * `--input auto`: reads the first block of the first shard (detectInput), scores every block as
+   * what it found from then on, and returns it.
+   */
+  detectInput(): InputKind {
+    const first = this.shards[0]!.logits;
+    const n = Math.min(first.rows, Math.max(1, Math.floor(this.blockBytes / (4 * Math.max(1, this.classes)))));
+    this.input = detectInput(first.readFloat32(0, n), this.classes);
+    return this.input;
   }
 
   /** The bootstrap key of the shard holding global row `row`, and the row's index in that shard. */
