@@ -10,6 +10,7 @@ export * from './kernels/convert';
 export * from './kernels/crossentropy';
 export * from './kernels/entropy';
 export * from './kernels/adjust';
+export * from './kernels/score';
 export { expArray } from './math/exp';
 export { buildFeatures } from './features';
 

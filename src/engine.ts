@@ -15,6 +15,7 @@ import * as keys from './options.js';
 import { checkBins, checkClasses, checkDType, checkInteger, checkLabels, checkReduction, checkTemperature, checkTemperatureRange } from './options.js';
 import * as recal from './metrics/recalibration.js';
 import * as shift from './metrics/label-shift.js';
+import { BootstrapAccumulator, type BootstrapAccumulatorOptions } from './accumulators.js';
 
 /**
  * Logits as accepted by every op, and nothing else: float32 values (a Float32Array or a zero-copy
@@ -327,6 +328,25 @@ export class Engine {
     if (this.#disposed) return;
     this.#disposed = true;
     this.#b.dispose();
+  }
+
+  // ------------------------------------------------------------ accumulators
+
+  /**
+   * Poisson-bootstrap replicate sums for percentile intervals (accuracy, NLL, ECE), fed block by block
+   * with each row's correctness, NLL and top-label confidence; the weights are a pure function of
+   * (seed, shard key, row, replicate), so blocks, threads and shards give the same sums. The
+   * accumulation runs in the backend (wasm SIMD: assembly/kernels/score.ts).
+   *
+   * ```ts
+   * const boot = lk.bootstrapAccumulator({ replicates: 200, bins: 15, seed: 0 });
+   * boot.add({ hit, nll, conf }, { key: 0, row: 0 });
+   * const { weight, nll: nllSums } = boot.sums();
+   * ```
+   */
+  bootstrapAccumulator(options: BootstrapAccumulatorOptions): BootstrapAccumulator {
+    this.#live();
+    return new BootstrapAccumulator(this.#b, () => this.#live(), options);
   }
 
   // ------------------------------------------------------------ row-wise ops

@@ -28,3 +28,6 @@ export const DEFAULT_MAX_HEADER_BYTES = 10_000;
 
 /** Largest count of elements a shape may describe: beyond 2^53 products stop being exact. */
 export const MAX_ELEMENTS = Number.MAX_SAFE_INTEGER;
+
+/** Poisson-bootstrap replicates (intervals): above this memory and time grow past any use. */
+export const MAX_REPLICATES = 10_000;

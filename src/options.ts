@@ -184,6 +184,12 @@ export function checkBins(bins: unknown, name = 'options.bins'): number {
   return bins;
 }
 
+/** bin(c) = clamp(ceil(c·M) − 1, 0, M − 1): bins are (k/M, (k+1)/M], c = 0 goes to bin 0. */
+export function binOf(c: number, bins: number): number {
+  const k = Math.ceil(c * bins) - 1;
+  return k < 0 ? 0 : k >= bins ? bins - 1 : k;
+}
+
 /** How logits are read: absent means float32 (a Uint16Array then needs it said). */
 export function checkDType(d: unknown, name = 'options.dtype'): DType | undefined {
   if (d === undefined) return undefined;

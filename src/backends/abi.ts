@@ -265,6 +265,17 @@ export const ABI = {
     work: (a) => num(a, 'rows') * num(a, 'classes') * (a.matrix === null ? 1 : num(a, 'classes')),
     grain: byClasses,
   },
+  /** assembly/kernels/score.ts: bytes of bootstrapSums' scratch block. */
+  bootstrapScratchBytes: { source: 'assembly/kernels/score.ts', params: { bins: i32 }, result: 'i32' },
+  /** assembly/kernels/score.ts: a block's rows into the Poisson-bootstrap replicate sums (state in and out; not split). */
+  bootstrapSums: {
+    source: 'assembly/kernels/score.ts',
+    params: {
+      hit: ptr('in'), nll: ptr('in'), conf: ptr('in'), rows: i32, seedKey: i32, first: f64, replicates: i32, bins: i32,
+      state: ptr('inout'), scratch,
+    },
+    result: 'i32',
+  },
 } as const satisfies Record<string, ExportDecl>;
 
 export type KernelName = keyof typeof ABI;

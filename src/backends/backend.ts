@@ -102,6 +102,17 @@ export interface AdjustArgs {
   matrix: Float32Array | null; // classes * classes, row-major
 }
 
+/** One block of the Poisson-bootstrap accumulator (Engine.bootstrapAccumulator). */
+export interface BootstrapArgs {
+  rows: number;
+  /** seedKeyOf(seed, shard key) (src/bootstrap-weights.ts). */
+  seedKey: number;
+  /** Index of the block's first row in its shard (an integer below 2^53). */
+  first: number;
+  replicates: number;
+  bins: number;
+}
+
 export interface Backend extends BackendAllocator {
   readonly name: BackendName;
   readonly features: Features;
@@ -141,6 +152,13 @@ export interface Backend extends BackendAllocator {
    * at most one of scale / matrix; null = absent). `out` may be x unless `matrix` is given.
    */
   adjustLogits(x: Float32Array, rows: number, classes: number, a: AdjustArgs, out: Float32Array): void;
+
+  /**
+   * Adds a block's rows to the Poisson-bootstrap replicate sums in `state` (length
+   * bootstrapStateLength(replicates, bins), layout in assembly/kernels/score.ts); hit is 0/1 per row,
+   * nll and conf per row. Returns the rows whose confidence is NaN.
+   */
+  bootstrapSums(a: BootstrapArgs, hit: Uint8Array, nll: Float64Array, conf: Float32Array, state: Float64Array): number;
 
   /** Widen IEEE half (float16) or bfloat16 bits to float32. The wasm backend returns a view into its memory. */
   widenHalf(bits: Uint16Array, dtype: 'float16' | 'bfloat16'): Float32Array;

@@ -5,7 +5,7 @@
  * SIMD does not validate. Cleverness belongs in the kernels, not here. The row primitives
  * live in js-rows.ts, the losses in js-loss.ts, sampling in js-sample.ts.
  */
-import type { AdjustArgs, Backend, BceArgs, Features, CrossEntropyTarget, FilterOptions, Reduction } from './backend.js';
+import type { AdjustArgs, Backend, BceArgs, BootstrapArgs, Features, CrossEntropyTarget, FilterOptions, Reduction } from './backend.js';
 import { BUFFER_TAG, typedArrayCtor, type ArrayOf, type BufferType, type LkBuffer } from '../buffers.js';
 import { fail } from '../errors.js';
 import { float32ToBfloat16Bits, float32ToFloat16Bits, halfToFloat } from '../half.js';
@@ -13,6 +13,7 @@ import { adjustRows, logSigmoid1, ranksAbove, RowWork, rowLogSoftmax, rowLogSumE
 import { DEFAULT_MEMORY_LIMIT } from '../limits.js';
 import * as loss from './js-loss.js';
 import * as gen from './js-sample.js';
+import * as score from './js-score.js';
 
 const EMPTY = new Float64Array(0);
 
@@ -56,6 +57,10 @@ export class JsBackend implements Backend {
 
   logSigmoid(x: Float32Array, out: Float32Array): void {
     for (let i = 0; i < x.length; i++) out[i] = logSigmoid1(x[i]!);
+  }
+
+  bootstrapSums(a: BootstrapArgs, hit: Uint8Array, nll: Float64Array, conf: Float32Array, state: Float64Array): number {
+    return score.bootstrapSums(a, hit, nll, conf, state);
   }
 
   argmax(x: Float32Array, rows: number, classes: number, out: Int32Array): void {

@@ -4,7 +4,7 @@
  * as abi.ts declares them; the loss and sampling families live in wasm-loss.ts and
  * wasm-sample.ts, which import the runtime, not this file.
  */
-import type { AdjustArgs, Backend, Features, BceArgs, CrossEntropyTarget, FilterOptions, Reduction } from './backend.js';
+import type { AdjustArgs, Backend, BootstrapArgs, Features, BceArgs, CrossEntropyTarget, FilterOptions, Reduction } from './backend.js';
 import { HalfFormat } from './abi.js';
 import { createRuntime, type WasmRuntime } from './wasm-runtime.js';
 import { registerWidened, type BufferType, type LkBuffer } from '../buffers.js';
@@ -136,6 +136,13 @@ export class WasmBackend implements Backend {
   adjustLogits(x: Float32Array, rows: number, classes: number, a: AdjustArgs, out: Float32Array): void {
     // Parameters that already live in wasm memory are used in place, like any other array.
     this.#rt.call('adjustLogits', { x, rows, classes, temperature: a.temperature, scale: a.scale, bias: a.bias, matrix: a.matrix, out });
+  }
+
+  bootstrapSums(a: BootstrapArgs, hit: Uint8Array, nll: Float64Array, conf: Float32Array, state: Float64Array): number {
+    const scratch = this.#rt.call('bootstrapScratchBytes', { bins: a.bins });
+    return this.#rt.call('bootstrapSums', {
+      hit, nll, conf, rows: a.rows, seedKey: a.seedKey | 0, first: a.first, replicates: a.replicates, bins: a.bins, state, scratch,
+    });
   }
 
   filterLogits(x: Float32Array, rows: number, classes: number, o: FilterOptions, out: Float32Array): number {

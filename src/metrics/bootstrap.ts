@@ -9,59 +9,23 @@
  * of a figure is the 5th and 95th percentiles (numpy's default linear interpolation) of its R replicate
  * values.
  *
- * The generator: u = fmix32(row hash + (⌊r/2⌋ + 1)·0x632BE5AB) with the row hash fmix32 of (seed, key,
- * i) (MurmurHash3's finaliser: a bijection with full avalanche); replicate r takes the low (r even) or
- * high (r odd) 16 bits of u, mapped to Poisson(1) by inverse CDF on 16-bit thresholds (weights 0..8,
- * each probability within 2^-16 of Poisson(1)'s, far below the bootstrap's own noise). Cost: per row and pair
- * of replicates one fmix32 and a few adds, done pair by pair over a block's rows (the per-row figures
- * computed once); measured 1.4× faster than one 32-bit hash per replicate.
+ * The weights come from src/bootstrap-weights.ts (a counter-based generator: one 32-bit hash per row
+ * and pair of replicates, 16 bits per weight, Poisson(1) by inverse CDF), and the replicate sums are
+ * accumulated by the engine (lk.bootstrapAccumulator: wasm SIMD across replicates, or the JS
+ * reference); this file keeps their totals, merges shards and turns the sums into intervals.
  */
 import { LogitkitError } from '../errors.js';
-import { binOf } from './calibration.js';
+import type { BootstrapAccumulator } from '../accumulators.js';
+import { MAX_REPLICATES } from '../limits.js';
+
+export { bootstrapWeight } from '../bootstrap-weights.js';
+export { MAX_REPLICATES };
 
 export const DEFAULT_REPLICATES = 200;
-/** Replicates above this are refused (memory and time grow with R). */
-export const MAX_REPLICATES = 10_000;
 
-function fmix32(h: number): number {
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0;
-}
-
-/** Poisson(1) inverse CDF on v in [0, 2^16): round(P(w ≤ k) · 2^16) for k = 0..7; v above the last gives 8. */
-const T16 = (() => {
-  const t: number[] = [];
-  let pk = Math.exp(-1);
-  let cdf = 0;
-  for (let k = 0; k < 8; k++) {
-    cdf += pk;
-    t.push(Math.min(2 ** 16, Math.round(cdf * 2 ** 16)));
-    pk /= k + 1;
-  }
-  return t;
-})();
-
-export function poisson16(v: number): number {
-  let k = 0;
-  while (k < T16.length && v >= T16[k]) k++;
-  return k;
-}
-
-/** The hash of row i of a shard: mixes seed, key and both 32-bit halves of i. */
-function rowHash(seed: number, key: number, i: number): number {
-  const lo = i >>> 0;
-  const hi = Math.floor(i / 2 ** 32) >>> 0;
-  return fmix32(fmix32(fmix32(seed ^ 0x5bd1e995) ^ key) ^ Math.imul(lo, 0x9e3779b1) ^ fmix32(hi + 0x27d4eb2f));
-}
-
-/** w_ir: the Poisson(1) weight of row i of the shard `key` in replicate r. */
-export function bootstrapWeight(seed: number, key: number, i: number, r: number): number {
-  const u = fmix32((rowHash(seed, key, i) + Math.imul((r >>> 1) + 1, 0x632be5ab)) >>> 0);
-  return poisson16(r & 1 ? u >>> 16 : u & 0xffff);
+/** What the bootstrap needs of the engine. */
+export interface BootstrapEngine {
+  bootstrapAccumulator(options: { replicates: number; bins: number; seed: number }): BootstrapAccumulator;
 }
 
 export interface Intervals {
@@ -88,18 +52,43 @@ export class BootstrapSums {
   readonly replicates: number;
   readonly bins: number;
   readonly seed: number;
+  // The totals, read through getters that first add what the engine's accumulator holds.
+  readonly #weight: Float64Array;
+  readonly #correct: Float64Array;
+  readonly #nll: Float64Array;
+  readonly #binWeight: Float64Array;
+  readonly #binConf: Float64Array;
+  readonly #binCorrect: Float64Array;
+  #nanRows = 0;
   /** [r]: Σ w, Σ w·correct, Σ w·NLL. */
-  readonly weight: Float64Array;
-  readonly correct: Float64Array;
-  readonly nll: Float64Array;
+  get weight(): Float64Array {
+    return this.flush().#weight;
+  }
+  get correct(): Float64Array {
+    return this.flush().#correct;
+  }
+  get nll(): Float64Array {
+    return this.flush().#nll;
+  }
   /** [r · bins + b]: Σ w, Σ w·conf, Σ w·correct of the rows in confidence bin b. */
-  readonly binWeight: Float64Array;
-  readonly binConf: Float64Array;
-  readonly binCorrect: Float64Array;
+  get binWeight(): Float64Array {
+    return this.flush().#binWeight;
+  }
+  get binConf(): Float64Array {
+    return this.flush().#binConf;
+  }
+  get binCorrect(): Float64Array {
+    return this.flush().#binCorrect;
+  }
   /** Rows whose confidence was NaN (they make the ECE interval NaN, as ECE). */
-  nanRows = 0;
-  private hashes = new Uint32Array(0);
-  private bin = new Int32Array(0);
+  get nanRows(): number {
+    return this.flush().#nanRows;
+  }
+  set nanRows(v: number) {
+    this.flush().#nanRows = v;
+  }
+  /** The engine's accumulator of the rows added since the last flush(). */
+  private core: BootstrapAccumulator | null = null;
 
   constructor(replicates: number, bins: number, seed = 0) {
     if (!Number.isInteger(replicates) || replicates < 1 || replicates > MAX_REPLICATES) {
@@ -109,101 +98,45 @@ export class BootstrapSums {
     this.replicates = replicates;
     this.bins = bins;
     this.seed = seed;
-    this.weight = new Float64Array(replicates);
-    this.correct = new Float64Array(replicates);
-    this.nll = new Float64Array(replicates);
-    this.binWeight = new Float64Array(replicates * bins);
-    this.binConf = new Float64Array(replicates * bins);
-    this.binCorrect = new Float64Array(replicates * bins);
+    this.#weight = new Float64Array(replicates);
+    this.#correct = new Float64Array(replicates);
+    this.#nll = new Float64Array(replicates);
+    this.#binWeight = new Float64Array(replicates * bins);
+    this.#binConf = new Float64Array(replicates * bins);
+    this.#binCorrect = new Float64Array(replicates * bins);
   }
 
   /**
    * Adds R rows: their correctness (0/1), NLL and top-label confidence, rows first..first+R−1 of the
-   * shard `key`.
+   * shard `key` (the engine's accumulator does the work; its sums join these totals when read).
    */
-  addRows(key: number, first: number, hit: Uint8Array, nll: Float64Array, conf: Float32Array, R: number): void {
-    if (this.hashes.length < R) {
-      this.hashes = new Uint32Array(R);
-      this.bin = new Int32Array(R);
-    }
-    const h = this.hashes;
-    const bin = this.bin;
-    const M = this.bins;
-    for (let i = 0; i < R; i++) {
-      h[i] = rowHash(this.seed, key >>> 0, first + i);
-      const c = conf[i];
-      bin[i] = c !== c ? -1 : binOf(c, M);
-      if (c !== c) this.nanRows++;
-    }
-    const t0 = T16[0];
-    const t1 = T16[1];
-    const bw = this.binWeight;
-    const bc = this.binConf;
-    const bk = this.binCorrect;
-    const reps = this.replicates;
-    // Replicates in pairs: one hash gives both weights (its low and high 16 bits).
-    for (let r = 0; r < reps; r += 2) {
-      const add = Math.imul((r >>> 1) + 1, 0x632be5ab);
-      const two = r + 1 < reps;
-      let sw0 = 0;
-      let sc0 = 0;
-      let sn0 = 0;
-      let sw1 = 0;
-      let sc1 = 0;
-      let sn1 = 0;
-      const o0 = r * M;
-      const o1 = o0 + M;
-      for (let i = 0; i < R; i++) {
-        // fmix32 inline: this loop runs rows × replicates / 2 times
-        let u = (h[i] + add) | 0;
-        u ^= u >>> 16;
-        u = Math.imul(u, 0x85ebca6b);
-        u ^= u >>> 13;
-        u = Math.imul(u, 0xc2b2ae35);
-        u ^= u >>> 16;
-        const v0 = u & 0xffff;
-        const v1 = (u >>> 16) & 0xffff;
-        const a = v0 >= t0;
-        const c = two && v1 >= t0;
-        if (!a && !c) continue; // both weights 0 (e^-2 of the rows)
-        const k = hit[i];
-        const l = nll[i];
-        const b = bin[i];
-        if (a) {
-          const w = v0 < t1 ? 1 : poisson16(v0);
-          sw0 += w;
-          sc0 += w * k;
-          sn0 += w * l;
-          if (b >= 0) {
-            bw[o0 + b] += w;
-            bc[o0 + b] += w * conf[i];
-            bk[o0 + b] += w * k;
-          }
-        }
-        if (c) {
-          const w = v1 < t1 ? 1 : poisson16(v1);
-          sw1 += w;
-          sc1 += w * k;
-          sn1 += w * l;
-          if (b >= 0) {
-            bw[o1 + b] += w;
-            bc[o1 + b] += w * conf[i];
-            bk[o1 + b] += w * k;
-          }
-        }
-      }
-      this.weight[r] += sw0;
-      this.correct[r] += sc0;
-      this.nll[r] += sn0;
-      if (two) {
-        this.weight[r + 1] += sw1;
-        this.correct[r + 1] += sc1;
-        this.nll[r + 1] += sn1;
-      }
-    }
+  addRows(lk: BootstrapEngine, key: number, first: number, hit: Uint8Array, nll: Float64Array, conf: Float32Array, R: number): void {
+    this.core ??= lk.bootstrapAccumulator({ replicates: this.replicates, bins: this.bins, seed: this.seed });
+    this.core.add({ hit: hit.subarray(0, R), nll: nll.subarray(0, R), conf: conf.subarray(0, R) }, { key: key >>> 0, row: first });
+  }
+
+  /** Adds the engine accumulator's sums to the totals (before anything reads them). */
+  flush(): this {
+    const c = this.core;
+    if (!c) return this;
+    this.core = null;
+    const s = c.sums();
+    const add = (a: Float64Array, b: Float64Array) => {
+      for (let i = 0; i < a.length; i++) a[i] += b[i];
+    };
+    add(this.#weight, s.weight);
+    add(this.#correct, s.correct);
+    add(this.#nll, s.nll);
+    add(this.#binWeight, s.binWeight);
+    add(this.#binConf, s.binConf);
+    add(this.#binCorrect, s.binCorrect);
+    this.#nanRows += s.nanRows;
+    return this;
   }
 
   merge(o: BootstrapSums): void {
+    this.flush();
+    o.flush();
     if (o.replicates !== this.replicates || o.seed !== this.seed || o.bins !== this.bins) {
       throw new LogitkitError(
         'shape_mismatch',
@@ -224,6 +157,7 @@ export class BootstrapSums {
   }
 
   result(level = 0.9): Intervals {
+    this.flush();
     const R = this.replicates;
     const M = this.bins;
     // A replicate that drew no row at all (likely only for a handful of rows: e^-n) has no figures.

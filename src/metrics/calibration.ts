@@ -20,8 +20,9 @@
  * Everything goes through the public engine API (softmax, logSoftmax, argmax), so it runs on any backend.
  */
 import { describeValue as describe, LogitkitError } from '../errors.js';
-import { BINS_KEYS, checkBins, checkClasses, checkLabels, checkOptionKeys, checkTemperatureRange } from '../options.js';
+import { BINS_KEYS, binOf, checkBins, checkClasses, checkLabels, checkOptionKeys, checkTemperatureRange } from '../options.js';
 import { arraySource, type BlockSource } from '../io/stream.js';
+import type { BootstrapEngine } from './bootstrap.js';
 
 /** The part of the public Engine that metrics use (the real Engine satisfies it structurally). */
 export interface MetricsEngine {
@@ -32,6 +33,8 @@ export interface MetricsEngine {
   /** Binary (sigmoid) scoring only. */
   sigmoid?(x: Float32Array): Float32Array;
   bceWithLogits?(x: Float32Array, target: Float32Array, options: { reduction: 'none' }): Float32Array;
+  /** Intervals (score --intervals) only. */
+  bootstrapAccumulator?: BootstrapEngine['bootstrapAccumulator'];
 }
 
 export const DEFAULT_BINS = 15;
@@ -40,11 +43,8 @@ export const DEFAULT_BINS = 15;
 // the streaming accumulators.
 export { checkBins };
 
-/** bin(c) = clamp(ceil(c*M) - 1, 0, M - 1): bins are (k/M, (k+1)/M], c = 0 goes to bin 0. */
-export function binOf(c: number, bins: number): number {
-  const k = Math.ceil(c * bins) - 1;
-  return k < 0 ? 0 : k >= bins ? bins - 1 : k;
-}
+// bin(c) = clamp(ceil(c·M) − 1, 0, M − 1), shared with the engine's accumulators.
+export { binOf };
 
 export interface ReliabilityBin {
   lower: number;

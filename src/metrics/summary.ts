@@ -412,7 +412,10 @@ export class ScoreAccumulator {
     this.entropySum += ent;
     this.rows += R;
     this.auroc?.addBlock(p, labels);
-    boot?.addRows(at ? at.key : 0, firstRow, this.bootHit, this.bootNll, this.bootConf, R);
+    if (boot) {
+      if (!lk.bootstrapAccumulator) throw new LogitkitError('invalid_argument', 'the engine has no bootstrapAccumulator', 'lk');
+      boot.addRows(lk as Required<Pick<MetricsEngine, 'bootstrapAccumulator'>>, at ? at.key : 0, firstRow, this.bootHit, this.bootNll, this.bootConf, R);
+    }
 
     if (this.altTemperature !== null) {
       // One engine call: the confidence is exp(log p of the predicted class), a row-sized cost.
@@ -611,7 +614,7 @@ export class ScoreAccumulator {
             })),
           }
         : {}),
-      ...(this.boot
+      ...(this.boot?.flush()
         ? {
             intervals: {
               replicates: this.boot.replicates,

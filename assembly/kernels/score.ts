@@ -1,0 +1,273 @@
+// Scoring accumulators: per-block sums that `logitkit score` keeps, with their state in wasm memory
+// and the JS backend's js-score.ts as the float64 reference of the same accumulation.
+//
+// bootstrapSums: the Poisson-bootstrap replicate sums (src/metrics/bootstrap.ts has the method).
+// Row i of a shard gets, in replicate r, the weight w = Poisson16(16 bits of
+// fmix32(rowHash(i) + (⌊r/2⌋ + 1)·0x632BE5AB)) (low half for even r, high half for odd r), the
+// counter-based generator of src/bootstrap-weights.ts, so the weights depend only on (seed, shard
+// key, row, replicate). Per replicate it adds Σ w, Σ w·correct, Σ w·NLL, and per confidence bin
+// Σ w, Σ w·conf, Σ w·correct.
+//
+// Algorithm: replicates eight at a time, one per 16-bit lane — four i32 lanes of hashes give the
+// eight 16-bit uniforms of replicates 8g .. 8g + 7 in replicate order (lane 2m = low half of pair m,
+// 2m + 1 = high half), and the weight is the count of the inverse-CDF thresholds a lane reaches
+// (i16x8.ge_u; thresholds 4..7, reached by 0.4% of draws, only when any lane reaches the 5th).
+// A chunk of ≤ 4096 rows is sorted by confidence bin (stable counting sort), then for each group of
+// eight replicates the rows are walked bin by bin: every accumulator of the group (Σ w and Σ w·correct
+// in i16 lanes, exact up to 8·4096 < 2^16; the NLL and bin-confidence sums in f64x2) stays in a
+// register and is added to the state once per (bin, group) and once per group. Products w·x are exact
+// in float64 (w ≤ 8 and x a float32 or the float32-valued NLL), so the only difference from the JS
+// reference is the order of the float64 additions (≈ 1e-16 relative); integer sums are identical.
+// Rows with a NaN confidence or a non-finite NLL take a scalar path with the reference's rules
+// (a zero weight adds nothing, so 0·∞ never appears).
+// State layout (f64, Rp = replicates rounded up to 8): weight[Rp], correct[Rp], nll[Rp], then
+// binWeight, binConf, binCorrect, each [bins][Rp] (bin-major: a bin's replicates are contiguous).
+
+// @ts-ignore: decorator
+@inline const PAIR_STEP: u32 = 0x632BE5AB;
+// @ts-ignore: decorator
+@inline const CHUNK: i32 = 4096;
+
+// round(P(Poisson(1) ≤ k) · 2^16), k = 0..7 (src/bootstrap-weights.ts computes them; the ABI test
+// checks this kernel's weights against that generator's).
+// @ts-ignore: decorator
+@inline const T0: u16 = 24109;
+// @ts-ignore: decorator
+@inline const T1: u16 = 48219;
+// @ts-ignore: decorator
+@inline const T2: u16 = 60273;
+// @ts-ignore: decorator
+@inline const T3: u16 = 64292;
+// @ts-ignore: decorator
+@inline const T4: u16 = 65296;
+// @ts-ignore: decorator
+@inline const T5: u16 = 65497;
+// @ts-ignore: decorator
+@inline const T6: u16 = 65531;
+// @ts-ignore: decorator
+@inline const T7: u16 = 65535;
+
+/** MurmurHash3's finaliser. */
+// @ts-ignore: decorator
+@inline
+function fmix32(h: u32): u32 {
+  h ^= h >>> 16;
+  h *= 0x85EBCA6B;
+  h ^= h >>> 13;
+  h *= 0xC2B2AE35;
+  h ^= h >>> 16;
+  return h;
+}
+
+// @ts-ignore: decorator
+@inline
+function fmix32x4(u: v128): v128 {
+  u = v128.xor(u, i32x4.shr_u(u, 16));
+  u = i32x4.mul(u, i32x4.splat(0x85EBCA6B));
+  u = v128.xor(u, i32x4.shr_u(u, 13));
+  u = i32x4.mul(u, i32x4.splat(0xC2B2AE35));
+  return v128.xor(u, i32x4.shr_u(u, 16));
+}
+
+/** The hash of row i from seedKey = fmix32(fmix32(seed ^ 0x5BD1E995) ^ key). */
+// @ts-ignore: decorator
+@inline
+function rowHash(seedKey: u32, i: u64): u32 {
+  return fmix32(seedKey ^ (<u32>i * 0x9E3779B1) ^ fmix32(<u32>(i >>> 32) + 0x27D4EB2F));
+}
+
+// @ts-ignore: decorator
+@inline
+function poisson16(v: u32): i32 {
+  return <i32>(v >= T0) + <i32>(v >= T1) + <i32>(v >= T2) + <i32>(v >= T3) + <i32>(v >= T4) + <i32>(v >= T5) + <i32>(v >= T6) + <i32>(v >= T7);
+}
+
+/** Weights of eight replicates from eight 16-bit uniforms (i16x8 lanes, unsigned). */
+// @ts-ignore: decorator
+@inline
+function poissonLanes(v: v128): v128 {
+  let w = i16x8.sub(i16x8.splat(0), i16x8.ge_u(v, i16x8.splat(T0)));
+  w = i16x8.sub(w, i16x8.ge_u(v, i16x8.splat(T1)));
+  w = i16x8.sub(w, i16x8.ge_u(v, i16x8.splat(T2)));
+  w = i16x8.sub(w, i16x8.ge_u(v, i16x8.splat(T3)));
+  let m4 = i16x8.ge_u(v, i16x8.splat(T4));
+  if (v128.any_true(m4)) {
+    w = i16x8.sub(w, m4);
+    w = i16x8.sub(w, i16x8.ge_u(v, i16x8.splat(T5)));
+    w = i16x8.sub(w, i16x8.ge_u(v, i16x8.splat(T6)));
+    w = i16x8.sub(w, i16x8.ge_u(v, i16x8.splat(T7)));
+  }
+  return w;
+}
+
+/** Adds eight u16 lanes to the eight f64 at p. */
+// @ts-ignore: decorator
+@inline
+function addU16Lanes(p: usize, v: v128): void {
+  let lo = i32x4.extend_low_i16x8_u(v);
+  let hi = i32x4.extend_high_i16x8_u(v);
+  v128.store(p, f64x2.add(v128.load(p), f64x2.convert_low_i32x4_u(lo)));
+  v128.store(p, f64x2.add(v128.load(p, 16), f64x2.convert_low_i32x4_u(v128.shuffle<i32>(lo, lo, 2, 3, 0, 1))), 16);
+  v128.store(p, f64x2.add(v128.load(p, 32), f64x2.convert_low_i32x4_u(hi)), 32);
+  v128.store(p, f64x2.add(v128.load(p, 48), f64x2.convert_low_i32x4_u(v128.shuffle<i32>(hi, hi, 2, 3, 0, 1))), 48);
+}
+
+// @ts-ignore: decorator
+@inline
+function addF64x8(p: usize, a: v128, b: v128, c: v128, d: v128): void {
+  v128.store(p, f64x2.add(v128.load(p), a));
+  v128.store(p, f64x2.add(v128.load(p, 16), b), 16);
+  v128.store(p, f64x2.add(v128.load(p, 32), c), 32);
+  v128.store(p, f64x2.add(v128.load(p, 48), d), 48);
+}
+
+/** bin(c) = clamp(ceil(c·M) − 1, 0, M − 1), as src/options.ts binOf. */
+// @ts-ignore: decorator
+@inline
+function binOf(c: f64, bins: i32): i32 {
+  let k = <i32>Math.ceil(c * <f64>bins) - 1;
+  return k < 0 ? 0 : k >= bins ? bins - 1 : k;
+}
+
+/** Bytes of bootstrapSums' scratch block for `bins` bins: two u64 per chunk row and the bin starts. */
+export function bootstrapScratchBytes(bins: i32): i32 {
+  return CHUNK * 16 + (bins + 1) * 4;
+}
+
+/**
+ * Adds `rows` rows (row `first` + i of the shard whose seedKey is given) to the replicate sums at
+ * statePtr (layout above). hit: u8 0/1 per row; nll: f64 per row; conf: f32 per row. Returns the
+ * rows whose confidence is NaN (they are left out of the bins, as in the reference).
+ */
+export function bootstrapSums(
+  hitPtr: usize, nllPtr: usize, confPtr: usize, rows: i32, seedKey: u32, first: f64, replicates: i32, bins: i32,
+  statePtr: usize, scratchPtr: usize,
+): i32 {
+  let Rp = (replicates + 7) & ~7;
+  let groups = Rp >> 3;
+  let vec = <usize>Rp << 3; // bytes of one quantity's replicates
+  let weightP = statePtr;
+  let correctP = weightP + vec;
+  let nllSumP = correctP + vec;
+  let binWP = nllSumP + vec;
+  let binConfP = binWP + <usize>bins * vec;
+  let binCorrectP = binConfP + <usize>bins * vec;
+  // Scratch: per chunk row (bin << 32 | hash), then per sorted slot (row << 32 | hash), then starts.
+  let byRowP = scratchPtr;
+  let sortedP = byRowP + (<usize>CHUNK << 3);
+  let startP = sortedP + (<usize>CHUNK << 3);
+  let firstRow = <u64>first;
+  let nan = 0;
+  for (let c0 = 0; c0 < rows; c0 += CHUNK) {
+    let n = min(CHUNK, rows - c0);
+    memory.fill(startP, 0, (<usize>bins + 1) << 2);
+    // Pass 1: hash and bin of each row, bin sizes counted in start[b + 1]; the special rows go now.
+    for (let i = 0; i < n; i++) {
+      let row = c0 + i;
+      let c = <f64>load<f32>(confPtr + (<usize>row << 2));
+      let l = load<f64>(nllPtr + (<usize>row << 3));
+      let h = rowHash(seedKey, firstRow + <u64>row);
+      if (c != c) nan++;
+      if (c != c || !isFinite(l)) {
+        store<u64>(byRowP + (<usize>i << 3), (<u64>0xFFFFFFFF << 32) | <u64>h);
+        addRowScalar(h, load<u8>(hitPtr + <usize>row), l, c, replicates, bins, Rp, statePtr);
+        continue;
+      }
+      let b = binOf(c, bins);
+      store<u64>(byRowP + (<usize>i << 3), (<u64><u32>b << 32) | <u64>h);
+      let sp = startP + (<usize>(b + 1) << 2);
+      store<i32>(sp, load<i32>(sp) + 1);
+    }
+    for (let b = 0; b < bins; b++) {
+      let sp = startP + (<usize>(b + 1) << 2);
+      store<i32>(sp, load<i32>(sp) + load<i32>(sp - 4));
+    }
+    // Stable counting sort into the slots; each start advances to the next bin's, then is restored.
+    for (let i = 0; i < n; i++) {
+      let v = load<u64>(byRowP + (<usize>i << 3));
+      let b = <i32>(v >>> 32);
+      if (b < 0) continue;
+      let sp = startP + (<usize>b << 2);
+      let k = load<i32>(sp);
+      store<i32>(sp, k + 1);
+      store<u64>(sortedP + (<usize>k << 3), (<u64><u32>i << 32) | (v & 0xFFFFFFFF));
+    }
+    for (let b = bins; b > 0; b--) store<i32>(startP + (<usize>b << 2), load<i32>(startP + (<usize>(b - 1) << 2)));
+    store<i32>(startP, 0);
+    // Pass 2: eight replicates at a time, rows bin by bin.
+    for (let g = 0; g < groups; g++) {
+      let j = g << 2;
+      let adds = i32x4.mul(i32x4.add(i32x4.splat(j), i32x4(1, 2, 3, 4)), i32x4.splat(PAIR_STEP));
+      let W = i16x8.splat(0);
+      let K = i16x8.splat(0);
+      let n0 = f64x2.splat(0), n1 = f64x2.splat(0), n2 = f64x2.splat(0), n3 = f64x2.splat(0);
+      let off = <usize>g << 6;
+      for (let b = 0; b < bins; b++) {
+        let s = load<i32>(startP + (<usize>b << 2));
+        let e = load<i32>(startP + (<usize>(b + 1) << 2));
+        if (s == e) continue;
+        let BW = i16x8.splat(0);
+        let BK = i16x8.splat(0);
+        let c0v = f64x2.splat(0), c1v = f64x2.splat(0), c2v = f64x2.splat(0), c3v = f64x2.splat(0);
+        for (let k = s; k < e; k++) {
+          let packed = load<u64>(sortedP + (<usize>k << 3));
+          let row = <usize>c0 + <usize>(packed >>> 32);
+          let w = poissonLanes(fmix32x4(i32x4.add(i32x4.splat(<u32>packed), adds)));
+          W = i16x8.add(W, w);
+          BW = i16x8.add(BW, w);
+          if (load<u8>(hitPtr + row) != 0) {
+            K = i16x8.add(K, w);
+            BK = i16x8.add(BK, w);
+          }
+          let lo = i32x4.extend_low_i16x8_u(w);
+          let hi = i32x4.extend_high_i16x8_u(w);
+          let w0 = f64x2.convert_low_i32x4_u(lo);
+          let w1 = f64x2.convert_low_i32x4_u(v128.shuffle<i32>(lo, lo, 2, 3, 0, 1));
+          let w2 = f64x2.convert_low_i32x4_u(hi);
+          let w3 = f64x2.convert_low_i32x4_u(v128.shuffle<i32>(hi, hi, 2, 3, 0, 1));
+          let l = v128.load64_splat(nllPtr + (row << 3));
+          let c = f64x2.splat(<f64>load<f32>(confPtr + (row << 2)));
+          n0 = f64x2.add(n0, f64x2.mul(w0, l));
+          n1 = f64x2.add(n1, f64x2.mul(w1, l));
+          n2 = f64x2.add(n2, f64x2.mul(w2, l));
+          n3 = f64x2.add(n3, f64x2.mul(w3, l));
+          c0v = f64x2.add(c0v, f64x2.mul(w0, c));
+          c1v = f64x2.add(c1v, f64x2.mul(w1, c));
+          c2v = f64x2.add(c2v, f64x2.mul(w2, c));
+          c3v = f64x2.add(c3v, f64x2.mul(w3, c));
+        }
+        let bo = <usize>b * vec + off;
+        addU16Lanes(binWP + bo, BW);
+        addU16Lanes(binCorrectP + bo, BK);
+        addF64x8(binConfP + bo, c0v, c1v, c2v, c3v);
+      }
+      addU16Lanes(weightP + off, W);
+      addU16Lanes(correctP + off, K);
+      addF64x8(nllSumP + off, n0, n1, n2, n3);
+    }
+  }
+  return nan;
+}
+
+/** One row through the reference's rules, replicate by replicate. */
+function addRowScalar(h: u32, hit: u8, l: f64, c: f64, replicates: i32, bins: i32, Rp: i32, statePtr: usize): void {
+  let vec = <usize>Rp << 3;
+  let b = c == c ? binOf(c, bins) : -1;
+  let k = <f64>hit;
+  for (let r = 0; r < replicates; r++) {
+    let u = fmix32(h + <u32>((r >>> 1) + 1) * PAIR_STEP);
+    let w = <f64>poisson16((r & 1) != 0 ? u >>> 16 : u & 0xFFFF);
+    if (w == 0) continue;
+    let o = <usize>r << 3;
+    store<f64>(statePtr + o, load<f64>(statePtr + o) + w);
+    store<f64>(statePtr + vec + o, load<f64>(statePtr + vec + o) + w * k);
+    store<f64>(statePtr + 2 * vec + o, load<f64>(statePtr + 2 * vec + o) + w * l);
+    if (b >= 0) {
+      let bo = <usize>(3 + b) * vec + o;
+      let step = <usize>bins * vec;
+      store<f64>(statePtr + bo, load<f64>(statePtr + bo) + w);
+      store<f64>(statePtr + step + bo, load<f64>(statePtr + step + bo) + w * c);
+      store<f64>(statePtr + 2 * step + bo, load<f64>(statePtr + 2 * step + bo) + w * k);
+    }
+  }
+}

@@ -1,0 +1,42 @@
+/**
+ * The JS reference of the scoring accumulators (assembly/kernels/score.ts is the wasm kernel): the same
+ * state layout and the same rules, written the obvious way, row by row in float64.
+ */
+import type { BootstrapArgs } from './backend.js';
+import { replicateWeight, rowHash } from '../bootstrap-weights.js';
+import { binOf } from '../options.js';
+
+/**
+ * Adds a block's rows to the replicate sums in `state` (layout: bootstrapStateLength); returns the
+ * rows whose confidence is NaN (left out of the bins). A zero weight adds nothing, so a row's
+ * infinite NLL reaches only the replicates that drew it.
+ */
+export function bootstrapSums(a: BootstrapArgs, hit: Uint8Array, nll: Float64Array, conf: Float32Array, state: Float64Array): number {
+  const { rows, replicates: R, bins: M } = a;
+  const Rp = (R + 7) & ~7;
+  const binW = 3 * Rp;
+  const binC = binW + M * Rp;
+  const binK = binC + M * Rp;
+  let nan = 0;
+  for (let i = 0; i < rows; i++) {
+    const h = rowHash(a.seedKey, a.first + i);
+    const c = conf[i]!;
+    const k = hit[i]!;
+    const l = nll[i]!;
+    const b = c !== c ? -1 : binOf(c, M);
+    if (b < 0) nan++;
+    for (let r = 0; r < R; r++) {
+      const w = replicateWeight(h, r);
+      if (w === 0) continue;
+      state[r] += w;
+      state[Rp + r] += w * k;
+      state[2 * Rp + r] += w * l;
+      if (b >= 0) {
+        state[binW + b * Rp + r] += w;
+        state[binC + b * Rp + r] += w * c;
+        state[binK + b * Rp + r] += w * k;
+      }
+    }
+  }
+  return nan;
+}
