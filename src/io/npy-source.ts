@@ -186,6 +186,7 @@ export class NpyShardSource implements BlockSource {
     const xBuf = blockBuffer(blockRows * C, this.shards[0]?.logits.path ?? '?');
     const yBuf = new Int32Array(blockRows);
     const gBuf = this.hasGroups ? new Int32Array(blockRows) : null;
+    const pBuf = this.input === 'probs' ? new Float32Array(blockRows * C) : null;
     let global = 0;
     this.offRows = 0;
     for (const s of this.shards) {
@@ -193,10 +194,14 @@ export class NpyShardSource implements BlockSource {
       for (let r = 0; r < s.logits.rows; r += blockRows) {
         const n = Math.min(blockRows, s.logits.rows - r);
         const x = s.logits.readFloat32(r, n, xBuf);
-        if (this.input === 'probs') this.offRows += probsToLogits(x, C, s.logits.path, r);
+        const probs = pBuf ? pBuf.subarray(0, x.length) : null;
+        if (probs) {
+          probs.set(x);
+          this.offRows += probsToLogits(x, C, s.logits.path, r);
+        }
         const labels = s.labels ? s.labels.readInt32(r, n, yBuf) : null;
         const groups = s.groups && gBuf ? s.groups.readInt32(r, n, gBuf) : null;
-        yield { x, labels, groups, rows: n, start: global };
+        yield { x, labels, groups, rows: n, start: global, probs };
         global += n;
         this.onProgress?.(global, this.rows, pass);
       }

@@ -314,6 +314,7 @@ export class ScoreAccumulator {
         blk.groups ?? null,
         (row) => (src.describeRow ? src.describeRow(blk.start + row, 'groups') : `groups[${blk.start + row}]`),
         src.bootstrapKey ? src.bootstrapKey(blk.start) : { key: 0, row: blk.start },
+        blk.probs ?? null,
       );
     }
     return this;
@@ -323,6 +324,7 @@ export class ScoreAccumulator {
    * Adds rows = labels.length rows of logits x (labels already validated to lie in [0, classes)); a
    * binary accumulator takes one logit per row. `at` places the rows for the bootstrap weights: the
    * shard's key and the index of the first row in it (default: key 0, the rows added so far).
+   * `probs`: the probabilities x = ln p was read from (--input probs); at T = 1 AUROC ranks them.
    */
   addBlock(
     lk: MetricsEngine,
@@ -331,6 +333,7 @@ export class ScoreAccumulator {
     groups: Int32Array | null = null,
     where: (row: number) => string = (r) => `groups[${r}]`,
     at: { key: number; row: number } | null = null,
+    probs: Float32Array | null = null,
   ): void {
     const firstRow = at ? at.row : this.rows;
     if (this.binary) {
@@ -411,7 +414,9 @@ export class ScoreAccumulator {
     this.brierSum += brier;
     this.entropySum += ent;
     this.rows += R;
-    this.auroc?.addBlock(p, labels);
+    // Ranking p itself keeps its exact ties (a 1/32 grid was off by 9e-4 through softmax(ln p));
+    // at T ≠ 1 the scores are softmax(ln p / T), which is what is ranked then.
+    this.auroc?.addBlock(probs && this.temperature === 1 && !this.binary ? probs : p, labels);
     if (boot) {
       if (!lk.bootstrapAccumulator) throw new LogitkitError('invalid_argument', 'the engine has no bootstrapAccumulator', 'lk');
       boot.addRows(lk as Required<Pick<MetricsEngine, 'bootstrapAccumulator'>>, at ? at.key : 0, firstRow, this.bootHit, this.bootNll, this.bootConf, R);
