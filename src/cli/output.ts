@@ -49,6 +49,8 @@ export function summaryJson(s: ScoreSummary, extra: Record<string, unknown>, sta
       macro: c.macro,
       weighted: c.weighted,
       balancedAccuracy: c.balancedAccuracy,
+      mcc: c.mcc,
+      kappa: c.kappa,
       zeroDivision: c.zeroDivision,
     },
     ...(s.auroc ? { auroc: s.auroc } : {}),
@@ -100,6 +102,7 @@ export function humanSummary(s: ScoreSummary, head: string, scaling: Record<stri
     [`ECE (${s.bins} bins)`, pct(s.ece), 'MCE', pct(s.mce)],
     ['Brier score', fmt(s.brier), 'mean entropy', fmt(s.meanEntropy)],
     ['macro F1', fmt(s.classification.macro.f1), 'balanced accuracy', pct(s.classification.balancedAccuracy)],
+    ['Matthews correlation', fmt(s.classification.mcc), "Cohen's kappa", fmt(s.classification.kappa)],
   ];
   const w0 = Math.max(...rows.map((r) => r[0].length));
   const w1 = Math.max(...rows.map((r) => r[1].length));
