@@ -6,7 +6,8 @@
 import json
 import numpy as np
 import sklearn
-from sklearn.metrics import roc_auc_score, matthews_corrcoef, cohen_kappa_score
+from sklearn.calibration import calibration_curve
+from sklearn.metrics import brier_score_loss, log_loss, roc_auc_score, matthews_corrcoef, cohen_kappa_score
 
 out = 'test/fixtures/sklearn-22'
 rng = np.random.default_rng(2022)
@@ -30,6 +31,23 @@ ref = {
         'mcc': float(matthews_corrcoef(y, pred)),
         'kappa': float(cohen_kappa_score(y, pred)),
     },
+}
+# A binary model given as p(y = 1), (N,) float32, over-confident: calibration_curve's reading of ECE
+# (uniform bins, each weighted by its share of rows), brier_score_loss, roc_auc_score, log_loss.
+Nb = 2000
+pb = rng.beta(0.6, 0.6, Nb).astype(np.float32)
+yb = (rng.random(Nb) < 0.15 + 0.7 * pb.astype(np.float64)).astype(np.int64)
+np.save(f'{out}/binary-probs.npy', pb)
+np.save(f'{out}/binary-labels.npy', yb)
+p64 = pb.astype(np.float64)
+prob_true, prob_pred = calibration_curve(yb, p64, n_bins=15, strategy='uniform')
+counts = np.bincount(np.searchsorted(np.linspace(0, 1, 16)[1:-1], p64), minlength=15)
+counts = counts[counts > 0]
+ref['binary'] = {
+    'ece': float(np.sum(counts / Nb * np.abs(prob_true - prob_pred))),
+    'brier': float(brier_score_loss(yb, p64)),
+    'auroc': float(roc_auc_score(yb, p64)),
+    'bce': float(log_loss(yb, p64)),
 }
 with open(f'{out}/reference.json', 'w') as f:
     json.dump(ref, f, indent=1)

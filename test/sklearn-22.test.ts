@@ -9,7 +9,10 @@ import { readNpyFloat32, readNpyInt32, writeNpy } from '../src/io/npy.js';
 import { cliSandbox, ROOT } from './helpers/cli.js';
 
 const FIX = join(ROOT, 'test', 'fixtures', 'sklearn-22');
-const ref = JSON.parse(readFileSync(join(FIX, 'reference.json'), 'utf8')) as { grid: { aurocPerClass: number[]; aurocMacro: number; mcc: number; kappa: number } };
+const ref = JSON.parse(readFileSync(join(FIX, 'reference.json'), 'utf8')) as {
+  grid: { aurocPerClass: number[]; aurocMacro: number; mcc: number; kappa: number };
+  binary: { ece: number; brier: number; auroc: number; bce: number };
+};
 const { dir, exec } = cliSandbox('sklearn22');
 
 describe('score --input probs against scikit-learn', () => {
@@ -40,5 +43,30 @@ describe('score --input probs against scikit-learn', () => {
     const m = JSON.parse((await exec('merge', 'a.json', 'b.json', '--json')).stdout).classification;
     expect(Math.abs(m.mcc - ref.grid.mcc)).toBeLessThanOrEqual(1e-12);
     expect(Math.abs(m.kappa - ref.grid.kappa)).toBeLessThanOrEqual(1e-12);
+  });
+
+  it('binary probabilities (N,): scored like binary logits; headline ECE is calibration_curve\'s, Brier is brier_score_loss', async () => {
+    const r = await exec('score', join(FIX, 'binary-probs.npy'), '--labels', join(FIX, 'binary-labels.npy'), '--input', 'probs', '--json', '--intervals', '0');
+    expect(r.code, r.stderr).toBe(0);
+    const j = JSON.parse(r.stdout);
+    expect(j.classes).toBe(2);
+    expect(Math.abs(j.ece - ref.binary.ece)).toBeLessThanOrEqual(1e-5);
+    expect(j.ece).toBe(j.binary.ece);
+    expect(j.reliability).toEqual(j.binary.reliability);
+    expect(j.topLabel.ece).toBeGreaterThan(0);
+    expect(j.topLabel.ece).not.toBe(j.ece);
+    expect(Math.abs(j.binary.brier - ref.binary.brier)).toBeLessThanOrEqual(1e-6);
+    expect(Math.abs(j.binary.auroc - ref.binary.auroc)).toBeLessThanOrEqual(1e-4);
+    expect(Math.abs(j.binary.bce - ref.binary.bce)).toBeLessThanOrEqual(1e-5);
+    // the same model given as logits ln p − ln(1 − p): the same figures
+    const p = readNpyFloat32(join(FIX, 'binary-probs.npy')).data;
+    writeNpy(join(dir, 'bz.npy'), p.map((v) => Math.log(v) - Math.log1p(-v)), [p.length]);
+    const z = JSON.parse((await exec('score', 'bz.npy', '--labels', join(FIX, 'binary-labels.npy'), '--json', '--intervals', '0')).stdout);
+    expect(Math.abs(z.ece - j.ece)).toBeLessThanOrEqual(1e-6);
+    expect(Math.abs(z.binary.brier - j.binary.brier)).toBeLessThanOrEqual(1e-7);
+    const text = await exec('score', join(FIX, 'binary-probs.npy'), '--labels', join(FIX, 'binary-labels.npy'), '--input', 'probs', '--intervals', '0');
+    expect(text.stderr).toMatch(/top-label \(max\(p, 1 − p\)\) ECE/);
+    const bad = await exec('score', join(FIX, 'grid-probs.npy'), '--labels', join(FIX, 'grid-labels.npy'), '--input', 'probs');
+    expect(bad.code).toBe(0);
   });
 });

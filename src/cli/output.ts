@@ -55,7 +55,8 @@ export function summaryJson(s: ScoreSummary, extra: Record<string, unknown>, sta
     },
     ...(s.auroc ? { auroc: s.auroc } : {}),
     ...(s.intervals ? { intervals: s.intervals } : {}),
-    ...(s.binary ? { binary: { bce: s.binary.bce, accuracy: s.binary.accuracy, auroc: s.binary.auroc, ece: s.binary.ece, mce: s.binary.mce, reliability: s.binary.reliability.bins } } : {}),
+    ...(s.binary ? { binary: { bce: s.binary.bce, brier: s.binary.brier, accuracy: s.binary.accuracy, auroc: s.binary.auroc, ece: s.binary.ece, mce: s.binary.mce, reliability: s.binary.reliability.bins } } : {}),
+    ...(s.topLabel ? { topLabel: { ece: s.topLabel.ece, mce: s.topLabel.mce, reliability: s.topLabel.reliability.bins } } : {}),
     ...(s.confusion && (s.classes <= CONFUSION_JSON_MAX || opts.confusion) ? { confusion: s.confusion.matrix() } : {}),
     ...(s.slices ? { groups: s.slices.groups, groupGaps: s.slices.groupGaps, ...(s.slices.fairness ? { fairness: s.slices.fairness } : {}) } : {}),
     stats,
@@ -111,7 +112,8 @@ export function humanSummary(s: ScoreSummary, head: string, scaling: Record<stri
   const cal = s.calibration;
   if (s.binary) {
     const b = s.binary;
-    lines.push(`  binary (sigmoid, p = σ(z)): BCE ${fmt(b.bce)}  accuracy at 0.5 ${pct(b.accuracy)}  AUROC ${fmt(b.auroc, 4)}  ECE of p ${pct(b.ece)}`);
+    lines.push(`  binary (sigmoid, p = σ(z)): BCE ${fmt(b.bce)}  Brier of p ${fmt(b.brier)}  accuracy at 0.5 ${pct(b.accuracy)}  AUROC ${fmt(b.auroc, 4)}  ECE of p ${pct(b.ece)}`);
+    if (s.topLabel) lines.push(`  ECE and MCE above are of p(y = 1) against the label; top-label (max(p, 1 − p)) ECE ${pct(s.topLabel.ece)}, MCE ${pct(s.topLabel.mce)}`);
   }
   if (s.intervals) {
     const iv = s.intervals;

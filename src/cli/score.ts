@@ -43,7 +43,9 @@ Human output goes to stderr; --json prints one JSON object on stdout (with "stat
 --no-stats (with --json): the figures without "stats", the sums merge adds up (most of the file at
 many classes). Such a file has "statsOmitted": true and cannot be merged.
 --intervals N: 90% Poisson-bootstrap intervals of accuracy, NLL and ECE from N replicates (0: off).
-One logit per row ((N,) or (N, 1) logits, labels 0/1) is a binary (sigmoid) model: BCE, AUROC, ECE of p.
+One logit per row ((N,) or (N, 1) logits, labels 0/1) is a binary (sigmoid) model: BCE, Brier, AUROC; its
+ece, mce and reliability are of p(y = 1) against the label ("topLabel" keeps the top-label ones). With
+--input probs (or logprobs) that column is p(y = 1) (or ln p), scored as the logit ln p − ln(1 − p).
 --multilabel: logits (N, C), one sigmoid per label, against targets (N, C) of 0/1 given as the labels
 (--labels T.npy, or --labels-key in a container; bool, uint8, int or float): per-label BCE, AUROC, F1,
 precision and recall at p >= 0.5 (z >= 0), micro/macro averages, subset accuracy, Hamming loss.
@@ -105,7 +107,6 @@ export async function scoreCommand(argv: string[]): Promise<number> {
     const { kind: input, detected } = resolveInput(src, choice, 'score');
     // One logit per row ((rows,) or (rows, 1)): a sigmoid model, labels in {0, 1}.
     const binary = src.classes === 1;
-    if (binary && input !== 'logits') throw new UsageError(`--input ${input}: a binary model (one column) is scored from its logit only`);
     if (binary && fitT) throw new UsageError('--fit-temperature: not for a binary model (one logit per row); use --temperature T');
     if (binary && values.apply !== undefined) throw new UsageError('--apply: not for a binary model (one logit per row) yet; maps are fitted on softmax logits');
     lk = await startEngine(values, src.rows * src.classes * 4);

@@ -194,7 +194,8 @@ export class NpyShardSource implements BlockSource {
       for (let r = 0; r < s.logits.rows; r += blockRows) {
         const n = Math.min(blockRows, s.logits.rows - r);
         const x = s.logits.readFloat32(r, n, xBuf);
-        const probs = pBuf ? pBuf.subarray(0, x.length) : null;
+        if (C === 1 && this.input !== 'logits') binaryToLogits(x, this.input === 'logprobs', s.logits.path, r);
+        const probs = pBuf && C > 1 ? pBuf.subarray(0, x.length) : null;
         if (probs) {
           probs.set(x);
           this.offRows += probsToLogits(x, C, s.logits.path, r);
@@ -272,6 +273,22 @@ function probsToLogits(x: Float32Array, classes: number, file: string, firstRow:
     if (Math.abs(sum - 1) > PROB_SUM_TOLERANCE) off++;
   }
   return off;
+}
+
+/**
+ * One column of p(y = 1) (or ln p) → the binary logit z = ln p − ln(1 − p) in place, so a binary
+ * model given as probabilities is scored exactly like its logits (p = 1 → +∞, p = 0 → −∞). A value
+ * outside [0, 1] (or a log-probability > 0), or NaN, is an error naming its row.
+ */
+function binaryToLogits(x: Float32Array, log: boolean, file: string, firstRow: number): void {
+  for (let r = 0; r < x.length; r++) {
+    const v = x[r]!;
+    if (log ? !(v <= 0) : !(v >= 0 && v <= 1)) {
+      throw new NpyError(file, `row ${firstRow + r}: ${log ? `log-probability ${v} is not <= 0 (--input logprobs)` : `probability ${v} is not in [0, 1] (--input probs)`}`);
+    }
+    // ln(1 − p) from ln p without cancellation: log1p(−p), or log(−expm1(ln p)).
+    x[r] = log ? v - Math.log(-Math.expm1(v)) : Math.log(v) - Math.log1p(-v);
+  }
 }
 
 /** Fills in the default keys of container files, so that labels from the logits' own file pair with them. */
