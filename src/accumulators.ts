@@ -8,6 +8,7 @@ import { seedKeyOf } from './bootstrap-weights.js';
 import { describeValue as describe, fail } from './errors.js';
 import { MAX_REPLICATES } from './limits.js';
 import { checkBins } from './options.js';
+import { AUROC_BINS, AUROC_MAX_CLASSES, AUROC_U32_ROWS } from './auroc-bins.js';
 
 export interface BootstrapAccumulatorOptions {
   /** Replicates R, an integer in [1, 10000]. */
@@ -130,5 +131,79 @@ export class BootstrapAccumulator {
       binConf: flat(3 * Rp + M * Rp),
       binCorrect: flat(3 * Rp + 2 * M * Rp),
     };
+  }
+}
+
+/** What AurocHistogram needs of a backend buffer. */
+interface CellsBuffer {
+  readonly array: Int32Array;
+  free(): void;
+}
+
+/**
+ * One-vs-rest AUROC histograms (src/metrics/auroc.ts describes the bins and the method): for every class
+ * k and AUROC bin b, the rows whose p_k falls in b and the sum of their positions inside the bin, the
+ * statistics AUROC is computed from. The cells (2 × AUROC_BINS Uint32 per class: 128 KiB) live where the
+ * backend computes — wasm memory for 'wasm' — and the backend adds each block to them (wasm:
+ * assembly/kernels/score.ts); take() hands them out.
+ *
+ * Made by `lk.aurocHistogram(classes)`. A Uint32 cell holds AUROC_U32_ROWS rows (2^32 / 15: position
+ * sums reach 15 per row); add() refuses more, so take() the cells out and start a new histogram first.
+ */
+export class AurocHistogram {
+  readonly classes: number;
+  readonly #b: Backend;
+  readonly #live: () => void;
+  #cells: CellsBuffer | null;
+  #rows = 0;
+
+  /** @internal Use lk.aurocHistogram(classes). */
+  constructor(backend: Backend, live: () => void, classes: number) {
+    if (typeof classes !== 'number' || !Number.isInteger(classes) || classes < 1 || classes > AUROC_MAX_CLASSES)
+      fail('invalid_argument', `classes = ${describe(classes)}, expected an integer in [1, ${AUROC_MAX_CLASSES}]`, 'classes');
+    const length = 2 * classes * AUROC_BINS;
+    if (length * 4 > backend.memoryLimit) fail('out_of_memory', `${classes} classes need ${length * 4} bytes of AUROC cells, more than the memory limit of ${backend.memoryLimit} bytes`, 'classes');
+    this.classes = classes;
+    this.#b = backend;
+    this.#live = live;
+    this.#cells = backend.alloc(length, 'int32');
+    this.#cells.array.fill(0);
+  }
+
+  /** Rows added so far. */
+  get rows(): number {
+    return this.#rows;
+  }
+
+  /**
+   * Adds a block of rows × classes float32 probabilities (row-major). Rows whose first value is NaN are
+   * not counted; returns how many there were.
+   */
+  add(p: Float32Array): number {
+    this.#live();
+    const cells = this.#cells;
+    if (!cells) fail('invalid_argument', 'this AUROC histogram was taken; make a new one', 'histogram');
+    if (!(p instanceof Float32Array)) fail('invalid_argument', `p = ${describe(p)}, expected a Float32Array of rows × ${this.classes} probabilities`, 'p');
+    const K = this.classes;
+    if (p.length % K !== 0) fail('shape_mismatch', `p holds ${p.length} values, not a whole number of rows of ${K}`, 'p');
+    const rows = p.length / K;
+    if (this.#rows + rows > AUROC_U32_ROWS)
+      fail('invalid_argument', `${this.#rows} + ${rows} rows would pass the ${AUROC_U32_ROWS} a histogram holds; take() it and start another`, 'p');
+    if (rows === 0) return 0;
+    this.#rows += rows;
+    const a = cells.array; // a fresh view: wasm memory may have grown since
+    return this.#b.aurocCounts(p, rows, K, new Uint32Array(a.buffer, a.byteOffset, a.length));
+  }
+
+  /** The cells (a copy outside the engine's memory) and the end of this histogram: its memory is freed. */
+  take(): Uint32Array {
+    this.#live();
+    const cells = this.#cells;
+    if (!cells) fail('invalid_argument', 'this AUROC histogram was already taken', 'histogram');
+    const a = cells.array;
+    const out = new Uint32Array(a.buffer, a.byteOffset, a.length).slice();
+    cells.free();
+    this.#cells = null;
+    return out;
   }
 }

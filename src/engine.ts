@@ -15,7 +15,7 @@ import * as keys from './options.js';
 import { checkBins, checkClasses, checkDType, checkInteger, checkLabels, checkReduction, checkTemperature, checkTemperatureRange } from './options.js';
 import * as recal from './metrics/recalibration.js';
 import * as shift from './metrics/label-shift.js';
-import { BootstrapAccumulator, type BootstrapAccumulatorOptions } from './accumulators.js';
+import { AurocHistogram, BootstrapAccumulator, type BootstrapAccumulatorOptions } from './accumulators.js';
 
 /**
  * Logits as accepted by every op, and nothing else: float32 values (a Float32Array or a zero-copy
@@ -347,6 +347,16 @@ export class Engine {
   bootstrapAccumulator(options: BootstrapAccumulatorOptions): BootstrapAccumulator {
     this.#live();
     return new BootstrapAccumulator(this.#b, () => this.#live(), options);
+  }
+
+  /**
+   * One-vs-rest AUROC histograms of `classes` classes (at most 1024), fed blocks of softmax
+   * probabilities; `take()` returns the counts that src/metrics/auroc.ts turns into AUROC. The counting
+   * runs in the backend (wasm: assembly/kernels/score.ts), the cells in its memory.
+   */
+  aurocHistogram(classes: number): AurocHistogram {
+    this.#live();
+    return new AurocHistogram(this.#b, () => this.#live(), classes);
   }
 
   // ------------------------------------------------------------ row-wise ops

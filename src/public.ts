@@ -26,7 +26,7 @@ export type { HalfDType, LossWithGrad, PerplexityOptions, BinsOptions, FitTemper
 // The engine's forms of these (they add dtype); the metrics' own forms are internal.
 export type { FitCalibrationOptions, LabelShiftOptions } from './engine.js';
 export type { Reliability, ReliabilityBin, TemperatureFit } from './metrics/calibration.js';
-export { BootstrapAccumulator, bootstrapStateLength } from './accumulators.js';
+export { AurocHistogram, BootstrapAccumulator, bootstrapStateLength } from './accumulators.js';
 export type { BootstrapAccumulatorOptions, BootstrapReplicateSums } from './accumulators.js';
 export { bootstrapWeight } from './bootstrap-weights.js';
 export { LogitkitError } from './errors.js';

@@ -96,7 +96,7 @@ describeEachBackend('AUROC above 32 classes', (lk, backend) => {
       const support = new Float64Array(K);
       for (const v of y) support[v]++;
       const whole = new AurocCounts(K);
-      whole.addBlock(p32, y);
+      whole.addBlock(lk(), p32, y);
       const got = whole.report(support);
       let worst = 0;
       let compared = 0;
@@ -123,7 +123,7 @@ describeEachBackend('AUROC above 32 classes', (lk, backend) => {
         .slice(1)
         .map((end, i) => {
           const a = new AurocCounts(K);
-          a.addBlock(p32.subarray(cuts[i] * K, end * K), y.subarray(cuts[i], end));
+          a.addBlock(lk(), p32.subarray(cuts[i] * K, end * K), y.subarray(cuts[i], end));
           const back = new AurocCounts(K);
           expect(back.addEncoded(JSON.parse(JSON.stringify(a.encode())))).toBe(true);
           return back;

@@ -10,6 +10,10 @@ import { describeEachBackend } from './helpers/backends.js';
 import { cliSandbox } from './helpers/cli.js';
 import { exactAuroc } from './helpers/auroc.js';
 import { normal, rng } from './helpers/random.js';
+import { init } from '../src/index.js';
+
+// The engine that counts the histograms (lk.aurocHistogram) for the single-column checks below.
+const engine = await init();
 
 /** Binned AUROC of a single score column (one class k = 0 of a 1-class layout with labels 0/other). */
 function binned(scores: Float32Array, positive: boolean[]) {
@@ -21,7 +25,7 @@ function binned(scores: Float32Array, positive: boolean[]) {
     p[2 * i + 1] = 0.5;
     y[i] = positive[i] ? 0 : 1;
   });
-  acc.addBlock(p, y);
+  acc.addBlock(engine, p, y);
   return acc.report([1, 1]);
 }
 

@@ -271,3 +271,81 @@ function addRowScalar(h: u32, hit: u8, l: f64, c: f64, replicates: i32, bins: i3
     }
   }
 }
+
+// ---- AUROC histograms -----------------------------------------------------------------------------
+//
+// aurocCounts: per class k and AUROC bin b (src/auroc-bins.ts: the float32 exponent and the top 8
+// mantissa bits of p for p < ½, of 1 − p above, then a 4-bit position inside the bin), the rows whose
+// p_k falls in b and the sum of their positions, as one u64 cell (count in the low half, position sum
+// in the high half; the engine takes the cells out before either can pass 2^32). The block is walked
+// in tiles of rows that fit the cache, class by class, so the writes stay in one class's 128 KiB of
+// cells; consecutive rows in one bin add in a register. Rows whose first value is NaN (softmax rows are NaN all together) are skipped and counted.
+
+// @ts-ignore: decorator
+@inline const A_M: u32 = 256;
+// @ts-ignore: decorator
+@inline const A_Q: u32 = 16;
+// @ts-ignore: decorator
+@inline const A_T: u32 = 12;
+// @ts-ignore: decorator
+@inline const A_E_MIN: u32 = 86;
+// @ts-ignore: decorator
+@inline const A_LOWER: u32 = (126 - A_E_MIN) * A_M;
+// @ts-ignore: decorator
+@inline const A_BINS: u32 = 1 + A_LOWER + 24 * A_M + 1;
+
+/** bin · 16 + position of the float32 score with bits u (src/auroc-bins.ts fineOfBits). */
+// @ts-ignore: decorator
+@inline
+function aurocFine(u: u32): u32 {
+  if (u < 0x3F000000) {
+    let e = u >>> 23;
+    if (e < A_E_MIN) return 0;
+    return A_Q + (e - A_E_MIN) * A_M * A_Q + ((u >>> (23 - A_T)) & (A_M * A_Q - 1));
+  }
+  if (u >= 0x3F800000) return (A_BINS - 1) * A_Q;
+  let d = 0x800000 - (u & 0x7FFFFF);
+  let e = <u32>31 - clz<u32>(d);
+  let mant = e >= A_T ? (d >>> (e - A_T)) & (A_M * A_Q - 1) : (d << (A_T - e)) & (A_M * A_Q - 1);
+  return (1 + A_LOWER) * A_Q + (23 - e) * A_M * A_Q + (A_M * A_Q - 1 - mant);
+}
+
+/** Adds rows × classes float32 probabilities p to the cells (u64 per class and bin); returns the NaN rows. */
+export function aurocCounts(pPtr: usize, rows: i32, classes: i32, cellsPtr: usize): i32 {
+  let stride = <usize>classes << 2;
+  let nan = 0;
+  for (let r = 0; r < rows; r++) {
+    let v = load<f32>(pPtr + <usize>r * stride);
+    if (v != v) nan++;
+  }
+  let tile = max(1, 16384 / classes);
+  for (let r0 = 0; r0 < rows; r0 += tile) {
+    let r1 = min(rows, r0 + tile);
+    for (let k = 0; k < classes; k++) {
+      let base = cellsPtr + (<usize>k * <usize>A_BINS << 3);
+      let at = pPtr + (<usize>k << 2) + <usize>r0 * stride;
+      let first = pPtr + <usize>r0 * stride;
+      // Runs of one bin add in a register: incrementing one cell row after row would chain every
+      // row's add through a store and a load of the same address (p_k crowd into a few bins).
+      let cur: usize = 0;
+      let run: u64 = 0;
+      for (let r = r0; r < r1; r++) {
+        if (nan == 0 || load<f32>(first) == load<f32>(first)) {
+          let f = aurocFine(load<u32>(at));
+          let c = base + (<usize>(f >>> 4) << 3);
+          let add = 1 | (<u64>(f & 15) << 32);
+          if (c == cur) run += add;
+          else {
+            if (cur != 0) store<u64>(cur, load<u64>(cur) + run);
+            cur = c;
+            run = add;
+          }
+        }
+        at += stride;
+        first += stride;
+      }
+      if (cur != 0) store<u64>(cur, load<u64>(cur) + run);
+    }
+  }
+  return nan;
+}

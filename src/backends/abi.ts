@@ -18,7 +18,7 @@
  */
 
 /** A typed array that can be passed for a ptr parameter. */
-export type Typed = Float32Array | Int32Array | Uint16Array | Uint8Array | Float64Array;
+export type Typed = Float32Array | Int32Array | Uint32Array | Uint16Array | Uint8Array | Float64Array;
 export type Io = 'in' | 'out' | 'inout';
 
 export interface PtrParam {
@@ -276,6 +276,8 @@ export const ABI = {
     },
     result: 'i32',
   },
+  /** assembly/kernels/score.ts: a block's probabilities into the AUROC histogram cells (in wasm memory; not split). */
+  aurocCounts: { source: 'assembly/kernels/score.ts', params: { p: ptr('in'), rows: i32, classes: i32, cells: ptr('inout') }, result: 'i32' },
 } as const satisfies Record<string, ExportDecl>;
 
 export type KernelName = keyof typeof ABI;

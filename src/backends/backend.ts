@@ -160,6 +160,12 @@ export interface Backend extends BackendAllocator {
    */
   bootstrapSums(a: BootstrapArgs, hit: Uint8Array, nll: Float64Array, conf: Float32Array, state: Float64Array): number;
 
+  /**
+   * Adds rows × classes probabilities to AUROC histogram cells (Uint32 pairs per class and bin: rows,
+   * sum of positions; layout in backends/js-score.ts). Returns the rows whose first value is NaN.
+   */
+  aurocCounts(p: Float32Array, rows: number, classes: number, cells: Uint32Array): number;
+
   /** Widen IEEE half (float16) or bfloat16 bits to float32. The wasm backend returns a view into its memory. */
   widenHalf(bits: Uint16Array, dtype: 'float16' | 'bfloat16'): Float32Array;
   /** Narrow float32 to IEEE half or bfloat16 bits (round to nearest even), into out. */

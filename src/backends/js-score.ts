@@ -5,6 +5,7 @@
 import type { BootstrapArgs } from './backend.js';
 import { replicateWeight, rowHash } from '../bootstrap-weights.js';
 import { binOf } from '../options.js';
+import { AUROC_BINS, AUROC_POSITION_BITS, AUROC_Q, fineOfBits } from '../auroc-bins.js';
 
 /**
  * Adds a block's rows to the replicate sums in `state` (layout: bootstrapStateLength); returns the
@@ -36,6 +37,30 @@ export function bootstrapSums(a: BootstrapArgs, hit: Uint8Array, nll: Float64Arr
         state[binC + b * Rp + r] += w * c;
         state[binK + b * Rp + r] += w * k;
       }
+    }
+  }
+  return nan;
+}
+
+/**
+ * Adds rows × classes float32 probabilities to the AUROC cells: at 2·(k · AUROC_BINS + b) the rows
+ * whose p_k falls in bin b, at the next index the sum of their positions. Rows whose first value is NaN
+ * are skipped; returns how many.
+ */
+export function aurocCounts(p: Float32Array, rows: number, classes: number, cells: Uint32Array): number {
+  const bits = new Uint32Array(p.buffer, p.byteOffset, rows * classes);
+  let nan = 0;
+  for (let r = 0; r < rows; r++) {
+    const v = p[r * classes]!;
+    if (v !== v) {
+      nan++;
+      continue;
+    }
+    for (let k = 0; k < classes; k++) {
+      const f = fineOfBits(bits[r * classes + k]!);
+      const c = 2 * (k * AUROC_BINS + (f >>> AUROC_POSITION_BITS));
+      cells[c]! += 1;
+      cells[c + 1]! += f & (AUROC_Q - 1);
     }
   }
   return nan;

@@ -59,6 +59,10 @@ export class JsBackend implements Backend {
     for (let i = 0; i < x.length; i++) out[i] = logSigmoid1(x[i]!);
   }
 
+  aurocCounts(p: Float32Array, rows: number, classes: number, cells: Uint32Array): number {
+    return score.aurocCounts(p, rows, classes, cells);
+  }
+
   bootstrapSums(a: BootstrapArgs, hit: Uint8Array, nll: Float64Array, conf: Float32Array, state: Float64Array): number {
     return score.bootstrapSums(a, hit, nll, conf, state);
   }

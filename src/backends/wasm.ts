@@ -138,6 +138,10 @@ export class WasmBackend implements Backend {
     this.#rt.call('adjustLogits', { x, rows, classes, temperature: a.temperature, scale: a.scale, bias: a.bias, matrix: a.matrix, out });
   }
 
+  aurocCounts(p: Float32Array, rows: number, classes: number, cells: Uint32Array): number {
+    return this.#rt.call('aurocCounts', { p, rows, classes, cells });
+  }
+
   bootstrapSums(a: BootstrapArgs, hit: Uint8Array, nll: Float64Array, conf: Float32Array, state: Float64Array): number {
     const scratch = this.#rt.call('bootstrapScratchBytes', { bins: a.bins });
     return this.#rt.call('bootstrapSums', {

@@ -23,6 +23,9 @@
  * 0.4% relative width in p or 1 − p (positions to 1/16 of that), and equal scores always share a bin and
  * a position (ties stay ties).
  *
+ * Counting: the histogram of all rows' p_k is the engine's (lk.aurocHistogram: a wasm kernel, its cells
+ * in wasm memory), taken out into this object when it is read or merged; the positives stay here.
+ *
  * Memory (the bins stay those above; only their storage is compact): per class one Uint32 histogram of
  * all rows' p_k and one of the sums of their positions (64 KiB each, interleaved; promoted to float64
  * once more than (2^32 − 1)/15 rows are counted), and the positives' counts and position sums in pages
@@ -35,59 +38,19 @@
  */
 
 import { LogitkitError } from '../errors.js';
+import { AUROC_BINS, AUROC_POSITION_BITS, AUROC_Q, AUROC_RESOLUTION, AUROC_U32_ROWS, fineOfBits } from '../auroc-bins.js';
+import type { AurocHistogram } from '../accumulators.js';
 
-export const AUROC_MANTISSA_BITS = 8;
-/** Mantissa bits below the bin's: the position of a score inside its bin, 0 … 15. */
-export const AUROC_POSITION_BITS = 4;
-/**
- * The resolution that bins and positions were counted at, as `stats.auroc.resolution` records it:
- * statistics of another resolution cannot be added (their bins do not line up).
- */
-export const AUROC_RESOLUTION = `f32-m${AUROC_MANTISSA_BITS}-q${AUROC_POSITION_BITS}`;
-const M = 1 << AUROC_MANTISSA_BITS;
-const Q = 1 << AUROC_POSITION_BITS;
-const T = AUROC_MANTISSA_BITS + AUROC_POSITION_BITS;
-/** Float32 exponent field of the smallest p with its own bins (2^(86 − 127) = 2^-41). */
-const E_MIN = 86;
-const LOWER = (126 - E_MIN) * M; // exponents E_MIN..125, p in [2^-41, ½)
-const UPPER = 24 * M; // 1 − p = d·2^-24, d in [1, 2^23]: 24 binary orders of magnitude
-/** Bins per class: [0] p < 2^-41, LOWER, UPPER, and p = 1. */
-export const AUROC_BINS = 1 + LOWER + UPPER + 1;
-export const AUROC_MAX_CLASSES = 1024;
+export { AUROC_BINS, AUROC_MANTISSA_BITS, AUROC_MAX_CLASSES, AUROC_POSITION_BITS, AUROC_RESOLUTION, aurocBin, aurocFine } from '../auroc-bins.js';
+const Q = AUROC_Q;
 /** Positives' pages: 256 bins each, allocated on first use. */
 const PAGE = 256;
 const PAGES = Math.ceil(AUROC_BINS / PAGE);
 const U32_MAX = 0xffffffff;
 
-const f32 = new Float32Array(1);
-const u32 = new Uint32Array(f32.buffer);
-
-/** The bin of a float32 score in [0, 1] (NaN never reaches here). */
-export function aurocBin(p: number): number {
-  f32[0] = p;
-  return fineOfBits(u32[0]) >>> AUROC_POSITION_BITS;
-}
-
-/** bin · Q + position of a float32 score in [0, 1]: monotone in p, equal for equal scores. */
-export function aurocFine(p: number): number {
-  f32[0] = p;
-  return fineOfBits(u32[0]);
-}
-
-function fineOfBits(u: number): number {
-  if (u < 0x3f000000) {
-    // p < ½ (and +0): exponent and top mantissa bits; below 2^-41 one bin, position 0
-    const e = u >>> 23;
-    if (e < E_MIN) return 0;
-    return Q + (e - E_MIN) * M * Q + ((u >>> (23 - T)) & (M * Q - 1));
-  }
-  if (u >= 0x3f800000) return (AUROC_BINS - 1) * Q; // p = 1 (softmax never exceeds it)
-  // p in [½, 1): p = (1 + f·2^-23)/2, so 1 − p = d·2^-24 with d = 2^23 − f in [1, 2^23]
-  const d = 0x800000 - (u & 0x7fffff);
-  const e = 31 - Math.clz32(d); // 0..23
-  const mant = e >= T ? (d >>> (e - T)) & (M * Q - 1) : (d << (T - e)) & (M * Q - 1);
-  // larger d (further from 1) → lower bin and lower position
-  return (1 + LOWER) * Q + (23 - e) * M * Q + (M * Q - 1 - mant);
+/** What the AUROC counts need of the engine. */
+export interface AurocEngine {
+  aurocHistogram(classes: number): AurocHistogram;
 }
 
 /**
@@ -174,7 +137,9 @@ export class AurocCounts {
    * b; at 2i + 1 the sum of their positions in the bin (0 … 15 each). Side by side, so counting a row
    * touches one cache line (two separate arrays made the counting 2× slower than without positions).
    */
-  private cells: Uint32Array | Float64Array;
+  private cellsNow: Uint32Array | Float64Array | null = null;
+  /** The engine's histogram of the rows added since the last flush (their counts are not in cellsNow yet). */
+  private core: AurocHistogram | null = null;
   /** Bins over all classes: K · AUROC_BINS. */
   private readonly size: number;
   /**
@@ -189,8 +154,34 @@ export class AurocCounts {
   constructor(classes: number) {
     this.classes = classes;
     this.size = classes * AUROC_BINS;
-    this.cells = new Uint32Array(2 * this.size);
     this.posPages = new Array<Float64Array | undefined>(classes * PAGES);
+  }
+
+  /** The counts, with the engine's histogram added in first (allocated on first use). */
+  private get cells(): Uint32Array | Float64Array {
+    this.flush();
+    return (this.cellsNow ??= new Uint32Array(2 * this.size));
+  }
+
+  private set cells(c: Uint32Array | Float64Array) {
+    this.cellsNow = c;
+  }
+
+  /** Moves the engine histogram's counts into these. */
+  private flush(): void {
+    const core = this.core;
+    if (!core) return;
+    this.core = null;
+    const rows = core.rows;
+    const got = core.take();
+    if (this.cellsNow === null) {
+      this.cellsNow = got;
+      this.counted = rows;
+      return;
+    }
+    this.reserve(rows);
+    const c = this.cellsNow;
+    for (let i = 0; i < got.length; i++) c[i] += got[i];
   }
 
   /** Bytes held by the counts (for the README's memory figure and its test). */
@@ -240,12 +231,13 @@ export class AurocCounts {
   dense(): { pos: Float64Array; neg: Float64Array; posQ: Float64Array; negQ: Float64Array } {
     const n = this.size;
     const [pos, neg, posQ, negQ] = [new Float64Array(n), new Float64Array(n), new Float64Array(n), new Float64Array(n)];
+    const cells = this.cells;
     for (let i = 0; i < n; i++) {
-      if (this.cells[2 * i] === 0) continue;
+      if (cells[2 * i] === 0) continue;
       pos[i] = this.pos(i);
-      neg[i] = this.cells[2 * i] - pos[i];
+      neg[i] = cells[2 * i] - pos[i];
       posQ[i] = this.posAt(i, PAGE);
-      negQ[i] = this.cells[2 * i + 1] - posQ[i];
+      negQ[i] = cells[2 * i + 1] - posQ[i];
     }
     return { pos, neg, posQ, negQ };
   }
@@ -271,32 +263,19 @@ export class AurocCounts {
     if (this.counted * (Q - 1) > U32_MAX) this.promote();
   }
 
-  /** Adds rows of float32 probabilities p (rows × classes) with labels y. */
-  addBlock(p: Float32Array, labels: Int32Array): void {
+  /**
+   * Adds rows of float32 probabilities p (rows × classes) with labels y: every row's p_k into class k's
+   * histogram (the engine's, lk.aurocHistogram), and the labelled class's into its positives here.
+   */
+  addBlock(lk: AurocEngine, p: Float32Array, labels: Int32Array): void {
     const K = this.classes;
     const R = labels.length;
-    const bits = new Uint32Array(p.buffer, p.byteOffset, R * K);
-    let nan = 0;
-    for (let r = 0; r < R; r++) if (p[r * K] !== p[r * K]) nan++; // softmax rows are NaN all together
+    if (R === 0) return;
+    if (this.core && this.core.rows + R > AUROC_U32_ROWS) this.flush();
+    this.core ??= lk.aurocHistogram(K);
+    const nan = this.core.add(p.subarray(0, R * K));
     this.nanRows += nan;
-    this.reserve(R);
-    // In tiles of rows, class by class: the reads stay in a tile that fits the cache and the writes in
-    // one class's bins, where row by row they scatter over all classes' bins (measured 2× slower at K = 100).
-    const cells = this.cells;
-    const TILE = Math.max(1, Math.floor(16384 / K));
-    for (let r0 = 0; r0 < R; r0 += TILE) {
-      const r1 = Math.min(R, r0 + TILE);
-      for (let k = 0; k < K; k++) {
-        const o = k * AUROC_BINS;
-        for (let r = r0; r < r1; r++) {
-          if (nan !== 0 && p[r * K] !== p[r * K]) continue;
-          const f = fineOfBits(bits[r * K + k]);
-          const c = 2 * (o + (f >>> AUROC_POSITION_BITS));
-          cells[c] += 1;
-          cells[c + 1] += f & (Q - 1);
-        }
-      }
-    }
+    const bits = new Uint32Array(p.buffer, p.byteOffset, R * K);
     for (let r = 0; r < R; r++) {
       if (nan !== 0 && p[r * K] !== p[r * K]) continue;
       const y = labels[r];
@@ -347,11 +326,10 @@ export class AurocCounts {
 
   merge(o: AurocCounts): void {
     if (o.classes !== this.classes) throw new Error(`AurocCounts.merge: ${o.classes} classes, expected ${this.classes}`);
+    const from = o.cells; // o's engine counts first, then its reserve
     this.reserve(o.counted);
-    for (let i = 0; i < this.size; i++) {
-      this.cells[2 * i] += o.cells[2 * i];
-      this.cells[2 * i + 1] += o.cells[2 * i + 1];
-    }
+    const to = this.cells;
+    for (let i = 0; i < 2 * this.size; i++) to[i] += from[i];
     for (let j = 0; j < o.posPages.length; j++) {
       const src = o.posPages[j];
       if (!src) continue;
@@ -433,15 +411,16 @@ export class AurocCounts {
       bytes[n++] = v;
     };
     let last = -1;
+    const cells = this.cells;
     for (let i = 0; i < this.size; i++) {
-      if (this.cells[2 * i] === 0) continue;
+      if (cells[2 * i] === 0) continue;
       const p = this.pos(i);
       const pq = this.posAt(i, PAGE);
       put(i - last);
       put(p);
-      put(this.cells[2 * i] - p);
+      put(cells[2 * i] - p);
       put(pq);
-      put(this.cells[2 * i + 1] - pq);
+      put(cells[2 * i + 1] - pq);
       last = i;
     }
     return toBase64(bytes, n);

@@ -23,6 +23,7 @@ import { describeValue as describe, LogitkitError } from '../errors.js';
 import { BINS_KEYS, binOf, checkBins, checkClasses, checkLabels, checkOptionKeys, checkTemperatureRange } from '../options.js';
 import { arraySource, type BlockSource } from '../io/stream.js';
 import type { BootstrapEngine } from './bootstrap.js';
+import type { AurocEngine } from './auroc.js';
 
 /** The part of the public Engine that metrics use (the real Engine satisfies it structurally). */
 export interface MetricsEngine {
@@ -35,6 +36,8 @@ export interface MetricsEngine {
   bceWithLogits?(x: Float32Array, target: Float32Array, options: { reduction: 'none' }): Float32Array;
   /** Intervals (score --intervals) only. */
   bootstrapAccumulator?: BootstrapEngine['bootstrapAccumulator'];
+  /** AUROC (score) only. */
+  aurocHistogram?: AurocEngine['aurocHistogram'];
 }
 
 export const DEFAULT_BINS = 15;

@@ -27,7 +27,7 @@ import { checkBins, checkLabelBlock, ReliabilityBins, type MetricsEngine, type R
 import { classificationReport, ConfusionCounts, type ClassificationReport } from './classification.js';
 import { binnedErrors, ClasswiseBins, FINE_BINS, FineConfidenceBins } from './calibration-errors.js';
 import { BootstrapSums, type Intervals } from './bootstrap.js';
-import { addAurocStats, AUROC_MAX_CLASSES, AurocCounts, aurocStats, type AurocReport, type AurocStats } from './auroc.js';
+import { addAurocStats, AUROC_MAX_CLASSES, AurocCounts, type AurocEngine, aurocStats, type AurocReport, type AurocStats } from './auroc.js';
 import { GroupAccumulator, GroupSums, type GroupReport } from './groups.js';
 
 export const STATS_FORMAT = 'logitkit-score-stats/1';
@@ -422,9 +422,12 @@ export class ScoreAccumulator {
     this.brierSum += brier;
     this.entropySum += ent;
     this.rows += R;
-    // Ranking p itself keeps its exact ties (a 1/32 grid was off by 9e-4 through softmax(ln p));
-    // at T ≠ 1 the scores are softmax(ln p / T), which is what is ranked then.
-    this.auroc?.addBlock(probs && this.temperature === 1 && !this.binary ? probs : p, labels);
+    if (this.auroc) {
+      if (!lk.aurocHistogram) throw new LogitkitError('invalid_argument', 'the engine has no aurocHistogram', 'lk');
+      // Ranking p itself keeps its exact ties (a 1/32 grid was off by 1.2e-4 through softmax(ln p));
+      // at T ≠ 1 the scores are softmax(ln p / T), which is what is ranked then.
+      this.auroc.addBlock(lk as AurocEngine, probs && this.temperature === 1 && !this.binary ? probs : p, labels);
+    }
     if (boot) {
       if (!lk.bootstrapAccumulator) throw new LogitkitError('invalid_argument', 'the engine has no bootstrapAccumulator', 'lk');
       boot.addRows(lk as Required<Pick<MetricsEngine, 'bootstrapAccumulator'>>, at ? at.key : 0, firstRow, this.bootHit, this.bootNll, this.bootConf, R);
