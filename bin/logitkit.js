@@ -13,4 +13,13 @@ try {
   }
   throw e;
 }
+// A reader that went away (`logitkit score --json | head -c 100`) ends the command quietly with
+// exit 0, as other command-line tools end; Node ignores SIGPIPE, so without this every write after
+// the close raised an unhandled EPIPE with its stack trace. Any other stream error is still thrown.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (e) => {
+    if (e && e.code === 'EPIPE') process.exit(0);
+    throw e;
+  });
+}
 process.exitCode = await main(process.argv.slice(2));

@@ -642,7 +642,8 @@ export class Engine {
       const out = new Float32Array(rp.rows);
       const sum = this.#b.klDiv(rp.x, rq.x, rp.rows, rp.classes, out);
       if (reduction === 'none') return out;
-      return reduction === 'sum' ? sum : sum / rp.rows;
+      // A float32 result like the rows (backends/reduce.ts): rounded once, after the float64 mean.
+      return Math.fround(reduction === 'sum' ? sum : sum / rp.rows);
     }, 'q');
   }
 
@@ -661,7 +662,8 @@ export class Engine {
       ...(options?.ignoreIndex !== undefined ? { ignoreIndex: options.ignoreIndex } : {}),
       ...(options?.dtype !== undefined ? { dtype: options.dtype } : {}),
     });
-    return Math.exp(nll);
+    // float32 like every loss: exp of a mean NLL above ln(FLT_MAX) ≈ 88.72 is +inf, not a float64 number.
+    return Math.fround(Math.exp(nll));
   }
 
   // ------------------------------------------------------------ calibration

@@ -145,12 +145,13 @@ describe('logitkit score on a binary model', () => {
     expect(readFileSync(join(dir, 'r.md'), 'utf8')).toMatch(/\| binary cross-entropy \| 0\.\d+ \|/);
   });
 
-  it('rejects labels outside {0, 1}, --input probs and --fit-temperature with a message', async () => {
+  it('rejects labels outside {0, 1}, logits given as --input probs, and --fit-temperature with a message', async () => {
     writeNpyRaw(join(dir, 'y3.npy'), '<i4', [3000], encodeNpyData('<i4', Int32Array.from(y, (v, i) => (i === 7 ? 2 : v))));
     const bad = await exec('score', 'z.npy', '--labels', 'y3.npy');
     expect(bad.code).not.toBe(0);
     expect(bad.stderr).toMatch(/label 2 at row 7 of y3\.npy, expected 0 <= label < 2/);
-    expect((await exec('score', 'z.npy', '--labels', 'y.npy', '--input', 'probs')).stderr).toMatch(/binary model/);
+    // one column of probabilities is scored (issue 22 item 3); logits are not probabilities
+    expect((await exec('score', 'z.npy', '--labels', 'y.npy', '--input', 'probs')).stderr).toMatch(/z\.npy: row \d+: probability -?[\d.]+ is not in \[0, 1\] \(--input probs\)/);
     expect((await exec('score', 'z.npy', '--labels', 'y.npy', '--fit-temperature')).stderr).toMatch(/not for a binary model/);
   });
 });

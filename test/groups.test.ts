@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { encodeNpyData, writeNpyRaw } from '../src/io/npy.js';
 import { binOf } from '../src/metrics/calibration.js';
-import { MAX_GROUPS } from '../src/metrics/groups.js';
+import { readFileSync } from 'node:fs';
+import { GroupAccumulator, MAX_GROUPS } from '../src/metrics/groups.js';
 import { ScoreAccumulator } from '../src/metrics/summary.js';
 import { describeEachBackend } from './helpers/backends.js';
 import { cliSandbox } from './helpers/cli.js';
@@ -65,7 +66,7 @@ describeEachBackend('ScoreAccumulator with groups', (lk) => {
       const rand = rng(C * 31);
       const x = Float32Array.from({ length: R * C }, () => (rand() - 0.5) * 4);
       const y = Int32Array.from({ length: R }, () => Math.floor(rand() * C));
-      // group 7 has no positives in the binary case (its TPR is undefined and left out of the gap)
+      // group 7 has no positives in the binary case (its TPR is undefined; Fairlearn counts it as 0)
       const g = Int32Array.from({ length: R }, (_, i) => (i % 5 === 0 ? 7 : i % 3));
       if (C === 2) for (let i = 0; i < R; i += 5) y[i] = 0;
       const acc = new ScoreAccumulator(C, { groups: true });
@@ -93,12 +94,14 @@ describeEachBackend('ScoreAccumulator with groups', (lk) => {
       expect(String(s.slices!.groupGaps.accuracy.worstGroup)).toBe(worst);
       if (C === 2) {
         const spread = (v: (number | null | undefined)[]) => {
-          const xs = v.filter((u): u is number => typeof u === 'number');
+          const xs = v.map((u) => u ?? 0);
           return Math.max(...xs) - Math.min(...xs);
         };
         const ws = Object.values(want);
         close(s.slices!.fairness!.demographicParityDifference, spread(ws.map((w) => w.selectionRate)), 1e-15);
         close(s.slices!.fairness!.equalizedOddsDifference, Math.max(spread(ws.map((w) => w.tpr)), spread(ws.map((w) => w.fpr))), 1e-15);
+        expect(s.slices!.fairness!.groupsWithoutPositives).toEqual([7]);
+        expect(s.slices!.fairness!.groupsWithoutNegatives).toEqual([]);
       } else expect(s.slices!.fairness).toBeUndefined();
 
       const parts = [0, 400, R].slice(0, -1).map((a, k) => {
@@ -151,6 +154,12 @@ describe('logitkit score --groups', () => {
     expect(j.groupGaps.accuracy.gap).toBe(0.5);
     // selection rates: group 0 predicts [0, 1] → 1/2; group 1 [0, 1] → 1/2; group 2 [0, 0] → 0
     expect(j.fairness.demographicParityDifference).toBe(0.5);
+    // group 1 holds only y = 1 rows, group 2 only y = 0: named in the JSON and in the summary
+    expect(j.fairness.groupsWithoutPositives).toEqual([2]);
+    expect(j.fairness.groupsWithoutNegatives).toEqual([1]);
+    const text = await exec('score', 'x.npy', '--labels', 'y.npy', '--groups', 'g.npy');
+    expect(text.stderr).toMatch(/note: group 2 has no positives \(y = 1\); TPR counted as 0 there, as Fairlearn does/);
+    expect(text.stderr).toMatch(/note: group 1 has no negatives \(y = 0\); FPR counted as 0 there/);
   });
 
   it('a row count that differs, and --groups on calibrate, are errors', async () => {
@@ -159,5 +168,31 @@ describe('logitkit score --groups', () => {
     expect(r.stderr).toMatch(/g5\.npy: has 5 group ids but .*x\.npy has 6 rows/);
     expect((await exec('calibrate', 'x.npy', '--labels', 'y.npy', '--groups', 'g.npy')).code).toBe(2);
     expect((await exec('score', 'x.npy', '--labels', 'y.npy', '--groups', 'nosuch')).stderr).toMatch(/--groups nosuch: no such file, and .*x\.npy holds no array 'nosuch'/);
+  });
+});
+
+interface FairnessCase {
+  name: string;
+  y: number[];
+  pred: number[];
+  groups: number[];
+  equalizedOddsDifference: number;
+  demographicParityDifference: number;
+  noPositives: number[];
+  noNegatives: number[];
+}
+
+// Fairlearn's definitions as scikit-learn computes them (scripts/sklearn-fairness-reference.py wrote
+// the fixture with sklearn 1.2's normalised confusion matrix; Fairlearn is not a dependency).
+describe("fairness differences as Fairlearn defines them (sklearn's normalised confusion matrix)", () => {
+  const fixture = JSON.parse(readFileSync(join(import.meta.dirname, 'fixtures', 'sklearn-fairness.json'), 'utf8')) as { cases: FairnessCase[] };
+  it.each(fixture.cases.map((c) => [c.name, c] as const))('%s', (_name, c) => {
+    const acc = new GroupAccumulator(2, 15);
+    c.y.forEach((y, i) => acc.add(c.groups[i]!, 0, 0.5, y, c.pred[i]!, () => `row ${i}`));
+    const f = acc.report({ accuracy: 0, nll: 0, ece: 0 }).fairness!;
+    close(f.equalizedOddsDifference, c.equalizedOddsDifference, 1e-12);
+    close(f.demographicParityDifference, c.demographicParityDifference, 1e-12);
+    expect(f.groupsWithoutPositives).toEqual(c.noPositives);
+    expect(f.groupsWithoutNegatives).toEqual(c.noNegatives);
   });
 });

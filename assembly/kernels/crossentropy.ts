@@ -171,6 +171,32 @@ function fillRow(g: usize, n: i32, v: f32): void {
 
 // ---- cross-entropy with class targets ------------------------------------------------------
 
+/**
+ * b = Σ w_c·(x_c − m) again, each term in f64: the fallback for a row whose f32 b came out ±inf or
+ * NaN. x_c − m overflows f32 when the row holds both ~+3e38 and ~−3e38 (−inf where f64 has −6e38,
+ * and 0·−inf = NaN under a zero weight), so the smoothing term was +inf or NaN where the float64
+ * definition is finite. Only such rows pay this scalar pass (a true −inf logit comes out −inf again).
+ */
+function secondF64(p: usize, classes: i32, m: f32, weightPtr: usize, weighted: bool): f64 {
+  let b: f64 = 0;
+  for (let c = 0; c < classes; c++) {
+    let d = <f64>load<f32>(p + (<usize>c << 2)) - <f64>m;
+    b += weighted ? <f64>load<f32>(weightPtr + (<usize>c << 2)) * d : d;
+  }
+  return b;
+}
+
+/** sumB of soft targets, Σ d_c·q'_c·w_c, term by term in f64: the same fallback as secondF64. */
+function softSecondF64(p: usize, qp: usize, classes: i32, m: f32, weightPtr: usize, weighted: bool, keep: f32, add: f32, smooth: bool): f64 {
+  let b: f64 = 0;
+  for (let c = 0; c < classes; c++) {
+    let q = load<f32>(qp + (<usize>c << 2));
+    let qw = <f64>(smooth ? q * keep + add : q) * (weighted ? <f64>load<f32>(weightPtr + (<usize>c << 2)) : 1.0);
+    b += (<f64>load<f32>(p + (<usize>c << 2)) - <f64>m) * qw;
+  }
+  return b;
+}
+
 /** nll[r] (and smooth[r]) of one row from its max m, log s (s = Σ exp(x − m)) and b = Σ w_c·(x_c − m). */
 // @ts-ignore: decorator
 @inline
@@ -191,6 +217,7 @@ function storeClassRow(
   let wt: f64 = weighted ? <f64>load<f32>(weightPtr + (<usize>t << 2)) : 1.0;
   let lpT = (<f64>load<f32>(p + (<usize>t << 2)) - <f64>m) - logS;
   let nll = -(lpT * wt);
+  if (smoothing > 0 && !isFinite(b) && isFinite(m)) b = secondF64(p, classes, m, weightPtr, weighted);
   let smooth = smoothing > 0 ? -b + sumW * logS : 0;
   if (lossOut) {
     // reduction 'none': the row's loss itself, (1−ε)·nll + (ε/C)·smooth, rounded once to f32.
@@ -561,6 +588,7 @@ function softRows(
     let s: f64;
     if (smooth) s = expSumSoft(p, qp, weightPtr, g, classes, m, keep, add, true, weighted, withGrad, false);
     else s = expSumSoft(p, qp, weightPtr, g, classes, m, keep, add, false, weighted, withGrad, false);
+    if (!isFinite(sumB) && isFinite(m)) sumB = softSecondF64(p, qp, classes, m, weightPtr, weighted, keep, add, smooth);
     store<f64>(lossPtr + (<usize>r << 3), canonicalF64(-sumB + Math.log(s) * sumQ));
     if (withGrad) {
       // grad = σ(p·Q − q'w) = (σQ/s)·e − σ·q'w.

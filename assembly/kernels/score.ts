@@ -279,7 +279,7 @@ function addRowScalar(h: u32, hit: u8, l: f64, c: f64, replicates: i32, bins: i3
 // p_k falls in b and the sum of their positions, as one u64 cell (count in the low half, position sum
 // in the high half; the engine takes the cells out before either can pass 2^32). The block is walked
 // in tiles of rows that fit the cache, class by class, so the writes stay in one class's 128 KiB of
-// cells. Rows whose first value is NaN (softmax rows are NaN all together) are skipped and counted.
+// cells; consecutive rows in one bin add in a register. Rows whose first value is NaN (softmax rows are NaN all together) are skipped and counted.
 
 // @ts-ignore: decorator
 @inline const A_M: u32 = 256;
@@ -325,15 +325,26 @@ export function aurocCounts(pPtr: usize, rows: i32, classes: i32, cellsPtr: usiz
       let base = cellsPtr + (<usize>k * <usize>A_BINS << 3);
       let at = pPtr + (<usize>k << 2) + <usize>r0 * stride;
       let first = pPtr + <usize>r0 * stride;
+      // Runs of one bin add in a register: incrementing one cell row after row would chain every
+      // row's add through a store and a load of the same address (p_k crowd into a few bins).
+      let cur: usize = 0;
+      let run: u64 = 0;
       for (let r = r0; r < r1; r++) {
         if (nan == 0 || load<f32>(first) == load<f32>(first)) {
           let f = aurocFine(load<u32>(at));
           let c = base + (<usize>(f >>> 4) << 3);
-          store<u64>(c, load<u64>(c) + (1 | (<u64>(f & 15) << 32)));
+          let add = 1 | (<u64>(f & 15) << 32);
+          if (c == cur) run += add;
+          else {
+            if (cur != 0) store<u64>(cur, load<u64>(cur) + run);
+            cur = c;
+            run = add;
+          }
         }
         at += stride;
         first += stride;
       }
+      if (cur != 0) store<u64>(cur, load<u64>(cur) + run);
     }
   }
   return nan;

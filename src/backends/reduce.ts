@@ -3,6 +3,11 @@
  * per-row parts (the wasm kernels as f64 rows, the JS reference in float64 numbers) and these
  * functions turn them into 'none' / 'sum' / 'mean' with the same float64 formulas and the same
  * order of operations, so a difference between the backends can only come from the rows.
+ *
+ * A reduced loss is a float32 result like the per-row ones (SEMANTICS.md §2 "Overflow", §11: the
+ * expected value is the float64 one rounded to float32): the float64 sum or mean is rounded once, at
+ * the end, so a value beyond FLT_MAX is +inf in 'sum' and 'mean' as it is in 'none' (a mean of
+ * 6.0e38 used to come back as that float64 number while 'none' gave +inf).
  */
 import type { CrossEntropyTarget, Reduction } from './backend.js';
 
@@ -41,10 +46,10 @@ export function reduceClass(nll: ArrayLike<number>, smooth: ArrayLike<number>, t
   const eps = t.labelSmoothing;
   const nllSum = sumOf(nll);
   const D = reduction === 'mean' ? meanDenominator(t) : 1;
-  if (eps === 0) return reduction === 'sum' ? nllSum : nllSum / D;
+  if (eps === 0) return Math.fround(reduction === 'sum' ? nllSum : nllSum / D);
   const smoothSum = sumOf(smooth);
-  if (reduction === 'sum') return (1 - eps) * nllSum + (eps / classes) * smoothSum;
-  return (1 - eps) * (nllSum / D) + (eps / classes) * (smoothSum / D);
+  if (reduction === 'sum') return Math.fround((1 - eps) * nllSum + (eps / classes) * smoothSum);
+  return Math.fround((1 - eps) * (nllSum / D) + (eps / classes) * (smoothSum / D));
 }
 
 /** The loss of one class-target row for reduction 'none': (1−ε)·nll + (ε/C)·smooth, or nll when ε = 0. */
@@ -59,13 +64,13 @@ export function reduceRows(loss: Float64Array, reduction: Reduction, out: Float3
     return NaN;
   }
   const total = sumOf(loss);
-  return reduction === 'sum' ? total : total / loss.length;
+  return Math.fround(reduction === 'sum' ? total : total / loss.length);
 }
 
 /** Elementwise losses (BCE) already summed: the mean divides by the element count; 'none' returns NaN. */
 export function reduceTotal(total: number, count: number, reduction: Reduction): number {
   if (reduction === 'none') return NaN;
-  return reduction === 'sum' ? total : total / count;
+  return Math.fround(reduction === 'sum' ? total : total / count);
 }
 
 /** σ, the scale of the reduced loss's gradient: 1 for 'sum'; 1/rows (probability targets) or 1/D for 'mean'. */

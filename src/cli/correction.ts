@@ -47,7 +47,7 @@ export function mappedSource(lk: Engine, src: BlockSource, map: CalibrationMap):
         if (out.length < n) out = new Float32Array(n);
         // A matrix map reads the whole row for every output, so it never writes in place.
         const x = lk.applyCalibration(b.x, C, map, { out: out.subarray(0, n) });
-        yield { ...b, x }; // labels, groups and position as read
+        yield { ...b, x, probs: null }; // labels, groups and position as read; the map changed the probabilities
       }
     },
   };

@@ -7,8 +7,7 @@
  */
 import { readFileSync, statSync } from 'node:fs';
 import { arrayNames, containerOf, type Container } from '../io/arrays.js';
-import type { InputKind } from '../io/npy-source.js';
-import type { Shard } from '../io/npy-source.js';
+import { PROB_SUM_TOLERANCE, type InputKind, type NpyShardSource, type Shard } from '../io/npy-source.js';
 import { UsageError } from './ui.js';
 
 /** parseArgs options shared by the commands that read logits and labels. */
@@ -24,7 +23,10 @@ export const inputOptions = {
 export const INPUT_HELP = `Inputs: each LOGITS file is an .npy, an .npz (np.savez / np.savez_compressed) or a .safetensors
 file. An .npz or .safetensors without --labels holds its own labels. Arrays are found by
 --logits-key / --labels-key, else by the first pair present of logits/labels, predictions/ground_truth,
-arr_0/arr_1. --input probs reads probabilities (z = ln p), --input logprobs log-probabilities.
+arr_0/arr_1. --input probs reads probabilities (z = ln p), --input logprobs log-probabilities,
+--input logits logits; the default, --input auto, reads probabilities when every row of the first
+block is in [0, 1] and sums to 1 (± 0.001), log-probabilities when their exp does, else logits, and
+says so on stderr and in the JSON ("input", "inputDetected"). --multilabel takes logits unless told.
 --class-names FILE names the classes (one per line, or a JSON array) in every table and the JSON.
 --groups FILE|KEY gives each row an integer group id (slices: figures per group and their gaps): an
 .npy per logits file, or the name of an array inside each .npz / .safetensors.
@@ -38,11 +40,36 @@ interface InputValues {
   input?: string;
 }
 
-/** --input: what the logits files hold. */
+/** --input where it cannot be detected (--multilabel: a label's p looks like a logit): what the files hold. */
 export function inputKind(values: InputValues): InputKind {
   const v = values.input ?? 'logits';
+  if (v === 'auto') throw new UsageError('--input auto: not with --multilabel (per-label probabilities have no row sum to be told from logits by); give --input probs, logprobs or logits');
   if (v !== 'logits' && v !== 'probs' && v !== 'logprobs') throw new UsageError(`--input ${v}: expected logits, probs or logprobs`);
   return v;
+}
+
+/** --input for score and calibrate: 'auto' (the default) detects probabilities and log-probabilities. */
+export function inputChoice(values: InputValues): InputKind | 'auto' {
+  const v = values.input ?? 'auto';
+  if (v !== 'auto' && v !== 'logits' && v !== 'probs' && v !== 'logprobs') throw new UsageError(`--input ${v}: expected auto, logits, probs or logprobs`);
+  return v;
+}
+
+const KIND_NAMES: Record<InputKind, string> = { logits: 'logits', probs: 'probabilities', logprobs: 'log-probabilities' };
+
+/**
+ * Opens the source as `choice` says; for 'auto', detects what the first block holds and says so
+ * on stderr when it is not logits. Returns what the rows are scored as, and whether it was detected.
+ */
+export function resolveInput(src: NpyShardSource, choice: InputKind | 'auto', command: string): { kind: InputKind; detected: boolean } {
+  if (choice !== 'auto') return { kind: choice, detected: false };
+  const kind = src.detectInput();
+  if (kind !== 'logits') {
+    process.stderr.write(
+      `${command}: ${src.shards[0]!.logits.path} holds ${KIND_NAMES[kind]} (every row of its first block ${kind === 'probs' ? 'in [0, 1], summing' : '≤ 0, its exp summing'} to 1 ± ${PROB_SUM_TOLERANCE}); scored as --input ${kind}${kind === 'probs' ? '. --input logits reads them as logits' : ' (log-probabilities are logits: the figures are the same)'}\n`,
+    );
+  }
+  return { kind, detected: true };
 }
 
 export function shardsOf(positionals: string[], values: InputValues, command: string): Shard[] {

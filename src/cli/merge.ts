@@ -77,6 +77,9 @@ export async function mergeCommand(argv: string[]): Promise<number> {
     } catch {
       throw new Error(`${file}: not valid JSON (expected the output of logitkit score --json)`);
     }
+    if (obj && typeof obj === 'object' && (obj as { statsOmitted?: unknown }).statsOmitted === true && !obj.stats) {
+      throw new Error(`${file}: was written with --no-stats (figures only, no "stats"), so it cannot be merged; score that shard again without --no-stats`);
+    }
     if (!obj || typeof obj !== 'object' || !obj.stats) throw new Error(`${file}: has no "stats" (expected the output of logitkit score --json)`);
     return { file, obj };
   });

@@ -72,7 +72,7 @@ async function openShards(shards: readonly Shard[], extracted: ExtractedMembers)
 }
 
 export async function multilabelScore(
-  values: { json?: boolean; debug?: boolean; report?: string; 'class-names'?: string; 'block-mb'?: string; backend?: string; threads?: string; input?: string },
+  values: { json?: boolean; 'no-stats'?: boolean; debug?: boolean; report?: string; 'class-names'?: string; 'block-mb'?: string; backend?: string; threads?: string; input?: string },
   shards: Shard[],
   kind: 'html' | 'md' | null,
   blockBytes: number | undefined,
@@ -135,7 +135,7 @@ export async function multilabelScore(
     const inputs = shards.map((s, i) => ({ ...s, fingerprint: fingerprints[i] }));
     const extra = { backend: lk.backend, fingerprint: fingerprintOf(fingerprints), inputs };
     if (kind) writeMultilabelReport(values.report!, kind, report, { inputs: shards, backend: lk.backend });
-    if (json) process.stdout.write(formatJson(multilabelJson(report, extra, acc)));
+    if (json) process.stdout.write(formatJson(multilabelJson(report, extra, acc), { stats: values['no-stats'] !== true }));
     else {
       process.stderr.write(multilabelText(report, `logitkit score --multilabel: ${report.rows.toLocaleString('en-US')} rows × ${C} labels (${lk.backend} backend${shards.length > 1 ? `, ${shards.length} shards` : ''})`));
       if (kind) process.stderr.write(`report written to ${values.report}\n`);

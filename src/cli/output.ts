@@ -10,8 +10,12 @@ import { fmt, pct, table, writeFileAtomic } from './ui.js';
  * The score JSON as people read it: indented, except `stats` (the sums merge reads: histograms,
  * bootstrap replicates…), which stays on one line instead of one line per number.
  */
-export function formatJson(o: Record<string, unknown>): string {
-  const { stats, ...rest } = o;
+export function formatJson(o: Record<string, unknown>, opts: { stats?: boolean } = {}): string {
+  const { stats: full, ...figures } = o;
+  // --no-stats: the figures only (at 1000 classes the stats are most of a 15 MB file). The flag left
+  // in their place is what merge reads to refuse the file with a reason instead of "no stats".
+  const stats = opts.stats === false ? undefined : full;
+  const rest = opts.stats === false && full !== undefined ? { ...figures, statsOmitted: true } : figures;
   const head = JSON.stringify(rest, null, 2);
   if (stats === undefined) return head + '\n';
   return `${head.slice(0, -2)},\n  "stats": ${JSON.stringify(stats)}\n}\n`;
@@ -45,11 +49,14 @@ export function summaryJson(s: ScoreSummary, extra: Record<string, unknown>, sta
       macro: c.macro,
       weighted: c.weighted,
       balancedAccuracy: c.balancedAccuracy,
+      mcc: c.mcc,
+      kappa: c.kappa,
       zeroDivision: c.zeroDivision,
     },
     ...(s.auroc ? { auroc: s.auroc } : {}),
     ...(s.intervals ? { intervals: s.intervals } : {}),
-    ...(s.binary ? { binary: { bce: s.binary.bce, accuracy: s.binary.accuracy, auroc: s.binary.auroc, ece: s.binary.ece, mce: s.binary.mce, reliability: s.binary.reliability.bins } } : {}),
+    ...(s.binary ? { binary: { bce: s.binary.bce, brier: s.binary.brier, accuracy: s.binary.accuracy, auroc: s.binary.auroc, ece: s.binary.ece, mce: s.binary.mce, reliability: s.binary.reliability.bins } } : {}),
+    ...(s.topLabel ? { topLabel: { ece: s.topLabel.ece, mce: s.topLabel.mce, reliability: s.topLabel.reliability.bins } } : {}),
     ...(s.confusion && (s.classes <= CONFUSION_JSON_MAX || opts.confusion) ? { confusion: s.confusion.matrix() } : {}),
     ...(s.slices ? { groups: s.slices.groups, groupGaps: s.slices.groupGaps, ...(s.slices.fairness ? { fairness: s.slices.fairness } : {}) } : {}),
     stats,
@@ -75,7 +82,11 @@ function groupLines(s: ScoreSummary): string[] {
     `  gaps: accuracy ${pct(gaps.accuracy.gap)} (group ${gaps.accuracy.worstGroup} is ${pct(gaps.accuracy.worstVsOverall)} below overall)  ECE ${pct(gaps.ece.gap)} (group ${gaps.ece.worstGroup} is ${pct(gaps.ece.worstVsOverall)} above)`,
   ];
   if (sl.fairness) {
-    out.push(`  demographic parity difference ${fmt(sl.fairness.demographicParityDifference)}  equalized odds difference ${fmt(sl.fairness.equalizedOddsDifference)}`);
+    const f = sl.fairness;
+    out.push(`  demographic parity difference ${fmt(f.demographicParityDifference)}  equalized odds difference ${fmt(f.equalizedOddsDifference)} (as Fairlearn)`);
+    const none = (ids: number[], what: string, rate: string) =>
+      ids.length ? [`  note: group${ids.length === 1 ? '' : 's'} ${ids.join(', ')} ha${ids.length === 1 ? 's' : 've'} no ${what}; ${rate} counted as 0 there, as Fairlearn does`] : [];
+    out.push(...none(f.groupsWithoutPositives, 'positives (y = 1)', 'TPR'), ...none(f.groupsWithoutNegatives, 'negatives (y = 0)', 'FPR'));
   }
   return out;
 }
@@ -92,6 +103,7 @@ export function humanSummary(s: ScoreSummary, head: string, scaling: Record<stri
     [`ECE (${s.bins} bins)`, pct(s.ece), 'MCE', pct(s.mce)],
     ['Brier score', fmt(s.brier), 'mean entropy', fmt(s.meanEntropy)],
     ['macro F1', fmt(s.classification.macro.f1), 'balanced accuracy', pct(s.classification.balancedAccuracy)],
+    ['Matthews correlation', fmt(s.classification.mcc), "Cohen's kappa", fmt(s.classification.kappa)],
   ];
   const w0 = Math.max(...rows.map((r) => r[0].length));
   const w1 = Math.max(...rows.map((r) => r[1].length));
@@ -100,7 +112,8 @@ export function humanSummary(s: ScoreSummary, head: string, scaling: Record<stri
   const cal = s.calibration;
   if (s.binary) {
     const b = s.binary;
-    lines.push(`  binary (sigmoid, p = σ(z)): BCE ${fmt(b.bce)}  accuracy at 0.5 ${pct(b.accuracy)}  AUROC ${fmt(b.auroc, 4)}  ECE of p ${pct(b.ece)}`);
+    lines.push(`  binary (sigmoid, p = σ(z)): BCE ${fmt(b.bce)}  Brier of p ${fmt(b.brier)}  accuracy at 0.5 ${pct(b.accuracy)}  AUROC ${fmt(b.auroc, 4)}  ECE of p ${pct(b.ece)}`);
+    if (s.topLabel) lines.push(`  ECE and MCE above are of p(y = 1) against the label; top-label (max(p, 1 − p)) ECE ${pct(s.topLabel.ece)}, MCE ${pct(s.topLabel.mce)}`);
   }
   if (s.intervals) {
     const iv = s.intervals;

@@ -15,7 +15,7 @@ import { ScoreAccumulator, withClassNames } from '../metrics/summary.js';
 import { common, debugStats, engineOptions, fitProgress, parseBins, parseIntOption, parsePositive, reportKind, startEngine, warnOffRows } from './args.js';
 import { applyMapArgs, correctionJson, correctionLine, loadMapFile, mappedSource } from './correction.js';
 import { FingerprintingSource, fingerprintOf } from './fingerprint.js';
-import { INPUT_HELP, inputKind, inputOptions, readClassNames, shardsOf } from './inputs.js';
+import { INPUT_HELP, inputChoice, inputOptions, readClassNames, resolveInput, shardsOf } from './inputs.js';
 import { checkMultilabelFlags, multilabelScore } from './multilabel.js';
 import { formatJson, humanSummary, summaryJson, writeReport } from './output.js';
 import { fmt, parseCommandArgs, pct, Progress, table, UsageError } from './ui.js';
@@ -30,10 +30,11 @@ export { mergeCommand, MERGE_HELP } from './merge.js';
 
 export const SCORE_HELP = `usage: logitkit score LOGITS.npy [MORE.npy ...] --labels LABELS.npy [--labels MORE.npy ...]
        logitkit score RUN.npz|RUN.safetensors [--logits-key K] [--labels-key K]
-                      [--input logits|probs|logprobs] [--class-names FILE] [--groups FILE|KEY]
+                      [--input auto|logits|probs|logprobs] [--class-names FILE] [--groups FILE|KEY]
                       [--json] [--bins 15] [--topk 5] [--temperature T | --fit-temperature]
                       [--apply MAP.json] [--report FILE.html|FILE.md] [--confusion] [--intervals 200] [--seed 0]
                       [--multilabel] [--conformal MODEL.json]
+                      [--multilabel] [--no-stats]
                       [--backend wasm|js] [--threads N] [--debug]
 
 With --apply, the logits are first corrected by a map from 'logitkit fit' or 'logitkit shift'; the
@@ -43,8 +44,12 @@ Scores classifier logits against labels, streaming the files in blocks of rows. 
 Human output goes to stderr; --json prints one JSON object on stdout (with "stats" for logitkit merge).
 Always adds "selective" (AURC, E-AURC, AUGRC, risk at coverage 50-100% of abstaining on low max p);
 --conformal MODEL.json (from 'logitkit conformal') adds "conformal" (coverage, set sizes per bucket).
+--no-stats (with --json): the figures without "stats", the sums merge adds up (most of the file at
+many classes). Such a file has "statsOmitted": true and cannot be merged.
 --intervals N: 90% Poisson-bootstrap intervals of accuracy, NLL and ECE from N replicates (0: off).
-One logit per row ((N,) or (N, 1) logits, labels 0/1) is a binary (sigmoid) model: BCE, AUROC, ECE of p.
+One logit per row ((N,) or (N, 1) logits, labels 0/1) is a binary (sigmoid) model: BCE, Brier, AUROC; its
+ece, mce and reliability are of p(y = 1) against the label ("topLabel" keeps the top-label ones). With
+--input probs (or logprobs) that column is p(y = 1) (or ln p), scored as the logit ln p − ln(1 − p).
 --multilabel: logits (N, C), one sigmoid per label, against targets (N, C) of 0/1 given as the labels
 (--labels T.npy, or --labels-key in a container; bool, uint8, int or float): per-label BCE, AUROC, F1,
 precision and recall at p >= 0.5 (z >= 0), micro/macro averages, subset accuracy, Hamming loss.
@@ -62,6 +67,7 @@ export async function scoreCommand(argv: string[]): Promise<number> {
     'fit-temperature': { type: 'boolean' },
     confusion: { type: 'boolean' },
     multilabel: { type: 'boolean' },
+    'no-stats': { type: 'boolean' },
     report: { type: 'string' },
     intervals: { type: 'string' },
     seed: { type: 'string' },
@@ -72,6 +78,7 @@ export async function scoreCommand(argv: string[]): Promise<number> {
     process.stdout.write(SCORE_HELP);
     return 0;
   }
+  if (values['no-stats'] && !values.json) throw new UsageError('--no-stats: applies to --json (it leaves the merge statistics out of it)');
   if (values.multilabel) {
     if (values.conformal !== undefined) throw new UsageError('--conformal: not for --multilabel (conformal sets are for softmax classifiers)');
     checkMultilabelFlags(values);
@@ -83,7 +90,7 @@ export async function scoreCommand(argv: string[]): Promise<number> {
   }
   const t0 = Date.now();
   const shards = shardsOf(positionals, values, 'score');
-  const input = inputKind(values);
+  const choice = inputChoice(values);
   const bins = parseBins(values.bins);
   const topk = parseIntOption('topk', values.topk, 5);
   const intervals = parseIntOption('intervals', values.intervals, DEFAULT_REPLICATES, 0);
@@ -99,13 +106,13 @@ export async function scoreCommand(argv: string[]): Promise<number> {
   const json = values.json === true;
   engineOptions(values);
 
-  const src = await NpyShardSource.open(shards, { ...(blockBytes ? { blockBytes } : {}), input });
+  const src = await NpyShardSource.open(shards, { ...(blockBytes ? { blockBytes } : {}), input: choice === 'auto' ? 'logits' : choice });
   const progress = new Progress(!json);
   let lk: Engine | null = null;
   try {
+    const { kind: input, detected } = resolveInput(src, choice, 'score');
     // One logit per row ((rows,) or (rows, 1)): a sigmoid model, labels in {0, 1}.
     const binary = src.classes === 1;
-    if (binary && input !== 'logits') throw new UsageError(`--input ${input}: a binary model (one column) is scored from its logit only`);
     if (binary && fitT) throw new UsageError('--fit-temperature: not for a binary model (one logit per row); use --temperature T');
     if (binary && values.apply !== undefined) throw new UsageError('--apply: not for a binary model (one logit per row) yet; maps are fitted on softmax logits');
     if (binary && values.conformal !== undefined) throw new UsageError('--conformal: not for a binary model (one logit per row); calibrate the model on softmax logits');
@@ -150,13 +157,15 @@ export async function scoreCommand(argv: string[]): Promise<number> {
       extra.temperatureScaling = { ...scaling, fitted: fit !== null && after.t === fit.temperature };
     }
     if (unc) Object.assign(extra, unc.json());
+    extra.input = input;
+    extra.inputDetected = detected;
     extra.backend = lk.backend;
     extra.fingerprint = fingerprintOf(fingerprints);
     extra.inputs = shards.map((sh, i) => ({ ...sh, fingerprint: fingerprints[i] }));
     if (kind) {
       writeReport(values.report!, kind, { summary: s, inputs: shards, backend: lk.backend, temperature: extra.temperature as number | undefined, fitted: fit, ...(correction ? { correction } : {}), ...(unc ? { uncertaintyHtml: unc.reportHtml(), uncertaintyMarkdown: unc.reportMarkdown() } : {}) });
     }
-    if (json) process.stdout.write(formatJson(summaryJson(s, extra, acc.toStats(), { confusion: values.confusion === true })));
+    if (json) process.stdout.write(formatJson(summaryJson(s, extra, acc.toStats(), { confusion: values.confusion === true }), { stats: values['no-stats'] !== true }));
     else {
       const head = `logitkit score: ${s.rows.toLocaleString('en-US')} rows × ${s.classes} classes (${lk.backend} backend${shards.length > 1 ? `, ${shards.length} shards` : ''})`;
       const note = givenT !== undefined ? `figures at temperature T = ${fmt(T)} (given)` : fitT ? `figures at the fitted temperature T = ${fmt(T)}` : null;
@@ -179,7 +188,7 @@ export async function scoreCommand(argv: string[]): Promise<number> {
 // ----------------------------------------------------------------------------------------- calibrate
 
 export const CALIBRATE_HELP = `usage: logitkit calibrate LOGITS.npy [MORE.npy ...] --labels LABELS.npy [--labels ...]
-                          [--logits-key K] [--labels-key K] [--input logits|probs|logprobs]
+                          [--logits-key K] [--labels-key K] [--input auto|logits|probs|logprobs]
                           [--json] [--bins 15] [--min 0.01] [--max 100] [--backend wasm|js] [--debug]
 
 Fits the temperature T that minimises the mean NLL of softmax(logits / T) (docs/spec.md §10) and
@@ -198,7 +207,7 @@ export async function calibrateCommand(argv: string[]): Promise<number> {
     if (values[flag] !== undefined) throw new UsageError(`calibrate: --${flag} applies to score, not calibrate`);
   }
   const shards = shardsOf(positionals, values, 'calibrate');
-  const input = inputKind(values);
+  const choice = inputChoice(values);
   const bins = parseBins(values.bins);
   const min = parsePositive('min', values.min) ?? 0.01;
   const max = parsePositive('max', values.max) ?? 100;
@@ -206,11 +215,12 @@ export async function calibrateCommand(argv: string[]): Promise<number> {
   const blockBytes = values['block-mb'] !== undefined ? parseIntOption('block-mb', values['block-mb'], 1) << 20 : undefined;
   const json = values.json === true;
   engineOptions(values);
-  const src = await NpyShardSource.open(shards, { ...(blockBytes ? { blockBytes } : {}), input });
+  const src = await NpyShardSource.open(shards, { ...(blockBytes ? { blockBytes } : {}), input: choice === 'auto' ? 'logits' : choice });
   const progress = new Progress(!json);
   src.onProgress = fitProgress(progress);
   let lk: Engine | null = null;
   try {
+    const { kind: input, detected } = resolveInput(src, choice, 'calibrate');
     lk = await startEngine(values, src.rows * src.classes * 4);
     const fit = fitTemperatureSource(lk, src, { min, max, nllBefore: false }); // "before" comes from the scoring pass
     src.onProgress = (done, total) => progress.update('scoring', done, total);
@@ -231,6 +241,8 @@ export async function calibrateCommand(argv: string[]): Promise<number> {
       classes: s.classes,
       bins,
       passes: fit.passes,
+      input,
+      inputDetected: detected,
       backend: lk.backend,
     };
     if (json) process.stdout.write(JSON.stringify(out, null, 2) + '\n');

@@ -3,7 +3,8 @@
  *
  * The input is read in row blocks (the last axis is the row; any float dtype the reader knows), each
  * block goes through the engine, and the result is appended to a temporary file that is renamed over
- * OUT.npy only when every row has been written. Outputs are little-endian float32 (int32 for argmax
+ * OUT.npy only when every row has been written. A row wider than a block is read in passes, a block of
+ * it at a time (wide-rows.ts), so memory stays bounded for any row width. Outputs are little-endian float32 (int32 for argmax
  * and top-k indices). The input file is only ever opened for reading, and OUT may not be the input.
  */
 import { realpathSync } from 'node:fs';
@@ -11,6 +12,7 @@ import { resolve } from 'node:path';
 import type { Engine } from '../index.js';
 import { NpyError, NpyFile, NpyWriter } from '../io/npy.js';
 import { blockBuffer, namingFile } from '../io/npy-source.js';
+import { WideRows } from './wide-rows.js';
 import { engineOptions, parseIntOption, parsePositive, startEngine } from './args.js';
 import { parseCommandArgs, Progress, UsageError } from './ui.js';
 
@@ -119,15 +121,36 @@ export async function transformCommand(name: TransformName, argv: string[]): Pro
     if (vals) writers.push(vals);
 
     const blockBytes = values['block-mb'] !== undefined ? parseIntOption('block-mb', values['block-mb'], 1) << 20 : 4 << 20;
+    // --debug: the largest live ArrayBuffer total seen after a block (the tests bound it).
+    let peakArrayBuffers = 0;
+    if (C * 4 > blockBytes) {
+      // Rows wider than a block: in passes over each row, one block of it at a time (RSS bounded
+      // whatever the row width; a 1 GiB row used to be read, and kept, whole).
+      const span = blockBytes >> 2;
+      if (name === 'topk' && 2 * k > span) throw new UsageError(`topk: --k ${k} needs --block-mb of at least ${Math.ceil((8 * k) / 2 ** 20)} for rows of ${C} classes (each row is read in blocks of ${span} values)`);
+      const wide = new WideRows(lk, src, blockBuffer(span, input), span);
+      for (let r = 0; r < src.rows; r++) {
+        if (name === 'softmax') wide.softmax(r, T, values.log === true, main);
+        else if (name === 'sigmoid') wide.sigmoid(r, values.log === true, main);
+        else if (name === 'logsumexp') main.write(new Float32Array([wide.logsumexp(r, T)]));
+        else if (name === 'argmax') main.write(new Int32Array([wide.argmax(r).index]));
+        else {
+          const t = wide.topk(r, k);
+          main.write(t.indices);
+          vals?.write(t.values);
+        }
+        progress.update(name, r + 1, src.rows);
+        if (values.debug) peakArrayBuffers = Math.max(peakArrayBuffers, process.memoryUsage().arrayBuffers);
+      }
+    }
     const step = src.blockRows(blockBytes);
     // One input block and (for logsumexp) one output block, reused: a fresh multi-MB result per block
     // is garbage that V8 collects late (Node 24 let ~20 of them pile up, 80 MiB of ArrayBuffers), so
     // softmax and sigmoid write their result over the block they read.
-    const buf = blockBuffer(Math.min(step, src.rows) * C, input);
+    const narrow = C * 4 <= blockBytes;
+    const buf = blockBuffer(narrow ? Math.min(step, src.rows) * C : 0, input);
     const lse = name === 'logsumexp' ? new Float32Array(Math.min(step, src.rows)) : null;
-    // --debug: the largest live ArrayBuffer total seen after a block (the tests bound it).
-    let peakArrayBuffers = 0;
-    for (let r = 0; r < src.rows; r += step) {
+    for (let r = 0; narrow && r < src.rows; r += step) {
       const n = Math.min(step, src.rows - r);
       const x = src.readFloat32(r, n, buf);
       switch (name) {

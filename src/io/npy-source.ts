@@ -51,6 +51,33 @@ export type InputKind = 'logits' | 'probs' | 'logprobs';
 /** How far a probability row's sum may be from 1 before it is counted in `offRows`. */
 export const PROB_SUM_TOLERANCE = 1e-3;
 
+/**
+ * `--input auto`: what a block of rows holds. 'probs' when every value is in [0, 1] and every row
+ * sums to 1 ± PROB_SUM_TOLERANCE; 'logprobs' when every value is ≤ 0 (−∞ allowed) and every row's
+ * Σ exp is 1 ± PROB_SUM_TOLERANCE; else 'logits'. One column is always 'logits' (a binary model's
+ * single value has no row sum to tell a probability by). Scoring probabilities as logits gave the
+ * LeNet record NLL 1.976 instead of 1.370 and ECE 36% instead of 10.8%, silently.
+ */
+export function detectInput(x: Float32Array, classes: number): InputKind {
+  if (classes < 2 || x.length === 0) return 'logits';
+  let probs = true;
+  let logprobs = true;
+  for (let i = 0; i < x.length && (probs || logprobs); i += classes) {
+    let sum = 0;
+    let expSum = 0;
+    for (let j = i; j < i + classes; j++) {
+      const v = x[j]!;
+      if (!(v >= 0 && v <= 1)) probs = false;
+      if (!(v <= 0)) logprobs = false;
+      sum += v;
+      expSum += Math.exp(v);
+    }
+    if (!(Math.abs(sum - 1) <= PROB_SUM_TOLERANCE)) probs = false;
+    if (!(Math.abs(expSum - 1) <= PROB_SUM_TOLERANCE)) logprobs = false;
+  }
+  return probs ? 'probs' : logprobs ? 'logprobs' : 'logits';
+}
+
 /** Progress callback: rows done in this pass, total rows, pass number (0-based). */
 export type ProgressFn = (done: number, total: number, pass: number) => void;
 
@@ -73,7 +100,7 @@ export class NpyShardSource implements BlockSource {
   current: string | null = null;
 
   private readonly extracted: ExtractedMembers;
-  private readonly input: InputKind;
+  private input: InputKind;
   /** With input 'probs': rows of the last pass whose sum is off 1 by more than PROB_SUM_TOLERANCE. */
   offRows = 0;
 
@@ -159,6 +186,7 @@ export class NpyShardSource implements BlockSource {
     const xBuf = blockBuffer(blockRows * C, this.shards[0]?.logits.path ?? '?');
     const yBuf = new Int32Array(blockRows);
     const gBuf = this.hasGroups ? new Int32Array(blockRows) : null;
+    const pBuf = this.input === 'probs' ? new Float32Array(blockRows * C) : null;
     let global = 0;
     this.offRows = 0;
     for (const s of this.shards) {
@@ -166,14 +194,30 @@ export class NpyShardSource implements BlockSource {
       for (let r = 0; r < s.logits.rows; r += blockRows) {
         const n = Math.min(blockRows, s.logits.rows - r);
         const x = s.logits.readFloat32(r, n, xBuf);
-        if (this.input === 'probs') this.offRows += probsToLogits(x, C, s.logits.path, r);
+        if (C === 1 && this.input !== 'logits') binaryToLogits(x, this.input === 'logprobs', s.logits.path, r);
+        const probs = pBuf && C > 1 ? pBuf.subarray(0, x.length) : null;
+        if (probs) {
+          probs.set(x);
+          this.offRows += probsToLogits(x, C, s.logits.path, r);
+        }
         const labels = s.labels ? s.labels.readInt32(r, n, yBuf) : null;
         const groups = s.groups && gBuf ? s.groups.readInt32(r, n, gBuf) : null;
-        yield { x, labels, groups, rows: n, start: global };
+        yield { x, labels, groups, rows: n, start: global, probs };
         global += n;
         this.onProgress?.(global, this.rows, pass);
       }
     }
+  }
+
+  /**
+   * `--input auto`: reads the first block of the first shard (detectInput), scores every block as
+   * what it found from then on, and returns it.
+   */
+  detectInput(): InputKind {
+    const first = this.shards[0]!.logits;
+    const n = Math.min(first.rows, Math.max(1, Math.floor(this.blockBytes / (4 * Math.max(1, this.classes)))));
+    this.input = detectInput(first.readFloat32(0, n), this.classes);
+    return this.input;
   }
 
   /** The bootstrap key of the shard holding global row `row`, and the row's index in that shard. */
@@ -229,6 +273,22 @@ function probsToLogits(x: Float32Array, classes: number, file: string, firstRow:
     if (Math.abs(sum - 1) > PROB_SUM_TOLERANCE) off++;
   }
   return off;
+}
+
+/**
+ * One column of p(y = 1) (or ln p) → the binary logit z = ln p − ln(1 − p) in place, so a binary
+ * model given as probabilities is scored exactly like its logits (p = 1 → +∞, p = 0 → −∞). A value
+ * outside [0, 1] (or a log-probability > 0), or NaN, is an error naming its row.
+ */
+function binaryToLogits(x: Float32Array, log: boolean, file: string, firstRow: number): void {
+  for (let r = 0; r < x.length; r++) {
+    const v = x[r]!;
+    if (log ? !(v <= 0) : !(v >= 0 && v <= 1)) {
+      throw new NpyError(file, `row ${firstRow + r}: ${log ? `log-probability ${v} is not <= 0 (--input logprobs)` : `probability ${v} is not in [0, 1] (--input probs)`}`);
+    }
+    // ln(1 − p) from ln p without cancellation: log1p(−p), or log(−expm1(ln p)).
+    x[r] = log ? v - Math.log(-Math.expm1(v)) : Math.log(v) - Math.log1p(-v);
+  }
 }
 
 /** Fills in the default keys of container files, so that labels from the logits' own file pair with them. */

@@ -375,10 +375,14 @@ export class NpyFile {
   }
 
   private readRaw(start: number, count: number): Buffer {
+    return this.readRawElements(start * this.cols, count * this.cols);
+  }
+
+  private readRawElements(first: number, n: number): Buffer {
     const h = this.header;
-    const bytes = count * this.cols * h.itemSize;
+    const bytes = n * h.itemSize;
     if (this.scratch.length < bytes) this.scratch = Buffer.allocUnsafe(bytes);
-    const pos = h.dataOffset + start * this.cols * h.itemSize;
+    const pos = h.dataOffset + first * h.itemSize;
     let done = 0;
     while (done < bytes) {
       const n = readSync(this.fd, this.scratch, done, bytes - done, pos + done);
@@ -390,13 +394,22 @@ export class NpyFile {
 
   /** Rows [start, start+count) as float32 (row-major). `out` is reused when it is big enough. */
   readFloat32(start: number, count: number, out?: Float32Array): Float32Array {
-    const n = count * this.cols;
+    return this.readSpan(start, 0, count * this.cols, out);
+  }
+
+  /**
+   * `count` values from column `from` of row `row` on (running into the next rows: the data are
+   * contiguous), as float32: a part of a row wider than a block (cli/transform.ts).
+   */
+  readSpan(row: number, from: number, count: number, out?: Float32Array): Float32Array {
+    const n = count;
+    const first = row * this.cols + from;
     const dst = out && out.length >= n ? out.subarray(0, n) : new Float32Array(n);
     if (n === 0) return dst;
     const h = this.header;
     if (h.dtype === 'f4' && h.littleEndian) {
       // Fast path: the bytes are already what a Float32Array holds; read straight into it.
-      const pos = h.dataOffset + start * this.cols * 4;
+      const pos = h.dataOffset + first * 4;
       const view = new Uint8Array(dst.buffer, dst.byteOffset, n * 4);
       let done = 0;
       while (done < view.length) {
@@ -406,7 +419,7 @@ export class NpyFile {
       }
       return dst;
     }
-    convertToFloat32(h, this.readRaw(start, count), n, dst);
+    convertToFloat32(h, this.readRawElements(first, n), n, dst);
     return dst;
   }
 

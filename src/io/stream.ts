@@ -17,6 +17,11 @@ export interface RowBlock {
   readonly labels: Int32Array | null;
   /** rows int32 group ids (when the source has groups). */
   readonly groups?: Int32Array | null;
+  /**
+   * With --input probs: the probabilities as read, before x became ln p. AUROC ranks these (a
+   * softmax(ln p) recomputed in float32 turns exact ties into one-ulp near-ties).
+   */
+  readonly probs?: Float32Array | null;
   readonly rows: number;
   /** Index of this block's first row in the whole source. */
   readonly start: number;

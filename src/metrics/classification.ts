@@ -74,6 +74,15 @@ export interface ClassificationReport {
   macro: { precision: number; recall: number; f1: number };
   weighted: { precision: number; recall: number; f1: number };
   balancedAccuracy: number;
+  /**
+   * Matthews correlation, the multi-class form sklearn.metrics.matthews_corrcoef computes:
+   * (c·n − Σ p_k t_k) / √((n² − Σ p_k²)(n² − Σ t_k²)), c correct rows, p_k predicted and t_k true
+   * counts; 0 when a factor under the root is 0 (sklearn's convention). From the same sums as the rest,
+   * so it streams and merges exactly.
+   */
+  mcc: number;
+  /** Cohen's kappa of prediction against label, (p_o − p_e)/(1 − p_e), p_e = Σ p_k t_k / n² (NaN when p_e = 1, as sklearn). */
+  kappa: number;
   /** Classes whose precision (never predicted) or recall (no support) was 0/0 and is reported as 0. */
   zeroDivision: { precision: number[]; recall: number[] };
 }
@@ -119,5 +128,21 @@ export function classificationReport(truePositives: ArrayLike<number>, predicted
     macro[key] = present > 0 ? macro[key] / present : NaN;
     weighted[key] = total > 0 ? weighted[key] / total : NaN;
   }
-  return { perClass, macro, weighted, balancedAccuracy: supported > 0 ? recallSum / supported : NaN, zeroDivision };
+  let n = 0;
+  let correct = 0;
+  let pt = 0;
+  let pp = 0;
+  let tt = 0;
+  for (let k = 0; k < K; k++) {
+    n += support[k];
+    correct += truePositives[k];
+    pt += predicted[k] * support[k];
+    pp += predicted[k] * predicted[k];
+    tt += support[k] * support[k];
+  }
+  const denominator = Math.sqrt((n * n - pp) * (n * n - tt));
+  const mcc = denominator > 0 ? (correct * n - pt) / denominator : 0;
+  const pe = pt / (n * n);
+  const kappa = (correct / n - pe) / (1 - pe);
+  return { perClass, macro, weighted, balancedAccuracy: supported > 0 ? recallSum / supported : NaN, mcc, kappa, zeroDivision };
 }

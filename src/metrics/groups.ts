@@ -10,7 +10,11 @@
  * Binary tasks (2 classes; class 1 is the positive one), as fairlearn.metrics:
  *   demographicParityDifference = max_g P(ŷ = 1 | g) − min_g P(ŷ = 1 | g)
  *   equalizedOddsDifference     = max(TPR gap, FPR gap), TPR_g = P(ŷ = 1 | y = 1, g), FPR_g = P(ŷ = 1 | y = 0, g),
- *   each gap the max − min over the groups where the rate is defined (Fairlearn's 'between_groups').
+ *   each gap the max − min over all groups (Fairlearn's 'between_groups'). Fairlearn reads the rates
+ *   off sklearn's confusion matrix normalised by true label, where an empty row is 0: a group without
+ *   positives counts with TPR 0, one without negatives with FPR 0. Those groups are listed
+ *   (groupsWithoutPositives / groupsWithoutNegatives), since they can make the gap 1 by themselves;
+ *   per group, tpr / fpr stay null there (the rate is undefined).
  *
  * Group ids are integers in [0, 2^31); at most MAX_GROUPS distinct ones (a larger count is almost
  * always a wrong column, and each group holds a row of sums per class).
@@ -69,7 +73,14 @@ export interface Gap {
 export interface GroupReport {
   groups: Record<string, GroupFigures>;
   groupGaps: { accuracy: Gap; nll: Gap; ece: Gap };
-  fairness?: { demographicParityDifference: number; equalizedOddsDifference: number };
+  fairness?: {
+    demographicParityDifference: number;
+    equalizedOddsDifference: number;
+    /** Groups with no y = 1 row (their TPR counts as 0 in equalizedOddsDifference, as in Fairlearn). */
+    groupsWithoutPositives: number[];
+    /** Groups with no y = 0 row (their FPR counts as 0). */
+    groupsWithoutNegatives: number[];
+  };
 }
 
 export class GroupAccumulator {
@@ -145,14 +156,15 @@ export class GroupAccumulator {
     };
     const out: GroupReport = { groups, groupGaps: { accuracy: gap('accuracy', true), nll: gap('nll', false), ece: gap('ece', false) } };
     if (this.classes === 2 && ids.length) {
-      const spread = (vals: (number | null | undefined)[]) => {
-        const v = vals.filter((x): x is number => typeof x === 'number');
-        return v.length ? Math.max(...v) - Math.min(...v) : NaN;
-      };
+      const spread = (v: number[]) => Math.max(...v) - Math.min(...v);
       const fs = ids.map((id) => groups[String(id)]);
+      // Fairlearn: an undefined rate is 0 (sklearn's normalised confusion matrix), not left out.
+      const rate = (r: number | null | undefined) => r ?? 0;
       out.fairness = {
-        demographicParityDifference: spread(fs.map((f) => f.selectionRate)),
-        equalizedOddsDifference: Math.max(spread(fs.map((f) => f.tpr)), spread(fs.map((f) => f.fpr))),
+        demographicParityDifference: spread(fs.map((f) => f.selectionRate!)),
+        equalizedOddsDifference: Math.max(spread(fs.map((f) => rate(f.tpr))), spread(fs.map((f) => rate(f.fpr)))),
+        groupsWithoutPositives: ids.filter((id) => groups[String(id)].tpr === null),
+        groupsWithoutNegatives: ids.filter((id) => groups[String(id)].fpr === null),
       };
     }
     return out;

@@ -67,6 +67,8 @@ export interface BinarySummary {
   ece: number;
   mce: number;
   reliability: Reliability;
+  /** Brier score as sklearn.metrics.brier_score_loss: mean (p − y)² (half the two-class `brier`). */
+  brier: number;
 }
 
 export interface PerClassEntry {
@@ -126,6 +128,12 @@ export interface ScoreSummary {
   /** Present when the figures are at T ≠ 1 or T was fitted (set by the caller). */
   temperature?: number;
   alt?: { temperature: number; nll: number; ece: number; mce: number; reliability: Reliability } | undefined;
+  /**
+   * Binary models: the top-label (max(p, 1 − p)) calibration, kept under its own name, since the
+   * headline ece / mce / reliability of a binary model are those of p(y = 1) against the label
+   * (sklearn.calibration.calibration_curve's reading; issue 22 item 3).
+   */
+  topLabel?: { ece: number; mce: number; reliability: Reliability };
 }
 
 /** JSON-safe numbers: non-finite values become strings so sums survive a round trip. */
@@ -314,6 +322,7 @@ export class ScoreAccumulator {
         blk.groups ?? null,
         (row) => (src.describeRow ? src.describeRow(blk.start + row, 'groups') : `groups[${blk.start + row}]`),
         src.bootstrapKey ? src.bootstrapKey(blk.start) : { key: 0, row: blk.start },
+        blk.probs ?? null,
       );
     }
     return this;
@@ -323,6 +332,7 @@ export class ScoreAccumulator {
    * Adds rows = labels.length rows of logits x (labels already validated to lie in [0, classes)); a
    * binary accumulator takes one logit per row. `at` places the rows for the bootstrap weights: the
    * shard's key and the index of the first row in it (default: key 0, the rows added so far).
+   * `probs`: the probabilities x = ln p was read from (--input probs); at T = 1 AUROC ranks them.
    */
   addBlock(
     lk: MetricsEngine,
@@ -331,6 +341,7 @@ export class ScoreAccumulator {
     groups: Int32Array | null = null,
     where: (row: number) => string = (r) => `groups[${r}]`,
     at: { key: number; row: number } | null = null,
+    probs: Float32Array | null = null,
   ): void {
     const firstRow = at ? at.row : this.rows;
     if (this.binary) {
@@ -413,7 +424,9 @@ export class ScoreAccumulator {
     this.rows += R;
     if (this.auroc) {
       if (!lk.aurocHistogram) throw new LogitkitError('invalid_argument', 'the engine has no aurocHistogram', 'lk');
-      this.auroc.addBlock(lk as AurocEngine, p, labels);
+      // Ranking p itself keeps its exact ties (a 1/32 grid was off by 1.2e-4 through softmax(ln p));
+      // at T ≠ 1 the scores are softmax(ln p / T), which is what is ranked then.
+      this.auroc.addBlock(lk as AurocEngine, probs && this.temperature === 1 && !this.binary ? probs : p, labels);
     }
     if (boot) {
       if (!lk.bootstrapAccumulator) throw new LogitkitError('invalid_argument', 'the engine has no bootstrapAccumulator', 'lk');
@@ -427,7 +440,9 @@ export class ScoreAccumulator {
       for (let r = 0; r < R; r++) {
         const o = r * C;
         altNll -= lpa[o + labels[r]];
-        this.altReliability!.add(Math.exp(lpa[o + pred[r]]), pred[r] === labels[r] ? 1 : 0);
+        // A binary model's bins hold p(y = 1) against the label, like its headline reliability.
+        if (this.binary) this.altReliability!.add(Math.exp(lpa[o + 1]), labels[r]);
+        else this.altReliability!.add(Math.exp(lpa[o + pred[r]]), pred[r] === labels[r] ? 1 : 0);
       }
       this.altNllSum += altNll;
     }
@@ -561,9 +576,15 @@ export class ScoreAccumulator {
     if (this.boot) out.intervals = this.boot.result();
     if (this.binary) {
       const pr = this.positiveBins!.result();
-      out.binary = { bce: this.bceSum / n, accuracy: out.accuracy, auroc: out.auroc ? out.auroc.perClass[1] : null, ece: pr.ece, mce: pr.mce, reliability: pr };
+      // Two classes: each row's Σ_j (p_j − δ_jy)² is 2 (p − y)², so sklearn's Brier is half of it.
+      out.binary = { bce: this.bceSum / n, accuracy: out.accuracy, auroc: out.auroc ? out.auroc.perClass[1] : null, ece: pr.ece, mce: pr.mce, reliability: pr, brier: this.brierSum / n / 2 };
+      out.topLabel = { ece: rel.ece, mce: rel.mce, reliability: rel };
+      out.ece = pr.ece;
+      out.mce = pr.mce;
+      out.reliability = pr;
     }
-    if (this.groups) out.slices = this.groups.report({ accuracy: out.accuracy, nll: out.nll, ece: out.ece });
+    // Per group the ECE is top-label (group sums bin the top-label confidence), so the overall one is too.
+    if (this.groups) out.slices = this.groups.report({ accuracy: out.accuracy, nll: out.nll, ece: rel.ece });
     if (this.altReliability) {
       const ar = this.altReliability.result();
       out.alt = { temperature: this.altTemperature!, nll: this.altNllSum / n, ece: ar.ece, mce: ar.mce, reliability: ar };

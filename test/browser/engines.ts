@@ -8,8 +8,9 @@
  *             this module starts
  *
  * Every engine is a system package; nothing here downloads a browser or a driver (selenium is given
- * the running WebKitWebDriver's URL, so its driver manager never runs). A missing binary makes
- * launch() throw with the apt-get line that installs it.
+ * the running WebKitWebDriver's URL, so its driver manager never runs). `npm test` installs missing
+ * ones first (scripts/browsers.js, its pretest); a binary missing here makes launch() throw with the
+ * apt-get line that installs it.
  *
  * Classic WebDriver has no preload scripts and no console or page-error events, so for WebKit the
  * test server injects PAGE_CAPTURE (and the test's `before` script) as the first script of every
@@ -21,6 +22,7 @@ import { createServer } from 'node:net';
 import { chromium } from 'playwright-core';
 import puppeteer from 'puppeteer-core';
 import { Builder, type WebDriver } from 'selenium-webdriver';
+import { BROWSERS } from '../../scripts/browsers.js';
 
 export type EngineName = 'chromium' | 'firefox' | 'webkit';
 
@@ -51,16 +53,15 @@ export interface Engine {
   close(): Promise<void>;
 }
 
-export const BINARIES: Record<EngineName, { paths: string[]; apt: string }> = {
-  chromium: { paths: ['/usr/bin/chromium'], apt: 'chromium' },
-  firefox: { paths: ['/usr/bin/firefox-esr'], apt: 'firefox-esr' },
-  webkit: { paths: ['/usr/bin/WebKitWebDriver', '/usr/lib/x86_64-linux-gnu/webkit2gtk-4.1/MiniBrowser', '/usr/bin/Xvfb'], apt: 'webkit2gtk-driver xvfb' },
-};
+/** The files each engine starts: one table, shared with scripts/browsers.js (npm test's pretest installs them). */
+export const BINARIES = BROWSERS;
 
 function requireBinaries(name: EngineName): void {
   const missing = BINARIES[name].paths.filter((p) => !existsSync(p));
+  // pretest (scripts/browsers.js) installed them or stopped the run: reaching this means they went
+  // away since, or the tests were started without `npm test`.
   if (missing.length)
-    throw new Error(`${missing.join(', ')} not found: the ${name} tests need Debian's packages (apt-get install -y ${BINARIES[name].apt}); they never download a browser`);
+    throw new Error(`${missing.join(', ')} not found: the ${name} tests need Debian's packages (apt-get install -y ${BINARIES[name].packages.join(' ')}; \`node scripts/browsers.js\` installs them as root); they never download a browser`);
 }
 
 export async function launch(name: EngineName): Promise<Engine> {
