@@ -26,7 +26,7 @@ const { dir, exec } = cliSandbox('sklearn22ap');
 const near = (got: number, want: number, tol: number, what: string) => expect(Math.abs(got - want), `${what}: ${got} vs ${want}`).toBeLessThanOrEqual(tol);
 
 /** Writes rows [0, cut) and [cut, N) of a (N, C) or (N,) array as two files. */
-function split(data: Float32Array | Int32Array | Uint8Array, shape: number[], cut: number, a: string, b: string): void {
+function split(data: Float32Array | Int32Array, shape: number[], cut: number, a: string, b: string): void {
   const C = shape.length > 1 ? shape[1]! : 1;
   const rest = shape.slice(1);
   writeNpy(join(dir, a), data.subarray(0, cut * C), [cut, ...rest]);
