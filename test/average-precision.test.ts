@@ -119,7 +119,7 @@ describe('average precision from the AUROC counts', () => {
     expect(bound).toBeGreaterThan(1e-2);
   });
 
-  it('merged counts and counts read back from the merge statistics give the single run exactly', () => {
+  it('merged counts, counts read back from the merge statistics, and the JS backend\'s counts give the single run exactly', async () => {
     const { p, y } = softmaxRows(6000, 6, 2, 2, 11);
     const whole = averagePrecisionReport(counts(p, y, 6));
     const cut = 2345;
@@ -129,6 +129,12 @@ describe('average precision from the AUROC counts', () => {
     const back = new AurocCounts(6);
     expect(addAurocStats(back, aurocStats(counts(p, y, 6)), 'stats')).toBe(true);
     expect(averagePrecisionReport(back)).toEqual(whole);
+    // the JS backend's histogram counts the same bins: the same figures
+    const js = await init({ backend: 'js' });
+    const viaJs = new AurocCounts(6);
+    viaJs.addBlock(js, p, y);
+    expect(averagePrecisionReport(viaJs)).toEqual(whole);
+    js.dispose();
   });
 
   it('a NaN row makes every figure NaN (as AUROC); a class without positives is null and left out of the macro', () => {
@@ -236,6 +242,12 @@ describe('the decision threshold of a binary ScoreAccumulator', () => {
     const back = ScoreAccumulator.fromStats(JSON.parse(JSON.stringify(acc.toStats())), 'a.json');
     expect(back.threshold).toBe(0.7);
     expect(() => back.merge(make())).toThrow(/cannot merge: threshold differ \(0\.7 vs 0\.5\)/);
+    // a NaN logit is class 1 whatever the threshold, as argmax([0, NaN]) is at ½
+    for (const t of [0.5, 0.9]) {
+      const nan = new ScoreAccumulator(2, { binary: true, intervals: 0, threshold: t });
+      nan.addBlock(engine, new Float32Array([NaN, -5]), new Int32Array([0, 0]));
+      expect(nan.summary().perClass.map((c) => c.predicted)).toEqual([1, 1]);
+    }
     expect(() => new ScoreAccumulator(3, { threshold: 0.3 })).toThrow(/a threshold applies to binary models/);
     expect(() => new ScoreAccumulator(2, { binary: true, threshold: 1 })).toThrow(/threshold = 1, expected a number in \(0, 1\)/);
     expect(() => new MultilabelAccumulator(3, { threshold: 0 })).toThrow(/threshold = 0, expected a number in \(0, 1\)/);

@@ -394,8 +394,9 @@ export class ScoreAccumulator {
     const p = lk.softmax(x, C, { temperature: T, out: this.p.subarray(0, n) });
     const lp = lk.logSoftmax(x, C, { temperature: T, out: this.lp.subarray(0, n) });
     const pred = lk.argmax(x, C);
-    // binary --threshold: class 1 when z / T > ln(t / (1 − t)); at ½ that is argmax's z > 0
-    const decided = this.binary && this.threshold !== 0.5 ? pred.map((_, r) => (x[2 * r + 1] / T > this.cut ? 1 : 0)) : pred;
+    // binary --threshold: class 1 when z / T > ln(t / (1 − t)); at ½ that is argmax's z > 0 (and, as
+    // argmax counts NaN as the maximum, a NaN z is class 1 at any threshold)
+    const decided = this.binary && this.threshold !== 0.5 ? pred.map((_, r) => (x[2 * r + 1] / T <= this.cut ? 0 : 1)) : pred;
     const k = this.k;
     const top = k === 1 ? null : lk.topk(x, C, k).indices;
     const probSum = this.probSum;
