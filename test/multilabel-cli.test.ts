@@ -116,8 +116,8 @@ describe('logitkit score --multilabel', () => {
     expect(out.labels).toBe(C);
     const m = out.multilabel;
     for (const e of m.perLabel) for (const key of ['bce', 'auroc', 'f1', 'precision', 'recall', 'support']) expect(e).toHaveProperty(key);
-    expect(Object.keys(m.micro).sort()).toEqual(['auroc', 'f1', 'precision', 'recall']);
-    expect(Object.keys(m.macro).sort()).toEqual(['auroc', 'bce', 'f1', 'precision', 'recall']);
+    expect(Object.keys(m.micro).sort()).toEqual(['auroc', 'averagePrecision', 'f1', 'precision', 'recall']);
+    expect(Object.keys(m.macro).sort()).toEqual(['auroc', 'averagePrecision', 'bce', 'f1', 'precision', 'recall']);
     expect(m).toEqual(JSON.parse(JSON.stringify(api)));
     expect(m.perLabel[0]).toMatchObject({ support: 0, recall: 0, f1: 0, auroc: null });
     expect(m.zeroDivision.recall).toEqual([0]);

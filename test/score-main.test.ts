@@ -29,7 +29,7 @@ const simd128 = await (async () => {
  * Fairlearn's groups without positives / negatives; the binary figures and the decision metrics):
  * compared when both sides have them, otherwise ignored. A key the fixture has must still be there.
  */
-const ADDED = new Set(['input', 'inputDetected', 'groupsWithoutPositives', 'groupsWithoutNegatives', 'decisions', 'threshold', 'brierSklearn', 'topLabel', 'mcc', 'kappa']);
+const ADDED = new Set(['input', 'inputDetected', 'groupsWithoutPositives', 'groupsWithoutNegatives', 'decisions', 'threshold', 'brierSklearn', 'topLabel', 'mcc', 'kappa', 'averagePrecision', 'averagePrecisionErrorBound']);
 
 /** Paths where the two outputs differ beyond REL (empty: equal). */
 function differences(a: unknown, b: unknown, path = '$', out: string[] = []): string[] {

@@ -127,6 +127,9 @@ export async function mergeCommand(argv: string[]): Promise<number> {
     for (const key of ['classes', 'k'] as const) {
       if (a[key] !== b[key]) throw new Error(`${p.file}: ${key === 'k' ? 'topk' : key} = ${b[key]} but ${first.file} has ${a[key]}; shards must be scored with the same settings`);
     }
+    const ta = a.binary?.threshold ?? 0.5;
+    const tb = b.binary?.threshold ?? 0.5;
+    if (ta !== tb) throw new Error(`${p.file}: scored with --threshold ${tb} but ${first.file} with ${ta}; shards must be scored at one threshold`);
     if (a.temperature !== b.temperature) {
       const fitted = first.obj.temperatureFitted || p.obj.temperatureFitted;
       throw new Error(

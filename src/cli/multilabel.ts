@@ -72,7 +72,7 @@ async function openShards(shards: readonly Shard[], extracted: ExtractedMembers)
 }
 
 export async function multilabelScore(
-  values: { json?: boolean; 'no-stats'?: boolean; debug?: boolean; report?: string; 'class-names'?: string; 'block-mb'?: string; backend?: string; threads?: string; input?: string },
+  values: { json?: boolean; 'no-stats'?: boolean; debug?: boolean; report?: string; 'class-names'?: string; 'block-mb'?: string; backend?: string; threads?: string; input?: string; threshold?: number },
   shards: Shard[],
   kind: 'html' | 'md' | null,
   blockBytes: number | undefined,
@@ -92,7 +92,7 @@ export async function multilabelScore(
     if (total === 0) throw new NpyError(opened[0].logits.path, 'has 0 rows: there is nothing to compute');
     const names = values['class-names'] !== undefined ? readClassNames(values['class-names'], C) : null;
     lk = await startEngine(values, total * C * 4);
-    const acc = new MultilabelAccumulator(C);
+    const acc = new MultilabelAccumulator(C, { threshold: values.threshold ?? 0.5 });
     const blockRows = Math.max(1, Math.floor((blockBytes ?? 4 << 20) / (4 * C)));
     const xBuf = blockBuffer(blockRows * C, opened[0].logits.path);
     const fBuf = new Float32Array(blockRows * C);
@@ -160,6 +160,7 @@ export function multilabelJson(r: MultilabelReport, extra: Record<string, unknow
     rows: r.rows,
     labels: r.labels,
     ...(labelNames ? { classNames: labelNames } : {}),
+    threshold: acc.threshold,
     ...extra,
     multilabel: rest,
     stats: acc.toStats(),
@@ -180,14 +181,14 @@ export function multilabelText(r: MultilabelReport, head: string): string {
   const au = (v: number | null) => (v === null ? '-' : fmt(v, 4));
   lines.push(
     `  mean BCE ${fmt(r.macro.bce)}  subset accuracy ${pct(r.subsetAccuracy)}  Hamming loss ${pct(r.hammingLoss)}  (predicted positive: ${r.threshold})`,
-    `  micro: precision ${pct(r.micro.precision)}  recall ${pct(r.micro.recall)}  F1 ${fmt(r.micro.f1)}  AUROC ${au(r.micro.auroc)}`,
-    `  macro: precision ${pct(r.macro.precision)}  recall ${pct(r.macro.recall)}  F1 ${fmt(r.macro.f1)}  AUROC ${au(r.macro.auroc)}`,
+    `  micro: precision ${pct(r.micro.precision)}  recall ${pct(r.micro.recall)}  F1 ${fmt(r.micro.f1)}  AUROC ${au(r.micro.auroc)}  AP ${au(r.micro.averagePrecision)}`,
+    `  macro: precision ${pct(r.macro.precision)}  recall ${pct(r.macro.recall)}  F1 ${fmt(r.macro.f1)}  AUROC ${au(r.macro.auroc)}  AP ${au(r.macro.averagePrecision)}`,
   );
   const { list, note } = shownLabels(r);
   lines.push('', note ? `per label (${note}):` : 'per label:');
-  const body = list.map((e) => [labelName(r, e.label), String(e.support), String(e.predicted), fmt(e.bce), au(e.auroc), pct(e.precision, 1), pct(e.recall, 1), fmt(e.f1, 3)]);
+  const body = list.map((e) => [labelName(r, e.label), String(e.support), String(e.predicted), fmt(e.bce), au(e.auroc), au(e.averagePrecision), pct(e.precision, 1), pct(e.recall, 1), fmt(e.f1, 3)]);
   lines.push(
-    ...table(['label', 'support', 'predicted', 'BCE', 'AUROC', 'precision', 'recall', 'F1'], body)
+    ...table(['label', 'support', 'predicted', 'BCE', 'AUROC', 'AP', 'precision', 'recall', 'F1'], body)
       .split('\n')
       .map((l) => `  ${l}`.trimEnd()),
   );
@@ -214,6 +215,9 @@ export function mergeMultilabel(
   const acc = accs[0];
   for (let i = 1; i < accs.length; i++) {
     if (accs[i].labels !== acc.labels) throw new Error(`${parsed[i].file}: labels = ${accs[i].labels} but ${parsed[0].file} has ${acc.labels}; shards must have the same labels`);
+    if (accs[i].threshold !== acc.threshold) {
+      throw new Error(`${parsed[i].file}: scored with --threshold ${accs[i].threshold} but ${parsed[0].file} with ${acc.threshold}; shards must be scored at one threshold`);
+    }
     acc.merge(accs[i]);
   }
   const report = acc.report(names(acc.labels));

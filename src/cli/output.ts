@@ -40,6 +40,7 @@ export function summaryJson(s: ScoreSummary, extra: Record<string, unknown>, sta
     bins: s.bins,
     nanRows: s.nanRows,
     ...(s.classNames ? { classNames: s.classNames } : {}),
+    ...(s.binary ? { threshold: s.binary.threshold } : {}),
     ...extra,
     reliability: s.reliability.bins,
     perClass: s.perClass,
@@ -51,11 +52,12 @@ export function summaryJson(s: ScoreSummary, extra: Record<string, unknown>, sta
       balancedAccuracy: c.balancedAccuracy,
       mcc: c.mcc,
       kappa: c.kappa,
+      ...(s.averagePrecision ? { averagePrecision: s.averagePrecision } : {}),
       zeroDivision: c.zeroDivision,
     },
     ...(s.auroc ? { auroc: s.auroc } : {}),
     ...(s.intervals ? { intervals: s.intervals } : {}),
-    ...(s.binary ? { binary: { bce: s.binary.bce, brier: s.binary.brier, accuracy: s.binary.accuracy, auroc: s.binary.auroc, ece: s.binary.ece, mce: s.binary.mce, reliability: s.binary.reliability.bins } } : {}),
+    ...(s.binary ? { binary: { bce: s.binary.bce, brier: s.binary.brier, accuracy: s.binary.accuracy, auroc: s.binary.auroc, averagePrecision: s.binary.averagePrecision, ece: s.binary.ece, mce: s.binary.mce, reliability: s.binary.reliability.bins } } : {}),
     ...(s.topLabel ? { topLabel: { ece: s.topLabel.ece, mce: s.topLabel.mce, reliability: s.topLabel.reliability.bins } } : {}),
     ...(s.confusion && (s.classes <= CONFUSION_JSON_MAX || opts.confusion) ? { confusion: s.confusion.matrix() } : {}),
     ...(s.slices ? { groups: s.slices.groups, groupGaps: s.slices.groupGaps, ...(s.slices.fairness ? { fairness: s.slices.fairness } : {}) } : {}),
@@ -104,6 +106,7 @@ export function humanSummary(s: ScoreSummary, head: string, scaling: Record<stri
     ['Brier score', fmt(s.brier), 'mean entropy', fmt(s.meanEntropy)],
     ['macro F1', fmt(s.classification.macro.f1), 'balanced accuracy', pct(s.classification.balancedAccuracy)],
     ['Matthews correlation', fmt(s.classification.mcc), "Cohen's kappa", fmt(s.classification.kappa)],
+    ...(s.averagePrecision ? [['average precision (macro)', fmt(s.averagePrecision.macro, 4), 'its error bound', fmt(s.averagePrecision.errorBound, 2)]] : []),
   ];
   const w0 = Math.max(...rows.map((r) => r[0].length));
   const w1 = Math.max(...rows.map((r) => r[1].length));
@@ -112,7 +115,7 @@ export function humanSummary(s: ScoreSummary, head: string, scaling: Record<stri
   const cal = s.calibration;
   if (s.binary) {
     const b = s.binary;
-    lines.push(`  binary (sigmoid, p = σ(z)): BCE ${fmt(b.bce)}  Brier of p ${fmt(b.brier)}  accuracy at 0.5 ${pct(b.accuracy)}  AUROC ${fmt(b.auroc, 4)}  ECE of p ${pct(b.ece)}`);
+    lines.push(`  binary (sigmoid, p = σ(z)): BCE ${fmt(b.bce)}  Brier of p ${fmt(b.brier)}  accuracy at p > ${b.threshold} ${pct(b.accuracy)}  AUROC ${fmt(b.auroc, 4)}  AP ${fmt(b.averagePrecision, 4)}  ECE of p ${pct(b.ece)}`);
     if (s.topLabel) lines.push(`  ECE and MCE above are of p(y = 1) against the label; top-label (max(p, 1 − p)) ECE ${pct(s.topLabel.ece)}, MCE ${pct(s.topLabel.mce)}`);
   }
   if (s.intervals) {

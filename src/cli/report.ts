@@ -278,7 +278,9 @@ ${card('debiased L2 error', pct(cal.debiasedL2))}
 ${card('macro F1', fmt(s.classification.macro.f1))}
 ${card('balanced accuracy', pct(s.classification.balancedAccuracy))}
 ${s.auroc && !s.binary ? card('macro AUROC (one-vs-rest)', fmt(s.auroc.macro, 4)) : ''}
-${s.binary ? `${card('binary cross-entropy', fmt(s.binary.bce))}${card('AUROC of p = σ(z)', fmt(s.binary.auroc, 4))}${card(`ECE of p (${s.bins} bins)`, pct(s.binary.ece))}` : ''}
+${s.averagePrecision && !s.binary ? card('macro average precision', fmt(s.averagePrecision.macro, 4)) : ''}
+${card('Matthews correlation', fmt(s.classification.mcc))}
+${s.binary ? `${card('binary cross-entropy', fmt(s.binary.bce))}${card('AUROC of p = σ(z)', fmt(s.binary.auroc, 4))}${card('average precision of p', fmt(s.binary.averagePrecision, 4))}${s.binary.threshold !== 0.5 ? card('decision threshold on p', fmt(s.binary.threshold)) : ''}${card(`ECE of p (${s.bins} bins)`, pct(s.binary.ece))}` : ''}
 </div>
 ${r.correction ? correctionHtml(r.correction, s) : ''}<h2>Reliability</h2>
 <p class="note">Bars: accuracy per confidence bin. Red: the model is more confident than it is right (over-confident);
@@ -399,14 +401,20 @@ function htmlTables(s: ScoreSummary, before: Panel, after: Panel | null): string
   const pcRows = list
     .map((c) => {
       const k = cr.perClass[c.class];
-      return `<tr><td>${esc(classLabel(s, c.class))}</td><td>${c.support}</td><td>${c.accuracy === null ? '—' : pct(c.accuracy, 1)}</td><td>${pct(k.precision, 1)}</td><td>${fmt(k.f1, 3)}</td><td>${c.predicted}</td><td>${pct(c.meanProb)}</td><td>${pct(c.frequency)}</td><td>${fmt(c.meanLogit)}</td>${s.auroc ? `<td>${aurocCell(s, c.class)}</td>` : ''}<td>${c.flag ?? ''}</td></tr>`;
+      return `<tr><td>${esc(classLabel(s, c.class))}</td><td>${c.support}</td><td>${c.accuracy === null ? '—' : pct(c.accuracy, 1)}</td><td>${pct(k.precision, 1)}</td><td>${fmt(k.f1, 3)}</td><td>${c.predicted}</td><td>${pct(c.meanProb)}</td><td>${pct(c.frequency)}</td><td>${fmt(c.meanLogit)}</td>${s.auroc ? `<td>${aurocCell(s, c.class)}</td><td>${apCell(s, c.class)}</td>` : ''}<td>${c.flag ?? ''}</td></tr>`;
     })
     .join('');
   const avg = (name: string, a: { precision: number; recall: number; f1: number }) =>
-    `<tr><td><i>${name}</i></td><td></td><td>${pct(a.recall, 1)}</td><td>${pct(a.precision, 1)}</td><td>${fmt(a.f1, 3)}</td><td colspan="${s.auroc ? 6 : 5}"></td></tr>`;
+    `<tr><td><i>${name}</i></td><td></td><td>${pct(a.recall, 1)}</td><td>${pct(a.precision, 1)}</td><td>${fmt(a.f1, 3)}</td><td colspan="${s.auroc ? 7 : 5}"></td></tr>`;
   return `<div class="row">${rel(before)}${after ? rel(after) : ''}</div>
-<h2>Per-class table</h2>${note ? `<p class="note">${esc(note)}</p>` : ''}<table><thead><tr><th>class</th><th>support</th><th>recall</th><th>precision</th><th>F1</th><th>predicted</th><th>mean prob</th><th>frequency</th><th>mean logit</th>${s.auroc ? '<th>AUROC</th>' : ''}<th>flag</th></tr></thead><tbody>${pcRows}${avg('macro average', cr.macro)}${avg('weighted average', cr.weighted)}</tbody></table>
-<p class="note">Balanced accuracy ${pct(cr.balancedAccuracy)}.${s.auroc ? ` AUROC (one-vs-rest on softmax probabilities): macro ${fmt(s.auroc.macro, 4)}, weighted ${fmt(s.auroc.weighted, 4)}.` : ''}${cr.zeroDivision.precision.length ? ` Never predicted (precision 0/0, shown as 0): ${cr.zeroDivision.precision.map((k) => esc(classLabel(s, k))).join(', ')}.` : ''}</p>`;
+<h2>Per-class table</h2>${note ? `<p class="note">${esc(note)}</p>` : ''}<table><thead><tr><th>class</th><th>support</th><th>recall</th><th>precision</th><th>F1</th><th>predicted</th><th>mean prob</th><th>frequency</th><th>mean logit</th>${s.auroc ? '<th>AUROC</th><th>AP</th>' : ''}<th>flag</th></tr></thead><tbody>${pcRows}${avg('macro average', cr.macro)}${avg('weighted average', cr.weighted)}</tbody></table>
+<p class="note">Balanced accuracy ${pct(cr.balancedAccuracy)}.${s.auroc ? ` AUROC (one-vs-rest on softmax probabilities): macro ${fmt(s.auroc.macro, 4)}, weighted ${fmt(s.auroc.weighted, 4)}.` : ''}${s.averagePrecision ? ` Average precision (AP, the area under the precision-recall curve as sklearn's average_precision_score): macro ${fmt(s.averagePrecision.macro, 4)}.` : ''} Matthews correlation ${fmt(cr.mcc)}, Cohen's kappa ${fmt(cr.kappa)}.${cr.zeroDivision.precision.length ? ` Never predicted (precision 0/0, shown as 0): ${cr.zeroDivision.precision.map((k) => esc(classLabel(s, k))).join(', ')}.` : ''}</p>`;
+}
+
+/** A class's average precision, or — when it has no positives. */
+function apCell(s: ScoreSummary, k: number): string {
+  const a = s.averagePrecision ? s.averagePrecision.perClass[k] : null;
+  return a === null ? '—' : fmt(a, 4);
 }
 
 /** A class's AUROC, or — when it has no positives or no negatives. */
@@ -453,8 +461,10 @@ export function renderMarkdownReport(r: ReportInput): string {
   lines.push(`| macro F1 | ${fmt(s.classification.macro.f1)} |`);
   lines.push(`| weighted F1 | ${fmt(s.classification.weighted.f1)} |`);
   lines.push(`| balanced accuracy | ${pct(s.classification.balancedAccuracy)} |`);
+  lines.push(`| Matthews correlation | ${fmt(s.classification.mcc)} |`, `| Cohen's kappa | ${fmt(s.classification.kappa)} |`);
   if (s.auroc) lines.push(`| macro AUROC | ${fmt(s.auroc.macro, 4)} |`, `| weighted AUROC | ${fmt(s.auroc.weighted, 4)} |`);
-  if (s.binary) lines.push(`| binary cross-entropy | ${fmt(s.binary.bce)} |`, `| AUROC of p = σ(z) | ${fmt(s.binary.auroc, 4)} |`, `| ECE of p (${s.bins} bins) | ${pct(s.binary.ece)} |`);
+  if (s.averagePrecision) lines.push(`| macro average precision | ${fmt(s.averagePrecision.macro, 4)} |`);
+  if (s.binary) lines.push(`| binary cross-entropy | ${fmt(s.binary.bce)} |`, `| AUROC of p = σ(z) | ${fmt(s.binary.auroc, 4)} |`, `| average precision of p | ${fmt(s.binary.averagePrecision, 4)} |`, `| decision threshold on p | ${fmt(s.binary.threshold)} |`, `| ECE of p (${s.bins} bins) | ${pct(s.binary.ece)} |`);
   lines.push('');
   if (after) {
     lines.push('## Temperature scaling', '');
@@ -489,17 +499,17 @@ export function renderMarkdownReport(r: ReportInput): string {
   const cr = s.classification;
   const au = s.auroc !== null;
   lines.push(
-    `| class | support | recall | precision | F1 | predicted | mean prob | frequency | mean logit |${au ? ' AUROC |' : ''} flag |`,
-    `|---|---:|---:|---:|---:|---:|---:|---:|---:|${au ? '---:|' : ''}---|`,
+    `| class | support | recall | precision | F1 | predicted | mean prob | frequency | mean logit |${au ? ' AUROC | AP |' : ''} flag |`,
+    `|---|---:|---:|---:|---:|---:|---:|---:|---:|${au ? '---:|---:|' : ''}---|`,
   );
   for (const c of list) {
     const k = cr.perClass[c.class];
     lines.push(
-      `| ${classLabel(s, c.class)} | ${c.support} | ${c.accuracy === null ? '—' : pct(c.accuracy, 1)} | ${pct(k.precision, 1)} | ${fmt(k.f1, 3)} | ${c.predicted} | ${pct(c.meanProb)} | ${pct(c.frequency)} | ${fmt(c.meanLogit)} |${au ? ` ${aurocCell(s, c.class)} |` : ''} ${c.flag ?? ''} |`,
+      `| ${classLabel(s, c.class)} | ${c.support} | ${c.accuracy === null ? '—' : pct(c.accuracy, 1)} | ${pct(k.precision, 1)} | ${fmt(k.f1, 3)} | ${c.predicted} | ${pct(c.meanProb)} | ${pct(c.frequency)} | ${fmt(c.meanLogit)} |${au ? ` ${aurocCell(s, c.class)} | ${apCell(s, c.class)} |` : ''} ${c.flag ?? ''} |`,
     );
   }
   for (const [name, a] of [['macro average', cr.macro], ['weighted average', cr.weighted]] as const) {
-    lines.push(`| *${name}* | | ${pct(a.recall, 1)} | ${pct(a.precision, 1)} | ${fmt(a.f1, 3)} | | | | |${au ? ' |' : ''} |`);
+    lines.push(`| *${name}* | | ${pct(a.recall, 1)} | ${pct(a.precision, 1)} | ${fmt(a.f1, 3)} | | | | |${au ? ' | |' : ''} |`);
   }
   if (s.confusion) {
     lines.push('', '## Most confused classes', '', '| true class | predicted as | rows | share of the true class |', '|---|---|---:|---:|');
@@ -727,7 +737,7 @@ export function renderMultilabelHtml(r: MultilabelReport, meta: MultilabelReport
 <title>${title} — ${r.rows} rows × ${r.labels} labels</title><style>${CSS}</style></head>
 <body>
 <h1>${title}</h1>
-<p class="sub">${r.rows.toLocaleString('en-US')} rows × ${r.labels} labels · ${mlInputs(meta, true)}. One sigmoid per label; a label is predicted positive when p ≥ 0.5 (z ≥ 0).</p>
+<p class="sub">${r.rows.toLocaleString('en-US')} rows × ${r.labels} labels · ${mlInputs(meta, true)}. One sigmoid per label; a label is predicted positive when ${esc(r.threshold.replace(/>=/g, '≥'))}.</p>
 <div class="cards">
 ${card('mean BCE', fmt(r.macro.bce))}
 ${card('subset accuracy', pct(r.subsetAccuracy))}
@@ -736,27 +746,29 @@ ${card('micro F1', fmt(r.micro.f1))}
 ${card('macro F1', fmt(r.macro.f1))}
 ${card('micro AUROC', mlAuroc(r.micro.auroc))}
 ${card('macro AUROC', mlAuroc(r.macro.auroc))}
+${card('micro average precision', mlAuroc(r.micro.averagePrecision))}
+${card('macro average precision', mlAuroc(r.macro.averagePrecision))}
 </div>
 <h2>Averages</h2>
-<table><tr><th></th><th>precision</th><th>recall</th><th>F1</th><th>AUROC</th></tr>
-<tr><td>micro (TP, FP, FN pooled over labels)</td><td>${pct(r.micro.precision)}</td><td>${pct(r.micro.recall)}</td><td>${fmt(r.micro.f1)}</td><td>${mlAuroc(r.micro.auroc)}</td></tr>
-<tr><td>macro (unweighted mean over labels)</td><td>${pct(r.macro.precision)}</td><td>${pct(r.macro.recall)}</td><td>${fmt(r.macro.f1)}</td><td>${mlAuroc(r.macro.auroc)}</td></tr>
+<table><tr><th></th><th>precision</th><th>recall</th><th>F1</th><th>AUROC</th><th>AP</th></tr>
+<tr><td>micro (TP, FP, FN pooled over labels)</td><td>${pct(r.micro.precision)}</td><td>${pct(r.micro.recall)}</td><td>${fmt(r.micro.f1)}</td><td>${mlAuroc(r.micro.auroc)}</td><td>${mlAuroc(r.micro.averagePrecision)}</td></tr>
+<tr><td>macro (unweighted mean over labels)</td><td>${pct(r.macro.precision)}</td><td>${pct(r.macro.recall)}</td><td>${fmt(r.macro.f1)}</td><td>${mlAuroc(r.macro.auroc)}</td><td>${mlAuroc(r.macro.averagePrecision)}</td></tr>
 </table>
 <h2>Per label</h2>
-<p class="note">Bars: F1, precision and recall of each label at p ≥ 0.5; the red tick is its AUROC. ${esc(chart.note)}${
+<p class="note">Bars: F1, precision and recall of each label at ${esc(r.threshold.replace(/>=/g, '≥'))}; the red tick is its AUROC. ${esc(chart.note)}${
     zd.recall.length ? ` ${zd.recall.length} label(s) have no positive rows: recall and F1 are 0, AUROC undefined.` : ''
   }${zd.precision.length ? ` ${zd.precision.length} label(s) are never predicted: precision 0/0 is reported as 0.` : ''}</p>
 ${multilabelSvg(r, chart.list)}
 <h2>Numbers</h2>
-${rows.note ? `<p class="note">${esc(rows.note)}</p>` : ''}<table><tr><th>label</th><th>support</th><th>predicted</th><th>BCE</th><th>AUROC</th><th>precision</th><th>recall</th><th>F1</th></tr>
+${rows.note ? `<p class="note">${esc(rows.note)}</p>` : ''}<table><tr><th>label</th><th>support</th><th>predicted</th><th>BCE</th><th>AUROC</th><th>AP</th><th>precision</th><th>recall</th><th>F1</th></tr>
 ${rows.list
   .map(
     (e) =>
-      `<tr><td>${esc(mlLabel(r, e.label))}</td><td>${e.support.toLocaleString('en-US')}</td><td>${e.predicted.toLocaleString('en-US')}</td><td>${fmt(e.bce)}</td><td>${mlAuroc(e.auroc)}</td><td>${pct(e.precision, 1)}</td><td>${pct(e.recall, 1)}</td><td>${fmt(e.f1, 3)}</td></tr>`,
+      `<tr><td>${esc(mlLabel(r, e.label))}</td><td>${e.support.toLocaleString('en-US')}</td><td>${e.predicted.toLocaleString('en-US')}</td><td>${fmt(e.bce)}</td><td>${mlAuroc(e.auroc)}</td><td>${mlAuroc(e.averagePrecision)}</td><td>${pct(e.precision, 1)}</td><td>${pct(e.recall, 1)}</td><td>${fmt(e.f1, 3)}</td></tr>`,
   )
   .join('\n')}
 </table>
-<p class="note">Generated by logitkit. BCE is the mean of −[t ln σ(z) + (1 − t) ln(1 − σ(z))] per label; AUROC is streamed (within 1e-4 of the exact rank AUROC on typical data; bound ${fmt(r.aurocErrorBound)}).</p>
+<p class="note">Generated by logitkit. BCE is the mean of −[t ln σ(z) + (1 − t) ln(1 − σ(z))] per label; AUROC is streamed (within 1e-4 of the exact rank AUROC on typical data; bound ${fmt(r.aurocErrorBound)}); AP is sklearn's average_precision_score from the same counts (bound ${fmt(r.averagePrecisionErrorBound)}).</p>
 </body></html>
 `;
 }
@@ -766,7 +778,7 @@ export function renderMultilabelMarkdown(r: MultilabelReport, meta: MultilabelRe
   const lines = [
     meta.merged ? `# logitkit merged multi-label report (${meta.merged.length} shards)` : '# logitkit multi-label report',
     '',
-    `${r.rows} rows × ${r.labels} labels; ${mlInputs(meta, false)}. A label is predicted positive when p ≥ 0.5 (z ≥ 0).`,
+    `${r.rows} rows × ${r.labels} labels; ${mlInputs(meta, false)}. A label is predicted positive when ${r.threshold.replace(/>=/g, '≥')}.`,
     '',
     '| metric | value |',
     '|---|---:|',
@@ -774,17 +786,17 @@ export function renderMultilabelMarkdown(r: MultilabelReport, meta: MultilabelRe
     `| subset accuracy | ${pct(r.subsetAccuracy)} |`,
     `| Hamming loss | ${pct(r.hammingLoss)} |`,
     '',
-    '| average | precision | recall | F1 | AUROC |',
-    '|---|---:|---:|---:|---:|',
-    `| micro | ${pct(r.micro.precision)} | ${pct(r.micro.recall)} | ${fmt(r.micro.f1)} | ${mlAuroc(r.micro.auroc)} |`,
-    `| macro | ${pct(r.macro.precision)} | ${pct(r.macro.recall)} | ${fmt(r.macro.f1)} | ${mlAuroc(r.macro.auroc)} |`,
+    '| average | precision | recall | F1 | AUROC | AP |',
+    '|---|---:|---:|---:|---:|---:|',
+    `| micro | ${pct(r.micro.precision)} | ${pct(r.micro.recall)} | ${fmt(r.micro.f1)} | ${mlAuroc(r.micro.auroc)} | ${mlAuroc(r.micro.averagePrecision)} |`,
+    `| macro | ${pct(r.macro.precision)} | ${pct(r.macro.recall)} | ${fmt(r.macro.f1)} | ${mlAuroc(r.macro.auroc)} | ${mlAuroc(r.macro.averagePrecision)} |`,
     '',
     '## Per label',
     '',
     ...(rows.note ? [rows.note, ''] : []),
-    '| label | support | predicted | BCE | AUROC | precision | recall | F1 |',
-    '|---|---:|---:|---:|---:|---:|---:|---:|',
-    ...rows.list.map((e) => `| ${mlLabel(r, e.label).replace(/\|/g, '\\|')} | ${e.support} | ${e.predicted} | ${fmt(e.bce)} | ${mlAuroc(e.auroc)} | ${pct(e.precision, 1)} | ${pct(e.recall, 1)} | ${fmt(e.f1, 3)} |`),
+    '| label | support | predicted | BCE | AUROC | AP | precision | recall | F1 |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|',
+    ...rows.list.map((e) => `| ${mlLabel(r, e.label).replace(/\|/g, '\\|')} | ${e.support} | ${e.predicted} | ${fmt(e.bce)} | ${mlAuroc(e.auroc)} | ${mlAuroc(e.averagePrecision)} | ${pct(e.precision, 1)} | ${pct(e.recall, 1)} | ${fmt(e.f1, 3)} |`),
     '',
   ];
   return lines.join('\n');

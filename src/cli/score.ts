@@ -20,6 +20,7 @@ import { checkMultilabelFlags, multilabelScore } from './multilabel.js';
 import { formatJson, humanSummary, summaryJson, writeReport } from './output.js';
 import { fmt, parseCommandArgs, pct, Progress, table, UsageError } from './ui.js';
 import { ScoreUncertainty, scoreUncertaintyArgs } from './score-uncertainty.js';
+import { parseThreshold, THRESHOLD_HELP, thresholdNotForSoftmax } from './threshold.js';
 
 // Kept so that code importing these from score.js keeps working.
 export { engineOptions, parseIntOption, parsePositive, startEngine } from './args.js';
@@ -34,7 +35,7 @@ export const SCORE_HELP = `usage: logitkit score LOGITS.npy [MORE.npy ...] --lab
                       [--json] [--bins 15] [--topk 5] [--temperature T | --fit-temperature]
                       [--apply MAP.json] [--report FILE.html|FILE.md] [--confusion] [--intervals 200] [--seed 0]
                       [--multilabel] [--conformal MODEL.json]
-                      [--multilabel] [--no-stats]
+                      [--multilabel] [--no-stats] [--threshold 0.5]
                       [--backend wasm|js] [--threads N] [--debug]
 
 With --apply, the logits are first corrected by a map from 'logitkit fit' or 'logitkit shift'; the
@@ -54,6 +55,9 @@ ece, mce and reliability are of p(y = 1) against the label ("topLabel" keeps the
 (--labels T.npy, or --labels-key in a container; bool, uint8, int or float): per-label BCE, AUROC, F1,
 precision and recall at p >= 0.5 (z >= 0), micro/macro averages, subset accuracy, Hamming loss.
 With --input probs (or logprobs) the file holds each label's p (or ln p), scored from p itself.
+Average precision (PR-AUC, as sklearn's average_precision_score) is given per class, per label and
+macro ("classification.averagePrecision", "binary.averagePrecision", "multilabel.*.averagePrecision").
+${THRESHOLD_HELP}
 
 ${INPUT_HELP}`;
 
@@ -68,6 +72,7 @@ export async function scoreCommand(argv: string[]): Promise<number> {
     confusion: { type: 'boolean' },
     multilabel: { type: 'boolean' },
     'no-stats': { type: 'boolean' },
+    threshold: { type: 'string' },
     report: { type: 'string' },
     intervals: { type: 'string' },
     seed: { type: 'string' },
@@ -79,6 +84,7 @@ export async function scoreCommand(argv: string[]): Promise<number> {
     return 0;
   }
   if (values['no-stats'] && !values.json) throw new UsageError('--no-stats: applies to --json (it leaves the merge statistics out of it)');
+  const threshold = parseThreshold(values.threshold);
   if (values.multilabel) {
     if (values.conformal !== undefined) throw new UsageError('--conformal: not for --multilabel (conformal sets are for softmax classifiers)');
     checkMultilabelFlags(values);
@@ -86,7 +92,7 @@ export async function scoreCommand(argv: string[]): Promise<number> {
     const kind = reportKind(values.report);
     const blockBytes = values['block-mb'] !== undefined ? parseIntOption('block-mb', values['block-mb'], 1) << 20 : undefined;
     engineOptions(values);
-    return multilabelScore(values, shards, kind, blockBytes);
+    return multilabelScore({ ...values, threshold }, shards, kind, blockBytes);
   }
   const t0 = Date.now();
   const shards = shardsOf(positionals, values, 'score');
@@ -116,6 +122,10 @@ export async function scoreCommand(argv: string[]): Promise<number> {
     if (binary && fitT) throw new UsageError('--fit-temperature: not for a binary model (one logit per row); use --temperature T');
     if (binary && values.apply !== undefined) throw new UsageError('--apply: not for a binary model (one logit per row) yet; maps are fitted on softmax logits');
     if (binary && values.conformal !== undefined) throw new UsageError('--conformal: not for a binary model (one logit per row); calibrate the model on softmax logits');
+    if (threshold !== undefined && !binary) throw thresholdNotForSoftmax(src.classes);
+    // the bootstrap keeps one hit per row for the accuracy and the top-label ECE intervals alike
+    if (threshold !== undefined && threshold !== 0.5 && values.intervals !== undefined && intervals > 0) throw new UsageError('--threshold: --intervals are not computed at a threshold other than 0.5 yet; leave one of them out');
+    const kept = threshold !== undefined && threshold !== 0.5 ? 0 : intervals;
     lk = await startEngine(values, src.rows * src.classes * 4);
     const map = values.apply !== undefined ? loadMapFile(values.apply, src.classes) : null;
     const before = map ? new ScoreAccumulator(src.classes, { bins, topk }) : null;
@@ -131,7 +141,7 @@ export async function scoreCommand(argv: string[]): Promise<number> {
     src.onProgress = (done, total) => progress.update('scoring', done, total);
     const T = givenT ?? (fitT ? fit!.temperature : 1);
     const alt = T !== 1 ? 1 : fit ? fit.temperature : null;
-    const acc = new ScoreAccumulator(binary ? 2 : src.classes, { bins, topk, temperature: T, altTemperature: alt, groups: src.hasGroups, binary, intervals, seed });
+    const acc = new ScoreAccumulator(binary ? 2 : src.classes, { bins, topk, temperature: T, altTemperature: alt, groups: src.hasGroups, binary, intervals: kept, seed, ...(threshold !== undefined ? { threshold } : {}) });
     // The fingerprint is of the data as read; a map, if any, applies after it.
     const scored = new FingerprintingSource(src);
     // Issue 24: selective prediction always, conformal sets with --conformal (score-uncertainty.ts).

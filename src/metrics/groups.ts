@@ -105,13 +105,14 @@ export class GroupAccumulator {
   }
 
   /** Adds one row's figures to its group. */
-  add(id: number, nll: number, conf: number, y: number, pred: number, where: () => string): void {
+  /** `top`: the argmax whose confidence `conf` is, when the decision `pred` differs (binary --threshold). */
+  add(id: number, nll: number, conf: number, y: number, pred: number, where: () => string, top = pred): void {
     const g = this.of(id, where);
     const hit = pred === y ? 1 : 0;
     g.rows++;
     g.nllSum += nll;
     g.correct += hit;
-    g.reliability.add(conf, hit);
+    g.reliability.add(conf, top === y ? 1 : 0);
     g.predicted[pred] += 1;
     if (g.binary) g.binary[y * 2 + pred] += 1;
   }

@@ -7,12 +7,15 @@
  *   bce      mean over rows of −[t ln σ(z) + (1 − t) ln(1 − σ(z))], from the logit through the engine's
  *            bceWithLogits (stable log-sigmoid; SEMANTICS' bce rule), summed per label in float64;
  *   predicted positive ⇔ p ≥ ½ ⇔ z ≥ 0 (σ(0) = ½ exactly, so the boundary row counts as positive;
- *            a NaN logit is never predicted positive);
+ *            a NaN logit is never predicted positive); with a threshold t (--threshold), p ≥ t ⇔
+ *            z ≥ ln(t / (1 − t));
  *   precision = TP / (TP + FP), recall = TP / (TP + FN), f1 = 2TP / (2TP + FP + FN), each 0 when its
  *            denominator is 0 (scikit-learn's zero_division=0; the labels concerned are listed);
  *   auroc    the same streamed AUROC as the multiclass one (auroc.ts: bins of the float32 score p, pairs in
  *            one bin estimated from their positions), on p against t; null for a label without positives
- *            or without negatives.
+ *            or without negatives;
+ *   averagePrecision  sklearn's average_precision_score of p against t, from the same counts
+ *            (average-precision.ts); null for a label without positives.
  * Averages (scikit-learn's conventions): micro pools TP / FP / FN over all labels (and, for AUROC, the
  * pairs of every label's bins); macro is the unweighted mean over all labels (a label with no positives
  * contributes recall 0 and F1 0, precision 0 unless it was predicted), except AUROC, averaged over the
@@ -22,6 +25,7 @@
 import { LogitkitError } from '../errors.js';
 import { addAurocStats, AUROC_BINS, AUROC_MAX_CLASSES, AurocCounts, aurocStats, type AurocStats } from './auroc.js';
 import type { MetricsEngine } from './calibration.js';
+import { averagePrecisionReport, classAveragePrecision } from './average-precision.js';
 
 export const MULTILABEL_STATS_FORMAT = 'logitkit-multilabel-stats/1';
 
@@ -32,6 +36,8 @@ export interface MultilabelLabel {
   bce: number;
   /** null without positives or without negatives (and when AUROC is not kept: above 1024 labels). */
   auroc: number | null;
+  /** Average precision (average-precision.ts); null without positives (and when AUROC is not kept). */
+  averagePrecision: number | null;
   f1: number;
   precision: number;
   recall: number;
@@ -46,18 +52,21 @@ export interface MultilabelReport {
   rows: number;
   labels: number;
   perLabel: MultilabelLabel[];
-  micro: { precision: number; recall: number; f1: number; auroc: number | null };
-  macro: { precision: number; recall: number; f1: number; bce: number; auroc: number | null };
+  micro: { precision: number; recall: number; f1: number; auroc: number | null; averagePrecision: number | null };
+  /** averagePrecision: the mean over the labels with positives. */
+  macro: { precision: number; recall: number; f1: number; bce: number; auroc: number | null; averagePrecision: number | null };
   subsetAccuracy: number;
   hammingLoss: number;
-  /** The decision rule of F1 / precision / recall, in words. */
-  threshold: 'p >= 0.5 (z >= 0)';
+  /** The decision rule of F1 / precision / recall, in words ('p >= 0.5 (z >= 0)' by default). */
+  threshold: string;
   /** Labels whose precision (never predicted) or recall (no positives) was 0/0, reported as 0. */
   zeroDivision: { precision: number[]; recall: number[] };
   /** Rows with a NaN logit: BCE and AUROC are NaN then. */
   nanRows: number;
   /** auroc.ts's worst-case bound on |binned − exact| over the labels (NaN without AUROC). */
   aurocErrorBound: number;
+  /** average-precision.ts's worst-case bound on |binned − exact| over the labels (NaN without it). */
+  averagePrecisionErrorBound: number;
   labelNames?: string[];
 }
 
@@ -77,6 +86,8 @@ export interface MultilabelStats {
   support: number[];
   subsetCorrect: number;
   nanRows: number;
+  /** The decision threshold on p (absent: 0.5). */
+  threshold?: number;
   auroc?: AurocStats;
 }
 
@@ -109,10 +120,17 @@ export class MultilabelAccumulator {
   nanRows = 0;
   /** null above AUROC_MAX_CLASSES labels, or merged from statistics without it. */
   auroc: AurocCounts | null;
+  /** A label is predicted when p ≥ threshold (z ≥ cut = its logit). */
+  readonly threshold: number;
+  private readonly cut: number;
   private tf = new Float32Array(0);
 
-  constructor(labels: number) {
+  constructor(labels: number, options: { threshold?: number } = {}) {
     if (!Number.isInteger(labels) || labels < 1) throw new LogitkitError('shape_mismatch', `labels = ${labels}, expected an integer >= 1`, 'labels');
+    const t = options.threshold ?? 0.5;
+    if (!(typeof t === 'number' && t > 0 && t < 1)) throw new LogitkitError('invalid_argument', `threshold = ${String(t)}, expected a number in (0, 1)`, 'options.threshold');
+    this.threshold = t;
+    this.cut = Math.log(t / (1 - t));
     this.labels = labels;
     this.bceSum = new Float64Array(labels);
     this.tp = new Float64Array(labels);
@@ -152,7 +170,7 @@ export class MultilabelAccumulator {
         const zk = z[o + k];
         if (zk !== zk) nan = true;
         this.bceSum[k] += l[o + k];
-        if (!this.tally(k, zk >= 0, t[o + k] === 1)) allRight = 0;
+        if (!this.tally(k, zk >= this.cut, t[o + k] === 1)) allRight = 0;
       }
       this.subsetCorrect += allRight;
       if (nan) this.nanRows++;
@@ -193,7 +211,7 @@ export class MultilabelAccumulator {
         const pos = t[o + k] === 1;
         // ln(1 − p): from a log-probability through expm1, which keeps the digits when p is near 1
         this.bceSum[k] += pos ? -(log ? v : Math.log(pk)) : -(log ? Math.log(-Math.expm1(v)) : Math.log1p(-pk));
-        if (!this.tally(k, pk >= 0.5, pos)) allRight = 0;
+        if (!this.tally(k, pk >= this.threshold, pos)) allRight = 0;
       }
       this.subsetCorrect += allRight;
     }
@@ -203,6 +221,7 @@ export class MultilabelAccumulator {
 
   merge(o: MultilabelAccumulator): this {
     if (o.labels !== this.labels) throw new LogitkitError('shape_mismatch', `cannot merge: labels differ (${this.labels} vs ${o.labels})`, 'labels');
+    if (o.threshold !== this.threshold) throw new LogitkitError('shape_mismatch', `cannot merge: thresholds differ (${this.threshold} vs ${o.threshold})`, 'threshold');
     this.rows += o.rows;
     for (let k = 0; k < this.labels; k++) {
       this.bceSum[k] += o.bceSum[k];
@@ -223,6 +242,8 @@ export class MultilabelAccumulator {
     const n = this.rows;
     const ratio = (a: number, b: number) => (b > 0 ? a / b : 0);
     const aur = this.auroc ? this.auroc.report(this.support) : null;
+    const ap = this.auroc ? averagePrecisionReport(this.auroc) : null;
+    const pooled = this.pooled();
     const perLabel: MultilabelLabel[] = [];
     const never: number[] = [];
     const noPos: number[] = [];
@@ -246,6 +267,7 @@ export class MultilabelAccumulator {
         label: k,
         bce: this.bceSum[k] / n,
         auroc: aur ? aur.perClass[k] : null,
+        averagePrecision: ap ? ap.perClass[k] : null,
         f1: ratio(2 * tp, 2 * tp + fp + fn),
         precision: ratio(tp, tp + fp),
         recall: ratio(tp, tp + fn),
@@ -264,26 +286,44 @@ export class MultilabelAccumulator {
       rows: n,
       labels: C,
       perLabel,
-      micro: { precision: ratio(TP, TP + FP), recall: ratio(TP, TP + FN), f1: ratio(2 * TP, 2 * TP + FP + FN), auroc: this.microAuroc() },
-      macro: { precision: sp / C, recall: sr / C, f1: sf / C, bce: sb / C, auroc: !aur ? null : Number.isNaN(aur.errorBound) ? NaN : Number.isNaN(aur.macro) ? null : aur.macro },
+      micro: { precision: ratio(TP, TP + FP), recall: ratio(TP, TP + FN), f1: ratio(2 * TP, 2 * TP + FP + FN), auroc: this.microAuroc(pooled), averagePrecision: this.microAveragePrecision(pooled) },
+      macro: { precision: sp / C, recall: sr / C, f1: sf / C, bce: sb / C, auroc: !aur ? null : Number.isNaN(aur.errorBound) ? NaN : Number.isNaN(aur.macro) ? null : aur.macro,
+        averagePrecision: !ap ? null : Number.isNaN(ap.errorBound) ? NaN : Number.isNaN(ap.macro) ? null : ap.macro },
       subsetAccuracy: this.subsetCorrect / n,
       hammingLoss: cells > 0 ? (FP + FN) / cells : NaN,
-      threshold: 'p >= 0.5 (z >= 0)',
+      threshold: this.threshold === 0.5 ? 'p >= 0.5 (z >= 0)' : `p >= ${this.threshold} (z >= ${this.cut})`,
       zeroDivision: { precision: never, recall: noPos },
       nanRows: this.nanRows,
       aurocErrorBound: aur ? aur.errorBound : NaN,
+      averagePrecisionErrorBound: ap ? ap.errorBound : NaN,
     };
     if (names) out.labelNames = [...names];
     return out;
   }
 
   /** AUROC of all (row, label) cells pooled (scikit-learn's average='micro'): every label's bins added up. */
-  private microAuroc(): number | null {
+  private microAuroc(pooled: AurocCounts | null): number | null {
+    if (!pooled) return null;
+    if (pooled.nanRows > 0) return NaN;
+    const r = pooled.classAuroc(0);
+    return r === null ? null : r.auroc;
+  }
+
+  /** Average precision of all (row, label) cells pooled (scikit-learn's average='micro'). */
+  private microAveragePrecision(pooled: AurocCounts | null): number | null {
+    if (!pooled) return null;
+    if (pooled.nanRows > 0) return NaN;
+    const r = classAveragePrecision(pooled, 0);
+    return r === null ? null : r.ap;
+  }
+
+  /** Every label's bins pooled into one column (micro averages); null without AUROC counts. */
+  private pooled(): AurocCounts | null {
     const a = this.auroc;
     if (!a) return null;
-    if (a.nanRows > 0) return NaN;
-    // every label's bins pooled into one class: the same pair count as a per-class AUROC
     const pooled = new AurocCounts(1);
+    pooled.nanRows = a.nanRows;
+    if (a.nanRows > 0) return pooled;
     for (let k = 0; k < this.labels; k++) {
       for (let b = 0; b < AUROC_BINS; b++) {
         const i = k * AUROC_BINS + b;
@@ -294,8 +334,7 @@ export class MultilabelAccumulator {
         pooled.addCount(b, p, n, q.pos, q.neg);
       }
     }
-    const r = pooled.classAuroc(0);
-    return r === null ? null : r.auroc;
+    return pooled;
   }
 
   toStats(): MultilabelStats {
@@ -310,6 +349,7 @@ export class MultilabelAccumulator {
       support: Array.from(this.support),
       subsetCorrect: this.subsetCorrect,
       nanRows: this.nanRows,
+      ...(this.threshold !== 0.5 ? { threshold: this.threshold } : {}),
       ...(this.auroc ? { auroc: aurocStats(this.auroc) } : {}),
     };
   }
@@ -323,7 +363,8 @@ export class MultilabelAccumulator {
     if (!Number.isSafeInteger(o.labels) || o.labels < 1) bad('stats.labels must be a positive integer');
     if (!Number.isSafeInteger(o.rows) || o.rows < 0) bad('stats.rows must be an integer >= 0');
     const C = o.labels;
-    const acc = new MultilabelAccumulator(C);
+    if (o.threshold !== undefined && !(typeof o.threshold === 'number' && o.threshold > 0 && o.threshold < 1)) bad('stats.threshold must be a number in (0, 1)');
+    const acc = new MultilabelAccumulator(C, { threshold: o.threshold ?? 0.5 });
     const arr = (key: 'bceSum' | 'tp' | 'fp' | 'fn' | 'support', counts: boolean): number[] => {
       const v = o[key];
       if (!Array.isArray(v) || v.length !== C) bad(`stats.${key} must be an array of ${C}`);

@@ -27,6 +27,7 @@ import { checkBins, checkLabelBlock, ReliabilityBins, type MetricsEngine, type R
 import { classificationReport, ConfusionCounts, type ClassificationReport } from './classification.js';
 import { binnedErrors, ClasswiseBins, FINE_BINS, FineConfidenceBins } from './calibration-errors.js';
 import { BootstrapSums, type Intervals } from './bootstrap.js';
+import { averagePrecisionReport, type AveragePrecisionReport } from './average-precision.js';
 import { addAurocStats, AUROC_MAX_CLASSES, AurocCounts, type AurocEngine, aurocStats, type AurocReport, type AurocStats } from './auroc.js';
 import { GroupAccumulator, GroupSums, type GroupReport } from './groups.js';
 
@@ -49,6 +50,12 @@ export interface ScoreOptions {
    * against the label.
    */
   binary?: boolean;
+  /**
+   * Binary models only: predict class 1 when p(y = 1) > threshold, i.e. z / T > ln(t / (1 − t)) (default
+   * ½: z > 0, argmax's rule). Decides accuracy, the per-class and decision figures, the confusion
+   * matrix and the groups' rates; the top-label calibration stays that of max(p, 1 − p).
+   */
+  threshold?: number;
   /** Poisson-bootstrap replicates for 90% intervals of accuracy, NLL and ECE (bootstrap.ts); 0 = none (default). */
   intervals?: number;
   /** Seed of the bootstrap weights (default 0). */
@@ -63,6 +70,10 @@ export interface BinarySummary {
   accuracy: number;
   /** AUROC of p against y (auroc.ts); null without both labels. */
   auroc: number | null;
+  /** Average precision of p(y = 1) against y (average-precision.ts); null without positives. */
+  averagePrecision: number | null;
+  /** The decision threshold on p(y = 1) of accuracy, F1, precision, recall and the confusion matrix. */
+  threshold: number;
   /** Equal-width ECE of p against y (not of the top-label confidence), the same bins; and its MCE. */
   ece: number;
   mce: number;
@@ -117,6 +128,8 @@ export interface ScoreSummary {
   confusion: ConfusionCounts | null;
   /** One-vs-rest AUROC (auroc.ts); null above AUROC_MAX_CLASSES (1024) or merged from shards without it. */
   auroc: AurocReport | null;
+  /** One-vs-rest average precision (average-precision.ts), from the AUROC counts: null when they are. */
+  averagePrecision: AveragePrecisionReport | null;
   /** Present for a binary (sigmoid) model. */
   binary?: BinarySummary;
   /** 90% Poisson-bootstrap intervals, when kept (options.intervals > 0). */
@@ -134,6 +147,12 @@ export interface ScoreSummary {
    * (sklearn.calibration.calibration_curve's reading; issue 22 item 3).
    */
   topLabel?: { ece: number; mce: number; reliability: Reliability };
+}
+
+/** A threshold read from statistics: a number in (0, 1), else invalid_argument naming the file. */
+function checkThreshold(t: unknown, name: string): number {
+  if (typeof t !== 'number' || !(t > 0 && t < 1)) throw new LogitkitError('invalid_argument', `${name}: stats.binary.threshold must be a number in (0, 1)`, name);
+  return t;
 }
 
 /** JSON-safe numbers: non-finite values become strings so sums survive a round trip. */
@@ -176,7 +195,7 @@ export interface ScoreStats {
   /** Bootstrap sums per replicate (bootstrap.ts), when kept; the bins flat as [replicate · bins + bin]. */
   intervals?: { replicates: number; seed: number; nanRows: number; weight: number[]; correct: number[]; nll: JsonNum[]; binWeight: number[]; binConf: JsonNum[]; binCorrect: number[] };
   /** Binary (sigmoid) model: Σ BCE and the bins of p against the label. */
-  binary?: { bceSum: JsonNum; binCount: number[]; binConf: JsonNum[]; binCorrect: number[]; binNaN: number };
+  binary?: { threshold?: number; bceSum: JsonNum; binCount: number[]; binConf: JsonNum[]; binCorrect: number[]; binNaN: number };
   alt: null | { temperature: number; nllSum: JsonNum; binCount: number[]; binConf: JsonNum[]; binCorrect: number[]; binNaN: number };
 }
 
@@ -236,6 +255,9 @@ export class ScoreAccumulator {
   readonly bins: number;
   readonly k: number;
   readonly temperature: number;
+  /** Binary models: the decision threshold on p(y = 1) (ScoreOptions.threshold), and its logit. */
+  readonly threshold: number;
+  private readonly cut: number;
   readonly altTemperature: number | null;
 
   rows = 0;
@@ -294,6 +316,14 @@ export class ScoreAccumulator {
     if (this.binary && classes !== 2) throw new LogitkitError('shape_mismatch', `a binary model has 2 classes, not ${classes}`, 'classes');
     this.positiveBins = this.binary ? new ReliabilityBins(this.bins) : null;
     const reps = options.intervals ?? 0;
+    // issue 22: --threshold (binary decisions)
+    const th = options.threshold ?? 0.5;
+    if (!(th > 0 && th < 1)) throw new LogitkitError('invalid_argument', `threshold = ${th}, expected a number in (0, 1)`, 'options.threshold');
+    if (th !== 0.5 && !this.binary) throw new LogitkitError('invalid_argument', 'a threshold applies to binary models (one logit per row); a softmax model predicts its argmax', 'options.threshold');
+    // the bootstrap keeps one hit per row for both the accuracy and the top-label ECE intervals
+    if (th !== 0.5 && reps > 0) throw new LogitkitError('invalid_argument', 'intervals are not computed with a threshold other than 0.5 yet', 'options.intervals');
+    this.threshold = th;
+    this.cut = Math.log(th / (1 - th));
     this.boot = reps === 0 ? null : new BootstrapSums(reps, this.bins, options.seed ?? 0);
     this.support = new Float64Array(classes);
     this.classCorrect = new Float64Array(classes);
@@ -364,6 +394,9 @@ export class ScoreAccumulator {
     const p = lk.softmax(x, C, { temperature: T, out: this.p.subarray(0, n) });
     const lp = lk.logSoftmax(x, C, { temperature: T, out: this.lp.subarray(0, n) });
     const pred = lk.argmax(x, C);
+    // binary --threshold: class 1 when z / T > ln(t / (1 − t)); at ½ that is argmax's z > 0 (and, as
+    // argmax counts NaN as the maximum, a NaN z is class 1 at any threshold)
+    const decided = this.binary && this.threshold !== 0.5 ? pred.map((_, r) => (x[2 * r + 1] / T <= this.cut ? 0 : 1)) : pred;
     const k = this.k;
     const top = k === 1 ? null : lk.topk(x, C, k).indices;
     const probSum = this.probSum;
@@ -381,13 +414,15 @@ export class ScoreAccumulator {
       const o = r * C;
       const y = labels[r];
       const c = pred[r];
+      const d = decided[r]; // the decision: c but under binary --threshold
       nll -= lp[o + y];
       const hit = c === y ? 1 : 0;
-      this.correct += hit;
-      this.classCorrect[y] += hit;
+      const right = d === y ? 1 : 0;
+      this.correct += right;
+      this.classCorrect[y] += right;
       this.support[y] += 1;
-      this.predicted[c] += 1;
-      this.confusion?.add(y, c);
+      this.predicted[d] += 1;
+      this.confusion?.add(y, d);
       if (top) {
         for (let j = 0; j < k; j++) {
           if (top[r * k + j] === y) {
@@ -404,7 +439,7 @@ export class ScoreAccumulator {
       }
       this.fine?.add(p[o + c], hit);
       this.classwise?.addRow(p, o, y);
-      if (this.groups) this.groups.add(groups![r], -lp[o + y], p[o + c], y, c, () => where(r));
+      if (this.groups) this.groups.add(groups![r], -lp[o + y], p[o + c], y, d, () => where(r), c);
       let sq = 0;
       let h = 0;
       for (let j = 0; j < C; j++) {
@@ -492,6 +527,7 @@ export class ScoreAccumulator {
     same('temperature', this.temperature, o.temperature);
     same('altTemperature', this.altTemperature, o.altTemperature);
     same('binary', this.binary, o.binary);
+    same('threshold', this.threshold, o.threshold);
     same('intervals', this.boot?.replicates ?? 0, o.boot?.replicates ?? 0);
     if (this.boot && o.boot) this.boot.merge(o.boot);
     if (this.binary) {
@@ -572,12 +608,13 @@ export class ScoreAccumulator {
       classification: classificationReport(this.classCorrect, this.predicted, this.support),
       confusion: this.confusion,
       auroc: this.auroc ? this.auroc.report(this.support) : null,
+      averagePrecision: this.auroc ? averagePrecisionReport(this.auroc) : null,
     };
     if (this.boot) out.intervals = this.boot.result();
     if (this.binary) {
       const pr = this.positiveBins!.result();
       // Two classes: each row's Σ_j (p_j − δ_jy)² is 2 (p − y)², so sklearn's Brier is half of it.
-      out.binary = { bce: this.bceSum / n, accuracy: out.accuracy, auroc: out.auroc ? out.auroc.perClass[1] : null, ece: pr.ece, mce: pr.mce, reliability: pr, brier: this.brierSum / n / 2 };
+      out.binary = { bce: this.bceSum / n, accuracy: out.accuracy, auroc: out.auroc ? out.auroc.perClass[1] : null, averagePrecision: out.averagePrecision ? out.averagePrecision.perClass[1] : null, threshold: this.threshold, ece: pr.ece, mce: pr.mce, reliability: pr, brier: this.brierSum / n / 2 };
       out.topLabel = { ece: rel.ece, mce: rel.mce, reliability: rel };
       out.ece = pr.ece;
       out.mce = pr.mce;
@@ -656,6 +693,7 @@ export class ScoreAccumulator {
       ...(this.binary
         ? {
             binary: {
+              ...(this.threshold !== 0.5 ? { threshold: this.threshold } : {}),
               bceSum: enc(this.bceSum),
               binCount: Array.from(this.positiveBins!.count),
               binConf: encArr(this.positiveBins!.confSum),
@@ -690,6 +728,7 @@ export class ScoreAccumulator {
       return v.map(dec);
     };
     const acc = new ScoreAccumulator(C, { bins: M, topk: o.k, temperature: o.temperature, altTemperature: o.alt ? o.alt.temperature : null, groups: o.groups !== undefined, binary: o.binary !== undefined,
+      ...(o.binary?.threshold !== undefined ? { threshold: checkThreshold(o.binary.threshold, name) } : {}),
       ...(o.intervals !== undefined ? { intervals: checkReplicates(o.intervals?.replicates, name), seed: o.intervals.seed } : {}),
     });
     if (o.intervals !== undefined) {

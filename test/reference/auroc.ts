@@ -22,3 +22,29 @@ export function exactAuroc(scores: ArrayLike<number>, positive: ArrayLike<boolea
   if (P === 0 || N === 0) return null;
   return (rankSum - (P * (P + 1)) / 2) / (P * N);
 }
+
+/**
+ * Exact average precision as sklearn.metrics.average_precision_score: over the distinct scores from
+ * the top, Σ (R_n − R_{n−1}) P_n, tied scores entering together; null without positives.
+ */
+export function exactAveragePrecision(scores: ArrayLike<number>, positive: ArrayLike<boolean | number>): number | null {
+  const n = scores.length;
+  const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => scores[b] - scores[a]);
+  let P = 0;
+  for (let i = 0; i < n; i++) if (positive[i]) P++;
+  if (P === 0) return null;
+  let tp = 0;
+  let fp = 0;
+  let ap = 0;
+  for (let i = 0; i < n; ) {
+    let dtp = 0;
+    const t = scores[order[i]];
+    for (; i < n && scores[order[i]] === t; i++) {
+      if (positive[order[i]]) dtp++;
+      else fp++;
+    }
+    tp += dtp;
+    ap += (dtp / P) * (tp / (tp + fp));
+  }
+  return ap;
+}
