@@ -195,6 +195,18 @@ export class AurocHistogram {
     return this.#b.aurocCounts(p, rows, K, new Uint32Array(a.buffer, a.byteOffset, a.length));
   }
 
+  /**
+   * The cells in place (where the backend keeps them: for 'wasm' a view of wasm memory, valid until the
+   * next call on this engine, which may grow the memory). Read-only by contract: 2 Uint32 per class and
+   * bin, the rows and the sum of their positions, at 2 · (class · AUROC_BINS + bin).
+   */
+  view(): Uint32Array {
+    const cells = this.#cells;
+    if (!cells) fail('invalid_argument', 'this AUROC histogram was taken', 'histogram');
+    const a = cells.array;
+    return new Uint32Array(a.buffer, a.byteOffset, a.length);
+  }
+
   /** The cells (a copy outside the engine's memory) and the end of this histogram: its memory is freed. */
   take(): Uint32Array {
     this.#live();

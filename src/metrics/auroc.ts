@@ -167,6 +167,15 @@ export class AurocCounts {
     this.cellsNow = c;
   }
 
+  /**
+   * The counts to read: the engine histogram's own cells while it holds them all (no copy: at 1000
+   * classes a copy would double the 131 MB), else these. Valid until the next engine call.
+   */
+  private get readCells(): Uint32Array | Float64Array {
+    if (this.core && this.cellsNow === null) return this.core.view();
+    return this.cells;
+  }
+
   /** Moves the engine histogram's counts into these. */
   private flush(): void {
     const core = this.core;
@@ -176,7 +185,7 @@ export class AurocCounts {
     const got = core.take();
     if (this.cellsNow === null) {
       this.cellsNow = got;
-      this.counted = rows;
+      this.reserve(rows);
       return;
     }
     this.reserve(rows);
@@ -326,9 +335,10 @@ export class AurocCounts {
 
   merge(o: AurocCounts): void {
     if (o.classes !== this.classes) throw new Error(`AurocCounts.merge: ${o.classes} classes, expected ${this.classes}`);
-    const from = o.cells; // o's engine counts first, then its reserve
-    this.reserve(o.counted);
+    void this.cells; // this one's engine counts in first, so that `counted` covers them
+    this.reserve(o.counted + (o.core?.rows ?? 0));
     const to = this.cells;
+    const from = o.readCells;
     for (let i = 0; i < 2 * this.size; i++) to[i] += from[i];
     for (let j = 0; j < o.posPages.length; j++) {
       const src = o.posPages[j];
@@ -345,7 +355,7 @@ export class AurocCounts {
     // one pass over the bins, no callback per bin (one made the report of 1000 classes 3–10× slower);
     // multi-label's micro average pools its labels into a one-class AurocCounts and comes here too
     const o = k * AUROC_BINS;
-    const cells = this.cells;
+    const cells = this.readCells;
     let below = 0;
     let pairs = 0;
     let err = 0;
@@ -411,7 +421,7 @@ export class AurocCounts {
       bytes[n++] = v;
     };
     let last = -1;
-    const cells = this.cells;
+    const cells = this.readCells;
     for (let i = 0; i < this.size; i++) {
       if (cells[2 * i] === 0) continue;
       const p = this.pos(i);
