@@ -24,6 +24,7 @@ import { BINS_KEYS, binOf, checkBins, checkClasses, checkLabels, checkOptionKeys
 import { arraySource, type BlockSource } from '../io/stream.js';
 import type { BootstrapEngine } from './bootstrap.js';
 import type { AurocEngine } from './auroc.js';
+import type { RowScoreAccumulator, RowScoreOptions } from '../accumulators.js';
 
 /** The part of the public Engine that metrics use (the real Engine satisfies it structurally). */
 export interface MetricsEngine {
@@ -38,6 +39,8 @@ export interface MetricsEngine {
   bootstrapAccumulator?: BootstrapEngine['bootstrapAccumulator'];
   /** AUROC (score) only. */
   aurocHistogram?: AurocEngine['aurocHistogram'];
+  /** ScoreAccumulator only: the per-row and per-element sums of a block. */
+  rowScoreAccumulator?(options: RowScoreOptions): RowScoreAccumulator;
 }
 
 export const DEFAULT_BINS = 15;

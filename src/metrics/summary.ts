@@ -23,6 +23,7 @@
  */
 import { LogitkitError } from '../errors.js';
 import type { BlockSource } from '../io/stream.js';
+import type { RowScoreAccumulator } from '../accumulators.js';
 import { checkBins, checkLabelBlock, ReliabilityBins, type MetricsEngine, type Reliability } from './calibration.js';
 import { classificationReport, ConfusionCounts, type ClassificationReport } from './classification.js';
 import { binnedErrors, ClasswiseBins, FINE_BINS, FineConfidenceBins } from './calibration-errors.js';
@@ -272,6 +273,13 @@ export class ScoreAccumulator {
 
   private p = new Float32Array(0);
   private lp = new Float32Array(0);
+  /** The engine's sums of the rows added since the last sync() (not in the fields above yet). */
+  private core: RowScoreAccumulator | null = null;
+  /**
+   * Called after each block with every row's confidence p_pred (at this accumulator's temperature)
+   * and hit (0/1), valid until the next block: selective prediction takes them from here.
+   */
+  onRows: ((conf: Float32Array, hit: Uint8Array, rows: number) => void) | null = null;
 
   constructor(classes: number, options: ScoreOptions = {}) {
     if (!Number.isInteger(classes) || classes < 1) throw new LogitkitError('shape_mismatch', `classes = ${classes}, expected an integer >= 1`, 'classes');
@@ -364,64 +372,25 @@ export class ScoreAccumulator {
     const p = lk.softmax(x, C, { temperature: T, out: this.p.subarray(0, n) });
     const lp = lk.logSoftmax(x, C, { temperature: T, out: this.lp.subarray(0, n) });
     const pred = lk.argmax(x, C);
-    const k = this.k;
-    const top = k === 1 ? null : lk.topk(x, C, k).indices;
-    const probSum = this.probSum;
-    const logitSum = this.logitSum;
     const boot = this.boot;
-    if (boot && this.bootHit.length < R) {
+    if (this.bootHit.length < R) {
       this.bootHit = new Uint8Array(R);
       this.bootNll = new Float64Array(R);
       this.bootConf = new Float32Array(R);
     }
-    let nll = 0;
-    let brier = 0;
-    let ent = 0;
-    for (let r = 0; r < R; r++) {
-      const o = r * C;
-      const y = labels[r];
-      const c = pred[r];
-      nll -= lp[o + y];
-      const hit = c === y ? 1 : 0;
-      this.correct += hit;
-      this.classCorrect[y] += hit;
-      this.support[y] += 1;
-      this.predicted[c] += 1;
-      this.confusion?.add(y, c);
-      if (top) {
-        for (let j = 0; j < k; j++) {
-          if (top[r * k + j] === y) {
-            this.topkCorrect++;
-            break;
-          }
-        }
-      } else this.topkCorrect += hit;
-      this.reliability.add(p[o + c], hit);
-      if (boot) {
-        this.bootHit[r] = hit;
-        this.bootNll[r] = -lp[o + y];
-        this.bootConf[r] = p[o + c];
-      }
-      this.fine?.add(p[o + c], hit);
-      this.classwise?.addRow(p, o, y);
-      if (this.groups) this.groups.add(groups![r], -lp[o + y], p[o + c], y, c, () => where(r));
-      let sq = 0;
-      let h = 0;
-      for (let j = 0; j < C; j++) {
-        const pj = p[o + j];
-        const lpj = lp[o + j];
-        sq += pj * pj;
-        if (lpj !== -Infinity) h -= pj * lpj; // 0·log 0 = 0
-        probSum[j] += pj;
-        logitSum[j] += x[o + j];
-      }
-      brier += sq - 2 * p[o + y] + 1;
-      ent += h;
-    }
-    this.nllSum += nll;
-    this.brierSum += brier;
-    this.entropySum += ent;
+    // Every per-row and per-element sum in one engine pass (wasm: assembly/kernels/score.ts scoreRows);
+    // its state is added into these fields by sync(), before anything reads them.
+    if (!lk.rowScoreAccumulator) throw new LogitkitError('invalid_argument', 'the engine has no rowScoreAccumulator', 'lk');
+    this.core ??= lk.rowScoreAccumulator({ classes: C, bins: this.bins, topk: this.k });
+    const { hit, nll, conf } = this.core.add(
+      { x, p, lp, labels, pred },
+      { hit: this.bootHit.subarray(0, R), nll: this.bootNll.subarray(0, R), conf: this.bootConf.subarray(0, R) },
+    );
+    const confusion = this.confusion;
+    if (confusion) for (let r = 0; r < R; r++) confusion.add(labels[r], pred[r]);
+    if (this.groups) for (let r = 0; r < R; r++) this.groups.add(groups![r], nll[r], conf[r], labels[r], pred[r], () => where(r));
     this.rows += R;
+    if (this.onRows) this.onRows(conf, hit, R);
     if (this.auroc) {
       if (!lk.aurocHistogram) throw new LogitkitError('invalid_argument', 'the engine has no aurocHistogram', 'lk');
       // Ranking p itself keeps its exact ties (a 1/32 grid was off by 1.2e-4 through softmax(ln p));
@@ -481,8 +450,49 @@ export class ScoreAccumulator {
     return x2;
   }
 
+  /** Moves the engine's sums into the fields (and frees its state). */
+  private sync(): void {
+    const core = this.core;
+    if (!core) return;
+    this.core = null;
+    const s = core.take();
+    const add = (to: Float64Array, from: Float64Array) => {
+      for (let i = 0; i < to.length; i++) to[i] += from[i];
+    };
+    this.nllSum += s.nllSum;
+    this.correct += s.correct;
+    this.topkCorrect += s.topkCorrect;
+    this.brierSum += s.brierSum;
+    this.entropySum += s.entropySum;
+    const rel = this.reliability;
+    add(rel.count, s.binCount);
+    add(rel.confSum, s.binConf);
+    add(rel.correctSum, s.binCorrect);
+    rel.nanRows += s.nanRows;
+    if (this.fine) {
+      add(this.fine.count, s.fineCount);
+      add(this.fine.confSum, s.fineConf);
+      add(this.fine.correctSum, s.fineCorrect);
+      this.fine.nanRows += s.nanRows;
+    }
+    add(this.support, s.support);
+    add(this.classCorrect, s.classCorrect);
+    add(this.predicted, s.predicted);
+    add(this.probSum, s.probSum);
+    add(this.logitSum, s.logitSum);
+    if (this.classwise) {
+      add(this.classwise.count, s.classwiseCount);
+      add(this.classwise.probSum, s.classwiseProb);
+      add(this.classwise.positives, s.classwisePositives);
+      this.classwise.rows += s.rows;
+      this.classwise.nanRows += s.classwiseNanRows;
+    }
+  }
+
   /** Adds another accumulator's sums (same classes, bins, k and temperatures). */
   merge(o: ScoreAccumulator): this {
+    this.sync();
+    o.sync();
     const same = (what: string, a: unknown, b: unknown) => {
       if (a !== b) throw new LogitkitError('shape_mismatch', `cannot merge: ${what} differ (${String(a)} vs ${String(b)})`, what);
     };
@@ -530,6 +540,7 @@ export class ScoreAccumulator {
   }
 
   summary(): ScoreSummary {
+    this.sync();
     const n = this.rows;
     const rel = this.reliability.result();
     const nll = this.nllSum / n;
@@ -593,6 +604,7 @@ export class ScoreAccumulator {
   }
 
   toStats(): ScoreStats {
+    this.sync();
     const r = this.reliability;
     const a = this.altReliability;
     return {
