@@ -58,10 +58,13 @@ export function riskCoverageFrom(confidence: ArrayLike<number>, wrong: ArrayLike
   while (top > 0 && all[top - 1] !== all[top - 1]) top--;
   let badTop = wrongCount;
   while (badTop > 0 && bad[badTop - 1] !== bad[badTop - 1]) badTop--;
-  const coverage: number[] = [];
-  const risk: number[] = [];
-  const generalized: number[] = [];
-  const conf: number[] = [];
+  // At most one point per row and the NaN point: typed arrays filled in place (score keeps millions
+  // of rows, and growing four JS arrays point by point cost more than both sorts).
+  const coverage = new Float64Array(top + 1);
+  const risk = new Float64Array(top + 1);
+  const generalized = new Float64Array(top + 1);
+  const conf = new Float64Array(top + 1);
+  let points = 0;
   let covered = 0;
   let errors = 0;
   let aurc = 0;
@@ -74,10 +77,10 @@ export function riskCoverageFrom(confidence: ArrayLike<number>, wrong: ArrayLike
     aurc += (cov - prev) * r;
     augrc += (cov - prev) * g;
     prev = cov;
-    coverage.push(cov);
-    risk.push(r);
-    generalized.push(g);
-    conf.push(c);
+    coverage[points] = cov;
+    risk[points] = r;
+    generalized[points] = g;
+    conf[points++] = c;
   };
   for (let i = top - 1, j = badTop - 1; i >= 0; ) {
     const c = all[i]!;
@@ -94,14 +97,16 @@ export function riskCoverageFrom(confidence: ArrayLike<number>, wrong: ArrayLike
   const optimal = overall === 1 ? 1 : overall + (1 - overall) * Math.log(1 - overall);
   const riskAtCoverage = {} as Record<CoverageLevel, number>;
   for (const level of RISK_COVERAGE_LEVELS) {
-    const at = coverage.findIndex((v) => v >= Number(level));
-    riskAtCoverage[level] = at < 0 ? NaN : risk[at]!;
+    const L = Number(level);
+    let at = 0;
+    while (at < points && !(coverage[at]! >= L)) at++;
+    riskAtCoverage[level] = at === points ? NaN : risk[at]!;
   }
   return {
-    coverage: Float64Array.from(coverage),
-    risk: Float64Array.from(risk),
-    generalizedRisk: Float64Array.from(generalized),
-    confidence: Float64Array.from(conf),
+    coverage: coverage.slice(0, points),
+    risk: risk.slice(0, points),
+    generalizedRisk: generalized.slice(0, points),
+    confidence: conf.slice(0, points),
     aurc: n === 0 ? NaN : aurc,
     eaurc: n === 0 ? NaN : aurc - optimal,
     augrc: n === 0 ? NaN : augrc,
