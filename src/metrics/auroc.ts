@@ -93,23 +93,35 @@ export interface AurocReport {
 // Base64 by hand: metrics reach browser bundles, where Buffer does not exist.
 const B64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
 
+const B64_CODES = Uint8Array.from(B64, (c) => c.charCodeAt(0));
+
 /**
- * Base64 of bytes[0, n), built in a byte buffer and turned into a string in chunks: appending 4-char
- * pieces to a string made a rope of millions of pieces at 100+ classes (tens of MiB of peak memory).
+ * Base64 of bytes[0, n), built in a byte buffer and decoded to a string at once (ASCII, so UTF-8
+ * decoding is the identity): appending 4-char pieces made a rope of millions of pieces at 100+
+ * classes, and String.fromCharCode over chunks with a charCodeAt per character took 0.5 s of a
+ * 3 s score at 1000 classes (5× the table and TextDecoder here).
  */
 function toBase64(bytes: Uint8Array, n: number): string {
   const out = new Uint8Array(Math.ceil(n / 3) * 4);
+  const T = B64_CODES;
+  const full = n - (n % 3);
   let o = 0;
-  for (let i = 0; i < n; i += 3) {
-    const v = (bytes[i] << 16) | ((i + 1 < n ? bytes[i + 1] : 0) << 8) | (i + 2 < n ? bytes[i + 2] : 0);
-    out[o++] = B64.charCodeAt(v >>> 18);
-    out[o++] = B64.charCodeAt((v >>> 12) & 63);
-    out[o++] = i + 1 < n ? B64.charCodeAt((v >>> 6) & 63) : 61; // '='
-    out[o++] = i + 2 < n ? B64.charCodeAt(v & 63) : 61;
+  for (let i = 0; i < full; i += 3) {
+    const v = (bytes[i] << 16) | (bytes[i + 1] << 8) | bytes[i + 2];
+    out[o] = T[v >>> 18];
+    out[o + 1] = T[(v >>> 12) & 63];
+    out[o + 2] = T[(v >>> 6) & 63];
+    out[o + 3] = T[v & 63];
+    o += 4;
   }
-  let text = '';
-  for (let i = 0; i < out.length; i += 8192) text += String.fromCharCode(...out.subarray(i, i + 8192));
-  return text;
+  if (full < n) {
+    const v = (bytes[full] << 16) | (full + 1 < n ? bytes[full + 1] << 8 : 0);
+    out[o] = T[v >>> 18];
+    out[o + 1] = T[(v >>> 12) & 63];
+    out[o + 2] = full + 1 < n ? T[(v >>> 6) & 63] : 61; // '='
+    out[o + 3] = 61;
+  }
+  return new TextDecoder().decode(out);
 }
 
 /** Decodes padded or unpadded base64 (the caller has checked the alphabet). */
