@@ -4,10 +4,11 @@
 // an infinite NLL), 1 class, widths that are not multiples of 4, wide rows, blocks split anywhere;
 // and the argument errors.
 import { describe, expect, it } from 'vitest';
-import { init, LogitkitError, ROW_SCORE_FINE_BINS, type Engine, type RowScoreSums } from '../src/index.js';
+import { init, ROW_SCORE_FINE_BINS, type Engine, type RowScoreSums } from '../src/index.js';
 import { relaxedSimdSupported } from '../src/init.js';
 import { binOf } from '../src/options.js';
 import { engineOf, type Configuration } from './helpers/backends.js';
+import { codeOf } from './helpers/checks.js';
 import { rng } from './helpers/random.js';
 
 function block(rows: number, C: number, seed: number): { x: Float32Array; labels: Int32Array } {
@@ -174,15 +175,7 @@ describe('lk.rowScoreAccumulator', () => {
 
   it('refuses bad arguments with coded errors, and keeps working', async () => {
     const lk = await init({ backend: 'wasm' });
-    const code = (f: () => unknown) => {
-      try {
-        f();
-      } catch (e) {
-        expect(e).toBeInstanceOf(LogitkitError);
-        return (e as LogitkitError).code;
-      }
-      return 'none';
-    };
+    const code = codeOf;
     expect(code(() => lk.rowScoreAccumulator({ classes: 0 }))).toBe('invalid_argument');
     expect(code(() => lk.rowScoreAccumulator({ classes: 3, topk: 0 }))).toBe('invalid_k');
     expect(code(() => lk.rowScoreAccumulator({ classes: 3, bins: 0 }))).toBe('invalid_bins');

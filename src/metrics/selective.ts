@@ -102,19 +102,36 @@ export function riskCoverageFrom(confidence: ArrayLike<number>, wrong: ArrayLike
   while (top > 0 && all[top - 1] !== all[top - 1]) top--;
   let badTop = wrongCount;
   while (badTop > 0 && bad[badTop - 1] !== bad[badTop - 1]) badTop--;
-  // At most one point per row and the NaN point: typed arrays filled in place (score keeps millions
-  // of rows, and growing four JS arrays point by point cost more than both sorts).
-  const coverage = new Float64Array(top + 1);
-  const risk = new Float64Array(top + 1);
-  const generalized = new Float64Array(top + 1);
-  const conf = new Float64Array(top + 1);
+  // One point per distinct confidence (counted first) and the NaN point: typed arrays of that size
+  // filled in place (score keeps millions of rows; growing four JS arrays point by point, or
+  // row-sized arrays sliced afterwards, cost more than both sorts).
+  let distinct = top < n ? 1 : 0;
+  for (let i = 0; i < top; i++) if (i === 0 || all[i] !== all[i - 1]) distinct++;
+  const coverage = new Float64Array(distinct);
+  const risk = new Float64Array(distinct);
+  const generalized = new Float64Array(distinct);
+  const conf = new Float64Array(distinct);
   let points = 0;
   let covered = 0;
   let errors = 0;
   let aurc = 0;
   let augrc = 0;
   let prev = 0;
-  const point = (c: number) => {
+  // One pass, no closure: a closure over the running sums kept them in a context object, which made
+  // this loop (run once, over every row) several times slower than its sorts.
+  let nanPoint = top < n;
+  for (let i = top - 1, j = badTop - 1; i >= 0 || nanPoint; ) {
+    let c: number;
+    if (i >= 0) {
+      c = all[i]!;
+      while (i >= 0 && all[i] === c) (covered++, i--); // −0 and +0 are one value
+      while (j >= 0 && bad[j]! >= c) (errors++, j--);
+    } else {
+      c = NaN;
+      covered = n;
+      errors = wrongCount;
+      nanPoint = false;
+    }
     const cov = covered / n;
     const r = errors / covered;
     const g = errors / n;
@@ -125,17 +142,6 @@ export function riskCoverageFrom(confidence: ArrayLike<number>, wrong: ArrayLike
     risk[points] = r;
     generalized[points] = g;
     conf[points++] = c;
-  };
-  for (let i = top - 1, j = badTop - 1; i >= 0; ) {
-    const c = all[i]!;
-    while (i >= 0 && all[i] === c) (covered++, i--); // −0 and +0 are one value
-    while (j >= 0 && bad[j]! >= c) (errors++, j--);
-    point(c);
-  }
-  if (top < n) {
-    covered = n;
-    errors = wrongCount;
-    point(NaN);
   }
   const overall = n === 0 ? NaN : errors / n;
   const optimal = overall === 1 ? 1 : overall + (1 - overall) * Math.log(1 - overall);
@@ -147,10 +153,10 @@ export function riskCoverageFrom(confidence: ArrayLike<number>, wrong: ArrayLike
     riskAtCoverage[level] = at === points ? NaN : risk[at]!;
   }
   return {
-    coverage: coverage.slice(0, points),
-    risk: risk.slice(0, points),
-    generalizedRisk: generalized.slice(0, points),
-    confidence: conf.slice(0, points),
+    coverage,
+    risk,
+    generalizedRisk: generalized,
+    confidence: conf,
     aurc: n === 0 ? NaN : aurc,
     eaurc: n === 0 ? NaN : aurc - optimal,
     augrc: n === 0 ? NaN : augrc,
