@@ -242,7 +242,8 @@ export function rowScoreLayout(classes: number, bins: number) {
   const cwCount = logitSum + C;
   const cwProb = cwCount + C * M;
   const cwPositives = cwProb + C * M;
-  return { relCount, relConf, relCorrect, fineCount, fineConf, fineCorrect, support, classCorrect, predicted, probSum, logitSum, cwCount, cwProb, cwPositives, length: cwPositives + C * M };
+  // then 2 · C values the wasm kernel works in within a call (zero between calls)
+  return { relCount, relConf, relCorrect, fineCount, fineConf, fineCorrect, support, classCorrect, predicted, probSum, logitSum, cwCount, cwProb, cwPositives, length: cwPositives + C * M + 2 * C };
 }
 
 export interface RowScoreOptions {

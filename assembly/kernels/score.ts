@@ -366,7 +366,9 @@ export function aurocCounts(pPtr: usize, rows: i32, classes: i32, cellsPtr: usiz
 // relative; the per-class sums add row after row as the reference does, and every count is identical.
 // State (f64): rows, relNaN, classwiseNaN, Σnll, correct, topk, Σbrier, Σentropy; reliability
 // count/conf/correct [bins]; fine count/conf/correct [2^14]; support, classCorrect, predicted, Σp, Σx
-// [classes]; classwise count/Σp/positives [classes · bins].
+// [classes]; classwise count/Σp/positives [classes · bins]; then two [classes] arrays the kernel uses
+// within a call (bin 0's rows and Σ p, folded into the classwise cells before it returns; zero between
+// calls).
 
 // @ts-ignore: decorator
 @inline const FINE: i32 = 1 << 14;
@@ -435,6 +437,10 @@ export function scoreRows(
   let cwCount = logitSum + (C << 3);
   let cwProb = cwCount + ((C * M) << 3);
   let cwPos = cwProb + ((C * M) << 3);
+  // Per class, this call's rows whose p_k falls in bin 0 (most p_k of a wide softmax): counted in
+  // f64x2 lanes beside Σ p, not scattered, and folded into the bin-0 cells at the end.
+  let cw0Count = cwPos + ((C * M) << 3);
+  let cw0Prob = cw0Count + (C << 3);
   let nll = 0.0, correct = 0.0, topk = 0.0, brier = 0.0, ent = 0.0, relNan = 0.0, cwNan = 0.0;
   let stride = C << 2;
   let fM = <f64>bins;
@@ -506,19 +512,36 @@ export function scoreRows(
         let b1 = i32x4.trunc_sat_f64x2_s_zero(f64x2.ceil(f64x2.mul(p1, fMv)));
         let b = i32x4.sub(v128.shuffle<i32>(b0, b1, 0, 1, 4, 5), i32x4.splat(1));
         b = i32x4.min_s(i32x4.max_s(b, zero4), mLast);
-        let cell = i32x4.add(b, i32x4.mul(i32x4.add(i32x4.splat(j), i32x4(0, 1, 2, 3)), i32x4.splat(bins)));
-        let c0 = <usize>i32x4.extract_lane(cell, 0) << 3;
-        let c1 = <usize>i32x4.extract_lane(cell, 1) << 3;
-        let c2 = <usize>i32x4.extract_lane(cell, 2) << 3;
-        let c3 = <usize>i32x4.extract_lane(cell, 3) << 3;
-        addTo(cwCount + c0, 1);
-        addTo(cwProb + c0, f64x2.extract_lane(p0, 0));
-        addTo(cwCount + c1, 1);
-        addTo(cwProb + c1, f64x2.extract_lane(p0, 1));
-        addTo(cwCount + c2, 1);
-        addTo(cwProb + c2, f64x2.extract_lane(p1, 0));
-        addTo(cwCount + c3, 1);
-        addTo(cwProb + c3, f64x2.extract_lane(p1, 1));
+        let zero = i32x4.eq(b, zero4); // −1 in the lanes of bin 0
+        let zc = cw0Count + (<usize>j << 3);
+        v128.store(zc, f64x2.sub(v128.load(zc), f64x2.convert_low_i32x4_s(zero)));
+        v128.store(zc, f64x2.sub(v128.load(zc, 16), f64x2.convert_low_i32x4_s(v128.shuffle<i32>(zero, zero, 2, 3, 0, 1))), 16);
+        let zp = cw0Prob + (<usize>j << 3);
+        v128.store(zp, f64x2.add(v128.load(zp), v128.and(p0, i64x2.extend_low_i32x4_s(zero))));
+        v128.store(zp, f64x2.add(v128.load(zp, 16), v128.and(p1, i64x2.extend_high_i32x4_s(zero))), 16);
+        if (!i32x4.all_true(zero)) {
+          let base = <usize>j * M;
+          let b0 = <usize>i32x4.extract_lane(b, 0);
+          let b1 = <usize>i32x4.extract_lane(b, 1);
+          let b2 = <usize>i32x4.extract_lane(b, 2);
+          let b3 = <usize>i32x4.extract_lane(b, 3);
+          if (b0 != 0) {
+            addTo(cwCount + ((base + b0) << 3), 1);
+            addTo(cwProb + ((base + b0) << 3), f64x2.extract_lane(p0, 0));
+          }
+          if (b1 != 0) {
+            addTo(cwCount + ((base + M + b1) << 3), 1);
+            addTo(cwProb + ((base + M + b1) << 3), f64x2.extract_lane(p0, 1));
+          }
+          if (b2 != 0) {
+            addTo(cwCount + ((base + 2 * M + b2) << 3), 1);
+            addTo(cwProb + ((base + 2 * M + b2) << 3), f64x2.extract_lane(p1, 0));
+          }
+          if (b3 != 0) {
+            addTo(cwCount + ((base + 3 * M + b3) << 3), 1);
+            addTo(cwProb + ((base + 3 * M + b3) << 3), f64x2.extract_lane(p1, 1));
+          }
+        }
       }
     }
     let sq = f64x2.extract_lane(sq0, 0) + f64x2.extract_lane(sq0, 1) + f64x2.extract_lane(sq1, 0) + f64x2.extract_lane(sq1, 1);
@@ -539,6 +562,14 @@ export function scoreRows(
     }
     brier += sq - 2 * <f64>load<f32>(pr + (<usize>y << 2)) + 1;
     ent += h;
+  }
+  for (let k: usize = 0; k < C; k++) {
+    let zc = cw0Count + (k << 3);
+    let zp = cw0Prob + (k << 3);
+    addTo(cwCount + ((k * M) << 3), load<f64>(zc));
+    addTo(cwProb + ((k * M) << 3), load<f64>(zp));
+    store<f64>(zc, 0);
+    store<f64>(zp, 0);
   }
   addTo(statePtr, <f64>rows);
   addTo(statePtr + 8, relNan);
