@@ -285,6 +285,16 @@ export class AurocCounts {
   }
 
   /**
+   * Makes the engine histogram ready for `rows` more rows (a full one is flushed, a new one allocated):
+   * it may grow engine memory, so a caller holding p in engine memory calls this first and takes its
+   * view of p afterwards.
+   */
+  prepare(lk: AurocEngine, rows: number): void {
+    if (this.core && this.core.rows + rows > AUROC_U32_ROWS) this.flush();
+    this.core ??= lk.aurocHistogram(this.classes);
+  }
+
+  /**
    * Adds rows of float32 probabilities p (rows × classes) with labels y: every row's p_k into class k's
    * histogram (the engine's, lk.aurocHistogram), and the labelled class's into its positives here.
    */
@@ -292,9 +302,8 @@ export class AurocCounts {
     const K = this.classes;
     const R = labels.length;
     if (R === 0) return;
-    if (this.core && this.core.rows + R > AUROC_U32_ROWS) this.flush();
-    this.core ??= lk.aurocHistogram(K);
-    const nan = this.core.add(p.subarray(0, R * K));
+    this.prepare(lk, R);
+    const nan = this.core!.add(p.subarray(0, R * K));
     this.nanRows += nan;
     const bits = new Uint32Array(p.buffer, p.byteOffset, R * K);
     for (let r = 0; r < R; r++) {

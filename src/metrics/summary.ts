@@ -24,6 +24,7 @@
 import { LogitkitError } from '../errors.js';
 import type { BlockSource } from '../io/stream.js';
 import type { RowScoreAccumulator } from '../accumulators.js';
+import type { LkBuffer } from '../buffers.js';
 import { checkBins, checkLabelBlock, ReliabilityBins, type MetricsEngine, type Reliability } from './calibration.js';
 import { classificationReport, ConfusionCounts, type ClassificationReport } from './classification.js';
 import { binnedErrors, ClasswiseBins, FINE_BINS, FineConfidenceBins } from './calibration-errors.js';
@@ -273,6 +274,8 @@ export class ScoreAccumulator {
 
   private p = new Float32Array(0);
   private lp = new Float32Array(0);
+  /** The block's x, p and lp in engine memory (blockBuffers). */
+  private bufs: LkBuffer<'float32'>[] | null = null;
   /** The engine's sums of the rows added since the last sync() (not in the fields above yet). */
   private core: RowScoreAccumulator | null = null;
   /**
@@ -369,9 +372,21 @@ export class ScoreAccumulator {
       this.lp = new Float32Array(n);
     }
     const T = this.temperature;
-    const p = lk.softmax(x, C, { temperature: T, out: this.p.subarray(0, n) });
-    const lp = lk.logSoftmax(x, C, { temperature: T, out: this.lp.subarray(0, n) });
-    const pred = lk.argmax(x, C);
+    if (!lk.rowScoreAccumulator) throw new LogitkitError('invalid_argument', 'the engine has no rowScoreAccumulator', 'lk');
+    // Engine memory first (any allocation may grow it, which detaches views taken before).
+    this.core ??= lk.rowScoreAccumulator({ classes: C, bins: this.bins, topk: this.k });
+    if (this.auroc) {
+      if (!lk.aurocHistogram) throw new LogitkitError('invalid_argument', 'the engine has no aurocHistogram', 'lk');
+      this.auroc.prepare(lk as AurocEngine, R);
+    }
+    // The block stays in engine memory across its ops: x goes in once, p and lp are made there and read
+    // there (copying x in for each of four ops and p, lp out and back in was ~8% of score's time).
+    const bufs = this.blockBuffers(lk, n);
+    const view = (i: number): Float32Array => (bufs ? bufs[i]!.array.subarray(0, n) : i === 0 ? x : i === 1 ? this.p.subarray(0, n) : this.lp.subarray(0, n));
+    if (bufs) view(0).set(x);
+    lk.softmax(view(0), C, { temperature: T, out: view(1) });
+    lk.logSoftmax(view(0), C, { temperature: T, out: view(2) });
+    const pred = lk.argmax(view(0), C);
     const boot = this.boot;
     if (this.bootHit.length < R) {
       this.bootHit = new Uint8Array(R);
@@ -380,10 +395,8 @@ export class ScoreAccumulator {
     }
     // Every per-row and per-element sum in one engine pass (wasm: assembly/kernels/score.ts scoreRows);
     // its state is added into these fields by sync(), before anything reads them.
-    if (!lk.rowScoreAccumulator) throw new LogitkitError('invalid_argument', 'the engine has no rowScoreAccumulator', 'lk');
-    this.core ??= lk.rowScoreAccumulator({ classes: C, bins: this.bins, topk: this.k });
     const { hit, nll, conf } = this.core.add(
-      { x, p, lp, labels, pred },
+      { x: view(0), p: view(1), lp: view(2), labels, pred },
       { hit: this.bootHit.subarray(0, R), nll: this.bootNll.subarray(0, R), conf: this.bootConf.subarray(0, R) },
     );
     const confusion = this.confusion;
@@ -392,10 +405,9 @@ export class ScoreAccumulator {
     this.rows += R;
     if (this.onRows) this.onRows(conf, hit, R);
     if (this.auroc) {
-      if (!lk.aurocHistogram) throw new LogitkitError('invalid_argument', 'the engine has no aurocHistogram', 'lk');
       // Ranking p itself keeps its exact ties (a 1/32 grid was off by 1.2e-4 through softmax(ln p));
       // at T ≠ 1 the scores are softmax(ln p / T), which is what is ranked then.
-      this.auroc.addBlock(lk as AurocEngine, probs && this.temperature === 1 && !this.binary ? probs : p, labels);
+      this.auroc.addBlock(lk as AurocEngine, probs && this.temperature === 1 && !this.binary ? probs : view(1), labels);
     }
     if (boot) {
       if (!lk.bootstrapAccumulator) throw new LogitkitError('invalid_argument', 'the engine has no bootstrapAccumulator', 'lk');
@@ -450,8 +462,24 @@ export class ScoreAccumulator {
     return x2;
   }
 
-  /** Moves the engine's sums into the fields (and frees its state). */
+  /** x, p and lp of a block of n values in engine memory (grown as blocks grow); null without lk.alloc. */
+  private blockBuffers(lk: MetricsEngine, n: number): LkBuffer<'float32'>[] | null {
+    if (!lk.alloc) return null;
+    if (this.bufs && (this.bufs[0]!.length < n || this.bufs[0]!.freed)) this.freeBuffers();
+    this.bufs ??= [lk.alloc(n), lk.alloc(n), lk.alloc(n)];
+    return this.bufs;
+  }
+
+  private freeBuffers(): void {
+    const b = this.bufs;
+    this.bufs = null;
+    // after the engine was disposed its buffers are gone with it
+    if (b) for (const buf of b) if (!buf.freed) try { buf.free(); } catch { /* disposed */ }
+  }
+
+  /** Moves the engine's sums into the fields (and frees its state and the block buffers). */
   private sync(): void {
+    this.freeBuffers();
     const core = this.core;
     if (!core) return;
     this.core = null;
