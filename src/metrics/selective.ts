@@ -87,8 +87,11 @@ export function sortFloat32(v: Float32Array): Float64Array {
 }
 
 /** The curve and its summaries from confidences and 0/1 errors (the same length). */
-export function riskCoverageFrom(confidence: ArrayLike<number>, wrong: ArrayLike<number>): RiskCoverage {
+export function riskCoverageFrom(confidence: ArrayLike<number>, wrong: ArrayLike<number>, options?: { maxPoints?: number }): RiskCoverage {
   const n = confidence.length;
+  // maxPoints: keep only a point each 1/maxPoints of coverage (and the last) in the returned curve; the
+  // figures are still from every point (score's report: millions of points neither fit nor show).
+  const step = options?.maxPoints ? 1 / options.maxPoints : 0;
   // Two sorts, all confidences and those of the wrong rows; NaN sorts last in both, and is taken as
   // the lowest confidence. float32 confidences (score's) take the linear radix sort.
   const f32 = confidence instanceof Float32Array;
@@ -106,7 +109,8 @@ export function riskCoverageFrom(confidence: ArrayLike<number>, wrong: ArrayLike
   // filled in place (score keeps millions of rows; growing four JS arrays point by point, or
   // row-sized arrays sliced afterwards, cost more than both sorts).
   let distinct = top < n ? 1 : 0;
-  for (let i = 0; i < top; i++) if (i === 0 || all[i] !== all[i - 1]) distinct++;
+  if (step > 0) distinct = options!.maxPoints! + 2;
+  else for (let i = 0; i < top; i++) if (i === 0 || all[i] !== all[i - 1]) distinct++;
   const coverage = new Float64Array(distinct);
   const risk = new Float64Array(distinct);
   const generalized = new Float64Array(distinct);
@@ -120,6 +124,10 @@ export function riskCoverageFrom(confidence: ArrayLike<number>, wrong: ArrayLike
   // One pass, no closure: a closure over the running sums kept them in a context object, which made
   // this loop (run once, over every row) several times slower than its sorts.
   let nanPoint = top < n;
+  const levels = RISK_COVERAGE_LEVELS.map(Number); // ascending
+  const riskAt = levels.map(() => NaN);
+  let level = 0;
+  let kept = -1; // coverage of the last point kept (step > 0)
   for (let i = top - 1, j = badTop - 1; i >= 0 || nanPoint; ) {
     let c: number;
     if (i >= 0) {
@@ -138,6 +146,9 @@ export function riskCoverageFrom(confidence: ArrayLike<number>, wrong: ArrayLike
     aurc += (cov - prev) * r;
     augrc += (cov - prev) * g;
     prev = cov;
+    while (level < levels.length && cov >= levels[level]!) riskAt[level++] = r;
+    if (step > 0 && cov < kept + step && (i >= 0 || nanPoint)) continue;
+    kept = cov;
     coverage[points] = cov;
     risk[points] = r;
     generalized[points] = g;
@@ -146,17 +157,13 @@ export function riskCoverageFrom(confidence: ArrayLike<number>, wrong: ArrayLike
   const overall = n === 0 ? NaN : errors / n;
   const optimal = overall === 1 ? 1 : overall + (1 - overall) * Math.log(1 - overall);
   const riskAtCoverage = {} as Record<CoverageLevel, number>;
-  for (const level of RISK_COVERAGE_LEVELS) {
-    const L = Number(level);
-    let at = 0;
-    while (at < points && !(coverage[at]! >= L)) at++;
-    riskAtCoverage[level] = at === points ? NaN : risk[at]!;
-  }
+  RISK_COVERAGE_LEVELS.forEach((l, k) => (riskAtCoverage[l] = riskAt[k]!));
+  const cut = (a: Float64Array) => (points === a.length ? a : a.slice(0, points));
   return {
-    coverage,
-    risk,
-    generalizedRisk: generalized,
-    confidence: conf,
+    coverage: cut(coverage),
+    risk: cut(risk),
+    generalizedRisk: cut(generalized),
+    confidence: cut(conf),
     aurc: n === 0 ? NaN : aurc,
     eaurc: n === 0 ? NaN : aurc - optimal,
     augrc: n === 0 ? NaN : augrc,
@@ -270,7 +277,8 @@ export class SelectiveAccumulator {
   /** The exact figures while every row is held; the binned ones (with errorBound) after a merge. */
   summary(): SelectiveSummary {
     if (this.#conf && this.#wrong) {
-      const rc = riskCoverageFrom(this.#conf.subarray(0, this.rows), this.#wrong.subarray(0, this.rows));
+      // the curve is for the report's picture: 4096 points draw it, millions only filled memory
+      const rc = riskCoverageFrom(this.#conf.subarray(0, this.rows), this.#wrong.subarray(0, this.rows), { maxPoints: 4096 });
       return { aurc: rc.aurc, eaurc: rc.eaurc, augrc: rc.augrc, riskAtCoverage: rc.riskAtCoverage, curve: { coverage: rc.coverage, risk: rc.risk } };
     }
     return binnedSelective(this);
