@@ -7,7 +7,7 @@ import type { Backend } from './backends/backend.js';
 import { seedKeyOf } from './bootstrap-weights.js';
 import { describeValue as describe, fail } from './errors.js';
 import { MAX_REPLICATES } from './limits.js';
-import { checkBins } from './options.js';
+import { checkBins, checkLabels } from './options.js';
 import { AUROC_BINS, AUROC_MAX_CLASSES, AUROC_U32_ROWS } from './auroc-bins.js';
 
 export interface BootstrapAccumulatorOptions {
@@ -195,6 +195,18 @@ export class AurocHistogram {
     return this.#b.aurocCounts(p, rows, K, new Uint32Array(a.buffer, a.byteOffset, a.length));
   }
 
+  /**
+   * The cells in place (where the backend keeps them: for 'wasm' a view of wasm memory, valid until the
+   * next call on this engine, which may grow the memory). Read-only by contract: 2 Uint32 per class and
+   * bin, the rows and the sum of their positions, at 2 · (class · AUROC_BINS + bin).
+   */
+  view(): Uint32Array {
+    const cells = this.#cells;
+    if (!cells) fail('invalid_argument', 'this AUROC histogram was taken', 'histogram');
+    const a = cells.array;
+    return new Uint32Array(a.buffer, a.byteOffset, a.length);
+  }
+
   /** The cells (a copy outside the engine's memory) and the end of this histogram: its memory is freed. */
   take(): Uint32Array {
     this.#live();
@@ -204,6 +216,207 @@ export class AurocHistogram {
     const out = new Uint32Array(a.buffer, a.byteOffset, a.length).slice();
     cells.free();
     this.#cells = null;
+    return out;
+  }
+}
+
+/** Fine confidence bins of the row summary (adaptive ECE: src/metrics/calibration-errors.ts). */
+export const ROW_SCORE_FINE_BINS = 1 << 14;
+
+/** Where each sum of a RowScoreAccumulator's float64 state starts (and its length). */
+export function rowScoreLayout(classes: number, bins: number) {
+  const C = classes;
+  const M = bins;
+  const F = ROW_SCORE_FINE_BINS;
+  const relCount = 8;
+  const relConf = relCount + M;
+  const relCorrect = relConf + M;
+  const fineCount = relCorrect + M;
+  const fineConf = fineCount + F;
+  const fineCorrect = fineConf + F;
+  const support = fineCorrect + F;
+  const classCorrect = support + C;
+  const predicted = classCorrect + C;
+  const probSum = predicted + C;
+  const logitSum = probSum + C;
+  const cwCount = logitSum + C;
+  const cwProb = cwCount + C * M;
+  const cwPositives = cwProb + C * M;
+  // then 2 · C values the wasm kernel works in within a call (zero between calls)
+  return { relCount, relConf, relCorrect, fineCount, fineConf, fineCorrect, support, classCorrect, predicted, probSum, logitSum, cwCount, cwProb, cwPositives, length: cwPositives + C * M + 2 * C };
+}
+
+export interface RowScoreOptions {
+  /** Classes C (≥ 1). */
+  classes: number;
+  /** Equal-width confidence bins (default 15). */
+  bins?: number;
+  /** The k of top-k accuracy (default 5; capped at classes). */
+  topk?: number;
+}
+
+/**
+ * The sums of a RowScoreAccumulator (fresh arrays). Counts are integers held in float64. Per row, with
+ * y the label, pred the given argmax, p and lp the given softmax and log-softmax: NLL = −lp_y,
+ * hit = [pred = y], top-k hit = [fewer than k classes rank above y in x] (SEMANTICS §8 order),
+ * confidence = p_pred, Brier = Σ p² − 2 p_y + 1, entropy = −Σ p·lp (0·log 0 = 0).
+ */
+export interface RowScoreSums {
+  classes: number;
+  bins: number;
+  k: number;
+  rows: number;
+  /** Rows whose confidence is NaN (left out of both confidence binnings). */
+  nanRows: number;
+  /** Rows whose p_0 is NaN (left out of the classwise bins). */
+  classwiseNanRows: number;
+  nllSum: number;
+  correct: number;
+  topkCorrect: number;
+  brierSum: number;
+  entropySum: number;
+  /** [bin]: rows, Σ confidence, Σ hit, in `bins` equal-width bins (binOf). */
+  binCount: Float64Array;
+  binConf: Float64Array;
+  binCorrect: Float64Array;
+  /** The same in ROW_SCORE_FINE_BINS bins. */
+  fineCount: Float64Array;
+  fineConf: Float64Array;
+  fineCorrect: Float64Array;
+  /** [class]: rows labelled, hits among them, rows predicted, Σ p_class, Σ x_class. */
+  support: Float64Array;
+  classCorrect: Float64Array;
+  predicted: Float64Array;
+  probSum: Float64Array;
+  logitSum: Float64Array;
+  /** [class · bins + bin]: rows whose p_class falls in bin, Σ p_class, those labelled class. */
+  classwiseCount: Float64Array;
+  classwiseProb: Float64Array;
+  classwisePositives: Float64Array;
+}
+
+/**
+ * Every per-row and per-element sum of a classification score (src/metrics/summary.ts turns them into
+ * NLL, accuracy, top-k, Brier, entropy, ECE, adaptive and classwise ECE and the per-class tables), added
+ * block by block from the engine's own softmax, logSoftmax and argmax of the block. The state (float64,
+ * rowScoreLayout) lives where the backend computes — wasm memory for 'wasm', added to by one fused
+ * SIMD pass per block (assembly/kernels/score.ts scoreRows); the JS reference is backends/js-score.ts.
+ * Counts are identical on both; float64 sums agree to ≈ 1e-16 relative (only the order of the
+ * additions inside a row differs).
+ *
+ * Made by `lk.rowScoreAccumulator({ classes, bins?, topk? })`. add() also hands back each row's hit,
+ * NLL and confidence (the bootstrap, groups and selective prediction take them from there).
+ */
+export class RowScoreAccumulator {
+  readonly classes: number;
+  readonly bins: number;
+  readonly k: number;
+  readonly #b: Backend;
+  readonly #live: () => void;
+  readonly #length: number;
+  #state: CellsBuffer | null;
+
+  /** @internal Use lk.rowScoreAccumulator(options). */
+  constructor(backend: Backend, live: () => void, options: RowScoreOptions) {
+    if (options === null || typeof options !== 'object') fail('invalid_argument', `options = ${describe(options)}, expected { classes, bins?, topk? }`, 'options');
+    const C = options.classes;
+    if (typeof C !== 'number' || !Number.isInteger(C) || C < 1) fail('invalid_argument', `options.classes = ${describe(C)}, expected an integer ≥ 1`, 'options.classes');
+    const bins = checkBins(options.bins);
+    const k = options.topk ?? 5;
+    if (typeof k !== 'number' || !Number.isInteger(k) || k < 1) fail('invalid_k', `options.topk = ${describe(k)}, expected an integer ≥ 1`, 'options.topk');
+    const length = rowScoreLayout(C, bins).length;
+    if (length * 8 > backend.memoryLimit)
+      fail('out_of_memory', `${C} classes × ${bins} bins need ${length * 8} bytes of sums, more than the memory limit of ${backend.memoryLimit} bytes`, 'options.classes');
+    this.classes = C;
+    this.bins = bins;
+    this.k = Math.min(k, C);
+    this.#b = backend;
+    this.#live = live;
+    this.#length = length;
+    this.#state = backend.alloc(2 * length, 'int32'); // float64 cells: 16-byte aligned on both backends
+    this.#state.array.fill(0);
+  }
+
+  #view(): Float64Array {
+    const st = this.#state;
+    if (!st) fail('invalid_argument', 'this row-score accumulator was taken; make a new one', 'accumulator');
+    const a = st.array; // a fresh view: wasm memory may have grown since
+    return new Float64Array(a.buffer, a.byteOffset, this.#length);
+  }
+
+  /**
+   * Adds a block: x (rows × classes logits), p = softmax(x / T) and lp = logSoftmax(x / T) of them,
+   * labels and pred = argmax(x) (Int32Array per row, each in [0, classes)). Returns each row's hit
+   * (0/1), NLL and confidence p_pred, in `out`'s arrays when given (each exactly one value per row).
+   */
+  add(
+    block: { x: Float32Array; p: Float32Array; lp: Float32Array; labels: Int32Array; pred: Int32Array },
+    out?: { hit?: Uint8Array; nll?: Float64Array; conf?: Float32Array },
+  ): { hit: Uint8Array; nll: Float64Array; conf: Float32Array } {
+    this.#live();
+    this.#view();
+    const { x, p, lp, labels, pred } = block ?? ({} as never);
+    const C = this.classes;
+    for (const [name, v] of [['x', x], ['p', p], ['lp', lp]] as const)
+      if (!(v instanceof Float32Array)) fail('invalid_argument', `block.${name} = ${describe(v)}, expected a Float32Array of rows × ${C} values`, `block.${name}`);
+    if (x.length % C !== 0) fail('shape_mismatch', `block.x holds ${x.length} values, not a whole number of rows of ${C}`, 'block.x');
+    const rows = x.length / C;
+    if (p.length !== x.length || lp.length !== x.length) fail('shape_mismatch', `block.p and block.lp hold ${p.length} and ${lp.length} values, expected ${x.length} as block.x`, 'block');
+    checkLabels(labels, rows, C, 'block.labels');
+    checkLabels(pred, rows, C, 'block.pred');
+    const hit = out?.hit ?? new Uint8Array(rows);
+    const nll = out?.nll ?? new Float64Array(rows);
+    const conf = out?.conf ?? new Float32Array(rows);
+    if (!(hit instanceof Uint8Array) || hit.length !== rows) fail('invalid_argument', `out.hit = ${describe(hit)}, expected a Uint8Array of ${rows}`, 'out.hit');
+    if (!(nll instanceof Float64Array) || nll.length !== rows) fail('invalid_argument', `out.nll = ${describe(nll)}, expected a Float64Array of ${rows}`, 'out.nll');
+    if (!(conf instanceof Float32Array) || conf.length !== rows) fail('invalid_argument', `out.conf = ${describe(conf)}, expected a Float32Array of ${rows}`, 'out.conf');
+    if (rows > 0) this.#b.scoreRows({ rows, classes: C, bins: this.bins, k: this.k }, x, p, lp, labels, pred, this.#view(), hit, nll, conf);
+    return { hit, nll, conf };
+  }
+
+  /** The sums so far (fresh arrays; the accumulator keeps adding). */
+  sums(): RowScoreSums {
+    this.#live();
+    const s = this.#view();
+    const C = this.classes;
+    const M = this.bins;
+    const L = rowScoreLayout(C, M);
+    const F = ROW_SCORE_FINE_BINS;
+    const cut = (at: number, n: number) => s.slice(at, at + n);
+    return {
+      classes: C,
+      bins: M,
+      k: this.k,
+      rows: s[0]!,
+      nanRows: s[1]!,
+      classwiseNanRows: s[2]!,
+      nllSum: s[3]!,
+      correct: s[4]!,
+      topkCorrect: s[5]!,
+      brierSum: s[6]!,
+      entropySum: s[7]!,
+      binCount: cut(L.relCount, M),
+      binConf: cut(L.relConf, M),
+      binCorrect: cut(L.relCorrect, M),
+      fineCount: cut(L.fineCount, F),
+      fineConf: cut(L.fineConf, F),
+      fineCorrect: cut(L.fineCorrect, F),
+      support: cut(L.support, C),
+      classCorrect: cut(L.classCorrect, C),
+      predicted: cut(L.predicted, C),
+      probSum: cut(L.probSum, C),
+      logitSum: cut(L.logitSum, C),
+      classwiseCount: cut(L.cwCount, C * M),
+      classwiseProb: cut(L.cwProb, C * M),
+      classwisePositives: cut(L.cwPositives, C * M),
+    };
+  }
+
+  /** The sums, and the end of this accumulator: its memory is freed. */
+  take(): RowScoreSums {
+    const out = this.sums();
+    this.#state!.free();
+    this.#state = null;
     return out;
   }
 }

@@ -19,7 +19,7 @@ import { Sampler, SplitMix32, type SamplerHooks, type SamplerState } from './sam
 import { checkBins, checkClasses, checkDType, checkInteger, checkLabels, checkReduction, checkTemperature, checkTemperatureRange } from './options.js';
 import * as recal from './metrics/recalibration.js';
 import * as shift from './metrics/label-shift.js';
-import { AurocHistogram, BootstrapAccumulator, type BootstrapAccumulatorOptions } from './accumulators.js';
+import { AurocHistogram, BootstrapAccumulator, RowScoreAccumulator, type BootstrapAccumulatorOptions, type RowScoreOptions } from './accumulators.js';
 import * as conformal from './metrics/conformal.js';
 import * as selective from './metrics/selective.js';
 import type { ConformalArgs, OodMethodName } from './backends/backend.js';
@@ -439,6 +439,25 @@ export class Engine {
   aurocHistogram(classes: number): AurocHistogram {
     this.#live();
     return new AurocHistogram(this.#b, () => this.#live(), classes);
+  }
+
+  /**
+   * The per-row and per-element sums of a classification score (NLL, hits, top-k hits, Brier, entropy,
+   * confidence bins, per-class and classwise sums), fed blocks of logits with their softmax,
+   * logSoftmax and argmax; src/metrics/summary.ts turns the sums into figures. One fused pass per
+   * block in the backend (wasm SIMD: assembly/kernels/score.ts scoreRows), the state in its memory.
+   *
+   * ```ts
+   * const acc = lk.rowScoreAccumulator({ classes: 3, bins: 15, topk: 2 });
+   * const x = new Float32Array([2, 0, -1, 0.5, 1.5, 0]);
+   * const labels = new Int32Array([0, 2]);
+   * const { conf } = acc.add({ x, p: lk.softmax(x, 3), lp: lk.logSoftmax(x, 3), labels, pred: lk.argmax(x, 3) });
+   * const { correct, topkCorrect, nllSum } = acc.take();
+   * ```
+   */
+  rowScoreAccumulator(options: RowScoreOptions): RowScoreAccumulator {
+    this.#live();
+    return new RowScoreAccumulator(this.#b, () => this.#live(), options);
   }
 
   // ------------------------------------------------------------ row-wise ops

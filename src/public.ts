@@ -26,8 +26,8 @@ export type { HalfDType, LossWithGrad, PerplexityOptions, BinsOptions, FitTemper
 // The engine's forms of these (they add dtype); the metrics' own forms are internal.
 export type { FitCalibrationOptions, LabelShiftOptions } from './engine.js';
 export type { Reliability, ReliabilityBin, TemperatureFit } from './metrics/calibration.js';
-export { AurocHistogram, BootstrapAccumulator, bootstrapStateLength } from './accumulators.js';
-export type { BootstrapAccumulatorOptions, BootstrapReplicateSums } from './accumulators.js';
+export { AurocHistogram, BootstrapAccumulator, bootstrapStateLength, RowScoreAccumulator, ROW_SCORE_FINE_BINS } from './accumulators.js';
+export type { BootstrapAccumulatorOptions, BootstrapReplicateSums, RowScoreOptions, RowScoreSums } from './accumulators.js';
 export { bootstrapWeight } from './bootstrap-weights.js';
 export { LogitkitError } from './errors.js';
 export type { ErrorCode } from './errors.js';

@@ -44,7 +44,11 @@ describeEachBackend('lk.aurocHistogram', (lk) => {
       expect(h.rows).toBe(rows);
       const want = direct(p, K);
       expect(nan).toBe(want.nan);
+      const seen = h.view().slice(); // in place, the same cells take() hands out
       const got = h.take();
+      let moved = 0;
+      for (let i = 0; i < got.length; i++) if (seen[i] !== got[i]) moved++;
+      expect(moved).toBe(0);
       expect(got.length).toBe(want.cells.length);
       let diff = 0;
       for (let i = 0; i < got.length; i++) if (got[i] !== want.cells[i]) diff++;
@@ -71,6 +75,7 @@ describeEachBackend('lk.aurocHistogram', (lk) => {
     expect(h.take().reduce((a, b) => a + b, 0)).toBeGreaterThan(0);
     expect(code(() => h.add(Float32Array.of(0.2, 0.3, 0.5)))).toBe('invalid_argument');
     expect(code(() => h.take())).toBe('invalid_argument');
+    expect(code(() => h.view())).toBe('invalid_argument');
   });
 });
 

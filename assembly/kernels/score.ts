@@ -349,3 +349,234 @@ export function aurocCounts(pPtr: usize, rows: i32, classes: i32, cellsPtr: usiz
   }
   return nan;
 }
+
+// ---- Row summaries ----------------------------------------------------------------------------------
+//
+// scoreRows: every per-row and per-element sum of `logitkit score`'s summary (src/metrics/summary.ts
+// reads them) in one pass over a block, given the engine's own p = softmax(x/T), lp = logSoftmax(x/T)
+// and pred = argmax(x). Per row: NLL = −lp_y, hit = [pred = y], top-k hit (the rank of y in x by
+// SEMANTICS §8's order: NaN above +inf, ties to the lower index — y is in the top k iff fewer than k
+// classes rank above it, counted with one f32x4 compare per 4 classes), confidence p_pred into 15-style
+// equal-width bins and 2^14 fine bins, Brier Σp² − 2p_y + 1, entropy −Σ p lp (0·log 0 = 0), per class
+// support / hits / predictions / Σ p / Σ x, and the classwise bins of every p_k (bin indices four at
+// a time in f64x2, exact like binOf; the adds themselves are a scatter). Per-row hit, NLL and
+// confidence are written out for the bootstrap, groups and selective prediction.
+// Every product is exact in float64 (float32 operands), so the only difference from the JS reference
+// (backends/js-score.ts) is the order of Σp² and Σ p·lp inside a row (two f64x2 lanes): ≈ 1e-16
+// relative; the per-class sums add row after row as the reference does, and every count is identical.
+// State (f64): rows, relNaN, classwiseNaN, Σnll, correct, topk, Σbrier, Σentropy; reliability
+// count/conf/correct [bins]; fine count/conf/correct [2^14]; support, classCorrect, predicted, Σp, Σx
+// [classes]; classwise count/Σp/positives [classes · bins]; then two [classes] arrays the kernel uses
+// within a call (bin 0's rows and Σ p, folded into the classwise cells before it returns; zero between
+// calls).
+
+// @ts-ignore: decorator
+@inline const FINE: i32 = 1 << 14;
+
+// @ts-ignore: decorator
+@inline
+function addTo(p: usize, v: f64): void {
+  store<f64>(p, load<f64>(p) + v);
+}
+
+/** Classes of the row at xr that rank above class y (SEMANTICS §8 top-k order). */
+// @ts-ignore: decorator
+@inline
+function rankAbove(xr: usize, classes: i32, y: i32): i32 {
+  let xy = load<f32>(xr + (<usize>y << 2));
+  let n = 0;
+  if (xy != xy) {
+    // only an earlier NaN ranks above a NaN
+    for (let j = 0; j < y; j++) {
+      let v = load<f32>(xr + (<usize>j << 2));
+      if (v != v) n++;
+    }
+    return n;
+  }
+  // j < y ranks above iff !(x_j < x_y) (ties and NaN); j > y iff !(x_j <= x_y); j = y never.
+  let yv = f32x4.splat(xy);
+  let ys = i32x4.splat(y);
+  let cnt = i32x4.splat(0);
+  let j = 0;
+  for (; j + 4 <= classes; j += 4) {
+    let v = v128.load(xr + (<usize>j << 2));
+    let below = i32x4.lt_s(i32x4.add(i32x4.splat(j), i32x4(0, 1, 2, 3)), ys);
+    let notAbove = v128.bitselect(f32x4.lt(v, yv), f32x4.le(v, yv), below);
+    cnt = i32x4.add(cnt, v128.not(notAbove)); // −1 per lane above
+  }
+  n = -(i32x4.extract_lane(cnt, 0) + i32x4.extract_lane(cnt, 1) + i32x4.extract_lane(cnt, 2) + i32x4.extract_lane(cnt, 3));
+  for (; j < classes; j++) {
+    let v = load<f32>(xr + (<usize>j << 2));
+    if (j < y ? !(v < xy) : j > y && !(v <= xy)) n++;
+  }
+  return n;
+}
+
+/**
+ * Adds `rows` rows to the row-summary state (layout above). x, p, lp: rows × classes f32; labels and
+ * pred: i32 per row (in [0, classes), checked by the engine); k: the top-k of the accuracy (1 … classes).
+ * Writes hit (u8), nll (f64) and conf (f32) per row.
+ */
+export function scoreRows(
+  xPtr: usize, pPtr: usize, lpPtr: usize, labelsPtr: usize, predPtr: usize, rows: i32, classes: i32, bins: i32, k: i32,
+  statePtr: usize, hitPtr: usize, nllPtr: usize, confPtr: usize,
+): void {
+  let C = <usize>classes;
+  let M = <usize>bins;
+  let relCount = statePtr + 64;
+  let relConf = relCount + (M << 3);
+  let relCorrect = relConf + (M << 3);
+  let fineCount = relCorrect + (M << 3);
+  let fineConf = fineCount + (<usize>FINE << 3);
+  let fineCorrect = fineConf + (<usize>FINE << 3);
+  let support = fineCorrect + (<usize>FINE << 3);
+  let classCorrect = support + (C << 3);
+  let predicted = classCorrect + (C << 3);
+  let probSum = predicted + (C << 3);
+  let logitSum = probSum + (C << 3);
+  let cwCount = logitSum + (C << 3);
+  let cwProb = cwCount + ((C * M) << 3);
+  let cwPos = cwProb + ((C * M) << 3);
+  // Per class, this call's rows whose p_k falls in bin 0 (most p_k of a wide softmax): counted in
+  // f64x2 lanes beside Σ p, not scattered, and folded into the bin-0 cells at the end.
+  let cw0Count = cwPos + ((C * M) << 3);
+  let cw0Prob = cw0Count + (C << 3);
+  let nll = 0.0, correct = 0.0, topk = 0.0, brier = 0.0, ent = 0.0, relNan = 0.0, cwNan = 0.0;
+  let stride = C << 2;
+  let fM = <f64>bins;
+  let fMv = f64x2.splat(fM);
+  let mLast = i32x4.splat(bins - 1);
+  let zero4 = i32x4.splat(0);
+  let negInf = f64x2.splat(-Infinity);
+  for (let r = 0; r < rows; r++) {
+    let o = <usize>r * stride;
+    let xr = xPtr + o;
+    let pr = pPtr + o;
+    let lr = lpPtr + o;
+    let y = load<i32>(labelsPtr + (<usize>r << 2));
+    let c = load<i32>(predPtr + (<usize>r << 2));
+    let l = -<f64>load<f32>(lr + (<usize>y << 2));
+    nll += l;
+    store<f64>(nllPtr + (<usize>r << 3), l);
+    let hit: f64 = c == y ? 1 : 0;
+    store<u8>(hitPtr + <usize>r, <u8>(c == y));
+    correct += hit;
+    addTo(classCorrect + (<usize>y << 3), hit);
+    addTo(support + (<usize>y << 3), 1);
+    addTo(predicted + (<usize>c << 3), 1);
+    topk += k == 1 ? hit : rankAbove(xr, classes, y) < k ? 1 : 0;
+    let pc = load<f32>(pr + (<usize>c << 2));
+    store<f32>(confPtr + (<usize>r << 2), pc);
+    let conf = <f64>pc;
+    if (conf != conf) relNan += 1;
+    else {
+      let b = <usize>binOf(conf, bins) << 3;
+      addTo(relCount + b, 1);
+      addTo(relConf + b, conf);
+      addTo(relCorrect + b, hit);
+      let f = <usize>binOf(conf, FINE) << 3;
+      addTo(fineCount + f, 1);
+      addTo(fineConf + f, conf);
+      addTo(fineCorrect + f, hit);
+    }
+    let classwise = load<f32>(pr) == load<f32>(pr); // softmax rows are NaN all together
+    if (!classwise) cwNan += 1;
+    else {
+      let py = <f64>load<f32>(pr + (<usize>y << 2));
+      addTo(cwPos + ((<usize>y * M + <usize>(py != py ? 0 : binOf(py, bins))) << 3), 1);
+    }
+    let sq0 = f64x2.splat(0), sq1 = f64x2.splat(0), h0 = f64x2.splat(0), h1 = f64x2.splat(0);
+    let j = 0;
+    for (; j + 4 <= classes; j += 4) {
+      let jo = <usize>j << 2;
+      let pv = v128.load(pr + jo);
+      let lv = v128.load(lr + jo);
+      let xv = v128.load(xr + jo);
+      let p0 = f64x2.promote_low_f32x4(pv);
+      let p1 = f64x2.promote_low_f32x4(v128.shuffle<i32>(pv, pv, 2, 3, 0, 1));
+      let l0 = f64x2.promote_low_f32x4(lv);
+      let l1 = f64x2.promote_low_f32x4(v128.shuffle<i32>(lv, lv, 2, 3, 0, 1));
+      sq0 = f64x2.add(sq0, f64x2.mul(p0, p0));
+      sq1 = f64x2.add(sq1, f64x2.mul(p1, p1));
+      // 0·log 0 = 0: a term whose lp is −inf adds nothing (and not the NaN of 0 · −inf)
+      h0 = f64x2.sub(h0, v128.andnot(f64x2.mul(p0, l0), f64x2.eq(l0, negInf)));
+      h1 = f64x2.sub(h1, v128.andnot(f64x2.mul(p1, l1), f64x2.eq(l1, negInf)));
+      let ps = probSum + (<usize>j << 3);
+      v128.store(ps, f64x2.add(v128.load(ps), p0));
+      v128.store(ps, f64x2.add(v128.load(ps, 16), p1), 16);
+      let ls = logitSum + (<usize>j << 3);
+      v128.store(ls, f64x2.add(v128.load(ls), f64x2.promote_low_f32x4(xv)));
+      v128.store(ls, f64x2.add(v128.load(ls, 16), f64x2.promote_low_f32x4(v128.shuffle<i32>(xv, xv, 2, 3, 0, 1))), 16);
+      if (classwise) {
+        let b0 = i32x4.trunc_sat_f64x2_s_zero(f64x2.ceil(f64x2.mul(p0, fMv)));
+        let b1 = i32x4.trunc_sat_f64x2_s_zero(f64x2.ceil(f64x2.mul(p1, fMv)));
+        let b = i32x4.sub(v128.shuffle<i32>(b0, b1, 0, 1, 4, 5), i32x4.splat(1));
+        b = i32x4.min_s(i32x4.max_s(b, zero4), mLast);
+        let zero = i32x4.eq(b, zero4); // −1 in the lanes of bin 0
+        let zc = cw0Count + (<usize>j << 3);
+        v128.store(zc, f64x2.sub(v128.load(zc), f64x2.convert_low_i32x4_s(zero)));
+        v128.store(zc, f64x2.sub(v128.load(zc, 16), f64x2.convert_low_i32x4_s(v128.shuffle<i32>(zero, zero, 2, 3, 0, 1))), 16);
+        let zp = cw0Prob + (<usize>j << 3);
+        v128.store(zp, f64x2.add(v128.load(zp), v128.and(p0, i64x2.extend_low_i32x4_s(zero))));
+        v128.store(zp, f64x2.add(v128.load(zp, 16), v128.and(p1, i64x2.extend_high_i32x4_s(zero))), 16);
+        if (!i32x4.all_true(zero)) {
+          let base = <usize>j * M;
+          let b0 = <usize>i32x4.extract_lane(b, 0);
+          let b1 = <usize>i32x4.extract_lane(b, 1);
+          let b2 = <usize>i32x4.extract_lane(b, 2);
+          let b3 = <usize>i32x4.extract_lane(b, 3);
+          if (b0 != 0) {
+            addTo(cwCount + ((base + b0) << 3), 1);
+            addTo(cwProb + ((base + b0) << 3), f64x2.extract_lane(p0, 0));
+          }
+          if (b1 != 0) {
+            addTo(cwCount + ((base + M + b1) << 3), 1);
+            addTo(cwProb + ((base + M + b1) << 3), f64x2.extract_lane(p0, 1));
+          }
+          if (b2 != 0) {
+            addTo(cwCount + ((base + 2 * M + b2) << 3), 1);
+            addTo(cwProb + ((base + 2 * M + b2) << 3), f64x2.extract_lane(p1, 0));
+          }
+          if (b3 != 0) {
+            addTo(cwCount + ((base + 3 * M + b3) << 3), 1);
+            addTo(cwProb + ((base + 3 * M + b3) << 3), f64x2.extract_lane(p1, 1));
+          }
+        }
+      }
+    }
+    let sq = f64x2.extract_lane(sq0, 0) + f64x2.extract_lane(sq0, 1) + f64x2.extract_lane(sq1, 0) + f64x2.extract_lane(sq1, 1);
+    let h = f64x2.extract_lane(h0, 0) + f64x2.extract_lane(h0, 1) + f64x2.extract_lane(h1, 0) + f64x2.extract_lane(h1, 1);
+    for (; j < classes; j++) {
+      let jo = <usize>j << 2;
+      let pj = <f64>load<f32>(pr + jo);
+      let lj = <f64>load<f32>(lr + jo);
+      sq += pj * pj;
+      if (lj != -Infinity) h -= pj * lj;
+      addTo(probSum + (<usize>j << 3), pj);
+      addTo(logitSum + (<usize>j << 3), <f64>load<f32>(xr + jo));
+      if (classwise) {
+        let cell = (<usize>j * M + <usize>(pj != pj ? 0 : binOf(pj, bins))) << 3;
+        addTo(cwCount + cell, 1);
+        addTo(cwProb + cell, pj);
+      }
+    }
+    brier += sq - 2 * <f64>load<f32>(pr + (<usize>y << 2)) + 1;
+    ent += h;
+  }
+  for (let k: usize = 0; k < C; k++) {
+    let zc = cw0Count + (k << 3);
+    let zp = cw0Prob + (k << 3);
+    addTo(cwCount + ((k * M) << 3), load<f64>(zc));
+    addTo(cwProb + ((k * M) << 3), load<f64>(zp));
+    store<f64>(zc, 0);
+    store<f64>(zp, 0);
+  }
+  addTo(statePtr, <f64>rows);
+  addTo(statePtr + 8, relNan);
+  addTo(statePtr + 16, cwNan);
+  addTo(statePtr + 24, nll);
+  addTo(statePtr + 32, correct);
+  addTo(statePtr + 40, topk);
+  addTo(statePtr + 48, brier);
+  addTo(statePtr + 56, ent);
+}

@@ -283,6 +283,15 @@ export const ABI = {
   },
   /** assembly/kernels/score.ts: a block's probabilities into the AUROC histogram cells (in wasm memory; not split). */
   aurocCounts: { source: 'assembly/kernels/score.ts', params: { p: ptr('in'), rows: i32, classes: i32, cells: ptr('inout') }, result: 'i32' },
+  /** assembly/kernels/score.ts: a block's per-row and per-element summary sums into the state (in wasm memory; not split). */
+  scoreRows: {
+    source: 'assembly/kernels/score.ts',
+    params: {
+      x: ptr('in'), p: ptr('in'), lp: ptr('in'), labels: ptr('in'), pred: ptr('in'), rows: i32, classes: i32, bins: i32, k: i32,
+      state: ptr('inout'), hit: ptr('out'), nll: ptr('out'), conf: ptr('out'),
+    },
+    result: 'void',
+  },
 
   // ---- issue 24 (uncertainty): OOD scores and conformal prediction. Rows share one scratch
   // block (the row's probabilities and rank order), so these calls are not split.

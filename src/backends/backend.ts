@@ -103,6 +103,16 @@ export interface AdjustArgs {
   matrix: Float32Array | null; // classes * classes, row-major
 }
 
+/** One block of the row-summary accumulator (Engine.rowScoreAccumulator). */
+export interface ScoreRowsArgs {
+  rows: number;
+  classes: number;
+  /** Equal-width confidence bins. */
+  bins: number;
+  /** The k of top-k accuracy, in [1, classes]. */
+  k: number;
+}
+
 /** One block of the Poisson-bootstrap accumulator (Engine.bootstrapAccumulator). */
 export interface BootstrapArgs {
   rows: number;
@@ -185,6 +195,13 @@ export interface Backend extends BackendAllocator {
    * sum of positions; layout in backends/js-score.ts). Returns the rows whose first value is NaN.
    */
   aurocCounts(p: Float32Array, rows: number, classes: number, cells: Uint32Array): number;
+
+  /**
+   * Adds a block to the row-summary state (Engine.rowScoreAccumulator; layout in src/accumulators.ts
+   * rowScoreLayout): x, p = softmax(x/T), lp = logSoftmax(x/T) rows × classes, labels and pred per
+   * row, all checked. Writes each row's hit (0/1), NLL and confidence p_pred.
+   */
+  scoreRows(a: ScoreRowsArgs, x: Float32Array, p: Float32Array, lp: Float32Array, labels: Int32Array, pred: Int32Array, state: Float64Array, hit: Uint8Array, nll: Float64Array, conf: Float32Array): void;
 
   // ---- issue 24 (uncertainty): src/backends/js-uncertainty.ts, assembly/kernels/{ood,conformal}.ts
   /** One OOD score per row (higher = more likely out of distribution) into out. */

@@ -2,7 +2,8 @@
  * The JS reference of the scoring accumulators (assembly/kernels/score.ts is the wasm kernel): the same
  * state layout and the same rules, written the obvious way, row by row in float64.
  */
-import type { BootstrapArgs } from './backend.js';
+import type { BootstrapArgs, ScoreRowsArgs } from './backend.js';
+import { ROW_SCORE_FINE_BINS, rowScoreLayout } from '../accumulators.js';
 import { replicateWeight, rowHash } from '../bootstrap-weights.js';
 import { binOf } from '../options.js';
 import { AUROC_BINS, AUROC_POSITION_BITS, AUROC_Q, fineOfBits } from '../auroc-bins.js';
@@ -64,4 +65,91 @@ export function aurocCounts(p: Float32Array, rows: number, classes: number, cell
     }
   }
   return nan;
+}
+
+/**
+ * Adds a block to the row-summary state (layout: rowScoreLayout) as src/metrics/summary.ts did row by
+ * row: NLL, hit, top-k hit by rank in x (SEMANTICS §8 order), confidence bins (equal-width and fine),
+ * Brier, entropy, per-class sums and the classwise bins of every p_k. Writes hit, NLL and confidence
+ * per row. A NaN p_k in a row whose p_0 is a number (not a softmax) goes to bin 0, as in the kernel.
+ */
+export function scoreRows(a: ScoreRowsArgs, x: Float32Array, p: Float32Array, lp: Float32Array, labels: Int32Array, pred: Int32Array, state: Float64Array, hitOut: Uint8Array, nllOut: Float64Array, confOut: Float32Array): void {
+  const { rows, classes: C, bins: M, k } = a;
+  const L = rowScoreLayout(C, M);
+  const F = ROW_SCORE_FINE_BINS;
+  const bin = (v: number, m: number) => (v !== v ? 0 : binOf(v, m));
+  let nll = 0;
+  let correct = 0;
+  let topk = 0;
+  let brier = 0;
+  let ent = 0;
+  let relNan = 0;
+  let cwNan = 0;
+  for (let r = 0; r < rows; r++) {
+    const o = r * C;
+    const y = labels[r]!;
+    const c = pred[r]!;
+    const l = -lp[o + y]!;
+    nll += l;
+    nllOut[r] = l;
+    const hit = c === y ? 1 : 0;
+    hitOut[r] = hit;
+    correct += hit;
+    state[L.classCorrect + y] += hit;
+    state[L.support + y] += 1;
+    state[L.predicted + c] += 1;
+    if (k === 1) topk += hit;
+    else {
+      // classes ranking above y: NaN above every number, ties to the lower index
+      const xy = x[o + y]!;
+      let above = 0;
+      for (let j = 0; j < C; j++) {
+        if (j === y) continue;
+        const v = x[o + j]!;
+        if (xy !== xy ? j < y && v !== v : j < y ? !(v < xy) : !(v <= xy)) above++;
+      }
+      if (above < k) topk++;
+    }
+    const conf = p[o + c]!;
+    confOut[r] = conf;
+    if (conf !== conf) relNan++;
+    else {
+      const b = binOf(conf, M);
+      state[L.relCount + b] += 1;
+      state[L.relConf + b] += conf;
+      state[L.relCorrect + b] += hit;
+      const f = binOf(conf, F);
+      state[L.fineCount + f] += 1;
+      state[L.fineConf + f] += conf;
+      state[L.fineCorrect + f] += hit;
+    }
+    const classwise = p[o] === p[o]; // softmax rows are NaN all together
+    if (!classwise) cwNan++;
+    else state[L.cwPositives + y * M + bin(p[o + y]!, M)] += 1;
+    let sq = 0;
+    let h = 0;
+    for (let j = 0; j < C; j++) {
+      const pj = p[o + j]!;
+      const lpj = lp[o + j]!;
+      sq += pj * pj;
+      if (lpj !== -Infinity) h -= pj * lpj; // 0·log 0 = 0
+      state[L.probSum + j] += pj;
+      state[L.logitSum + j] += x[o + j]!;
+      if (classwise) {
+        const i = j * M + bin(pj, M);
+        state[L.cwCount + i] += 1;
+        state[L.cwProb + i] += pj;
+      }
+    }
+    brier += sq - 2 * p[o + y]! + 1;
+    ent += h;
+  }
+  state[0] += rows;
+  state[1] += relNan;
+  state[2] += cwNan;
+  state[3] += nll;
+  state[4] += correct;
+  state[5] += topk;
+  state[6] += brier;
+  state[7] += ent;
 }

@@ -5,7 +5,7 @@
  * SIMD does not validate. Cleverness belongs in the kernels, not here. The row primitives
  * live in js-rows.ts, the losses in js-loss.ts, sampling in js-sample.ts.
  */
-import type { AdjustArgs, Backend, BceArgs, BootstrapArgs, ConformalArgs, Features, CrossEntropyTarget, FilterOptions, OodArgs, Reduction } from './backend.js';
+import type { AdjustArgs, Backend, BceArgs, BootstrapArgs, ScoreRowsArgs, ConformalArgs, Features, CrossEntropyTarget, FilterOptions, OodArgs, Reduction } from './backend.js';
 import { BUFFER_TAG, typedArrayCtor, type ArrayOf, type BufferType, type LkBuffer } from '../buffers.js';
 import { fail } from '../errors.js';
 import { float32ToBfloat16Bits, float32ToFloat16Bits, halfToFloat } from '../half.js';
@@ -66,6 +66,10 @@ export class JsBackend implements Backend {
 
   bootstrapSums(a: BootstrapArgs, hit: Uint8Array, nll: Float64Array, conf: Float32Array, state: Float64Array): number {
     return score.bootstrapSums(a, hit, nll, conf, state);
+  }
+
+  scoreRows(a: ScoreRowsArgs, x: Float32Array, p: Float32Array, lp: Float32Array, labels: Int32Array, pred: Int32Array, state: Float64Array, hit: Uint8Array, nll: Float64Array, conf: Float32Array): void {
+    score.scoreRows(a, x, p, lp, labels, pred, state, hit, nll, conf);
   }
 
   argmax(x: Float32Array, rows: number, classes: number, out: Int32Array): void {

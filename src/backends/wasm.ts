@@ -4,7 +4,7 @@
  * as abi.ts declares them; the loss and sampling families live in wasm-loss.ts and
  * wasm-sample.ts, which import the runtime, not this file.
  */
-import type { AdjustArgs, Backend, BootstrapArgs, Features, BceArgs, ConformalArgs, CrossEntropyTarget, FilterOptions, OodArgs, Reduction } from './backend.js';
+import type { AdjustArgs, Backend, BootstrapArgs, ScoreRowsArgs, Features, BceArgs, ConformalArgs, CrossEntropyTarget, FilterOptions, OodArgs, Reduction } from './backend.js';
 import { HalfFormat } from './abi.js';
 import { createRuntime, type WasmRuntime } from './wasm-runtime.js';
 import { registerWidened, type BufferType, type LkBuffer } from '../buffers.js';
@@ -162,6 +162,10 @@ export class WasmBackend implements Backend {
     return this.#rt.call('bootstrapSums', {
       hit, nll, conf, rows: a.rows, seedKey: a.seedKey | 0, first: a.first, replicates: a.replicates, bins: a.bins, state, scratch,
     });
+  }
+
+  scoreRows(a: ScoreRowsArgs, x: Float32Array, p: Float32Array, lp: Float32Array, labels: Int32Array, pred: Int32Array, state: Float64Array, hit: Uint8Array, nll: Float64Array, conf: Float32Array): void {
+    this.#rt.call('scoreRows', { x, p, lp, labels, pred, rows: a.rows, classes: a.classes, bins: a.bins, k: a.k, state, hit, nll, conf });
   }
 
   filterLogits(x: Float32Array, rows: number, classes: number, o: FilterOptions, out: Float32Array): number {

@@ -69,7 +69,8 @@ ${bars(hi1, '#2f6fb0')}${bars(ho, '#c8453b')}
 
 /** The risk–coverage curve as a step line (risk of the covered rows vs the share covered). */
 export function riskCoverageSvg(coverage: ArrayLike<number>, risk: ArrayLike<number>): string {
-  const top = Math.max(1e-9, ...Array.from(risk));
+  let top = 1e-9; // a loop: spreading a curve of 300k+ points overflowed the call stack
+  for (let i = 0; i < risk.length; i++) if (risk[i]! > top) top = risk[i]!;
   const x = (c: number) => PAD.l + c * pw;
   const y = (r: number) => PAD.t + ph - (r / top) * ph;
   let d = '';

@@ -1,13 +1,13 @@
 /**
  * score's hook for issue 24, kept apart from score.ts and merge.ts: `selective` (AURC, E-AURC,
- * AUGRC, risk at coverage; exact within a run from one confidence per row, binned with an errorBound
- * after merge) always, and `conformal` (coverage and set sizes of a model from `logitkit conformal`)
+ * AUGRC, risk at coverage; exact within a run from one confidence per row — the score accumulator's
+ * own, handed over per block — binned with an errorBound after merge) always, and `conformal` (coverage and set sizes of a model from `logitkit conformal`)
  * with --conformal MODEL.json. Both see the blocks score scores (after --apply, at its temperature).
  */
 import type { Engine } from '../engine.js';
 import type { BlockSource } from '../io/stream.js';
 import { ConformalAccumulator, conformalModelFromJSON, type ConformalModel } from '../metrics/conformal.js';
-import { confidenceAndErrors, SelectiveAccumulator, type SelectiveSummary } from '../metrics/selective.js';
+import { SelectiveAccumulator, type SelectiveSummary } from '../metrics/selective.js';
 import { conformalHtml, selectiveHtml } from './report-uncertainty.js';
 import { fmt, pct, readTextFile } from './ui.js';
 
@@ -22,17 +22,29 @@ interface Conformal {
 export class ScoreUncertainty {
   readonly selective = new SelectiveAccumulator();
   readonly conformal: Conformal | null;
-  readonly #temperature: number;
+  #wrong = new Uint8Array(0);
 
   /** `conformalFile`: --conformal, read and checked against `classes` (a runtime error naming the file). */
-  constructor(classes: number, temperature: number, conformalFile: string | undefined) {
-    this.#temperature = temperature;
+  constructor(classes: number, conformalFile: string | undefined) {
     this.conformal = conformalFile === undefined ? null : { file: conformalFile, model: readConformalModelFile(conformalFile, classes), acc: new ConformalAccumulator(classes) };
   }
 
-  /** The source, unchanged, feeding every block to the accumulators as score reads it. */
+  /**
+   * One block's rows for selective prediction: each row's confidence (max p at the scoring
+   * temperature) and hit, as the score accumulator computed them (ScoreAccumulator.onRows), so
+   * selective prediction costs no pass of its own.
+   */
+  addRows(conf: Float32Array, hit: Uint8Array, rows: number): void {
+    if (this.#wrong.length < rows) this.#wrong = new Uint8Array(rows);
+    const wrong = this.#wrong.subarray(0, rows);
+    for (let i = 0; i < rows; i++) wrong[i] = 1 - hit[i]!;
+    this.selective.add(conf.subarray(0, rows), wrong);
+  }
+
+  /** The source, unchanged, feeding every block to the conformal accumulator as score reads it. */
   observe(lk: Engine, src: BlockSource): BlockSource {
     const self = this;
+    if (!self.conformal) return src;
     return {
       rows: src.rows,
       classes: src.classes,
@@ -41,11 +53,7 @@ export class ScoreUncertainty {
       ...(src.bootstrapKey ? { bootstrapKey: src.bootstrapKey.bind(src) } : {}),
       *blocks() {
         for (const b of src.blocks()) {
-          if (b.labels) {
-            const { conf, wrong } = confidenceAndErrors(lk, b.x, src.classes, b.labels, self.#temperature);
-            self.selective.add(conf, wrong);
-            if (self.conformal) self.conformal.acc.add(lk.predictSets(b.x, src.classes, self.conformal.model, { firstRow: b.start }), b.labels);
-          }
+          if (b.labels && self.conformal) self.conformal.acc.add(lk.predictSets(b.x, src.classes, self.conformal.model, { firstRow: b.start }), b.labels);
           yield b;
         }
       },

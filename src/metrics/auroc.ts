@@ -93,23 +93,35 @@ export interface AurocReport {
 // Base64 by hand: metrics reach browser bundles, where Buffer does not exist.
 const B64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
 
+const B64_CODES = Uint8Array.from(B64, (c) => c.charCodeAt(0));
+
 /**
- * Base64 of bytes[0, n), built in a byte buffer and turned into a string in chunks: appending 4-char
- * pieces to a string made a rope of millions of pieces at 100+ classes (tens of MiB of peak memory).
+ * Base64 of bytes[0, n), built in a byte buffer and decoded to a string at once (ASCII, so UTF-8
+ * decoding is the identity): appending 4-char pieces made a rope of millions of pieces at 100+
+ * classes, and String.fromCharCode over chunks with a charCodeAt per character took 0.5 s of a
+ * 3 s score at 1000 classes (5× the table and TextDecoder here).
  */
 function toBase64(bytes: Uint8Array, n: number): string {
   const out = new Uint8Array(Math.ceil(n / 3) * 4);
+  const T = B64_CODES;
+  const full = n - (n % 3);
   let o = 0;
-  for (let i = 0; i < n; i += 3) {
-    const v = (bytes[i] << 16) | ((i + 1 < n ? bytes[i + 1] : 0) << 8) | (i + 2 < n ? bytes[i + 2] : 0);
-    out[o++] = B64.charCodeAt(v >>> 18);
-    out[o++] = B64.charCodeAt((v >>> 12) & 63);
-    out[o++] = i + 1 < n ? B64.charCodeAt((v >>> 6) & 63) : 61; // '='
-    out[o++] = i + 2 < n ? B64.charCodeAt(v & 63) : 61;
+  for (let i = 0; i < full; i += 3) {
+    const v = (bytes[i] << 16) | (bytes[i + 1] << 8) | bytes[i + 2];
+    out[o] = T[v >>> 18];
+    out[o + 1] = T[(v >>> 12) & 63];
+    out[o + 2] = T[(v >>> 6) & 63];
+    out[o + 3] = T[v & 63];
+    o += 4;
   }
-  let text = '';
-  for (let i = 0; i < out.length; i += 8192) text += String.fromCharCode(...out.subarray(i, i + 8192));
-  return text;
+  if (full < n) {
+    const v = (bytes[full] << 16) | (full + 1 < n ? bytes[full + 1] << 8 : 0);
+    out[o] = T[v >>> 18];
+    out[o + 1] = T[(v >>> 12) & 63];
+    out[o + 2] = full + 1 < n ? T[(v >>> 6) & 63] : 61; // '='
+    out[o + 3] = 61;
+  }
+  return new TextDecoder().decode(out);
 }
 
 /** Decodes padded or unpadded base64 (the caller has checked the alphabet). */
@@ -167,6 +179,15 @@ export class AurocCounts {
     this.cellsNow = c;
   }
 
+  /**
+   * The counts to read: the engine histogram's own cells while it holds them all (no copy: at 1000
+   * classes a copy would double the 131 MB), else these. Valid until the next engine call.
+   */
+  private get readCells(): Uint32Array | Float64Array {
+    if (this.core && this.cellsNow === null) return this.core.view();
+    return this.cells;
+  }
+
   /** Moves the engine histogram's counts into these. */
   private flush(): void {
     const core = this.core;
@@ -176,7 +197,7 @@ export class AurocCounts {
     const got = core.take();
     if (this.cellsNow === null) {
       this.cellsNow = got;
-      this.counted = rows;
+      this.reserve(rows);
       return;
     }
     this.reserve(rows);
@@ -264,6 +285,16 @@ export class AurocCounts {
   }
 
   /**
+   * Makes the engine histogram ready for `rows` more rows (a full one is flushed, a new one allocated):
+   * it may grow engine memory, so a caller holding p in engine memory calls this first and takes its
+   * view of p afterwards.
+   */
+  prepare(lk: AurocEngine, rows: number): void {
+    if (this.core && this.core.rows + rows > AUROC_U32_ROWS) this.flush();
+    this.core ??= lk.aurocHistogram(this.classes);
+  }
+
+  /**
    * Adds rows of float32 probabilities p (rows × classes) with labels y: every row's p_k into class k's
    * histogram (the engine's, lk.aurocHistogram), and the labelled class's into its positives here.
    */
@@ -271,9 +302,8 @@ export class AurocCounts {
     const K = this.classes;
     const R = labels.length;
     if (R === 0) return;
-    if (this.core && this.core.rows + R > AUROC_U32_ROWS) this.flush();
-    this.core ??= lk.aurocHistogram(K);
-    const nan = this.core.add(p.subarray(0, R * K));
+    this.prepare(lk, R);
+    const nan = this.core!.add(p.subarray(0, R * K));
     this.nanRows += nan;
     const bits = new Uint32Array(p.buffer, p.byteOffset, R * K);
     for (let r = 0; r < R; r++) {
@@ -326,9 +356,10 @@ export class AurocCounts {
 
   merge(o: AurocCounts): void {
     if (o.classes !== this.classes) throw new Error(`AurocCounts.merge: ${o.classes} classes, expected ${this.classes}`);
-    const from = o.cells; // o's engine counts first, then its reserve
-    this.reserve(o.counted);
+    void this.cells; // this one's engine counts in first, so that `counted` covers them
+    this.reserve(o.counted + (o.core?.rows ?? 0));
     const to = this.cells;
+    const from = o.readCells;
     for (let i = 0; i < 2 * this.size; i++) to[i] += from[i];
     for (let j = 0; j < o.posPages.length; j++) {
       const src = o.posPages[j];
@@ -345,7 +376,7 @@ export class AurocCounts {
     // one pass over the bins, no callback per bin (one made the report of 1000 classes 3–10× slower);
     // multi-label's micro average pools its labels into a one-class AurocCounts and comes here too
     const o = k * AUROC_BINS;
-    const cells = this.cells;
+    const cells = this.readCells;
     let below = 0;
     let pairs = 0;
     let err = 0;
@@ -411,7 +442,7 @@ export class AurocCounts {
       bytes[n++] = v;
     };
     let last = -1;
-    const cells = this.cells;
+    const cells = this.readCells;
     for (let i = 0; i < this.size; i++) {
       if (cells[2 * i] === 0) continue;
       const p = this.pos(i);

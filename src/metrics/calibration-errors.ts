@@ -16,9 +16,11 @@
  * width 2^-14, and measured against the exact sort it stays below 1e-4 on the bundled samples and
  * random data (test/calibration-errors.test.ts; the contract is 1e-3).
  */
+import { ROW_SCORE_FINE_BINS } from '../accumulators.js';
 import { binOf, type ReliabilityBins } from './calibration.js';
 
-export const FINE_BINS = 1 << 14;
+// The engine's row-score accumulator fills these bins (lk.rowScoreAccumulator).
+export const FINE_BINS = ROW_SCORE_FINE_BINS;
 
 /** rmsce and debiasedL2 of top-label reliability bins (NaN when a confidence was NaN or n = 0). */
 export function binnedErrors(r: ReliabilityBins): { rmsce: number; debiasedL2: number } {

@@ -24,6 +24,8 @@ import { BINS_KEYS, binOf, checkBins, checkClasses, checkLabels, checkOptionKeys
 import { arraySource, type BlockSource } from '../io/stream.js';
 import type { BootstrapEngine } from './bootstrap.js';
 import type { AurocEngine } from './auroc.js';
+import type { RowScoreAccumulator, RowScoreOptions } from '../accumulators.js';
+import type { LkBuffer } from '../buffers.js';
 
 /** The part of the public Engine that metrics use (the real Engine satisfies it structurally). */
 export interface MetricsEngine {
@@ -38,6 +40,10 @@ export interface MetricsEngine {
   bootstrapAccumulator?: BootstrapEngine['bootstrapAccumulator'];
   /** AUROC (score) only. */
   aurocHistogram?: AurocEngine['aurocHistogram'];
+  /** Engine buffers (ScoreAccumulator keeps a block's logits and probabilities there when it can). */
+  alloc?(length: number): LkBuffer<'float32'>;
+  /** ScoreAccumulator only: the per-row and per-element sums of a block. */
+  rowScoreAccumulator?(options: RowScoreOptions): RowScoreAccumulator;
 }
 
 export const DEFAULT_BINS = 15;

@@ -23,6 +23,8 @@
  */
 import { LogitkitError } from '../errors.js';
 import type { BlockSource } from '../io/stream.js';
+import type { RowScoreAccumulator } from '../accumulators.js';
+import type { LkBuffer } from '../buffers.js';
 import { checkBins, checkLabelBlock, ReliabilityBins, type MetricsEngine, type Reliability } from './calibration.js';
 import { classificationReport, ConfusionCounts, type ClassificationReport } from './classification.js';
 import { binnedErrors, ClasswiseBins, FINE_BINS, FineConfidenceBins } from './calibration-errors.js';
@@ -294,6 +296,15 @@ export class ScoreAccumulator {
 
   private p = new Float32Array(0);
   private lp = new Float32Array(0);
+  /** The block's x, p and lp in engine memory (blockBuffers). */
+  private bufs: LkBuffer<'float32'>[] | null = null;
+  /** The engine's sums of the rows added since the last sync() (not in the fields above yet). */
+  private core: RowScoreAccumulator | null = null;
+  /**
+   * Called after each block with every row's confidence p_pred (at this accumulator's temperature)
+   * and hit (0/1), valid until the next block: selective prediction takes them from here.
+   */
+  onRows: ((conf: Float32Array, hit: Uint8Array, rows: number) => void) | null = null;
 
   constructor(classes: number, options: ScoreOptions = {}) {
     if (!Number.isInteger(classes) || classes < 1) throw new LogitkitError('shape_mismatch', `classes = ${classes}, expected an integer >= 1`, 'classes');
@@ -391,77 +402,61 @@ export class ScoreAccumulator {
       this.lp = new Float32Array(n);
     }
     const T = this.temperature;
-    const p = lk.softmax(x, C, { temperature: T, out: this.p.subarray(0, n) });
-    const lp = lk.logSoftmax(x, C, { temperature: T, out: this.lp.subarray(0, n) });
-    const pred = lk.argmax(x, C);
-    // binary --threshold: class 1 when z / T > ln(t / (1 − t)); at ½ that is argmax's z > 0 (and, as
-    // argmax counts NaN as the maximum, a NaN z is class 1 at any threshold)
-    const decided = this.binary && this.threshold !== 0.5 ? pred.map((_, r) => (x[2 * r + 1] / T <= this.cut ? 0 : 1)) : pred;
-    const k = this.k;
-    const top = k === 1 ? null : lk.topk(x, C, k).indices;
-    const probSum = this.probSum;
-    const logitSum = this.logitSum;
+    if (!lk.rowScoreAccumulator) throw new LogitkitError('invalid_argument', 'the engine has no rowScoreAccumulator', 'lk');
+    // Engine memory first (any allocation may grow it, which detaches views taken before).
+    this.core ??= lk.rowScoreAccumulator({ classes: C, bins: this.bins, topk: this.k });
+    if (this.auroc) {
+      if (!lk.aurocHistogram) throw new LogitkitError('invalid_argument', 'the engine has no aurocHistogram', 'lk');
+      this.auroc.prepare(lk as AurocEngine, R);
+    }
+    // The block stays in engine memory across its ops: x goes in once, p and lp are made there and read
+    // there (copying x in for each of four ops and p, lp out and back in was ~8% of score's time).
+    const bufs = this.blockBuffers(lk, n);
+    const view = (i: number): Float32Array => (bufs ? bufs[i]!.array.subarray(0, n) : i === 0 ? x : i === 1 ? this.p.subarray(0, n) : this.lp.subarray(0, n));
+    if (bufs) view(0).set(x);
+    lk.softmax(view(0), C, { temperature: T, out: view(1) });
+    lk.logSoftmax(view(0), C, { temperature: T, out: view(2) });
+    const pred = lk.argmax(view(0), C);
     const boot = this.boot;
-    if (boot && this.bootHit.length < R) {
+    if (this.bootHit.length < R) {
       this.bootHit = new Uint8Array(R);
       this.bootNll = new Float64Array(R);
       this.bootConf = new Float32Array(R);
     }
-    let nll = 0;
-    let brier = 0;
-    let ent = 0;
-    for (let r = 0; r < R; r++) {
-      const o = r * C;
-      const y = labels[r];
-      const c = pred[r];
-      const d = decided[r]; // the decision: c but under binary --threshold
-      nll -= lp[o + y];
-      const hit = c === y ? 1 : 0;
-      const right = d === y ? 1 : 0;
-      this.correct += right;
-      this.classCorrect[y] += right;
-      this.support[y] += 1;
-      this.predicted[d] += 1;
-      this.confusion?.add(y, d);
-      if (top) {
-        for (let j = 0; j < k; j++) {
-          if (top[r * k + j] === y) {
-            this.topkCorrect++;
-            break;
-          }
-        }
-      } else this.topkCorrect += hit;
-      this.reliability.add(p[o + c], hit);
-      if (boot) {
-        this.bootHit[r] = hit;
-        this.bootNll[r] = -lp[o + y];
-        this.bootConf[r] = p[o + c];
+    // Every per-row and per-element sum in one engine pass (wasm: assembly/kernels/score.ts scoreRows);
+    // its state is added into these fields by sync(), before anything reads them.
+    const { hit, nll, conf } = this.core.add(
+      { x: view(0), p: view(1), lp: view(2), labels, pred },
+      { hit: this.bootHit.subarray(0, R), nll: this.bootNll.subarray(0, R), conf: this.bootConf.subarray(0, R) },
+    );
+    // binary --threshold: class 1 when z / T > ln(t / (1 − t)); at ½ that is argmax's z > 0 (and, as
+    // argmax counts NaN as the maximum, a NaN z is class 1 at any threshold). The core counted the
+    // decision-dependent sums (correct, per-class correct, predicted) for argmax; the rows whose decision
+    // differs are moved here, while reliability, top-k and the bootstrap keep argmax's hit.
+    let decided = pred;
+    if (this.binary && this.threshold !== 0.5) {
+      decided = pred.map((_, r) => (x[2 * r + 1] / T <= this.cut ? 0 : 1));
+      for (let r = 0; r < R; r++) {
+        const c = pred[r];
+        const d = decided[r];
+        if (c === d) continue;
+        const y = labels[r];
+        const delta = (d === y ? 1 : 0) - (c === y ? 1 : 0);
+        this.correct += delta;
+        this.classCorrect[y] += delta;
+        this.predicted[c] -= 1;
+        this.predicted[d] += 1;
       }
-      this.fine?.add(p[o + c], hit);
-      this.classwise?.addRow(p, o, y);
-      if (this.groups) this.groups.add(groups![r], -lp[o + y], p[o + c], y, d, () => where(r), c);
-      let sq = 0;
-      let h = 0;
-      for (let j = 0; j < C; j++) {
-        const pj = p[o + j];
-        const lpj = lp[o + j];
-        sq += pj * pj;
-        if (lpj !== -Infinity) h -= pj * lpj; // 0·log 0 = 0
-        probSum[j] += pj;
-        logitSum[j] += x[o + j];
-      }
-      brier += sq - 2 * p[o + y] + 1;
-      ent += h;
     }
-    this.nllSum += nll;
-    this.brierSum += brier;
-    this.entropySum += ent;
+    const confusion = this.confusion;
+    if (confusion) for (let r = 0; r < R; r++) confusion.add(labels[r], decided[r]);
+    if (this.groups) for (let r = 0; r < R; r++) this.groups.add(groups![r], nll[r], conf[r], labels[r], decided[r], () => where(r), pred[r]);
     this.rows += R;
+    if (this.onRows) this.onRows(conf, hit, R);
     if (this.auroc) {
-      if (!lk.aurocHistogram) throw new LogitkitError('invalid_argument', 'the engine has no aurocHistogram', 'lk');
       // Ranking p itself keeps its exact ties (a 1/32 grid was off by 1.2e-4 through softmax(ln p));
       // at T ≠ 1 the scores are softmax(ln p / T), which is what is ranked then.
-      this.auroc.addBlock(lk as AurocEngine, probs && this.temperature === 1 && !this.binary ? probs : p, labels);
+      this.auroc.addBlock(lk as AurocEngine, probs && this.temperature === 1 && !this.binary ? probs : view(1), labels);
     }
     if (boot) {
       if (!lk.bootstrapAccumulator) throw new LogitkitError('invalid_argument', 'the engine has no bootstrapAccumulator', 'lk');
@@ -516,8 +511,65 @@ export class ScoreAccumulator {
     return x2;
   }
 
+  /** x, p and lp of a block of n values in engine memory (grown as blocks grow); null without lk.alloc. */
+  private blockBuffers(lk: MetricsEngine, n: number): LkBuffer<'float32'>[] | null {
+    if (!lk.alloc) return null;
+    if (this.bufs && (this.bufs[0]!.length < n || this.bufs[0]!.freed)) this.freeBuffers();
+    this.bufs ??= [lk.alloc(n), lk.alloc(n), lk.alloc(n)];
+    return this.bufs;
+  }
+
+  private freeBuffers(): void {
+    const b = this.bufs;
+    this.bufs = null;
+    // after the engine was disposed its buffers are gone with it
+    if (b) for (const buf of b) if (!buf.freed) try { buf.free(); } catch { /* disposed */ }
+  }
+
+  /** Moves the engine's sums into the fields (and frees its state and the block buffers). */
+  private sync(): void {
+    this.freeBuffers();
+    const core = this.core;
+    if (!core) return;
+    this.core = null;
+    const s = core.take();
+    const add = (to: Float64Array, from: Float64Array) => {
+      for (let i = 0; i < to.length; i++) to[i] += from[i];
+    };
+    this.nllSum += s.nllSum;
+    this.correct += s.correct;
+    this.topkCorrect += s.topkCorrect;
+    this.brierSum += s.brierSum;
+    this.entropySum += s.entropySum;
+    const rel = this.reliability;
+    add(rel.count, s.binCount);
+    add(rel.confSum, s.binConf);
+    add(rel.correctSum, s.binCorrect);
+    rel.nanRows += s.nanRows;
+    if (this.fine) {
+      add(this.fine.count, s.fineCount);
+      add(this.fine.confSum, s.fineConf);
+      add(this.fine.correctSum, s.fineCorrect);
+      this.fine.nanRows += s.nanRows;
+    }
+    add(this.support, s.support);
+    add(this.classCorrect, s.classCorrect);
+    add(this.predicted, s.predicted);
+    add(this.probSum, s.probSum);
+    add(this.logitSum, s.logitSum);
+    if (this.classwise) {
+      add(this.classwise.count, s.classwiseCount);
+      add(this.classwise.probSum, s.classwiseProb);
+      add(this.classwise.positives, s.classwisePositives);
+      this.classwise.rows += s.rows;
+      this.classwise.nanRows += s.classwiseNanRows;
+    }
+  }
+
   /** Adds another accumulator's sums (same classes, bins, k and temperatures). */
   merge(o: ScoreAccumulator): this {
+    this.sync();
+    o.sync();
     const same = (what: string, a: unknown, b: unknown) => {
       if (a !== b) throw new LogitkitError('shape_mismatch', `cannot merge: ${what} differ (${String(a)} vs ${String(b)})`, what);
     };
@@ -566,6 +618,7 @@ export class ScoreAccumulator {
   }
 
   summary(): ScoreSummary {
+    this.sync();
     const n = this.rows;
     const rel = this.reliability.result();
     const nll = this.nllSum / n;
@@ -630,6 +683,7 @@ export class ScoreAccumulator {
   }
 
   toStats(): ScoreStats {
+    this.sync();
     const r = this.reliability;
     const a = this.altReliability;
     return {
