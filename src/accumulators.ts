@@ -10,6 +10,7 @@ import { MAX_REPLICATES } from './limits.js';
 import { checkBins, checkLabels } from './options.js';
 import { AUROC_BINS, AUROC_MAX_CLASSES, AUROC_U32_ROWS } from './auroc-bins.js';
 
+/** Options of `lk.bootstrapAccumulator(options)`: how many Poisson-bootstrap replicates, the confidence bins, the seed. */
 export interface BootstrapAccumulatorOptions {
   /** Replicates R, an integer in [1, 10000]. */
   replicates: number;
@@ -26,11 +27,11 @@ export interface BootstrapReplicateSums {
   seed: number;
   /** Rows whose confidence was NaN (in the replicate sums, left out of the bins). */
   nanRows: number;
-  /** [r]: Σ w, Σ w·correct, Σ w·NLL. */
+  /** Indexed by replicate r: Σ w, Σ w·correct, Σ w·NLL. */
   weight: Float64Array;
   correct: Float64Array;
   nll: Float64Array;
-  /** [r · bins + b]: Σ w, Σ w·confidence, Σ w·correct of the rows in confidence bin b. */
+  /** Indexed by r · bins + b: Σ w, Σ w·confidence, Σ w·correct of the rows in confidence bin b. */
   binWeight: Float64Array;
   binConf: Float64Array;
   binCorrect: Float64Array;
@@ -246,6 +247,7 @@ export function rowScoreLayout(classes: number, bins: number) {
   return { relCount, relConf, relCorrect, fineCount, fineConf, fineCorrect, support, classCorrect, predicted, probSum, logitSum, cwCount, cwProb, cwPositives, length: cwPositives + C * M + 2 * C };
 }
 
+/** Options of `lk.rowScoreAccumulator(options)`: the class count, the confidence bins (default 15) and the k of top-k accuracy (default 5). */
 export interface RowScoreOptions {
   /** Classes C (≥ 1). */
   classes: number;
@@ -275,7 +277,7 @@ export interface RowScoreSums {
   topkCorrect: number;
   brierSum: number;
   entropySum: number;
-  /** [bin]: rows, Σ confidence, Σ hit, in `bins` equal-width bins (binOf). */
+  /** Indexed by bin: the rows, Σ confidence and Σ hit, in `bins` equal-width bins (binOf). */
   binCount: Float64Array;
   binConf: Float64Array;
   binCorrect: Float64Array;
@@ -283,13 +285,13 @@ export interface RowScoreSums {
   fineCount: Float64Array;
   fineConf: Float64Array;
   fineCorrect: Float64Array;
-  /** [class]: rows labelled, hits among them, rows predicted, Σ p_class, Σ x_class. */
+  /** Indexed by class: the rows labelled it, the hits among them, the rows predicted as it, Σ p_class, Σ x_class. */
   support: Float64Array;
   classCorrect: Float64Array;
   predicted: Float64Array;
   probSum: Float64Array;
   logitSum: Float64Array;
-  /** [class · bins + bin]: rows whose p_class falls in bin, Σ p_class, those labelled class. */
+  /** Indexed by class · bins + bin: the rows whose p_class falls in bin, their Σ p_class, and how many of them are labelled class. */
   classwiseCount: Float64Array;
   classwiseProb: Float64Array;
   classwisePositives: Float64Array;
