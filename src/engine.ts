@@ -314,19 +314,26 @@ function shapeArgs(args: readonly unknown[], n: number): unknown[] {
 }
 
 // ---- issue 24 (uncertainty): options of oodScore, conformal*, predictSets, riskCoverage
+/** Options of `lk.oodScore`: which out-of-distribution score (docs/uncertainty.md has the formulas) and its parameters. */
 export interface OodScoreOptions extends DTypeOption {
   /** 'energy' (default), 'msp', 'maxLogit', 'entropy', 'margin' or 'gen'. */
   method?: OodMethodName;
+  /** The logits are divided by T first: a finite number > 0 (default 1). */
   temperature?: number;
   /** GEN's exponent (default 0.1). */
   gamma?: number;
   /** GEN sums the topM largest probabilities (default min(100, classes); clamped to classes). */
   topM?: number;
 }
+/**
+ * Options of `lk.conformalScores`: the score of conformalCalibrate (method, temperature, randomization,
+ * RAPS's lambda and kReg, seed) without alpha and classConditional, which only q̂ uses.
+ */
 export interface ConformalScoreOptions extends Omit<conformal.ConformalOptions, 'alpha' | 'classConditional'>, DTypeOption {
   /** The row index of x's first row, which keys u (default 0). */
   firstRow?: number;
 }
+/** Options of `lk.predictSets`: the randomization's seed and the row index of the first row; the rest comes from the model. */
 export interface PredictSetsOptions extends DTypeOption {
   /** Keys each row's u with the row index (default: the model's seed). */
   seed?: number;

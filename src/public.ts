@@ -56,7 +56,8 @@ export type { DryOptions, ThinkingBudgetOptions, GuidanceOptions, HistoryRuleOpt
 export type { OodScoreOptions, ConformalScoreOptions, PredictSetsOptions } from './engine.js';
 export type { OodMethodName, ConformalMethodName } from './backends/backend.js';
 export { oodMetrics } from './metrics/ood.js';
-export type { OodMetrics } from './metrics/ood.js';
+export type { OodMetrics, Scores } from './metrics/ood.js';
 export { conformalMetrics, conformalModelFromJSON, conformalModelToJSON } from './metrics/conformal.js';
 export type { ConformalModel, ConformalOptions, ConformalMetrics, PredictionSets } from './metrics/conformal.js';
+export { RISK_COVERAGE_LEVELS } from './metrics/selective.js';
 export type { RiskCoverage, RiskCoverageOptions, CoverageLevel } from './metrics/selective.js';

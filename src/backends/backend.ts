@@ -125,7 +125,9 @@ export interface BootstrapArgs {
 }
 
 // ---- issue 24 (uncertainty) ----
+/** The out-of-distribution scores of `lk.oodScore` and `riskCoverage`'s `score` (docs/uncertainty.md has their formulas). */
 export type OodMethodName = 'msp' | 'maxLogit' | 'energy' | 'entropy' | 'margin' | 'gen';
+/** The conformal scores of class j: LAC 1 − p_j; APS the probability ranked before j plus u·p_j; RAPS APS plus λ·max(0, rank_j − kReg). */
 export type ConformalMethodName = 'lac' | 'aps' | 'raps';
 /** Normalised oodScore options: temperature finite > 0, gamma finite > 0, 1 ≤ topM ≤ classes. */
 export interface OodArgs {

@@ -31,24 +31,35 @@ export interface ConformalModel {
   qhat: number | number[];
 }
 
+/** Options of `lk.conformalCalibrate` (docs/uncertainty.md): the score, the miscoverage α and the randomization. */
 export interface ConformalOptions {
+  /** The conformal score (default 'aps'). */
   method?: ConformalMethodName;
+  /** The miscoverage α in (0, 1): sets contain the label with probability ≥ 1 − α (default 0.1). */
   alpha?: number;
+  /** The logits are divided by T before the softmax: a finite number > 0 (default 1). */
   temperature?: number;
+  /** Add u·p_j with u uniform per row (true, the default) or take u = 1 (aps and raps; lac ignores it). */
   randomized?: boolean;
+  /** RAPS's penalty per rank beyond kReg, a finite number ≥ 0 (default 0.01). */
   lambda?: number;
+  /** RAPS's ranks without penalty, an integer ≥ 0 (default 5). */
   kReg?: number;
+  /** One q̂ per class, from the calibration rows labelled with it (default false: one q̂). */
   classConditional?: boolean;
+  /** Keys each row's u, an integer ≥ 0 (default 0). */
   seed?: number;
 }
 
 /** The normalised options of conformalCalibrate / conformalScores. */
 export type ConformalSettings = Required<ConformalOptions>;
 
+/** The prediction sets of `lk.predictSets`, one per row, in compressed-row form. */
 export interface PredictionSets {
   /** Row r's set is indices[offsets[r] .. offsets[r + 1]) (CSR), classes in rank order. */
   offsets: Int32Array;
   indices: Int32Array;
+  /** Row r's set size, offsets[r + 1] − offsets[r]. */
   sizes: Int32Array;
 }
 
@@ -200,10 +211,15 @@ export function checkModel(m: unknown, classes?: number): ConformalModel {
 export const SIZE_BUCKETS = ['0', '1', '2-3', '4-10', '11-100', '101+'] as const;
 const bucketOf = (size: number): number => (size === 0 ? 0 : size === 1 ? 1 : size <= 3 ? 2 : size <= 10 ? 3 : size <= 100 ? 4 : 5);
 
+/** What `conformalMetrics` reports of prediction sets against the true labels. */
 export interface ConformalMetrics {
+  /** The fraction of rows whose set contains the label. */
   coverage: number;
+  /** The mean set size. */
   meanSize: number;
+  /** The fraction of rows with an empty set. */
   emptyRate: number;
+  /** Rows and coverage by set size ('0', '1', '2-3', '4-10', '11-100', '101+'); coverage null without rows. */
   sizeStratified: { sizes: (typeof SIZE_BUCKETS)[number]; rows: number; coverage: number | null }[];
   /** Per class (index = class): the coverage of its rows, null without rows. */
   classCoverage: (number | null)[];

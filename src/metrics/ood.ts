@@ -11,14 +11,20 @@
  */
 import { fail } from '../errors.js';
 
+/** What `oodMetrics` reports: the OOD rows are the positives, ranked by score (higher = more likely OOD). */
 export interface OodMetrics {
+  /** P(OOD score > ID score) + ½ P(tie), exact. */
   auroc: number;
+  /** Average precision with the ID rows positive, ranked by −score. */
   auprIn: number;
+  /** Average precision with the OOD rows positive, ranked by score. */
   auprOut: number;
+  /** The fraction of OOD rows scored at or below the threshold that accepts 95% of the ID rows. */
   fpr95: number;
 }
 
-type Scores = Float32Array | Float64Array | readonly number[];
+/** One OOD score per row (as `lk.oodScore` returns them): NaN is refused, ±inf are ordinary values. */
+export type Scores = Float32Array | Float64Array | readonly number[];
 
 function toSorted(v: unknown, name: string): Float64Array {
   if (!(v instanceof Float32Array || v instanceof Float64Array || Array.isArray(v)))
@@ -74,6 +80,10 @@ function fpr95Rank(n: number): number {
   return Math.max(1, Math.ceil((95 * n) / 100));
 }
 
+/**
+ * AUROC, AUPR-In, AUPR-Out and FPR@95 of OOD scores of in-distribution rows (`idScores`) against those of
+ * out-of-distribution rows (`oodScores`), exact (no binning); each set needs at least one score.
+ */
 export function oodMetrics(idScores: Scores, oodScores: Scores): OodMetrics {
   const id = toSorted(idScores, 'idScores');
   const ood = toSorted(oodScores, 'oodScores');

@@ -18,28 +18,40 @@ export interface SelectiveEngine {
   argmax(x: Float32Array, classes: number): Int32Array;
 }
 
+/** The coverages at which `riskCoverage` reports the risk (the keys of `riskAtCoverage`), ascending. */
 export const RISK_COVERAGE_LEVELS = ['0.5', '0.8', '0.9', '0.95', '1'] as const;
+/** One of RISK_COVERAGE_LEVELS: a coverage, as the string key of `riskAtCoverage`. */
 export type CoverageLevel = (typeof RISK_COVERAGE_LEVELS)[number];
 
+/** The risk–coverage curve of `lk.riskCoverage` and its areas (docs/uncertainty.md). */
 export interface RiskCoverage {
-  /** One point per distinct confidence, in descending confidence. */
+  /** One point per distinct confidence, in descending confidence: the fraction of rows covered. */
   coverage: Float64Array;
+  /** Errors among the covered rows / their count. */
   risk: Float64Array;
   /** Errors among the covered rows / n (the generalized risk of Traub et al.). */
   generalizedRisk: Float64Array;
   /** The confidence (−score) of each point: rows with at least this confidence are covered. */
   confidence: Float64Array;
+  /** Area under the risk–coverage curve: Σ (coverage − previous coverage) · risk. */
   aurc: number;
+  /** aurc minus an oracle ranking's, r + (1 − r)·ln(1 − r) with r the overall error rate. */
   eaurc: number;
+  /** Area under the generalized risk–coverage curve (Traub et al., 2024). */
   augrc: number;
+  /** The risk at the first point whose coverage reaches each level. */
   riskAtCoverage: Record<CoverageLevel, number>;
 }
 
+/** Options of `lk.riskCoverage`: the confidence is −(an OOD score), with that score's parameters (OodScoreOptions). */
 export interface RiskCoverageOptions {
   /** Which OOD score's negation is the confidence (default 'msp'). */
   score?: OodMethodName;
+  /** The logits are divided by T first: a finite number > 0 (default 1). */
   temperature?: number;
+  /** GEN's exponent (default 0.1). */
   gamma?: number;
+  /** GEN sums the topM largest probabilities (default min(100, classes)). */
   topM?: number;
 }
 
