@@ -106,6 +106,7 @@ export class Sampler {
   #row = new Float32Array(0);
   #rowBits = new Int32Array(0);
 
+  /** @internal Use lk.sampler(options). */
   constructor(options: SamplerConfig, hooks: SamplerHooks) {
     checkOptionKeys(options, SAMPLER_OPTION_KEYS, 'options');
     const vocab = options?.vocab;
