@@ -5,8 +5,11 @@ import { configDefaults, defineConfig } from 'vitest/config';
  * (describeEachBackend in test/helpers/backends.ts reads the project's configuration from
  * LOGITKIT_TEST_CONFIGS and checks lk.backend and lk.features before any test). Every other file
  * runs once, in `unit`, where describeEachBackend covers `js` and `wasm` (init()'s own choice).
- * A file joins the matrix by matching MATRIX.
+ * A file joins the matrix by matching MATRIX. The browser suite (test/browser/) is its own project,
+ * `browser`: it drives Chromium, Firefox and WebKit, which do not change with the Node running vitest,
+ * so .ci/run runs it once (on the machine's Node) and the other Node versions run `unit` and `spec:*`.
  */
+const BROWSER = ['test/browser/**/*.test.ts'];
 const MATRIX = ['test/spec-*.test.ts', 'test/batch-position.test.ts', 'test/kernels-abi.test.ts'];
 
 const major = Number(process.versions.node.split('.')[0]);
@@ -33,7 +36,15 @@ export default defineConfig({
         test: {
           name: 'unit',
           include: ['test/**/*.test.ts'],
-          exclude: [...configDefaults.exclude, ...MATRIX],
+          exclude: [...configDefaults.exclude, ...MATRIX, ...BROWSER],
+          env: { LOGITKIT_TEST_CONFIGS: 'js,wasm' },
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'browser',
+          include: BROWSER,
           env: { LOGITKIT_TEST_CONFIGS: 'js,wasm' },
         },
       },
