@@ -19,7 +19,11 @@ const C = 100;
 const CHUNK = 10_000; // rows; the file repeats one chunk, so whole-file figures equal the chunk's
 const REPEATS = 64; // 640,000 rows × 100 classes × 4 B = 256 MB
 const ROWS = CHUNK * REPEATS;
-const BOUND_MIB = 160; // well below the 244 MiB file (node + wasm alone take ~60 MiB)
+// Well below the 244 MiB file. Node 22 and 24 start 11 MiB higher than 20 with an engine and its
+// worker (84 vs 73 MiB) and collect later: score measured 163.6 MiB on Node 22 and 176.7 on 24
+// (2026-12-07, with issue 24's per-row selective figures), under 160 on Node 20.
+const major = Number(process.versions.node.split('.')[0]);
+const BOUND_MIB = major >= 24 ? 185 : major >= 22 ? 175 : 160;
 // The transform reuses one 4 MB block for input and result; measured 67 / 75 / 80 MiB on Node 20 /
 // 22 / 24 (it was 107 / 117 / 163 when every block allocated a fresh result: see below).
 const TRANSFORM_BOUND_MIB = 120;
