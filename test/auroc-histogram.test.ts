@@ -2,9 +2,10 @@
 // count from aurocFine, over edge scores (0, subnormals, below 2^-41, ½, the last float32 below 1, 1),
 // NaN rows, blocks of many tiles; and the argument errors.
 import { describe, expect, it } from 'vitest';
-import { init, LogitkitError, type Engine } from '../src/index.js';
+import { init, type Engine } from '../src/index.js';
 import { AUROC_BINS, aurocFine } from '../src/auroc-bins.js';
 import { describeEachBackend } from './helpers/backends.js';
+import { codeOf } from './helpers/checks.js';
 import { rng } from './helpers/random.js';
 
 const EDGES = [0, 1e-45, 2 ** -41, 2 ** -42, 1e-20, 0.25, 0.5, Math.fround(1 - 2 ** -24), 1 - 2 ** -23, 0.999, 1, 0.1];
@@ -57,25 +58,16 @@ describeEachBackend('lk.aurocHistogram', (lk) => {
   }
 
   it('refuses bad arguments with coded errors, and keeps working', () => {
-    const code = (f: () => unknown) => {
-      try {
-        f();
-      } catch (e) {
-        expect(e).toBeInstanceOf(LogitkitError);
-        return (e as LogitkitError).code;
-      }
-      return 'none';
-    };
-    expect(code(() => lk().aurocHistogram(0))).toBe('invalid_argument');
-    expect(code(() => lk().aurocHistogram(1025))).toBe('invalid_argument');
+    expect(codeOf(() => lk().aurocHistogram(0))).toBe('invalid_argument');
+    expect(codeOf(() => lk().aurocHistogram(1025))).toBe('invalid_argument');
     const h = lk().aurocHistogram(3);
-    expect(code(() => h.add(new Float32Array(4)))).toBe('shape_mismatch');
-    expect(code(() => h.add(new Float64Array(3) as unknown as Float32Array))).toBe('invalid_argument');
+    expect(codeOf(() => h.add(new Float32Array(4)))).toBe('shape_mismatch');
+    expect(codeOf(() => h.add(new Float64Array(3) as unknown as Float32Array))).toBe('invalid_argument');
     expect(h.add(Float32Array.of(0.2, 0.3, 0.5))).toBe(0);
     expect(h.take().reduce((a, b) => a + b, 0)).toBeGreaterThan(0);
-    expect(code(() => h.add(Float32Array.of(0.2, 0.3, 0.5)))).toBe('invalid_argument');
-    expect(code(() => h.take())).toBe('invalid_argument');
-    expect(code(() => h.view())).toBe('invalid_argument');
+    expect(codeOf(() => h.add(Float32Array.of(0.2, 0.3, 0.5)))).toBe('invalid_argument');
+    expect(codeOf(() => h.take())).toBe('invalid_argument');
+    expect(codeOf(() => h.view())).toBe('invalid_argument');
   });
 });
 

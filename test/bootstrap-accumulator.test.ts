@@ -3,9 +3,10 @@
 // rows (NaN confidence, infinite NLL, confidence 0 and 1), chunks past 4096 rows, rows past 2^32,
 // odd replicate counts; and the argument errors.
 import { describe, expect, it } from 'vitest';
-import { bootstrapWeight, init, LogitkitError, type BootstrapReplicateSums, type Engine } from '../src/index.js';
+import { bootstrapWeight, init, type BootstrapReplicateSums, type Engine } from '../src/index.js';
 import { binOf } from '../src/options.js';
 import { describeEachBackend } from './helpers/backends.js';
+import { codeOf } from './helpers/checks.js';
 import { rng } from './helpers/random.js';
 
 function rows(n: number, seed: number) {
@@ -81,26 +82,17 @@ describeEachBackend('lk.bootstrapAccumulator', (lk) => {
   }
 
   it('refuses bad options and rows with coded errors, and keeps working', () => {
-    const code = (f: () => unknown) => {
-      try {
-        f();
-      } catch (e) {
-        expect(e).toBeInstanceOf(LogitkitError);
-        return (e as LogitkitError).code;
-      }
-      return 'none';
-    };
-    expect(code(() => lk().bootstrapAccumulator({ replicates: 0 }))).toBe('invalid_argument');
-    expect(code(() => lk().bootstrapAccumulator({ replicates: 10_001 }))).toBe('invalid_argument');
-    expect(code(() => lk().bootstrapAccumulator({ replicates: 5, bins: 0 }))).toBe('invalid_bins');
-    expect(code(() => lk().bootstrapAccumulator({ replicates: 5, seed: -1 }))).toBe('invalid_argument');
+    expect(codeOf(() => lk().bootstrapAccumulator({ replicates: 0 }))).toBe('invalid_argument');
+    expect(codeOf(() => lk().bootstrapAccumulator({ replicates: 10_001 }))).toBe('invalid_argument');
+    expect(codeOf(() => lk().bootstrapAccumulator({ replicates: 5, bins: 0 }))).toBe('invalid_bins');
+    expect(codeOf(() => lk().bootstrapAccumulator({ replicates: 5, seed: -1 }))).toBe('invalid_argument');
     const acc = lk().bootstrapAccumulator({ replicates: 5 });
     const d = rows(4, 1);
-    expect(code(() => acc.add({ ...d, nll: new Float64Array(3) }, { row: 0 }))).toBe('shape_mismatch');
-    expect(code(() => acc.add({ ...d, hit: Uint8Array.of(0, 1, 2, 0) }, { row: 0 }))).toBe('invalid_argument');
-    expect(code(() => acc.add({ ...d, conf: new Float64Array(4) as unknown as Float32Array }, { row: 0 }))).toBe('invalid_argument');
-    expect(code(() => acc.add(d, { row: -1 }))).toBe('invalid_argument');
-    expect(code(() => acc.add(d, { key: 2 ** 32, row: 0 }))).toBe('invalid_argument');
+    expect(codeOf(() => acc.add({ ...d, nll: new Float64Array(3) }, { row: 0 }))).toBe('shape_mismatch');
+    expect(codeOf(() => acc.add({ ...d, hit: Uint8Array.of(0, 1, 2, 0) }, { row: 0 }))).toBe('invalid_argument');
+    expect(codeOf(() => acc.add({ ...d, conf: new Float64Array(4) as unknown as Float32Array }, { row: 0 }))).toBe('invalid_argument');
+    expect(codeOf(() => acc.add(d, { row: -1 }))).toBe('invalid_argument');
+    expect(codeOf(() => acc.add(d, { key: 2 ** 32, row: 0 }))).toBe('invalid_argument');
     acc.add(d, { row: 0 });
     expectSums(acc.sums(), definition(d, 5, 15, 0, 0, 0));
   });
