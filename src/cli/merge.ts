@@ -11,7 +11,7 @@ import { fingerprintOf } from './fingerprint.js';
 import { readClassNames } from './inputs.js';
 import { mergeMultilabel } from './multilabel.js';
 import { MULTILABEL_STATS_FORMAT } from '../metrics/multilabel.js';
-import { formatJson, humanSummary, summaryJson, writeReport } from './output.js';
+import { humanSummary, stdoutJson, summaryJson, writeReport } from './output.js';
 import { fmt, parseCommandArgs, UsageError } from './ui.js';
 import { LogitkitError } from '../errors.js';
 import { mergeUncertainty } from './score-uncertainty.js';
@@ -166,7 +166,7 @@ export async function mergeCommand(argv: string[]): Promise<number> {
   const unc = mergeUncertainty(parsed as unknown as { file: string; obj: Record<string, unknown> }[], acc.classes);
   if (unc) Object.assign(extra, unc.json);
   if (kind) writeReport(values.report!, kind, { summary: s, inputs: inputs as Shard[], backend: 'merged', temperature: extra.temperature as number | undefined, fitted: null, merged: positionals, ...(unc ? { uncertaintyHtml: unc.html, uncertaintyMarkdown: unc.markdown } : {}) });
-  if (values.json) process.stdout.write(formatJson(summaryJson(s, extra, acc.toStats(), { confusion: values.confusion === true })));
+  if (values.json) stdoutJson(summaryJson(s, extra, acc.toStats(), { confusion: values.confusion === true }));
   else {
     const plural = (n: number, what: string) => `${n} ${what}${n === 1 ? '' : 's'}`;
     const head = `logitkit merge: ${s.rows.toLocaleString('en-US')} rows × ${s.classes} classes from ${plural(inputs.length, 'shard')} in ${plural(positionals.length, 'file')}`;

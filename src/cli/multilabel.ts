@@ -12,7 +12,7 @@ import { checkTargets, firstBadProb, MultilabelAccumulator, type MultilabelRepor
 import { debugStats, startEngine } from './args.js';
 import { fingerprintOf } from './fingerprint.js';
 import { inputKind, readClassNames } from './inputs.js';
-import { formatJson } from './output.js';
+import { stdoutJson } from './output.js';
 import { renderMultilabelHtml, renderMultilabelMarkdown } from './report.js';
 import { fmt, pct, Progress, table, UsageError, writeFileAtomic } from './ui.js';
 
@@ -135,7 +135,7 @@ export async function multilabelScore(
     const inputs = shards.map((s, i) => ({ ...s, fingerprint: fingerprints[i] }));
     const extra = { backend: lk.backend, fingerprint: fingerprintOf(fingerprints), inputs };
     if (kind) writeMultilabelReport(values.report!, kind, report, { inputs: shards, backend: lk.backend });
-    if (json) process.stdout.write(formatJson(multilabelJson(report, extra, acc), { stats: values['no-stats'] !== true }));
+    if (json) stdoutJson(multilabelJson(report, extra, acc), { stats: values['no-stats'] !== true });
     else {
       process.stderr.write(multilabelText(report, `logitkit score --multilabel: ${report.rows.toLocaleString('en-US')} rows × ${C} labels (${lk.backend} backend${shards.length > 1 ? `, ${shards.length} shards` : ''})`));
       if (kind) process.stderr.write(`report written to ${values.report}\n`);
@@ -228,7 +228,7 @@ export function mergeMultilabel(
   extra.inputs = inputs;
   extra.merged = positionals;
   if (kind) writeMultilabelReport(values.report!, kind, report, { inputs: inputs as Shard[], backend: 'merged', merged: positionals });
-  if (values.json) process.stdout.write(formatJson(multilabelJson(report, extra, acc)));
+  if (values.json) stdoutJson(multilabelJson(report, extra, acc));
   else {
     process.stderr.write(multilabelText(report, `logitkit merge --multilabel: ${report.rows.toLocaleString('en-US')} rows × ${report.labels} labels from ${inputs.length} shard(s) in ${positionals.length} file(s)`));
     if (kind) process.stderr.write(`report written to ${values.report}\n`);

@@ -11,20 +11,101 @@ import { fmt, pct, table, writeFileAtomic } from './ui.js';
  * bootstrap replicates…), which stays on one line instead of one line per number.
  */
 export function formatJson(o: Record<string, unknown>, opts: { stats?: boolean } = {}): string {
+  const parts: string[] = [];
+  writeJson(o, (s) => parts.push(s), opts);
+  return parts.join('');
+}
+
+/**
+ * formatJson's text, handed to `write` in pieces: at 1000 classes `stats` holds a base64 string of
+ * tens of MB, and building the whole text first (then its UTF-8 copy for stdout) held three more copies
+ * of it at the end of the run — the peak of `score`'s memory.
+ */
+export function writeJson(o: Record<string, unknown>, write: (s: string) => void, opts: { stats?: boolean } = {}): void {
   const { stats: full, ...figures } = o;
   // --no-stats: the figures only (at 1000 classes the stats are most of a 15 MB file). The flag left
   // in their place is what merge reads to refuse the file with a reason instead of "no stats".
   const stats = opts.stats === false ? undefined : full;
   const rest = opts.stats === false && full !== undefined ? { ...figures, statsOmitted: true } : figures;
   const head = JSON.stringify(rest, null, 2);
-  if (stats === undefined) return head + '\n';
-  return `${head.slice(0, -2)},\n  "stats": ${JSON.stringify(stats)}\n}\n`;
+  if (stats === undefined) {
+    write(head + '\n');
+    return;
+  }
+  write(`${head.slice(0, -2)},\n  "stats": `);
+  compactJson(stats, write);
+  write('\n}\n');
+}
+
+/** Strings longer than this are written in slices of it. */
+const SLICE = 1 << 20;
+
+/** Writes JSON.stringify(v)'s text in pieces: plain objects key by key, long strings in slices. */
+function compactJson(v: unknown, write: (s: string) => void): void {
+  if (typeof v === 'string' && v.length > SLICE) {
+    write('"');
+    for (let i = 0; i < v.length; ) {
+      let end = Math.min(v.length, i + SLICE);
+      // never split a surrogate pair: JSON.stringify escapes a lone half
+      const c = v.charCodeAt(end - 1);
+      if (end < v.length && c >= 0xd800 && c <= 0xdbff) end++;
+      write(JSON.stringify(v.slice(i, end)).slice(1, -1));
+      i = end;
+    }
+    write('"');
+    return;
+  }
+  const plain = v !== null && typeof v === 'object' && !Array.isArray(v) && [Object.prototype, null].includes(Object.getPrototypeOf(v)) && typeof (v as { toJSON?: unknown }).toJSON !== 'function';
+  if (!plain) {
+    write(JSON.stringify(v) ?? 'null');
+    return;
+  }
+  write('{');
+  let first = true;
+  for (const [k, x] of Object.entries(v as Record<string, unknown>)) {
+    if (x === undefined || typeof x === 'function' || typeof x === 'symbol') continue; // as JSON.stringify skips them
+    write(`${first ? '' : ','}${JSON.stringify(k)}:`);
+    first = false;
+    compactJson(x, write);
+  }
+  write('}');
+}
+
+/**
+ * Writes to stdout in pieces of about 1 MiB: a piece per key would be a write call per key, one string
+ * of the whole JSON is what writeJson avoids.
+ */
+export function stdoutJson(o: Record<string, unknown>, opts: { stats?: boolean } = {}): void {
+  let buf: string[] = [];
+  let size = 0;
+  const flush = () => {
+    if (size === 0) return;
+    process.stdout.write(buf.join(''));
+    buf = [];
+    size = 0;
+  };
+  writeJson(
+    o,
+    (s) => {
+      if (s.length >= SLICE) {
+        flush();
+        process.stdout.write(s);
+        return;
+      }
+      buf.push(s);
+      size += s.length;
+      if (size >= SLICE) flush();
+    },
+    opts,
+  );
+  flush();
 }
 
 /** Above this many classes the K × K confusion matrix is left out of the JSON unless --confusion asks for it. */
 export const CONFUSION_JSON_MAX = 256;
 
-export function summaryJson(s: ScoreSummary, extra: Record<string, unknown>, stats: ScoreStats, opts: { confusion?: boolean } = {}): Record<string, unknown> {
+/** `stats` undefined: left out (--no-stats), with `statsOmitted` in its place for merge to read. */
+export function summaryJson(s: ScoreSummary, extra: Record<string, unknown>, stats: ScoreStats | undefined, opts: { confusion?: boolean } = {}): Record<string, unknown> {
   const c = s.classification;
   const out: Record<string, unknown> = {
     rows: s.rows,
@@ -61,7 +142,7 @@ export function summaryJson(s: ScoreSummary, extra: Record<string, unknown>, sta
     ...(s.topLabel ? { topLabel: { ece: s.topLabel.ece, mce: s.topLabel.mce, reliability: s.topLabel.reliability.bins } } : {}),
     ...(s.confusion && (s.classes <= CONFUSION_JSON_MAX || opts.confusion) ? { confusion: s.confusion.matrix() } : {}),
     ...(s.slices ? { groups: s.slices.groups, groupGaps: s.slices.groupGaps, ...(s.slices.fairness ? { fairness: s.slices.fairness } : {}) } : {}),
-    stats,
+    ...(stats ? { stats } : { statsOmitted: true }),
   };
   return out;
 }
