@@ -102,88 +102,125 @@ class LocalHashes implements Hasher {
   close(): void {}
 }
 
-/** Control words shared with the hashing thread. */
-const BYTES_IN_FLIGHT = 0;
-const DONE = 1; // 1: digests written; −1: the thread failed
-/** Copies waiting for the hashing thread stop the reader above this (a few blocks). */
-const MAX_IN_FLIGHT = 16 << 20;
+/** The ring the scoring thread copies blocks into for the hashing thread: SLOTS slots of SLOT bytes. */
+const SLOTS = 4;
+const SLOT = 1 << 20;
+/**
+ * Int32 control words after the slots' states: DONE (1: digests written, −1: the thread failed), QUIT,
+ * and WAITING (1 while the thread sleeps: waking it is a futex call the scoring thread makes only then).
+ */
+const DONE = SLOTS;
+const QUIT = SLOTS + 1;
+const WAITING = SLOTS + 2;
 /** The hashing thread makes progress far faster than this; past it, something is wrong. */
 const STALL_MS = 120_000;
 
+// Slot i: state ctl[i] (0 free, 1 full), stream meta[2i] (−1: write the digests) and length meta[2i + 1].
 const HASH_WORKER = `'use strict';
-const { parentPort, workerData } = require('node:worker_threads');
+const { workerData } = require('node:worker_threads');
 const { createHash } = require('node:crypto');
-const ctl = new Int32Array(workerData.ctl);
-const out = new Uint8Array(workerData.out);
-const hashes = Array.from({ length: workerData.streams }, () => createHash('sha256'));
-parentPort.on('message', (m) => {
-  try {
-    if (m.digest) {
+const { ring, control, metaBuf, outBuf, streams } = workerData;
+const ctl = new Int32Array(control);
+const meta = new Int32Array(metaBuf);
+const out = new Uint8Array(outBuf);
+const hashes = Array.from({ length: streams }, () => createHash('sha256'));
+try {
+  for (let j = 0; ; j = (j + 1) % ${SLOTS}) {
+    while (Atomics.load(ctl, j) === 0) {
+      if (Atomics.load(ctl, ${QUIT}) !== 0) process.exit(0);
+      Atomics.store(ctl, ${WAITING}, 1);
+      Atomics.wait(ctl, j, 0, 50);
+      Atomics.store(ctl, ${WAITING}, 0);
+    }
+    const stream = meta[2 * j];
+    if (stream < 0) {
       hashes.forEach((h, i) => out.set(Buffer.from(h.digest('hex'), 'latin1'), 64 * i));
       Atomics.store(ctl, ${DONE}, 1);
-    } else {
-      hashes[m.stream].update(new Uint8Array(m.buf));
-      Atomics.sub(ctl, ${BYTES_IN_FLIGHT}, m.buf.byteLength);
+      Atomics.notify(ctl, ${DONE});
+      break;
     }
-  } catch (e) {
-    Atomics.store(ctl, ${DONE}, -1);
+    hashes[stream].update(new Uint8Array(ring, j * ${SLOT}, meta[2 * j + 1]));
+    Atomics.store(ctl, j, 0);
+    Atomics.notify(ctl, j);
   }
-  Atomics.notify(ctl, ${BYTES_IN_FLIGHT});
+} catch (e) {
+  Atomics.store(ctl, ${DONE}, -1);
   Atomics.notify(ctl, ${DONE});
-});
+  for (let j = 0; j < ${SLOTS}; j++) Atomics.notify(ctl, j);
+}
 `;
 
 /**
- * SHA-256 on a worker thread. The scoring thread stays synchronous: it posts a copy of each block
- * (the source reuses its buffers), sleeps in Atomics.wait only while more than MAX_IN_FLIGHT bytes
- * wait, and waits for the digests, which the thread writes into shared memory.
+ * SHA-256 on a worker thread. The scoring thread stays synchronous and allocates nothing per block:
+ * it copies each block, a slot at a time, into a ring of shared memory (a fresh copy per block cost
+ * more in page faults than the hash itself), sleeps in Atomics.wait only when the ring is full, and
+ * waits for the digests, which the thread writes into shared memory. The thread needs no messages, so
+ * it keeps working while the scoring thread never returns to its event loop.
  */
 class HashThread implements Hasher {
-  readonly #ctl = new Int32Array(new SharedArrayBuffer(8));
+  readonly #ring = new Uint8Array(new SharedArrayBuffer(SLOTS * SLOT));
+  readonly #ctl = new Int32Array(new SharedArrayBuffer(4 * (SLOTS + 3)));
+  readonly #meta = new Int32Array(new SharedArrayBuffer(8 * SLOTS));
   readonly #out: Uint8Array;
   readonly #worker: Worker;
   readonly #streams: number;
+  #next = 0;
 
   constructor(streams: number) {
     this.#streams = streams;
     this.#out = new Uint8Array(new SharedArrayBuffer(64 * streams));
-    this.#worker = new Worker(HASH_WORKER, { eval: true, workerData: { ctl: this.#ctl.buffer, out: this.#out.buffer, streams } });
-    this.#worker.unref();
-    // a failure to start shows as DONE = −1 to the waits below (they cannot see this event while they block)
-    this.#worker.on('error', () => {
-      Atomics.store(this.#ctl, DONE, -1);
+    this.#worker = new Worker(HASH_WORKER, {
+      eval: true,
+      workerData: { ring: this.#ring.buffer, control: this.#ctl.buffer, metaBuf: this.#meta.buffer, outBuf: this.#out.buffer, streams },
     });
+    this.#worker.unref();
   }
 
   update(stream: number, data: Uint8Array): void {
-    this.#await(BYTES_IN_FLIGHT, (v) => v <= MAX_IN_FLIGHT - data.byteLength || v === 0);
-    const copy = data.slice();
-    Atomics.add(this.#ctl, BYTES_IN_FLIGHT, copy.byteLength);
-    this.#worker.postMessage({ stream, buf: copy.buffer }, [copy.buffer]);
+    for (let at = 0; at < data.length; at += SLOT) {
+      const n = Math.min(SLOT, data.length - at);
+      const j = this.#claim();
+      this.#ring.set(data.subarray(at, at + n), j * SLOT);
+      this.#post(j, stream, n);
+    }
   }
 
   digests(): string[] {
-    this.#worker.postMessage({ digest: true });
-    this.#await(DONE, (v) => v === 1);
+    this.#post(this.#claim(), -1, 0);
+    this.#await(DONE, 0);
     return Array.from({ length: this.#streams }, (_, i) => Buffer.from(this.#out.subarray(64 * i, 64 * i + 64)).toString('latin1'));
   }
 
   close(): void {
+    Atomics.store(this.#ctl, QUIT, 1);
     void this.#worker.terminate();
   }
 
-  /** Sleeps until ctl[at] satisfies ok; throws if the thread failed or stops making progress. */
-  #await(at: number, ok: (v: number) => boolean): void {
-    let since = Date.now();
-    let seen = Atomics.load(this.#ctl, at);
-    while (!ok(seen)) {
+  /** The next slot, once the thread has hashed what it held. */
+  #claim(): number {
+    const j = this.#next;
+    this.#next = (j + 1) % SLOTS;
+    this.#await(j, 1);
+    return j;
+  }
+
+  #post(j: number, stream: number, length: number): void {
+    this.#meta[2 * j] = stream;
+    this.#meta[2 * j + 1] = length;
+    Atomics.store(this.#ctl, j, 1);
+    // the thread sets WAITING before it sleeps on slot j and its wait sees this store: no lost wake-up
+    if (Atomics.load(this.#ctl, WAITING) !== 0) Atomics.notify(this.#ctl, j);
+  }
+
+  /** Sleeps while ctl[at] = busy; throws if the thread failed or stops making progress. */
+  #await(at: number, busy: number): void {
+    const t0 = Date.now();
+    while (Atomics.load(this.#ctl, at) === busy) {
       if (Atomics.load(this.#ctl, DONE) === -1) throw new Error('internal error: the fingerprint thread failed');
-      Atomics.wait(this.#ctl, at, seen, 50);
-      const now = Atomics.load(this.#ctl, at);
-      if (now !== seen) since = Date.now();
-      else if (Date.now() - since > STALL_MS) throw new Error('internal error: the fingerprint thread stopped making progress');
-      seen = now;
+      if (Date.now() - t0 > STALL_MS) throw new Error('internal error: the fingerprint thread stopped making progress');
+      Atomics.wait(this.#ctl, at, busy, 50);
     }
+    if (Atomics.load(this.#ctl, DONE) === -1) throw new Error('internal error: the fingerprint thread failed');
   }
 }
 
