@@ -4,7 +4,7 @@
  * conformal set-size histogram with the coverage of each size bucket.
  */
 import type { ConformalMetrics } from '../metrics/conformal.js';
-import type { SelectiveSummary } from '../metrics/selective.js';
+import { SELECTIVE_EXACT_ROWS, type SelectiveSummary } from '../metrics/selective.js';
 import { CSS, esc, n2 } from './report.js';
 import { fmt, pct } from './ui.js';
 import type { OodMetrics } from '../metrics/ood.js';
@@ -113,7 +113,7 @@ ${bars}<line x1="${PAD.l}" x2="${PAD.l + pw}" y1="${PAD.t + ph}" y2="${PAD.t + p
 export function selectiveHtml(s: SelectiveSummary): string {
   const levels = Object.entries(s.riskAtCoverage).map(([k, v]) => `risk at ${pct(Number(k), 0)} coverage ${pct(v)}`).join(', ');
   return `<h2>Selective prediction</h2>
-<p class="note">Abstain on the least confident rows (confidence = max p): AURC ${fmt(s.aurc)}, E-AURC ${fmt(s.eaurc)}, AUGRC ${fmt(s.augrc)}; ${esc(levels)}.${s.errorBound !== undefined ? ` From binned statistics (merge): within ±${fmt(s.errorBound)}.` : ''}</p>
+<p class="note">Abstain on the least confident rows (confidence = max p): AURC ${fmt(s.aurc)}, E-AURC ${fmt(s.eaurc)}, AUGRC ${fmt(s.augrc)}; ${esc(levels)}.${s.errorBound !== undefined ? ` ${esc(binnedNote(s))}` : ''}</p>
 ${s.curve ? riskCoverageSvg(s.curve.coverage, s.curve.risk) : ''}
 `;
 }
@@ -160,4 +160,10 @@ export function renderOodMarkdown(r: OodResult): string {
     '',
   ];
   return lines.join('\n');
+}
+
+/** Where binned selective figures come from, and how close they are (report and Markdown). */
+export function binnedNote(s: SelectiveSummary): string {
+  const from = s.binned === 'fine' ? `fine bins (more than ${SELECTIVE_EXACT_ROWS.toLocaleString('en-US')} rows)` : 'binned statistics (merge)';
+  return `From ${from}: each figure within ±${fmt(s.errorBound!)} of the exact one.`;
 }

@@ -8,7 +8,7 @@ import type { Engine } from '../engine.js';
 import type { BlockSource } from '../io/stream.js';
 import { ConformalAccumulator, conformalModelFromJSON, type ConformalModel } from '../metrics/conformal.js';
 import { SelectiveAccumulator, type SelectiveSummary } from '../metrics/selective.js';
-import { conformalHtml, selectiveHtml } from './report-uncertainty.js';
+import { binnedNote, conformalHtml, selectiveHtml } from './report-uncertainty.js';
 import { fmt, pct, readTextFile } from './ui.js';
 
 export const scoreUncertaintyArgs = { conformal: { type: 'string' } } as const;
@@ -75,7 +75,8 @@ export class ScoreUncertainty {
   /** score's human output: one line each. */
   humanLines(): string {
     const s = this.selective.summary();
-    let text = `  selective: AURC ${fmt(s.aurc)}, E-AURC ${fmt(s.eaurc)}, AUGRC ${fmt(s.augrc)}, risk at 90% coverage ${pct(s.riskAtCoverage['0.9'])}\n`;
+    const bound = s.errorBound !== undefined ? ` (each within ±${fmt(s.errorBound)}: ${s.binned === 'fine' ? 'fine bins past' : 'merged bins'} ${s.binned === 'fine' ? `${this.selective.exactRows.toLocaleString('en-US')} rows` : ''})`.replace(' )', ')') : '';
+    let text = `  selective: AURC ${fmt(s.aurc)}, E-AURC ${fmt(s.eaurc)}, AUGRC ${fmt(s.augrc)}, risk at 90% coverage ${pct(s.riskAtCoverage['0.9'])}${bound}\n`;
     if (this.conformal) {
       const m = this.conformal.acc.summary(this.conformal.model.alpha);
       text += `  conformal (${this.conformal.model.method}, alpha ${this.conformal.model.alpha}, ${this.conformal.file}): coverage ${pct(m.coverage)}, mean set size ${fmt(m.meanSize, 3)}, empty ${pct(m.emptyRate)}\n`;
@@ -108,7 +109,7 @@ function reportHtml(s: SelectiveSummary, c: Conformal | { file: string; model: {
 function reportMarkdown(s: SelectiveSummary, c: { file: string; model: { alpha: number }; acc: ConformalAccumulator } | null): string {
   const lines = ['', '## Selective prediction', '', '| figure | value |', '|---|---:|', `| AURC | ${fmt(s.aurc)} |`, `| E-AURC | ${fmt(s.eaurc)} |`, `| AUGRC | ${fmt(s.augrc)} |`];
   for (const [k, v] of Object.entries(s.riskAtCoverage)) lines.push(`| risk at ${pct(Number(k), 0)} coverage | ${pct(v)} |`);
-  if (s.errorBound !== undefined) lines.push('', `From binned statistics (merge): each figure within ±${fmt(s.errorBound)} of the exact one.`);
+  if (s.errorBound !== undefined) lines.push('', binnedNote(s));
   if (c) {
     const m = c.acc.summary(c.model.alpha);
     lines.push('', '## Conformal prediction sets', '', `Model ${c.file}: coverage ${pct(m.coverage)}, mean set size ${fmt(m.meanSize, 3)}, empty sets ${pct(m.emptyRate)}, class coverage gap ${pct(m.covGap)}.`, '');

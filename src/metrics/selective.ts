@@ -10,6 +10,7 @@
  * at r = 1; riskAtCoverage[level] = the risk at the first point whose coverage ≥ level.
  * A NaN confidence ranks below every number (those rows are covered last, as one point).
  */
+import { AUROC_BINS, AUROC_Q, aurocFine } from '../auroc-bins.js';
 import type { OodMethodName } from '../backends/backend.js';
 
 /** What riskCoverage needs of the engine (structural, so metrics/ does not import engine.ts). */
@@ -203,6 +204,11 @@ export interface SelectiveSummary {
   riskAtCoverage: Record<CoverageLevel, number>;
   /** Present when the figures come from binned statistics (merge): each is within ± this of the exact value. */
   errorBound?: number;
+  /**
+   * Present with errorBound: 'merge' for merged statistics (64 bins per octave of 1 − c), 'fine' for a
+   * run past SELECTIVE_EXACT_ROWS rows (4096 bins per octave of c below ½ and of 1 − c above).
+   */
+  binned?: 'merge' | 'fine';
   curve?: { coverage: ArrayLike<number>; risk: ArrayLike<number> };
 }
 
@@ -241,21 +247,71 @@ export function confidenceAndErrors(lk: SelectiveEngine, x: Float32Array, classe
   return { conf: msp, wrong };
 }
 
+/**
+ * Rows whose confidences score keeps for the exact figures (5 bytes each, 8 more while sorting: about
+ * 55 MB at this count). Beyond it the figures come from fine bins with an errorBound, so that score's
+ * memory does not grow with the file.
+ */
+export const SELECTIVE_EXACT_ROWS = 1 << 22;
+/**
+ * The fine bins past SELECTIVE_EXACT_ROWS are AUROC's (src/auroc-bins.ts): 2^12 per octave of c below ½
+ * and of 1 − c above, so both the confident end and a long low-confidence tail are resolved (merge's
+ * bins, per octave of 1 − c only, put every c below 2^-14 in one bin).
+ */
+const FINE_BINS = AUROC_BINS * AUROC_Q;
+
+/**
+ * Rows and errors per fine bin, and the least and largest confidence in each: a bin whose rows all have
+ * one confidence is one point of the exact curve (saturated c = 1 rows, a model's tied outputs), so it
+ * adds nothing to the errorBound.
+ */
+class FineBins {
+  readonly rows = new Float64Array(FINE_BINS);
+  readonly errors = new Float64Array(FINE_BINS);
+  readonly lo = new Float32Array(FINE_BINS).fill(Infinity);
+  readonly hi = new Float32Array(FINE_BINS).fill(-Infinity);
+
+  /** Counts a row of confidence c (not NaN); returns its fine bin. */
+  add(c: number, wrong: number): void {
+    const f = aurocFine(c);
+    this.rows[f]++;
+    this.errors[f] += wrong;
+    if (c < this.lo[f]!) this.lo[f] = c;
+    if (c > this.hi[f]!) this.hi[f] = c;
+  }
+
+  /** 1 for the bins whose rows share one confidence. */
+  tied(): Float64Array {
+    return this.rows.map((m, f) => (m > 0 && this.lo[f] === this.hi[f] ? 1 : 0));
+  }
+}
+
 export class SelectiveAccumulator {
-  /** One confidence and one error bit per row, for the exact curve (absent when rebuilt from stats). */
+  /** One confidence and one error bit per row, for the exact curve (absent when rebuilt from stats or past exactRows). */
   #conf: Float32Array | null = new Float32Array(1024);
   #wrong: Uint8Array | null = new Uint8Array(1024);
+  /** Rows and errors per fine bin, once the rows passed exactRows (null before, and after a merge). */
+  #fine: FineBins | null = null;
+  /** Rows kept for the exact figures; past them, fine bins. */
+  readonly exactRows: number;
   rows = 0;
   readonly binRows = new Float64Array(SELECTIVE_BINS);
   readonly binErrors = new Float64Array(SELECTIVE_BINS);
   nanRows = 0;
   nanErrors = 0;
 
+  constructor(options: { exactRows?: number } = {}) {
+    const n = options.exactRows ?? SELECTIVE_EXACT_ROWS;
+    if (!(Number.isSafeInteger(n) && n >= 0)) throw new RangeError(`exactRows = ${n}, expected an integer >= 0`);
+    this.exactRows = n;
+  }
+
   add(conf: Float32Array, wrong: Uint8Array): void {
     const n = conf.length;
+    if (this.#conf && this.#wrong && this.rows + n > this.exactRows) this.#toFine();
     if (this.#conf && this.#wrong) {
       if (this.rows + n > this.#conf.length) {
-        const size = Math.max(2 * this.#conf.length, this.rows + n);
+        const size = Math.min(this.exactRows, Math.max(2 * this.#conf.length, this.rows + n));
         const c = new Float32Array(size);
         c.set(this.#conf.subarray(0, this.rows));
         const w = new Uint8Array(size);
@@ -266,6 +322,7 @@ export class SelectiveAccumulator {
       this.#conf.set(conf, this.rows);
       this.#wrong.set(wrong, this.rows);
     }
+    const fine = this.#fine;
     for (let i = 0; i < n; i++) {
       const c = conf[i]!;
       if (c !== c) {
@@ -273,6 +330,7 @@ export class SelectiveAccumulator {
         this.nanErrors += wrong[i]!;
         continue;
       }
+      fine?.add(c, wrong[i]!);
       const k = selectiveBinOf(c);
       this.binRows[k]++;
       this.binErrors[k] += wrong[i]!;
@@ -280,14 +338,34 @@ export class SelectiveAccumulator {
     this.rows += n;
   }
 
-  /** The exact figures while every row is held; the binned ones (with errorBound) after a merge. */
+  /** Whether summary() is exact (every row's confidence held), rather than from bins with an errorBound. */
+  get exact(): boolean {
+    return this.#conf !== null;
+  }
+
+  /** Past exactRows: the held rows go into fine bins and their arrays are released. */
+  #toFine(): void {
+    const fine = new FineBins();
+    const conf = this.#conf!;
+    const wrong = this.#wrong!;
+    for (let i = 0; i < this.rows; i++) {
+      const c = conf[i]!;
+      if (c === c) fine.add(c, wrong[i]!); // NaN rows are already in nanRows
+    }
+    this.#conf = null;
+    this.#wrong = null;
+    this.#fine = fine;
+  }
+
+  /** The exact figures while every row is held; binned ones (with errorBound) past exactRows or after a merge. */
   summary(): SelectiveSummary {
     if (this.#conf && this.#wrong) {
       // the curve is for the report's picture: 4096 points draw it, millions only filled memory
       const rc = riskCoverageFrom(this.#conf.subarray(0, this.rows), this.#wrong.subarray(0, this.rows), { maxPoints: 4096 });
       return { aurc: rc.aurc, eaurc: rc.eaurc, augrc: rc.augrc, riskAtCoverage: rc.riskAtCoverage, curve: { coverage: rc.coverage, risk: rc.risk } };
     }
-    return binnedSelective(this);
+    if (this.#fine) return { ...binnedSelective(this, this.#fine.rows, this.#fine.errors, this.#fine.tied()), binned: 'fine' };
+    return { ...binnedSelective(this, this.binRows, this.binErrors), binned: 'merge' };
   }
 
   toStats(): SelectiveStats {
@@ -317,10 +395,11 @@ export class SelectiveAccumulator {
     return acc;
   }
 
-  /** Adds another shard's statistics (the result is binned: exact curves do not merge). */
+  /** Adds another shard's statistics (the result is binned by the merge bins: exact curves do not merge). */
   merge(o: SelectiveAccumulator): void {
     this.#conf = null;
     this.#wrong = null;
+    this.#fine = null;
     for (let k = 0; k < SELECTIVE_BINS; k++) {
       this.binRows[k] += o.binRows[k]!;
       this.binErrors[k] += o.binErrors[k]!;
@@ -338,7 +417,7 @@ export class SelectiveAccumulator {
  * last) and min(k, e) (errors first); summing each figure's terms at both extremes brackets it.
  * errorBound = the largest distance from a reported figure to its bracket's far end.
  */
-function binnedSelective(a: SelectiveAccumulator): SelectiveSummary {
+function binnedSelective(a: SelectiveAccumulator, binRows: Float64Array, binErrors: Float64Array, tied: ArrayLike<number> | null = null): SelectiveSummary {
   const n = a.rows;
   const levels = RISK_COVERAGE_LEVELS.map(Number);
   const riskAt: number[] = levels.map(() => NaN);
@@ -351,14 +430,21 @@ function binnedSelective(a: SelectiveAccumulator): SelectiveSummary {
   let augrc = 0;
   let augrcLo = 0;
   let augrcHi = 0;
-  const groups: [number, number][] = [];
-  for (let k = SELECTIVE_BINS - 1; k >= 0; k--) if (a.binRows[k]! > 0) groups.push([a.binRows[k]!, a.binErrors[k]!]);
-  if (a.nanRows > 0) groups.push([a.nanRows, a.nanErrors]);
-  for (const [m, e] of groups) {
+  // [rows, errors, 1 when the rows share one confidence (the exact curve's own point)]; NaN rows are one
+  const groups: [number, number, number][] = [];
+  for (let k = binRows.length - 1; k >= 0; k--) if (binRows[k]! > 0) groups.push([binRows[k]!, binErrors[k]!, tied ? tied[k]! : 0]);
+  if (a.nanRows > 0) groups.push([a.nanRows, a.nanErrors, 1]);
+  for (const [m, e, one] of groups) {
     const risk = (E + e) / (N + m);
     aurc += (m / n) * risk;
     augrc += (m / n) * ((E + e) / n);
-    for (let j = 1; j <= m; j++) {
+    if (one) {
+      aurcLo += (m / n) * risk;
+      aurcHi += (m / n) * risk;
+      augrcLo += (m / n) * ((E + e) / n);
+      augrcHi += (m / n) * ((E + e) / n);
+    }
+    for (let j = 1; !one && j <= m; j++) {
       const lo = E + Math.max(0, j - (m - e));
       const hi = E + Math.min(j, e);
       aurcLo += lo / (N + j) / n;
@@ -369,6 +455,7 @@ function binnedSelective(a: SelectiveAccumulator): SelectiveSummary {
     levels.forEach((L, i) => {
       if (!Number.isNaN(riskAt[i]!) || (N + m) / n < L) return;
       riskAt[i] = risk;
+      if (one) return;
       // The exact point is at some j from the first that reaches L to the end of the bin.
       for (let j = Math.max(1, Math.ceil(L * n - N)); j <= m; j++) {
         const lo = (E + Math.max(0, j - (m - e))) / (N + j);
