@@ -323,6 +323,16 @@ export const ABI = {
     },
     result: 'i32',
   },
+
+  // ---- issue 21 item 5: the temperature fit's per-pass sums (one call per block, not split).
+  /** assembly/kernels/fit.ts: bytes of temperatureFitSums' scratch for rows of `classes`. */
+  temperatureFitScratchBytes: { source: 'assembly/kernels/fit.ts', params: { classes: i32 }, result: 'i32' },
+  /** assembly/kernels/fit.ts: out[0..3) = Σ −lp[y], Σ dNLL/dβ, Σ d²NLL/dβ² of a block at `temperature`. */
+  temperatureFitSums: {
+    source: 'assembly/kernels/fit.ts',
+    params: { x: ptr('in'), labels: ptr('in'), rows: i32, classes: i32, temperature: f64, scratch, out: ptr('out') },
+    result: 'void',
+  },
 } as const satisfies Record<string, ExportDecl>;
 
 export type KernelName = keyof typeof ABI;

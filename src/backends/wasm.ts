@@ -138,6 +138,13 @@ export class WasmBackend implements Backend {
   conformalSets(x: Float32Array, rows: number, classes: number, a: ConformalArgs, qhat: Float64Array, perClass: boolean, members: Int32Array, sizes: Int32Array): number {
     return uncertainty.conformalSets(this.#rt, x, rows, classes, a, qhat, perClass, members, sizes);
   }
+
+  // ---- issue 21 item 5: assembly/kernels/fit.ts (one call, not split across threads)
+  temperatureFitSums(x: Float32Array, rows: number, classes: number, labels: Int32Array, temperature: number, out: Float64Array): void {
+    out.fill(0);
+    if (rows === 0) return;
+    this.#rt.call('temperatureFitSums', { x, labels, rows, classes, temperature, scratch: this.#rt.call('temperatureFitScratchBytes', { classes }), out });
+  }
   // ---- end issue 24
 
   entropy(x: Float32Array, rows: number, classes: number, out: Float32Array): void {
