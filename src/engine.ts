@@ -746,8 +746,10 @@ export class Engine {
    * Σ NLL, Σ dNLL/dβ and Σ d²NLL/dβ² at `options.temperature` (β = 1/T). p and log p are exactly
    * what `softmax` / `logSoftmax` return at that T (float32), the sums float64 — so a fit built on
    * it (fitTemperature, `logitkit calibrate`) steps as one built on those two ops, in one pass.
-   * Sums of blocks add up to the sums of their concatenation (to rounding). A NaN or ±inf logit
-   * makes the three sums NaN, as it makes its softmax row NaN; finiteness is the caller's check.
+   * Sums of blocks add up to the sums of their concatenation (to rounding); rows are added in order,
+   * so the result does not depend on threads. A NaN or ±inf logit makes `gradient` and `curvature`
+   * NaN and `nll` what logSoftmax gives (NaN, or +inf for −inf at the label): finiteness is the
+   * caller's check (fitTemperature's `non_finite_input`).
    * @throws LogitkitError `target_out_of_range` for a label outside [0, classes), `invalid_temperature`.
    */
   temperatureFitSums(x: LogitsInput, classes: number, labels: Int32Array, options?: TemperatureFitSumsOptions): TemperatureFitSums;

@@ -9,7 +9,9 @@
  * with NaN / ±inf logits, all −inf rows, huge offsets, one class, class counts not a multiple of 4,
  * 128k-wide rows, temperatures on every kernel path, and bad input → LogitkitError codes.
  */
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { createWasmBackend } from '../src/backends/wasm.js';
 import { relaxedSimdSupported } from '../src/init.js';
 import type { Engine } from '../src/index.js';
 import { engineOf, type Configuration } from './helpers/backends.js';
@@ -97,7 +99,7 @@ function viaRowOps(lk: Engine, x: Float32Array, classes: number, labels: Int32Ar
 
 const close = (a: number, b: number, rel: number): boolean => a === b || Math.abs(a - b) <= rel * Math.max(Math.abs(a), Math.abs(b), 1e-300);
 
-const CONFIGS: Configuration[] = ['js', 'wasm simd128', 'wasm relaxed'];
+const CONFIGS: Configuration[] = ['js', 'wasm simd128', 'wasm relaxed', 'threads 2'];
 // Every kernel path: T = 1 (no division), f32 division (long rows fused, short rows through softmax),
 // a T whose f32 rounding is subnormal or infinite (softmax's f64 division).
 const TEMPERATURES = [1, 0.37, 1.7, 1e300];
@@ -162,6 +164,33 @@ for (const config of CONFIGS) {
         expect(close(a.nll + b.nll, all.nll, 1e-12)).toBe(true);
         expect(Math.abs(a.gradient + b.gradient - all.gradient)).toBeLessThan(1e-12 * 203 * 10);
         expect(close(a.curvature + b.curvature, all.curvature, 1e-12)).toBe(true);
+      }
+    });
+
+    it('a block big enough to split across threads and into kernel slices: the bits of the same rows in small calls added in order', async () => {
+      const e = await lk();
+      for (const classes of [10, 100]) {
+        const rows = 3_000_000 / classes; // 3M elements: three 1M-element slices, each split across the pool
+        const x = randomLogits(rows, classes, 2, classes + 1, 0.25);
+        const y = randomTargets(rows, classes, classes + 2);
+        const all = e.temperatureFitSums(x, classes, y, { temperature: 0.9 });
+        // rows one at a time can't be added in JS in the kernel's f64 order, but blocks of 1000 rows can
+        // be compared to 1e-12 of the terms; a different split must not move a figure more than that.
+        let nll = 0;
+        let g = 0;
+        let h = 0;
+        let size = 0;
+        for (let r = 0; r < rows; r += 1000) {
+          const part = e.temperatureFitSums(x.subarray(r * classes, (r + 1000) * classes), classes, y.subarray(r, r + 1000), { temperature: 0.9 });
+          nll += part.nll;
+          g += part.gradient;
+          h += part.curvature;
+          size += Math.abs(part.gradient);
+        }
+        expect(close(all.nll, nll, 1e-12)).toBe(true);
+        expect(Math.abs(all.gradient - g)).toBeLessThanOrEqual(1e-12 * size);
+        expect(close(all.curvature, h, 1e-12)).toBe(true);
+        expect(e.temperatureFitSums(x, classes, y, { temperature: 0.9 })).toEqual(all);
       }
     });
 
@@ -237,3 +266,50 @@ for (const config of CONFIGS) {
     });
   });
 }
+
+describe('temperatureFitSums across threads', () => {
+  it('a pool of two gives the bits of one thread (the same build: rows added in order after the kernel)', async () => {
+    const one = await engineOf('wasm');
+    const two = await engineOf('threads 2');
+    expect(two.features.relaxedSimd).toBe(one.features.relaxedSimd);
+    for (const classes of [10, 100, 1000]) {
+      const rows = 2_000_000 / classes;
+      const x = randomLogits(rows, classes, 2, classes + 3, 0);
+      const y = randomTargets(rows, classes, classes + 4);
+      for (const T of [1, 0.6]) expect(two.temperatureFitSums(x, classes, y, { temperature: T })).toEqual(one.temperatureFitSums(x, classes, y, { temperature: T }));
+    }
+  });
+});
+
+describe('temperatureFitSums on the backend: split across the pool, blocked copies', () => {
+  const buildDir = new URL('../build/', import.meta.url);
+  it('a pool of two really splits the kernel, and the sums keep the bits of one thread and of unblocked calls', async () => {
+    const one = await createWasmBackend(new WebAssembly.Module(readFileSync(new URL('logitkit.wasm', buildDir))), { threads: 1, warmup: false });
+    const two = await createWasmBackend(new WebAssembly.Module(readFileSync(new URL('logitkit-threads.wasm', buildDir))), { threads: 2, warmup: false });
+    try {
+      expect(two.features.threads).toBe(2);
+      for (const classes of [10, 100]) {
+        const rows = 400_000 / classes;
+        const x = randomLogits(rows, classes, 2, classes + 5, 0);
+        const y = randomTargets(rows, classes, classes + 6);
+        const a = new Float64Array(3);
+        const b = new Float64Array(3);
+        const c = new Float64Array(3);
+        one.runtime.blockBytes = 0; // whole-array copy
+        one.temperatureFitSums(x, rows, classes, y, 0.7, a);
+        const before = two.runtime.parallelCalls;
+        two.runtime.blockBytes = 8192; // many copied blocks, each split
+        two.temperatureFitSums(x, rows, classes, y, 0.7, b);
+        expect(two.runtime.parallelCalls).toBeGreaterThan(before);
+        expect(b).toEqual(a);
+        one.runtime.blockBytes = 8192;
+        one.temperatureFitSums(x, rows, classes, y, 0.7, c);
+        expect(c).toEqual(a);
+        expect(Number.isFinite(a[0]!) && a[2]! > 0).toBe(true);
+      }
+    } finally {
+      one.dispose();
+      two.dispose();
+    }
+  });
+});

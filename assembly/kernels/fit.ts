@@ -1,5 +1,5 @@
-// The per-pass sums of the temperature fit (src/metrics/calibration.ts, SEMANTICS.md §10), one
-// call per block: for labelled rows at temperature T = 1/β,
+// The per-row terms of the temperature fit's per-pass sums (src/metrics/calibration.ts,
+// SEMANTICS.md §10; Engine.temperatureFitSums adds them): for labelled rows at temperature T = 1/β,
 //   nll   = Σ_r −lp_r[y_r]                    lp = log_softmax(x/T), p = softmax(x/T)
 //   grad  = Σ_r (Σ_j p_rj d_rj − d_r,y_r)      = Σ_r dNLL_r/dβ,   d_rj = x_rj − x_r0
 //   curv  = Σ_r max(0, Σ_j p_rj d_rj² − m1²)   = Σ_r d²NLL_r/dβ² (Var_p[x], rounding kept ≥ 0)
@@ -7,21 +7,23 @@
 // through this kernel takes the same Newton steps as one through those two ops (the fit's figures
 // are pinned to 1e-9 of the build before, test/score-main.test.ts), and the moments in float64.
 // Moments of d = x − x_0 rather than of x: the variance's cancellation is tied to the row's
-// spread, not its offset. A NaN or ±inf logit makes every sum NaN (the row's p or d is NaN), as
-// softmax poisons its row; the engine does not check finiteness, the fitter reports it.
+// spread, not its offset. A NaN or ±inf logit makes the row's dNLL/dβ and d²NLL/dβ² NaN (a p or d
+// is NaN; 0 · ±inf where p = 0), its NLL what log_softmax gives (NaN, or +inf for a −inf label
+// logit); the engine does not check finiteness, the fitter reports it.
 //
 // Algorithm. Rows of more than SHORT_ROW_MAX_CLASSES (32) classes, one at a time: softmax's own
-// passes from ./rows (max of z = x/f32(T), then e = exp(z − m) into the scratch row and s = Σ e),
+// passes from ./rows (max of z = x/f32(T), then e = exp(z − m) into the work row and s = Σ e),
 // so m and s have softmax's bits; p_j = e_j · f32(1/s) is softmax's last pass and
 // lp_y = (z_y − m) − f32(log s) is log_softmax's value at y (same two f32 operations), then one
 // moments pass over x and e in f64x2. Three reads of the row instead of softmax's three plus
 // log_softmax's three and the JS moments loop. Short rows go CHUNK rows at a time (a multiple of
 // four: the kernels' row groups, so a row's bits are those of one whole call) through the
-// softmax and log_softmax kernels into scratch, then the same moments pass.
+// softmax and log_softmax kernels into the chunk's work rows (in L1), then the same moments pass.
 // A temperature whose f32 rounding is not a normal float (softmax's f64 path) divides the row
-// into the scratch first, as softmax does, and then runs on z.
-// Sums: f64x2 per row in two accumulator pairs (order differs from a scalar loop by ~1e-16
-// relative), rows added in order.
+// into the work row first, as softmax does, and then runs on z.
+// Output: the three values per row in f64; the caller adds the rows in order (as the fitter's JS loop
+// did), so a call splits across threads without changing a bit. Moments: f64x2 per row in two
+// accumulator pairs (their order differs from a scalar loop by ~1e-16 relative).
 import { SHORT_ROW_MAX_CLASSES } from '../lanes';
 import { rowMax, expSumRow } from './rows';
 import { softmax, logSoftmax } from './softmax';
@@ -30,13 +32,8 @@ import { softmax, logSoftmax } from './softmax';
 // @ts-ignore: decorator
 @inline const CHUNK: i32 = 64;
 
-/** Bytes of temperatureFitSums' scratch for rows of `classes`. */
-export function temperatureFitScratchBytes(classes: i32): i32 {
-  return classes <= SHORT_ROW_MAX_CLASSES ? CHUNK * classes * 8 : classes * 4;
-}
-
 // Moments of one row: m1 = Σ p_j d_j, m2 = Σ p_j d_j², p_j = f32(e_j · inv) (inv = 1 when the
-// scratch already holds p). Returned as the f64x2 (m1, m2).
+// work row already holds p). Returned as the f64x2 (m1, m2).
 // @ts-ignore: decorator
 @inline
 function rowMoments(x: usize, e: usize, n: i32, inv: f32): v128 {
@@ -84,44 +81,40 @@ function fitsF32(temperature: f64): bool {
   return t < Infinity && t >= reinterpret<f32>(0x00800000);
 }
 
-// Running sums of the block, added row by row.
-let sumNll: f64 = 0;
-let sumGrad: f64 = 0;
-let sumCurv: f64 = 0;
-
+/** Row r's three values into out (f64 nll, dNLL/dβ, d²NLL/dβ², 24 bytes a row). */
 // @ts-ignore: decorator
 @inline
-function addRow(x: usize, n: i32, y: i32, lpy: f32, mv: v128): void {
+function storeRow(out: usize, x: usize, y: i32, lpy: f32, mv: v128): void {
   let m1 = f64x2.extract_lane(mv, 0);
   let m2 = f64x2.extract_lane(mv, 1);
-  sumNll -= <f64>lpy;
-  sumGrad += m1 - (<f64>load<f32>(x + (<usize>y << 2)) - <f64>load<f32>(x));
+  store<f64>(out, -<f64>lpy);
+  store<f64>(out, m1 - (<f64>load<f32>(x + (<usize>y << 2)) - <f64>load<f32>(x)), 8);
   let v = m2 - m1 * m1;
   // Var ≥ 0: rounding can leave a tiny negative v on a near-constant row; NaN passes.
-  sumCurv += v > 0 || v != v ? v : 0;
+  store<f64>(out, v > 0 || v != v ? v : 0, 16);
 }
 
 /**
- * out[0..3) = (Σ −lp[y], Σ dNLL/dβ, Σ d²NLL/dβ²) over `rows` rows of x at `temperature`; labels
- * in [0, classes) (checked by the engine). scratch: temperatureFitScratchBytes(classes) bytes.
+ * Per row r: out[3r..3r+3) = (−lp[y], dNLL/dβ, d²NLL/dβ²) of x at `temperature`; labels in
+ * [0, classes) (checked by the engine). work: 2 · classes floats a row (p and lp of short rows,
+ * the exps of a long row). Rows are independent, so the runtime splits a call across threads.
  */
-export function temperatureFitSums(xPtr: usize, labelsPtr: usize, rows: i32, classes: i32, temperature: f64, scratch: usize, outPtr: usize): void {
-  sumNll = 0;
-  sumGrad = 0;
-  sumCurv = 0;
+export function temperatureFitRows(xPtr: usize, labelsPtr: usize, rows: i32, classes: i32, temperature: f64, work: usize, outPtr: usize): void {
   let stride = <usize>classes << 2;
   if (classes <= SHORT_ROW_MAX_CLASSES) {
-    let lp = scratch + <usize>CHUNK * stride;
     for (let r0 = 0; r0 < rows; r0 += CHUNK) {
       let n = min(CHUNK, rows - r0);
       let x = xPtr + <usize>r0 * stride;
-      softmax(x, n, classes, temperature, scratch);
+      let p = work + <usize>r0 * (stride << 1);
+      let lp = p + <usize>n * stride;
+      softmax(x, n, classes, temperature, p);
       logSoftmax(x, n, classes, temperature, lp);
       for (let k = 0; k < n; k++) {
+        let r = r0 + k;
         let xr = x + <usize>k * stride;
-        let y = load<i32>(labelsPtr + (<usize>(r0 + k) << 2));
+        let y = load<i32>(labelsPtr + (<usize>r << 2));
         let lpy = load<f32>(lp + <usize>k * stride + (<usize>y << 2));
-        addRow(xr, classes, y, lpy, rowMoments(xr, scratch + <usize>k * stride, classes, 1.0));
+        storeRow(outPtr + <usize>r * 24, xr, y, lpy, rowMoments(xr, p + <usize>k * stride, classes, 1.0));
       }
     }
   } else {
@@ -130,23 +123,21 @@ export function temperatureFitSums(xPtr: usize, labelsPtr: usize, rows: i32, cla
     let t: f32 = scaled ? <f32>temperature : 1.0;
     for (let r = 0; r < rows; r++) {
       let xr = xPtr + <usize>r * stride;
+      let e = work + <usize>r * (stride << 1);
       let y = load<i32>(labelsPtr + (<usize>r << 2));
       let zr = xr;
       if (wide) {
         for (let j = 0; j < classes; j++) {
-          store<f32>(scratch + (<usize>j << 2), <f32>(<f64>load<f32>(xr + (<usize>j << 2)) / temperature));
+          store<f32>(e + (<usize>j << 2), <f32>(<f64>load<f32>(xr + (<usize>j << 2)) / temperature));
         }
-        zr = scratch;
+        zr = e;
       }
-      // z_y before the exp pass overwrites the scratch.
+      // z_y before the exp pass overwrites the work row.
       let zy: f32 = scaled ? load<f32>(xr + (<usize>y << 2)) / t : load<f32>(zr + (<usize>y << 2));
       let m = rowMax(zr, classes, scaled, t);
-      let s = expSumRow(zr, scratch, classes, m, true, scaled, t);
+      let s = expSumRow(zr, e, classes, m, true, scaled, t);
       let lpy: f32 = (zy - m) - <f32>Math.log(s);
-      addRow(xr, classes, y, lpy, rowMoments(xr, scratch, classes, <f32>(1.0 / s)));
+      storeRow(outPtr + <usize>r * 24, xr, y, lpy, rowMoments(xr, e, classes, <f32>(1.0 / s)));
     }
   }
-  store<f64>(outPtr, sumNll);
-  store<f64>(outPtr, sumGrad, 8);
-  store<f64>(outPtr, sumCurv, 16);
 }

@@ -324,14 +324,16 @@ export const ABI = {
     result: 'i32',
   },
 
-  // ---- issue 21 item 5: the temperature fit's per-pass sums (one call per block, not split).
-  /** assembly/kernels/fit.ts: bytes of temperatureFitSums' scratch for rows of `classes`. */
-  temperatureFitScratchBytes: { source: 'assembly/kernels/fit.ts', params: { classes: i32 }, result: 'i32' },
-  /** assembly/kernels/fit.ts: out[0..3) = Σ −lp[y], Σ dNLL/dβ, Σ d²NLL/dβ² of a block at `temperature`. */
-  temperatureFitSums: {
+  // ---- issue 21 item 5: the temperature fit's per-row terms (Engine.temperatureFitSums adds them).
+  /** assembly/kernels/fit.ts: per row (−lp[y], dNLL/dβ, d²NLL/dβ²) at `temperature`; work: 2·classes floats a row. */
+  temperatureFitRows: {
     source: 'assembly/kernels/fit.ts',
-    params: { x: ptr('in'), labels: ptr('in'), rows: i32, classes: i32, temperature: f64, scratch, out: ptr('out') },
+    params: {
+      x: rowsF32('in'), labels: perRow4('in'), rows, classes: i32, temperature: f64,
+      work: ptr('out', (a) => 8 * num(a, 'classes')), out: ptr('out', () => 24),
+    },
     result: 'void',
+    grain: byClasses,
   },
 } as const satisfies Record<string, ExportDecl>;
 
