@@ -6,7 +6,8 @@
 // than wall clock) and wall time of a fit and per full read of the file ("passes"), and the fitted T
 // (equal on both sides to ~1e-15 when the fit's arithmetic is the same).
 //
-//   node bench/calibrate-pass.js A_DIR B_DIR LOGITS.npy LABELS.npy [--runs 3] [--backend wasm|js]
+//   node bench/calibrate-pass.js A_DIR B_DIR LOGITS.npy LABELS.npy [--runs 3] [--backend wasm|js] [--threads 1|2|auto]
+// (calibrate itself runs with threads auto on a file this big; --threads 1 compares the work done.)
 // e.g. node bench/calibrate-pass.js /work/main . /tmp/logitkit-bench-score/3000000x100-s1/{logits,labels}.npy
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -18,15 +19,16 @@ const opt = (name, dflt) => {
 };
 const runs = Number(opt('runs', '3'));
 const backend = opt('backend', 'wasm');
+const threads = opt('threads', '1');
 const [a, b, x, y] = args;
-if (!y) throw new Error('usage: node bench/calibrate-pass.js A_DIR B_DIR LOGITS.npy LABELS.npy [--runs 3] [--backend wasm|js]');
+if (!y) throw new Error('usage: node bench/calibrate-pass.js A_DIR B_DIR LOGITS.npy LABELS.npy [--runs 3] [--backend wasm|js] [--threads 1|2|auto]');
 
 async function side(dir) {
   const url = (p) => pathToFileURL(join(resolve(dir), 'dist', p)).href;
   const { init } = await import(url('index.js'));
   const { NpyShardSource } = await import(url('io/npy-source.js'));
   const { fitTemperatureSource } = await import(url('metrics/calibration.js'));
-  const lk = await init({ backend });
+  const lk = await init({ backend, threads: threads === 'auto' ? 'auto' : Number(threads) });
   const open = () => NpyShardSource.open([{ logits: x, labels: y }], { input: 'logits' });
   return { dir, lk, open, fitTemperatureSource };
 }
@@ -58,6 +60,7 @@ for (let i = 0; i < runs; i++) {
   }
 }
 const med = (v) => [...v].sort((p, q) => p - q)[Math.floor(v.length / 2)];
+console.log(`threads ${threads}, ${backend} backend`);
 console.log(`bare read of the file: cpu ${med(reads.map((t) => t.cpu)).toFixed(3)} s, wall ${med(reads.map((t) => t.wall)).toFixed(3)} s (${runs} runs)`);
 const cpus = [];
 for (const s of sides) {
