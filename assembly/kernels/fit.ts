@@ -11,16 +11,14 @@
 // is NaN; 0 · ±inf where p = 0), its NLL what log_softmax gives (NaN, or +inf for a −inf label
 // logit); the engine does not check finiteness, the fitter reports it.
 //
-// Algorithm. Rows of more than SHORT_ROW_MAX_CLASSES (32) classes, one at a time: softmax's own
-// passes from ./rows (max of z = x/f32(T), then e = exp(z − m) into the work row and s = Σ e),
-// so m and s have softmax's bits; p_j = e_j · f32(1/s) is softmax's last pass and
+// Algorithm. Rows of more than SHORT_ROW_MAX_CLASSES (32) classes, one at a time: z = x/f32(T)
+// into the work row, then softmax's own passes from ./rows on it in place (max, then
+// e = exp(z − m) and s = Σ e), so m and s have softmax's bits; p_j = e_j · f32(1/s) is softmax's last pass and
 // lp_y = (z_y − m) − f32(log s) is log_softmax's value at y (same two f32 operations), then one
 // moments pass over x and e in f64x2. Three reads of the row instead of softmax's three plus
 // log_softmax's three and the JS moments loop. Short rows go CHUNK rows at a time (a multiple of
 // four: the kernels' row groups, so a row's bits are those of one whole call) through the
 // softmax and log_softmax kernels into the chunk's work rows (in L1), then the same moments pass.
-// A temperature whose f32 rounding is not a normal float (softmax's f64 path) divides the row
-// into the work row first, as softmax does, and then runs on z.
 // Output: the three values per row in f64; the caller adds the rows in order (as the fitter's JS loop
 // did), so a call splits across threads without changing a bit. Moments: f64x2 per row in two
 // accumulator pairs (their order differs from a scalar loop by ~1e-16 relative).
@@ -81,6 +79,23 @@ function fitsF32(temperature: f64): bool {
   return t < Infinity && t >= reinterpret<f32>(0x00800000);
 }
 
+/**
+ * dst = z = x / T for one row, with softmax's bits: f32 division by f32(T) when that is a normal
+ * float, else f64 division (softmax.ts divideByTemperature). One division an element, where the
+ * scaled max and exp passes of ./rows would take two.
+ */
+function divideRow(x: usize, dst: usize, n: i32, temperature: f64): void {
+  if (fitsF32(temperature)) {
+    let t = <f32>temperature;
+    let tv = f32x4.splat(t);
+    let j = 0;
+    for (; j + 4 <= n; j += 4) v128.store(dst + (<usize>j << 2), f32x4.div(v128.load(x + (<usize>j << 2)), tv));
+    for (; j < n; j++) store<f32>(dst + (<usize>j << 2), load<f32>(x + (<usize>j << 2)) / t);
+  } else {
+    for (let j = 0; j < n; j++) store<f32>(dst + (<usize>j << 2), <f32>(<f64>load<f32>(x + (<usize>j << 2)) / temperature));
+  }
+}
+
 /** Row r's three values into out (f64 nll, dNLL/dβ, d²NLL/dβ², 24 bytes a row). */
 // @ts-ignore: decorator
 @inline
@@ -118,24 +133,19 @@ export function temperatureFitRows(xPtr: usize, labelsPtr: usize, rows: i32, cla
       }
     }
   } else {
-    let scaled = temperature != 1.0 && fitsF32(temperature);
-    let wide = temperature != 1.0 && !scaled; // softmax's f64 division
-    let t: f32 = scaled ? <f32>temperature : 1.0;
     for (let r = 0; r < rows; r++) {
       let xr = xPtr + <usize>r * stride;
       let e = work + <usize>r * (stride << 1);
       let y = load<i32>(labelsPtr + (<usize>r << 2));
       let zr = xr;
-      if (wide) {
-        for (let j = 0; j < classes; j++) {
-          store<f32>(e + (<usize>j << 2), <f32>(<f64>load<f32>(xr + (<usize>j << 2)) / temperature));
-        }
+      if (temperature != 1.0) {
+        divideRow(xr, e, classes, temperature);
         zr = e;
       }
       // z_y before the exp pass overwrites the work row.
-      let zy: f32 = scaled ? load<f32>(xr + (<usize>y << 2)) / t : load<f32>(zr + (<usize>y << 2));
-      let m = rowMax(zr, classes, scaled, t);
-      let s = expSumRow(zr, e, classes, m, true, scaled, t);
+      let zy = load<f32>(zr + (<usize>y << 2));
+      let m = rowMax(zr, classes, false, 1.0);
+      let s = expSumRow(zr, e, classes, m, true, false, 1.0);
       let lpy: f32 = (zy - m) - <f32>Math.log(s);
       storeRow(outPtr + <usize>r * 24, xr, y, lpy, rowMoments(xr, e, classes, <f32>(1.0 / s)));
     }
