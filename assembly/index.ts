@@ -21,3 +21,5 @@ export function heapBase(): usize {
 // ---- issue 24 (uncertainty): OOD scores and conformal prediction ----
 export * from './kernels/ood';
 export * from './kernels/conformal';
+// ---- issue 21 item 5: the temperature fit's per-pass sums
+export * from './kernels/fit';

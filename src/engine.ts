@@ -189,6 +189,25 @@ export interface FitTemperatureOptions extends DTypeOption {
   min?: number;
   max?: number;
 }
+// ---- issue 21 item 5: temperatureFitSums
+/** temperatureFitSums(): the temperature T = 1/β the sums are taken at (default 1). */
+export interface TemperatureFitSumsOptions extends DTypeOption {
+  temperature?: number;
+}
+/**
+ * What `temperatureFitSums` returns: sums over the rows (divide by `rows` for the means), with
+ * p = softmax(x/T) and NLL_r = −log p_r[y_r], as functions of β = 1/T.
+ */
+export interface TemperatureFitSums {
+  rows: number;
+  /** Σ_r NLL_r = Σ_r −log_softmax(x_r/T)[y_r]. */
+  nll: number;
+  /** Σ_r dNLL_r/dβ = Σ_r (E_p[x_r] − x_r[y_r]). */
+  gradient: number;
+  /** Σ_r d²NLL_r/dβ² = Σ_r Var_p[x_r] (≥ 0). */
+  curvature: number;
+}
+const TEMPERATURE_FIT_SUMS_KEYS = ['dtype', 'temperature'] as const;
 /** fitCalibration(): the map to fit, and how to read half-precision logits. */
 export interface FitCalibrationOptions extends recal.FitCalibrationOptions, DTypeOption {}
 /** estimateLabelShift(): dtype applies to both sourceX and targetX. */
@@ -721,6 +740,34 @@ export class Engine {
       return calibration.fitTemperature(this, stable(r), r.classes, labels, range);
     });
   }
+
+  /**
+   * One Newton evaluation of temperature scaling over a block of labelled rows, in one kernel call:
+   * Σ NLL, Σ dNLL/dβ and Σ d²NLL/dβ² at `options.temperature` (β = 1/T). p and log p are exactly
+   * what `softmax` / `logSoftmax` return at that T (float32), the sums float64 — so a fit built on
+   * it (fitTemperature, `logitkit calibrate`) steps as one built on those two ops, in one pass.
+   * Sums of blocks add up to the sums of their concatenation (to rounding); rows are added in order,
+   * so the result does not depend on threads. A NaN or ±inf logit makes `gradient` and `curvature`
+   * NaN and `nll` what logSoftmax gives (NaN, or +inf for −inf at the label): finiteness is the
+   * caller's check (fitTemperature's `non_finite_input`).
+   * @throws LogitkitError `target_out_of_range` for a label outside [0, classes), `invalid_temperature`.
+   */
+  temperatureFitSums(x: LogitsInput, classes: number, labels: Int32Array, options?: TemperatureFitSumsOptions): TemperatureFitSums;
+  temperatureFitSums(x: TensorLike, labels: Int32Array, options?: TemperatureFitSumsOptions): TemperatureFitSums;
+  temperatureFitSums(x: LogitsInput, ...args: unknown[]): TemperatureFitSums {
+    const [classes, labels, options] = shapeArgs(args, 1) as [number | undefined, Int32Array, TemperatureFitSumsOptions | undefined];
+    this.#live();
+    checkOptions(options, TEMPERATURE_FIT_SUMS_KEYS);
+    const temperature = checkTemperature(options?.temperature);
+    return this.#withLogits(x, classes, options, (r) => {
+      checkLabels(labels, r.rows, r.classes);
+      const out = this.#fitSums;
+      this.#b.temperatureFitSums(r.x, r.rows, r.classes, labels, temperature, out);
+      return { rows: r.rows, nll: out[0]!, gradient: out[1]!, curvature: out[2]! };
+    });
+  }
+  /** temperatureFitSums' three outputs (reused: one call per block of a streamed fit). */
+  readonly #fitSums = new Float64Array(3);
 
   /**
    * Fits a recalibration map (temperature, BCTS, vector or matrix scaling) on labelled logits by

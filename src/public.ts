@@ -25,6 +25,7 @@ export type {
 export type { HalfDType, LossWithGrad, PerplexityOptions, BinsOptions, FitTemperatureOptions, MemoryStats, TokenBitmaskOptions } from './engine.js';
 // The engine's forms of these (they add dtype); the metrics' own forms are internal.
 export type { FitCalibrationOptions, LabelShiftOptions } from './engine.js';
+export type { TemperatureFitSums, TemperatureFitSumsOptions } from './engine.js';
 export type { Reliability, ReliabilityBin, TemperatureFit } from './metrics/calibration.js';
 export { AurocHistogram, BootstrapAccumulator, bootstrapStateLength, RowScoreAccumulator, ROW_SCORE_FINE_BINS } from './accumulators.js';
 export type { BootstrapAccumulatorOptions, BootstrapReplicateSums, RowScoreOptions, RowScoreSums } from './accumulators.js';

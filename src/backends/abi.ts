@@ -323,6 +323,18 @@ export const ABI = {
     },
     result: 'i32',
   },
+
+  // ---- issue 21 item 5: the temperature fit's per-row terms (Engine.temperatureFitSums adds them).
+  /** assembly/kernels/fit.ts: per row (−lp[y], dNLL/dβ, d²NLL/dβ²) at `temperature`; work: 2·classes floats a row. */
+  temperatureFitRows: {
+    source: 'assembly/kernels/fit.ts',
+    params: {
+      x: rowsF32('in'), labels: perRow4('in'), rows, classes: i32, temperature: f64,
+      work: ptr('out', (a) => 8 * num(a, 'classes')), out: ptr('out', () => 24),
+    },
+    result: 'void',
+    grain: byClasses,
+  },
 } as const satisfies Record<string, ExportDecl>;
 
 export type KernelName = keyof typeof ABI;

@@ -216,6 +216,13 @@ export interface Backend extends BackendAllocator {
    */
   conformalSets(x: Float32Array, rows: number, classes: number, a: ConformalArgs, qhat: Float64Array, perClass: boolean, members: Int32Array, sizes: Int32Array): number;
 
+  // ---- issue 21 item 5: src/backends/js-fit.ts, assembly/kernels/fit.ts
+  /**
+   * The temperature fit's sums over a block of labelled rows (labels checked) at `temperature`:
+   * out[0] = Σ −log_softmax(x/T)[y], out[1] = Σ dNLL/dβ, out[2] = Σ d²NLL/dβ² (β = 1/T).
+   */
+  temperatureFitSums(x: Float32Array, rows: number, classes: number, labels: Int32Array, temperature: number, out: Float64Array): void;
+
   /** Widen IEEE half (float16) or bfloat16 bits to float32. The wasm backend returns a view into its memory. */
   widenHalf(bits: Uint16Array, dtype: 'float16' | 'bfloat16'): Float32Array;
   /** Narrow float32 to IEEE half or bfloat16 bits (round to nearest even), into out. */

@@ -15,6 +15,7 @@ import * as loss from './js-loss.js';
 import * as gen from './js-sample.js';
 import * as score from './js-score.js';
 import * as uncertainty from './js-uncertainty.js';
+import * as fit from './js-fit.js';
 
 const EMPTY = new Float64Array(0);
 
@@ -125,6 +126,12 @@ export class JsBackend implements Backend {
 
   conformalSets(x: Float32Array, rows: number, classes: number, a: ConformalArgs, qhat: Float64Array, perClass: boolean, members: Int32Array, sizes: Int32Array): number {
     return uncertainty.conformalSets(x, rows, classes, a, qhat, perClass, members, sizes);
+  }
+
+  // ---- issue 21 item 5: js-fit.ts
+  temperatureFitSums(x: Float32Array, rows: number, classes: number, labels: Int32Array, temperature: number, out: Float64Array): void {
+    const [z, w] = this.#rowBuffers(classes, rows);
+    fit.temperatureFitSums(x, rows, classes, labels, temperature, z, w, out);
   }
   // ---- end issue 24
 

@@ -62,6 +62,9 @@ async function warmUp(rt: WasmRuntime): Promise<void> {
 }
 
 
+/** temperatureFitSums: elements of x per kernel call (4 MiB, the CLI's block; its work rows take twice as many floats). */
+const FIT_SLICE = 1 << 20;
+
 export class WasmBackend implements Backend {
   readonly name = 'wasm' as const;
   readonly features: Features;
@@ -137,6 +140,46 @@ export class WasmBackend implements Backend {
 
   conformalSets(x: Float32Array, rows: number, classes: number, a: ConformalArgs, qhat: Float64Array, perClass: boolean, members: Int32Array, sizes: Int32Array): number {
     return uncertainty.conformalSets(this.#rt, x, rows, classes, a, qhat, perClass, members, sizes);
+  }
+
+  // ---- issue 21 item 5: assembly/kernels/fit.ts, per-row terms added here in row order (so a
+  // call split across threads gives the bits of one). The work rows and the terms are wasm memory
+  // taken for the call and returned after it: nothing is copied out.
+  temperatureFitSums(x: Float32Array, rows: number, classes: number, labels: Int32Array, temperature: number, out: Float64Array): void {
+    let nll = 0;
+    let g = 0;
+    let h = 0;
+    // Slices of ≤ FIT_SLICE elements keep the work rows (2 floats an element) small whatever x is.
+    const step = Math.max(1, Math.floor(FIT_SLICE / classes));
+    const first = Math.min(step, rows); // the largest slice
+    const work = rows === 0 ? null : this.#rt.alloc(2 * first * classes, 'float32');
+    let perRow: LkBuffer<'float32'> | null = null;
+    try {
+      perRow = rows === 0 ? null : this.#rt.alloc(6 * first, 'float32'); // 3 float64 a row
+      for (let r0 = 0; r0 < rows; r0 += step) {
+        const n = Math.min(step, rows - r0);
+        const terms = () => {
+          const f = perRow!.array; // a fresh view: the call may have grown the memory
+          return new Float64Array(f.buffer, f.byteOffset, 3 * n);
+        };
+        this.#rt.call('temperatureFitRows', {
+          x: x.subarray(r0 * classes, (r0 + n) * classes), labels: labels.subarray(r0, r0 + n), rows: n, classes, temperature,
+          work: work!.array.subarray(0, 2 * n * classes), out: terms(),
+        });
+        const t = terms();
+        for (let i = 0; i < 3 * n; i += 3) {
+          nll += t[i]!;
+          g += t[i + 1]!;
+          h += t[i + 2]!;
+        }
+      }
+    } finally {
+      perRow?.free();
+      work?.free();
+    }
+    out[0] = nll;
+    out[1] = g;
+    out[2] = h;
   }
   // ---- end issue 24
 

@@ -17,7 +17,9 @@
  * copy: read once, whatever the number of Newton steps (6–8 from T = 1 on the sample data). Probabilities come from the engine in float32,
  * sums are float64: on the test data T agrees with a float64 bisection to ~1e-6 relative.
  *
- * Everything goes through the public engine API (softmax, logSoftmax, argmax), so it runs on any backend.
+ * A pass is one engine call per block, lk.temperatureFitSums (the wasm kernel fit.ts), whose p and
+ * log p are lk.softmax's and lk.logSoftmax's float32 values: the fit's steps are those of the two ops.
+ * Everything goes through the public engine API, so it runs on any backend.
  */
 import { describeValue as describe, LogitkitError } from '../errors.js';
 import { BINS_KEYS, binOf, checkBins, checkClasses, checkLabels, checkOptionKeys, checkTemperatureRange } from '../options.js';
@@ -44,6 +46,8 @@ export interface MetricsEngine {
   alloc?(length: number): LkBuffer<'float32'>;
   /** ScoreAccumulator only: the per-row and per-element sums of a block. */
   rowScoreAccumulator?(options: RowScoreOptions): RowScoreAccumulator;
+  /** The temperature fit: one Newton evaluation of a block in one call. */
+  temperatureFitSums(x: Float32Array, classes: number, labels: Int32Array, options?: { temperature?: number }): { nll: number; gradient: number; curvature: number };
 }
 
 export const DEFAULT_BINS = 15;
@@ -257,10 +261,10 @@ interface NllPoint {
 }
 
 /**
- * One pass: NLL, its derivative and curvature in β at temperature T = 1/β. Also validates labels and
- * finiteness (only on the first pass, `check`).
+ * One pass: NLL, its derivative and curvature in β at temperature T = 1/β, one engine call per block
+ * (lk.temperatureFitSums). Also validates labels and finiteness (only on the first pass, `check`).
  */
-function evalAt(lk: MetricsEngine, src: BlockSource, T: number, check: boolean, scratch: { p: Float32Array; lp: Float32Array }): NllPoint & { constant: boolean } {
+function evalAt(lk: MetricsEngine, src: BlockSource, T: number, check: boolean): NllPoint & { constant: boolean } {
   const C = src.classes;
   let nll = 0;
   let g = 0;
@@ -269,23 +273,13 @@ function evalAt(lk: MetricsEngine, src: BlockSource, T: number, check: boolean, 
   for (const blk of src.blocks()) {
     const x = blk.x;
     const y = blk.labels!;
-    const n = blk.rows * C;
-    if (check) {
-      checkLabelBlock(src, y, blk.start, C);
-      for (let i = 0; i < n; i++) {
-        if (!Number.isFinite(x[i])) {
-          const row = blk.start + Math.floor(i / C);
-          const where = src.describeRow ? src.describeRow(row, 'logits') : `row ${row}`;
-          throw new LogitkitError('non_finite_input', `logit ${x[i]} at ${where}, column ${i % C}: temperature fitting needs finite logits`, 'x');
-        }
-      }
-    }
-    if (scratch.p.length < n) {
-      scratch.p = new Float32Array(n);
-      scratch.lp = new Float32Array(n);
-    }
-    const p = lk.softmax(x, C, { temperature: T, out: scratch.p.subarray(0, n) });
-    const lp = lk.logSoftmax(x, C, { temperature: T, out: scratch.lp.subarray(0, n) });
+    if (check) checkLabelBlock(src, y, blk.start, C);
+    const s = lk.temperatureFitSums(x, C, y, { temperature: T });
+    // A NaN or ±inf logit makes the block's sums NaN: only then look for it, to name it.
+    if (check && !(Number.isFinite(s.nll) && Number.isFinite(s.gradient) && Number.isFinite(s.curvature))) throwNonFinite(src, blk);
+    nll += s.nll;
+    g += s.gradient;
+    h += s.curvature;
     if (check && constant) {
       for (let r = 0; r < blk.rows && constant; r++) {
         const o = r * C;
@@ -297,28 +291,25 @@ function evalAt(lk: MetricsEngine, src: BlockSource, T: number, check: boolean, 
         }
       }
     }
-    for (let r = 0; r < blk.rows; r++) {
-      const o = r * C;
-      const t = y[r];
-      nll -= lp[o + t];
-      // Moments of d = x − x_0 under p in one pass: shifting by the row's first logit keeps the
-      // variance's cancellation tied to the row's spread, not its offset.
-      const x0 = x[o];
-      let m1 = 0;
-      let m2 = 0;
-      for (let j = 0; j < C; j++) {
-        const d = x[o + j] - x0;
-        const pd = p[o + j] * d;
-        m1 += pd;
-        m2 += pd * d;
-      }
-      g += m1 - (x[o + t] - x0);
-      const v = m2 - m1 * m1;
-      if (v > 0) h += v;
-    }
   }
   const R = src.rows;
   return { nll: nll / R, g: g / R, h: h / R, constant };
+}
+
+/**
+ * The first non-finite logit of a block, as an error naming its place. A block without one made
+ * non-finite sums by overflowing (x/T beyond float32): that is left to the fit, as before.
+ */
+function throwNonFinite(src: BlockSource, blk: { x: Float32Array; start: number }): void {
+  const C = src.classes;
+  const x = blk.x;
+  for (let i = 0; i < x.length; i++) {
+    if (!Number.isFinite(x[i])) {
+      const row = blk.start + Math.floor(i / C);
+      const where = src.describeRow ? src.describeRow(row, 'logits') : `row ${row}`;
+      throw new LogitkitError('non_finite_input', `logit ${x[i]} at ${where}, column ${i % C}: temperature fitting needs finite logits`, 'x');
+    }
+  }
 }
 
 /**
@@ -387,7 +378,6 @@ export function fitTemperatureSource(
   const bLo = 1 / tMax; // smallest β = largest T
   const bHi = 1 / tMin;
   const start = Math.min(bHi, Math.max(bLo, 1));
-  const scratch = { p: new Float32Array(0), lp: new Float32Array(0) };
 
   // Warm start on the first block when there is more than one block.
   let beta0 = start;
@@ -399,9 +389,9 @@ export function fitTemperatureSource(
   const data: BlockSource = whole ? { ...arraySource(head.x, src.classes, head.labels), describeRow: src.describeRow?.bind(src) } : src;
   if (head && !whole) {
     const sample = arraySource(head.x, src.classes, head.labels);
-    const p0 = evalAt(lk, sample, 1 / start, true, scratch);
+    const p0 = evalAt(lk, sample, 1 / start, true);
     if (!p0.constant) {
-      sampleFit = newtonRoot((b) => evalAt(lk, sample, 1 / b, false, scratch), bLo, bHi, start, p0);
+      sampleFit = newtonRoot((b) => evalAt(lk, sample, 1 / b, false), bLo, bHi, start, p0);
       beta0 = sampleFit.beta;
     }
   }
@@ -411,11 +401,11 @@ export function fitTemperatureSource(
   let nllAt1 = NaN;
   const at = (beta: number): NllPoint => {
     if (!whole) passes++;
-    const pt = evalAt(lk, data, 1 / beta, false, scratch);
+    const pt = evalAt(lk, data, 1 / beta, false);
     if (beta === 1) nllAt1 = pt.nll;
     return pt;
   };
-  const first = evalAt(lk, data, 1 / beta0, true, scratch); // validates every row
+  const first = evalAt(lk, data, 1 / beta0, true); // validates every row
   if (beta0 === 1) nllAt1 = first.nll;
   let beta: number;
   let cur: NllPoint;
