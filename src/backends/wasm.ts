@@ -8,6 +8,7 @@ import type { AdjustArgs, Backend, BootstrapArgs, ScoreRowsArgs, Features, BceAr
 import { HalfFormat } from './abi.js';
 import { createRuntime, type WasmRuntime } from './wasm-runtime.js';
 import { registerWidened, type BufferType, type LkBuffer } from '../buffers.js';
+import { bootstrapStateLength, rowScoreSlotLength } from '../accumulators.js';
 import * as loss from './wasm-loss.js';
 import * as gen from './wasm-sample.js';
 import * as uncertainty from './wasm-uncertainty.js';
@@ -158,14 +159,30 @@ export class WasmBackend implements Backend {
   }
 
   bootstrapSums(a: BootstrapArgs, hit: Uint8Array, nll: Float64Array, conf: Float32Array, state: Float64Array): number {
-    const scratch = this.#rt.call('bootstrapScratchBytes', { bins: a.bins });
-    return this.#rt.call('bootstrapSums', {
-      hit, nll, conf, rows: a.rows, seedKey: a.seedKey | 0, first: a.first, replicates: a.replicates, bins: a.bins, state, scratch,
-    });
+    const rt = this.#rt;
+    const chunks = Math.ceil(a.rows / a.chunkRows);
+    const scratch = (rt.call('bootstrapScratchBytes', { bins: a.bins }) + 15) & ~15;
+    const slotBytes = 8 * (bootstrapStateLength(a.replicates, a.bins) + 2);
+    return rt.chunked(
+      'bootstrapChunk',
+      {
+        hit, nll, conf, begin: 0, end: 0, seedKey: a.seedKey | 0, first: a.first, replicates: a.replicates, bins: a.bins,
+        chunkRows: a.chunkRows, slots: chunks * slotBytes, scratch: chunks * scratch,
+      },
+      a.rows, a.chunkRows, a.rows * a.replicates,
+      'bootstrapFold', { state, slots: chunks * slotBytes, chunks, replicates: a.replicates, bins: a.bins },
+    );
   }
 
   scoreRows(a: ScoreRowsArgs, x: Float32Array, p: Float32Array, lp: Float32Array, labels: Int32Array, pred: Int32Array, state: Float64Array, hit: Uint8Array, nll: Float64Array, conf: Float32Array): void {
-    this.#rt.call('scoreRows', { x, p, lp, labels, pred, rows: a.rows, classes: a.classes, bins: a.bins, k: a.k, state, hit, nll, conf });
+    const { rows, classes, bins, chunkRows } = a;
+    const chunks = Math.ceil(rows / chunkRows);
+    const slots = chunks * 8 * rowScoreSlotLength(classes, bins);
+    this.#rt.chunked(
+      'scoreRowsChunk', { x, p, lp, labels, pred, begin: 0, end: 0, classes, bins, k: a.k, chunkRows, slots, hit, nll, conf },
+      rows, chunkRows, rows * classes,
+      'scoreRowsFinish', { p, labels, pred, hit, conf, rows, classes, bins, chunks, slots, state },
+    );
   }
 
   filterLogits(x: Float32Array, rows: number, classes: number, o: FilterOptions, out: Float32Array): number {
