@@ -3,7 +3,7 @@
 // partial sums, added in chunk order. So: the sums are bit-identical with one and two threads (and the
 // pool really took chunks), the same on the simd128 and relaxed builds, and the JS reference — chunked
 // the same way — has identical counts and float sums within 1e-12. Edge rows (NaN, ±inf, all −inf),
-// 1, 2, 7 and 1000 classes, rows that are not a multiple of the chunk, empty blocks.
+// 1, 2, 7, 100, 1000 and 5000 classes, rows that are not a multiple of the chunk, empty blocks.
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BOOTSTRAP_CHUNK_ROWS, BootstrapAccumulator, rowScoreChunkRows, RowScoreAccumulator, type BootstrapReplicateSums, type RowScoreSums } from '../src/accumulators.js';
@@ -99,6 +99,7 @@ describe('score accumulators on the pool: fixed chunks, partial sums in chunk or
     [7, [2 * rowScoreChunkRows(7, 15) + 5]],
     [100, [3 * rowScoreChunkRows(100, 15) + 11, rowScoreChunkRows(100, 15)]],
     [1000, [2 * rowScoreChunkRows(1000, 15) + 3]],
+    [5000, [37, 2]], // wide rows: one chunk a block, the per-class sums added to the state directly
   ];
   for (const [C, sizes] of shapes) {
     it(`${C} classes, blocks of ${sizes.join(', ')} rows: threads 1 = 2 = simd128 = relaxed bit for bit; js: counts equal, sums within 1e-12`, () => {

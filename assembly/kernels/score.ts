@@ -483,30 +483,41 @@ function rowSlotLength(classes: i32, bins: i32): usize {
   return 4 + 4 * <usize>classes + 2 * <usize>classes * <usize>bins;
 }
 
+/** Byte offset of Σp in the state (Σx, the classwise count and Σp follow it, as in a slot). */
+// @ts-ignore: decorator
+@inline
+function stateProbSum(classes: i32, bins: i32): usize {
+  return (8 + 3 * <usize>bins + 3 * <usize>FINE + 3 * <usize>classes) << 3;
+}
+
 /**
  * The per-element part of rows [begin, end) of a block, one fixed chunk (begin a multiple of
  * chunkRows, end − begin ≤ chunkRows): its partial sums go to slot begin / chunkRows of `slots`
- * (zeroed here first), so chunks may run on any thread in any order. x, p, lp: the block's rows ×
+ * (zeroed here first), so chunks may run on any thread in any order. A block of one chunk (rows ≤
+ * chunkRows: wide rows) passes its state: the per-class sums then add to it directly and the slot
+ * holds only the row sums and the bin-0 lanes, so a wide row's C · bins cells are not zeroed and
+ * folded once per block; 0 otherwise. x, p, lp: the block's rows ×
  * classes f32 (base pointers, row 0); labels and pred: i32 per row (in [0, classes), checked by the
  * engine); k: the top-k of the accuracy (1 … classes). Writes hit (u8), nll (f64) and conf (f32) of
  * its rows.
  */
 export function scoreRowsChunk(
   xPtr: usize, pPtr: usize, lpPtr: usize, labelsPtr: usize, predPtr: usize, begin: i32, end: i32, classes: i32, bins: i32, k: i32,
-  chunkRows: i32, slotsPtr: usize, hitPtr: usize, nllPtr: usize, confPtr: usize,
+  chunkRows: i32, slotsPtr: usize, statePtr: usize, hitPtr: usize, nllPtr: usize, confPtr: usize,
 ): void {
   let C = <usize>classes;
   let M = <usize>bins;
-  let slotLen = rowSlotLength(classes, bins);
+  let direct = statePtr != 0;
+  let slotLen = direct ? 4 + 2 * C : rowSlotLength(classes, bins);
   let slot = slotsPtr + <usize>(begin / chunkRows) * (slotLen << 3);
   memory.fill(slot, 0, slotLen << 3);
-  let probSum = slot + 32;
+  let probSum = direct ? statePtr + stateProbSum(classes, bins) : slot + 32;
   let logitSum = probSum + (C << 3);
   let cwCount = logitSum + (C << 3);
   let cwProb = cwCount + ((C * M) << 3);
   // Per class, this chunk's rows whose p_k falls in bin 0 (most p_k of a wide softmax): counted in
   // f64x2 lanes beside Σ p, not scattered, and folded into the bin-0 cells at the end.
-  let cw0Count = cwProb + ((C * M) << 3);
+  let cw0Count = direct ? slot + 32 : cwProb + ((C * M) << 3);
   let cw0Prob = cw0Count + (C << 3);
   let nll = 0.0, topk = 0.0, brier = 0.0, ent = 0.0;
   let stride = C << 2;
@@ -626,7 +637,7 @@ export function scoreRowsChunk(
  */
 export function scoreRowsFinish(
   pPtr: usize, labelsPtr: usize, predPtr: usize, hitPtr: usize, confPtr: usize, rows: i32, classes: i32, bins: i32, chunks: i32,
-  slotsPtr: usize, statePtr: usize,
+  direct: bool, slotsPtr: usize, statePtr: usize,
 ): void {
   let C = <usize>classes;
   let M = <usize>bins;
@@ -642,13 +653,14 @@ export function scoreRowsFinish(
   let probSum = predicted + (C << 3);
   let cwCount = probSum + ((2 * C) << 3);
   let cwPos = cwCount + ((2 * C * M) << 3);
-  let slotBytes = rowSlotLength(classes, bins) << 3;
+  let slotBytes = (direct ? 4 + 2 * C : rowSlotLength(classes, bins)) << 3;
   for (let s = 0; s < chunks; s++) {
     let slot = slotsPtr + <usize>s * slotBytes;
     addTo(statePtr + 24, load<f64>(slot));
     addTo(statePtr + 40, load<f64>(slot, 8));
     addTo(statePtr + 48, load<f64>(slot, 16));
     addTo(statePtr + 56, load<f64>(slot, 24));
+    if (direct) continue; // the chunk added its per-class sums to the state itself
     addF64s(probSum, slot + 32, 2 * C); // Σ p, Σ x
     addF64s(cwCount, slot + 32 + ((2 * C) << 3), 2 * C * M); // classwise count, Σ p
   }

@@ -286,13 +286,13 @@ export const ABI = {
   /**
    * assembly/kernels/score.ts: rows [begin, end) of a block — one fixed chunk of chunkRows — into that
    * chunk's slot of partial sums (`slots`: a scratch of chunks × slot bytes); WasmRuntime.chunked runs
-   * the chunks on any thread, then scoreRowsFinish.
+   * the chunks on any thread, then scoreRowsFinish. `state`: a block of one chunk only (else null).
    */
   scoreRowsChunk: {
     source: 'assembly/kernels/score.ts',
     params: {
       x: ptr('in'), p: ptr('in'), lp: ptr('in'), labels: ptr('in'), pred: ptr('in'), begin: i32, end: i32, classes: i32, bins: i32, k: i32,
-      chunkRows: i32, slots: scratch, hit: ptr('out'), nll: ptr('out'), conf: ptr('out'),
+      chunkRows: i32, slots: scratch, state: ptr('inout'), hit: ptr('out'), nll: ptr('out'), conf: ptr('out'),
     },
     result: 'void',
   },
@@ -301,7 +301,7 @@ export const ABI = {
     source: 'assembly/kernels/score.ts',
     params: {
       p: ptr('in'), labels: ptr('in'), pred: ptr('in'), hit: ptr('in'), conf: ptr('in'), rows: i32, classes: i32, bins: i32, chunks: i32,
-      slots: scratch, state: ptr('inout'),
+      direct: flag, slots: scratch, state: ptr('inout'),
     },
     result: 'void',
   },

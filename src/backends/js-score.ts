@@ -87,10 +87,12 @@ export function scoreRows(a: ScoreRowsArgs, x: Float32Array, p: Float32Array, lp
   const L = rowScoreLayout(C, M);
   const F = ROW_SCORE_FINE_BINS;
   const bin = (v: number, m: number) => (v !== v ? 0 : binOf(v, m));
-  // a chunk's Σ p, Σ x (at 0 and C) and classwise count and Σ p (at 2C and 2C + CM): the state's order
-  const part = new Float64Array(2 * C + 2 * C * M);
+  // a chunk's Σ p, Σ x (at 0 and C) and classwise count and Σ p (at 2C and 2C + CM): the state's order;
+  // a block of one chunk adds to the state directly
+  const direct = rows <= a.chunkRows;
+  const part = direct ? state.subarray(L.probSum, L.cwPositives) : new Float64Array(2 * C + 2 * C * M);
   for (let c0 = 0; c0 < rows; c0 += a.chunkRows) {
-    part.fill(0);
+    if (!direct) part.fill(0);
     let nll = 0;
     let topk = 0;
     let brier = 0;
@@ -140,7 +142,7 @@ export function scoreRows(a: ScoreRowsArgs, x: Float32Array, p: Float32Array, lp
     state[5] += topk;
     state[6] += brier;
     state[7] += ent;
-    for (let j = 0; j < part.length; j++) state[L.probSum + j] += part[j]!;
+    if (!direct) for (let j = 0; j < part.length; j++) state[L.probSum + j] += part[j]!;
   }
   let correct = 0;
   let relNan = 0;

@@ -177,11 +177,13 @@ export class WasmBackend implements Backend {
   scoreRows(a: ScoreRowsArgs, x: Float32Array, p: Float32Array, lp: Float32Array, labels: Int32Array, pred: Int32Array, state: Float64Array, hit: Uint8Array, nll: Float64Array, conf: Float32Array): void {
     const { rows, classes, bins, chunkRows } = a;
     const chunks = Math.ceil(rows / chunkRows);
-    const slots = chunks * 8 * rowScoreSlotLength(classes, bins);
+    // One chunk (wide rows): its per-class sums go straight to the state (assembly/kernels/score.ts).
+    const direct = chunks === 1;
+    const slots = chunks * 8 * (direct ? 4 + 2 * classes : rowScoreSlotLength(classes, bins));
     this.#rt.chunked(
-      'scoreRowsChunk', { x, p, lp, labels, pred, begin: 0, end: 0, classes, bins, k: a.k, chunkRows, slots, hit, nll, conf },
+      'scoreRowsChunk', { x, p, lp, labels, pred, begin: 0, end: 0, classes, bins, k: a.k, chunkRows, slots, state: direct ? state : null, hit, nll, conf },
       rows, chunkRows, rows * classes,
-      'scoreRowsFinish', { p, labels, pred, hit, conf, rows, classes, bins, chunks, slots, state },
+      'scoreRowsFinish', { p, labels, pred, hit, conf, rows, classes, bins, chunks, direct, slots, state },
     );
   }
 
