@@ -483,6 +483,16 @@ function rowSlotLength(classes: i32, bins: i32): usize {
   return 4 + 4 * <usize>classes + 2 * <usize>classes * <usize>bins;
 }
 
+/**
+ * Bytes of one chunk's region of scoreRowsChunk's scratch: its slot (4 + 2·classes f64 for a block of
+ * one chunk, `direct`), then one i32 per row for scoreRowsFinish (the row's classwise-positives cell,
+ * −1 for a NaN softmax row, so the finishing pass does not go back to p), rounded to 16 bytes.
+ */
+export function scoreRowsRegionBytes(classes: i32, bins: i32, chunkRows: i32, direct: bool): i32 {
+  let slot = direct ? 4 + 2 * <usize>classes : rowSlotLength(classes, bins);
+  return <i32>(((slot << 3) + (<usize>chunkRows << 2) + 15) & ~15);
+}
+
 /** Byte offset of Σp in the state (Σx, the classwise count and Σp follow it, as in a slot). */
 // @ts-ignore: decorator
 @inline
@@ -509,8 +519,9 @@ export function scoreRowsChunk(
   let M = <usize>bins;
   let direct = statePtr != 0;
   let slotLen = direct ? 4 + 2 * C : rowSlotLength(classes, bins);
-  let slot = slotsPtr + <usize>(begin / chunkRows) * (slotLen << 3);
+  let slot = slotsPtr + <usize>(begin / chunkRows) * <usize>scoreRowsRegionBytes(classes, bins, chunkRows, direct);
   memory.fill(slot, 0, slotLen << 3);
+  let cells = slot + (slotLen << 3) - (<usize>begin << 2); // indexed by the block's row
   let probSum = direct ? statePtr + stateProbSum(classes, bins) : slot + 32;
   let logitSum = probSum + (C << 3);
   let cwCount = logitSum + (C << 3);
@@ -540,6 +551,8 @@ export function scoreRowsChunk(
     topk += k == 1 ? <f64>(c == y) : rankAbove(xr, classes, y) < k ? 1 : 0;
     store<f32>(confPtr + (<usize>r << 2), load<f32>(pr + (<usize>c << 2)));
     let classwise = load<f32>(pr) == load<f32>(pr); // softmax rows are NaN all together
+    let py = <f64>load<f32>(pr + (<usize>y << 2));
+    store<i32>(cells + (<usize>r << 2), classwise ? y * bins + (py != py ? 0 : binOf(py, bins)) : -1);
     let sq0 = f64x2.splat(0), sq1 = f64x2.splat(0), h0 = f64x2.splat(0), h1 = f64x2.splat(0);
     let j = 0;
     for (; j + 4 <= classes; j += 4) {
@@ -615,7 +628,7 @@ export function scoreRowsChunk(
         addTo(cwProb + cell, pj);
       }
     }
-    brier += sq - 2 * <f64>load<f32>(pr + (<usize>y << 2)) + 1;
+    brier += sq - 2 * py + 1;
     ent += h;
   }
   for (let k: usize = 0; k < C; k++) {
@@ -631,12 +644,13 @@ export function scoreRowsChunk(
 /**
  * Ends a block of `rows` rows after scoreRowsChunk ran on each of its `chunks` chunks: adds the
  * chunks' partial sums to the state in chunk order (so the sums do not depend on which thread ran
- * which chunk), then the per-row counts and bins from the rows' labels, pred, hit, conf and p:
+ * which chunk), then the per-row counts and bins from the rows' labels, pred, hit, conf and the classwise cells
+ * the chunks left in their regions:
  * support, hits and predictions per class, the equal-width and fine confidence bins and the
  * classwise positives, row by row as the reference does — O(rows), on one thread.
  */
 export function scoreRowsFinish(
-  pPtr: usize, labelsPtr: usize, predPtr: usize, hitPtr: usize, confPtr: usize, rows: i32, classes: i32, bins: i32, chunks: i32,
+  labelsPtr: usize, predPtr: usize, hitPtr: usize, confPtr: usize, rows: i32, classes: i32, bins: i32, chunkRows: i32, chunks: i32,
   direct: bool, slotsPtr: usize, statePtr: usize,
 ): void {
   let C = <usize>classes;
@@ -654,8 +668,9 @@ export function scoreRowsFinish(
   let cwCount = probSum + ((2 * C) << 3);
   let cwPos = cwCount + ((2 * C * M) << 3);
   let slotBytes = (direct ? 4 + 2 * C : rowSlotLength(classes, bins)) << 3;
+  let regionBytes = <usize>scoreRowsRegionBytes(classes, bins, chunkRows, direct);
   for (let s = 0; s < chunks; s++) {
-    let slot = slotsPtr + <usize>s * slotBytes;
+    let slot = slotsPtr + <usize>s * regionBytes;
     addTo(statePtr + 24, load<f64>(slot));
     addTo(statePtr + 40, load<f64>(slot, 8));
     addTo(statePtr + 48, load<f64>(slot, 16));
@@ -665,7 +680,6 @@ export function scoreRowsFinish(
     addF64s(cwCount, slot + 32 + ((2 * C) << 3), 2 * C * M); // classwise count, Σ p
   }
   let correct = 0.0, relNan = 0.0, cwNan = 0.0;
-  let stride = C << 2;
   for (let r = 0; r < rows; r++) {
     let y = <usize>load<i32>(labelsPtr + (<usize>r << 2));
     let c = <usize>load<i32>(predPtr + (<usize>r << 2));
@@ -686,12 +700,10 @@ export function scoreRowsFinish(
       addTo(fineConf + f, conf);
       addTo(fineCorrect + f, hit);
     }
-    let pr = pPtr + <usize>r * stride;
-    if (load<f32>(pr) != load<f32>(pr)) cwNan += 1; // softmax rows are NaN all together
-    else {
-      let py = <f64>load<f32>(pr + (y << 2));
-      addTo(cwPos + ((y * M + <usize>(py != py ? 0 : binOf(py, bins))) << 3), 1);
-    }
+    let chunk = <usize>(r / chunkRows);
+    let cell = load<i32>(slotsPtr + chunk * regionBytes + slotBytes + (<usize>(r - <i32>chunk * chunkRows) << 2));
+    if (cell < 0) cwNan += 1;
+    else addTo(cwPos + (<usize>cell << 3), 1);
   }
   addTo(statePtr, <f64>rows);
   addTo(statePtr + 8, relNan);

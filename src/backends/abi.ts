@@ -296,11 +296,13 @@ export const ABI = {
     },
     result: 'void',
   },
+  /** assembly/kernels/score.ts: bytes of one chunk's region of scoreRowsChunk's scratch (its slot, one i32 per row). */
+  scoreRowsRegionBytes: { source: 'assembly/kernels/score.ts', params: { classes: i32, bins: i32, chunkRows: i32, direct: flag }, result: 'i32' },
   /** assembly/kernels/score.ts: the chunks' slots into the row-summary state in chunk order, then the per-row counts and bins. */
   scoreRowsFinish: {
     source: 'assembly/kernels/score.ts',
     params: {
-      p: ptr('in'), labels: ptr('in'), pred: ptr('in'), hit: ptr('in'), conf: ptr('in'), rows: i32, classes: i32, bins: i32, chunks: i32,
+      labels: ptr('in'), pred: ptr('in'), hit: ptr('in'), conf: ptr('in'), rows: i32, classes: i32, bins: i32, chunkRows: i32, chunks: i32,
       direct: flag, slots: scratch, state: ptr('inout'),
     },
     result: 'void',

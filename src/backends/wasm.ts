@@ -8,7 +8,7 @@ import type { AdjustArgs, Backend, BootstrapArgs, ScoreRowsArgs, Features, BceAr
 import { HalfFormat } from './abi.js';
 import { createRuntime, type WasmRuntime } from './wasm-runtime.js';
 import { registerWidened, type BufferType, type LkBuffer } from '../buffers.js';
-import { bootstrapStateLength, rowScoreSlotLength } from '../accumulators.js';
+import { bootstrapStateLength } from '../accumulators.js';
 import * as loss from './wasm-loss.js';
 import * as gen from './wasm-sample.js';
 import * as uncertainty from './wasm-uncertainty.js';
@@ -179,11 +179,11 @@ export class WasmBackend implements Backend {
     const chunks = Math.ceil(rows / chunkRows);
     // One chunk (wide rows): its per-class sums go straight to the state (assembly/kernels/score.ts).
     const direct = chunks === 1;
-    const slots = chunks * 8 * (direct ? 4 + 2 * classes : rowScoreSlotLength(classes, bins));
+    const slots = chunks * this.#rt.call('scoreRowsRegionBytes', { classes, bins, chunkRows, direct });
     this.#rt.chunked(
       'scoreRowsChunk', { x, p, lp, labels, pred, begin: 0, end: 0, classes, bins, k: a.k, chunkRows, slots, state: direct ? state : null, hit, nll, conf },
       rows, chunkRows, rows * classes,
-      'scoreRowsFinish', { p, labels, pred, hit, conf, rows, classes, bins, chunks, direct, slots, state },
+      'scoreRowsFinish', { labels, pred, hit, conf, rows, classes, bins, chunkRows, chunks, direct, slots, state },
     );
   }
 
