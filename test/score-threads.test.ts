@@ -5,12 +5,15 @@
 // the same way — has identical counts and float sums within 1e-12. Edge rows (NaN, ±inf, all −inf),
 // 1, 2, 7, 100, 1000 and 5000 classes, rows that are not a multiple of the chunk, empty blocks.
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BOOTSTRAP_CHUNK_ROWS, BootstrapAccumulator, rowScoreChunkRows, RowScoreAccumulator, type BootstrapReplicateSums, type RowScoreSums } from '../src/accumulators.js';
 import type { Backend } from '../src/backends/backend.js';
 import { JsBackend } from '../src/backends/js.js';
 import { createWasmBackend, type WasmBackend } from '../src/backends/wasm.js';
 import { relaxedSimdSupported } from '../src/init.js';
+import { encodeNpyData, writeNpyRaw } from '../src/io/npy.js';
+import { cliSandbox } from './helpers/cli.js';
 import { rng } from './helpers/random.js';
 
 const module = (file: string) => new WebAssembly.Module(readFileSync(new URL(`../build/${file}`, import.meta.url)));
@@ -139,5 +142,39 @@ describe('score accumulators on the pool: fixed chunks, partial sums in chunk or
     const before = two.runtime.workerChunks;
     for (let i = 0; i < 50 && two.runtime.workerChunks === before; i++) rowSums(two, C, [blk]);
     expect(two.runtime.workerChunks).toBeGreaterThan(before);
+  });
+});
+
+describe('logitkit score: the JSON is byte-for-byte the same with --threads 1, 2 and auto', () => {
+  const { dir, run } = cliSandbox('score-threads');
+  const N = 9001; // 2 and a bit row-summary chunks at 40 classes, 5 bootstrap chunks
+  const C = 40;
+  beforeAll(() => {
+    const r = rng(21);
+    const x = new Float32Array(N * C);
+    const y = new Int32Array(N);
+    for (let i = 0; i < N; i++) {
+      y[i] = Math.floor(r() * C);
+      for (let j = 0; j < C; j++) x[i * C + j] = 4 * (r() - 0.5) + (j === y[i] ? 1.5 : 0);
+    }
+    x[3 * C + 7] = NaN;
+    x[5 * C] = Infinity;
+    for (let j = 0; j < C; j++) x[8 * C + j] = -Infinity;
+    writeNpyRaw(join(dir, 'x.npy'), '<f4', [N, C], new Uint8Array(x.buffer));
+    writeNpyRaw(join(dir, 'y.npy'), '<i4', [N], encodeNpyData('<i4', Array.from(y)));
+    expect(rowScoreChunkRows(C, 15)).toBeLessThan(N / 2);
+  });
+  it('default figures with 50 replicates, and at a temperature (the alternative-temperature pass too)', () => {
+    for (const extra of [[], ['--temperature', '1.7']]) {
+      const out = ['1', '2', 'auto'].map((t) => {
+        const res = run('score', 'x.npy', '--labels', 'y.npy', '--json', '--intervals', '50', '--threads', t, ...extra, '--debug');
+        expect(res.status, res.stderr).toBe(0);
+        return res;
+      });
+      expect(out[1]!.stderr).toMatch(/2 threads/);
+      expect(out[1]!.stdout).toBe(out[0]!.stdout);
+      expect(out[2]!.stdout).toBe(out[0]!.stdout);
+      expect(JSON.parse(out[0]!.stdout).nanRows).toBe(3);
+    }
   });
 });
