@@ -45,7 +45,9 @@ export function bootstrapStateLength(replicates: number, bins: number): number {
 /**
  * Poisson-bootstrap replicate sums (src/metrics/bootstrap.ts describes the method): row i of the shard
  * `key` has, in replicate r, the Poisson(1) weight of src/bootstrap-weights.ts, a pure function of
- * (seed, key, i, r), so the sums do not depend on how rows are split into blocks, threads or shards.
+ * (seed, key, i, r), so the weights do not depend on how rows are split into blocks, threads or
+ * shards. A block goes in chunks of BOOTSTRAP_CHUNK_ROWS rows, split across the engine's threads, each
+ * into its own partial sums added in chunk order: the sums are bit-identical with any thread count.
  * Per replicate: Σ w, Σ w·correct, Σ w·NLL and, per confidence bin, Σ w, Σ w·conf, Σ w·correct.
  * Integer sums are exact; float64 sums equal the JS reference's to ≈ 1e-16 relative (the wasm kernel
  * adds in another order; every product w·x is exact).
@@ -104,7 +106,7 @@ export class BootstrapAccumulator {
       fail('invalid_argument', `at.row = ${describe(first)}, expected an integer ≥ 0 with at.row + rows below 2^53`, 'at.row');
     if (n === 0) return;
     this.#nanRows += this.#b.bootstrapSums(
-      { rows: n, seedKey: seedKeyOf(this.seed, key), first, replicates: this.replicates, bins: this.bins },
+      { rows: n, seedKey: seedKeyOf(this.seed, key), first, replicates: this.replicates, bins: this.bins, chunkRows: BOOTSTRAP_CHUNK_ROWS },
       hit, nll, conf, this.#state,
     );
   }
@@ -243,9 +245,34 @@ export function rowScoreLayout(classes: number, bins: number) {
   const cwCount = logitSum + C;
   const cwProb = cwCount + C * M;
   const cwPositives = cwProb + C * M;
-  // then 2 · C values the wasm kernel works in within a call (zero between calls)
-  return { relCount, relConf, relCorrect, fineCount, fineConf, fineCorrect, support, classCorrect, predicted, probSum, logitSum, cwCount, cwProb, cwPositives, length: cwPositives + C * M + 2 * C };
+  return { relCount, relConf, relCorrect, fineCount, fineConf, fineCorrect, support, classCorrect, predicted, probSum, logitSum, cwCount, cwProb, cwPositives, length: cwPositives + C * M };
 }
+
+/**
+ * float64 values of one chunk's partial sums (assembly/kernels/score.ts, "Slot of a chunk"): Σnll,
+ * top-k hits, Σbrier, Σentropy, then Σp and Σx per class, the classwise count and Σp per class and
+ * bin, and two per-class arrays the wasm kernel counts bin 0 in.
+ */
+export function rowScoreSlotLength(classes: number, bins: number): number {
+  return 4 + 4 * classes + 2 * classes * bins;
+}
+
+/**
+ * Rows per chunk of a row-summary block: a function of classes and bins only, never of the threads,
+ * so the per-chunk partial sums (and the JSON) are the same with any thread count. A chunk holds
+ * ≥ 2^17 elements (≈ 0.3 ms of work, worth a claim on the pool) and ≥ 8 slots' worth, so zeroing
+ * and folding its slot stays a small share of the chunk.
+ */
+export function rowScoreChunkRows(classes: number, bins: number): number {
+  return Math.max(16, Math.ceil(Math.max(1 << 17, 8 * rowScoreSlotLength(classes, bins)) / classes));
+}
+
+/**
+ * Rows per chunk of a bootstrap block (≤ the kernel's sort chunk of 4096): ≈ 0.6 ms of work at 200
+ * replicates, so a 4 MiB block of 100 classes gives each of two threads three chunks. Fixed: the
+ * replicate sums do not depend on the thread count.
+ */
+export const BOOTSTRAP_CHUNK_ROWS = 2048;
 
 /** Options of `lk.rowScoreAccumulator(options)`: the class count, the confidence bins (default 15) and the k of top-k accuracy (default 5). */
 export interface RowScoreOptions {
@@ -302,9 +329,11 @@ export interface RowScoreSums {
  * NLL, accuracy, top-k, Brier, entropy, ECE, adaptive and classwise ECE and the per-class tables), added
  * block by block from the engine's own softmax, logSoftmax and argmax of the block. The state (float64,
  * rowScoreLayout) lives where the backend computes — wasm memory for 'wasm', added to by one fused
- * SIMD pass per block (assembly/kernels/score.ts scoreRows); the JS reference is backends/js-score.ts.
- * Counts are identical on both; float64 sums agree to ≈ 1e-16 relative (only the order of the
- * additions inside a row differs).
+ * SIMD pass per block (assembly/kernels/score.ts scoreRowsChunk, then scoreRowsFinish); the JS
+ * reference is backends/js-score.ts. A block goes in chunks of rowScoreChunkRows(classes, bins) rows,
+ * split across the engine's threads, each into its own partial sums that are added in chunk order:
+ * the sums are bit-identical with any thread count. Counts are identical on both backends; float64
+ * sums agree to ≈ 1e-16 relative (only the order of the additions inside a row differs).
  *
  * Made by `lk.rowScoreAccumulator({ classes, bins?, topk? })`. add() also hands back each row's hit,
  * NLL and confidence (the bootstrap, groups and selective prediction take them from there).
@@ -372,7 +401,7 @@ export class RowScoreAccumulator {
     if (!(hit instanceof Uint8Array) || hit.length !== rows) fail('invalid_argument', `out.hit = ${describe(hit)}, expected a Uint8Array of ${rows}`, 'out.hit');
     if (!(nll instanceof Float64Array) || nll.length !== rows) fail('invalid_argument', `out.nll = ${describe(nll)}, expected a Float64Array of ${rows}`, 'out.nll');
     if (!(conf instanceof Float32Array) || conf.length !== rows) fail('invalid_argument', `out.conf = ${describe(conf)}, expected a Float32Array of ${rows}`, 'out.conf');
-    if (rows > 0) this.#b.scoreRows({ rows, classes: C, bins: this.bins, k: this.k }, x, p, lp, labels, pred, this.#view(), hit, nll, conf);
+    if (rows > 0) this.#b.scoreRows({ rows, classes: C, bins: this.bins, k: this.k, chunkRows: rowScoreChunkRows(C, this.bins) }, x, p, lp, labels, pred, this.#view(), hit, nll, conf);
     return { hit, nll, conf };
   }
 

@@ -121,6 +121,16 @@ function addF64x8(p: usize, a: v128, b: v128, c: v128, d: v128): void {
   v128.store(p, f64x2.add(v128.load(p, 48), d), 48);
 }
 
+/** n float64 at src added to those at dst (n even; both 16-byte aligned). */
+// @ts-ignore: decorator
+@inline
+function addF64s(dst: usize, src: usize, n: usize): void {
+  for (let i: usize = 0; i < n; i += 2) {
+    let o = i << 3;
+    v128.store(dst + o, f64x2.add(v128.load(dst + o), v128.load(src + o)));
+  }
+}
+
 /** bin(c) = clamp(ceil(c·M) − 1, 0, M − 1), as src/options.ts binOf. */
 // @ts-ignore: decorator
 @inline
@@ -272,6 +282,52 @@ function addRowScalar(h: u32, hit: u8, l: f64, c: f64, replicates: i32, bins: i3
   }
 }
 
+// Threads: a block's rows go in fixed chunks of chunkRows (≤ CHUNK) rows, each into its own slot
+// of replicate sums (the state layout, then its NaN rows and a pad), on whichever thread claims it;
+// bootstrapFold adds the slots to the state in chunk order. One thread runs the same chunks, so the
+// sums are identical for every thread count.
+
+/** float64 values of one chunk's slot: the state, its NaN rows, a pad to 16 bytes. */
+// @ts-ignore: decorator
+@inline
+function bootSlotLength(replicates: i32, bins: i32): usize {
+  return <usize>((replicates + 7) & ~7) * <usize>(3 + 3 * bins) + 2;
+}
+
+/**
+ * Rows [begin, end) of a block (one chunk: begin a multiple of chunkRows, end − begin ≤ chunkRows ≤
+ * 4096) into slot begin / chunkRows of `slots` (zeroed here first), with that slot's share of
+ * `scratch` (bootstrapScratchBytes each). hit, nll, conf: the block's per-row arrays (row 0); `first`:
+ * the shard index of the block's row 0.
+ */
+export function bootstrapChunk(
+  hitPtr: usize, nllPtr: usize, confPtr: usize, begin: i32, end: i32, seedKey: u32, first: f64, replicates: i32, bins: i32,
+  chunkRows: i32, slotsPtr: usize, scratchPtr: usize,
+): void {
+  let i = <usize>(begin / chunkRows);
+  let len = bootSlotLength(replicates, bins);
+  let slot = slotsPtr + i * (len << 3);
+  memory.fill(slot, 0, len << 3);
+  let b = <usize>begin;
+  let nan = bootstrapSums(
+    hitPtr + b, nllPtr + (b << 3), confPtr + (b << 2), end - begin, seedKey, first + <f64>begin, replicates, bins,
+    slot, scratchPtr + i * <usize>((bootstrapScratchBytes(bins) + 15) & ~15),
+  );
+  store<f64>(slot + ((len - 2) << 3), <f64>nan);
+}
+
+/** Adds the slots of `chunks` chunks to the state in chunk order; returns their NaN rows. */
+export function bootstrapFold(statePtr: usize, slotsPtr: usize, chunks: i32, replicates: i32, bins: i32): i32 {
+  let len = bootSlotLength(replicates, bins);
+  let nan = 0;
+  for (let s = 0; s < chunks; s++) {
+    let slot = slotsPtr + <usize>s * (len << 3);
+    addF64s(statePtr, slot, len - 2);
+    nan += <i32>load<f64>(slot + ((len - 2) << 3));
+  }
+  return nan;
+}
+
 // ---- AUROC histograms -----------------------------------------------------------------------------
 //
 // aurocCounts: per class k and AUROC bin b (src/auroc-bins.ts: the float32 exponent and the top 8
@@ -352,23 +408,31 @@ export function aurocCounts(pPtr: usize, rows: i32, classes: i32, cellsPtr: usiz
 
 // ---- Row summaries ----------------------------------------------------------------------------------
 //
-// scoreRows: every per-row and per-element sum of `logitkit score`'s summary (src/metrics/summary.ts
-// reads them) in one pass over a block, given the engine's own p = softmax(x/T), lp = logSoftmax(x/T)
-// and pred = argmax(x). Per row: NLL = −lp_y, hit = [pred = y], top-k hit (the rank of y in x by
-// SEMANTICS §8's order: NaN above +inf, ties to the lower index — y is in the top k iff fewer than k
-// classes rank above it, counted with one f32x4 compare per 4 classes), confidence p_pred into 15-style
-// equal-width bins and 2^14 fine bins, Brier Σp² − 2p_y + 1, entropy −Σ p lp (0·log 0 = 0), per class
-// support / hits / predictions / Σ p / Σ x, and the classwise bins of every p_k (bin indices four at
-// a time in f64x2, exact like binOf; the adds themselves are a scatter). Per-row hit, NLL and
-// confidence are written out for the bootstrap, groups and selective prediction.
+// scoreRowsChunk + scoreRowsFinish: every per-row and per-element sum of `logitkit score`'s summary
+// (src/metrics/summary.ts reads them) for a block, given the engine's own p = softmax(x/T),
+// lp = logSoftmax(x/T) and pred = argmax(x). Per row: NLL = −lp_y, hit = [pred = y], top-k hit (the
+// rank of y in x by SEMANTICS §8's order: NaN above +inf, ties to the lower index — y is in the top k
+// iff fewer than k classes rank above it, counted with one f32x4 compare per 4 classes), confidence
+// p_pred into 15-style equal-width bins and 2^14 fine bins, Brier Σp² − 2p_y + 1, entropy −Σ p lp
+// (0·log 0 = 0), per class support / hits / predictions / Σ p / Σ x, and the classwise bins of every
+// p_k (bin indices four at a time in f64x2, exact like binOf; the adds themselves are a scatter).
+// Per-row hit, NLL and confidence are written out for the bootstrap, groups and selective prediction.
+//
+// Threads without thread-dependent results: the block is cut into fixed chunks of chunkRows rows
+// (the engine picks chunkRows from classes and bins only). scoreRowsChunk does the O(classes) work of
+// one chunk — the per-row sums and every per-class sum — into that chunk's own slot of partial sums,
+// on whichever thread claims it; scoreRowsFinish then adds the slots to the state in chunk order and
+// does the O(1)-per-row scatters (bins, support, predictions) row by row on one thread. One thread
+// runs the same chunks, so the sums are identical for every thread count.
 // Every product is exact in float64 (float32 operands), so the only difference from the JS reference
-// (backends/js-score.ts) is the order of Σp² and Σ p·lp inside a row (two f64x2 lanes): ≈ 1e-16
-// relative; the per-class sums add row after row as the reference does, and every count is identical.
+// (backends/js-score.ts, which chunks the same way) is the order of Σp² and Σ p·lp inside a row (two
+// f64x2 lanes) and of the classwise bin-0 Σ p: ≈ 1e-16 relative; every count is identical.
 // State (f64): rows, relNaN, classwiseNaN, Σnll, correct, topk, Σbrier, Σentropy; reliability
 // count/conf/correct [bins]; fine count/conf/correct [2^14]; support, classCorrect, predicted, Σp, Σx
-// [classes]; classwise count/Σp/positives [classes · bins]; then two [classes] arrays the kernel uses
-// within a call (bin 0's rows and Σ p, folded into the classwise cells before it returns; zero between
-// calls).
+// [classes]; classwise count/Σp/positives [classes · bins].
+// Slot of a chunk (f64): Σnll, topk, Σbrier, Σentropy; Σp, Σx [classes]; classwise count/Σp
+// [classes · bins]; then bin 0's rows and Σ p per class (counted in lanes, folded into the classwise
+// cells at the chunk's end).
 
 // @ts-ignore: decorator
 @inline const FINE: i32 = 1 << 14;
@@ -412,43 +476,68 @@ function rankAbove(xr: usize, classes: i32, y: i32): i32 {
   return n;
 }
 
+/** float64 values of one chunk's partial sums (layout above). */
+// @ts-ignore: decorator
+@inline
+function rowSlotLength(classes: i32, bins: i32): usize {
+  return 4 + 4 * <usize>classes + 2 * <usize>classes * <usize>bins;
+}
+
 /**
- * Adds `rows` rows to the row-summary state (layout above). x, p, lp: rows × classes f32; labels and
- * pred: i32 per row (in [0, classes), checked by the engine); k: the top-k of the accuracy (1 … classes).
- * Writes hit (u8), nll (f64) and conf (f32) per row.
+ * Bytes of one chunk's region of scoreRowsChunk's scratch: its slot (4 + 2·classes f64 for a block of
+ * one chunk, `direct`), then one i32 per row for scoreRowsFinish (the row's classwise-positives cell,
+ * −1 for a NaN softmax row, so the finishing pass does not go back to p), rounded to 16 bytes.
  */
-export function scoreRows(
-  xPtr: usize, pPtr: usize, lpPtr: usize, labelsPtr: usize, predPtr: usize, rows: i32, classes: i32, bins: i32, k: i32,
-  statePtr: usize, hitPtr: usize, nllPtr: usize, confPtr: usize,
+export function scoreRowsRegionBytes(classes: i32, bins: i32, chunkRows: i32, direct: bool): i32 {
+  let slot = direct ? 4 + 2 * <usize>classes : rowSlotLength(classes, bins);
+  return <i32>(((slot << 3) + (<usize>chunkRows << 2) + 15) & ~15);
+}
+
+/** Byte offset of Σp in the state (Σx, the classwise count and Σp follow it, as in a slot). */
+// @ts-ignore: decorator
+@inline
+function stateProbSum(classes: i32, bins: i32): usize {
+  return (8 + 3 * <usize>bins + 3 * <usize>FINE + 3 * <usize>classes) << 3;
+}
+
+/**
+ * The per-element part of rows [begin, end) of a block, one fixed chunk (begin a multiple of
+ * chunkRows, end − begin ≤ chunkRows): its partial sums go to slot begin / chunkRows of `slots`
+ * (zeroed here first), so chunks may run on any thread in any order. A block of one chunk (rows ≤
+ * chunkRows: wide rows) passes its state: the per-class sums then add to it directly and the slot
+ * holds only the row sums and the bin-0 lanes, so a wide row's C · bins cells are not zeroed and
+ * folded once per block; 0 otherwise. x, p, lp: the block's rows ×
+ * classes f32 (base pointers, row 0); labels and pred: i32 per row (in [0, classes), checked by the
+ * engine); k: the top-k of the accuracy (1 … classes). Writes hit (u8), nll (f64) and conf (f32) of
+ * its rows.
+ */
+export function scoreRowsChunk(
+  xPtr: usize, pPtr: usize, lpPtr: usize, labelsPtr: usize, predPtr: usize, begin: i32, end: i32, classes: i32, bins: i32, k: i32,
+  chunkRows: i32, slotsPtr: usize, statePtr: usize, hitPtr: usize, nllPtr: usize, confPtr: usize,
 ): void {
   let C = <usize>classes;
   let M = <usize>bins;
-  let relCount = statePtr + 64;
-  let relConf = relCount + (M << 3);
-  let relCorrect = relConf + (M << 3);
-  let fineCount = relCorrect + (M << 3);
-  let fineConf = fineCount + (<usize>FINE << 3);
-  let fineCorrect = fineConf + (<usize>FINE << 3);
-  let support = fineCorrect + (<usize>FINE << 3);
-  let classCorrect = support + (C << 3);
-  let predicted = classCorrect + (C << 3);
-  let probSum = predicted + (C << 3);
+  let direct = statePtr != 0;
+  let slotLen = direct ? 4 + 2 * C : rowSlotLength(classes, bins);
+  let slot = slotsPtr + <usize>(begin / chunkRows) * <usize>scoreRowsRegionBytes(classes, bins, chunkRows, direct);
+  memory.fill(slot, 0, slotLen << 3);
+  let cells = slot + (slotLen << 3) - (<usize>begin << 2); // indexed by the block's row
+  let probSum = direct ? statePtr + stateProbSum(classes, bins) : slot + 32;
   let logitSum = probSum + (C << 3);
   let cwCount = logitSum + (C << 3);
   let cwProb = cwCount + ((C * M) << 3);
-  let cwPos = cwProb + ((C * M) << 3);
-  // Per class, this call's rows whose p_k falls in bin 0 (most p_k of a wide softmax): counted in
+  // Per class, this chunk's rows whose p_k falls in bin 0 (most p_k of a wide softmax): counted in
   // f64x2 lanes beside Σ p, not scattered, and folded into the bin-0 cells at the end.
-  let cw0Count = cwPos + ((C * M) << 3);
+  let cw0Count = direct ? slot + 32 : cwProb + ((C * M) << 3);
   let cw0Prob = cw0Count + (C << 3);
-  let nll = 0.0, correct = 0.0, topk = 0.0, brier = 0.0, ent = 0.0, relNan = 0.0, cwNan = 0.0;
+  let nll = 0.0, topk = 0.0, brier = 0.0, ent = 0.0;
   let stride = C << 2;
   let fM = <f64>bins;
   let fMv = f64x2.splat(fM);
   let mLast = i32x4.splat(bins - 1);
   let zero4 = i32x4.splat(0);
   let negInf = f64x2.splat(-Infinity);
-  for (let r = 0; r < rows; r++) {
+  for (let r = begin; r < end; r++) {
     let o = <usize>r * stride;
     let xr = xPtr + o;
     let pr = pPtr + o;
@@ -458,33 +547,12 @@ export function scoreRows(
     let l = -<f64>load<f32>(lr + (<usize>y << 2));
     nll += l;
     store<f64>(nllPtr + (<usize>r << 3), l);
-    let hit: f64 = c == y ? 1 : 0;
     store<u8>(hitPtr + <usize>r, <u8>(c == y));
-    correct += hit;
-    addTo(classCorrect + (<usize>y << 3), hit);
-    addTo(support + (<usize>y << 3), 1);
-    addTo(predicted + (<usize>c << 3), 1);
-    topk += k == 1 ? hit : rankAbove(xr, classes, y) < k ? 1 : 0;
-    let pc = load<f32>(pr + (<usize>c << 2));
-    store<f32>(confPtr + (<usize>r << 2), pc);
-    let conf = <f64>pc;
-    if (conf != conf) relNan += 1;
-    else {
-      let b = <usize>binOf(conf, bins) << 3;
-      addTo(relCount + b, 1);
-      addTo(relConf + b, conf);
-      addTo(relCorrect + b, hit);
-      let f = <usize>binOf(conf, FINE) << 3;
-      addTo(fineCount + f, 1);
-      addTo(fineConf + f, conf);
-      addTo(fineCorrect + f, hit);
-    }
+    topk += k == 1 ? <f64>(c == y) : rankAbove(xr, classes, y) < k ? 1 : 0;
+    store<f32>(confPtr + (<usize>r << 2), load<f32>(pr + (<usize>c << 2)));
     let classwise = load<f32>(pr) == load<f32>(pr); // softmax rows are NaN all together
-    if (!classwise) cwNan += 1;
-    else {
-      let py = <f64>load<f32>(pr + (<usize>y << 2));
-      addTo(cwPos + ((<usize>y * M + <usize>(py != py ? 0 : binOf(py, bins))) << 3), 1);
-    }
+    let py = <f64>load<f32>(pr + (<usize>y << 2));
+    store<i32>(cells + (<usize>r << 2), classwise ? y * bins + (py != py ? 0 : binOf(py, bins)) : -1);
     let sq0 = f64x2.splat(0), sq1 = f64x2.splat(0), h0 = f64x2.splat(0), h1 = f64x2.splat(0);
     let j = 0;
     for (; j + 4 <= classes; j += 4) {
@@ -560,23 +628,85 @@ export function scoreRows(
         addTo(cwProb + cell, pj);
       }
     }
-    brier += sq - 2 * <f64>load<f32>(pr + (<usize>y << 2)) + 1;
+    brier += sq - 2 * py + 1;
     ent += h;
   }
   for (let k: usize = 0; k < C; k++) {
-    let zc = cw0Count + (k << 3);
-    let zp = cw0Prob + (k << 3);
-    addTo(cwCount + ((k * M) << 3), load<f64>(zc));
-    addTo(cwProb + ((k * M) << 3), load<f64>(zp));
-    store<f64>(zc, 0);
-    store<f64>(zp, 0);
+    addTo(cwCount + ((k * M) << 3), load<f64>(cw0Count + (k << 3)));
+    addTo(cwProb + ((k * M) << 3), load<f64>(cw0Prob + (k << 3)));
+  }
+  store<f64>(slot, nll);
+  store<f64>(slot + 8, topk);
+  store<f64>(slot + 16, brier);
+  store<f64>(slot + 24, ent);
+}
+
+/**
+ * Ends a block of `rows` rows after scoreRowsChunk ran on each of its `chunks` chunks: adds the
+ * chunks' partial sums to the state in chunk order (so the sums do not depend on which thread ran
+ * which chunk), then the per-row counts and bins from the rows' labels, pred, hit, conf and the classwise cells
+ * the chunks left in their regions:
+ * support, hits and predictions per class, the equal-width and fine confidence bins and the
+ * classwise positives, row by row as the reference does — O(rows), on one thread.
+ */
+export function scoreRowsFinish(
+  labelsPtr: usize, predPtr: usize, hitPtr: usize, confPtr: usize, rows: i32, classes: i32, bins: i32, chunkRows: i32, chunks: i32,
+  direct: bool, slotsPtr: usize, statePtr: usize,
+): void {
+  let C = <usize>classes;
+  let M = <usize>bins;
+  let relCount = statePtr + 64;
+  let relConf = relCount + (M << 3);
+  let relCorrect = relConf + (M << 3);
+  let fineCount = relCorrect + (M << 3);
+  let fineConf = fineCount + (<usize>FINE << 3);
+  let fineCorrect = fineConf + (<usize>FINE << 3);
+  let support = fineCorrect + (<usize>FINE << 3);
+  let classCorrect = support + (C << 3);
+  let predicted = classCorrect + (C << 3);
+  let probSum = predicted + (C << 3);
+  let cwCount = probSum + ((2 * C) << 3);
+  let cwPos = cwCount + ((2 * C * M) << 3);
+  let slotBytes = (direct ? 4 + 2 * C : rowSlotLength(classes, bins)) << 3;
+  let regionBytes = <usize>scoreRowsRegionBytes(classes, bins, chunkRows, direct);
+  for (let s = 0; s < chunks; s++) {
+    let slot = slotsPtr + <usize>s * regionBytes;
+    addTo(statePtr + 24, load<f64>(slot));
+    addTo(statePtr + 40, load<f64>(slot, 8));
+    addTo(statePtr + 48, load<f64>(slot, 16));
+    addTo(statePtr + 56, load<f64>(slot, 24));
+    if (direct) continue; // the chunk added its per-class sums to the state itself
+    addF64s(probSum, slot + 32, 2 * C); // Σ p, Σ x
+    addF64s(cwCount, slot + 32 + ((2 * C) << 3), 2 * C * M); // classwise count, Σ p
+  }
+  let correct = 0.0, relNan = 0.0, cwNan = 0.0;
+  for (let r = 0; r < rows; r++) {
+    let y = <usize>load<i32>(labelsPtr + (<usize>r << 2));
+    let c = <usize>load<i32>(predPtr + (<usize>r << 2));
+    let hit = <f64>load<u8>(hitPtr + <usize>r);
+    correct += hit;
+    addTo(classCorrect + (y << 3), hit);
+    addTo(support + (y << 3), 1);
+    addTo(predicted + (c << 3), 1);
+    let conf = <f64>load<f32>(confPtr + (<usize>r << 2));
+    if (conf != conf) relNan += 1;
+    else {
+      let b = <usize>binOf(conf, bins) << 3;
+      addTo(relCount + b, 1);
+      addTo(relConf + b, conf);
+      addTo(relCorrect + b, hit);
+      let f = <usize>binOf(conf, FINE) << 3;
+      addTo(fineCount + f, 1);
+      addTo(fineConf + f, conf);
+      addTo(fineCorrect + f, hit);
+    }
+    let chunk = <usize>(r / chunkRows);
+    let cell = load<i32>(slotsPtr + chunk * regionBytes + slotBytes + (<usize>(r - <i32>chunk * chunkRows) << 2));
+    if (cell < 0) cwNan += 1;
+    else addTo(cwPos + (<usize>cell << 3), 1);
   }
   addTo(statePtr, <f64>rows);
   addTo(statePtr + 8, relNan);
   addTo(statePtr + 16, cwNan);
-  addTo(statePtr + 24, nll);
   addTo(statePtr + 32, correct);
-  addTo(statePtr + 40, topk);
-  addTo(statePtr + 48, brier);
-  addTo(statePtr + 56, ent);
 }

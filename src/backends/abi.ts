@@ -283,14 +283,44 @@ export const ABI = {
   },
   /** assembly/kernels/score.ts: a block's probabilities into the AUROC histogram cells (in wasm memory; not split). */
   aurocCounts: { source: 'assembly/kernels/score.ts', params: { p: ptr('in'), rows: i32, classes: i32, cells: ptr('inout') }, result: 'i32' },
-  /** assembly/kernels/score.ts: a block's per-row and per-element summary sums into the state (in wasm memory; not split). */
-  scoreRows: {
+  /**
+   * assembly/kernels/score.ts: rows [begin, end) of a block — one fixed chunk of chunkRows — into that
+   * chunk's slot of partial sums (`slots`: a scratch of chunks × slot bytes); WasmRuntime.chunked runs
+   * the chunks on any thread, then scoreRowsFinish. `state`: a block of one chunk only (else null).
+   */
+  scoreRowsChunk: {
     source: 'assembly/kernels/score.ts',
     params: {
-      x: ptr('in'), p: ptr('in'), lp: ptr('in'), labels: ptr('in'), pred: ptr('in'), rows: i32, classes: i32, bins: i32, k: i32,
-      state: ptr('inout'), hit: ptr('out'), nll: ptr('out'), conf: ptr('out'),
+      x: ptr('in'), p: ptr('in'), lp: ptr('in'), labels: ptr('in'), pred: ptr('in'), begin: i32, end: i32, classes: i32, bins: i32, k: i32,
+      chunkRows: i32, slots: scratch, state: ptr('inout'), hit: ptr('out'), nll: ptr('out'), conf: ptr('out'),
     },
     result: 'void',
+  },
+  /** assembly/kernels/score.ts: bytes of one chunk's region of scoreRowsChunk's scratch (its slot, one i32 per row). */
+  scoreRowsRegionBytes: { source: 'assembly/kernels/score.ts', params: { classes: i32, bins: i32, chunkRows: i32, direct: flag }, result: 'i32' },
+  /** assembly/kernels/score.ts: the chunks' slots into the row-summary state in chunk order, then the per-row counts and bins. */
+  scoreRowsFinish: {
+    source: 'assembly/kernels/score.ts',
+    params: {
+      labels: ptr('in'), pred: ptr('in'), hit: ptr('in'), conf: ptr('in'), rows: i32, classes: i32, bins: i32, chunkRows: i32, chunks: i32,
+      direct: flag, slots: scratch, state: ptr('inout'),
+    },
+    result: 'void',
+  },
+  /** assembly/kernels/score.ts: rows [begin, end) of a block (one chunk) into that chunk's slot of replicate sums. */
+  bootstrapChunk: {
+    source: 'assembly/kernels/score.ts',
+    params: {
+      hit: ptr('in'), nll: ptr('in'), conf: ptr('in'), begin: i32, end: i32, seedKey: i32, first: f64, replicates: i32, bins: i32,
+      chunkRows: i32, slots: scratch, scratch,
+    },
+    result: 'void',
+  },
+  /** assembly/kernels/score.ts: the chunks' slots into the replicate sums in chunk order; returns their NaN rows. */
+  bootstrapFold: {
+    source: 'assembly/kernels/score.ts',
+    params: { state: ptr('inout'), slots: scratch, chunks: i32, replicates: i32, bins: i32 },
+    result: 'i32',
   },
 
   // ---- issue 24 (uncertainty): OOD scores and conformal prediction. Rows share one scratch

@@ -111,6 +111,8 @@ export interface ScoreRowsArgs {
   bins: number;
   /** The k of top-k accuracy, in [1, classes]. */
   k: number;
+  /** Rows per chunk (rowScoreChunkRows): partial sums are kept per fixed chunk and added in chunk order, whatever the threads. */
+  chunkRows: number;
 }
 
 /** One block of the Poisson-bootstrap accumulator (Engine.bootstrapAccumulator). */
@@ -122,6 +124,8 @@ export interface BootstrapArgs {
   first: number;
   replicates: number;
   bins: number;
+  /** Rows per chunk (BOOTSTRAP_CHUNK_ROWS): partial sums are kept per fixed chunk and added in chunk order, whatever the threads. */
+  chunkRows: number;
 }
 
 // ---- issue 24 (uncertainty) ----

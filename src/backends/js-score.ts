@@ -11,7 +11,8 @@ import { AUROC_BINS, AUROC_POSITION_BITS, AUROC_Q, fineOfBits } from '../auroc-b
 /**
  * Adds a block's rows to the replicate sums in `state` (layout: bootstrapStateLength); returns the
  * rows whose confidence is NaN (left out of the bins). A zero weight adds nothing, so a row's
- * infinite NLL reaches only the replicates that drew it.
+ * infinite NLL reaches only the replicates that drew it. As the wasm kernel, rows go in chunks of
+ * a.chunkRows whose sums are added to the state in chunk order.
  */
 export function bootstrapSums(a: BootstrapArgs, hit: Uint8Array, nll: Float64Array, conf: Float32Array, state: Float64Array): number {
   const { rows, replicates: R, bins: M } = a;
@@ -19,26 +20,31 @@ export function bootstrapSums(a: BootstrapArgs, hit: Uint8Array, nll: Float64Arr
   const binW = 3 * Rp;
   const binC = binW + M * Rp;
   const binK = binC + M * Rp;
+  const part = new Float64Array(state.length);
   let nan = 0;
-  for (let i = 0; i < rows; i++) {
-    const h = rowHash(a.seedKey, a.first + i);
-    const c = conf[i]!;
-    const k = hit[i]!;
-    const l = nll[i]!;
-    const b = c !== c ? -1 : binOf(c, M);
-    if (b < 0) nan++;
-    for (let r = 0; r < R; r++) {
-      const w = replicateWeight(h, r);
-      if (w === 0) continue;
-      state[r] += w;
-      state[Rp + r] += w * k;
-      state[2 * Rp + r] += w * l;
-      if (b >= 0) {
-        state[binW + b * Rp + r] += w;
-        state[binC + b * Rp + r] += w * c;
-        state[binK + b * Rp + r] += w * k;
+  for (let c0 = 0; c0 < rows; c0 += a.chunkRows) {
+    part.fill(0);
+    for (let i = c0; i < Math.min(rows, c0 + a.chunkRows); i++) {
+      const h = rowHash(a.seedKey, a.first + i);
+      const c = conf[i]!;
+      const k = hit[i]!;
+      const l = nll[i]!;
+      const b = c !== c ? -1 : binOf(c, M);
+      if (b < 0) nan++;
+      for (let r = 0; r < R; r++) {
+        const w = replicateWeight(h, r);
+        if (w === 0) continue;
+        part[r] += w;
+        part[Rp + r] += w * k;
+        part[2 * Rp + r] += w * l;
+        if (b >= 0) {
+          part[binW + b * Rp + r] += w;
+          part[binC + b * Rp + r] += w * c;
+          part[binK + b * Rp + r] += w * k;
+        }
       }
     }
+    for (let j = 0; j < state.length; j++) state[j] += part[j]!;
   }
   return nan;
 }
@@ -72,46 +78,84 @@ export function aurocCounts(p: Float32Array, rows: number, classes: number, cell
  * row: NLL, hit, top-k hit by rank in x (SEMANTICS §8 order), confidence bins (equal-width and fine),
  * Brier, entropy, per-class sums and the classwise bins of every p_k. Writes hit, NLL and confidence
  * per row. A NaN p_k in a row whose p_0 is a number (not a softmax) goes to bin 0, as in the kernel.
+ * As the wasm kernels: the row sums, Σ p, Σ x and the classwise count and Σ p go per chunk of
+ * a.chunkRows rows into partial sums added to the state in chunk order; the other counts and bins
+ * row by row.
  */
 export function scoreRows(a: ScoreRowsArgs, x: Float32Array, p: Float32Array, lp: Float32Array, labels: Int32Array, pred: Int32Array, state: Float64Array, hitOut: Uint8Array, nllOut: Float64Array, confOut: Float32Array): void {
   const { rows, classes: C, bins: M, k } = a;
   const L = rowScoreLayout(C, M);
   const F = ROW_SCORE_FINE_BINS;
   const bin = (v: number, m: number) => (v !== v ? 0 : binOf(v, m));
-  let nll = 0;
+  // a chunk's Σ p, Σ x (at 0 and C) and classwise count and Σ p (at 2C and 2C + CM): the state's order;
+  // a block of one chunk adds to the state directly
+  const direct = rows <= a.chunkRows;
+  const part = direct ? state.subarray(L.probSum, L.cwPositives) : new Float64Array(2 * C + 2 * C * M);
+  for (let c0 = 0; c0 < rows; c0 += a.chunkRows) {
+    if (!direct) part.fill(0);
+    let nll = 0;
+    let topk = 0;
+    let brier = 0;
+    let ent = 0;
+    for (let r = c0; r < Math.min(rows, c0 + a.chunkRows); r++) {
+      const o = r * C;
+      const y = labels[r]!;
+      const c = pred[r]!;
+      const l = -lp[o + y]!;
+      nll += l;
+      nllOut[r] = l;
+      const hit = c === y ? 1 : 0;
+      hitOut[r] = hit;
+      if (k === 1) topk += hit;
+      else {
+        // classes ranking above y: NaN above every number, ties to the lower index
+        const xy = x[o + y]!;
+        let above = 0;
+        for (let j = 0; j < C; j++) {
+          if (j === y) continue;
+          const v = x[o + j]!;
+          if (xy !== xy ? j < y && v !== v : j < y ? !(v < xy) : !(v <= xy)) above++;
+        }
+        if (above < k) topk++;
+      }
+      confOut[r] = p[o + c]!;
+      const classwise = p[o] === p[o]; // softmax rows are NaN all together
+      let sq = 0;
+      let h = 0;
+      for (let j = 0; j < C; j++) {
+        const pj = p[o + j]!;
+        const lpj = lp[o + j]!;
+        sq += pj * pj;
+        if (lpj !== -Infinity) h -= pj * lpj; // 0·log 0 = 0
+        part[j] += pj;
+        part[C + j] += x[o + j]!;
+        if (classwise) {
+          const i = j * M + bin(pj, M);
+          part[2 * C + i] += 1;
+          part[2 * C + C * M + i] += pj;
+        }
+      }
+      brier += sq - 2 * p[o + y]! + 1;
+      ent += h;
+    }
+    state[3] += nll;
+    state[5] += topk;
+    state[6] += brier;
+    state[7] += ent;
+    if (!direct) for (let j = 0; j < part.length; j++) state[L.probSum + j] += part[j]!;
+  }
   let correct = 0;
-  let topk = 0;
-  let brier = 0;
-  let ent = 0;
   let relNan = 0;
   let cwNan = 0;
   for (let r = 0; r < rows; r++) {
-    const o = r * C;
     const y = labels[r]!;
     const c = pred[r]!;
-    const l = -lp[o + y]!;
-    nll += l;
-    nllOut[r] = l;
-    const hit = c === y ? 1 : 0;
-    hitOut[r] = hit;
+    const hit = hitOut[r]!;
     correct += hit;
     state[L.classCorrect + y] += hit;
     state[L.support + y] += 1;
     state[L.predicted + c] += 1;
-    if (k === 1) topk += hit;
-    else {
-      // classes ranking above y: NaN above every number, ties to the lower index
-      const xy = x[o + y]!;
-      let above = 0;
-      for (let j = 0; j < C; j++) {
-        if (j === y) continue;
-        const v = x[o + j]!;
-        if (xy !== xy ? j < y && v !== v : j < y ? !(v < xy) : !(v <= xy)) above++;
-      }
-      if (above < k) topk++;
-    }
-    const conf = p[o + c]!;
-    confOut[r] = conf;
+    const conf = confOut[r]!;
     if (conf !== conf) relNan++;
     else {
       const b = binOf(conf, M);
@@ -123,33 +167,12 @@ export function scoreRows(a: ScoreRowsArgs, x: Float32Array, p: Float32Array, lp
       state[L.fineConf + f] += conf;
       state[L.fineCorrect + f] += hit;
     }
-    const classwise = p[o] === p[o]; // softmax rows are NaN all together
-    if (!classwise) cwNan++;
+    const o = r * C;
+    if (p[o] !== p[o]) cwNan++;
     else state[L.cwPositives + y * M + bin(p[o + y]!, M)] += 1;
-    let sq = 0;
-    let h = 0;
-    for (let j = 0; j < C; j++) {
-      const pj = p[o + j]!;
-      const lpj = lp[o + j]!;
-      sq += pj * pj;
-      if (lpj !== -Infinity) h -= pj * lpj; // 0·log 0 = 0
-      state[L.probSum + j] += pj;
-      state[L.logitSum + j] += x[o + j]!;
-      if (classwise) {
-        const i = j * M + bin(pj, M);
-        state[L.cwCount + i] += 1;
-        state[L.cwProb + i] += pj;
-      }
-    }
-    brier += sq - 2 * p[o + y]! + 1;
-    ent += h;
   }
   state[0] += rows;
   state[1] += relNan;
   state[2] += cwNan;
-  state[3] += nll;
   state[4] += correct;
-  state[5] += topk;
-  state[6] += brier;
-  state[7] += ent;
 }

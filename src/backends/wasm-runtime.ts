@@ -430,6 +430,78 @@ export class WasmRuntime {
   }
 
   /**
+   * Chunk kernel `name` (its `begin` and `end` parameters name rows of a block, one chunk a call) over
+   * rows [0, rows) in fixed chunks of `chunkRows`, then export `finish` once, both with named
+   * arguments as call() takes them; arrays passed to both (by identity) and scratch parameters of the
+   * same name share one block. The chunks run on the pool (any thread claims any chunk) when there
+   * are two or more and `work` (elements) is worth a split, else one after another here: the
+   * chunking never depends on the thread count, so a kernel that keeps per-chunk partial sums and a
+   * `finish` that adds them in chunk order give the same bits with any number of threads.
+   */
+  chunked<N extends KernelName, F extends KernelName>(name: N, args: CallArgs<N>, rows: number, chunkRows: number, work: number, finish: F, finishArgs: CallArgs<F>): CallResult<F> {
+    const calls = [
+      { slots: SLOTS.get(name)!, a: args as unknown as Readonly<Record<string, unknown>> },
+      { slots: SLOTS.get(finish)!, a: finishArgs as unknown as Readonly<Record<string, unknown>> },
+    ];
+    const arrays: Arg[] = [];
+    const scratchNames: string[] = [];
+    const scratch: number[] = [];
+    for (const { slots, a } of calls)
+      for (const s of slots) {
+        const v = a[s.name];
+        if (s.kind === 'scratch') {
+          const i = scratchNames.indexOf(s.name);
+          if (i < 0) {
+            scratchNames.push(s.name);
+            scratch.push(v as number);
+          } else scratch[i] = Math.max(scratch[i]!, v as number);
+        } else if (s.kind === 'ptr' && v !== null) {
+          const i = arrays.findIndex((x) => x.a === v);
+          if (i < 0) arrays.push({ a: v as Typed, io: s.io });
+          else if (arrays[i]!.io !== s.io) arrays[i]!.io = 'inout';
+        }
+      }
+    const positional = (slots: Slot[], a: Readonly<Record<string, unknown>>, ptrs: number[]): number[] =>
+      slots.map((s) => {
+        const v = a[s.name];
+        if (s.kind === 'scratch') return ptrs[arrays.length + scratchNames.indexOf(s.name)]!;
+        if (s.kind === 'ptr') return v === null ? 0 : ptrs[arrays.findIndex((x) => x.a === v)]!;
+        return scalar(v);
+      });
+    const chunks = Math.ceil(rows / chunkRows);
+    return this.run(arrays, scratch, (ptrs) => {
+      const fn = this.#k[name];
+      const base = positional(calls[0]!.slots, calls[0]!.a, ptrs);
+      const slots = calls[0]!.slots;
+      const perBegin = slots.map((s) => (s.name === 'begin' ? 1 : 0));
+      const perEnd = slots.map((s) => (s.name === 'end' ? 1 : 0));
+      const bi = perBegin.indexOf(1);
+      const ei = perEnd.indexOf(1);
+      base[bi] = 0;
+      base[ei] = 0;
+      const pool = this.#pool;
+      if (pool !== null && pool.usable && chunks > 1 && pool.size > 1 && work >= 2 * PARALLEL_MIN_WORK && base.length <= MAX_ARGS) {
+        const job: Job = { fn: KERNEL_NAMES.indexOf(name), rows, chunkRows, chunks, base, perBegin, perEnd };
+        this.#splits++;
+        this.parallelCalls++;
+        const local = base.slice();
+        pool.run(job, (b, e) => {
+          local[bi] = b;
+          local[ei] = e;
+          invoke(fn, local);
+        });
+      } else {
+        for (let b = 0; b < rows; b += chunkRows) {
+          base[bi] = b;
+          base[ei] = Math.min(rows, b + chunkRows);
+          invoke(fn, base);
+        }
+      }
+      return invoke(this.#k[finish], positional(calls[1]!.slots, calls[1]!.a, ptrs));
+    }) as CallResult<F>;
+  }
+
+  /**
    * Row kernel `name` over rows [0, rows) with raw positional arguments: pointer j at
    * args[j] + perRow[j]·row, the row count replaced per part. No copies, no checks: for tests
    * and diagnostics of the split itself (a chunk that traps, say). Returns whether it split.

@@ -8,6 +8,7 @@ import type { AdjustArgs, Backend, BootstrapArgs, ScoreRowsArgs, Features, BceAr
 import { HalfFormat } from './abi.js';
 import { createRuntime, type WasmRuntime } from './wasm-runtime.js';
 import { registerWidened, type BufferType, type LkBuffer } from '../buffers.js';
+import { bootstrapStateLength } from '../accumulators.js';
 import * as loss from './wasm-loss.js';
 import * as gen from './wasm-sample.js';
 import * as uncertainty from './wasm-uncertainty.js';
@@ -61,9 +62,13 @@ async function warmUp(rt: WasmRuntime): Promise<void> {
   await new Promise((resolve) => setTimeout(resolve, 15));
 }
 
-
 /** temperatureFitSums: elements of x per kernel call (4 MiB, the CLI's block; its work rows take twice as many floats). */
 const FIT_SLICE = 1 << 20;
+/**
+ * Most chunks of a scoring accumulator in one pool call: their slots (and the bootstrap's scratch)
+ * are held at once. A 4 MiB block of logits has ≤ 8 row-summary chunks and ≤ 6 bootstrap chunks.
+ */
+export const CHUNKS_PER_CALL = 64;
 
 export class WasmBackend implements Backend {
   readonly name = 'wasm' as const;
@@ -201,14 +206,49 @@ export class WasmBackend implements Backend {
   }
 
   bootstrapSums(a: BootstrapArgs, hit: Uint8Array, nll: Float64Array, conf: Float32Array, state: Float64Array): number {
-    const scratch = this.#rt.call('bootstrapScratchBytes', { bins: a.bins });
-    return this.#rt.call('bootstrapSums', {
-      hit, nll, conf, rows: a.rows, seedKey: a.seedKey | 0, first: a.first, replicates: a.replicates, bins: a.bins, state, scratch,
-    });
+    const rt = this.#rt;
+    const scratch = (rt.call('bootstrapScratchBytes', { bins: a.bins }) + 15) & ~15;
+    const slotBytes = 8 * (bootstrapStateLength(a.replicates, a.bins) + 2);
+    let nan = 0;
+    // At most CHUNKS_PER_CALL chunks' slots and scratch at once (≈ 9 MB at 200 replicates): a huge add
+    // goes in batches, whose slots are added in the same chunk order, so the sums are the same bits.
+    const batch = CHUNKS_PER_CALL * a.chunkRows;
+    for (let b0 = 0; b0 < a.rows; b0 += batch) {
+      const b1 = Math.min(a.rows, b0 + batch);
+      const chunks = Math.ceil((b1 - b0) / a.chunkRows);
+      nan += rt.chunked(
+        'bootstrapChunk',
+        {
+          hit: hit.subarray(b0, b1), nll: nll.subarray(b0, b1), conf: conf.subarray(b0, b1), begin: 0, end: 0, seedKey: a.seedKey | 0,
+          first: a.first + b0, replicates: a.replicates, bins: a.bins, chunkRows: a.chunkRows, slots: chunks * slotBytes, scratch: chunks * scratch,
+        },
+        b1 - b0, a.chunkRows, (b1 - b0) * a.replicates,
+        'bootstrapFold', { state, slots: chunks * slotBytes, chunks, replicates: a.replicates, bins: a.bins },
+      );
+    }
+    return nan;
   }
 
   scoreRows(a: ScoreRowsArgs, x: Float32Array, p: Float32Array, lp: Float32Array, labels: Int32Array, pred: Int32Array, state: Float64Array, hit: Uint8Array, nll: Float64Array, conf: Float32Array): void {
-    this.#rt.call('scoreRows', { x, p, lp, labels, pred, rows: a.rows, classes: a.classes, bins: a.bins, k: a.k, state, hit, nll, conf });
+    const { rows, classes, bins, chunkRows } = a;
+    // One chunk (wide rows): its per-class sums go straight to the state (assembly/kernels/score.ts).
+    const direct = rows <= chunkRows;
+    const region = this.#rt.call('scoreRowsRegionBytes', { classes, bins, chunkRows, direct });
+    // Batches of at most CHUNKS_PER_CALL chunks bound the slots' memory; the same chunk order.
+    const batch = CHUNKS_PER_CALL * chunkRows;
+    for (let b0 = 0; b0 < rows; b0 += batch) {
+      const b1 = Math.min(rows, b0 + batch);
+      const n = b1 - b0;
+      const chunks = Math.ceil(n / chunkRows);
+      const [xs, ps, lps] = [x, p, lp].map((v) => (b0 === 0 && b1 === rows ? v : v.subarray(b0 * classes, b1 * classes)));
+      const [ys, cs] = [labels, pred].map((v) => v.subarray(b0, b1));
+      const [hs, ns, fs] = [hit.subarray(b0, b1), nll.subarray(b0, b1), conf.subarray(b0, b1)];
+      this.#rt.chunked(
+        'scoreRowsChunk', { x: xs!, p: ps!, lp: lps!, labels: ys!, pred: cs!, begin: 0, end: 0, classes, bins, k: a.k, chunkRows, slots: chunks * region, state: direct ? state : null, hit: hs, nll: ns, conf: fs },
+        n, chunkRows, n * classes,
+        'scoreRowsFinish', { labels: ys!, pred: cs!, hit: hs, conf: fs, rows: n, classes, bins, chunkRows, chunks, direct, slots: chunks * region, state },
+      );
+    }
   }
 
   filterLogits(x: Float32Array, rows: number, classes: number, o: FilterOptions, out: Float32Array): number {

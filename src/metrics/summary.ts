@@ -464,8 +464,9 @@ export class ScoreAccumulator {
     }
 
     if (this.altTemperature !== null) {
-      // One engine call: the confidence is exp(log p of the predicted class), a row-sized cost.
-      const lpa = lk.logSoftmax(x, C, { temperature: this.altTemperature, out: this.lp.subarray(0, n) });
+      // One engine call: the confidence is exp(log p of the predicted class), a row-sized cost. The block
+      // is still in engine memory and lp's buffer is free again (nothing reads it after the core's add).
+      const lpa = lk.logSoftmax(view(0), C, { temperature: this.altTemperature, out: view(2) });
       let altNll = 0;
       for (let r = 0; r < R; r++) {
         const o = r * C;
