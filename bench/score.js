@@ -23,6 +23,17 @@ import { machineInfo } from './machine.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const args = process.argv.slice(2);
+const known = new Set(['--quick', '--rows100', '--rows1000', '--runs', '--write', '--dir']);
+const unknown = args.filter((a, i) => a.startsWith('--') && !known.has(a) && !['--rows100', '--rows1000', '--runs', '--dir'].includes(args[i - 1]));
+if (args.includes('--help') || args.includes('-h') || unknown.length) {
+  // the header comment is the help: a mistyped flag must not start a run of several minutes
+  const help = readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\n').slice(1);
+  const head = help.slice(0, help.findIndex((l) => !l.startsWith('//'))).map((l) => l.slice(3));
+  process.stdout.write(head.join('\n') + '\n');
+  if (args.includes('--help') || args.includes('-h')) process.exit(0);
+  process.stderr.write(`unknown option ${unknown[0]}\n`);
+  process.exit(2);
+}
 const opt = (name, dflt) => {
   const i = args.indexOf(`--${name}`);
   return i >= 0 ? args[i + 1] : dflt;
