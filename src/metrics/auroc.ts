@@ -185,20 +185,28 @@ export class AurocCounts {
   private classK = -1;
   private classBuf: Uint32Array | null = null;
 
+  /** Set by classRead: the array holding class k's cells, and the index of its bin 0 there. */
+  private readArr: Uint32Array | Float64Array = new Uint32Array(0);
+  private readAt = 0;
+
   /**
-   * Where class k's counts are, as [cells, index of its bin 0 × 2]: while the engine histogram holds
-   * them all, class k expanded out of it alone (131 KB, kept until the next change; expanding every
-   * class would take 131 MB at 1000 classes), else these cells in place.
+   * Points readArr / readAt at class k's counts (no tuple: the per-bin readers call this 1.6 × 10^6
+   * times at 100 classes): while the engine histogram
+   * holds them all, class k expanded out of it alone (131 KB, kept until the next change; expanding
+   * every class would take 131 MB at 1000 classes), else these cells in place.
    */
-  private classRead(k: number): [Uint32Array | Float64Array, number] {
+  private classRead(k: number): void {
     if (this.core && this.cellsNow === null) {
       if (this.classK !== k) {
         this.classBuf = this.core.classCells(k, this.classBuf ?? undefined);
         this.classK = k;
       }
-      return [this.classBuf!, 0];
+      this.readArr = this.classBuf!;
+      this.readAt = 0;
+      return;
     }
-    return [this.cells, 2 * k * AUROC_BINS];
+    this.readArr = this.cells;
+    this.readAt = 2 * k * AUROC_BINS;
   }
 
   /** Forgets the class read from the engine histogram (its counts changed). */
@@ -239,16 +247,16 @@ export class AurocCounts {
   /** Negatives at flat index i (all − positives). */
   neg(i: number): number {
     const k = Math.floor(i / AUROC_BINS);
-    const [c, o] = this.classRead(k); // one class at a time: expanding all would take 131 MB at 1000 classes
-    return c[o + 2 * (i - k * AUROC_BINS)] - this.pos(i);
+    this.classRead(k); // one class at a time: expanding all would take 131 MB at 1000 classes
+    return this.readArr[this.readAt + 2 * (i - k * AUROC_BINS)] - this.pos(i);
   }
 
   /** Sums of positions at flat index i: of the positives, and of the negatives. */
   positions(i: number): { pos: number; neg: number } {
     const k = Math.floor(i / AUROC_BINS);
-    const [c, o] = this.classRead(k);
+    this.classRead(k);
     const p = this.posAt(i, PAGE);
-    return { pos: p, neg: c[o + 2 * (i - k * AUROC_BINS) + 1] - p };
+    return { pos: p, neg: this.readArr[this.readAt + 2 * (i - k * AUROC_BINS) + 1] - p };
   }
 
   private posAt(i: number, half: number): number {
@@ -387,7 +395,9 @@ export class AurocCounts {
     const to = this.cells;
     this.stale();
     for (let k = 0; k < this.classes; k++) {
-      const [from, f] = o.classRead(k);
+      o.classRead(k);
+      const from = o.readArr;
+      const f = o.readAt;
       const t = 2 * k * AUROC_BINS;
       for (let i = 0; i < 2 * AUROC_BINS; i++) to[t + i] += from[f + i];
     }
@@ -405,8 +415,9 @@ export class AurocCounts {
   classAuroc(k: number): { auroc: number; errorBound: number } | null {
     // one pass over the bins, no callback per bin (one made the report of 1000 classes 3–10× slower);
     // multi-label's micro average pools its labels into a one-class AurocCounts and comes here too
-    const [cells, c0] = this.classRead(k);
-    const o = c0 / 2;
+    this.classRead(k);
+    const cells = this.readArr;
+    const o = this.readAt / 2;
     let below = 0;
     let pairs = 0;
     let err = 0;
@@ -473,7 +484,9 @@ export class AurocCounts {
     };
     let last = -1;
     for (let k = 0; k < this.classes; k++) {
-      const [cells, c0] = this.classRead(k);
+      this.classRead(k);
+      const cells = this.readArr;
+      const c0 = this.readAt;
       for (let b = 0; b < AUROC_BINS; b++) {
         const at = c0 + 2 * b;
         if (cells[at] === 0) continue;
