@@ -52,7 +52,7 @@ describeEachBackend('lk.aurocHistogram', (lk) => {
       expect(h.rows).toBe(rows);
       const want = direct(p, K);
       expect(nan).toBe(want.nan);
-      const seen = h.view().slice(); // in place, the same cells take() hands out
+      const seen = h.view(); // an expanded copy: the same counts take() hands out
       const got = h.take();
       let moved = 0;
       for (let i = 0; i < got.length; i++) if (seen[i] !== got[i]) moved++;
