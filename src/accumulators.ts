@@ -8,7 +8,7 @@ import { seedKeyOf } from './bootstrap-weights.js';
 import { describeValue as describe, fail } from './errors.js';
 import { MAX_REPLICATES } from './limits.js';
 import { checkBins, checkLabels } from './options.js';
-import { AUROC_BINS, AUROC_MAX_CLASSES, AUROC_U32_ROWS } from './auroc-bins.js';
+import { AUROC_BINS, AUROC_CELL_ROWS, AUROC_COUNT_SHIFT, AUROC_MAX_CLASSES, AUROC_U32_ROWS } from './auroc-bins.js';
 
 /** Options of `lk.bootstrapAccumulator(options)`: how many Poisson-bootstrap replicates, the confidence bins, the seed. */
 export interface BootstrapAccumulatorOptions {
@@ -143,39 +143,94 @@ interface CellsBuffer {
   free(): void;
 }
 
+/** Options of `lk.aurocHistogram(classes, options)`. */
+export interface AurocHistogramOptions {
+  /**
+   * Rows a packed cell takes before it spills into the exact side counts: an integer in
+   * [1, AUROC_CELL_ROWS = 16383], default 16383. Any value gives the same counts; small ones only make
+   * the spill path run often (tests).
+   */
+  cellRows?: number;
+}
+
+/** Floats per backend call: the spill logs hold one entry per row of a call (1 MiB of logs in all). */
+const AUROC_CALL_ELEMENTS = 1 << 17;
+const POSITION_MASK = (1 << AUROC_COUNT_SHIFT) - 1;
+
 /**
  * One-vs-rest AUROC histograms (src/metrics/auroc.ts describes the bins and the method): for every class
  * k and AUROC bin b, the rows whose p_k falls in b and the sum of their positions inside the bin, the
- * statistics AUROC is computed from. The cells (2 × AUROC_BINS Uint32 per class: 128 KiB) live where the
- * backend computes — wasm memory for 'wasm' — and the backend adds each block to them (wasm:
- * assembly/kernels/score.ts); take() hands them out.
+ * statistics AUROC is computed from.
  *
- * Made by `lk.aurocHistogram(classes)`. A Uint32 cell holds AUROC_U32_ROWS rows (2^32 / 15: position
- * sums reach 15 per row); add() refuses more, so take() the cells out and start a new histogram first.
+ * Storage: one packed u32 cell per class and bin (rows × 2^18 + position sum: 64 KiB a class, 62.5 MiB
+ * at 1000 classes) where the backend computes (wasm memory for 'wasm'; kernel: assembly/kernels/score.ts
+ * aurocCounts). A cell that reaches 16383 rows (options.cellRows) is spilled by the kernel into a
+ * per-class log, which add() drains after each backend call into exact side counts here (a bin needs
+ * 16383 rows to spill once: at 3M rows × 100 classes there are at most 18,000 spilled bins). So the
+ * counts are exact, the same on every backend and for any number of threads (a thread pool splits a
+ * call by classes). The whole footprint at 1000 classes is 62.5 MiB of cells, 1 MiB of logs and the
+ * side counts (see `bytes`).
+ *
+ * Made by `lk.aurocHistogram(classes)`. Read one class with classCells(k) (no expansion of the
+ * others); view() and take() give every class in the 2-u32 layout (a copy). A histogram holds
+ * AUROC_U32_ROWS rows ((2^32 − 1) / 15, so that layout's Uint32 position sums cannot overflow); add()
+ * refuses more, so take() the cells out and start a new histogram first.
  */
 export class AurocHistogram {
   readonly classes: number;
   readonly #b: Backend;
   readonly #live: () => void;
   #cells: CellsBuffer | null;
+  #log: CellsBuffer | null;
+  /** Rows per backend call, and so the entries of each class's log. */
+  readonly #logCap: number;
+  readonly #limit: number;
+  /** Per class: bin → [rows, position sum] spilled out of its cell. */
+  readonly #spill: (Map<number, number[]> | undefined)[];
+  #spilled = 0;
   #rows = 0;
 
   /** @internal Use lk.aurocHistogram(classes). */
-  constructor(backend: Backend, live: () => void, classes: number) {
+  constructor(backend: Backend, live: () => void, classes: number, options: AurocHistogramOptions = {}) {
     if (typeof classes !== 'number' || !Number.isInteger(classes) || classes < 1 || classes > AUROC_MAX_CLASSES)
       fail('invalid_argument', `classes = ${describe(classes)}, expected an integer in [1, ${AUROC_MAX_CLASSES}]`, 'classes');
-    const length = 2 * classes * AUROC_BINS;
-    if (length * 4 > backend.memoryLimit) fail('out_of_memory', `${classes} classes need ${length * 4} bytes of AUROC cells, more than the memory limit of ${backend.memoryLimit} bytes`, 'classes');
+    if (options === null || typeof options !== 'object') fail('invalid_argument', `options = ${describe(options)}, expected an object`, 'options');
+    const limit = options.cellRows ?? AUROC_CELL_ROWS;
+    if (typeof limit !== 'number' || !Number.isInteger(limit) || limit < 1 || limit > AUROC_CELL_ROWS)
+      fail('invalid_argument', `options.cellRows = ${describe(limit)}, expected an integer in [1, ${AUROC_CELL_ROWS}]`, 'options.cellRows');
+    const logCap = Math.max(1, Math.floor(AUROC_CALL_ELEMENTS / classes));
+    const cellsLength = classes * AUROC_BINS;
+    const logLength = classes * (2 + 2 * logCap);
+    const bytes = 4 * (cellsLength + logLength);
+    if (bytes > backend.memoryLimit) fail('out_of_memory', `${classes} classes need ${bytes} bytes of AUROC cells, more than the memory limit of ${backend.memoryLimit} bytes`, 'classes');
     this.classes = classes;
     this.#b = backend;
     this.#live = live;
-    this.#cells = backend.alloc(length, 'int32');
+    this.#logCap = logCap;
+    this.#limit = limit;
+    this.#spill = new Array<Map<number, number[]> | undefined>(classes);
+    this.#cells = backend.alloc(cellsLength, 'int32');
+    try {
+      this.#log = backend.alloc(logLength, 'int32');
+    } catch (e) {
+      this.#cells.free();
+      throw e;
+    }
+    // alloc may have grown memory: fresh views
     this.#cells.array.fill(0);
+    this.#log.array.fill(0);
   }
 
   /** Rows added so far. */
   get rows(): number {
     return this.#rows;
+  }
+
+  /** Bytes this histogram holds: the packed cells and spill logs (engine memory) and the side counts (an estimate, 64 B a spilled bin). */
+  get bytes(): number {
+    const c = this.#cells;
+    const l = this.#log;
+    return (c ? c.array.byteLength : 0) + (l ? l.array.byteLength : 0) + 64 * this.#spilled;
   }
 
   /**
@@ -185,7 +240,8 @@ export class AurocHistogram {
   add(p: Float32Array): number {
     this.#live();
     const cells = this.#cells;
-    if (!cells) fail('invalid_argument', 'this AUROC histogram was taken; make a new one', 'histogram');
+    const log = this.#log;
+    if (!cells || !log) fail('invalid_argument', 'this AUROC histogram was taken; make a new one', 'histogram');
     if (!(p instanceof Float32Array)) fail('invalid_argument', `p = ${describe(p)}, expected a Float32Array of rows × ${this.classes} probabilities`, 'p');
     const K = this.classes;
     if (p.length % K !== 0) fail('shape_mismatch', `p holds ${p.length} values, not a whole number of rows of ${K}`, 'p');
@@ -193,32 +249,103 @@ export class AurocHistogram {
     if (this.#rows + rows > AUROC_U32_ROWS)
       fail('invalid_argument', `${this.#rows} + ${rows} rows would pass the ${AUROC_U32_ROWS} a histogram holds; take() it and start another`, 'p');
     if (rows === 0) return 0;
+    let nan = 0;
+    for (let r = 0; r < rows; r++) if (p[r * K] !== p[r * K]) nan++;
     this.#rows += rows;
-    const a = cells.array; // a fresh view: wasm memory may have grown since
-    return this.#b.aurocCounts(p, rows, K, new Uint32Array(a.buffer, a.byteOffset, a.length));
+    const cap = this.#logCap;
+    for (let r0 = 0; r0 < rows; r0 += cap) {
+      const r1 = Math.min(rows, r0 + cap);
+      const c = cells.array; // fresh views: wasm memory may have grown since
+      const l = log.array;
+      this.#b.aurocCounts(p.subarray(r0 * K, r1 * K), r1 - r0, K, {
+        cells: new Uint32Array(c.buffer, c.byteOffset, c.length),
+        log: new Uint32Array(l.buffer, l.byteOffset, l.length),
+        logCap: cap,
+        limit: this.#limit,
+      });
+      this.#drain();
+    }
+    return nan;
+  }
+
+  /** Moves the logs' spilled cells into the side counts and empties the logs. */
+  #drain(): void {
+    const l = this.#log!.array;
+    const per = 2 + 2 * this.#logCap;
+    for (let k = 0; k < this.classes; k++) {
+      const o = k * per;
+      const used = l[o]!;
+      if (used === 0) continue;
+      let m = this.#spill[k];
+      if (!m) m = this.#spill[k] = new Map();
+      for (let j = 0; j < used; j++) {
+        const b = l[o + 2 + 2 * j]!;
+        const v = l[o + 3 + 2 * j]! >>> 0;
+        let e = m.get(b);
+        if (!e) {
+          m.set(b, (e = [0, 0]));
+          this.#spilled++;
+        }
+        e[0]! += v >>> AUROC_COUNT_SHIFT;
+        e[1]! += v & POSITION_MASK;
+      }
+      l[o] = 0;
+    }
   }
 
   /**
-   * The cells in place (where the backend keeps them: for 'wasm' a view of wasm memory, valid until the
-   * next call on this engine, which may grow the memory). Read-only by contract: 2 Uint32 per class and
-   * bin, the rows and the sum of their positions, at 2 · (class · AUROC_BINS + bin).
+   * Class k's counts in the 2-u32 layout: at 2b the rows whose p_k falls in bin b, at 2b + 1 the sum
+   * of their positions (2 · AUROC_BINS values, written into `out` when given). Reads only class k.
    */
-  view(): Uint32Array {
+  classCells(k: number, out?: Uint32Array): Uint32Array {
     const cells = this.#cells;
     if (!cells) fail('invalid_argument', 'this AUROC histogram was taken', 'histogram');
-    const a = cells.array;
-    return new Uint32Array(a.buffer, a.byteOffset, a.length);
+    if (typeof k !== 'number' || !Number.isInteger(k) || k < 0 || k >= this.classes)
+      fail('invalid_argument', `k = ${describe(k)}, expected an integer in [0, ${this.classes})`, 'k');
+    if (out === undefined) out = new Uint32Array(2 * AUROC_BINS);
+    else if (!(out instanceof Uint32Array) || out.length !== 2 * AUROC_BINS)
+      fail('invalid_argument', `out = ${describe(out)}, expected a Uint32Array of ${2 * AUROC_BINS}`, 'out');
+    this.#expand(k, out, 0);
+    return out;
   }
 
-  /** The cells (a copy outside the engine's memory) and the end of this histogram: its memory is freed. */
+  #expand(k: number, out: Uint32Array, at: number): void {
+    const a = this.#cells!.array;
+    const c = new Int32Array(a.buffer, a.byteOffset + 4 * k * AUROC_BINS, AUROC_BINS);
+    for (let b = 0; b < AUROC_BINS; b++) {
+      const v = c[b]!;
+      out[at + 2 * b] = v >>> AUROC_COUNT_SHIFT;
+      out[at + 2 * b + 1] = v & POSITION_MASK;
+    }
+    const m = this.#spill[k];
+    if (m)
+      for (const [b, e] of m) {
+        out[at + 2 * b]! += e[0]!;
+        out[at + 2 * b + 1]! += e[1]!;
+      }
+  }
+
+  /**
+   * Every class's counts in the 2-u32 layout (2 Uint32 per class and bin, the rows and the sum of their
+   * positions, at 2 · (class · AUROC_BINS + bin)): a copy, expanded from the packed cells and the side
+   * counts (2 × 131 KB a class; read one class with classCells(k) instead).
+   */
+  view(): Uint32Array {
+    if (!this.#cells) fail('invalid_argument', 'this AUROC histogram was taken', 'histogram');
+    const out = new Uint32Array(2 * this.classes * AUROC_BINS);
+    for (let k = 0; k < this.classes; k++) this.#expand(k, out, 2 * k * AUROC_BINS);
+    return out;
+  }
+
+  /** The cells in the layout of view() (outside the engine's memory) and the end of this histogram: its memory is freed. */
   take(): Uint32Array {
     this.#live();
-    const cells = this.#cells;
-    if (!cells) fail('invalid_argument', 'this AUROC histogram was already taken', 'histogram');
-    const a = cells.array;
-    const out = new Uint32Array(a.buffer, a.byteOffset, a.length).slice();
-    cells.free();
+    if (!this.#cells) fail('invalid_argument', 'this AUROC histogram was already taken', 'histogram');
+    const out = this.view();
+    this.#cells.free();
+    this.#log!.free();
     this.#cells = null;
+    this.#log = null;
     return out;
   }
 }

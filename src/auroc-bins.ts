@@ -25,6 +25,13 @@ export const AUROC_BINS = 1 + LOWER + UPPER + 1;
 /** Rows a Uint32 histogram (count and position sums, ≤ Q − 1 per row) can take without overflow. */
 export const AUROC_U32_ROWS = Math.floor(0xffffffff / (AUROC_Q - 1));
 export const AUROC_MAX_CLASSES = 1024;
+/**
+ * The engine's histogram packs a bin's rows and position sum into one u32: rows from this bit up (14
+ * bits), the position sum below (18 bits). A cell spills once it holds AUROC_CELL_ROWS rows, when its
+ * position sum is at most 15 · 16383 = 245745 < 2^18: nothing ever carries from the sum into the count.
+ */
+export const AUROC_COUNT_SHIFT = 18;
+export const AUROC_CELL_ROWS = (1 << (32 - AUROC_COUNT_SHIFT)) - 1;
 
 const f32 = new Float32Array(1);
 const u32 = new Uint32Array(f32.buffer);

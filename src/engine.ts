@@ -19,7 +19,7 @@ import { Sampler, SplitMix32, type SamplerHooks, type SamplerState } from './sam
 import { checkBins, checkClasses, checkDType, checkInteger, checkLabels, checkReduction, checkTemperature, checkTemperatureRange } from './options.js';
 import * as recal from './metrics/recalibration.js';
 import * as shift from './metrics/label-shift.js';
-import { AurocHistogram, BootstrapAccumulator, RowScoreAccumulator, type BootstrapAccumulatorOptions, type RowScoreOptions } from './accumulators.js';
+import { AurocHistogram, BootstrapAccumulator, RowScoreAccumulator, type AurocHistogramOptions, type BootstrapAccumulatorOptions, type RowScoreOptions } from './accumulators.js';
 import * as conformal from './metrics/conformal.js';
 import * as selective from './metrics/selective.js';
 import type { ConformalArgs, OodMethodName } from './backends/backend.js';
@@ -460,11 +460,12 @@ export class Engine {
   /**
    * One-vs-rest AUROC histograms of `classes` classes (at most 1024), fed blocks of softmax
    * probabilities; `take()` returns the counts that src/metrics/auroc.ts turns into AUROC. The counting
-   * runs in the backend (wasm: assembly/kernels/score.ts), the cells in its memory.
+   * runs in the backend (wasm: assembly/kernels/score.ts; split across the pool by classes), the
+   * packed cells in its memory (62.5 MiB at 1000 classes); classCells(k) reads one class.
    */
-  aurocHistogram(classes: number): AurocHistogram {
+  aurocHistogram(classes: number, options?: AurocHistogramOptions): AurocHistogram {
     this.#live();
-    return new AurocHistogram(this.#b, () => this.#live(), classes);
+    return new AurocHistogram(this.#b, () => this.#live(), classes, options);
   }
 
   /**

@@ -28,7 +28,7 @@ export type { FitCalibrationOptions, LabelShiftOptions } from './engine.js';
 export type { TemperatureFitSums, TemperatureFitSumsOptions } from './engine.js';
 export type { Reliability, ReliabilityBin, TemperatureFit } from './metrics/calibration.js';
 export { AurocHistogram, BootstrapAccumulator, bootstrapStateLength, RowScoreAccumulator, ROW_SCORE_FINE_BINS } from './accumulators.js';
-export type { BootstrapAccumulatorOptions, BootstrapReplicateSums, RowScoreOptions, RowScoreSums } from './accumulators.js';
+export type { AurocHistogramOptions, BootstrapAccumulatorOptions, BootstrapReplicateSums, RowScoreOptions, RowScoreSums } from './accumulators.js';
 export { bootstrapWeight } from './bootstrap-weights.js';
 export { LogitkitError } from './errors.js';
 export type { ErrorCode } from './errors.js';

@@ -332,10 +332,26 @@ export function bootstrapFold(statePtr: usize, slotsPtr: usize, chunks: i32, rep
 //
 // aurocCounts: per class k and AUROC bin b (src/auroc-bins.ts: the float32 exponent and the top 8
 // mantissa bits of p for p < ½, of 1 − p above, then a 4-bit position inside the bin), the rows whose
-// p_k falls in b and the sum of their positions, as one u64 cell (count in the low half, position sum
-// in the high half; the engine takes the cells out before either can pass 2^32). The block is walked
-// in tiles of rows that fit the cache, class by class, so the writes stay in one class's 128 KiB of
-// cells; consecutive rows in one bin add in a register. Rows whose first value is NaN (softmax rows are NaN all together) are skipped and counted.
+// p_k falls in b and the sum of their positions, packed in ONE u32 cell: the count in the high 14
+// bits, the position sum in the low 18 (a row adds (1 << 18) | position). A cell that reaches `limit`
+// rows (≤ 16383, where the position sum is ≤ 15 · 16383 < 2^18, so nothing carries) is spilled: its
+// value goes to the class's log (bin, value) and the cell restarts at 0; the engine drains the logs
+// after every call into exact side counts (src/accumulators.ts AurocHistogram), and calls with at most
+// `logCap` rows, so a class's log (one spill per row at most) never fills. 64 KiB of cells per class
+// instead of 128 KiB: 1000 classes in 62.5 MiB.
+//
+// Algorithm: the block is walked in tiles of rows that stay in cache (TILE_ELEMS floats); within a
+// tile, four classes at a time: one v128 load of a row's four p_k, their fine bins computed in SIMD
+// (branch-free: the low half from the float's own exponent and mantissa bits, the high half from the
+// bits of f32(d), d = 2^24·(1 − p) an exact integer, which is d's exponent and normalised mantissa
+// without a count of leading zeros), then four scalar read-modify-writes into four different classes'
+// cells. Consecutive rows of one class that land in one bin chain through memory, but four classes'
+// chains interleave, so the store-to-load latency overlaps (the previous kernel added runs of one bin
+// in a register instead, behind an unpredictable branch). Classes past the last multiple of four take
+// the scalar bin. Rows whose first value is NaN (softmax rows are NaN all together) are skipped; the
+// engine counts them. The `count` classes starting at p's column are this call's: the thread pool
+// splits a call by classes (every class's cells and log belong to one thread), so the counts are the
+// same for any number of threads.
 
 // @ts-ignore: decorator
 @inline const A_M: u32 = 256;
@@ -349,6 +365,15 @@ export function bootstrapFold(statePtr: usize, slotsPtr: usize, chunks: i32, rep
 @inline const A_LOWER: u32 = (126 - A_E_MIN) * A_M;
 // @ts-ignore: decorator
 @inline const A_BINS: u32 = 1 + A_LOWER + 24 * A_M + 1;
+/** Bit where a packed cell's row count starts (below: the position sum). */
+// @ts-ignore: decorator
+@inline const A_COUNT_SHIFT: u32 = 18;
+/** p floats per tile of rows (128 KiB): the tile stays in L2 while its columns are walked. */
+// @ts-ignore: decorator
+@inline const TILE_ELEMS: i32 = 32768;
+/** The fine index of p ≥ ½ is A_HIGH − (bits(f32(d)) >>> 11): (1 + LOWER)·16 + (23 − e)·4096 + 4095 − mant with bits(f32(d)) >>> 11 = (127 + e)·4096 + mant. */
+// @ts-ignore: decorator
+@inline const A_HIGH: u32 = (1 + A_LOWER) * A_Q + 150 * A_M * A_Q + (A_M * A_Q - 1);
 
 /** bin · 16 + position of the float32 score with bits u (src/auroc-bins.ts fineOfBits). */
 // @ts-ignore: decorator
@@ -366,44 +391,100 @@ function aurocFine(u: u32): u32 {
   return (1 + A_LOWER) * A_Q + (23 - e) * A_M * A_Q + (A_M * A_Q - 1 - mant);
 }
 
-/** Adds rows × classes float32 probabilities p to the cells (u64 per class and bin); returns the NaN rows. */
-export function aurocCounts(pPtr: usize, rows: i32, classes: i32, cellsPtr: usize): i32 {
-  let stride = <usize>classes << 2;
-  let nan = 0;
-  for (let r = 0; r < rows; r++) {
-    let v = load<f32>(pPtr + <usize>r * stride);
-    if (v != v) nan++;
+/**
+ * aurocFine of four lanes. Its comparisons are unsigned (NaN, negative values and −0 go to the top
+ * bin); here they are signed, one instruction each on x64 where an unsigned one takes three, and the
+ * lanes with the sign bit set, which compare below everything and so come out 0, are sent to the top
+ * bin at the end.
+ */
+// @ts-ignore: decorator
+@inline
+function aurocFine4(u: v128): v128 {
+  let low = i32x4.sub(i32x4.shr_u(u, 23 - A_T), i32x4.splat((A_E_MIN * A_M - 1) * A_Q));
+  let d = i32x4.sub(i32x4.splat(0x800000), v128.and(u, i32x4.splat(0x7FFFFF)));
+  let high = i32x4.sub(i32x4.splat(A_HIGH), i32x4.shr_u(f32x4.convert_i32x4_s(d), 23 - A_T));
+  let top = i32x4.splat((A_BINS - 1) * A_Q);
+  let f = v128.bitselect(high, top, i32x4.lt_s(u, i32x4.splat(0x3F800000)));
+  f = v128.bitselect(low, f, i32x4.lt_s(u, i32x4.splat(0x3F000000)));
+  f = v128.andnot(f, i32x4.lt_s(u, i32x4.splat(<i32>(A_E_MIN << 23))));
+  return v128.or(f, v128.and(i32x4.shr_s(u, 31), top));
+}
+
+/**
+ * Adds one row (add = (1 << 18) | position) to the packed cell at c of the class whose cells start at
+ * cls and whose log is at lp; spills at `full`.
+ */
+// @ts-ignore: decorator
+@inline
+function addCell(c: usize, add: u32, full: u32, lp: usize, cls: usize): void {
+  let v = load<u32>(c) + add;
+  if (v >= full) {
+    let used = load<u32>(lp);
+    store<u32>(lp, used + 1);
+    let at = lp + 8 + (<usize>used << 3);
+    store<u32>(at, <u32>((c - cls) >>> 2));
+    store<u32>(at, v, 4);
+    v = 0;
   }
-  let tile = max(1, 16384 / classes);
-  for (let r0 = 0; r0 < rows; r0 += tile) {
-    let r1 = min(rows, r0 + tile);
-    for (let k = 0; k < classes; k++) {
-      let base = cellsPtr + (<usize>k * <usize>A_BINS << 3);
+  store<u32>(c, v);
+}
+
+/**
+ * Adds n rows × `count` classes of float32 probabilities to the packed cells (p: the first class's
+ * column, rows `classes` floats apart; first: the rows' first values, for the NaN test). cells: the
+ * count classes' cells (A_BINS u32 each); log: their logs, 8 + 8·logCap bytes each (the used entries,
+ * then (bin, value) pairs); a cell spills when it reaches limit rows (1 … 16383).
+ */
+export function aurocCounts(pPtr: usize, firstPtr: usize, n: i32, classes: i32, count: i32, cellsPtr: usize, logPtr: usize, logCap: i32, limit: i32): void {
+  let stride = <usize>classes << 2;
+  let nan = false;
+  for (let r = 0; r < n; r++) {
+    let v = load<f32>(firstPtr + <usize>r * stride);
+    if (v != v) nan = true;
+  }
+  let full = <u32>limit << A_COUNT_SHIFT;
+  let logBytes: usize = 8 + (<usize>logCap << 3);
+  let cellBytes = <usize>A_BINS << 2;
+  let tile = max(1, TILE_ELEMS / classes);
+  let lanes = i32x4(0, <i32>cellBytes, <i32>cellBytes * 2, <i32>cellBytes * 3);
+  for (let r0 = 0; r0 < n; r0 += tile) {
+    let r1 = min(n, r0 + tile);
+    let k = 0;
+    for (; k + 4 <= count; k += 4) {
+      let base = cellsPtr + <usize>k * cellBytes;
+      let offs = i32x4.add(lanes, i32x4.splat(<i32>base));
+      let lp = logPtr + <usize>k * logBytes;
       let at = pPtr + (<usize>k << 2) + <usize>r0 * stride;
-      let first = pPtr + <usize>r0 * stride;
-      // Runs of one bin add in a register: incrementing one cell row after row would chain every
-      // row's add through a store and a load of the same address (p_k crowd into a few bins).
-      let cur: usize = 0;
-      let run: u64 = 0;
+      let first = firstPtr + <usize>r0 * stride;
       for (let r = r0; r < r1; r++) {
-        if (nan == 0 || load<f32>(first) == load<f32>(first)) {
-          let f = aurocFine(load<u32>(at));
-          let c = base + (<usize>(f >>> 4) << 3);
-          let add = 1 | (<u64>(f & 15) << 32);
-          if (c == cur) run += add;
-          else {
-            if (cur != 0) store<u64>(cur, load<u64>(cur) + run);
-            cur = c;
-            run = add;
-          }
+        if (!nan || load<f32>(first) == load<f32>(first)) {
+          let f = aurocFine4(v128.load(at));
+          let c = i32x4.add(offs, i32x4.shl(i32x4.shr_u(f, 4), 2));
+          let a = v128.or(v128.and(f, i32x4.splat(A_Q - 1)), i32x4.splat(1 << A_COUNT_SHIFT));
+          addCell(<usize>i32x4.extract_lane(c, 0), <u32>i32x4.extract_lane(a, 0), full, lp, base);
+          addCell(<usize>i32x4.extract_lane(c, 1), <u32>i32x4.extract_lane(a, 1), full, lp + logBytes, base + cellBytes);
+          addCell(<usize>i32x4.extract_lane(c, 2), <u32>i32x4.extract_lane(a, 2), full, lp + 2 * logBytes, base + 2 * cellBytes);
+          addCell(<usize>i32x4.extract_lane(c, 3), <u32>i32x4.extract_lane(a, 3), full, lp + 3 * logBytes, base + 3 * cellBytes);
         }
         at += stride;
         first += stride;
       }
-      if (cur != 0) store<u64>(cur, load<u64>(cur) + run);
+    }
+    for (; k < count; k++) {
+      let base = cellsPtr + <usize>k * cellBytes;
+      let lp = logPtr + <usize>k * logBytes;
+      let at = pPtr + (<usize>k << 2) + <usize>r0 * stride;
+      let first = firstPtr + <usize>r0 * stride;
+      for (let r = r0; r < r1; r++) {
+        if (!nan || load<f32>(first) == load<f32>(first)) {
+          let f = aurocFine(load<u32>(at));
+          addCell(base + (<usize>(f >>> 4) << 2), (1 << A_COUNT_SHIFT) | (f & (A_Q - 1)), full, lp, base);
+        }
+        at += stride;
+        first += stride;
+      }
     }
   }
-  return nan;
 }
 
 // ---- Row summaries ----------------------------------------------------------------------------------

@@ -1,6 +1,7 @@
 // Instructions per kernel call, counted by valgrind (callgrind), for builds whose wall-clock A/B a
 // loaded machine cannot resolve (a 3% question needs ±1%; the shared 2-core VM gives ±15%).
 //   node bench/micro/instructions.js A.wasm [B.wasm …] --ops softmax,crossEntropyNone --shapes 1x32,4096x10 [--calls 200]
+//   (--ops aurocCounts counts the AUROC histogram of softmax(x), with either kernel ABI)
 // Each count is (run with 2K calls − run with K calls) / K, each run a fresh Node under callgrind
 // with --single-threaded --no-liftoff --predictable and fixed seeds: start-up, compilation and the
 // calling loop's own tier-up happen alike in both runs and cancel out (K against 0 calls does not:
@@ -17,7 +18,9 @@ if (args[0] === '--child') {
   const [, file, op, shape, kStr] = args;
   const [r, c] = shape.split('x').map(Number);
   const n = r * c;
-  const { e, f32 } = load(file, Math.ceil((n * 4 * 3 + r * 32 + 2e6) / 65536));
+  // aurocCounts: room for its cells (u64 a bin before the packed cells, u32 after) and spill logs
+  const aurocBytes = op === 'aurocCounts' ? c * 16386 * 8 + c * (8 + 8 * r) + 64 : 0;
+  const { e, f32 } = load(file, Math.ceil((n * 4 * 3 + r * 32 + 2e6 + aurocBytes) / 65536));
   const x = (Number(e.heapBase()) + 63) & ~63;
   let s = 12345;
   for (let i = 0; i < n; i++) { s = (s * 1664525 + 1013904223) >>> 0; f32[x / 4 + i] = (s / 2 ** 32 - 0.5) * 10; }
@@ -32,7 +35,16 @@ if (args[0] === '--child') {
     crossEntropyGrad: () => e.crossEntropyClassGrad(x, r, c, t, -100, 0, 0, 0, c, 1 / r, o, aux, 0),
     entropy: () => e.entropy(x, r, c, o),
     klDiv: () => e.klDiv(x, x, r, c, o),
+    // the AUROC histogram of softmax(x) (o holds it, computed below); either kernel ABI: before the
+    // packed cells (p, rows, classes, cells) or after (p, first, n, classes, count, cells, log, logCap, limit)
+    aurocCounts: e.aurocCounts?.length === 4
+      ? () => e.aurocCounts(o, r, c, aux)
+      : () => {
+        e.aurocCounts(o, o, r, c, c, aux, aux + c * 16386 * 4, r, 16383);
+        for (let k = 0; k < c; k++) i32[(aux + c * 16386 * 4 + k * (8 + 8 * r)) / 4] = 0; // drain the logs
+      },
   };
+  if (op === 'aurocCounts') e.softmax(x, r, c, 1.0, o);
   const f = calls[op];
   if (!f) throw new Error(`unknown op ${op} (${Object.keys(calls).join(', ')})`);
   f();

@@ -65,6 +65,8 @@ export function rowGrain(classes: number): number {
   return classes >= LONG_ROW ? 1 : ROW_GRAIN;
 }
 
+import { AUROC_BINS } from '../auroc-bins.js';
+
 const i32 = { kind: 'i32' } as const;
 const f64 = { kind: 'f64' } as const;
 const flag = { kind: 'flag' } as const;
@@ -281,8 +283,22 @@ export const ABI = {
     },
     result: 'i32',
   },
-  /** assembly/kernels/score.ts: a block's probabilities into the AUROC histogram cells (in wasm memory; not split). */
-  aurocCounts: { source: 'assembly/kernels/score.ts', params: { p: ptr('in'), rows: i32, classes: i32, cells: ptr('inout') }, result: 'i32' },
+  /**
+   * assembly/kernels/score.ts: a block's probabilities into the packed AUROC cells and spill logs (in
+   * wasm memory). Splits by CLASSES, not rows: its `count` (the split dimension) is the classes of a
+   * part, p advances one column per class, cells and logs one class's worth, so each class is counted
+   * by one thread (integer counts: the same for any split).
+   */
+  aurocCounts: {
+    source: 'assembly/kernels/score.ts',
+    params: {
+      p: ptr('in', () => 4), first: whole, n: i32, classes: i32, count: rows,
+      cells: ptr('inout', () => 4 * AUROC_BINS), log: ptr('inout', (a) => 8 + 8 * num(a, 'logCap')), logCap: i32, limit: i32,
+    },
+    result: 'void',
+    work: (a) => num(a, 'n') * num(a, 'count'),
+    grain: () => 4,
+  },
   /**
    * assembly/kernels/score.ts: rows [begin, end) of a block — one fixed chunk of chunkRows — into that
    * chunk's slot of partial sums (`slots`: a scratch of chunks × slot bytes); WasmRuntime.chunked runs

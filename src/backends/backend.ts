@@ -134,6 +134,18 @@ export type OodMethodName = 'msp' | 'maxLogit' | 'energy' | 'entropy' | 'margin'
 /** The conformal scores of class j: LAC 1 − p_j; APS the probability ranked before j plus u·p_j; RAPS APS plus λ·max(0, rank_j − kReg). */
 export type ConformalMethodName = 'lac' | 'aps' | 'raps';
 /** Normalised oodScore options: temperature finite > 0, gamma finite > 0, 1 ≤ topM ≤ classes. */
+/** The state aurocCounts adds to (src/accumulators.ts AurocHistogram owns it). */
+export interface AurocCountsArgs {
+  /** classes × AUROC_BINS packed cells. */
+  cells: Uint32Array;
+  /** Per class 2 + 2·logCap u32: the used entries, a pad, then (bin, spilled cell value) pairs. */
+  log: Uint32Array;
+  /** Spill entries per class; a call adds at most rows of them. */
+  logCap: number;
+  /** Rows a cell takes before it spills (1 … 16383). */
+  limit: number;
+}
+
 export interface OodArgs {
   method: OodMethodName;
   temperature: number;
@@ -197,10 +209,11 @@ export interface Backend extends BackendAllocator {
   bootstrapSums(a: BootstrapArgs, hit: Uint8Array, nll: Float64Array, conf: Float32Array, state: Float64Array): number;
 
   /**
-   * Adds rows × classes probabilities to AUROC histogram cells (Uint32 pairs per class and bin: rows,
-   * sum of positions; layout in backends/js-score.ts). Returns the rows whose first value is NaN.
+   * Adds rows × classes probabilities to the packed AUROC cells (one u32 per class and bin: rows in
+   * the high 14 bits, position sum in the low 18; spills into the per-class logs, layout in
+   * assembly/kernels/score.ts aurocCounts). rows ≤ a.logCap; rows whose first value is NaN are skipped.
    */
-  aurocCounts(p: Float32Array, rows: number, classes: number, cells: Uint32Array): number;
+  aurocCounts(p: Float32Array, rows: number, classes: number, a: AurocCountsArgs): void;
 
   /**
    * Adds a block to the row-summary state (Engine.rowScoreAccumulator; layout in src/accumulators.ts

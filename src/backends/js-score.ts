@@ -2,11 +2,11 @@
  * The JS reference of the scoring accumulators (assembly/kernels/score.ts is the wasm kernel): the same
  * state layout and the same rules, written the obvious way, row by row in float64.
  */
-import type { BootstrapArgs, ScoreRowsArgs } from './backend.js';
+import type { AurocCountsArgs, BootstrapArgs, ScoreRowsArgs } from './backend.js';
 import { ROW_SCORE_FINE_BINS, rowScoreLayout } from '../accumulators.js';
 import { replicateWeight, rowHash } from '../bootstrap-weights.js';
 import { binOf } from '../options.js';
-import { AUROC_BINS, AUROC_POSITION_BITS, AUROC_Q, fineOfBits } from '../auroc-bins.js';
+import { AUROC_BINS, AUROC_COUNT_SHIFT, AUROC_POSITION_BITS, AUROC_Q, fineOfBits } from '../auroc-bins.js';
 
 /**
  * Adds a block's rows to the replicate sums in `state` (layout: bootstrapStateLength); returns the
@@ -50,27 +50,35 @@ export function bootstrapSums(a: BootstrapArgs, hit: Uint8Array, nll: Float64Arr
 }
 
 /**
- * Adds rows × classes float32 probabilities to the AUROC cells: at 2·(k · AUROC_BINS + b) the rows
- * whose p_k falls in bin b, at the next index the sum of their positions. Rows whose first value is NaN
- * are skipped; returns how many.
+ * Adds rows × classes float32 probabilities to the packed AUROC cells: at k · AUROC_BINS + b the rows
+ * whose p_k falls in bin b (times 2^18) plus the sum of their positions. A cell that reaches a.limit
+ * rows is appended to class k's log as (b, value) and restarts at 0. Rows whose first value is NaN are
+ * skipped.
  */
-export function aurocCounts(p: Float32Array, rows: number, classes: number, cells: Uint32Array): number {
+export function aurocCounts(p: Float32Array, rows: number, classes: number, a: AurocCountsArgs): void {
+  const { cells, log } = a;
   const bits = new Uint32Array(p.buffer, p.byteOffset, rows * classes);
-  let nan = 0;
+  const full = a.limit * 2 ** AUROC_COUNT_SHIFT;
+  const logLen = 2 + 2 * a.logCap;
   for (let r = 0; r < rows; r++) {
     const v = p[r * classes]!;
-    if (v !== v) {
-      nan++;
-      continue;
-    }
+    if (v !== v) continue;
     for (let k = 0; k < classes; k++) {
       const f = fineOfBits(bits[r * classes + k]!);
-      const c = 2 * (k * AUROC_BINS + (f >>> AUROC_POSITION_BITS));
-      cells[c]! += 1;
-      cells[c + 1]! += f & (AUROC_Q - 1);
+      const c = k * AUROC_BINS + (f >>> AUROC_POSITION_BITS);
+      const sum = cells[c]! + 2 ** AUROC_COUNT_SHIFT + (f & (AUROC_Q - 1));
+      if (sum < full) cells[c] = sum;
+      else {
+        const l = k * logLen;
+        const used = log[l]!;
+        if (used >= a.logCap) throw new Error(`aurocCounts: class ${k}'s spill log is full (${rows} rows > logCap ${a.logCap})`);
+        log[l + 2 + 2 * used] = f >>> AUROC_POSITION_BITS;
+        log[l + 3 + 2 * used] = sum;
+        log[l] = used + 1;
+        cells[c] = 0;
+      }
     }
   }
-  return nan;
 }
 
 /**

@@ -5,7 +5,7 @@
  * SIMD does not validate. Cleverness belongs in the kernels, not here. The row primitives
  * live in js-rows.ts, the losses in js-loss.ts, sampling in js-sample.ts.
  */
-import type { AdjustArgs, Backend, BceArgs, BootstrapArgs, ScoreRowsArgs, ConformalArgs, Features, CrossEntropyTarget, FilterOptions, OodArgs, Reduction } from './backend.js';
+import type { AdjustArgs, AurocCountsArgs, Backend, BceArgs, BootstrapArgs, ScoreRowsArgs, ConformalArgs, Features, CrossEntropyTarget, FilterOptions, OodArgs, Reduction } from './backend.js';
 import { BUFFER_TAG, typedArrayCtor, type ArrayOf, type BufferType, type LkBuffer } from '../buffers.js';
 import { fail } from '../errors.js';
 import { float32ToBfloat16Bits, float32ToFloat16Bits, halfToFloat } from '../half.js';
@@ -61,8 +61,8 @@ export class JsBackend implements Backend {
     for (let i = 0; i < x.length; i++) out[i] = logSigmoid1(x[i]!);
   }
 
-  aurocCounts(p: Float32Array, rows: number, classes: number, cells: Uint32Array): number {
-    return score.aurocCounts(p, rows, classes, cells);
+  aurocCounts(p: Float32Array, rows: number, classes: number, a: AurocCountsArgs): void {
+    score.aurocCounts(p, rows, classes, a);
   }
 
   bootstrapSums(a: BootstrapArgs, hit: Uint8Array, nll: Float64Array, conf: Float32Array, state: Float64Array): number {

@@ -4,7 +4,7 @@
  * as abi.ts declares them; the loss and sampling families live in wasm-loss.ts and
  * wasm-sample.ts, which import the runtime, not this file.
  */
-import type { AdjustArgs, Backend, BootstrapArgs, ScoreRowsArgs, Features, BceArgs, ConformalArgs, CrossEntropyTarget, FilterOptions, OodArgs, Reduction } from './backend.js';
+import type { AdjustArgs, AurocCountsArgs, Backend, BootstrapArgs, ScoreRowsArgs, Features, BceArgs, ConformalArgs, CrossEntropyTarget, FilterOptions, OodArgs, Reduction } from './backend.js';
 import { HalfFormat } from './abi.js';
 import { createRuntime, type WasmRuntime } from './wasm-runtime.js';
 import { registerWidened, type BufferType, type LkBuffer } from '../buffers.js';
@@ -201,8 +201,9 @@ export class WasmBackend implements Backend {
     this.#rt.call('adjustLogits', { x, rows, classes, temperature: a.temperature, scale: a.scale, bias: a.bias, matrix: a.matrix, out });
   }
 
-  aurocCounts(p: Float32Array, rows: number, classes: number, cells: Uint32Array): number {
-    return this.#rt.call('aurocCounts', { p, rows, classes, cells });
+  aurocCounts(p: Float32Array, rows: number, classes: number, a: AurocCountsArgs): void {
+    // `first` is p again, not advanced with the classes: the rows' first values, for the NaN test
+    this.#rt.call('aurocCounts', { p, first: p, n: rows, classes, count: classes, cells: a.cells, log: a.log, logCap: a.logCap, limit: a.limit });
   }
 
   bootstrapSums(a: BootstrapArgs, hit: Uint8Array, nll: Float64Array, conf: Float32Array, state: Float64Array): number {

@@ -23,17 +23,19 @@
  * 0.4% relative width in p or 1 − p (positions to 1/16 of that), and equal scores always share a bin and
  * a position (ties stay ties).
  *
- * Counting: the histogram of all rows' p_k is the engine's (lk.aurocHistogram: a wasm kernel, its cells
- * in wasm memory), taken out into this object when it is read or merged; the positives stay here.
+ * Counting: the histogram of all rows' p_k is the engine's (lk.aurocHistogram: a wasm kernel, one
+ * packed u32 cell per class and bin in wasm memory, exact side counts for the few cells that fill),
+ * read here one class at a time (classCells) while it holds every row, taken out into this object's
+ * cells only when shards are merged or a histogram fills; the positives stay here.
  *
- * Memory (the bins stay those above; only their storage is compact): per class one Uint32 histogram of
- * all rows' p_k and one of the sums of their positions (64 KiB each, interleaved; promoted to float64
- * once more than (2^32 − 1)/15 rows are counted), and the positives' counts and position sums in pages
- * of 256 bins allocated when a positive first lands in one (4 KiB each; positives of a class crowd into
- * a few octaves). The negatives' figures are all − positives. So 1000 classes take 131 MB plus the
- * pages (measured 35–50 MB at 20–100 positives a class) whatever the number of rows: twice the counts
- * without positions, the price of 3–5× less error. Counting costs 1.3–1.5× the time without positions
- * (median of 9 interleaved calls at 100 and 1000 classes, loaded machine). Above AUROC_MAX_CLASSES
+ * Memory (the bins stay those above; only their storage is compact): per class the engine's 64 KiB
+ * of packed cells (rows and position sum of every bin; src/accumulators.ts AurocHistogram), one class
+ * expanded at a time for reading (128 KiB), and the positives' counts and position sums in pages of
+ * 256 bins allocated when a positive first lands in one (4 KiB each; positives of a class crowd into
+ * a few octaves). The negatives' figures are all − positives. So 1000 classes take 63.5 MiB of engine
+ * memory plus the pages (measured 35–50 MB at 20–100 positives a class) whatever the number of rows.
+ * Merged statistics (merge, shards) are kept here as a Uint32 pair per bin instead (128 KiB a class,
+ * promoted to float64 once more than (2^32 − 1)/15 rows are counted). Above AUROC_MAX_CLASSES
  * (1024) classes AUROC is not kept (a 128k vocabulary would need 17 GB).
  */
 
@@ -179,13 +181,37 @@ export class AurocCounts {
     this.cellsNow = c;
   }
 
+  /** Class k's counts read from the engine histogram (classCells): the class, its cells (2 per bin). */
+  private classK = -1;
+  private classBuf: Uint32Array | null = null;
+
+  /** Set by classRead: the array holding class k's cells, and the index of its bin 0 there. */
+  private readArr: Uint32Array | Float64Array = new Uint32Array(0);
+  private readAt = 0;
+
   /**
-   * The counts to read: the engine histogram's own cells while it holds them all (no copy: at 1000
-   * classes a copy would double the 131 MB), else these. Valid until the next engine call.
+   * Points readArr / readAt at class k's counts (no tuple: the per-bin readers call this 1.6 × 10^6
+   * times at 100 classes): while the engine histogram
+   * holds them all, class k expanded out of it alone (131 KB, kept until the next change; expanding
+   * every class would take 131 MB at 1000 classes), else these cells in place.
    */
-  private get readCells(): Uint32Array | Float64Array {
-    if (this.core && this.cellsNow === null) return this.core.view();
-    return this.cells;
+  private classRead(k: number): void {
+    if (this.core && this.cellsNow === null) {
+      if (this.classK !== k) {
+        this.classBuf = this.core.classCells(k, this.classBuf ?? undefined);
+        this.classK = k;
+      }
+      this.readArr = this.classBuf!;
+      this.readAt = 0;
+      return;
+    }
+    this.readArr = this.cells;
+    this.readAt = 2 * k * AUROC_BINS;
+  }
+
+  /** Forgets the class read from the engine histogram (its counts changed). */
+  private stale(): void {
+    this.classK = -1;
   }
 
   /** Moves the engine histogram's counts into these. */
@@ -193,6 +219,7 @@ export class AurocCounts {
     const core = this.core;
     if (!core) return;
     this.core = null;
+    this.stale();
     const rows = core.rows;
     const got = core.take();
     if (this.cellsNow === null) {
@@ -219,13 +246,17 @@ export class AurocCounts {
 
   /** Negatives at flat index i (all − positives). */
   neg(i: number): number {
-    return this.readCells[2 * i] - this.pos(i); // read in place: taking the engine's cells copies 131 MB at 1000 classes
+    const k = Math.floor(i / AUROC_BINS);
+    this.classRead(k); // one class at a time: expanding all would take 131 MB at 1000 classes
+    return this.readArr[this.readAt + 2 * (i - k * AUROC_BINS)] - this.pos(i);
   }
 
   /** Sums of positions at flat index i: of the positives, and of the negatives. */
   positions(i: number): { pos: number; neg: number } {
+    const k = Math.floor(i / AUROC_BINS);
+    this.classRead(k);
     const p = this.posAt(i, PAGE);
-    return { pos: p, neg: this.readCells[2 * i + 1] - p };
+    return { pos: p, neg: this.readArr[this.readAt + 2 * (i - k * AUROC_BINS) + 1] - p };
   }
 
   private posAt(i: number, half: number): number {
@@ -240,6 +271,7 @@ export class AurocCounts {
    * pq and nq (merge statistics, tests).
    */
   addCount(i: number, p: number, n: number, pq = 0, nq = 0): void {
+    this.stale();
     if (this.cells[2 * i] + p + n > U32_MAX || this.cells[2 * i + 1] + pq + nq > U32_MAX) this.promote();
     this.cells[2 * i] += p + n;
     this.cells[2 * i + 1] += pq + nq;
@@ -303,6 +335,7 @@ export class AurocCounts {
     const R = labels.length;
     if (R === 0) return;
     this.prepare(lk, R);
+    this.stale();
     const nan = this.core!.add(p.subarray(0, R * K));
     this.nanRows += nan;
     const bits = new Uint32Array(p.buffer, p.byteOffset, R * K);
@@ -335,6 +368,7 @@ export class AurocCounts {
     }
     this.nanRows += nan;
     this.reserve(rows);
+    this.stale();
     const cells = this.cells;
     const TILE = Math.max(1, Math.floor(16384 / K));
     for (let r0 = 0; r0 < rows; r0 += TILE) {
@@ -359,8 +393,14 @@ export class AurocCounts {
     void this.cells; // this one's engine counts in first, so that `counted` covers them
     this.reserve(o.counted + (o.core?.rows ?? 0));
     const to = this.cells;
-    const from = o.readCells;
-    for (let i = 0; i < 2 * this.size; i++) to[i] += from[i];
+    this.stale();
+    for (let k = 0; k < this.classes; k++) {
+      o.classRead(k);
+      const from = o.readArr;
+      const f = o.readAt;
+      const t = 2 * k * AUROC_BINS;
+      for (let i = 0; i < 2 * AUROC_BINS; i++) to[t + i] += from[f + i];
+    }
     for (let j = 0; j < o.posPages.length; j++) {
       const src = o.posPages[j];
       if (!src) continue;
@@ -375,8 +415,9 @@ export class AurocCounts {
   classAuroc(k: number): { auroc: number; errorBound: number } | null {
     // one pass over the bins, no callback per bin (one made the report of 1000 classes 3–10× slower);
     // multi-label's micro average pools its labels into a one-class AurocCounts and comes here too
-    const o = k * AUROC_BINS;
-    const cells = this.readCells;
+    this.classRead(k);
+    const cells = this.readArr;
+    const o = this.readAt / 2;
     let below = 0;
     let pairs = 0;
     let err = 0;
@@ -442,17 +483,23 @@ export class AurocCounts {
       bytes[n++] = v;
     };
     let last = -1;
-    const cells = this.readCells;
-    for (let i = 0; i < this.size; i++) {
-      if (cells[2 * i] === 0) continue;
-      const p = this.pos(i);
-      const pq = this.posAt(i, PAGE);
-      put(i - last);
-      put(p);
-      put(cells[2 * i] - p);
-      put(pq);
-      put(cells[2 * i + 1] - pq);
-      last = i;
+    for (let k = 0; k < this.classes; k++) {
+      this.classRead(k);
+      const cells = this.readArr;
+      const c0 = this.readAt;
+      for (let b = 0; b < AUROC_BINS; b++) {
+        const at = c0 + 2 * b;
+        if (cells[at] === 0) continue;
+        const i = k * AUROC_BINS + b;
+        const p = this.pos(i);
+        const pq = this.posAt(i, PAGE);
+        put(i - last);
+        put(p);
+        put(cells[at] - p);
+        put(pq);
+        put(cells[at + 1] - pq);
+        last = i;
+      }
     }
     return toBase64(bytes, n);
   }
