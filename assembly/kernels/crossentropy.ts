@@ -18,16 +18,20 @@
 // Rows of at most SHORT_ROW_MAX_CLASSES go four at a time, one row per lane, every row of the
 // batch (lanes.ts), so a row's result does not depend on where it sits in the batch or on
 // how threads split it. Longer rows: f32x4 lanes flushed into f64x2 every SUM_BLOCK values.
-// Logs and the per-row combination are f64. Per-row results go out as f64 for the TypeScript
+// Logs and the per-row combination are f64 (short rows with reduction 'none': log s is an f32x4
+// log, see below). Per-row results go out as f64 for the TypeScript
 // glue to reduce in f64, or as f32 where they are the answer (reduction 'none', gradients);
 // every NaN written is the canonical quiet NaN, so results are bit-reproducible.
 // Short rows (≤ SHORT_ROW_MAX_CLASSES): whole groups of four rows run softmax's transposed 4×4
 // blocks (rows.ts groupMax / groupExpSum with the Σ w_c·d_c term), the four log s are two f64x2
-// logs (math/log.ts), and the four rows' results are computed and stored as vectors
+// logs (math/log.ts, ≈ 1e-15 relative) for the f64 parts of 'mean' / 'sum' and the fused
+// gradient, and one f32x4 log (math/log.ts logPositiveF32x4, ≤ 0.86 ulp of log s) for 'none',
+// whose f32 loss rounds them away; the four rows' results are computed and stored as vectors
 // (storeClassGroup: storeClassRow's f64 operations, so the same bits as a partial group's rows).
-// Cost (callgrind, Node 20, whole call, 4096 × 10, unweighted, ε = 0): 21.0 instructions an
-// element (was 29.4 with gathered columns and four scalar Math.log a group; softmax: 17.4),
-// of which the two f64x2 logs are ≈ 2 a row-element at C = 10 (bench/limits.md).
+// Cost (callgrind, Node 20, whole call, 4096 × 10, unweighted, ε = 0): 'none' 17.1 instructions
+// an element (21.0 with the f64x2 logs, 29.4 with gathered columns and four scalar Math.log a
+// group; softmax: 17.4), bench/limits.md. Accuracy of 'none' with the f32 log: worst error 0.066
+// of its §11 bound (bench/micro/short-row-accuracy.js, widths 1..32, N(0, 4²)), as before.
 // Long rows run softmax's max and exp-and-sum passes (softmax.ts header for their cost).
 // Measured accuracy (against float64, N(0, 3²) logits, weights and ε = 0.1): per-row
 // cross-entropy on 32 × 128,256 and 64 × 32,000 within 0.001× its §11 bound, the gradient
@@ -38,7 +42,7 @@ import {
   gatherColumn, scatterColumn, broadcastLane, canonicalF32x4, canonicalF32, canonicalF64,
 } from '../lanes';
 import {
-  rowMax, expSumRow, columnExpSum, groupExpSum, columnSecond, fourRowsMax, fourRowsExpSum, rowLogsLow, rowLogsHigh, SECOND_D, SECOND_WD,
+  rowMax, expSumRow, columnExpSum, groupExpSum, columnSecond, fourRowsMax, fourRowsExpSum, rowLogsLow, rowLogsHigh, rowLogsF32, SECOND_D, SECOND_WD,
 } from './rows';
 
 // Extra results of the multi-sum passes (kernels run one at a time per instance).
@@ -334,8 +338,20 @@ function classShortRows(
     let m = fourRowsMax(p, left, stride, classes);
     let s = fourRowsExpSum(p, left, stride, classes, m, weighted ? SECOND_WD : SECOND_D, smooth, weightPtr);
     let b = columnSecond;
-    let logLo = rowLogsLow(s);
-    let logHi = rowLogsHigh(s);
+    // 'none' rounds each row's loss to f32: log s in f32 (one f32x4 log for the four rows,
+    // ≤ 0.86 ulp) is enough there, and costs a fifth of the two f64x2 logs that the f64 parts
+    // of 'mean' / 'sum' keep. Either way the f64 combination below is the same for whole and
+    // partial groups, so a row's bits do not depend on its group.
+    let logLo: v128;
+    let logHi: v128;
+    if (lossOut) {
+      let logS = rowLogsF32(s);
+      logLo = f64x2.promote_low_f32x4(logS);
+      logHi = f64x2.promote_low_f32x4(v128.shuffle<f32>(logS, logS, 2, 3, 0, 1));
+    } else {
+      logLo = rowLogsLow(s);
+      logHi = rowLogsHigh(s);
+    }
     if (left >= 4) {
       storeClassGroup(r, p, stride, targetPtr, ignoreIndex, weightPtr, m, logLo, logHi, b, smoothing, sumW, classes, nllPtr, smoothPtr, weighted, lossOut);
       continue;
