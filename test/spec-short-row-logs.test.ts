@@ -67,6 +67,18 @@ describeEachBackend('short rows: the log of the row sum', (lk, backend) => {
     }
   });
 
+  it("unweighted crossEntropy 'none' without smoothing is −logSoftmax[target] bit for bit", () => {
+    for (const C of [1, 2, 3, 4, 5, 10, 17, 31, 32]) {
+      const rows = 11;
+      const x = new Float32Array(rows * C);
+      for (let i = 0; i < x.length; i++) x[i] = Math.sin(i * 0.7) * 6 + (i % 3 === 0 ? 1e4 : 0);
+      const t = Int32Array.from({ length: rows }, (_, r) => (r * 3) % C);
+      const lp = lk().logSoftmax(x, C);
+      const ce = lk().crossEntropy(x, C, t, { reduction: 'none' });
+      for (let r = 0; r < rows; r++) expect(ce[r], `C=${C} row ${r}`).toBe(-lp[r * C + t[r]!]!);
+    }
+  });
+
   it("logSoftmax and crossEntropy 'none' of NaN, +inf and all −inf rows are NaN, next to finite rows", () => {
     for (const C of [1, 3, 4, 10, 32]) {
       const rows = 6;
