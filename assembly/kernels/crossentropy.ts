@@ -18,16 +18,23 @@
 // Rows of at most SHORT_ROW_MAX_CLASSES go four at a time, one row per lane, every row of the
 // batch (lanes.ts), so a row's result does not depend on where it sits in the batch or on
 // how threads split it. Longer rows: f32x4 lanes flushed into f64x2 every SUM_BLOCK values.
-// Logs and the per-row combination are f64. Per-row results go out as f64 for the TypeScript
+// Logs and the per-row combination are f64 (short rows with reduction 'none': log s is an f32x4
+// log, see below). Per-row results go out as f64 for the TypeScript
 // glue to reduce in f64, or as f32 where they are the answer (reduction 'none', gradients);
 // every NaN written is the canonical quiet NaN, so results are bit-reproducible.
 // Short rows (≤ SHORT_ROW_MAX_CLASSES): whole groups of four rows run softmax's transposed 4×4
 // blocks (rows.ts groupMax / groupExpSum with the Σ w_c·d_c term), the four log s are two f64x2
-// logs (math/log.ts), and the four rows' results are computed and stored as vectors
-// (storeClassGroup: storeClassRow's f64 operations, so the same bits as a partial group's rows).
-// Cost (callgrind, Node 20, whole call, 4096 × 10, unweighted, ε = 0): 21.0 instructions an
-// element (was 29.4 with gathered columns and four scalar Math.log a group; softmax: 17.4),
-// of which the two f64x2 logs are ≈ 2 a row-element at C = 10 (bench/limits.md).
+// logs (math/log.ts, ≈ 1e-15 relative) for the f64 parts of 'mean' / 'sum' and the fused
+// gradient, and one f32x4 log (math/log.ts logPositiveF32x4, ≤ 0.86 ulp of log s) for 'none',
+// whose f32 loss rounds them away; the four rows' results are computed and stored as vectors
+// (storeClassGroup: storeClassRow's operations, so the same bits as a partial group's rows).
+// 'none' without smoothing is −w_t·((x_t − m) − log s) in f32, log_softmax's operations (so
+// unweighted it is −logSoftmax[t] bit for bit); with smoothing the combination stays f64.
+// Cost (callgrind, Node 20, whole call, 4096 × 10, unweighted, ε = 0): 'none' 16.4 instructions
+// an element (20.9 with the f64x2 logs and the f64 combination, 29.4 with gathered columns and
+// four scalar Math.log a group; softmax: 17.4), bench/limits.md. Accuracy of 'none': worst error
+// 0.066 of its §11 bound, 2.1e-6 absolute (bench/micro/short-row-accuracy.js, widths 1..32,
+// N(0, 4²); 0.066 and 1.2e-6 with the f64 log and combination).
 // Long rows run softmax's max and exp-and-sum passes (softmax.ts header for their cost).
 // Measured accuracy (against float64, N(0, 3²) logits, weights and ε = 0.1): per-row
 // cross-entropy on 32 × 128,256 and 64 × 32,000 within 0.001× its §11 bound, the gradient
@@ -38,7 +45,7 @@ import {
   gatherColumn, scatterColumn, broadcastLane, canonicalF32x4, canonicalF32, canonicalF64,
 } from '../lanes';
 import {
-  rowMax, expSumRow, columnExpSum, groupExpSum, columnSecond, fourRowsMax, fourRowsExpSum, rowLogsLow, rowLogsHigh, SECOND_D, SECOND_WD,
+  rowMax, expSumRow, columnExpSum, groupExpSum, columnSecond, fourRowsMax, fourRowsExpSum, rowLogsLow, rowLogsHigh, rowLogsF32, SECOND_D, SECOND_WD,
 } from './rows';
 
 // Extra results of the multi-sum passes (kernels run one at a time per instance).
@@ -197,12 +204,15 @@ function softSecondF64(p: usize, qp: usize, classes: i32, m: f32, weightPtr: usi
   return b;
 }
 
-/** nll[r] (and smooth[r]) of one row from its max m, log s (s = Σ exp(x − m)) and b = Σ w_c·(x_c − m). */
+/**
+ * nll[r] (and smooth[r]) of one row from its max m, log s (s = Σ exp(x − m)) and b = Σ w_c·(x_c − m).
+ * shortLog: a short row's 'none' loss, whose logS is an f32 log (classShortRows).
+ */
 // @ts-ignore: decorator
 @inline
 function storeClassRow(
   r: i32, p: usize, classes: i32, targetPtr: usize, ignoreIndex: i32, weightPtr: usize, m: f32, logS: f64, b: f64,
-  smoothing: f64, sumW: f64, nllPtr: usize, smoothPtr: usize, weighted: bool, lossOut: bool,
+  smoothing: f64, sumW: f64, nllPtr: usize, smoothPtr: usize, weighted: bool, lossOut: bool, shortLog: bool = false,
 ): void {
   let t = load<i32>(targetPtr + (<usize>r << 2));
   if (t == ignoreIndex) {
@@ -212,6 +222,14 @@ function storeClassRow(
       store<f64>(nllPtr + (<usize>r << 3), 0.0);
       if (smoothing > 0) store<f64>(smoothPtr + (<usize>r << 3), 0.0);
     }
+    return;
+  }
+  if (shortLog && lossOut && !(smoothing > 0)) {
+    // 'none' without smoothing, short rows (logS is then an f32 log): −w_t·((x_t − m) − log s)
+    // in f32, the operations of log_softmax's (z − m) − log s, so that unweighted it is −lp_t
+    // bit for bit; storeClassGroup runs the same f32 operations four rows at a time.
+    let lp = (load<f32>(p + (<usize>t << 2)) - m) - <f32>logS;
+    store<f32>(nllPtr + (<usize>r << 2), canonicalF32(weighted ? -(lp * load<f32>(weightPtr + (<usize>t << 2))) : -lp));
     return;
   }
   let wt: f64 = weighted ? <f64>load<f32>(weightPtr + (<usize>t << 2)) : 1.0;
@@ -268,14 +286,15 @@ function classHalf(xt: v128, m: v128, wt: v128, b: v128, logS: v128, hi: bool, s
  * storeClassRow for the four rows of a whole group at once (rows r .. r + 3 at p + k·stride):
  * the targets as one vector, the target logits gathered, the per-row f64 arithmetic two rows
  * at a time (classHalf: storeClassRow's operations, so a row's bits do not depend on whether
- * its group is whole), and whole-vector stores. Ignored rows read their row's first logit (any
+ * its group is whole; 'none' without smoothing: its f32 operations on logS32, the f32 logs),
+ * and whole-vector stores. Ignored rows read their row's first logit (any
  * address inside the row would do) and store 0.
  */
 // @ts-ignore: decorator
 @inline
 function storeClassGroup(
   r: i32, p: usize, stride: usize, targetPtr: usize, ignoreIndex: i32, weightPtr: usize, m: v128, logLo: v128, logHi: v128, b: v128,
-  smoothing: f64, sumW: f64, classes: i32, nllPtr: usize, smoothPtr: usize, weighted: bool, lossOut: bool,
+  smoothing: f64, sumW: f64, classes: i32, nllPtr: usize, smoothPtr: usize, weighted: bool, lossOut: bool, logS32: v128,
 ): void {
   let t = v128.load(targetPtr + (<usize>r << 2));
   let ignored = i32x4.eq(t, i32x4.splat(ignoreIndex));
@@ -290,6 +309,13 @@ function storeClassGroup(
     wt = v128.load32_lane(weightPtr + (<usize>i32x4.extract_lane(tc, 1) << 2), wt, 1);
     wt = v128.load32_lane(weightPtr + (<usize>i32x4.extract_lane(tc, 2) << 2), wt, 2);
     wt = v128.load32_lane(weightPtr + (<usize>i32x4.extract_lane(tc, 3) << 2), wt, 3);
+  }
+  if (lossOut && !(smoothing > 0)) {
+    // storeClassRow's f32 form for 'none' without smoothing, four rows at once.
+    let lp = f32x4.sub(f32x4.sub(xt, m), logS32);
+    let v = weighted ? f32x4.neg(f32x4.mul(lp, wt)) : f32x4.neg(lp);
+    v128.store(nllPtr + (<usize>r << 2), v128.andnot(canonicalF32x4(v), ignored));
+    return;
   }
   let lo = classHalf(xt, m, wt, b, logLo, false, smoothing, sumW, classes, weighted, lossOut);
   let smoothLo = halfSmooth;
@@ -334,10 +360,24 @@ function classShortRows(
     let m = fourRowsMax(p, left, stride, classes);
     let s = fourRowsExpSum(p, left, stride, classes, m, weighted ? SECOND_WD : SECOND_D, smooth, weightPtr);
     let b = columnSecond;
-    let logLo = rowLogsLow(s);
-    let logHi = rowLogsHigh(s);
+    // 'none' rounds each row's loss to f32: log s in f32 (one f32x4 log for the four rows,
+    // ≤ 0.86 ulp) is enough there, and costs a fifth of the two f64x2 logs that the f64 parts
+    // of 'mean' / 'sum' keep. Either way whole and partial groups combine the same values with
+    // the same operations (storeClassGroup / storeClassRow), so a row's bits do not depend on
+    // its group.
+    let logLo: v128;
+    let logHi: v128;
+    let logS = s;
+    if (lossOut) {
+      logS = rowLogsF32(s);
+      logLo = f64x2.promote_low_f32x4(logS);
+      logHi = f64x2.promote_low_f32x4(v128.shuffle<f32>(logS, logS, 2, 3, 0, 1));
+    } else {
+      logLo = rowLogsLow(s);
+      logHi = rowLogsHigh(s);
+    }
     if (left >= 4) {
-      storeClassGroup(r, p, stride, targetPtr, ignoreIndex, weightPtr, m, logLo, logHi, b, smoothing, sumW, classes, nllPtr, smoothPtr, weighted, lossOut);
+      storeClassGroup(r, p, stride, targetPtr, ignoreIndex, weightPtr, m, logLo, logHi, b, smoothing, sumW, classes, nllPtr, smoothPtr, weighted, lossOut, logS);
       continue;
     }
     let o1 = laneOffset(1, left, stride);
@@ -345,10 +385,10 @@ function classShortRows(
     let o3 = laneOffset(3, left, stride);
     // Unrolled with constant lanes (a loop over k measured 15-35% slower on 1,000,000 × 10, Node 22); a
     // missing row's lane stores row r's results again.
-    storeClassRow(r, p, classes, targetPtr, ignoreIndex, weightPtr, laneF32(m, 0), laneF64(logLo, logHi, 0), <f64>laneF32(b, 0), smoothing, sumW, nllPtr, smoothPtr, weighted, lossOut);
-    storeClassRow(r + laneRow(1, left), p + o1, classes, targetPtr, ignoreIndex, weightPtr, laneF32(m, 1), laneF64(logLo, logHi, 1), <f64>laneF32(b, 1), smoothing, sumW, nllPtr, smoothPtr, weighted, lossOut);
-    storeClassRow(r + laneRow(2, left), p + o2, classes, targetPtr, ignoreIndex, weightPtr, laneF32(m, 2), laneF64(logLo, logHi, 2), <f64>laneF32(b, 2), smoothing, sumW, nllPtr, smoothPtr, weighted, lossOut);
-    storeClassRow(r + laneRow(3, left), p + o3, classes, targetPtr, ignoreIndex, weightPtr, laneF32(m, 3), laneF64(logLo, logHi, 3), <f64>laneF32(b, 3), smoothing, sumW, nllPtr, smoothPtr, weighted, lossOut);
+    storeClassRow(r, p, classes, targetPtr, ignoreIndex, weightPtr, laneF32(m, 0), laneF64(logLo, logHi, 0), <f64>laneF32(b, 0), smoothing, sumW, nllPtr, smoothPtr, weighted, lossOut, true);
+    storeClassRow(r + laneRow(1, left), p + o1, classes, targetPtr, ignoreIndex, weightPtr, laneF32(m, 1), laneF64(logLo, logHi, 1), <f64>laneF32(b, 1), smoothing, sumW, nllPtr, smoothPtr, weighted, lossOut, true);
+    storeClassRow(r + laneRow(2, left), p + o2, classes, targetPtr, ignoreIndex, weightPtr, laneF32(m, 2), laneF64(logLo, logHi, 2), <f64>laneF32(b, 2), smoothing, sumW, nllPtr, smoothPtr, weighted, lossOut, true);
+    storeClassRow(r + laneRow(3, left), p + o3, classes, targetPtr, ignoreIndex, weightPtr, laneF32(m, 3), laneF64(logLo, logHi, 3), <f64>laneF32(b, 3), smoothing, sumW, nllPtr, smoothPtr, weighted, lossOut, true);
   }
 }
 

@@ -15,7 +15,7 @@
 // A 4×4 block costs four vector loads and eight shuffles per 16 values, a gathered column 16 lane
 // loads (softmax 4096 × 10: 17.4 instructions an element in all, crossentropy.ts for the loss).
 import { expNonPositiveP5F32x4 } from '../math/exp';
-import { logLowLanesF64x2, logHighLanesF64x2 } from '../math/log';
+import { logLowLanesF64x2, logHighLanesF64x2, logPositiveF32x4 } from '../math/log';
 import {
   addLanes, laneSum, laneMax, firstLanes, loadFirst, storeFirst, blockEnd, gatherColumn, scatterColumn, laneOffset, lo32, hi32, lo64, hi64, storeRows,
 } from '../lanes';
@@ -436,4 +436,16 @@ function logsLow(s: v128): v128 {
 
 function logsHigh(s: v128): v128 {
   return logHighLanesF64x2(s);
+}
+
+/**
+ * f32 log of four row sums (math/log.ts logPositiveF32x4: ≤ 0.86 ulp, one f32x4 chain for the
+ * four rows), for the kernels whose per-row result is f32 (log_softmax, cross-entropy 'none').
+ * Inlined: its constants are loads from a table where they are used, so V8 does not hoist
+ * them out of the row-group loop (what kept the f64 logs above out of line).
+ */
+// @ts-ignore: decorator
+@inline
+export function rowLogsF32(s: v128): v128 {
+  return logPositiveF32x4(s);
 }

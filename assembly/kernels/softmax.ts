@@ -13,7 +13,10 @@
 // s and so every output, exactly as the spec's NaN-propagating max would; +inf and
 // all -inf rows give inf - inf = NaN the same way (no masking, as PyTorch).
 // Sums: two f32x4 accumulators over blocks of SUM_BLOCK elements (each lane adds at most
-// SUM_BLOCK/8 terms), each block added into an f64x2 total; log and 1/s are taken in f64.
+// SUM_BLOCK/8 terms), each block added into an f64x2 total; log and 1/s are taken in f64,
+// except on short rows: there log_softmax takes the four rows' log s as one f32x4 log
+// (math/log.ts logPositiveF32x4, ≤ 0.86 ulp of log s, s ∈ [1, C]) and softmax 1/s as one f32x4
+// division; logsumexp keeps f32(log(f64 s) + m), two f64x2 logs a group.
 // The exp loop is unrolled by four vectors into two accumulators (measured against two and
 // three vectors, and four accumulators, which spill: four vectors/two accumulators is 3-10%
 // ahead on 4096×1000).
@@ -32,8 +35,12 @@
 // σ = 4; it was the same 28% with the degree-6 exp: the f32 rounding of z - m and of the
 // output dominates), logsumexp 6%, log_softmax 7%; i.e. ≥ 3.6x headroom everywhere.
 // test/kernels-abi.test.ts checks all of it with the bounds divided by 4.
+// Measured with the f32 log on short rows (bench/micro/short-row-accuracy.js, widths 1..32,
+// N(0, 1) and N(0, 4²) rows, 4096 a width): log_softmax's worst error is 0.077 of its bound
+// (0.086 with a 1e4 offset), as with the f64 log; the log's ≤ 0.86 ulp of log s ≤ 2.1e-7 does
+// not reach the worst element (rows of C equal logits: test/spec-short-row-logs.test.ts).
 // Cost (callgrind, Node 20, whole call; bench/limits.md): short rows 4096 × 10 softmax 17.4
-// instructions an element, log_softmax 21.8 (its four f64 logs a group are the difference);
+// instructions an element, log_softmax 18.7 (21.8 with the two f64x2 logs a group: issue 23);
 // long rows ≈ 14 (V8 12.4's code for log_softmax: max loop 38, exp-and-sum 139, last pass 48
 // instructions per 16 elements), the exp 21 SIMD operations a vector (13 with FMA).
 // The max and Σ exp(z - m) passes are the row reducer of ./rows.ts (shared with the loss
@@ -41,7 +48,7 @@
 import { expNonPositiveP5F32x4, expNonPositiveP5F32 } from '../math/exp';
 import { logPlusShiftF32x4 } from '../math/log';
 import { SHORT_ROW_MAX_CLASSES, firstLanes, loadFirst, storeFirst, laneOffset, gatherColumn, scatterColumn, broadcastLane, laneMax } from '../lanes';
-import { loadZ, rowMax, expSumRow, columnMax, columnExpSum, groupMax, groupMaxRowwise, groupExpSum, SECOND_NONE } from './rows';
+import { loadZ, rowMax, expSumRow, columnMax, columnExpSum, groupMax, groupMaxRowwise, groupExpSum, rowLogsF32, SECOND_NONE } from './rows';
 
 // ---- per-row passes (the max and Σ exp(z − m) are the row reducer's, ./rows) -----------
 
@@ -75,9 +82,10 @@ function mapRow(dst: usize, n: i32, v: f32, sub: bool): void {
 // ---- four rows at a time, one per lane (short rows; lanes.ts: columns) -----------------
 
 /**
- * f32(log(s) + shift) for four row sums. Kept out of line on purpose: inlined, V8 hoists
- * the log's constants out of the row-group loop and they crowd the exp loop's registers
- * (measured: log_softmax on 1,000,000×10 ran at 260 instead of 440 Melem/s).
+ * f32(log(s) + shift) for four row sums, for logsumexp (log_softmax takes rows.ts rowLogsF32).
+ * Kept out of line on purpose: inlined, V8 hoists the log's constants out of the row-group
+ * loop and they crowd the exp loop's registers (measured: log_softmax on 1,000,000×10 ran at
+ * 260 instead of 440 Melem/s when it used this log).
  */
 function rowGroupLogs(s: v128, shift: v128): v128 {
   return logPlusShiftF32x4(s, shift);
@@ -119,7 +127,7 @@ function softmaxAcrossRows(xPtr: usize, rows: i32, classes: i32, outPtr: usize, 
       // operations as (z − m) − log s from z, so the same bits, without the partial-lane tail
       // loads and stores of a per-row pass over z (1,000,000×10 ran at 63% of softmax).
       let s = groupExpSum(p, o, stride, classes, m, !log, false, tv, SECOND_NONE, false, 0, log);
-      let v = log ? rowGroupLogs(s, f32x4.splat(0.0)) : f32x4.div(f32x4.splat(1.0), s);
+      let v = log ? rowLogsF32(s) : f32x4.div(f32x4.splat(1.0), s);
       mapGroupRow(o, classes, broadcastLane(v, 0), log);
       mapGroupRow(o + stride, classes, broadcastLane(v, 1), log);
       mapGroupRow(o + (stride << 1), classes, broadcastLane(v, 2), log);
@@ -132,7 +140,7 @@ function softmaxAcrossRows(xPtr: usize, rows: i32, classes: i32, outPtr: usize, 
     let o2 = laneOffset(2, left, stride);
     let o3 = laneOffset(3, left, stride);
     if (log) {
-      let logS = rowGroupLogs(s, f32x4.splat(0.0));
+      let logS = rowLogsF32(s);
       for (let j = 0; j < classes; j++) {
         let off = <usize>j << 2;
         scatterColumn(o + off, o1, o2, o3, f32x4.sub(f32x4.sub(gatherColumn(p + off, o1, o2, o3), m), logS));
