@@ -103,6 +103,9 @@ const B64_CODES = Uint8Array.from(B64, (c) => c.charCodeAt(0));
  * classes, and String.fromCharCode over chunks with a charCodeAt per character took 0.5 s of a
  * 3 s score at 1000 classes (5× the table and TextDecoder here).
  */
+/** Bytes of bins encode() turns into base64 at a time (a multiple of 3). */
+const ENCODE_PIECE = 3 << 18;
+
 function toBase64(bytes: Uint8Array, n: number): string {
   const out = new Uint8Array(Math.ceil(n / 3) * 4);
   const T = B64_CODES;
@@ -468,14 +471,13 @@ export class AurocCounts {
    * positives, the negatives, and the sums of the positives' and of the negatives' positions.
    */
   encode(): string {
-    let bytes = new Uint8Array(1 << 16);
+    // Built in pieces of ENCODE_PIECE bytes (a multiple of 3, so the pieces' base64 concatenates to the
+    // whole's): at 1000 classes the varints are ~19 MB, and a doubling buffer, its base64 bytes and the
+    // string were ~100 MB at once at the end of score, its peak.
+    const bytes = new Uint8Array(ENCODE_PIECE + 64);
+    const pieces: string[] = [];
     let n = 0;
     const put = (v: number) => {
-      if (n + 8 > bytes.length) {
-        const grown = new Uint8Array(bytes.length * 2);
-        grown.set(bytes);
-        bytes = grown;
-      }
       while (v >= 128) {
         bytes[n++] = (v % 128) | 128;
         v = Math.floor(v / 128);
@@ -499,9 +501,15 @@ export class AurocCounts {
         put(pq);
         put(cells[at + 1] - pq);
         last = i;
+        if (n >= ENCODE_PIECE) {
+          pieces.push(toBase64(bytes, ENCODE_PIECE));
+          bytes.copyWithin(0, ENCODE_PIECE, n);
+          n -= ENCODE_PIECE;
+        }
       }
     }
-    return toBase64(bytes, n);
+    pieces.push(toBase64(bytes, n));
+    return pieces.join('');
   }
 
   /** Adds the bins of encode()'s string; false when it is malformed (a caller names the file). */
