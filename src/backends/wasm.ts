@@ -214,9 +214,11 @@ export class WasmBackend implements Backend {
     // At most CHUNKS_PER_CALL chunks' slots and scratch at once (≈ 9 MB at 200 replicates): a huge add
     // goes in batches, whose slots are added in the same chunk order, so the sums are the same bits.
     const batch = CHUNKS_PER_CALL * a.chunkRows;
+    const kept = this.#keep([hit, nll, conf, state]);
     for (let b0 = 0; b0 < a.rows; b0 += batch) {
       const b1 = Math.min(a.rows, b0 + batch);
       const chunks = Math.ceil((b1 - b0) / a.chunkRows);
+      [hit, nll, conf, state] = kept() as [Uint8Array, Float64Array, Float32Array, Float64Array];
       nan += rt.chunked(
         'bootstrapChunk',
         {
@@ -237,8 +239,10 @@ export class WasmBackend implements Backend {
     const region = this.#rt.call('scoreRowsRegionBytes', { classes, bins, chunkRows, direct });
     // Batches of at most CHUNKS_PER_CALL chunks bound the slots' memory; the same chunk order.
     const batch = CHUNKS_PER_CALL * chunkRows;
+    const kept = this.#keep([x, p, lp, labels, pred, state, hit, nll, conf]);
     for (let b0 = 0; b0 < rows; b0 += batch) {
       const b1 = Math.min(rows, b0 + batch);
+      [x, p, lp, labels, pred, state, hit, nll, conf] = kept() as [Float32Array, Float32Array, Float32Array, Int32Array, Int32Array, Float64Array, Uint8Array, Float64Array, Float32Array];
       const n = b1 - b0;
       const chunks = Math.ceil(n / chunkRows);
       const [xs, ps, lps] = [x, p, lp].map((v) => (b0 === 0 && b1 === rows ? v : v.subarray(b0 * classes, b1 * classes)));
@@ -250,6 +254,22 @@ export class WasmBackend implements Backend {
         'scoreRowsFinish', { labels: ys!, pred: cs!, hit: hs, conf: fs, rows: n, classes, bins, chunkRows, chunks, direct, slots: chunks * region, state },
       );
     }
+  }
+
+  /**
+   * The arrays of an op that makes several calls, re-taken before each: an array in wasm memory (a
+   * zero-copy buffer, an accumulator's state) is detached when a call grows the memory for its scratch,
+   * so it is viewed again from the current buffer at the byte offset recorded before the first call.
+   */
+  #keep(arrays: readonly ArrayBufferView[]): () => ArrayBufferView[] {
+    const memory = this.#rt.memory;
+    const at = arrays.map((a) => ({ a, wasm: a.buffer === memory.buffer, offset: a.byteOffset, length: (a as Float32Array).length }));
+    return () =>
+      at.map(({ a, wasm, offset, length }) => {
+        if (!wasm || a.buffer === memory.buffer) return a;
+        const View = a.constructor as new (b: ArrayBufferLike, o: number, n: number) => ArrayBufferView;
+        return new View(memory.buffer, offset, length);
+      });
   }
 
   filterLogits(x: Float32Array, rows: number, classes: number, o: FilterOptions, out: Float32Array): number {
