@@ -313,3 +313,27 @@ describe('temperatureFitSums on the backend: split across the pool, blocked copi
     }
   });
 });
+
+describe('temperatureFitSums on zero-copy buffers', () => {
+  it('gives the plain-array sums when its work rows grow wasm memory under the buffer (several slices)', async () => {
+    for (const config of ['wasm', 'threads 2'] as const) {
+      const lk = await engineOf(config);
+      const classes = 10;
+      const rows = 300_000; // 3 slices of the kernel's 2^20 elements: growth detaches the caller's view
+      const x = randomLogits(rows, classes, 2, 41, 0);
+      const y = randomTargets(rows, classes, 42);
+      const want = lk.temperatureFitSums(x, classes, y, { temperature: 1.3 });
+      const buf = lk.alloc(rows * classes);
+      const labels = lk.alloc(rows, 'int32');
+      try {
+        buf.array.set(x);
+        labels.array.set(y);
+        expect(lk.temperatureFitSums(buf, classes, labels.array, { temperature: 1.3 })).toEqual(want);
+        expect(lk.temperatureFitSums(buf.array, classes, labels.array, { temperature: 1.3 })).toEqual(want);
+      } finally {
+        buf.free();
+        labels.free();
+      }
+    }
+  });
+});

@@ -157,12 +157,15 @@ export class WasmBackend implements Backend {
     // Slices of ≤ FIT_SLICE elements keep the work rows (2 floats an element) small whatever x is.
     const step = Math.max(1, Math.floor(FIT_SLICE / classes));
     const first = Math.min(step, rows); // the largest slice
+    // x and labels may be wasm memory (zero-copy buffers), which the allocations below can detach
+    const kept = this.#keep([x, labels]);
     const work = rows === 0 ? null : this.#rt.alloc(2 * first * classes, 'float32');
     let perRow: LkBuffer<'float32'> | null = null;
     try {
       perRow = rows === 0 ? null : this.#rt.alloc(6 * first, 'float32'); // 3 float64 a row
       for (let r0 = 0; r0 < rows; r0 += step) {
         const n = Math.min(step, rows - r0);
+        [x, labels] = kept() as [Float32Array, Int32Array];
         const terms = () => {
           const f = perRow!.array; // a fresh view: the call may have grown the memory
           return new Float64Array(f.buffer, f.byteOffset, 3 * n);
