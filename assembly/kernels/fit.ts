@@ -23,7 +23,7 @@
 // did), so a call splits across threads without changing a bit. Moments: f64x2 per row in two
 // accumulator pairs (their order differs from a scalar loop by ~1e-16 relative).
 import { SHORT_ROW_MAX_CLASSES } from '../lanes';
-import { rowMax, expSumRow } from './rows';
+import { rowMax, expSumRow, divideByTemperature } from './rows';
 import { softmax, logSoftmax } from './softmax';
 
 /** Rows per short-row chunk (a multiple of four). */
@@ -71,31 +71,6 @@ function rowMoments(x: usize, e: usize, n: i32, inv: f32): v128 {
   return f64x2.replace_lane(f64x2.splat(s1), 1, s2);
 }
 
-/** f32(T) is finite and normal (softmax divides in f32 then). */
-// @ts-ignore: decorator
-@inline
-function fitsF32(temperature: f64): bool {
-  let t = <f32>temperature;
-  return t < Infinity && t >= reinterpret<f32>(0x00800000);
-}
-
-/**
- * dst = z = x / T for one row, with softmax's bits: f32 division by f32(T) when that is a normal
- * float, else f64 division (softmax.ts divideByTemperature). One division an element, where the
- * scaled max and exp passes of ./rows would take two.
- */
-function divideRow(x: usize, dst: usize, n: i32, temperature: f64): void {
-  if (fitsF32(temperature)) {
-    let t = <f32>temperature;
-    let tv = f32x4.splat(t);
-    let j = 0;
-    for (; j + 4 <= n; j += 4) v128.store(dst + (<usize>j << 2), f32x4.div(v128.load(x + (<usize>j << 2)), tv));
-    for (; j < n; j++) store<f32>(dst + (<usize>j << 2), load<f32>(x + (<usize>j << 2)) / t);
-  } else {
-    for (let j = 0; j < n; j++) store<f32>(dst + (<usize>j << 2), <f32>(<f64>load<f32>(x + (<usize>j << 2)) / temperature));
-  }
-}
-
 /** Row r's three values into out (f64 nll, dNLL/dβ, d²NLL/dβ², 24 bytes a row). */
 // @ts-ignore: decorator
 @inline
@@ -139,7 +114,7 @@ export function temperatureFitRows(xPtr: usize, labelsPtr: usize, rows: i32, cla
       let y = load<i32>(labelsPtr + (<usize>r << 2));
       let zr = xr;
       if (temperature != 1.0) {
-        divideRow(xr, e, classes, temperature);
+        divideByTemperature(xr, <usize>classes, temperature, e); // softmax's own z = x / T, one division an element
         zr = e;
       }
       // z_y before the exp pass overwrites the work row.

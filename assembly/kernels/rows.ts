@@ -449,3 +449,29 @@ function logsHigh(s: v128): v128 {
 export function rowLogsF32(s: v128): v128 {
   return logPositiveF32x4(s);
 }
+
+// z = x / T, shared by softmax.ts (a scaled copy before the short-row passes) and fit.ts (a long
+// row's work row), so both divide with the same bits.
+
+/** f32(T) is finite and normal, so z = x / f32(T) can run in f32. */
+// @ts-ignore: decorator
+@inline
+export function temperatureFitsF32(temperature: f64): bool {
+  let t = <f32>temperature;
+  return t < Infinity && t >= reinterpret<f32>(0x00800000); // FLT_MIN
+}
+
+/** out = x / T elementwise (f32 division, or f64 when f32(T) is not a normal float). */
+export function divideByTemperature(xPtr: usize, n: usize, temperature: f64, outPtr: usize): void {
+  if (temperatureFitsF32(temperature)) {
+    let t = <f32>temperature;
+    let tv = f32x4.splat(t);
+    let i: usize = 0;
+    for (; i + 4 <= n; i += 4) v128.store(outPtr + (i << 2), f32x4.div(v128.load(xPtr + (i << 2)), tv));
+    if (i < n) storeFirst(outPtr + (i << 2), f32x4.div(loadFirst(xPtr + (i << 2), <i32>(n - i)), tv), <i32>(n - i));
+  } else {
+    for (let i: usize = 0; i < n; i++) {
+      store<f32>(outPtr + (i << 2), <f32>(<f64>load<f32>(xPtr + (i << 2)) / temperature));
+    }
+  }
+}

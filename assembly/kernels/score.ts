@@ -564,13 +564,19 @@ function rowSlotLength(classes: i32, bins: i32): usize {
   return 4 + 4 * <usize>classes + 2 * <usize>classes * <usize>bins;
 }
 
+/** f64 values of one chunk's slot: 4 + 2·classes for a block of one chunk (`direct`), else rowSlotLength. */
+function slotLength(classes: i32, bins: i32, direct: bool): usize {
+  if (direct) return 4 + 2 * <usize>classes;
+  return rowSlotLength(classes, bins);
+}
+
 /**
  * Bytes of one chunk's region of scoreRowsChunk's scratch: its slot (4 + 2·classes f64 for a block of
  * one chunk, `direct`), then one i32 per row for scoreRowsFinish (the row's classwise-positives cell,
  * −1 for a NaN softmax row, so the finishing pass does not go back to p), rounded to 16 bytes.
  */
 export function scoreRowsRegionBytes(classes: i32, bins: i32, chunkRows: i32, direct: bool): i32 {
-  let slot = direct ? 4 + 2 * <usize>classes : rowSlotLength(classes, bins);
+  let slot = slotLength(classes, bins, direct);
   return <i32>(((slot << 3) + (<usize>chunkRows << 2) + 15) & ~15);
 }
 
@@ -599,7 +605,7 @@ export function scoreRowsChunk(
   let C = <usize>classes;
   let M = <usize>bins;
   let direct = statePtr != 0;
-  let slotLen = direct ? 4 + 2 * C : rowSlotLength(classes, bins);
+  let slotLen = slotLength(classes, bins, direct);
   let slot = slotsPtr + <usize>(begin / chunkRows) * <usize>scoreRowsRegionBytes(classes, bins, chunkRows, direct);
   memory.fill(slot, 0, slotLen << 3);
   let cells = slot + (slotLen << 3) - (<usize>begin << 2); // indexed by the block's row
@@ -748,7 +754,7 @@ export function scoreRowsFinish(
   let probSum = predicted + (C << 3);
   let cwCount = probSum + ((2 * C) << 3);
   let cwPos = cwCount + ((2 * C * M) << 3);
-  let slotBytes = (direct ? 4 + 2 * C : rowSlotLength(classes, bins)) << 3;
+  let slotBytes = slotLength(classes, bins, direct) << 3;
   let regionBytes = <usize>scoreRowsRegionBytes(classes, bins, chunkRows, direct);
   for (let s = 0; s < chunks; s++) {
     let slot = slotsPtr + <usize>s * regionBytes;

@@ -48,7 +48,7 @@
 import { expNonPositiveP5F32x4, expNonPositiveP5F32 } from '../math/exp';
 import { logPlusShiftF32x4 } from '../math/log';
 import { SHORT_ROW_MAX_CLASSES, firstLanes, loadFirst, storeFirst, laneOffset, gatherColumn, scatterColumn, broadcastLane, laneMax } from '../lanes';
-import { loadZ, rowMax, expSumRow, columnMax, columnExpSum, groupMax, groupMaxRowwise, groupExpSum, rowLogsF32, SECOND_NONE } from './rows';
+import { loadZ, rowMax, expSumRow, columnMax, columnExpSum, groupMax, groupMaxRowwise, groupExpSum, rowLogsF32, SECOND_NONE, temperatureFitsF32, divideByTemperature } from './rows';
 
 // ---- per-row passes (the max and Σ exp(z − m) are the row reducer's, ./rows) -----------
 
@@ -158,28 +158,6 @@ function softmaxAcrossRows(xPtr: usize, rows: i32, classes: i32, outPtr: usize, 
 
 // ---- temperature --------------------------------------------------------------------
 
-/** f32(T) is finite and normal, so z = x / f32(T) can run in f32. */
-// @ts-ignore: decorator
-@inline
-function temperatureFitsF32(temperature: f64): bool {
-  let t = <f32>temperature;
-  return t < Infinity && t >= reinterpret<f32>(0x00800000); // FLT_MIN
-}
-
-/** out = x / T elementwise (f32 division, or f64 when f32(T) is not a normal float). */
-function divideByTemperature(xPtr: usize, n: usize, temperature: f64, outPtr: usize): void {
-  if (temperatureFitsF32(temperature)) {
-    let t = <f32>temperature;
-    let tv = f32x4.splat(t);
-    let i: usize = 0;
-    for (; i + 4 <= n; i += 4) v128.store(outPtr + (i << 2), f32x4.div(v128.load(xPtr + (i << 2)), tv));
-    if (i < n) storeFirst(outPtr + (i << 2), f32x4.div(loadFirst(xPtr + (i << 2), <i32>(n - i)), tv), <i32>(n - i));
-  } else {
-    for (let i: usize = 0; i < n; i++) {
-      store<f32>(outPtr + (i << 2), <f32>(<f64>load<f32>(xPtr + (i << 2)) / temperature));
-    }
-  }
-}
 
 /** dst[i] = z = p[i] / t (f32, same bits as divideByTemperature), returning max z (NaN skipped). */
 function rowMaxDivide(p: usize, dst: usize, n: i32, t: f32): f32 {
