@@ -75,8 +75,9 @@ export class ScoreUncertainty {
   /** score's human output: one line each. */
   humanLines(): string {
     const s = this.selective.summary();
-    const bound = s.errorBound !== undefined ? ` (each within ±${fmt(s.errorBound)}: ${s.binned === 'fine' ? 'fine bins past' : 'merged bins'} ${s.binned === 'fine' ? `${this.selective.exactRows.toLocaleString('en-US')} rows` : ''})`.replace(' )', ')') : '';
-    let text = `  selective: AURC ${fmt(s.aurc)}, E-AURC ${fmt(s.eaurc)}, AUGRC ${fmt(s.augrc)}, risk at 90% coverage ${pct(s.riskAtCoverage['0.9'])}${bound}\n`;
+    let text = `  selective: AURC ${fmt(s.aurc)}, E-AURC ${fmt(s.eaurc)}, AUGRC ${fmt(s.augrc)}, risk at 90% coverage ${pct(s.riskAtCoverage['0.9'])}\n`;
+    // past SELECTIVE_EXACT_ROWS: where the figures come from, worded as in the report
+    if (s.errorBound !== undefined) text += `    ${binnedNote(s)}\n`;
     if (this.conformal) {
       const m = this.conformal.acc.summary(this.conformal.model.alpha);
       text += `  conformal (${this.conformal.model.method}, alpha ${this.conformal.model.alpha}, ${this.conformal.file}): coverage ${pct(m.coverage)}, mean set size ${fmt(m.meanSize, 3)}, empty ${pct(m.emptyRate)}\n`;
