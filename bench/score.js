@@ -23,8 +23,9 @@ import { machineInfo } from './machine.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const args = process.argv.slice(2);
-const known = new Set(['--quick', '--rows100', '--rows1000', '--runs', '--write', '--dir']);
-const unknown = args.filter((a, i) => a.startsWith('--') && !known.has(a) && !['--rows100', '--rows1000', '--runs', '--dir'].includes(args[i - 1]));
+const valued = ['--rows100', '--rows1000', '--runs', '--dir']; // followed by a value
+const known = new Set(['--quick', '--write', ...valued]);
+const unknown = args.filter((a, i) => a.startsWith('--') && !known.has(a) && !valued.includes(args[i - 1]));
 if (args.includes('--help') || args.includes('-h') || unknown.length) {
   // the header comment is the help: a mistyped flag must not start a run of several minutes
   const help = readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\n').slice(1);

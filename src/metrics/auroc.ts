@@ -97,15 +97,15 @@ const B64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
 
 const B64_CODES = Uint8Array.from(B64, (c) => c.charCodeAt(0));
 
+/** Bytes of bins encode() turns into base64 at a time (a multiple of 3). */
+const ENCODE_PIECE = 3 << 18;
+
 /**
  * Base64 of bytes[0, n), built in a byte buffer and decoded to a string at once (ASCII, so UTF-8
  * decoding is the identity): appending 4-char pieces made a rope of millions of pieces at 100+
  * classes, and String.fromCharCode over chunks with a charCodeAt per character took 0.5 s of a
  * 3 s score at 1000 classes (5× the table and TextDecoder here).
  */
-/** Bytes of bins encode() turns into base64 at a time (a multiple of 3). */
-const ENCODE_PIECE = 3 << 18;
-
 function toBase64(bytes: Uint8Array, n: number): string {
   const out = new Uint8Array(Math.ceil(n / 3) * 4);
   const T = B64_CODES;
