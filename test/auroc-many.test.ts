@@ -73,7 +73,8 @@ describeEachBackend('AUROC above 32 classes', (lk, backend) => {
   //   near-uniform, p_k within ~0.5% of 1/K, two or three bins (noise 0.005, signal 0.01):
   //     100 classes 7.4e-4 (1.4e-2), 1000 classes 4.7e-3 — the README's limit; errorBound says so.
   // The counting is the same JS on both backends (only the softmax differs): the slow 1000-class cases
-  // run once.
+  // run once, and split into two shards rather than three (every encode, parse and merge of 1000
+  // classes handles 13.8 MB of statistics, ~0.7 s each; signal 8, the same regime as 6, was dropped).
   const cases: [K: number, N: number, signal: number, noise: number, tol: number][] = [
     [100, 20000, 2, 1, 1e-4],
     [100, 20000, 0.2, 0.05, 1e-4],
@@ -82,7 +83,6 @@ describeEachBackend('AUROC above 32 classes', (lk, backend) => {
     ...(backend === 'wasm'
       ? ([
           [1000, 20000, 6, 1, 1e-4],
-          [1000, 20000, 8, 1, 1e-4],
           [1000, 20000, 0.2, 0.05, 1e-3],
           [1000, 20000, 0.01, 0.005, 1e-2],
         ] as [number, number, number, number, number][])
@@ -118,7 +118,7 @@ describeEachBackend('AUROC above 32 classes', (lk, backend) => {
       expect(Math.abs(got.macro - macro.reduce((a, b) => a + b, 0) / macro.length)).toBeLessThan(tol / 10);
 
       // shards through their encoded statistics, one cut inside a tile of rows: merged = whole, bin for bin
-      const cuts = [0, 4097, 12345, N];
+      const cuts = K > 100 ? [0, 4097, N] : [0, 4097, 12345, N];
       const merged = cuts
         .slice(1)
         .map((end, i) => {
@@ -129,14 +129,15 @@ describeEachBackend('AUROC above 32 classes', (lk, backend) => {
           return back;
         })
         .reduce((a, b) => (a.merge(b), a));
-      expect(merged.encode()).toBe(whole.encode());
+      const wholeEncoded = whole.encode();
+      expect(merged.encode()).toBe(wholeEncoded);
       expect(merged.report(support)).toEqual(got);
 
       // the README's bounds: 128 KiB of all-rows counts and position sums per class plus 4 KiB per page
       // of positives
       expect(whole.bytes).toBeGreaterThanOrEqual(K * 16386 * 8);
       expect(whole.bytes).toBeLessThan(K * 16386 * 8 * 1.5);
-      expect(whole.encode().length).toBeLessThan(K * 16386 * 3);
+      expect(wholeEncoded.length).toBeLessThan(K * 16386 * 3);
     }, 300_000);
   }
 
