@@ -30,6 +30,7 @@ export default defineConfig({
     hookTimeout: 60_000,
     // Two cores: two workers keep the suite quick without starving the subprocess tests.
     maxWorkers: 2,
+    setupFiles: ['test/setup/typed-array-equality.ts'],
     projects: [
       {
         extends: true,
