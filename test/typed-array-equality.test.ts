@@ -18,6 +18,16 @@ describe('toEqual on typed arrays (test/setup/typed-array-equality.ts)', () => {
     expect(Int32Array.of(1, 2)).not.toEqual([1, 2]);
   });
 
+  it('plain arrays of numbers: Object.is per element; holes, other values and lengths left to vitest', () => {
+    expect([1, NaN, -Infinity]).toEqual([1, NaN, -Infinity]);
+    expect([0]).not.toEqual([-0]);
+    expect([1, 2]).not.toEqual([1, 3]);
+    expect([1, 2]).not.toEqual([1, 2, 3]);
+    expect([1, undefined]).not.toEqual([1, 2]);
+    expect([1, '2']).not.toEqual([1, 2]);
+    expect([[1], 2]).toEqual([[1], 2]);
+  });
+
   it('compares 128,256-wide rows and still fails on one changed element', () => {
     const a = new Float32Array(128_256).map((_, i) => Math.sin(i));
     const b = a.slice();
