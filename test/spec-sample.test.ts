@@ -83,6 +83,26 @@ describeEachBackend('sampling', (lk) => {
     }
   });
 
+  it('wide rows of many ties (±0, ±inf, a few distinct values) keep the kept sets of the float64 reference', () => {
+    // 2,048 and 5,000 candidates take the JS backend's radix ordering, 300 its native sort: ties must
+    // rank by lower index in both, −0 with +0.
+    const r = rng(7);
+    const values = [-0, 0, 0.5, -1.5, 2, Infinity, -Infinity, 1];
+    for (const C of [300, 2048, 5000]) {
+      // row 0 finite, row 1 with ±inf among them
+      const x = Float32Array.from({ length: 2 * C }, (_, i) => values[Math.floor(r() * (i < C ? 5 : 7))]!);
+      for (const o of [{ topK: 7 }, { topK: 600 }, { topP: 0.3 }, { topP: 0.95, temperature: 0.7 }, { minP: 0.5 }, { topK: 900, topP: 0.6 }] as (RefOptions & SampleOptions)[]) {
+        const f = lk().filterLogits(x, C, o);
+        const tokens = lk().sample(x, C, { ...o, seed: C });
+        for (let row = 0; row < 2; row++) {
+          const kept = finiteIndices(f, row * C, C);
+          expect(kept, `C ${C} row ${row} ${JSON.stringify(o)}`).toEqual(refKept(x.subarray(row * C, (row + 1) * C), o).kept);
+          expect(kept).toContain(tokens[row]);
+        }
+      }
+    }
+  });
+
   it('top-k keeps every tie at the k-th value (HF semantics)', () => {
     const x = new Float32Array([3, 2, 1, 2, 0, 2]);
     expect(finiteIndices(lk().filterLogits(x, 6, { topK: 2 }), 0, 6)).toEqual([0, 1, 3, 5]);
