@@ -166,7 +166,7 @@ export async function mergeCommand(argv: string[]): Promise<number> {
   const unc = mergeUncertainty(parsed as unknown as { file: string; obj: Record<string, unknown> }[], acc.classes);
   if (unc) Object.assign(extra, unc.json);
   if (kind) writeReport(values.report!, kind, { summary: s, inputs: inputs as Shard[], backend: 'merged', temperature: extra.temperature as number | undefined, fitted: null, merged: positionals, ...(unc ? { uncertaintyHtml: unc.html, uncertaintyMarkdown: unc.markdown } : {}) });
-  if (values.json) stdoutJson(summaryJson(s, extra, acc.toStats(), { confusion: values.confusion === true }));
+  if (values.json) await stdoutJson(summaryJson(s, extra, acc.toStats(), { confusion: values.confusion === true }));
   else {
     const plural = (n: number, what: string) => `${n} ${what}${n === 1 ? '' : 's'}`;
     const head = `logitkit merge: ${s.rows.toLocaleString('en-US')} rows × ${s.classes} classes from ${plural(inputs.length, 'shard')} in ${plural(positionals.length, 'file')}`;

@@ -101,13 +101,13 @@ const B64_CODES = Uint8Array.from(B64, (c) => c.charCodeAt(0));
 const ENCODE_PIECE = 3 << 18;
 
 /**
- * Base64 of bytes[0, n), built in a byte buffer and decoded to a string at once (ASCII, so UTF-8
- * decoding is the identity): appending 4-char pieces made a rope of millions of pieces at 100+
- * classes, and String.fromCharCode over chunks with a charCodeAt per character took 0.5 s of a
- * 3 s score at 1000 classes (5× the table and TextDecoder here).
+ * Base64 of bytes[0, n) as ASCII bytes, into out (at least ⌈n / 3⌉ · 4 long; the part written is
+ * returned): built as bytes and decoded to a string, where one is wanted, at once (UTF-8 decoding of
+ * ASCII is the identity): appending 4-char pieces made a rope of millions of pieces at 100+ classes,
+ * and String.fromCharCode over chunks with a charCodeAt per character took 0.5 s of a 3 s score at
+ * 1000 classes (5× the table and TextDecoder here).
  */
-function toBase64(bytes: Uint8Array, n: number): string {
-  const out = new Uint8Array(Math.ceil(n / 3) * 4);
+function toBase64(bytes: Uint8Array, n: number, out: Uint8Array): Uint8Array {
   const T = B64_CODES;
   const full = n - (n % 3);
   let o = 0;
@@ -125,8 +125,9 @@ function toBase64(bytes: Uint8Array, n: number): string {
     out[o + 1] = T[(v >>> 12) & 63];
     out[o + 2] = full + 1 < n ? T[(v >>> 6) & 63] : 61; // '='
     out[o + 3] = 61;
+    o += 4;
   }
-  return new TextDecoder().decode(out);
+  return out.subarray(0, o);
 }
 
 /** Decodes padded or unpadded base64 (the caller has checked the alphabet). */
@@ -471,11 +472,22 @@ export class AurocCounts {
    * positives, the negatives, and the sums of the positives' and of the negatives' positions.
    */
   encode(): string {
-    // Built in pieces of ENCODE_PIECE bytes (a multiple of 3, so the pieces' base64 concatenates to the
-    // whole's): at 1000 classes the varints are ~19 MB, and a doubling buffer, its base64 bytes and the
-    // string were ~100 MB at once at the end of score, its peak.
-    const bytes = new Uint8Array(ENCODE_PIECE + 64);
     const pieces: string[] = [];
+    const ascii = new TextDecoder();
+    for (const b of this.encodePieces()) pieces.push(ascii.decode(b));
+    return pieces.join('');
+  }
+
+  /**
+   * encode()'s text as ASCII bytes in pieces of at most 1 MiB, made as they are asked for, in one
+   * array reused for every piece (valid until the next is asked for: copy what is kept). The score
+   * JSON copies them to stdout: at 1000 classes the text is ~26 MB, which as one string, its pieces
+   * and the output's copies made the peak of score's memory. The pieces are encoded from
+   * ENCODE_PIECE bytes of varints, a multiple of 3, so their base64 concatenates to the whole's.
+   */
+  *encodePieces(): Generator<Uint8Array, void, undefined> {
+    const bytes = new Uint8Array(ENCODE_PIECE + 64);
+    const text = new Uint8Array((ENCODE_PIECE / 3) * 4 + 4);
     let n = 0;
     const put = (v: number) => {
       while (v >= 128) {
@@ -502,18 +514,18 @@ export class AurocCounts {
         put(cells[at + 1] - pq);
         last = i;
         if (n >= ENCODE_PIECE) {
-          pieces.push(toBase64(bytes, ENCODE_PIECE));
+          yield toBase64(bytes, ENCODE_PIECE, text);
           bytes.copyWithin(0, ENCODE_PIECE, n);
           n -= ENCODE_PIECE;
         }
       }
     }
-    pieces.push(toBase64(bytes, n));
-    return pieces.join('');
+    if (n > 0) yield toBase64(bytes, n, text);
   }
 
   /** Adds the bins of encode()'s string; false when it is malformed (a caller names the file). */
-  addEncoded(text: unknown): boolean {
+  addEncoded(bins: unknown): boolean {
+    const text = bins instanceof AurocBinsText ? bins.toJSON() : bins;
     if (typeof text !== 'string' || !/^[A-Za-z0-9+/]*={0,2}$/.test(text)) return false;
     const bytes = fromBase64(text);
     let at = 0;
@@ -545,16 +557,43 @@ export class AurocCounts {
   }
 }
 
+/**
+ * `stats.auroc.bins` as toStats() gives it: the counts' encode() text, made when it is written rather
+ * than held (at 1000 classes it is ~26 MB). JSON.stringify writes the string (toJSON); the score JSON
+ * (src/cli/output.ts writeJson) streams it with jsonAsciiPieces, piece by piece into the output. It
+ * reads the counts when written: an accumulator changed in between writes its new counts.
+ */
+export class AurocBinsText {
+  constructor(private readonly counts: AurocCounts) {}
+
+  toJSON(): string {
+    return this.counts.encode();
+  }
+
+  toString(): string {
+    return this.counts.encode();
+  }
+
+  /**
+   * The string's contents as ASCII bytes in pieces, without the quotes (base64 needs no JSON escapes);
+   * one array reused for every piece, valid until the next is asked for.
+   */
+  jsonAsciiPieces(): Iterable<Uint8Array> {
+    return this.counts.encodePieces();
+  }
+}
+
 /** `stats.auroc` as score and merge write it. */
 export interface AurocStats {
   /** AUROC_RESOLUTION of the bins (absent in statistics from before positions were kept). */
   resolution?: string;
-  bins: string;
+  /** encode()'s base64 in a parsed file; an AurocBinsText, made when written, from aurocStats. */
+  bins: string | AurocBinsText;
   nanRows: number;
 }
 
 export function aurocStats(a: AurocCounts): AurocStats {
-  return { resolution: AUROC_RESOLUTION, bins: a.encode(), nanRows: a.nanRows };
+  return { resolution: AUROC_RESOLUTION, bins: new AurocBinsText(a), nanRows: a.nanRows };
 }
 
 /**
