@@ -140,12 +140,15 @@ export async function mergeCommand(argv: string[]): Promise<number> {
   }
   const alts = parsed.map((p) => p.obj.stats!.alt?.temperature ?? null);
   const keepAlt = alts.every((t) => t !== null && t === alts[0]);
-  const accs = parsed.map((p) => {
-    const st = keepAlt ? p.obj.stats! : { ...p.obj.stats!, alt: null };
-    return ScoreAccumulator.fromStats(st, p.file);
-  });
-  const acc = accs[0];
-  for (const o of accs.slice(1)) acc.merge(o);
+  // One shard's statistics at a time, each let go once read: at 1000 classes its AUROC bins are a
+  // ~26 MB string (what is kept of them is their varints, auroc.ts addEncoded)
+  let merged: ScoreAccumulator | null = null;
+  for (const p of parsed) {
+    const o = ScoreAccumulator.fromStats(keepAlt ? p.obj.stats! : { ...p.obj.stats!, alt: null }, p.file);
+    p.obj.stats = undefined;
+    merged = merged ? merged.merge(o) : o;
+  }
+  const acc = merged!;
   const s = withClassNames(acc.summary(), mergedClassNames(parsed, values['class-names'], acc.classes));
   const T = acc.temperature;
   const extra: Record<string, unknown> = {};

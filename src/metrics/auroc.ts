@@ -34,8 +34,10 @@
  * 256 bins allocated when a positive first lands in one (4 KiB each; positives of a class crowd into
  * a few octaves). The negatives' figures are all − positives. So 1000 classes take 63.5 MiB of engine
  * memory plus the pages (measured 35–50 MB at 20–100 positives a class) whatever the number of rows.
- * Merged statistics (merge, shards) are kept here as a Uint32 pair per bin instead (128 KiB a class,
- * promoted to float64 once more than (2^32 − 1)/15 rows are counted). Above AUROC_MAX_CLASSES
+ * Statistics read from score files (merge) stay as their varints (about 6 bytes a non-empty bin), their
+ * positives in the pages, summed one class at a time when read; counts that must be added to in place
+ * (shards of one score, tests) are a Uint32 pair per bin instead (128 KiB a class, promoted to float64
+ * once more than (2^32 − 1)/15 rows are counted). Above AUROC_MAX_CLASSES
  * (1024) classes AUROC is not kept (a 128k vocabulary would need 17 GB).
  */
 
@@ -130,6 +132,10 @@ function toBase64(bytes: Uint8Array, n: number, out: Uint8Array): Uint8Array {
   return out.subarray(0, o);
 }
 
+/** Each base64 character's value, by its code. */
+const B64_VALUES = new Uint8Array(128);
+for (let i = 0; i < 64; i++) B64_VALUES[B64_CODES[i]] = i;
+
 /** Decodes padded or unpadded base64 (the caller has checked the alphabet). */
 function fromBase64(text: string): Uint8Array {
   const t = text.replace(/=+$/, '');
@@ -138,7 +144,7 @@ function fromBase64(text: string): Uint8Array {
   let acc = 0;
   let o = 0;
   for (let i = 0; i < t.length; i++) {
-    acc = (acc << 6) | B64.indexOf(t[i]);
+    acc = ((acc << 6) | B64_VALUES[t.charCodeAt(i)]) & 0xffffff;
     bits += 6;
     if (bits >= 8) {
       bits -= 8;
@@ -165,6 +171,14 @@ export class AurocCounts {
    * counts, [256, 512) the sums of their positions; absent when none.
    */
   private readonly posPages: (Float64Array | undefined)[];
+  /**
+   * Statistics added by addEncoded and not expanded into `cells` yet: their varints (encode()'s bytes),
+   * whose positives are in the pages already. merge keeps them so, and reads them one class at a time
+   * (classRead), so that merging shards of 1000 classes needs no 131 MB of cells per shard.
+   */
+  private pending: Uint8Array[] = [];
+  /** Per pending stream, where classRead stopped: the next entry's byte offset and the last index read. */
+  private cursors: { at: number; i: number }[] = [];
   /** Rows counted into `cells` (an upper bound on any one count: decides the promotion to float64). */
   private counted = 0;
   nanRows = 0;
@@ -175,10 +189,12 @@ export class AurocCounts {
     this.posPages = new Array<Float64Array | undefined>(classes * PAGES);
   }
 
-  /** The counts, with the engine's histogram added in first (allocated on first use). */
+  /** The counts, with the engine's histogram and the pending statistics added in first (allocated on first use). */
   private get cells(): Uint32Array | Float64Array {
     this.flush();
-    return (this.cellsNow ??= new Uint32Array(2 * this.size));
+    this.cellsNow ??= new Uint32Array(2 * this.size);
+    if (this.pending.length > 0) this.expandPending();
+    return this.cellsNow;
   }
 
   private set cells(c: Uint32Array | Float64Array) {
@@ -200,12 +216,21 @@ export class AurocCounts {
    * every class would take 131 MB at 1000 classes), else these cells in place.
    */
   private classRead(k: number): void {
-    if (this.core && this.cellsNow === null) {
+    if (this.core && this.cellsNow === null && this.pending.length === 0) {
       if (this.classK !== k) {
         this.classBuf = this.core.classCells(k, this.classBuf ?? undefined);
         this.classK = k;
       }
       this.readArr = this.classBuf!;
+      this.readAt = 0;
+      return;
+    }
+    if (!this.core && this.cellsNow === null && this.pending.length > 0) {
+      if (this.classK !== k) {
+        this.pendingClass(k);
+        this.classK = k;
+      }
+      this.readArr = this.pendingBuf!;
       this.readAt = 0;
       return;
     }
@@ -216,6 +241,69 @@ export class AurocCounts {
   /** Forgets the class read from the engine histogram (its counts changed). */
   private stale(): void {
     this.classK = -1;
+  }
+
+  /** Class k's counts summed over the pending statistics (float64: shards' sums may pass 2^32). */
+  private pendingBuf: Float64Array | null = null;
+
+  /**
+   * Sums class k of every pending stream into pendingBuf, going on from where the last class stopped
+   * (the readers go through the classes in order; an earlier class starts the streams over).
+   */
+  private pendingClass(k: number): void {
+    const buf = (this.pendingBuf ??= new Float64Array(2 * AUROC_BINS));
+    buf.fill(0);
+    const start = k * AUROC_BINS;
+    const end = start + AUROC_BINS;
+    for (let s = 0; s < this.pending.length; s++) {
+      const bytes = this.pending[s];
+      const c = this.cursors[s];
+      if (c.i >= start) {
+        c.at = 0;
+        c.i = -1;
+      }
+      const r = new VarintReader(bytes, c.at);
+      while (r.at < bytes.length) {
+        const at = r.at;
+        const i = c.i + r.next();
+        if (i >= end) {
+          r.at = at; // the next class's: left for its read
+          break;
+        }
+        const all = r.next() + r.next();
+        const q = r.next() + r.next();
+        c.i = i;
+        if (i < start) continue;
+        buf[2 * (i - start)] += all;
+        buf[2 * (i - start) + 1] += q;
+      }
+      c.at = r.at;
+    }
+  }
+
+  /** Adds the pending statistics into `cells` (called by its getter, cellsNow allocated). */
+  private expandPending(): void {
+    const streams = this.pending;
+    this.pending = [];
+    this.cursors = [];
+    this.stale();
+    for (const bytes of streams) {
+      const r = new VarintReader(bytes, 0);
+      let i = -1;
+      while (r.at < bytes.length) {
+        i += r.next();
+        const all = r.next() + r.next();
+        const q = r.next() + r.next();
+        let c = this.cellsNow!;
+        if (c[2 * i] + all > U32_MAX || c[2 * i + 1] + q > U32_MAX) {
+          this.promote();
+          c = this.cellsNow!;
+        }
+        c[2 * i] += all;
+        c[2 * i + 1] += q;
+        this.counted = Math.max(this.counted, c[2 * i]);
+      }
+    }
   }
 
   /** Moves the engine histogram's counts into these. */
@@ -394,6 +482,15 @@ export class AurocCounts {
 
   merge(o: AurocCounts): void {
     if (o.classes !== this.classes) throw new Error(`AurocCounts.merge: ${o.classes} classes, expected ${this.classes}`);
+    if (!this.core && this.cellsNow === null && !o.core && o.cellsNow === null) {
+      // statistics only (merge of score files): their varints are kept, not expanded into cells
+      this.pending.push(...o.pending);
+      this.cursors.push(...o.pending.map(() => ({ at: 0, i: -1 })));
+      this.counted += o.counted;
+      this.stale();
+      this.mergePages(o);
+      return;
+    }
     void this.cells; // this one's engine counts in first, so that `counted` covers them
     this.reserve(o.counted + (o.core?.rows ?? 0));
     const to = this.cells;
@@ -405,6 +502,11 @@ export class AurocCounts {
       const t = 2 * k * AUROC_BINS;
       for (let i = 0; i < 2 * AUROC_BINS; i++) to[t + i] += from[f + i];
     }
+    this.mergePages(o);
+  }
+
+  /** Adds o's positives' pages and NaN rows into these. */
+  private mergePages(o: AurocCounts): void {
     for (let j = 0; j < o.posPages.length; j++) {
       const src = o.posPages[j];
       if (!src) continue;
@@ -523,37 +625,66 @@ export class AurocCounts {
     if (n > 0) yield toBase64(bytes, n, text);
   }
 
-  /** Adds the bins of encode()'s string; false when it is malformed (a caller names the file). */
+  /**
+   * Adds the bins of encode()'s string; false, adding nothing, when it is malformed (a caller names
+   * the file). The positives go into the pages; the rest stays as the varints, read a class at a time
+   * (classRead) until something needs all the cells.
+   */
   addEncoded(bins: unknown): boolean {
     const text = bins instanceof AurocBinsText ? bins.toJSON() : bins;
     if (typeof text !== 'string' || !/^[A-Za-z0-9+/]*={0,2}$/.test(text)) return false;
     const bytes = fromBase64(text);
-    let at = 0;
-    const get = (): number => {
-      let v = 0;
-      let scale = 1;
-      for (;;) {
-        if (at >= bytes.length || scale > 2 ** 49) return -1;
-        const b = bytes[at++];
-        v += (b & 127) * scale;
-        if (b < 128) return v;
-        scale *= 128;
-      }
-    };
+    const r = new VarintReader(bytes, 0);
     let i = -1;
-    while (at < bytes.length) {
-      const gap = get();
-      const p = get();
-      const n = get();
-      const pq = get();
-      const nq = get();
+    let most = 0;
+    while (r.at < bytes.length) {
+      const gap = r.next();
+      const p = r.next();
+      const n = r.next();
+      const pq = r.next();
+      const nq = r.next();
       // a position is at most Q − 1, so larger sums cannot come from score
       if (gap < 1 || p < 0 || n < 0 || pq < 0 || nq < 0 || pq > p * (Q - 1) || nq > n * (Q - 1)) return false;
       i += gap;
       if (i >= this.size) return false;
-      this.addCount(i, p, n, pq, nq);
+      most = Math.max(most, p + n);
     }
+    r.at = 0;
+    i = -1;
+    while (r.at < bytes.length) {
+      i += r.next();
+      const p = r.next();
+      r.next();
+      const pq = r.next();
+      r.next();
+      if (p !== 0) this.addPos(Math.floor(i / AUROC_BINS), i % AUROC_BINS, p, pq);
+    }
+    this.pending.push(bytes);
+    this.cursors.push({ at: 0, i: -1 });
+    // a bin's count bounds the rows behind it: `counted` stays an upper bound (merge's promotion)
+    this.counted += most;
+    this.stale();
     return true;
+  }
+}
+
+/** Reads encode()'s LEB128 varints from `at` on; next() gives −1 past the end or for a value above 2^56. */
+class VarintReader {
+  constructor(
+    readonly bytes: Uint8Array,
+    public at: number,
+  ) {}
+
+  next(): number {
+    let v = 0;
+    let scale = 1;
+    for (;;) {
+      if (this.at >= this.bytes.length || scale > 2 ** 49) return -1;
+      const b = this.bytes[this.at++];
+      v += (b & 127) * scale;
+      if (b < 128) return v;
+      scale *= 128;
+    }
   }
 }
 
