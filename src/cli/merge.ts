@@ -140,12 +140,15 @@ export async function mergeCommand(argv: string[]): Promise<number> {
   }
   const alts = parsed.map((p) => p.obj.stats!.alt?.temperature ?? null);
   const keepAlt = alts.every((t) => t !== null && t === alts[0]);
-  const accs = parsed.map((p) => {
-    const st = keepAlt ? p.obj.stats! : { ...p.obj.stats!, alt: null };
-    return ScoreAccumulator.fromStats(st, p.file);
-  });
-  const acc = accs[0];
-  for (const o of accs.slice(1)) acc.merge(o);
+  // One shard's statistics at a time, each let go once read: at 1000 classes its AUROC bins are a
+  // ~26 MB string (what is kept of them is their varints, auroc.ts addEncoded)
+  let merged: ScoreAccumulator | null = null;
+  for (const p of parsed) {
+    const o = ScoreAccumulator.fromStats(keepAlt ? p.obj.stats! : { ...p.obj.stats!, alt: null }, p.file);
+    p.obj.stats = undefined;
+    merged = merged ? merged.merge(o) : o;
+  }
+  const acc = merged!;
   const s = withClassNames(acc.summary(), mergedClassNames(parsed, values['class-names'], acc.classes));
   const T = acc.temperature;
   const extra: Record<string, unknown> = {};
@@ -166,7 +169,7 @@ export async function mergeCommand(argv: string[]): Promise<number> {
   const unc = mergeUncertainty(parsed as unknown as { file: string; obj: Record<string, unknown> }[], acc.classes);
   if (unc) Object.assign(extra, unc.json);
   if (kind) writeReport(values.report!, kind, { summary: s, inputs: inputs as Shard[], backend: 'merged', temperature: extra.temperature as number | undefined, fitted: null, merged: positionals, ...(unc ? { uncertaintyHtml: unc.html, uncertaintyMarkdown: unc.markdown } : {}) });
-  if (values.json) stdoutJson(summaryJson(s, extra, acc.toStats(), { confusion: values.confusion === true }));
+  if (values.json) await stdoutJson(summaryJson(s, extra, acc.toStats(), { confusion: values.confusion === true }));
   else {
     const plural = (n: number, what: string) => `${n} ${what}${n === 1 ? '' : 's'}`;
     const head = `logitkit merge: ${s.rows.toLocaleString('en-US')} rows × ${s.classes} classes from ${plural(inputs.length, 'shard')} in ${plural(positionals.length, 'file')}`;

@@ -135,7 +135,7 @@ export async function multilabelScore(
     const inputs = shards.map((s, i) => ({ ...s, fingerprint: fingerprints[i] }));
     const extra = { backend: lk.backend, fingerprint: fingerprintOf(fingerprints), inputs };
     if (kind) writeMultilabelReport(values.report!, kind, report, { inputs: shards, backend: lk.backend });
-    if (json) stdoutJson(multilabelJson(report, extra, acc), { stats: values['no-stats'] !== true });
+    if (json) await stdoutJson(multilabelJson(report, extra, acc), { stats: values['no-stats'] !== true });
     else {
       process.stderr.write(multilabelText(report, `logitkit score --multilabel: ${report.rows.toLocaleString('en-US')} rows × ${C} labels (${lk.backend} backend${shards.length > 1 ? `, ${shards.length} shards` : ''})`));
       if (kind) process.stderr.write(`report written to ${values.report}\n`);
@@ -204,13 +204,13 @@ export function writeMultilabelReport(path: string, kind: 'html' | 'md', r: Mult
 }
 
 /** merge of score --multilabel JSON outputs (their stats hold integer counts and float64 BCE sums). */
-export function mergeMultilabel(
+export async function mergeMultilabel(
   parsed: { file: string; obj: { stats?: unknown; inputs?: unknown[]; classNames?: unknown } }[],
   names: (labels: number) => string[] | null,
   values: { json?: boolean; report?: string },
   kind: 'html' | 'md' | null,
   positionals: string[],
-): number {
+): Promise<number> {
   const accs = parsed.map((p) => MultilabelAccumulator.fromStats(p.obj.stats, p.file));
   const acc = accs[0];
   for (let i = 1; i < accs.length; i++) {
@@ -228,7 +228,7 @@ export function mergeMultilabel(
   extra.inputs = inputs;
   extra.merged = positionals;
   if (kind) writeMultilabelReport(values.report!, kind, report, { inputs: inputs as Shard[], backend: 'merged', merged: positionals });
-  if (values.json) stdoutJson(multilabelJson(report, extra, acc));
+  if (values.json) await stdoutJson(multilabelJson(report, extra, acc));
   else {
     process.stderr.write(multilabelText(report, `logitkit merge --multilabel: ${report.rows.toLocaleString('en-US')} rows × ${report.labels} labels from ${inputs.length} shard(s) in ${positionals.length} file(s)`));
     if (kind) process.stderr.write(`report written to ${values.report}\n`);

@@ -2,6 +2,7 @@
  * What score and merge print: the JSON object (DESIGN.md "The command line" keys, plus the `stats`
  * that merge adds up), the human summary on stderr, and the HTML/Markdown report file.
  */
+import { once } from 'node:events';
 import { classLabel, type ScoreStats, type ScoreSummary } from '../metrics/summary.js';
 import { renderHtmlReport, renderMarkdownReport, type ReportInput } from './report.js';
 import { fmt, pct, table, writeFileAtomic } from './ui.js';
@@ -22,6 +23,15 @@ export function formatJson(o: Record<string, unknown>, opts: { stats?: boolean }
  * of it at the end of the run — the peak of `score`'s memory.
  */
 export function writeJson(o: Record<string, unknown>, write: (s: string) => void, opts: { stats?: boolean } = {}): void {
+  const ascii = new TextDecoder();
+  for (const piece of jsonPieces(o, opts)) write(typeof piece === 'string' ? piece : ascii.decode(piece));
+}
+
+/**
+ * formatJson's text in pieces, made as they are asked for: strings, and the ASCII bytes of streamed
+ * strings (see StreamedString; valid until the next piece is asked for).
+ */
+function* jsonPieces(o: Record<string, unknown>, opts: { stats?: boolean }): Generator<string | Uint8Array, void, undefined> {
   const { stats: full, ...figures } = o;
   // --no-stats: the figures only (at 1000 classes the stats are most of a 15 MB file). The flag left
   // in their place is what merge reads to refuse the file with a reason instead of "no stats".
@@ -29,76 +39,118 @@ export function writeJson(o: Record<string, unknown>, write: (s: string) => void
   const rest = opts.stats === false && full !== undefined ? { ...figures, statsOmitted: true } : figures;
   const head = JSON.stringify(rest, null, 2);
   if (stats === undefined) {
-    write(head + '\n');
+    yield head + '\n';
     return;
   }
-  write(`${head.slice(0, -2)},\n  "stats": `);
-  compactJson(stats, write);
-  write('\n}\n');
+  yield `${head.slice(0, -2)},\n  "stats": `;
+  yield* compactPieces(stats);
+  yield '\n}\n';
 }
 
-/** Strings longer than this are written in slices of it. */
+/** Strings longer than this are written in slices of it, arrays of more elements in runs of ARRAY_RUN. */
 const SLICE = 1 << 20;
+const ARRAY_RUN = 1 << 14;
 
-/** Writes JSON.stringify(v)'s text in pieces: plain objects key by key, long strings in slices. */
-function compactJson(v: unknown, write: (s: string) => void): void {
+/**
+ * A string value that writes itself in pieces, as it is made: `jsonAsciiPieces` gives its contents as
+ * ASCII bytes that need no JSON escapes (so they are their own UTF-8 and JSON text), without the
+ * quotes, each array valid until the next is asked for; `toJSON` gives the whole string, for
+ * JSON.stringify. (stats.auroc.bins: src/metrics/auroc.ts AurocBinsText, encoded as it is written.)
+ */
+interface StreamedString {
+  toJSON(): string;
+  jsonAsciiPieces(): Iterable<Uint8Array>;
+}
+
+function isStreamedString(v: unknown): v is StreamedString {
+  return v !== null && typeof v === 'object' && typeof (v as StreamedString).jsonAsciiPieces === 'function' && typeof (v as StreamedString).toJSON === 'function';
+}
+
+/**
+ * JSON.stringify(v)'s text in pieces: plain objects key by key, long strings in slices, long arrays in
+ * runs of elements, streamed strings as they are made.
+ */
+function* compactPieces(v: unknown): Generator<string | Uint8Array, void, undefined> {
+  if (isStreamedString(v)) {
+    yield '"';
+    yield* v.jsonAsciiPieces();
+    yield '"';
+    return;
+  }
   if (typeof v === 'string' && v.length > SLICE) {
-    write('"');
+    yield '"';
     for (let i = 0; i < v.length; ) {
       let end = Math.min(v.length, i + SLICE);
       // never split a surrogate pair: JSON.stringify escapes a lone half
       const c = v.charCodeAt(end - 1);
       if (end < v.length && c >= 0xd800 && c <= 0xdbff) end++;
-      write(JSON.stringify(v.slice(i, end)).slice(1, -1));
+      yield JSON.stringify(v.slice(i, end)).slice(1, -1);
       i = end;
     }
-    write('"');
+    yield '"';
+    return;
+  }
+  if (Array.isArray(v) && v.length > ARRAY_RUN && typeof (v as { toJSON?: unknown }).toJSON !== 'function') {
+    // runs through JSON.stringify, which writes undefined and functions as null inside an array, as it does here
+    yield '[';
+    for (let i = 0; i < v.length; i += ARRAY_RUN) yield (i > 0 ? ',' : '') + JSON.stringify(v.slice(i, i + ARRAY_RUN)).slice(1, -1);
+    yield ']';
     return;
   }
   const plain = v !== null && typeof v === 'object' && !Array.isArray(v) && [Object.prototype, null].includes(Object.getPrototypeOf(v)) && typeof (v as { toJSON?: unknown }).toJSON !== 'function';
   if (!plain) {
-    write(JSON.stringify(v) ?? 'null');
+    yield JSON.stringify(v) ?? 'null';
     return;
   }
-  write('{');
+  yield '{';
   let first = true;
   for (const [k, x] of Object.entries(v as Record<string, unknown>)) {
     if (x === undefined || typeof x === 'function' || typeof x === 'symbol') continue; // as JSON.stringify skips them
-    write(`${first ? '' : ','}${JSON.stringify(k)}:`);
+    yield `${first ? '' : ','}${JSON.stringify(k)}:`;
     first = false;
-    compactJson(x, write);
+    yield* compactPieces(x);
   }
-  write('}');
+  yield '}';
 }
 
 /**
- * Writes to stdout in pieces of about 1 MiB: a piece per key would be a write call per key, one string
- * of the whole JSON is what writeJson avoids.
+ * Writes formatJson's text to stdout through one buffer of 1 MiB, and waits for the stream to drain
+ * when it queues a write (a pipe whose reader is slower): at 1000 classes a fresh string and Buffer
+ * per piece left ~30 MiB of garbage at the end of score, and a pipe queued the whole 28 MB text.
+ * Streamed strings (the AUROC bins) are copied in as the bytes they are made in. Resolves once the
+ * last piece is handed to stdout; the statistics are read as they are written, so the caller keeps
+ * the accumulator (and its engine) until then.
  */
-export function stdoutJson(o: Record<string, unknown>, opts: { stats?: boolean } = {}): void {
-  let buf: string[] = [];
-  let size = 0;
-  const flush = () => {
-    if (size === 0) return;
-    process.stdout.write(buf.join(''));
-    buf = [];
-    size = 0;
+export async function stdoutJson(o: Record<string, unknown>, opts: { stats?: boolean } = {}): Promise<void> {
+  const out = process.stdout;
+  let buf = Buffer.allocUnsafe(SLICE);
+  let n = 0;
+  const flush = async () => {
+    if (n === 0) return;
+    const queued = !out.write(buf.subarray(0, n));
+    n = 0;
+    if (queued) await once(out, 'drain'); // rejects on the stream's 'error'
+    // files, terminals and /dev/null write at once; a stream still holding the buffer keeps it
+    if (out.writableLength > 0) buf = Buffer.allocUnsafe(SLICE);
   };
-  writeJson(
-    o,
-    (s) => {
-      if (s.length >= SLICE) {
-        flush();
-        process.stdout.write(s);
-        return;
-      }
-      buf.push(s);
-      size += s.length;
-      if (size >= SLICE) flush();
-    },
-    opts,
-  );
-  flush();
+  for (const piece of jsonPieces(o, opts)) {
+    if (typeof piece === 'string') {
+      // at most 3 UTF-8 bytes per UTF-16 unit
+      if (3 * piece.length > SLICE - n) await flush();
+      if (3 * piece.length > SLICE) {
+        if (!out.write(piece)) await once(out, 'drain');
+      } else n += buf.write(piece, n);
+      continue;
+    }
+    for (let i = 0; i < piece.length; ) {
+      if (n === SLICE) await flush();
+      const m = Math.min(piece.length - i, SLICE - n);
+      buf.set(piece.subarray(i, i + m), n);
+      n += m;
+      i += m;
+    }
+  }
+  await flush();
 }
 
 /** Above this many classes the K × K confusion matrix is left out of the JSON unless --confusion asks for it. */

@@ -176,8 +176,9 @@ export async function scoreCommand(argv: string[]): Promise<number> {
     if (kind) {
       writeReport(values.report!, kind, { summary: s, inputs: shards, backend: lk.backend, temperature: extra.temperature as number | undefined, fitted: fit, ...(correction ? { correction } : {}), ...(unc ? { uncertaintyHtml: unc.reportHtml(), uncertaintyMarkdown: unc.reportMarkdown() } : {}) });
     }
-    // --no-stats skips the statistics altogether: at 1000 classes encoding the AUROC bins alone is 0.3 s
-    if (json) stdoutJson(summaryJson(s, extra, values['no-stats'] ? undefined : acc.toStats(), { confusion: values.confusion === true }));
+    // --no-stats skips the statistics altogether: at 1000 classes encoding the AUROC bins alone is 0.3 s.
+    // Awaited before the engine goes (finally): the AUROC bins are encoded from it as they are written.
+    if (json) await stdoutJson(summaryJson(s, extra, values['no-stats'] ? undefined : acc.toStats(), { confusion: values.confusion === true }));
     else {
       const head = `logitkit score: ${s.rows.toLocaleString('en-US')} rows × ${s.classes} classes (${lk.backend} backend${shards.length > 1 ? `, ${shards.length} shards` : ''})`;
       const note = givenT !== undefined ? `figures at temperature T = ${fmt(T)} (given)` : fitT ? `figures at the fitted temperature T = ${fmt(T)}` : null;

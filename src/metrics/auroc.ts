@@ -34,8 +34,10 @@
  * 256 bins allocated when a positive first lands in one (4 KiB each; positives of a class crowd into
  * a few octaves). The negatives' figures are all − positives. So 1000 classes take 63.5 MiB of engine
  * memory plus the pages (measured 35–50 MB at 20–100 positives a class) whatever the number of rows.
- * Merged statistics (merge, shards) are kept here as a Uint32 pair per bin instead (128 KiB a class,
- * promoted to float64 once more than (2^32 − 1)/15 rows are counted). Above AUROC_MAX_CLASSES
+ * Statistics read from score files (merge) stay as their varints (about 6 bytes a non-empty bin), their
+ * positives in the pages, summed one class at a time when read; counts that must be added to in place
+ * (shards of one score, tests) are a Uint32 pair per bin instead (128 KiB a class, promoted to float64
+ * once more than (2^32 − 1)/15 rows are counted). Above AUROC_MAX_CLASSES
  * (1024) classes AUROC is not kept (a 128k vocabulary would need 17 GB).
  */
 
@@ -101,13 +103,13 @@ const B64_CODES = Uint8Array.from(B64, (c) => c.charCodeAt(0));
 const ENCODE_PIECE = 3 << 18;
 
 /**
- * Base64 of bytes[0, n), built in a byte buffer and decoded to a string at once (ASCII, so UTF-8
- * decoding is the identity): appending 4-char pieces made a rope of millions of pieces at 100+
- * classes, and String.fromCharCode over chunks with a charCodeAt per character took 0.5 s of a
- * 3 s score at 1000 classes (5× the table and TextDecoder here).
+ * Base64 of bytes[0, n) as ASCII bytes, into out (at least ⌈n / 3⌉ · 4 long; the part written is
+ * returned): built as bytes and decoded to a string, where one is wanted, at once (UTF-8 decoding of
+ * ASCII is the identity): appending 4-char pieces made a rope of millions of pieces at 100+ classes,
+ * and String.fromCharCode over chunks with a charCodeAt per character took 0.5 s of a 3 s score at
+ * 1000 classes (5× the table and TextDecoder here).
  */
-function toBase64(bytes: Uint8Array, n: number): string {
-  const out = new Uint8Array(Math.ceil(n / 3) * 4);
+function toBase64(bytes: Uint8Array, n: number, out: Uint8Array): Uint8Array {
   const T = B64_CODES;
   const full = n - (n % 3);
   let o = 0;
@@ -125,9 +127,14 @@ function toBase64(bytes: Uint8Array, n: number): string {
     out[o + 1] = T[(v >>> 12) & 63];
     out[o + 2] = full + 1 < n ? T[(v >>> 6) & 63] : 61; // '='
     out[o + 3] = 61;
+    o += 4;
   }
-  return new TextDecoder().decode(out);
+  return out.subarray(0, o);
 }
+
+/** Each base64 character's value, by its code. */
+const B64_VALUES = new Uint8Array(128);
+for (let i = 0; i < 64; i++) B64_VALUES[B64_CODES[i]] = i;
 
 /** Decodes padded or unpadded base64 (the caller has checked the alphabet). */
 function fromBase64(text: string): Uint8Array {
@@ -137,7 +144,7 @@ function fromBase64(text: string): Uint8Array {
   let acc = 0;
   let o = 0;
   for (let i = 0; i < t.length; i++) {
-    acc = (acc << 6) | B64.indexOf(t[i]);
+    acc = ((acc << 6) | B64_VALUES[t.charCodeAt(i)]) & 0xffffff;
     bits += 6;
     if (bits >= 8) {
       bits -= 8;
@@ -164,6 +171,14 @@ export class AurocCounts {
    * counts, [256, 512) the sums of their positions; absent when none.
    */
   private readonly posPages: (Float64Array | undefined)[];
+  /**
+   * Statistics added by addEncoded and not expanded into `cells` yet: their varints (encode()'s bytes),
+   * whose positives are in the pages already. merge keeps them so, and reads them one class at a time
+   * (classRead), so that merging shards of 1000 classes needs no 131 MB of cells per shard.
+   */
+  private pending: Uint8Array[] = [];
+  /** Per pending stream, where classRead stopped: the next entry's byte offset and the last index read. */
+  private cursors: { at: number; i: number }[] = [];
   /** Rows counted into `cells` (an upper bound on any one count: decides the promotion to float64). */
   private counted = 0;
   nanRows = 0;
@@ -174,10 +189,12 @@ export class AurocCounts {
     this.posPages = new Array<Float64Array | undefined>(classes * PAGES);
   }
 
-  /** The counts, with the engine's histogram added in first (allocated on first use). */
+  /** The counts, with the engine's histogram and the pending statistics added in first (allocated on first use). */
   private get cells(): Uint32Array | Float64Array {
     this.flush();
-    return (this.cellsNow ??= new Uint32Array(2 * this.size));
+    this.cellsNow ??= new Uint32Array(2 * this.size);
+    if (this.pending.length > 0) this.expandPending();
+    return this.cellsNow;
   }
 
   private set cells(c: Uint32Array | Float64Array) {
@@ -199,12 +216,21 @@ export class AurocCounts {
    * every class would take 131 MB at 1000 classes), else these cells in place.
    */
   private classRead(k: number): void {
-    if (this.core && this.cellsNow === null) {
+    if (this.core && this.cellsNow === null && this.pending.length === 0) {
       if (this.classK !== k) {
         this.classBuf = this.core.classCells(k, this.classBuf ?? undefined);
         this.classK = k;
       }
       this.readArr = this.classBuf!;
+      this.readAt = 0;
+      return;
+    }
+    if (!this.core && this.cellsNow === null && this.pending.length > 0) {
+      if (this.classK !== k) {
+        this.pendingClass(k);
+        this.classK = k;
+      }
+      this.readArr = this.pendingBuf!;
       this.readAt = 0;
       return;
     }
@@ -215,6 +241,69 @@ export class AurocCounts {
   /** Forgets the class read from the engine histogram (its counts changed). */
   private stale(): void {
     this.classK = -1;
+  }
+
+  /** Class k's counts summed over the pending statistics (float64: shards' sums may pass 2^32). */
+  private pendingBuf: Float64Array | null = null;
+
+  /**
+   * Sums class k of every pending stream into pendingBuf, going on from where the last class stopped
+   * (the readers go through the classes in order; an earlier class starts the streams over).
+   */
+  private pendingClass(k: number): void {
+    const buf = (this.pendingBuf ??= new Float64Array(2 * AUROC_BINS));
+    buf.fill(0);
+    const start = k * AUROC_BINS;
+    const end = start + AUROC_BINS;
+    for (let s = 0; s < this.pending.length; s++) {
+      const bytes = this.pending[s];
+      const c = this.cursors[s];
+      if (c.i >= start) {
+        c.at = 0;
+        c.i = -1;
+      }
+      const r = new VarintReader(bytes, c.at);
+      while (r.at < bytes.length) {
+        const at = r.at;
+        const i = c.i + r.next();
+        if (i >= end) {
+          r.at = at; // the next class's: left for its read
+          break;
+        }
+        const all = r.next() + r.next();
+        const q = r.next() + r.next();
+        c.i = i;
+        if (i < start) continue;
+        buf[2 * (i - start)] += all;
+        buf[2 * (i - start) + 1] += q;
+      }
+      c.at = r.at;
+    }
+  }
+
+  /** Adds the pending statistics into `cells` (called by its getter, cellsNow allocated). */
+  private expandPending(): void {
+    const streams = this.pending;
+    this.pending = [];
+    this.cursors = [];
+    this.stale();
+    for (const bytes of streams) {
+      const r = new VarintReader(bytes, 0);
+      let i = -1;
+      while (r.at < bytes.length) {
+        i += r.next();
+        const all = r.next() + r.next();
+        const q = r.next() + r.next();
+        let c = this.cellsNow!;
+        if (c[2 * i] + all > U32_MAX || c[2 * i + 1] + q > U32_MAX) {
+          this.promote();
+          c = this.cellsNow!;
+        }
+        c[2 * i] += all;
+        c[2 * i + 1] += q;
+        this.counted = Math.max(this.counted, c[2 * i]);
+      }
+    }
   }
 
   /** Moves the engine histogram's counts into these. */
@@ -393,6 +482,15 @@ export class AurocCounts {
 
   merge(o: AurocCounts): void {
     if (o.classes !== this.classes) throw new Error(`AurocCounts.merge: ${o.classes} classes, expected ${this.classes}`);
+    if (!this.core && this.cellsNow === null && !o.core && o.cellsNow === null) {
+      // statistics only (merge of score files): their varints are kept, not expanded into cells
+      this.pending.push(...o.pending);
+      this.cursors.push(...o.pending.map(() => ({ at: 0, i: -1 })));
+      this.counted += o.counted;
+      this.stale();
+      this.mergePages(o);
+      return;
+    }
     void this.cells; // this one's engine counts in first, so that `counted` covers them
     this.reserve(o.counted + (o.core?.rows ?? 0));
     const to = this.cells;
@@ -404,6 +502,11 @@ export class AurocCounts {
       const t = 2 * k * AUROC_BINS;
       for (let i = 0; i < 2 * AUROC_BINS; i++) to[t + i] += from[f + i];
     }
+    this.mergePages(o);
+  }
+
+  /** Adds o's positives' pages and NaN rows into these. */
+  private mergePages(o: AurocCounts): void {
     for (let j = 0; j < o.posPages.length; j++) {
       const src = o.posPages[j];
       if (!src) continue;
@@ -471,11 +574,22 @@ export class AurocCounts {
    * positives, the negatives, and the sums of the positives' and of the negatives' positions.
    */
   encode(): string {
-    // Built in pieces of ENCODE_PIECE bytes (a multiple of 3, so the pieces' base64 concatenates to the
-    // whole's): at 1000 classes the varints are ~19 MB, and a doubling buffer, its base64 bytes and the
-    // string were ~100 MB at once at the end of score, its peak.
-    const bytes = new Uint8Array(ENCODE_PIECE + 64);
     const pieces: string[] = [];
+    const ascii = new TextDecoder();
+    for (const b of this.encodePieces()) pieces.push(ascii.decode(b));
+    return pieces.join('');
+  }
+
+  /**
+   * encode()'s text as ASCII bytes in pieces of at most 1 MiB, made as they are asked for, in one
+   * array reused for every piece (valid until the next is asked for: copy what is kept). The score
+   * JSON copies them to stdout: at 1000 classes the text is ~26 MB, which as one string, its pieces
+   * and the output's copies made the peak of score's memory. The pieces are encoded from
+   * ENCODE_PIECE bytes of varints, a multiple of 3, so their base64 concatenates to the whole's.
+   */
+  *encodePieces(): Generator<Uint8Array, void, undefined> {
+    const bytes = new Uint8Array(ENCODE_PIECE + 64);
+    const text = new Uint8Array((ENCODE_PIECE / 3) * 4 + 4);
     let n = 0;
     const put = (v: number) => {
       while (v >= 128) {
@@ -502,46 +616,101 @@ export class AurocCounts {
         put(cells[at + 1] - pq);
         last = i;
         if (n >= ENCODE_PIECE) {
-          pieces.push(toBase64(bytes, ENCODE_PIECE));
+          yield toBase64(bytes, ENCODE_PIECE, text);
           bytes.copyWithin(0, ENCODE_PIECE, n);
           n -= ENCODE_PIECE;
         }
       }
     }
-    pieces.push(toBase64(bytes, n));
-    return pieces.join('');
+    if (n > 0) yield toBase64(bytes, n, text);
   }
 
-  /** Adds the bins of encode()'s string; false when it is malformed (a caller names the file). */
-  addEncoded(text: unknown): boolean {
+  /**
+   * Adds the bins of encode()'s string; false, adding nothing, when it is malformed (a caller names
+   * the file). The positives go into the pages; the rest stays as the varints, read a class at a time
+   * (classRead) until something needs all the cells.
+   */
+  addEncoded(bins: unknown): boolean {
+    const text = bins instanceof AurocBinsText ? bins.toJSON() : bins;
     if (typeof text !== 'string' || !/^[A-Za-z0-9+/]*={0,2}$/.test(text)) return false;
     const bytes = fromBase64(text);
-    let at = 0;
-    const get = (): number => {
-      let v = 0;
-      let scale = 1;
-      for (;;) {
-        if (at >= bytes.length || scale > 2 ** 49) return -1;
-        const b = bytes[at++];
-        v += (b & 127) * scale;
-        if (b < 128) return v;
-        scale *= 128;
-      }
-    };
+    const r = new VarintReader(bytes, 0);
     let i = -1;
-    while (at < bytes.length) {
-      const gap = get();
-      const p = get();
-      const n = get();
-      const pq = get();
-      const nq = get();
+    let most = 0;
+    while (r.at < bytes.length) {
+      const gap = r.next();
+      const p = r.next();
+      const n = r.next();
+      const pq = r.next();
+      const nq = r.next();
       // a position is at most Q − 1, so larger sums cannot come from score
       if (gap < 1 || p < 0 || n < 0 || pq < 0 || nq < 0 || pq > p * (Q - 1) || nq > n * (Q - 1)) return false;
       i += gap;
       if (i >= this.size) return false;
-      this.addCount(i, p, n, pq, nq);
+      most = Math.max(most, p + n);
     }
+    r.at = 0;
+    i = -1;
+    while (r.at < bytes.length) {
+      i += r.next();
+      const p = r.next();
+      r.next();
+      const pq = r.next();
+      r.next();
+      if (p !== 0) this.addPos(Math.floor(i / AUROC_BINS), i % AUROC_BINS, p, pq);
+    }
+    this.pending.push(bytes);
+    this.cursors.push({ at: 0, i: -1 });
+    // a bin's count bounds the rows behind it: `counted` stays an upper bound (merge's promotion)
+    this.counted += most;
+    this.stale();
     return true;
+  }
+}
+
+/** Reads encode()'s LEB128 varints from `at` on; next() gives −1 past the end or for a value above 2^56. */
+class VarintReader {
+  constructor(
+    readonly bytes: Uint8Array,
+    public at: number,
+  ) {}
+
+  next(): number {
+    let v = 0;
+    let scale = 1;
+    for (;;) {
+      if (this.at >= this.bytes.length || scale > 2 ** 49) return -1;
+      const b = this.bytes[this.at++];
+      v += (b & 127) * scale;
+      if (b < 128) return v;
+      scale *= 128;
+    }
+  }
+}
+
+/**
+ * `stats.auroc.bins` as toStats() gives it: the counts' encode() text, made when it is written rather
+ * than held (at 1000 classes it is ~26 MB). JSON.stringify writes the string (toJSON); the score JSON
+ * (src/cli/output.ts writeJson) streams it with jsonAsciiPieces, piece by piece into the output. It
+ * reads the counts when written: an accumulator changed in between writes its new counts.
+ */
+export class AurocBinsText {
+  constructor(private readonly counts: AurocCounts) {}
+
+  toJSON(): string {
+    return this.counts.encode();
+  }
+
+  toString(): string {
+    return this.counts.encode();
+  }
+
+  /**
+   * The string's contents as ASCII bytes in pieces, without the quotes (base64 needs no JSON escapes);
+   * one array reused for every piece, valid until the next is asked for.
+   */
+  jsonAsciiPieces(): Iterable<Uint8Array> {
+    return this.counts.encodePieces();
   }
 }
 
@@ -549,12 +718,13 @@ export class AurocCounts {
 export interface AurocStats {
   /** AUROC_RESOLUTION of the bins (absent in statistics from before positions were kept). */
   resolution?: string;
-  bins: string;
+  /** encode()'s base64 in a parsed file; an AurocBinsText, made when written, from aurocStats. */
+  bins: string | AurocBinsText;
   nanRows: number;
 }
 
 export function aurocStats(a: AurocCounts): AurocStats {
-  return { resolution: AUROC_RESOLUTION, bins: a.encode(), nanRows: a.nanRows };
+  return { resolution: AUROC_RESOLUTION, bins: new AurocBinsText(a), nanRows: a.nanRows };
 }
 
 /**
