@@ -515,6 +515,9 @@ export function aurocCounts(pPtr: usize, firstPtr: usize, n: i32, classes: i32, 
 // [classes · bins]; then bin 0's rows and Σ p per class (counted in lanes, folded into the classwise
 // cells at the chunk's end).
 
+import { softmax, logSoftmax } from './softmax';
+import { argmax } from './select';
+
 // @ts-ignore: decorator
 @inline const FINE: i32 = 1 << 14;
 
@@ -573,11 +576,14 @@ function slotLength(classes: i32, bins: i32, direct: bool): usize {
 /**
  * Bytes of one chunk's region of scoreRowsChunk's scratch: its slot (4 + 2·classes f64 for a block of
  * one chunk, `direct`), then one i32 per row for scoreRowsFinish (the row's classwise-positives cell,
- * −1 for a NaN softmax row, so the finishing pass does not go back to p), rounded to 16 bytes.
+ * −1 for a NaN softmax row, so the finishing pass does not go back to p), rounded to 16 bytes; with
+ * `fused` (scoreLogitsChunk), then room for a batch of lp and of p (fusedBatchRows rows each).
  */
-export function scoreRowsRegionBytes(classes: i32, bins: i32, chunkRows: i32, direct: bool): i32 {
+export function scoreRowsRegionBytes(classes: i32, bins: i32, chunkRows: i32, direct: bool, fused: bool): i32 {
   let slot = slotLength(classes, bins, direct);
-  return <i32>(((slot << 3) + (<usize>chunkRows << 2) + 15) & ~15);
+  let bytes = ((slot << 3) + (<usize>chunkRows << 2) + 15) & ~15;
+  if (fused) bytes += 2 * <usize>fusedBatchRows(classes) * (<usize>classes << 2);
+  return <i32>bytes;
 }
 
 /** Byte offset of Σp in the state (Σx, the classwise count and Σp follow it, as in a slot). */
@@ -588,43 +594,40 @@ function stateProbSum(classes: i32, bins: i32): usize {
 }
 
 /**
- * The per-element part of rows [begin, end) of a block, one fixed chunk (begin a multiple of
- * chunkRows, end − begin ≤ chunkRows): its partial sums go to slot begin / chunkRows of `slots`
- * (zeroed here first), so chunks may run on any thread in any order. A block of one chunk (rows ≤
- * chunkRows: wide rows) passes its state: the per-class sums then add to it directly and the slot
- * holds only the row sums and the bin-0 lanes, so a wide row's C · bins cells are not zeroed and
- * folded once per block; 0 otherwise. x, p, lp: the block's rows ×
- * classes f32 (base pointers, row 0); labels and pred: i32 per row (in [0, classes), checked by the
- * engine); k: the top-k of the accuracy (1 … classes). Writes hit (u8), nll (f64) and conf (f32) of
- * its rows.
+ * Rows of one batch of scoreLogitsChunk: ≈ 2048 values (8 KiB of x, of p and of lp), so the
+ * softmax, log-softmax and argmax passes over a batch and the row sums after them read it from L1.
  */
-export function scoreRowsChunk(
-  xPtr: usize, pPtr: usize, lpPtr: usize, labelsPtr: usize, predPtr: usize, begin: i32, end: i32, classes: i32, bins: i32, k: i32,
-  chunkRows: i32, slotsPtr: usize, statePtr: usize, hitPtr: usize, nllPtr: usize, confPtr: usize,
+// @ts-ignore: decorator
+@inline
+function fusedBatchRows(classes: i32): i32 {
+  return classes >= 2048 ? 1 : 2048 / classes;
+}
+
+/**
+ * Rows [r0, r1) of a chunk into its slot (Σnll, topk, Σbrier, Σentropy at slot .. slot + 24, added to
+ * in row order, so a chunk taken in several spans sums the same bits) and per-class sums; the
+ * per-row hit, nll, conf and classwise cell. Pointers are the block's (row 0); see scoreRowsChunk.
+ */
+// @ts-ignore: decorator
+@inline
+function scoreRowSpan(
+  r0: i32, r1: i32, xPtr: usize, pPtr: usize, lpPtr: usize, labelsPtr: usize, predPtr: usize, classes: i32, bins: i32, k: i32,
+  slot: usize, cells: usize, probSum: usize, cw0Count: usize, hitPtr: usize, nllPtr: usize, confPtr: usize,
 ): void {
   let C = <usize>classes;
   let M = <usize>bins;
-  let direct = statePtr != 0;
-  let slotLen = slotLength(classes, bins, direct);
-  let slot = slotsPtr + <usize>(begin / chunkRows) * <usize>scoreRowsRegionBytes(classes, bins, chunkRows, direct);
-  memory.fill(slot, 0, slotLen << 3);
-  let cells = slot + (slotLen << 3) - (<usize>begin << 2); // indexed by the block's row
-  let probSum = direct ? statePtr + stateProbSum(classes, bins) : slot + 32;
   let logitSum = probSum + (C << 3);
   let cwCount = logitSum + (C << 3);
   let cwProb = cwCount + ((C * M) << 3);
-  // Per class, this chunk's rows whose p_k falls in bin 0 (most p_k of a wide softmax): counted in
-  // f64x2 lanes beside Σ p, not scattered, and folded into the bin-0 cells at the end.
-  let cw0Count = direct ? slot + 32 : cwProb + ((C * M) << 3);
   let cw0Prob = cw0Count + (C << 3);
-  let nll = 0.0, topk = 0.0, brier = 0.0, ent = 0.0;
+  let nll = load<f64>(slot), topk = load<f64>(slot, 8), brier = load<f64>(slot, 16), ent = load<f64>(slot, 24);
   let stride = C << 2;
   let fM = <f64>bins;
   let fMv = f64x2.splat(fM);
   let mLast = i32x4.splat(bins - 1);
   let zero4 = i32x4.splat(0);
   let negInf = f64x2.splat(-Infinity);
-  for (let r = begin; r < end; r++) {
+  for (let r = r0; r < r1; r++) {
     let o = <usize>r * stride;
     let xr = xPtr + o;
     let pr = pPtr + o;
@@ -718,10 +721,6 @@ export function scoreRowsChunk(
     brier += sq - 2 * py + 1;
     ent += h;
   }
-  for (let k: usize = 0; k < C; k++) {
-    addTo(cwCount + ((k * M) << 3), load<f64>(cw0Count + (k << 3)));
-    addTo(cwProb + ((k * M) << 3), load<f64>(cw0Prob + (k << 3)));
-  }
   store<f64>(slot, nll);
   store<f64>(slot + 8, topk);
   store<f64>(slot + 16, brier);
@@ -729,7 +728,109 @@ export function scoreRowsChunk(
 }
 
 /**
- * Ends a block of `rows` rows after scoreRowsChunk ran on each of its `chunks` chunks: adds the
+ * The per-element part of rows [begin, end) of a block, one fixed chunk (begin a multiple of
+ * chunkRows, end − begin ≤ chunkRows): its partial sums go to slot begin / chunkRows of `slots`
+ * (zeroed here first), so chunks may run on any thread in any order. A block of one chunk (rows ≤
+ * chunkRows: wide rows) passes its state: the per-class sums then add to it directly and the slot
+ * holds only the row sums and the bin-0 lanes, so a wide row's C · bins cells are not zeroed and
+ * folded once per block; 0 otherwise. x, p, lp: the block's rows ×
+ * classes f32 (base pointers, row 0); labels and pred: i32 per row (in [0, classes), checked by the
+ * engine); k: the top-k of the accuracy (1 … classes). Writes hit (u8), nll (f64) and conf (f32) of
+ * its rows.
+ */
+export function scoreRowsChunk(
+  xPtr: usize, pPtr: usize, lpPtr: usize, labelsPtr: usize, predPtr: usize, begin: i32, end: i32, classes: i32, bins: i32, k: i32,
+  chunkRows: i32, slotsPtr: usize, statePtr: usize, hitPtr: usize, nllPtr: usize, confPtr: usize,
+): void {
+  let direct = statePtr != 0;
+  let slot = chunkSlot(classes, bins, chunkRows, begin, slotsPtr, direct, false);
+  let cells = slot + (slotLength(classes, bins, direct) << 3) - (<usize>begin << 2); // indexed by the block's row
+  let probSum = chunkProbSum(classes, bins, slot, statePtr);
+  let cw0Count = chunkBin0(classes, bins, slot, statePtr);
+  scoreRowSpan(begin, end, xPtr, pPtr, lpPtr, labelsPtr, predPtr, classes, bins, k, slot, cells, probSum, cw0Count, hitPtr, nllPtr, confPtr);
+  foldBin0(classes, bins, probSum, cw0Count);
+}
+
+/**
+ * scoreRowsChunk from the logits alone: per batch of fusedBatchRows rows (in L1), p = softmax(x/T)
+ * (into `p`, or the chunk's scratch when pPtr is 0), lp = logSoftmax(x/T) (scratch) and pred =
+ * argmax(x) (written out) by the softmax and argmax kernels themselves — the same calls on fewer
+ * rows, so the same bits as the three whole-block passes (a row's bits do not depend on where it
+ * sits in a batch: kernels/rows.ts) — then the row sums of the batch. `slots`: chunks ×
+ * scoreRowsRegionBytes(…, fused = true). Saves the block's three passes through memory (and lp's
+ * whole-block buffer) and runs them on the pool with the chunk.
+ */
+export function scoreLogitsChunk(
+  xPtr: usize, pPtr: usize, labelsPtr: usize, predPtr: usize, begin: i32, end: i32, classes: i32, temperature: f64, bins: i32, k: i32,
+  chunkRows: i32, slotsPtr: usize, statePtr: usize, hitPtr: usize, nllPtr: usize, confPtr: usize,
+): void {
+  let direct = statePtr != 0;
+  let slot = chunkSlot(classes, bins, chunkRows, begin, slotsPtr, direct, true);
+  let cells = slot + (slotLength(classes, bins, direct) << 3) - (<usize>begin << 2);
+  let probSum = chunkProbSum(classes, bins, slot, statePtr);
+  let cw0Count = chunkBin0(classes, bins, slot, statePtr);
+  let stride = <usize>classes << 2;
+  let batch = fusedBatchRows(classes);
+  let lpBuf = slot + <usize>scoreRowsRegionBytes(classes, bins, chunkRows, direct, false);
+  let pBuf = lpBuf + <usize>batch * stride;
+  for (let r0 = begin; r0 < end; r0 += batch) {
+    let n = min(batch, end - r0);
+    let at = <usize>r0 * stride;
+    // p and lp of the batch, based so that row r of the block is at base + r · stride
+    let pBase = pPtr != 0 ? pPtr : pBuf - at;
+    let lpBase = lpBuf - at;
+    softmax(xPtr + at, n, classes, temperature, pBase + at);
+    logSoftmax(xPtr + at, n, classes, temperature, lpBuf);
+    argmax(xPtr + at, n, classes, predPtr + (<usize>r0 << 2));
+    scoreRowSpan(r0, r0 + n, xPtr, pBase, lpBase, labelsPtr, predPtr, classes, bins, k, slot, cells, probSum, cw0Count, hitPtr, nllPtr, confPtr);
+  }
+  foldBin0(classes, bins, probSum, cw0Count);
+}
+
+/** The chunk's slot (zeroed) in its region of the scratch. */
+// @ts-ignore: decorator
+@inline
+function chunkSlot(classes: i32, bins: i32, chunkRows: i32, begin: i32, slotsPtr: usize, direct: bool, fused: bool): usize {
+  let slot = slotsPtr + <usize>(begin / chunkRows) * <usize>scoreRowsRegionBytes(classes, bins, chunkRows, direct, fused);
+  memory.fill(slot, 0, slotLength(classes, bins, direct) << 3);
+  return slot;
+}
+
+/** Where a chunk adds its Σp (Σx, the classwise count and Σp follow): the state's for a direct block. */
+// @ts-ignore: decorator
+@inline
+function chunkProbSum(classes: i32, bins: i32, slot: usize, statePtr: usize): usize {
+  return statePtr != 0 ? statePtr + stateProbSum(classes, bins) : slot + 32;
+}
+
+/**
+ * Per class, the chunk's rows whose p_k falls in bin 0 (most p_k of a wide softmax), then their Σ p:
+ * counted in f64x2 lanes beside Σ p, not scattered, and folded into the bin-0 cells by foldBin0.
+ */
+// @ts-ignore: decorator
+@inline
+function chunkBin0(classes: i32, bins: i32, slot: usize, statePtr: usize): usize {
+  if (statePtr != 0) return slot + 32;
+  let C = <usize>classes;
+  return slot + 32 + ((2 * C + 2 * C * <usize>bins) << 3);
+}
+
+// @ts-ignore: decorator
+@inline
+function foldBin0(classes: i32, bins: i32, probSum: usize, cw0Count: usize): void {
+  let C = <usize>classes;
+  let M = <usize>bins;
+  let cwCount = probSum + ((2 * C) << 3);
+  let cwProb = cwCount + ((C * M) << 3);
+  let cw0Prob = cw0Count + (C << 3);
+  for (let k: usize = 0; k < C; k++) {
+    addTo(cwCount + ((k * M) << 3), load<f64>(cw0Count + (k << 3)));
+    addTo(cwProb + ((k * M) << 3), load<f64>(cw0Prob + (k << 3)));
+  }
+}
+
+/**
+ * Ends a block of `rows` rows after scoreRowsChunk (or scoreLogitsChunk: `fused`) ran on each of its `chunks` chunks: adds the
  * chunks' partial sums to the state in chunk order (so the sums do not depend on which thread ran
  * which chunk), then the per-row counts and bins from the rows' labels, pred, hit, conf and the classwise cells
  * the chunks left in their regions:
@@ -738,7 +839,7 @@ export function scoreRowsChunk(
  */
 export function scoreRowsFinish(
   labelsPtr: usize, predPtr: usize, hitPtr: usize, confPtr: usize, rows: i32, classes: i32, bins: i32, chunkRows: i32, chunks: i32,
-  direct: bool, slotsPtr: usize, statePtr: usize,
+  direct: bool, fused: bool, slotsPtr: usize, statePtr: usize,
 ): void {
   let C = <usize>classes;
   let M = <usize>bins;
@@ -755,7 +856,7 @@ export function scoreRowsFinish(
   let cwCount = probSum + ((2 * C) << 3);
   let cwPos = cwCount + ((2 * C * M) << 3);
   let slotBytes = slotLength(classes, bins, direct) << 3;
-  let regionBytes = <usize>scoreRowsRegionBytes(classes, bins, chunkRows, direct);
+  let regionBytes = <usize>scoreRowsRegionBytes(classes, bins, chunkRows, direct, fused);
   for (let s = 0; s < chunks; s++) {
     let slot = slotsPtr + <usize>s * regionBytes;
     addTo(statePtr + 24, load<f64>(slot));

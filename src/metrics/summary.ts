@@ -291,6 +291,8 @@ export class ScoreAccumulator {
   private bootHit = new Uint8Array(0);
   private bootNll = new Float64Array(0);
   private bootConf = new Float32Array(0);
+  /** Each row's argmax of the block (from the row summary's pass). */
+  private pred = new Int32Array(0);
   private x2 = new Float32Array(0);
   private t2 = new Float32Array(0);
 
@@ -409,25 +411,34 @@ export class ScoreAccumulator {
       if (!lk.aurocHistogram) throw new LogitkitError('invalid_argument', 'the engine has no aurocHistogram', 'lk');
       this.auroc.prepare(lk as AurocEngine, R);
     }
-    // The block stays in engine memory across its ops: x goes in once, p and lp are made there and read
-    // there (copying x in for each of four ops and p, lp out and back in was ~8% of score's time).
+    // The block stays in engine memory across its ops: x goes in once, p is made there (when AUROC ranks
+    // it) and read there by the histogram (copying x in for each op and p out and back in was ~8% of
+    // score's time).
     const bufs = this.blockBuffers(lk, n);
     const view = (i: number): Float32Array => (bufs ? bufs[i]!.array.subarray(0, n) : i === 0 ? x : i === 1 ? this.p.subarray(0, n) : this.lp.subarray(0, n));
     if (bufs) view(0).set(x);
-    lk.softmax(view(0), C, { temperature: T, out: view(1) });
-    lk.logSoftmax(view(0), C, { temperature: T, out: view(2) });
-    const pred = lk.argmax(view(0), C);
+    // --input probs at T = 1: AUROC ranks the given p, so softmax's p is not kept
+    const aurocProbs = probs && this.temperature === 1 && !this.binary ? probs : null;
+    const keepP = this.auroc !== null && aurocProbs === null;
     const boot = this.boot;
     if (this.bootHit.length < R) {
       this.bootHit = new Uint8Array(R);
       this.bootNll = new Float64Array(R);
       this.bootConf = new Float32Array(R);
+      this.pred = new Int32Array(R);
     }
-    // Every per-row and per-element sum in one engine pass (wasm: assembly/kernels/score.ts scoreRows);
-    // its state is added into these fields by sync(), before anything reads them.
-    const { hit, nll, conf } = this.core.add(
-      { x: view(0), p: view(1), lp: view(2), labels, pred },
-      { hit: this.bootHit.subarray(0, R), nll: this.bootNll.subarray(0, R), conf: this.bootConf.subarray(0, R) },
+    // Every per-row and per-element sum in one engine pass over x, softmax, log-softmax and argmax made
+    // in the same pass (wasm: assembly/kernels/score.ts scoreLogitsChunk); its state is added into these
+    // fields by sync(), before anything reads them.
+    const { hit, nll, conf, pred } = this.core.add(
+      { x: view(0), labels, temperature: T },
+      {
+        hit: this.bootHit.subarray(0, R),
+        nll: this.bootNll.subarray(0, R),
+        conf: this.bootConf.subarray(0, R),
+        pred: this.pred.subarray(0, R),
+        ...(keepP ? { p: view(1) } : {}),
+      },
     );
     // binary --threshold: class 1 when z / T > ln(t / (1 − t)); at ½ that is argmax's z > 0 (and, as
     // argmax counts NaN as the maximum, a NaN z is class 1 at any threshold). The core counted the
@@ -456,7 +467,7 @@ export class ScoreAccumulator {
     if (this.auroc) {
       // Ranking p itself keeps its exact ties (a 1/32 grid was off by 1.2e-4 through softmax(ln p));
       // at T ≠ 1 the scores are softmax(ln p / T), which is what is ranked then.
-      this.auroc.addBlock(lk as AurocEngine, probs && this.temperature === 1 && !this.binary ? probs : view(1), labels);
+      this.auroc.addBlock(lk as AurocEngine, aurocProbs ?? view(1), labels);
     }
     if (boot) {
       if (!lk.bootstrapAccumulator) throw new LogitkitError('invalid_argument', 'the engine has no bootstrapAccumulator', 'lk');
