@@ -516,7 +516,9 @@ export function aurocCounts(pPtr: usize, firstPtr: usize, n: i32, classes: i32, 
 // cells at the chunk's end).
 
 import { softmax, logSoftmax } from './softmax';
+import { rowMax, expSumRow, mapRow, divideByTemperature } from './rows';
 import { argmax } from './select';
+import { SHORT_ROW_MAX_CLASSES } from '../lanes';
 
 // @ts-ignore: decorator
 @inline const FINE: i32 = 1 << 14;
@@ -779,8 +781,26 @@ export function scoreLogitsChunk(
     // p and lp of the batch, based so that row r of the block is at base + r · stride
     let pBase = pPtr != 0 ? pPtr : pBuf - at;
     let lpBase = lpBuf - at;
-    softmax(xPtr + at, n, classes, temperature, pBase + at);
-    logSoftmax(xPtr + at, n, classes, temperature, lpBuf);
+    if (classes > SHORT_ROW_MAX_CLASSES) {
+      // Long rows as softmax.ts takes them, both ops from one max and one exp pass: z = x / T into lp's
+      // buffer; e = exp(z − m) into p, scaled by 1/s (softmax's last pass); lp = (z − m) − log s in
+      // place (log_softmax's two f32 subtractions, the exp pass having stored z − m): their bits, with
+      // one exp per value instead of two.
+      if (temperature == 1.0) memory.copy(lpBuf, xPtr + at, <usize>n * stride);
+      else divideByTemperature(xPtr + at, <usize>n * <usize>classes, temperature, lpBuf);
+      for (let i = 0; i < n; i++) {
+        let zr = lpBuf + <usize>i * stride;
+        let pr = pBase + at + <usize>i * stride;
+        let m = rowMax(zr, classes, false, 1.0);
+        let sum = expSumRow(zr, pr, classes, m, true, false, 1.0);
+        mapRow(pr, classes, <f32>(1.0 / sum), false);
+        mapRow(zr, classes, m, true);
+        mapRow(zr, classes, <f32>Math.log(sum), true);
+      }
+    } else {
+      softmax(xPtr + at, n, classes, temperature, pBase + at);
+      logSoftmax(xPtr + at, n, classes, temperature, lpBuf);
+    }
     argmax(xPtr + at, n, classes, predPtr + (<usize>r0 << 2));
     scoreRowSpan(r0, r0 + n, xPtr, pBase, lpBase, labelsPtr, predPtr, classes, bins, k, slot, cells, probSum, cw0Count, hitPtr, nllPtr, confPtr);
   }
