@@ -8,6 +8,7 @@
 import { describe, expect, it } from 'vitest';
 import { init, type RowScoreSums } from '../src/index.js';
 import { rowScoreChunkRows } from '../src/accumulators.js';
+import { ScoreAccumulator } from '../src/metrics/summary.js';
 import { relaxedSimdSupported } from '../src/init.js';
 import { engineOf, type Configuration } from './helpers/backends.js';
 import { codeOf } from './helpers/checks.js';
@@ -108,4 +109,28 @@ describe('rowScoreAccumulator.add({ x, labels, temperature })', () => {
     expect(s.rows).toBe(2);
     expect(s.correct).toBe(2);
   });
+});
+
+describe('ScoreAccumulator.blockTarget (score reads each block into engine memory)', () => {
+  for (const config of ['wasm simd128', 'threads 2', 'js'] as const)
+    it(`[${config}] blocks read into the target give the summary of the same blocks passed as plain arrays, also when the memory grew in between`, async () => {
+      const lk = await engineOf(config);
+      const C = 100;
+      const blocks = [block(2000, C, 11), block(2000, C, 12), block(777, C, 13)];
+      const plain = new ScoreAccumulator(C, { intervals: 20 });
+      for (const [i, b] of blocks.entries()) plain.addBlock(lk, b.x, b.labels, null, undefined, { key: 0, row: 2000 * i });
+      const target = new ScoreAccumulator(C, { intervals: 20 });
+      const hogs = [];
+      for (const [i, b] of blocks.entries()) {
+        const x = target.blockTarget(lk, b.x.length);
+        expect(x.length).toBe(b.x.length);
+        x.set(b.x);
+        // an engine allocation between the read and the add (conformal sets do one): wasm memory grows,
+        // which leaves an unshared build's old views with no length
+        if (i === 1) hogs.push(lk.alloc(16 << 20));
+        target.addBlock(lk, x, b.labels, null, undefined, { key: 0, row: 2000 * i });
+      }
+      for (const h of hogs) h.free();
+      expect(JSON.stringify(target.summary())).toBe(JSON.stringify(plain.summary()));
+    });
 });

@@ -291,6 +291,8 @@ export class ScoreAccumulator {
   private bootHit = new Uint8Array(0);
   private bootNll = new Float64Array(0);
   private bootConf = new Float32Array(0);
+  /** The view blockTarget handed out last (the block read there is already in engine memory). */
+  private handed: Float32Array | null = null;
   /** Each row's argmax of the block (from the row summary's pass). */
   private pred = new Int32Array(0);
   private x2 = new Float32Array(0);
@@ -397,6 +399,12 @@ export class ScoreAccumulator {
     const C = this.classes;
     const R = labels.length;
     const n = R * C;
+    // x read where blockTarget said: its values are in x's engine buffer already (a view of them taken
+    // before the memory grew has no length left: the buffer is viewed again)
+    const handed = this.handed;
+    this.handed = null;
+    const inEngine = handed !== null && this.bufs !== null && !this.bufs[0]!.freed && x.buffer === handed.buffer && x.byteOffset === handed.byteOffset && (x.length === n || x.length === 0);
+    if (inEngine) x = this.bufs![0]!.array.subarray(0, n);
     if (x.length !== n) throw new LogitkitError('shape_mismatch', `x has ${x.length} values, expected ${n}`, 'x');
     if (R === 0) return;
     if (this.p.length < n) {
@@ -416,7 +424,7 @@ export class ScoreAccumulator {
     // score's time).
     const bufs = this.blockBuffers(lk, n);
     const view = (i: number): Float32Array => (bufs ? bufs[i]!.array.subarray(0, n) : i === 0 ? x : i === 1 ? this.p.subarray(0, n) : this.lp.subarray(0, n));
-    if (bufs) view(0).set(x);
+    if (bufs && !inEngine) view(0).set(x);
     // --input probs at T = 1: AUROC ranks the given p, so softmax's p is not kept
     const aurocProbs = probs && this.temperature === 1 && !this.binary ? probs : null;
     const keepP = this.auroc !== null && aurocProbs === null;
@@ -523,11 +531,23 @@ export class ScoreAccumulator {
     return x2;
   }
 
-  /** x, p and lp of a block of n values in engine memory (grown as blocks grow); null without lk.alloc. */
+  /**
+   * Where a source may read the next block of `elements` values (npy-source's `into`): x's buffer in
+   * engine memory, so addBlock does not copy the block there (a plain array without lk.alloc).
+   */
+  blockTarget(lk: MetricsEngine, elements: number): Float32Array {
+    const bufs = this.blockBuffers(lk, elements);
+    const v = bufs ? bufs[0]!.array.subarray(0, elements) : new Float32Array(elements);
+    this.handed = bufs ? v : null;
+    return v;
+  }
+
+  /** x, p (and lp) of a block of n values in engine memory (grown as blocks grow); null without lk.alloc. */
   private blockBuffers(lk: MetricsEngine, n: number): LkBuffer<'float32'>[] | null {
     if (!lk.alloc) return null;
     if (this.bufs && (this.bufs[0]!.length < n || this.bufs[0]!.freed)) this.freeBuffers();
-    this.bufs ??= [lk.alloc(n), lk.alloc(n), lk.alloc(n)];
+    // lp's buffer is the alternative temperature's only (the row summary keeps lp in its batches)
+    this.bufs ??= this.altTemperature !== null ? [lk.alloc(n), lk.alloc(n), lk.alloc(n)] : [lk.alloc(n), lk.alloc(n)];
     return this.bufs;
   }
 
