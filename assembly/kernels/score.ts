@@ -581,12 +581,13 @@ function slotLength(classes: i32, bins: i32, direct: bool): usize {
  * Bytes of one chunk's region of scoreRowsChunk's scratch: its slot (4 + 2·classes f64 for a block of
  * one chunk, `direct`), then one i32 per row for scoreRowsFinish (the row's classwise-positives cell,
  * −1 for a NaN softmax row, so the finishing pass does not go back to p), rounded to 16 bytes; with
- * `fused` (scoreLogitsChunk), then room for a batch of lp and of p (fusedBatchRows rows each).
+ * `fused` (scoreLogitsChunk), then room for a batch of lp and of p (fusedBatchRows rows each) and
+ * two f32 a row of the batch (m, log s).
  */
 export function scoreRowsRegionBytes(classes: i32, bins: i32, chunkRows: i32, direct: bool, fused: bool): i32 {
   let slot = slotLength(classes, bins, direct);
   let bytes = ((slot << 3) + (<usize>chunkRows << 2) + 15) & ~15;
-  if (fused) bytes += 2 * <usize>fusedBatchRows(classes) * (<usize>classes << 2);
+  if (fused) bytes += 2 * <usize>fusedBatchRows(classes) * (<usize>classes << 2) + (<usize>fusedBatchRows(classes) << 3);
   return <i32>bytes;
 }
 
@@ -611,12 +612,14 @@ function fusedBatchRows(classes: i32): i32 {
  * Rows [r0, r1) of a chunk into its slot (Σnll, topk, Σbrier, Σentropy at slot .. slot + 24, added to
  * in row order, so a chunk taken in several spans sums the same bits) and per-class sums; the
  * per-row hit, nll, conf and classwise cell. Pointers are the block's (row 0); see scoreRowsChunk.
+ * `shifted` (a constant): lpPtr holds z = x / T, and shiftPtr each row's m and f32(log s) (two f32),
+ * so lp = (z − m) − log s is made in registers, log_softmax's own two f32 subtractions.
  */
 // @ts-ignore: decorator
 @inline
 function scoreRowSpan(
   r0: i32, r1: i32, xPtr: usize, pPtr: usize, lpPtr: usize, labelsPtr: usize, predPtr: usize, classes: i32, bins: i32, k: i32,
-  slot: usize, cells: usize, probSum: usize, cw0Count: usize, hitPtr: usize, nllPtr: usize, confPtr: usize,
+  slot: usize, cells: usize, probSum: usize, cw0Count: usize, hitPtr: usize, nllPtr: usize, confPtr: usize, shifted: bool, shiftPtr: usize,
 ): void {
   let C = <usize>classes;
   let M = <usize>bins;
@@ -638,7 +641,13 @@ function scoreRowSpan(
     let lr = lpPtr + o;
     let y = load<i32>(labelsPtr + (<usize>r << 2));
     let c = load<i32>(predPtr + (<usize>r << 2));
-    let l = -<f64>load<f32>(lr + (<usize>y << 2));
+    let m: f32 = 0, ls: f32 = 0;
+    if (shifted) {
+      m = load<f32>(shiftPtr + (<usize>r << 3));
+      ls = load<f32>(shiftPtr + (<usize>r << 3), 4);
+    }
+    let mv = f32x4.splat(m), lsv = f32x4.splat(ls);
+    let l = -<f64>(shifted ? (load<f32>(lr + (<usize>y << 2)) - m) - ls : load<f32>(lr + (<usize>y << 2)));
     nll += l;
     store<f64>(nllPtr + (<usize>r << 3), l);
     store<u8>(hitPtr + <usize>r, <u8>(c == y));
@@ -652,7 +661,7 @@ function scoreRowSpan(
     for (; j + 4 <= classes; j += 4) {
       let jo = <usize>j << 2;
       let pv = v128.load(pr + jo);
-      let lv = v128.load(lr + jo);
+      let lv = shifted ? f32x4.sub(f32x4.sub(v128.load(lr + jo), mv), lsv) : v128.load(lr + jo);
       let xv = v128.load(xr + jo);
       let p0 = f64x2.promote_low_f32x4(pv);
       let p1 = f64x2.promote_low_f32x4(v128.shuffle<i32>(pv, pv, 2, 3, 0, 1));
@@ -711,7 +720,7 @@ function scoreRowSpan(
     for (; j < classes; j++) {
       let jo = <usize>j << 2;
       let pj = <f64>load<f32>(pr + jo);
-      let lj = <f64>load<f32>(lr + jo);
+      let lj = <f64>(shifted ? (load<f32>(lr + jo) - m) - ls : load<f32>(lr + jo));
       sq += pj * pj;
       if (lj != -Infinity) h -= pj * lj;
       addTo(probSum + (<usize>j << 3), pj);
@@ -751,14 +760,15 @@ export function scoreRowsChunk(
 
 /**
  * scoreRowsChunk from the logits alone: per batch of fusedBatchRows rows (in L1), p = softmax(x/T)
- * (into `p`, or the chunk's scratch when pPtr is 0), lp = logSoftmax(x/T) (scratch) and pred =
- * argmax(x) (written out) with the bits of the three whole-block ops — short rows by the softmax and
+ * (into `p`, or the chunk's scratch when pPtr is 0), lp = logSoftmax(x/T) and pred = argmax(x)
+ * (written out) with the bits of the three whole-block ops — short rows by the softmax and
  * logSoftmax kernels themselves on the batch (a row's bits do not depend on where it sits in a
- * batch: kernels/rows.ts), long rows by their row reducer's steps with one exp pass for both — then
- * the row sums of the batch. `slots`: chunks × scoreRowsRegionBytes(…, fused = true). Saves the
+ * batch: kernels/rows.ts; lp in the chunk's scratch), long rows by their row reducer's steps with one
+ * exp pass for both and lp made in the row sums' registers — then the row sums of the batch. `slots`: chunks × scoreRowsRegionBytes(…, fused = true). Saves the
  * block's three passes through memory (and lp's whole-block buffer), and runs them on the pool with
- * the chunk. Measured (bench/score-fused-ab.js, 4 MiB blocks, one thread): the block step takes
- * 1.20x less CPU than the three ops and scoreRowsChunk at 100 classes, 1.30x at 1000.
+ * the chunk. Measured (bench/score-fused-ab.js, 4 MiB blocks, one thread, loaded machine): the block
+ * step takes 1.26x less CPU than the three ops and scoreRowsChunk at 100 classes (1.19x at T = 0.7),
+ * 1.30x at 1000.
  */
 export function scoreLogitsChunk(
   xPtr: usize, pPtr: usize, labelsPtr: usize, predPtr: usize, begin: i32, end: i32, classes: i32, temperature: f64, bins: i32, k: i32,
@@ -780,7 +790,7 @@ function scoreChunk(
   let probSum = chunkProbSum(classes, bins, slot, statePtr);
   let cw0Count = chunkBin0(classes, bins, slot, statePtr);
   if (!fused) {
-    scoreRowSpan(begin, end, xPtr, pPtr, lpPtr, labelsPtr, predPtr, classes, bins, k, slot, cells, probSum, cw0Count, hitPtr, nllPtr, confPtr);
+    scoreRowSpan(begin, end, xPtr, pPtr, lpPtr, labelsPtr, predPtr, classes, bins, k, slot, cells, probSum, cw0Count, hitPtr, nllPtr, confPtr, false, 0);
     foldBin0(classes, bins, probSum, cw0Count);
     return;
   }
@@ -788,6 +798,7 @@ function scoreChunk(
   let batch = fusedBatchRows(classes);
   let lpBuf = slot + <usize>scoreRowsRegionBytes(classes, bins, chunkRows, direct, false);
   let pBuf = lpBuf + <usize>batch * stride;
+  let shiftBuf = pBuf + <usize>batch * stride;
   for (let r0 = begin; r0 < end; r0 += batch) {
     let n = min(batch, end - r0);
     let at = <usize>r0 * stride;
@@ -795,27 +806,32 @@ function scoreChunk(
     let pBase = pPtr != 0 ? pPtr : pBuf - at;
     let lpBase = lpBuf - at;
     if (classes > SHORT_ROW_MAX_CLASSES) {
-      // Long rows as softmax.ts takes them, both ops from one max and one exp pass: z = x / T into lp's
-      // buffer; e = exp(z − m) into p, scaled by 1/s (softmax's last pass); lp = (z − m) − log s in
-      // place (log_softmax's two f32 subtractions, the exp pass having stored z − m): their bits, with
-      // one exp per value instead of two.
-      if (temperature == 1.0) memory.copy(lpBuf, xPtr + at, <usize>n * stride);
-      else divideByTemperature(xPtr + at, <usize>n * <usize>classes, temperature, lpBuf);
+      // Long rows as softmax.ts takes them, both ops from one max and one exp pass: e = exp(z − m) into
+      // p, scaled by 1/s (softmax's last pass), and m and f32(log s) kept per row for lp = (z − m) − log s
+      // in the row sums' registers (log_softmax's two f32 subtractions): their bits, with one exp per
+      // value instead of two and lp never stored. z = x / T goes to lp's buffer first (x itself at T = 1).
+      let zBase = xPtr + at;
+      if (temperature != 1.0) {
+        divideByTemperature(xPtr + at, <usize>n * <usize>classes, temperature, lpBuf);
+        zBase = lpBuf;
+      }
       for (let i = 0; i < n; i++) {
-        let zr = lpBuf + <usize>i * stride;
+        let zr = zBase + <usize>i * stride;
         let pr = pBase + at + <usize>i * stride;
         let m = rowMax(zr, classes, false, 1.0);
         let sum = expSumRow(zr, pr, classes, m, true, false, 1.0);
         mapRow(pr, classes, <f32>(1.0 / sum), false);
-        mapRow(zr, classes, m, true);
-        mapRow(zr, classes, <f32>Math.log(sum), true);
+        store<f32>(shiftBuf + (<usize>i << 3), m);
+        store<f32>(shiftBuf + (<usize>i << 3), <f32>Math.log(sum), 4);
       }
+      argmax(xPtr + at, n, classes, predPtr + (<usize>r0 << 2));
+      scoreRowSpan(r0, r0 + n, xPtr, pBase, zBase - at, labelsPtr, predPtr, classes, bins, k, slot, cells, probSum, cw0Count, hitPtr, nllPtr, confPtr, true, shiftBuf - (<usize>r0 << 3));
     } else {
       softmax(xPtr + at, n, classes, temperature, pBase + at);
       logSoftmax(xPtr + at, n, classes, temperature, lpBuf);
+      argmax(xPtr + at, n, classes, predPtr + (<usize>r0 << 2));
+      scoreRowSpan(r0, r0 + n, xPtr, pBase, lpBase, labelsPtr, predPtr, classes, bins, k, slot, cells, probSum, cw0Count, hitPtr, nllPtr, confPtr, false, 0);
     }
-    argmax(xPtr + at, n, classes, predPtr + (<usize>r0 << 2));
-    scoreRowSpan(r0, r0 + n, xPtr, pBase, lpBase, labelsPtr, predPtr, classes, bins, k, slot, cells, probSum, cw0Count, hitPtr, nllPtr, confPtr);
   }
   foldBin0(classes, bins, probSum, cw0Count);
 }
