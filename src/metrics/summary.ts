@@ -291,6 +291,8 @@ export class ScoreAccumulator {
   private bootHit = new Uint8Array(0);
   private bootNll = new Float64Array(0);
   private bootConf = new Float32Array(0);
+  /** blockTarget's buffer for an engine without lk.alloc. */
+  private xPlain = new Float32Array(0);
   /** The view blockTarget handed out last (the block read there is already in engine memory). */
   private handed: Float32Array | null = null;
   /** Each row's argmax of the block (from the row summary's pass). */
@@ -537,7 +539,8 @@ export class ScoreAccumulator {
    */
   blockTarget(lk: MetricsEngine, elements: number): Float32Array {
     const bufs = this.blockBuffers(lk, elements);
-    const v = bufs ? bufs[0]!.array.subarray(0, elements) : new Float32Array(elements);
+    if (!bufs && this.xPlain.length < elements) this.xPlain = new Float32Array(elements);
+    const v = bufs ? bufs[0]!.array.subarray(0, elements) : this.xPlain.subarray(0, elements);
     this.handed = bufs ? v : null;
     return v;
   }
