@@ -506,30 +506,57 @@ export class RowScoreAccumulator {
    * Adds a block: x (rows × classes logits), p = softmax(x / T) and lp = logSoftmax(x / T) of them,
    * labels and pred = argmax(x) (Int32Array per row, each in [0, classes)). Returns each row's hit
    * (0/1), NLL and confidence p_pred, in `out`'s arrays when given (each exactly one value per row).
+   *
+   * Or from the logits alone — block = { x, labels, temperature? } (T, default 1): p, lp and pred are
+   * then made in the same pass as the sums (one pass over x; wasm: assembly/kernels/score.ts
+   * scoreLogitsChunk), with the bits of lk.softmax, lk.logSoftmax and lk.argmax, so the sums are
+   * the same. pred is returned too (in out.pred when given), and p is written to out.p when given.
    */
   add(
     block: { x: Float32Array; p: Float32Array; lp: Float32Array; labels: Int32Array; pred: Int32Array },
     out?: { hit?: Uint8Array; nll?: Float64Array; conf?: Float32Array },
-  ): { hit: Uint8Array; nll: Float64Array; conf: Float32Array } {
+  ): { hit: Uint8Array; nll: Float64Array; conf: Float32Array };
+  add(
+    block: { x: Float32Array; labels: Int32Array; temperature?: number },
+    out?: { hit?: Uint8Array; nll?: Float64Array; conf?: Float32Array; pred?: Int32Array; p?: Float32Array },
+  ): { hit: Uint8Array; nll: Float64Array; conf: Float32Array; pred: Int32Array };
+  add(
+    block: { x: Float32Array; p?: Float32Array; lp?: Float32Array; labels: Int32Array; pred?: Int32Array; temperature?: number },
+    out?: { hit?: Uint8Array; nll?: Float64Array; conf?: Float32Array; pred?: Int32Array; p?: Float32Array },
+  ): { hit: Uint8Array; nll: Float64Array; conf: Float32Array; pred?: Int32Array } {
     this.#live();
     this.#view();
     const { x, p, lp, labels, pred } = block ?? ({} as never);
     const C = this.classes;
-    for (const [name, v] of [['x', x], ['p', p], ['lp', lp]] as const)
+    // from the logits alone when the block brings none of p, lp and pred
+    const fused = p === undefined && lp === undefined && pred === undefined;
+    const given = fused ? ([['x', x]] as const) : ([['x', x], ['p', p], ['lp', lp]] as const);
+    for (const [name, v] of given)
       if (!(v instanceof Float32Array)) fail('invalid_argument', `block.${name} = ${describe(v)}, expected a Float32Array of rows × ${C} values`, `block.${name}`);
     if (x.length % C !== 0) fail('shape_mismatch', `block.x holds ${x.length} values, not a whole number of rows of ${C}`, 'block.x');
     const rows = x.length / C;
-    if (p.length !== x.length || lp.length !== x.length) fail('shape_mismatch', `block.p and block.lp hold ${p.length} and ${lp.length} values, expected ${x.length} as block.x`, 'block');
+    if (!fused && (p!.length !== x.length || lp!.length !== x.length)) fail('shape_mismatch', `block.p and block.lp hold ${p!.length} and ${lp!.length} values, expected ${x.length} as block.x`, 'block');
     checkLabels(labels, rows, C, 'block.labels');
-    checkLabels(pred, rows, C, 'block.pred');
+    if (!fused) checkLabels(pred, rows, C, 'block.pred');
     const hit = out?.hit ?? new Uint8Array(rows);
     const nll = out?.nll ?? new Float64Array(rows);
     const conf = out?.conf ?? new Float32Array(rows);
     if (!(hit instanceof Uint8Array) || hit.length !== rows) fail('invalid_argument', `out.hit = ${describe(hit)}, expected a Uint8Array of ${rows}`, 'out.hit');
     if (!(nll instanceof Float64Array) || nll.length !== rows) fail('invalid_argument', `out.nll = ${describe(nll)}, expected a Float64Array of ${rows}`, 'out.nll');
     if (!(conf instanceof Float32Array) || conf.length !== rows) fail('invalid_argument', `out.conf = ${describe(conf)}, expected a Float32Array of ${rows}`, 'out.conf');
-    if (rows > 0) this.#b.scoreRows({ rows, classes: C, bins: this.bins, k: this.k, chunkRows: rowScoreChunkRows(C, this.bins) }, x, p, lp, labels, pred, this.#view(), hit, nll, conf);
-    return { hit, nll, conf };
+    const args = { rows, classes: C, bins: this.bins, k: this.k, chunkRows: rowScoreChunkRows(C, this.bins) };
+    if (!fused) {
+      if (rows > 0) this.#b.scoreRows(args, x, p!, lp!, labels, pred!, this.#view(), hit, nll, conf);
+      return { hit, nll, conf };
+    }
+    const T = (block as { temperature?: unknown }).temperature ?? 1;
+    if (typeof T !== 'number' || !(Number.isFinite(T) && T > 0)) fail('invalid_temperature', `block.temperature = ${describe(T)}, expected a finite number > 0`, 'block.temperature');
+    const predOut = out?.pred ?? new Int32Array(rows);
+    if (!(predOut instanceof Int32Array) || predOut.length !== rows) fail('invalid_argument', `out.pred = ${describe(predOut)}, expected an Int32Array of ${rows}`, 'out.pred');
+    const pOut = out?.p ?? null;
+    if (pOut !== null && (!(pOut instanceof Float32Array) || pOut.length !== x.length)) fail('invalid_argument', `out.p = ${describe(pOut)}, expected a Float32Array of ${x.length} (rows × ${C})`, 'out.p');
+    if (rows > 0) this.#b.scoreLogits(args, T, x, pOut, labels, predOut, this.#view(), hit, nll, conf);
+    return { hit, nll, conf, pred: predOut };
   }
 
   /** The sums so far (fresh arrays; the accumulator keeps adding). */

@@ -124,6 +124,33 @@ export function expSumRow(p: usize, dst: usize, n: i32, m: f32, storeExp: bool, 
   return laneSum(addLanes(total, a));
 }
 
+/**
+ * dst[i] *= v, or dst[i] -= v with `sub` (a constant): the last, in-place pass over the row
+ * the exp pass has just written (still in L1).
+ */
+// @ts-ignore: decorator
+@inline
+export function mapRow(dst: usize, n: i32, v: f32, sub: bool): void {
+  let sv = f32x4.splat(v);
+  let i = 0;
+  for (; i + 16 <= n; i += 16) {
+    let q = dst + (<usize>i << 2);
+    v128.store(q, sub ? f32x4.sub(v128.load(q), sv) : f32x4.mul(v128.load(q), sv));
+    v128.store(q, sub ? f32x4.sub(v128.load(q, 16), sv) : f32x4.mul(v128.load(q, 16), sv), 16);
+    v128.store(q, sub ? f32x4.sub(v128.load(q, 32), sv) : f32x4.mul(v128.load(q, 32), sv), 32);
+    v128.store(q, sub ? f32x4.sub(v128.load(q, 48), sv) : f32x4.mul(v128.load(q, 48), sv), 48);
+  }
+  for (; i + 4 <= n; i += 4) {
+    let q = dst + (<usize>i << 2);
+    v128.store(q, sub ? f32x4.sub(v128.load(q), sv) : f32x4.mul(v128.load(q), sv));
+  }
+  if (i < n) {
+    let q = dst + (<usize>i << 2);
+    let x = loadFirst(q, n - i);
+    storeFirst(q, sub ? f32x4.sub(x, sv) : f32x4.mul(x, sv), n - i);
+  }
+}
+
 // ---- four short rows, one per lane -----------------------------------------------------------
 // Lane k holds row r + k of the group at p; `left` rows remain from r, so lanes past the
 // batch repeat row r (lanes.ts laneOffset). The helpers take (left, stride) rather than the

@@ -48,36 +48,9 @@
 import { expNonPositiveP5F32x4, expNonPositiveP5F32 } from '../math/exp';
 import { logPlusShiftF32x4 } from '../math/log';
 import { SHORT_ROW_MAX_CLASSES, firstLanes, loadFirst, storeFirst, laneOffset, gatherColumn, scatterColumn, broadcastLane, laneMax } from '../lanes';
-import { loadZ, rowMax, expSumRow, columnMax, columnExpSum, groupMax, groupMaxRowwise, groupExpSum, rowLogsF32, SECOND_NONE, temperatureFitsF32, divideByTemperature } from './rows';
+import { loadZ, rowMax, expSumRow, mapRow, columnMax, columnExpSum, groupMax, groupMaxRowwise, groupExpSum, rowLogsF32, SECOND_NONE, temperatureFitsF32, divideByTemperature } from './rows';
 
-// ---- per-row passes (the max and Σ exp(z − m) are the row reducer's, ./rows) -----------
-
-/**
- * dst[i] *= v, or dst[i] -= v with `sub` (a constant): the last, in-place pass over the row
- * the exp pass has just written (still in L1).
- */
-// @ts-ignore: decorator
-@inline
-function mapRow(dst: usize, n: i32, v: f32, sub: bool): void {
-  let sv = f32x4.splat(v);
-  let i = 0;
-  for (; i + 16 <= n; i += 16) {
-    let q = dst + (<usize>i << 2);
-    v128.store(q, sub ? f32x4.sub(v128.load(q), sv) : f32x4.mul(v128.load(q), sv));
-    v128.store(q, sub ? f32x4.sub(v128.load(q, 16), sv) : f32x4.mul(v128.load(q, 16), sv), 16);
-    v128.store(q, sub ? f32x4.sub(v128.load(q, 32), sv) : f32x4.mul(v128.load(q, 32), sv), 32);
-    v128.store(q, sub ? f32x4.sub(v128.load(q, 48), sv) : f32x4.mul(v128.load(q, 48), sv), 48);
-  }
-  for (; i + 4 <= n; i += 4) {
-    let q = dst + (<usize>i << 2);
-    v128.store(q, sub ? f32x4.sub(v128.load(q), sv) : f32x4.mul(v128.load(q), sv));
-  }
-  if (i < n) {
-    let q = dst + (<usize>i << 2);
-    let x = loadFirst(q, n - i);
-    storeFirst(q, sub ? f32x4.sub(x, sv) : f32x4.mul(x, sv), n - i);
-  }
-}
+// ---- per-row passes (the max, Σ exp(z − m) and the last in-place pass are the row reducer's, ./rows)
 
 // ---- four rows at a time, one per lane (short rows; lanes.ts: columns) -----------------
 

@@ -312,14 +312,26 @@ export const ABI = {
     },
     result: 'void',
   },
-  /** assembly/kernels/score.ts: bytes of one chunk's region of scoreRowsChunk's scratch (its slot, one i32 per row). */
-  scoreRowsRegionBytes: { source: 'assembly/kernels/score.ts', params: { classes: i32, bins: i32, chunkRows: i32, direct: flag }, result: 'i32' },
+  /**
+   * assembly/kernels/score.ts: scoreRowsChunk from the logits alone (softmax, log-softmax and argmax of
+   * the chunk made in the same pass, batch by batch in L1); p: the softmax out, or null (scratch).
+   */
+  scoreLogitsChunk: {
+    source: 'assembly/kernels/score.ts',
+    params: {
+      x: ptr('in'), p: ptr('out'), labels: ptr('in'), pred: ptr('out'), begin: i32, end: i32, classes: i32, temperature: f64, bins: i32, k: i32,
+      chunkRows: i32, slots: scratch, state: ptr('inout'), hit: ptr('out'), nll: ptr('out'), conf: ptr('out'),
+    },
+    result: 'void',
+  },
+  /** assembly/kernels/score.ts: bytes of one chunk's region of scoreRowsChunk's (fused: scoreLogitsChunk's) scratch (its slot, one i32 per row). */
+  scoreRowsRegionBytes: { source: 'assembly/kernels/score.ts', params: { classes: i32, bins: i32, chunkRows: i32, direct: flag, fused: flag }, result: 'i32' },
   /** assembly/kernels/score.ts: the chunks' slots into the row-summary state in chunk order, then the per-row counts and bins. */
   scoreRowsFinish: {
     source: 'assembly/kernels/score.ts',
     params: {
       labels: ptr('in'), pred: ptr('in'), hit: ptr('in'), conf: ptr('in'), rows: i32, classes: i32, bins: i32, chunkRows: i32, chunks: i32,
-      direct: flag, slots: scratch, state: ptr('inout'),
+      direct: flag, fused: flag, slots: scratch, state: ptr('inout'),
     },
     result: 'void',
   },

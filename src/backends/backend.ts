@@ -221,6 +221,12 @@ export interface Backend extends BackendAllocator {
    * row, all checked. Writes each row's hit (0/1), NLL and confidence p_pred.
    */
   scoreRows(a: ScoreRowsArgs, x: Float32Array, p: Float32Array, lp: Float32Array, labels: Int32Array, pred: Int32Array, state: Float64Array, hit: Uint8Array, nll: Float64Array, conf: Float32Array): void;
+  /**
+   * scoreRows from the logits alone: p = softmax(x/T), lp = logSoftmax(x/T) and pred = argmax(x) are
+   * made in the same pass, with the bits of the softmax, logSoftmax and argmax ops; p is written out when
+   * given (else not kept), pred always.
+   */
+  scoreLogits(a: ScoreRowsArgs, temperature: number, x: Float32Array, p: Float32Array | null, labels: Int32Array, pred: Int32Array, state: Float64Array, hit: Uint8Array, nll: Float64Array, conf: Float32Array): void;
 
   // ---- issue 24 (uncertainty): src/backends/js-uncertainty.ts, assembly/kernels/{ood,conformal}.ts
   /** One OOD score per row (higher = more likely out of distribution) into out. */

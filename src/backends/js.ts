@@ -73,6 +73,17 @@ export class JsBackend implements Backend {
     score.scoreRows(a, x, p, lp, labels, pred, state, hit, nll, conf);
   }
 
+  scoreLogits(a: ScoreRowsArgs, temperature: number, x: Float32Array, p: Float32Array | null, labels: Int32Array, pred: Int32Array, state: Float64Array, hit: Uint8Array, nll: Float64Array, conf: Float32Array): void {
+    // the reference is the unfused composition: this backend's own softmax, logSoftmax and argmax
+    const { rows, classes } = a;
+    const probs = p ?? new Float32Array(x.length);
+    const lp = new Float32Array(x.length);
+    this.softmax(x, rows, classes, temperature, probs);
+    this.logSoftmax(x, rows, classes, temperature, lp);
+    this.argmax(x, rows, classes, pred);
+    score.scoreRows(a, x, probs, lp, labels, pred, state, hit, nll, conf);
+  }
+
   argmax(x: Float32Array, rows: number, classes: number, out: Int32Array): void {
     for (let r = 0; r < rows; r++) {
       const o = r * classes;

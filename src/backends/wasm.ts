@@ -239,7 +239,7 @@ export class WasmBackend implements Backend {
     const { rows, classes, bins, chunkRows } = a;
     // One chunk (wide rows): its per-class sums go straight to the state (assembly/kernels/score.ts).
     const direct = rows <= chunkRows;
-    const region = this.#rt.call('scoreRowsRegionBytes', { classes, bins, chunkRows, direct });
+    const region = this.#rt.call('scoreRowsRegionBytes', { classes, bins, chunkRows, direct, fused: false });
     // Batches of at most CHUNKS_PER_CALL chunks bound the slots' memory; the same chunk order.
     const batch = CHUNKS_PER_CALL * chunkRows;
     const kept = this.#keep([x, p, lp, labels, pred, state, hit, nll, conf]);
@@ -254,7 +254,34 @@ export class WasmBackend implements Backend {
       this.#rt.chunked(
         'scoreRowsChunk', { x: xs!, p: ps!, lp: lps!, labels: ys!, pred: cs!, begin: 0, end: 0, classes, bins, k: a.k, chunkRows, slots: chunks * region, state: direct ? state : null, hit: hs, nll: ns, conf: fs },
         n, chunkRows, n * classes,
-        'scoreRowsFinish', { labels: ys!, pred: cs!, hit: hs, conf: fs, rows: n, classes, bins, chunkRows, chunks, direct, slots: chunks * region, state },
+        'scoreRowsFinish', { labels: ys!, pred: cs!, hit: hs, conf: fs, rows: n, classes, bins, chunkRows, chunks, direct, fused: false, slots: chunks * region, state },
+      );
+    }
+  }
+
+  scoreLogits(a: ScoreRowsArgs, temperature: number, x: Float32Array, p: Float32Array | null, labels: Int32Array, pred: Int32Array, state: Float64Array, hit: Uint8Array, nll: Float64Array, conf: Float32Array): void {
+    const { rows, classes, bins, chunkRows } = a;
+    const direct = rows <= chunkRows;
+    const region = this.#rt.call('scoreRowsRegionBytes', { classes, bins, chunkRows, direct, fused: true });
+    const batch = CHUNKS_PER_CALL * chunkRows;
+    const kept = this.#keep(p ? [x, p, labels, pred, state, hit, nll, conf] : [x, labels, pred, state, hit, nll, conf]);
+    for (let b0 = 0; b0 < rows; b0 += batch) {
+      const b1 = Math.min(rows, b0 + batch);
+      const views = kept();
+      if (p) p = views.splice(1, 1)[0] as Float32Array;
+      [x, labels, pred, state, hit, nll, conf] = views as [Float32Array, Int32Array, Int32Array, Float64Array, Uint8Array, Float64Array, Float32Array];
+      const n = b1 - b0;
+      const chunks = Math.ceil(n / chunkRows);
+      const whole = b0 === 0 && b1 === rows;
+      const xs = whole ? x : x.subarray(b0 * classes, b1 * classes);
+      const ps = p === null ? null : whole ? p : p.subarray(b0 * classes, b1 * classes);
+      const [ys, cs] = [labels, pred].map((v) => v.subarray(b0, b1));
+      const [hs, ns, fs] = [hit.subarray(b0, b1), nll.subarray(b0, b1), conf.subarray(b0, b1)];
+      this.#rt.chunked(
+        'scoreLogitsChunk',
+        { x: xs, p: ps, labels: ys!, pred: cs!, begin: 0, end: 0, classes, temperature, bins, k: a.k, chunkRows, slots: chunks * region, state: direct ? state : null, hit: hs, nll: ns, conf: fs },
+        n, chunkRows, n * classes,
+        'scoreRowsFinish', { labels: ys!, pred: cs!, hit: hs, conf: fs, rows: n, classes, bins, chunkRows, chunks, direct, fused: true, slots: chunks * region, state },
       );
     }
   }

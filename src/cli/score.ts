@@ -148,7 +148,11 @@ export async function scoreCommand(argv: string[]): Promise<number> {
     const unc = binary ? null : new ScoreUncertainty(src.classes, values.conformal);
     if (unc) acc.onRows = (conf, hit, rows) => unc.addRows(conf, hit, rows);
     const source = map ? mappedSource(lk, scored, map.map) : scored;
+    // each block read straight into the accumulator's engine buffer (a binary model's blocks are widened first)
+    const engine = lk;
+    if (!binary) src.into = (n) => acc.blockTarget(engine, n);
     acc.addSource(lk, unc ? unc.observe(lk, source) : source);
+    src.into = null;
     progress.finish();
     warnOffRows(src);
     const s = withClassNames(acc.summary(), values['class-names'] !== undefined ? readClassNames(values['class-names'], binary ? 2 : src.classes) : null);

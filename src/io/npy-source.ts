@@ -95,6 +95,11 @@ export class NpyShardSource implements BlockSource {
   readonly shardKeys: readonly number[];
   private readonly blockBytes: number;
   onProgress: ProgressFn | null = null;
+  /**
+   * Where to read each block's float32 values (asked per block, with its value count): e.g. a buffer
+   * in the engine's memory, so the block is not copied there afterwards. Null: a buffer of the source's.
+   */
+  into: ((elements: number) => Float32Array) | null = null;
   private pass = 0;
   /** The logits file of the block being processed (errors raised on that block name it). */
   current: string | null = null;
@@ -183,7 +188,7 @@ export class NpyShardSource implements BlockSource {
     const pass = this.pass++;
     const C = this.classes;
     const blockRows = Math.max(1, Math.floor(this.blockBytes / (4 * Math.max(1, C))));
-    const xBuf = blockBuffer(blockRows * C, this.shards[0]?.logits.path ?? '?');
+    let xBuf: Float32Array | null = null;
     const yBuf = new Int32Array(blockRows);
     const gBuf = this.hasGroups ? new Int32Array(blockRows) : null;
     const pBuf = this.input === 'probs' ? new Float32Array(blockRows * C) : null;
@@ -193,7 +198,7 @@ export class NpyShardSource implements BlockSource {
       this.current = s.logits.path;
       for (let r = 0; r < s.logits.rows; r += blockRows) {
         const n = Math.min(blockRows, s.logits.rows - r);
-        const x = s.logits.readFloat32(r, n, xBuf);
+        const x = s.logits.readFloat32(r, n, this.into?.(n * C) ?? (xBuf ??= blockBuffer(blockRows * C, s.logits.path)));
         if (C === 1 && this.input !== 'logits') binaryToLogits(x, this.input === 'logprobs', s.logits.path, r);
         const probs = pBuf && C > 1 ? pBuf.subarray(0, x.length) : null;
         if (probs) {

@@ -291,6 +291,12 @@ export class ScoreAccumulator {
   private bootHit = new Uint8Array(0);
   private bootNll = new Float64Array(0);
   private bootConf = new Float32Array(0);
+  /** blockTarget's buffer for an engine without lk.alloc. */
+  private xPlain = new Float32Array(0);
+  /** The view blockTarget handed out last (the block read there is already in engine memory). */
+  private handed: Float32Array | null = null;
+  /** Each row's argmax of the block (from the row summary's pass). */
+  private pred = new Int32Array(0);
   private x2 = new Float32Array(0);
   private t2 = new Float32Array(0);
 
@@ -395,6 +401,12 @@ export class ScoreAccumulator {
     const C = this.classes;
     const R = labels.length;
     const n = R * C;
+    // x read where blockTarget said: its values are in x's engine buffer already (a view of them taken
+    // before the memory grew has no length left: the buffer is viewed again)
+    const handed = this.handed;
+    this.handed = null;
+    const inEngine = handed !== null && this.bufs !== null && !this.bufs[0]!.freed && x.buffer === handed.buffer && x.byteOffset === handed.byteOffset && (x.length === n || x.length === 0);
+    if (inEngine) x = this.bufs![0]!.array.subarray(0, n);
     if (x.length !== n) throw new LogitkitError('shape_mismatch', `x has ${x.length} values, expected ${n}`, 'x');
     if (R === 0) return;
     if (this.p.length < n) {
@@ -409,25 +421,34 @@ export class ScoreAccumulator {
       if (!lk.aurocHistogram) throw new LogitkitError('invalid_argument', 'the engine has no aurocHistogram', 'lk');
       this.auroc.prepare(lk as AurocEngine, R);
     }
-    // The block stays in engine memory across its ops: x goes in once, p and lp are made there and read
-    // there (copying x in for each of four ops and p, lp out and back in was ~8% of score's time).
+    // The block stays in engine memory across its ops: x goes in once, p is made there (when AUROC ranks
+    // it) and read there by the histogram (copying x in for each op and p out and back in was ~8% of
+    // score's time).
     const bufs = this.blockBuffers(lk, n);
     const view = (i: number): Float32Array => (bufs ? bufs[i]!.array.subarray(0, n) : i === 0 ? x : i === 1 ? this.p.subarray(0, n) : this.lp.subarray(0, n));
-    if (bufs) view(0).set(x);
-    lk.softmax(view(0), C, { temperature: T, out: view(1) });
-    lk.logSoftmax(view(0), C, { temperature: T, out: view(2) });
-    const pred = lk.argmax(view(0), C);
+    if (bufs && !inEngine) view(0).set(x);
+    // --input probs at T = 1: AUROC ranks the given p, so softmax's p is not kept
+    const aurocProbs = probs && this.temperature === 1 && !this.binary ? probs : null;
+    const keepP = this.auroc !== null && aurocProbs === null;
     const boot = this.boot;
     if (this.bootHit.length < R) {
       this.bootHit = new Uint8Array(R);
       this.bootNll = new Float64Array(R);
       this.bootConf = new Float32Array(R);
+      this.pred = new Int32Array(R);
     }
-    // Every per-row and per-element sum in one engine pass (wasm: assembly/kernels/score.ts scoreRows);
-    // its state is added into these fields by sync(), before anything reads them.
-    const { hit, nll, conf } = this.core.add(
-      { x: view(0), p: view(1), lp: view(2), labels, pred },
-      { hit: this.bootHit.subarray(0, R), nll: this.bootNll.subarray(0, R), conf: this.bootConf.subarray(0, R) },
+    // Every per-row and per-element sum in one engine pass over x, softmax, log-softmax and argmax made
+    // in the same pass (wasm: assembly/kernels/score.ts scoreLogitsChunk); its state is added into these
+    // fields by sync(), before anything reads them.
+    const { hit, nll, conf, pred } = this.core.add(
+      { x: view(0), labels, temperature: T },
+      {
+        hit: this.bootHit.subarray(0, R),
+        nll: this.bootNll.subarray(0, R),
+        conf: this.bootConf.subarray(0, R),
+        pred: this.pred.subarray(0, R),
+        ...(keepP ? { p: view(1) } : {}),
+      },
     );
     // binary --threshold: class 1 when z / T > ln(t / (1 − t)); at ½ that is argmax's z > 0 (and, as
     // argmax counts NaN as the maximum, a NaN z is class 1 at any threshold). The core counted the
@@ -456,7 +477,7 @@ export class ScoreAccumulator {
     if (this.auroc) {
       // Ranking p itself keeps its exact ties (a 1/32 grid was off by 1.2e-4 through softmax(ln p));
       // at T ≠ 1 the scores are softmax(ln p / T), which is what is ranked then.
-      this.auroc.addBlock(lk as AurocEngine, probs && this.temperature === 1 && !this.binary ? probs : view(1), labels);
+      this.auroc.addBlock(lk as AurocEngine, aurocProbs ?? view(1), labels);
     }
     if (boot) {
       if (!lk.bootstrapAccumulator) throw new LogitkitError('invalid_argument', 'the engine has no bootstrapAccumulator', 'lk');
@@ -512,11 +533,24 @@ export class ScoreAccumulator {
     return x2;
   }
 
-  /** x, p and lp of a block of n values in engine memory (grown as blocks grow); null without lk.alloc. */
+  /**
+   * Where a source may read the next block of `elements` values (npy-source's `into`): x's buffer in
+   * engine memory, so addBlock does not copy the block there (a plain array without lk.alloc).
+   */
+  blockTarget(lk: MetricsEngine, elements: number): Float32Array {
+    const bufs = this.blockBuffers(lk, elements);
+    if (!bufs && this.xPlain.length < elements) this.xPlain = new Float32Array(elements);
+    const v = bufs ? bufs[0]!.array.subarray(0, elements) : this.xPlain.subarray(0, elements);
+    this.handed = bufs ? v : null;
+    return v;
+  }
+
+  /** x, p (and lp) of a block of n values in engine memory (grown as blocks grow); null without lk.alloc. */
   private blockBuffers(lk: MetricsEngine, n: number): LkBuffer<'float32'>[] | null {
     if (!lk.alloc) return null;
     if (this.bufs && (this.bufs[0]!.length < n || this.bufs[0]!.freed)) this.freeBuffers();
-    this.bufs ??= [lk.alloc(n), lk.alloc(n), lk.alloc(n)];
+    // lp's buffer is the alternative temperature's only (the row summary keeps lp in its batches)
+    this.bufs ??= this.altTemperature !== null ? [lk.alloc(n), lk.alloc(n), lk.alloc(n)] : [lk.alloc(n), lk.alloc(n)];
     return this.bufs;
   }
 
