@@ -153,8 +153,8 @@ export interface AurocHistogramOptions {
   cellRows?: number;
 }
 
-/** Floats per backend call: the spill logs hold one entry per row of a call (1 MiB of logs in all). */
-const AUROC_CALL_ELEMENTS = 1 << 17;
+/** Spill-log entries in all (1 MiB of logs): logCap = AUROC_LOG_ENTRIES / classes per class. */
+const AUROC_LOG_ENTRIES = 1 << 17;
 const POSITION_MASK = (1 << AUROC_COUNT_SHIFT) - 1;
 
 /**
@@ -182,7 +182,7 @@ export class AurocHistogram {
   readonly #live: () => void;
   #cells: CellsBuffer | null;
   #log: CellsBuffer | null;
-  /** Rows per backend call, and so the entries of each class's log. */
+  /** Entries of each class's spill log. */
   readonly #logCap: number;
   readonly #limit: number;
   /** Per class: bin → [rows, position sum] spilled out of its cell. */
@@ -198,7 +198,7 @@ export class AurocHistogram {
     const limit = options.cellRows ?? AUROC_CELL_ROWS;
     if (typeof limit !== 'number' || !Number.isInteger(limit) || limit < 1 || limit > AUROC_CELL_ROWS)
       fail('invalid_argument', `options.cellRows = ${describe(limit)}, expected an integer in [1, ${AUROC_CELL_ROWS}]`, 'options.cellRows');
-    const logCap = Math.max(1, Math.floor(AUROC_CALL_ELEMENTS / classes));
+    const logCap = Math.max(1, Math.floor(AUROC_LOG_ENTRIES / classes));
     const cellsLength = classes * AUROC_BINS;
     const logLength = classes * (2 + 2 * logCap);
     const bytes = 4 * (cellsLength + logLength);
@@ -252,28 +252,35 @@ export class AurocHistogram {
     let nan = 0;
     for (let r = 0; r < rows; r++) if (p[r * K] !== p[r * K]) nan++;
     this.#rows += rows;
-    const cap = this.#logCap;
-    for (let r0 = 0; r0 < rows; r0 += cap) {
-      const r1 = Math.min(rows, r0 + cap);
+    const l = log.array;
+    const per = 2 + 2 * this.#logCap;
+    for (let k = 0; k < K; k++) l[k * per + 1] = 0; // every class starts at row 0
+    // One call takes the whole block, so the kernel can keep each class's cells in cache over all its
+    // rows; a class whose spill log fills stops (its rows done in the log's second word) and the next
+    // call, after the drain, goes on from there. At the default cellRows a class spills at most once a
+    // 16383 rows of a bin: a second call is rare.
+    for (;;) {
       const c = cells.array; // fresh views: wasm memory may have grown since
-      const l = log.array;
-      this.#b.aurocCounts(p.subarray(r0 * K, r1 * K), r1 - r0, K, {
+      const lv = log.array;
+      this.#b.aurocCounts(p, rows, K, {
         cells: new Uint32Array(c.buffer, c.byteOffset, c.length),
-        log: new Uint32Array(l.buffer, l.byteOffset, l.length),
-        logCap: cap,
+        log: new Uint32Array(lv.buffer, lv.byteOffset, lv.length),
+        logCap: this.#logCap,
         limit: this.#limit,
       });
-      this.#drain();
+      if (this.#drain(rows)) break;
     }
     return nan;
   }
 
-  /** Moves the logs' spilled cells into the side counts and empties the logs. */
-  #drain(): void {
+  /** Moves the logs' spilled cells into the side counts and empties the logs; true once every class has done all `rows`. */
+  #drain(rows: number): boolean {
     const l = this.#log!.array;
     const per = 2 + 2 * this.#logCap;
+    let finished = true;
     for (let k = 0; k < this.classes; k++) {
       const o = k * per;
+      if (l[o + 1] !== rows) finished = false;
       const used = l[o]!;
       if (used === 0) continue;
       let m = this.#spill[k];
@@ -291,6 +298,7 @@ export class AurocHistogram {
       }
       l[o] = 0;
     }
+    return finished;
   }
 
   /**

@@ -206,7 +206,50 @@ describe('lk.aurocHistogram: every build and two threads count the same cells', 
     for (const [, b] of backends) b.dispose();
   });
 
-  for (const [rows, K, cellRows] of [[3000, 1, 4], [2000, 7, undefined], [1500, 100, 5], [1400, 100, undefined], [150, 1000, 2]] as const) {
+  it('a call starts each class at the rows done in its log, stops where the log could overflow, and says where', () => {
+    // the engine never hands a group of four classes different starts; the kernel still counts each
+    // class from its own (classes 0-3 here, then the tail classes 4 and 5)
+    const K = 6;
+    const rows = 40;
+    const logCap = 3;
+    const p = crowded(rows, K, 5);
+    const starts = [0, 7, 7, 39, 12, 40];
+    for (const [name, b] of backends) {
+      const cells = new Uint32Array(K * AUROC_BINS);
+      const log = new Uint32Array(K * (2 + 2 * logCap));
+      for (let k = 0; k < K; k++) log[k * (2 + 2 * logCap) + 1] = starts[k]!;
+      b.aurocCounts(p, rows, K, { cells, log, logCap, limit: AUROC_CELL_ROWS });
+      for (let k = 0; k < K; k++) {
+        expect(log[k * (2 + 2 * logCap) + 1], `${name} class ${k}`).toBe(rows);
+        expect(log[k * (2 + 2 * logCap)], `${name} class ${k}`).toBe(0);
+        const want = directClass(p.subarray(starts[k]! * K), K, k);
+        const got = new Uint32Array(2 * AUROC_BINS);
+        for (let bin = 0; bin < AUROC_BINS; bin++) {
+          got[2 * bin] = cells[k * AUROC_BINS + bin]! >>> 18;
+          got[2 * bin + 1] = cells[k * AUROC_BINS + bin]! & ((1 << 18) - 1);
+        }
+        expect(mismatches(got, want), `${name} class ${k}`).toBe(0);
+      }
+      // limit 1: every counted row spills, so a class stops with its log full, at most logCap rows on
+      const full = new Uint32Array(K * (2 + 2 * logCap));
+      for (let k = 0; k < K; k++) full[k * (2 + 2 * logCap) + 1] = starts[k]!;
+      b.aurocCounts(p, rows, K, { cells: new Uint32Array(K * AUROC_BINS), log: full, logCap, limit: 1 });
+      for (let k = 0; k < K; k++) {
+        const done = full[k * (2 + 2 * logCap) + 1]!;
+        const used = full[k * (2 + 2 * logCap)]!;
+        let counted = 0;
+        for (let r = starts[k]!; r < done; r++) if (p[r * K] === p[r * K]) counted++;
+        expect(used, `${name} class ${k}`).toBe(counted);
+        expect(used, `${name} class ${k}`).toBeLessThanOrEqual(logCap);
+        expect(done === rows || used === logCap, `${name} class ${k}`).toBe(true);
+      }
+    }
+  });
+
+  // [5000, 100, 1]: every row spills, a log (1310 entries) fills every 1310 rows, in the kernel's second
+  // and third tile of 2048 rows: calls resume mid-tile. [300, 1003, 1]: logs of 130, and classes past
+  // the last group of four.
+  for (const [rows, K, cellRows] of [[3000, 1, 4], [2000, 7, undefined], [1500, 100, 5], [1400, 100, undefined], [150, 1000, 2], [5000, 100, 1], [300, 1003, 1]] as const) {
     it(`${rows} rows × ${K} classes${cellRows ? `, cellRows ${cellRows}` : ''}`, () => {
       const p = crowded(rows, K, rows + K);
       const before = two.runtime.parallelCalls;

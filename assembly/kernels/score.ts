@@ -336,22 +336,45 @@ export function bootstrapFold(statePtr: usize, slotsPtr: usize, chunks: i32, rep
 // bits, the position sum in the low 18 (a row adds (1 << 18) | position). A cell that reaches `limit`
 // rows (≤ 16383, where the position sum is ≤ 15 · 16383 < 2^18, so nothing carries) is spilled: its
 // value goes to the class's log (bin, value) and the cell restarts at 0; the engine drains the logs
-// after every call into exact side counts (src/accumulators.ts AurocHistogram), and calls with at most
-// `logCap` rows, so a class's log (one spill per row at most) never fills. 64 KiB of cells per class
-// instead of 128 KiB: 1000 classes in 62.5 MiB.
+// after every call into exact side counts (src/accumulators.ts AurocHistogram). A log holds logCap
+// entries, far fewer than a block's rows: each class starts at the row its log's second word says
+// (0 on the engine's first call of a block), stops before a row that could spill into a full log (a
+// row spills at most once per class), and writes back where it stopped; the engine drains and calls
+// again until every class has done all rows (rare at the default limit: a bin spills once a 16383
+// rows). 64 KiB of cells per class instead of 128 KiB: 1000 classes in 62.5 MiB.
 //
-// Algorithm: the block is walked in tiles of rows that stay in cache (TILE_ELEMS floats); within a
-// tile, four classes at a time: one v128 load of a row's four p_k, their fine bins computed in SIMD
-// (branch-free: the low half from the float's own exponent and mantissa bits, the high half from the
-// bits of f32(d), d = 2^24·(1 − p) an exact integer, which is d's exponent and normalised mantissa
-// without a count of leading zeros), then four scalar read-modify-writes into four different classes'
-// cells. Consecutive rows of one class that land in one bin chain through memory, but four classes'
-// chains interleave, so the store-to-load latency overlaps (the previous kernel added runs of one bin
-// in a register instead, behind an unpredictable branch). Classes past the last multiple of four take
-// the scalar bin. Rows whose first value is NaN (softmax rows are NaN all together) are skipped; the
-// engine counts them. The `count` classes starting at p's column are this call's: the thread pool
-// splits a call by classes (every class's cells and log belong to one thread), so the counts are the
-// same for any number of threads.
+// Algorithm: column-wise, so a class's cells stay in cache while its rows are added. The engine
+// passes the whole block (4 MiB: ~1000 rows at 1000 classes; it used to call with 2^17 floats, 131
+// rows, sweeping all 62.5 MiB of cells every 131 rows, a cache miss an element). The rows go in tiles
+// of A_TILE_ROWS; in a tile, four classes at a time walk all the tile's rows: one v128 load of a row's
+// four p_k, their fine bins computed in SIMD (branch-free: the low half from the float's own exponent
+// and mantissa bits, the high half from the bits of f32(d), d = 2^24·(1 − p) an exact integer, which
+// is d's exponent and normalised mantissa without a count of leading zeros), then four scalar
+// read-modify-writes into the four classes' cells. Only those four classes' cells are live (the lines
+// their p_k reach: ~160 of 1024 a class on softmax rows of 1000 classes), so each line is fetched
+// once per tile instead of once per row; the tile's lines of p (one 64-byte line a row) stay in L2
+// for the next groups. Consecutive rows of one class that land in one bin chain through memory, but
+// the four chains interleave, so the store-to-load latency overlaps. The SIMD constants come from a
+// table (AUROC_TABLE), and the NaN test is outside the loop (runs between NaN rows, only when the
+// block has one). Classes past the last multiple of four take the scalar bin. Rows whose first value
+// is NaN (softmax rows are NaN all together) are skipped; the engine counts them. The `count` classes
+// starting at p's column are this call's: the thread pool splits a call by classes (every class's
+// cells and log belong to one thread), so the counts are the same for any number of threads; the
+// order of a class's rows never changes a total (cells plus spills), only when a cell spills.
+//
+// Cost per element, one thread, simd128 build, softmax rows of the `npm run bench:score` files, the
+// engine's call sizes (main's kernel: 2^17 / K rows a call; this one: a whole 4 MiB block):
+//   1000 classes, 1000 rows: 20.3 instructions, 0.49 L1 and 0.23 L2 misses, 5.1 ns
+//                            (main at 131 rows a call: 30.1, 0.96 and 0.95, 11.8 ns)
+//   100 classes, 10,000 rows: 19.9 instructions, 0.46 L1 and 0.16 L2 misses, 2.3 ns
+//                            (main at 1310 rows a call: 30.3, 0.65 and 0.46, 3.5 ns)
+// Instructions and misses by cachegrind (48 KiB L1, a 1 MiB last level standing in for L2):
+//   K=1000 R=1000 node bench/micro/auroc-cache.js /work/main/build/logitkit.wasm@131 build/logitkit.wasm
+// times by interleaved CPU time on a loaded 2-core VM (medians; an idle machine will differ):
+//   K=1000 R=1000 node bench/micro/auroc-ab.js /work/main/build/logitkit.wasm@131 build/logitkit.wasm
+// (K=100 R=10000 and @1310 for 100 classes). Two thirds of the 5.1 ns is still memory: at 40 classes,
+// whose cells all stay in cache, the same loop takes ~1.7 ns an element. Tried and dropped: groups of
+// eight classes (no faster than four, more L1 misses).
 
 // @ts-ignore: decorator
 @inline const A_M: u32 = 256;
@@ -368,12 +391,36 @@ export function bootstrapFold(statePtr: usize, slotsPtr: usize, chunks: i32, rep
 /** Bit where a packed cell's row count starts (below: the position sum). */
 // @ts-ignore: decorator
 @inline const A_COUNT_SHIFT: u32 = 18;
-/** p floats per tile of rows (128 KiB): the tile stays in L2 while its columns are walked. */
-// @ts-ignore: decorator
-@inline const TILE_ELEMS: i32 = 32768;
 /** The fine index of p ≥ ½ is A_HIGH − (bits(f32(d)) >>> 11): (1 + LOWER)·16 + (23 − e)·4096 + 4095 − mant with bits(f32(d)) >>> 11 = (127 + e)·4096 + mant. */
 // @ts-ignore: decorator
 @inline const A_HIGH: u32 = (1 + A_LOWER) * A_Q + 150 * A_M * A_Q + (A_M * A_Q - 1);
+
+/**
+ * aurocCounts' four-lane constants, loaded where they are used (see ac): V8 rematerialises a splat
+ * constant at each use inside a loop (three instructions; assembly/math/exp.ts), a load from a fixed
+ * address is one. K_* are byte offsets.
+ */
+const AUROC_TABLE: usize = memory.data<u32>([
+  0x7FFFFF, 0x7FFFFF, 0x7FFFFF, 0x7FFFFF, //                                      0 mantissa mask
+  0x800000, 0x800000, 0x800000, 0x800000, //                                     16 2^23
+  A_HIGH, A_HIGH, A_HIGH, A_HIGH, //                                             32
+  0x3F800000, 0x3F800000, 0x3F800000, 0x3F800000, //                             48 bits of 1
+  (A_E_MIN * A_M - 1) * A_Q, (A_E_MIN * A_M - 1) * A_Q, (A_E_MIN * A_M - 1) * A_Q, (A_E_MIN * A_M - 1) * A_Q, // 64 low half's offset
+  0x3F000000, 0x3F000000, 0x3F000000, 0x3F000000, //                             80 bits of ½
+  A_E_MIN << 23, A_E_MIN << 23, A_E_MIN << 23, A_E_MIN << 23, //                 96 bits of 2^-41
+  (A_BINS - 1) * A_Q, (A_BINS - 1) * A_Q, (A_BINS - 1) * A_Q, (A_BINS - 1) * A_Q, // 112 the top bin's fine index
+  A_Q - 1, A_Q - 1, A_Q - 1, A_Q - 1, //                                        128 position mask
+  1 << A_COUNT_SHIFT, 1 << A_COUNT_SHIFT, 1 << A_COUNT_SHIFT, 1 << A_COUNT_SHIFT, // 144 one row of a packed cell
+  0, A_BINS * 4, A_BINS * 8, A_BINS * 12, //                                    160 byte offset of each lane's class in a group
+  ~3, ~3, ~3, ~3, //                                                            176 (f >>> 2) & ~3 = 4·bin
+], 16);
+
+/** The four-lane constant at byte offset `at` of AUROC_TABLE. */
+// @ts-ignore: decorator
+@inline
+function ac(at: usize): v128 {
+  return v128.load(AUROC_TABLE + at);
+}
 
 /** bin · 16 + position of the float32 score with bits u (src/auroc-bins.ts fineOfBits). */
 // @ts-ignore: decorator
@@ -400,40 +447,64 @@ function aurocFine(u: u32): u32 {
 // @ts-ignore: decorator
 @inline
 function aurocFine4(u: v128): v128 {
-  let low = i32x4.sub(i32x4.shr_u(u, 23 - A_T), i32x4.splat((A_E_MIN * A_M - 1) * A_Q));
-  let d = i32x4.sub(i32x4.splat(0x800000), v128.and(u, i32x4.splat(0x7FFFFF)));
-  let high = i32x4.sub(i32x4.splat(A_HIGH), i32x4.shr_u(f32x4.convert_i32x4_s(d), 23 - A_T));
-  let top = i32x4.splat((A_BINS - 1) * A_Q);
-  let f = v128.bitselect(high, top, i32x4.lt_s(u, i32x4.splat(0x3F800000)));
-  f = v128.bitselect(low, f, i32x4.lt_s(u, i32x4.splat(0x3F000000)));
-  f = v128.andnot(f, i32x4.lt_s(u, i32x4.splat(<i32>(A_E_MIN << 23))));
+  let low = i32x4.sub(i32x4.shr_u(u, 23 - A_T), ac(64));
+  let d = i32x4.sub(ac(16), v128.and(u, ac(0)));
+  let high = i32x4.sub(ac(32), i32x4.shr_u(f32x4.convert_i32x4_s(d), 23 - A_T));
+  let top = ac(112);
+  let f = v128.bitselect(high, top, i32x4.lt_s(u, ac(48)));
+  f = v128.bitselect(low, f, i32x4.lt_s(u, ac(80)));
+  f = v128.andnot(f, i32x4.lt_s(u, ac(96)));
   return v128.or(f, v128.and(i32x4.shr_s(u, 31), top));
 }
 
 /**
- * Adds one row (add = (1 << 18) | position) to the packed cell at c of the class whose cells start at
- * cls and whose log is at lp; spills at `full`.
+ * Adds one row (add = (1 << 18) | position) to the packed cell at byte `rel` of the cells at base, for
+ * lane j of a group of four classes (byte rel counts from the group's first class; its log is at
+ * lp + j·logBytes); spills at `full`. A lone class is lane 0 of its own group.
  */
 // @ts-ignore: decorator
 @inline
-function addCell(c: usize, add: u32, full: u32, lp: usize, cls: usize): void {
+function addCell(base: usize, rel: u32, add: u32, full: u32, lp: usize, logBytes: usize, j: u32): void {
+  let c = base + <usize>rel;
   let v = load<u32>(c) + add;
   if (v >= full) {
-    let used = load<u32>(lp);
-    store<u32>(lp, used + 1);
-    let at = lp + 8 + (<usize>used << 3);
-    store<u32>(at, <u32>((c - cls) >>> 2));
+    let l = lp + <usize>j * logBytes;
+    let used = load<u32>(l);
+    store<u32>(l, used + 1);
+    let at = l + 8 + (<usize>used << 3);
+    store<u32>(at, (rel - j * (A_BINS << 2)) >>> 2);
     store<u32>(at, v, 4);
     v = 0;
   }
   store<u32>(c, v);
 }
 
+/** Rows [d, e) of four classes from `at` (row d's values) into their cells at base: no NaN test. */
+// @ts-ignore: decorator
+@inline
+function aurocRows4(at: usize, stride: usize, d: i32, e: i32, base: usize, lp: usize, logBytes: usize, full: u32): void {
+  for (let r = d; r < e; r++) {
+    let f = aurocFine4(v128.load(at));
+    let rel = i32x4.add(v128.and(i32x4.shr_u(f, 2), ac(176)), ac(160));
+    let a = v128.or(v128.and(f, ac(128)), ac(144));
+    addCell(base, <u32>i32x4.extract_lane(rel, 0), <u32>i32x4.extract_lane(a, 0), full, lp, logBytes, 0);
+    addCell(base, <u32>i32x4.extract_lane(rel, 1), <u32>i32x4.extract_lane(a, 1), full, lp, logBytes, 1);
+    addCell(base, <u32>i32x4.extract_lane(rel, 2), <u32>i32x4.extract_lane(a, 2), full, lp, logBytes, 2);
+    addCell(base, <u32>i32x4.extract_lane(rel, 3), <u32>i32x4.extract_lane(a, 3), full, lp, logBytes, 3);
+    at += stride;
+  }
+}
+
+/** Tile rows: a group of four reads one 64-byte line a row, so the tile's lines (128 KiB) stay in L2 for the groups after it. */
+// @ts-ignore: decorator
+@inline const A_TILE_ROWS: i32 = 2048;
+
 /**
  * Adds n rows × `count` classes of float32 probabilities to the packed cells (p: the first class's
  * column, rows `classes` floats apart; first: the rows' first values, for the NaN test). cells: the
  * count classes' cells (A_BINS u32 each); log: their logs, 8 + 8·logCap bytes each (the used entries,
- * then (bin, value) pairs); a cell spills when it reaches limit rows (1 … 16383).
+ * the rows of this call done, then (bin, value) pairs); a cell spills when it reaches limit rows
+ * (1 … 16383). Each class starts at its done row and stops before a row that could overflow its log.
  */
 export function aurocCounts(pPtr: usize, firstPtr: usize, n: i32, classes: i32, count: i32, cellsPtr: usize, logPtr: usize, logCap: i32, limit: i32): void {
   let stride = <usize>classes << 2;
@@ -445,46 +516,74 @@ export function aurocCounts(pPtr: usize, firstPtr: usize, n: i32, classes: i32, 
   let full = <u32>limit << A_COUNT_SHIFT;
   let logBytes: usize = 8 + (<usize>logCap << 3);
   let cellBytes = <usize>A_BINS << 2;
-  let tile = max(1, TILE_ELEMS / classes);
-  let lanes = i32x4(0, <i32>cellBytes, <i32>cellBytes * 2, <i32>cellBytes * 3);
-  for (let r0 = 0; r0 < n; r0 += tile) {
-    let r1 = min(n, r0 + tile);
+  let groups = count & ~3;
+  for (let r0 = 0; r0 < n; r0 += A_TILE_ROWS) {
+    let r1 = min(n, r0 + A_TILE_ROWS);
     let k = 0;
-    for (; k + 4 <= count; k += 4) {
-      let base = cellsPtr + <usize>k * cellBytes;
-      let offs = i32x4.add(lanes, i32x4.splat(<i32>base));
+    for (; k < groups; k += 4) {
       let lp = logPtr + <usize>k * logBytes;
-      let at = pPtr + (<usize>k << 2) + <usize>r0 * stride;
-      let first = firstPtr + <usize>r0 * stride;
-      for (let r = r0; r < r1; r++) {
-        if (!nan || load<f32>(first) == load<f32>(first)) {
-          let f = aurocFine4(v128.load(at));
-          let c = i32x4.add(offs, i32x4.shl(i32x4.shr_u(f, 4), 2));
-          let a = v128.or(v128.and(f, i32x4.splat(A_Q - 1)), i32x4.splat(1 << A_COUNT_SHIFT));
-          addCell(<usize>i32x4.extract_lane(c, 0), <u32>i32x4.extract_lane(a, 0), full, lp, base);
-          addCell(<usize>i32x4.extract_lane(c, 1), <u32>i32x4.extract_lane(a, 1), full, lp + logBytes, base + cellBytes);
-          addCell(<usize>i32x4.extract_lane(c, 2), <u32>i32x4.extract_lane(a, 2), full, lp + 2 * logBytes, base + 2 * cellBytes);
-          addCell(<usize>i32x4.extract_lane(c, 3), <u32>i32x4.extract_lane(a, 3), full, lp + 3 * logBytes, base + 3 * cellBytes);
-        }
-        at += stride;
-        first += stride;
+      let d = load<i32>(lp, 4);
+      if (load<i32>(lp + logBytes, 4) != d || load<i32>(lp + 2 * logBytes, 4) != d || load<i32>(lp + 3 * logBytes, 4) != d) {
+        // the engine never starts a group's classes apart; counted anyway, one by one
+        for (let j = 0; j < 4; j++) aurocClass(pPtr, firstPtr, stride, nan, r0, r1, cellsPtr + <usize>(k + j) * cellBytes, lp + <usize>j * logBytes, logCap, full, k + j);
+        continue;
       }
-    }
-    for (; k < count; k++) {
+      // a group whose logs filled in an earlier tile waits for the engine's next call; one past this
+      // tile (a call re-entered) has counted it already
+      if (d < r0 || d >= r1) continue;
       let base = cellsPtr + <usize>k * cellBytes;
-      let lp = logPtr + <usize>k * logBytes;
-      let at = pPtr + (<usize>k << 2) + <usize>r0 * stride;
-      let first = firstPtr + <usize>r0 * stride;
-      for (let r = r0; r < r1; r++) {
-        if (!nan || load<f32>(first) == load<f32>(first)) {
-          let f = aurocFine(load<u32>(at));
-          addCell(base + (<usize>(f >>> 4) << 2), (1 << A_COUNT_SHIFT) | (f & (A_Q - 1)), full, lp, base);
+      let pk = pPtr + (<usize>k << 2);
+      while (d < r1) {
+        // a row spills at most once per class: `room` rows cannot fill any of the four logs
+        let used = max(max(load<i32>(lp), load<i32>(lp + logBytes)), max(load<i32>(lp + 2 * logBytes), load<i32>(lp + 3 * logBytes)));
+        let room = logCap - used;
+        if (room <= 0) break;
+        let e = min(r1, d + room);
+        if (!nan) aurocRows4(pk + <usize>d * stride, stride, d, e, base, lp, logBytes, full);
+        else {
+          // runs of numeric rows between the NaN ones, so the loop itself has no NaN test
+          let q = d;
+          while (q < e) {
+            let q1 = q;
+            while (q1 < e && load<f32>(firstPtr + <usize>q1 * stride) == load<f32>(firstPtr + <usize>q1 * stride)) q1++;
+            aurocRows4(pk + <usize>q * stride, stride, q, q1, base, lp, logBytes, full);
+            q = q1 + 1;
+          }
         }
-        at += stride;
-        first += stride;
+        d = e;
       }
+      store<i32>(lp, d, 4);
+      store<i32>(lp + logBytes, d, 4);
+      store<i32>(lp + 2 * logBytes, d, 4);
+      store<i32>(lp + 3 * logBytes, d, 4);
     }
+    for (; k < count; k++) aurocClass(pPtr, firstPtr, stride, nan, r0, r1, cellsPtr + <usize>k * cellBytes, logPtr + <usize>k * logBytes, logCap, full, k);
   }
+}
+
+/** Rows [done, r1) of class k (the scalar bin), as far as its log has room; updates its done row. */
+// @ts-ignore: decorator
+@inline
+function aurocClass(pPtr: usize, firstPtr: usize, stride: usize, nan: bool, r0: i32, r1: i32, base: usize, lp: usize, logCap: i32, full: u32, k: i32): void {
+  let d = load<i32>(lp, 4);
+  if (d < r0 || d >= r1) return;
+  while (d < r1) {
+    let room = logCap - load<i32>(lp);
+    if (room <= 0) break;
+    let e = min(r1, d + room);
+    let at = pPtr + (<usize>k << 2) + <usize>d * stride;
+    let first = firstPtr + <usize>d * stride;
+    for (let r = d; r < e; r++) {
+      if (!nan || load<f32>(first) == load<f32>(first)) {
+        let f = aurocFine(load<u32>(at));
+        addCell(base, (f >>> 4) << 2, (1 << A_COUNT_SHIFT) | (f & (A_Q - 1)), full, lp, 0, 0);
+      }
+      at += stride;
+      first += stride;
+    }
+    d = e;
+  }
+  store<i32>(lp, d, 4);
 }
 
 // ---- Row summaries ----------------------------------------------------------------------------------

@@ -41,7 +41,7 @@ if (args[0] === '--child') {
       ? () => e.aurocCounts(o, r, c, aux)
       : () => {
         e.aurocCounts(o, o, r, c, c, aux, aux + c * 16386 * 4, r, 16383);
-        for (let k = 0; k < c; k++) i32[(aux + c * 16386 * 4 + k * (8 + 8 * r)) / 4] = 0; // drain the logs
+        for (let k = 0; k < c; k++) i32[(aux + c * 16386 * 4 + k * (8 + 8 * r)) / 4] = i32[(aux + c * 16386 * 4 + k * (8 + 8 * r)) / 4 + 1] = 0; // drain the logs, restart the rows done
       },
   };
   if (op === 'aurocCounts') e.softmax(x, r, c, 1.0, o);

@@ -138,9 +138,12 @@ export type ConformalMethodName = 'lac' | 'aps' | 'raps';
 export interface AurocCountsArgs {
   /** classes × AUROC_BINS packed cells. */
   cells: Uint32Array;
-  /** Per class 2 + 2·logCap u32: the used entries, a pad, then (bin, spilled cell value) pairs. */
+  /**
+   * Per class 2 + 2·logCap u32: the used entries, the rows of this call done (a call starts each class
+   * there and writes back where it stopped), then (bin, spilled cell value) pairs.
+   */
   log: Uint32Array;
-  /** Spill entries per class; a call adds at most rows of them. */
+  /** Spill entries per class; a class stops before a row that could spill into a full log. */
   logCap: number;
   /** Rows a cell takes before it spills (1 … 16383). */
   limit: number;
@@ -211,7 +214,9 @@ export interface Backend extends BackendAllocator {
   /**
    * Adds rows × classes probabilities to the packed AUROC cells (one u32 per class and bin: rows in
    * the high 14 bits, position sum in the low 18; spills into the per-class logs, layout in
-   * assembly/kernels/score.ts aurocCounts). rows ≤ a.logCap; rows whose first value is NaN are skipped.
+   * assembly/kernels/score.ts aurocCounts). Each class goes on from the rows done in its log and stops
+   * where its log could overflow (the caller drains the logs and calls again until every class has
+   * done all rows); rows whose first value is NaN are skipped.
    */
   aurocCounts(p: Float32Array, rows: number, classes: number, a: AurocCountsArgs): void;
 

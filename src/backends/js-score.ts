@@ -53,31 +53,34 @@ export function bootstrapSums(a: BootstrapArgs, hit: Uint8Array, nll: Float64Arr
  * Adds rows × classes float32 probabilities to the packed AUROC cells: at k · AUROC_BINS + b the rows
  * whose p_k falls in bin b (times 2^18) plus the sum of their positions. A cell that reaches a.limit
  * rows is appended to class k's log as (b, value) and restarts at 0. Rows whose first value is NaN are
- * skipped.
+ * skipped. Class by class, from the row in its log's second word; a class whose log is full stops
+ * before the row that would spill and leaves that row there (the caller drains and calls again).
  */
 export function aurocCounts(p: Float32Array, rows: number, classes: number, a: AurocCountsArgs): void {
   const { cells, log } = a;
   const bits = new Uint32Array(p.buffer, p.byteOffset, rows * classes);
   const full = a.limit * 2 ** AUROC_COUNT_SHIFT;
   const logLen = 2 + 2 * a.logCap;
-  for (let r = 0; r < rows; r++) {
-    const v = p[r * classes]!;
-    if (v !== v) continue;
-    for (let k = 0; k < classes; k++) {
+  for (let k = 0; k < classes; k++) {
+    const l = k * logLen;
+    let r = log[l + 1]!;
+    for (; r < rows; r++) {
+      const v = p[r * classes]!;
+      if (v !== v) continue;
       const f = fineOfBits(bits[r * classes + k]!);
       const c = k * AUROC_BINS + (f >>> AUROC_POSITION_BITS);
       const sum = cells[c]! + 2 ** AUROC_COUNT_SHIFT + (f & (AUROC_Q - 1));
       if (sum < full) cells[c] = sum;
       else {
-        const l = k * logLen;
         const used = log[l]!;
-        if (used >= a.logCap) throw new Error(`aurocCounts: class ${k}'s spill log is full (${rows} rows > logCap ${a.logCap})`);
+        if (used >= a.logCap) break;
         log[l + 2 + 2 * used] = f >>> AUROC_POSITION_BITS;
         log[l + 3 + 2 * used] = sum;
         log[l] = used + 1;
         cells[c] = 0;
       }
     }
+    log[l + 1] = r;
   }
 }
 
