@@ -9,8 +9,8 @@
  * two kinds' mean positions (sameBin: exact when both densities are linear across the bin), where
  * counting them all ½ (the method before) is exact only when both kinds spread alike.
  *
- * Measured (test/auroc-many.test.ts, worst class against an exact sort): 9.6e-6 at 100 classes, 3.0e-5
- * at 1000 classes × 20 positives a class (½-counting: 4.8e-5 and 1.07e-4); near-uniform models, whose
+ * Measured (test/auroc-many.test.ts and auroc-many-1000.test.ts, worst class against an exact sort):
+ * 9.6e-6 at 100 classes, 3.0e-5 at 1000 classes × 20 positives a class (½-counting: 4.8e-5 and 1.07e-4); near-uniform models, whose
  * p_k crowd within a few per cent of 1/K into a handful of bins, are the hard case: 5.2e-5 (100 classes)
  * to 3.6e-4 (1000) when p_k spread over ±10%, up to 4.7e-3 when all lie within ±0.5% — there the
  * reported errorBound (a true worst case from the same sums) is above 1e-3 and says so.
@@ -87,7 +87,7 @@ export interface AurocReport {
    * The largest, over classes, of a worst-case bound on |binned − exact AUROC|: pairs in one bin are the
    * only ones not ordered exactly, and per bin the estimate's distance to the farthest count the position
    * sums allow (at most ½ pos_b·neg_b), summed and divided by P·N. The real error is far smaller (measured
-   * below 1e-4 on the hard cases of test/auroc.test.ts and test/auroc-many.test.ts); it can approach the
+   * below 1e-4 on the hard cases of test/auroc.test.ts and test/auroc-many*.test.ts); it can approach the
    * bound only when scores of both kinds crowd, differently ordered, in bins of relative width 2^-8
    * (e.g. a near-uniform model whose p_k all lie within 1% of 1/K) — then this figure says so.
    */
