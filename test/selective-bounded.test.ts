@@ -69,3 +69,21 @@ describe('selective prediction past SELECTIVE_EXACT_ROWS', () => {
     expect(m.summary().binned).toBe('merge');
   });
 });
+
+describe('SelectiveAccumulator.summary() is made once per state', () => {
+  it('returns the same figures until the next add or merge, then new ones', () => {
+    const a = new SelectiveAccumulator();
+    a.add(Float32Array.of(0.9, 0.6, 0.3), Uint8Array.of(0, 1, 0));
+    const s = a.summary();
+    expect(a.summary()).toBe(s); // score's JSON, human line and report share one sort of every row
+    a.add(Float32Array.of(0.95), Uint8Array.of(1));
+    const t = a.summary();
+    expect(t).not.toBe(s);
+    expect(t.aurc).not.toBe(s.aurc);
+    const b = new SelectiveAccumulator();
+    b.add(Float32Array.of(0.1), Uint8Array.of(1));
+    a.merge(b);
+    expect(a.summary()).not.toBe(t);
+    expect(a.summary().binned).toBe('merge');
+  });
+});

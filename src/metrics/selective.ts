@@ -299,6 +299,8 @@ export class SelectiveAccumulator {
   readonly binErrors = new Float64Array(SELECTIVE_BINS);
   nanRows = 0;
   nanErrors = 0;
+  /** summary() until the next add or merge: score's JSON, human line and report each ask for it (a sort of every row). */
+  #summary: SelectiveSummary | null = null;
 
   constructor(options: { exactRows?: number } = {}) {
     const n = options.exactRows ?? SELECTIVE_EXACT_ROWS;
@@ -308,6 +310,7 @@ export class SelectiveAccumulator {
 
   add(conf: Float32Array, wrong: Uint8Array): void {
     const n = conf.length;
+    this.#summary = null;
     if (this.#conf && this.#wrong && this.rows + n > this.exactRows) this.#toFine();
     if (this.#conf && this.#wrong) {
       if (this.rows + n > this.#conf.length) {
@@ -359,6 +362,11 @@ export class SelectiveAccumulator {
 
   /** The exact figures while every row is held; binned ones (with errorBound) past exactRows or after a merge. */
   summary(): SelectiveSummary {
+    this.#summary ??= this.#figures();
+    return this.#summary;
+  }
+
+  #figures(): SelectiveSummary {
     if (this.#conf && this.#wrong) {
       // the curve is for the report's picture: 4096 points draw it, millions only filled memory
       const rc = riskCoverageFrom(this.#conf.subarray(0, this.rows), this.#wrong.subarray(0, this.rows), { maxPoints: 4096 });
@@ -397,6 +405,7 @@ export class SelectiveAccumulator {
 
   /** Adds another shard's statistics (the result is binned by the merge bins: exact curves do not merge). */
   merge(o: SelectiveAccumulator): void {
+    this.#summary = null;
     this.#conf = null;
     this.#wrong = null;
     this.#fine = null;
