@@ -11,7 +11,7 @@
  */
 import type { BceArgs, CrossEntropyTarget, Reduction } from './backend.js';
 import { CeClassOutput } from './abi.js';
-import { gradScale, reduceClass, reduceRows, reduceTotal, sumOf, weightSum, type ClassTarget } from './reduce.js';
+import { firstBadTargetJs, gradScale, reduceClass, reduceRows, reduceTotal, sumOf, weightSum, type ClassTarget } from './reduce.js';
 import type { WasmRuntime } from './wasm-runtime.js';
 
 /**
@@ -21,6 +21,20 @@ import type { WasmRuntime } from './wasm-runtime.js';
  */
 function ignoreArg(t: ClassTarget): number {
   return t.ignoreIndex === (t.ignoreIndex | 0) ? t.ignoreIndex : -1;
+}
+
+/**
+ * Targets below this many are checked in JavaScript: a kernel call (and the copy of a plain
+ * array) costs more than the loop on a short array (about 0.5 µs against 1 ns a target).
+ */
+const CHECK_IN_WASM_FROM = 1024;
+
+/** The first target neither a class in [0, classes) nor ignoreIndex, or −1 (Backend.firstBadTarget). */
+export function firstBadTarget(rt: WasmRuntime, target: Int32Array, classes: number, ignoreIndex: number): number {
+  if (target.length < CHECK_IN_WASM_FROM) return firstBadTargetJs(target, classes, ignoreIndex);
+  // An ignoreIndex outside int32 matches no target; 0 stands in for it (a class: never a bad target).
+  const ig = ignoreIndex === (ignoreIndex | 0) ? ignoreIndex : 0;
+  return rt.call('firstBadTarget', { target, n: target.length, classes, ignoreIndex: ig });
 }
 
 /** An optional vector as a kernel argument: itself, or an empty stand-in the kernel never reads (its flag is off). */

@@ -122,6 +122,10 @@ export class WasmBackend implements Backend {
     this.#rt.call('topk', { x, rows, classes, k, values, indices });
   }
 
+  firstBadTarget(target: Int32Array, classes: number, ignoreIndex: number): number {
+    return loss.firstBadTarget(this.#rt, target, classes, ignoreIndex);
+  }
+
   crossEntropy(x: Float32Array, rows: number, classes: number, t: CrossEntropyTarget, reduction: Reduction, out: Float32Array | null): number {
     return loss.crossEntropy(this.#rt, x, rows, classes, t, reduction, out);
   }
