@@ -8,11 +8,14 @@
  *   in blocks;
  * - a bad target anywhere in a long array (the 16-wide body, its lanes, the scalar tail) is
  *   target_out_of_range naming the first bad row, as before, with out left untouched;
- * - bad out arguments are LogitkitErrors naming options.out, and the engine keeps working.
+ * - bad out arguments are LogitkitErrors naming options.out, and the engine keeps working;
+ * - 'sum' / 'mean' and the fused gradient, whose per-row parts now live in wasm memory from 4096
+ *   rows, give the bits of plain arrays whether x, targets and gradient are buffers or not, also
+ *   when the parts' block grows the memory under zero-copy views (their views are re-taken).
  */
 import { expect, it } from 'vitest';
-import { LogitkitError, type Engine } from '../src/index.js';
-import { describeEachBackend } from './helpers/backends.js';
+import { init, LogitkitError, type Engine } from '../src/index.js';
+import { describeEachBackend, describeFor, engineFor } from './helpers/backends.js';
 import { randomLogits, randomTargets } from './helpers/random.js';
 
 function caught(fn: () => unknown): LogitkitError {
@@ -189,5 +192,75 @@ describeEachBackend('crossEntropy out', (lk: () => Engine) => {
     // a separate part of the same ArrayBuffer is fine
     sameBits(lk().crossEntropy(x, classes, ts, { reduction: 'none', out: new Float32Array(shared, rows * 4, rows) }), want);
     sameBits(lk().crossEntropy(x, classes, t, { reduction: 'none' }), want);
+  });
+});
+
+describeEachBackend('crossEntropy reductions over many rows', (lk: () => Engine) => {
+  it("'sum' / 'mean' / the gradient: buffers or plain arrays, the same bits; against the js backend within §11", async () => {
+    const rows = 9_001;
+    const classes = 12;
+    const x = specialLogits(rows, classes, 21).map((v) => (Number.isFinite(v) ? v : 0.5));
+    const t = randomTargets(rows, classes, 22);
+    t[5] = 3; // ignored where ignoreIndex is 3
+    const weight = Float32Array.from({ length: classes }, (_, c) => 1 + (c % 3));
+    const js = await engineFor('js');
+    for (const o of [{}, { labelSmoothing: 0.2 }, { weight, ignoreIndex: 3 }, { weight, labelSmoothing: 0.1, ignoreIndex: 3 }]) {
+      for (const reduction of ['sum', 'mean'] as const) {
+        const want = lk().crossEntropy(x, classes, t, { ...o, reduction });
+        const xb = lk().alloc(x.length);
+        xb.array.set(x);
+        const tb = lk().alloc(rows, 'int32');
+        tb.array.set(t);
+        const gb = lk().alloc(x.length);
+        try {
+          expect(lk().crossEntropy(xb, classes, tb, { ...o, reduction })).toBe(want);
+          const g = lk().crossEntropyWithGrad(x, classes, t, { ...o, reduction });
+          const gz = lk().crossEntropyWithGrad(xb, classes, tb, { ...o, reduction, out: gb });
+          expect(gz.loss).toBe(g.loss);
+          expect(g.loss).toBe(want);
+          sameBits(gb.array, g.grad);
+          const ref = js.crossEntropy(x, classes, t, { ...o, reduction });
+          expect(Math.abs(want - ref)).toBeLessThanOrEqual(1e-6 + 1e-5 * Math.abs(ref));
+        } finally {
+          xb.free();
+          tb.free();
+          gb.free();
+        }
+      }
+    }
+  });
+});
+
+describeFor(['wasm', 'wasm simd128'], 'crossEntropy reductions: zero-copy views across memory growth', () => {
+  it('a fresh engine whose memory grows during the call gives the plain arrays\' result', async () => {
+    const rows = 300_000;
+    const classes = 4;
+    const x = randomLogits(rows, classes, 2, 31);
+    const t = randomTargets(rows, classes, 32);
+    t[rows - 1] = -100;
+    for (const reduction of ['mean', 'sum'] as const) {
+      for (const labelSmoothing of [0, 0.1]) {
+        const lk = await init({ backend: 'wasm' });
+        try {
+          const want = lk.crossEntropy(x, classes, t, { reduction, labelSmoothing });
+          const fresh = await init({ backend: 'wasm' });
+          try {
+            const xb = fresh.alloc(x.length);
+            xb.array.set(x);
+            const tb = fresh.alloc(rows, 'int32');
+            tb.array.set(t);
+            const before = fresh.memoryStats().wasmBytes;
+            expect(fresh.crossEntropy(xb, classes, tb, { reduction, labelSmoothing })).toBe(want);
+            // the parts' block (8 or 16 bytes a row) did not fit: memory grew under xb and tb
+            expect(fresh.memoryStats().wasmBytes).toBeGreaterThan(before);
+            expect(tb.array[rows - 1]).toBe(-100);
+          } finally {
+            fresh.dispose();
+          }
+        } finally {
+          lk.dispose();
+        }
+      }
+    }
   });
 });

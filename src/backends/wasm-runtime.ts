@@ -729,6 +729,22 @@ export class WasmRuntime {
     return v;
   }
 
+  /**
+   * The arrays of an op that makes several calls or allocations, re-taken on demand: an array in
+   * wasm memory (a zero-copy buffer, an accumulator's state) is detached when memory grows, so it
+   * is viewed again from the current buffer at the byte offset recorded now.
+   */
+  keep(arrays: readonly ArrayBufferView[]): () => ArrayBufferView[] {
+    const memory = this.memory;
+    const at = arrays.map((a) => ({ a, wasm: a.buffer === memory.buffer, offset: a.byteOffset, length: (a as Float32Array).length }));
+    return () =>
+      at.map(({ a, wasm, offset, length }) => {
+        if (!wasm || a.buffer === memory.buffer) return a;
+        const View = a.constructor as new (b: ArrayBufferLike, o: number, n: number) => ArrayBufferView;
+        return new View(memory.buffer, offset, length);
+      });
+  }
+
   alloc<T extends BufferType>(length: number, type: T): LkBuffer<T> {
     const Ctor = typedArrayCtor(type);
     const bytes = length * Ctor.BYTES_PER_ELEMENT;

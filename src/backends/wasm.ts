@@ -269,14 +269,7 @@ export class WasmBackend implements Backend {
    * so it is viewed again from the current buffer at the byte offset recorded before the first call.
    */
   #keep(arrays: readonly ArrayBufferView[]): () => ArrayBufferView[] {
-    const memory = this.#rt.memory;
-    const at = arrays.map((a) => ({ a, wasm: a.buffer === memory.buffer, offset: a.byteOffset, length: (a as Float32Array).length }));
-    return () =>
-      at.map(({ a, wasm, offset, length }) => {
-        if (!wasm || a.buffer === memory.buffer) return a;
-        const View = a.constructor as new (b: ArrayBufferLike, o: number, n: number) => ArrayBufferView;
-        return new View(memory.buffer, offset, length);
-      });
+    return this.#rt.keep(arrays);
   }
 
   filterLogits(x: Float32Array, rows: number, classes: number, o: FilterOptions, out: Float32Array): number {
