@@ -268,7 +268,7 @@ export class WasmBackend implements Backend {
    * zero-copy buffer, an accumulator's state) is detached when a call grows the memory for its scratch,
    * so it is viewed again from the current buffer at the byte offset recorded before the first call.
    */
-  #keep(arrays: readonly ArrayBufferView[]): () => ArrayBufferView[] {
+  #keep(arrays: readonly ArrayBufferView[]): () => readonly ArrayBufferView[] {
     return this.#rt.keep(arrays);
   }
 
