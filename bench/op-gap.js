@@ -28,6 +28,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { load } from './micro/load.js';
+import { workloadBuffers } from './op-workload.js';
 
 const argv = process.argv.slice(2);
 const opt = (k, d) => {
@@ -59,12 +60,7 @@ async function setup(dist, shape) {
   const wasmPath = resolve(dist, '..', 'build', wasmFile);
   const lk = await api.init({ backend: 'wasm', wasm: readFileSync(wasmPath) });
   const w = core.makeWorkload({ id: `${rows}x${classes}`, rows, classes, what: '' });
-  const xb = lk.alloc(w.x.length);
-  xb.array.set(w.x);
-  const ob = lk.alloc(w.x.length);
-  const rb = lk.alloc(rows);
-  const tb = lk.alloc(rows, 'int32');
-  tb.array.set(w.target);
+  const { xb, ob, rb, tb } = workloadBuffers(lk, w);
   const out = new Float32Array(w.x.length);
   const rowOut = new Float32Array(rows);
   const n = rows * classes;

@@ -10,7 +10,8 @@
 //   ceMean                     crossEntropy 'mean', Int32Array targets
 // Counts are user-space instructions: the kernel's page faults on a fresh result's first touch
 // (bench/op-gap.js shows them as time) are not in them.
-import { spawnSync } from 'node:child_process';
+import { callgrindCount } from './callgrind.js';
+import { workloadBuffers } from '../op-workload.js';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -25,12 +26,7 @@ if (args[0] === '--child') {
   const core = await import(pathToFileURL(`${dist}/bench-core/index.js`).href);
   const lk = await api.init({ backend: 'wasm', wasm: readFileSync(resolve(dist, '..', 'build', 'logitkit.wasm')) });
   const w = core.makeWorkload({ id: shape, rows, classes: C, what: '' });
-  const xb = lk.alloc(w.x.length);
-  xb.array.set(w.x);
-  const ob = lk.alloc(w.x.length);
-  const rb = lk.alloc(rows);
-  const tb = lk.alloc(rows, 'int32');
-  tb.array.set(w.target);
+  const { xb, ob, rb, tb } = workloadBuffers(lk, w);
   const calls = {
     softmax: () => lk.softmax(xb, C, { out: ob }),
     logSoftmax: () => lk.logSoftmax(xb, C, { out: ob }),
@@ -53,14 +49,8 @@ if (args[0] === '--child') {
     return +opt('--calls', Math.max(2, Math.min(20000, Math.round(2e6 / (r * c)))));
   };
   const me = fileURLToPath(import.meta.url);
-  const count = (dist, op, shape, k) => {
-    const run = spawnSync('valgrind', ['--tool=callgrind', '--callgrind-out-file=/dev/null', process.execPath,
-      '--single-threaded', '--no-liftoff', '--predictable', '--random-seed=1', '--hash-seed=1', me, '--child', dist, op, shape, String(k)],
-    { encoding: 'utf8' });
-    const n = /Collected : (\d+)/.exec(run.stderr)?.[1];
-    if (run.status !== 0 || n === undefined) return null; // e.g. a dist without crossEntropy's out
-    return Number(n);
-  };
+  // null: the run failed, e.g. a dist without crossEntropy's out
+  const count = (dist, op, shape, k) => callgrindCount(me, ['--child', dist, op, shape, String(k)]).count;
   console.log(`node ${process.version}; instructions per call and per element (callgrind); columns: ${dists.join('  ')}`);
   for (const shape of shapes) {
     const k = callsFor(shape);
