@@ -108,6 +108,11 @@ export interface CrossEntropyOptions extends DTypeOption {
   ignoreIndex?: number;
   weight?: Float32Array;
   labelSmoothing?: number;
+  /**
+   * Reduction 'none' only: where the rows' losses go (Float32Array(rows) or a float32 buffer), instead of
+   * a fresh array per call; not the logits. An alloc() buffer takes them with no copy.
+   */
+  out?: OutArray;
 }
 /** Options of `crossEntropyWithGrad`: those of `crossEntropy`, a reduction of `'mean'` or `'sum'`, and an `out` for the gradient. */
 export interface CrossEntropyGradOptions extends Omit<CrossEntropyOptions, 'reduction'> {
@@ -294,6 +299,11 @@ function partiallyOverlaps(a: ArrayBufferView, b: ArrayBufferView): boolean {
   if (a.buffer !== b.buffer) return false;
   if (a.byteOffset === b.byteOffset && a.byteLength === b.byteLength) return false;
   return a.byteOffset < b.byteOffset + b.byteLength && b.byteOffset < a.byteOffset + a.byteLength;
+}
+
+/** Whether a and b share any byte. */
+function overlaps(a: ArrayBufferView, b: ArrayBufferView): boolean {
+  return a.buffer === b.buffer && a.byteOffset < b.byteOffset + b.byteLength && b.byteOffset < a.byteOffset + a.byteLength;
 }
 
 /** An options object, as opposed to classes, k, a target, labels or logits. */
@@ -582,12 +592,18 @@ export class Engine {
     this.#live();
     checkOptions(options, keys.CROSS_ENTROPY_KEYS);
     const reduction = checkReduction(options?.reduction, REDUCTIONS, 'mean');
+    if (options?.out !== undefined && reduction !== 'none')
+      fail('invalid_argument', `options.out is for reduction 'none' (one loss per row); reduction '${reduction}' returns a number`, 'options.out');
     return this.#withLogits(x, classes, options, (r): number | Float32Array => {
       const t = this.#crossEntropyTarget(r, target, options);
       if (reduction === 'none') {
-        const out = new Float32Array(r.rows);
-        this.#b.crossEntropy(r.x, r.rows, r.classes, t, 'none', out);
-        return out;
+        // A fresh result costs more than the kernel on short rows (its pages are new to the
+        // process: bench/limits.md, issue 23); options.out lets a caller reuse one.
+        const out = this.#out(options?.out, r.rows, r.x, false);
+        if (overlaps(out.array, t.target))
+          fail('invalid_argument', 'options.out overlaps the target; pass a separate array', 'options.out');
+        this.#b.crossEntropy(r.x, r.rows, r.classes, t, 'none', out.array);
+        return out.result();
       }
       return this.#b.crossEntropy(r.x, r.rows, r.classes, t, reduction, null);
     });
@@ -1412,15 +1428,14 @@ export class Engine {
       const ignoreIndex = options?.ignoreIndex ?? -100;
       if (typeof ignoreIndex !== 'number' || !Number.isInteger(ignoreIndex))
         fail('invalid_argument', `options.ignoreIndex = ${describe(ignoreIndex)}, expected an integer`, 'options.ignoreIndex');
-      for (let i = 0; i < target.length; i++) {
-        const t = target[i]!;
-        if (t !== ignoreIndex && (t < 0 || t >= r.classes))
-          fail(
-            'target_out_of_range',
-            `target[${i}] = ${t}, expected 0 ≤ t < ${r.classes} or ignoreIndex (${ignoreIndex})`,
-            'target',
-          );
-      }
+      // In the backend: a vectorised pass in wasm (a JavaScript loop here cost a tenth of a short-row loss).
+      const i = this.#b.firstBadTarget(target, r.classes, ignoreIndex);
+      if (i >= 0)
+        fail(
+          'target_out_of_range',
+          `target[${i}] = ${target[i]}, expected 0 ≤ t < ${r.classes} or ignoreIndex (${ignoreIndex})`,
+          'target',
+        );
       return { kind: 'class', target, ignoreIndex, weight, labelSmoothing: eps };
     }
     if (target instanceof Float32Array || isLkBuffer(target)) {

@@ -15,8 +15,9 @@ import { MAX_BINS, MAX_CLASSES } from './limits.js';
 export const ROW_OP_KEYS = ['dtype', 'temperature', 'out'] as const;
 export const ELEMENTWISE_KEYS = ['out'] as const;
 export const DTYPE_KEYS = ['dtype'] as const;
-export const CROSS_ENTROPY_KEYS = ['dtype', 'reduction', 'ignoreIndex', 'weight', 'labelSmoothing'] as const;
-export const CROSS_ENTROPY_GRAD_KEYS = [...CROSS_ENTROPY_KEYS, 'out'] as const;
+/** crossEntropy's `out` (reduction 'none': the rows' losses) and crossEntropyWithGrad's (the gradient). */
+export const CROSS_ENTROPY_KEYS = ['dtype', 'reduction', 'ignoreIndex', 'weight', 'labelSmoothing', 'out'] as const;
+export const CROSS_ENTROPY_GRAD_KEYS = CROSS_ENTROPY_KEYS;
 export const BCE_KEYS = ['reduction', 'weight', 'posWeight', 'classes'] as const;
 export const KL_DIV_KEYS = ['dtype', 'reduction'] as const;
 export const PERPLEXITY_KEYS = ['ignoreIndex', 'dtype'] as const;

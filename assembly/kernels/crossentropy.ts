@@ -655,3 +655,33 @@ export function crossEntropySoftGrad(
   if (weighted) softRows(xPtr, rows, classes, qPtr, weightPtr, smoothing, sigma, gradPtr, lossPtr, true, true);
   else softRows(xPtr, rows, classes, qPtr, weightPtr, smoothing, sigma, gradPtr, lossPtr, false, true);
 }
+
+/**
+ * The first i in [0, n) whose class target is neither in [0, classes) nor ignoreIndex, or −1: the
+ * engine's check of class targets before any loss is computed (so an error leaves every output
+ * untouched). One unsigned compare catches t < 0 and t ≥ classes alike; 16 targets an iteration,
+ * one branch, ≈ 0.1 instructions a target (the same check in JavaScript ran at ≈ 1 ns a target,
+ * a tenth of a 10-class row's loss: bench/limits.md, issue 23).
+ */
+export function firstBadTarget(targetPtr: usize, n: i32, classes: i32, ignoreIndex: i32): i32 {
+  let c = i32x4.splat(classes);
+  let ig = i32x4.splat(ignoreIndex);
+  let i = 0;
+  for (; i + 16 <= n; i += 16) {
+    let p = targetPtr + (<usize>i << 2);
+    let a = v128.load(p);
+    let b = v128.load(p, 16);
+    let d = v128.load(p, 32);
+    let e = v128.load(p, 48);
+    let bad = v128.or(
+      v128.or(v128.andnot(i32x4.ge_u(a, c), i32x4.eq(a, ig)), v128.andnot(i32x4.ge_u(b, c), i32x4.eq(b, ig))),
+      v128.or(v128.andnot(i32x4.ge_u(d, c), i32x4.eq(d, ig)), v128.andnot(i32x4.ge_u(e, c), i32x4.eq(e, ig))),
+    );
+    if (v128.any_true(bad)) break; // the scalar loop below names the first one
+  }
+  for (; i < n; i++) {
+    let t = load<i32>(targetPtr + (<usize>i << 2));
+    if (<u32>t >= <u32>classes && t != ignoreIndex) return i;
+  }
+  return -1;
+}

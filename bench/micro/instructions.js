@@ -7,7 +7,7 @@
 // calling loop's own tier-up happen alike in both runs and cancel out (K against 0 calls does not:
 // the loop's optimisation lands in one run only, a constant that showed as ~1000 instructions a
 // call at K = 5000). Counts are of this Node's code (V8 version), not of every engine.
-import { spawnSync } from 'node:child_process';
+import { callgrindCount } from './callgrind.js';
 import { fileURLToPath } from 'node:url';
 import { load } from './load.js';
 
@@ -60,12 +60,9 @@ if (args[0] === '--child') {
   };
   const me = fileURLToPath(import.meta.url);
   const count = (file, op, shape, k) => {
-    const run = spawnSync('valgrind', ['--tool=callgrind', '--callgrind-out-file=/dev/null', process.execPath,
-      '--single-threaded', '--no-liftoff', '--predictable', '--random-seed=1', '--hash-seed=1', me, '--child', file, op, shape, String(k)],
-    { encoding: 'utf8' });
-    const n = /Collected : (\d+)/.exec(run.stderr)?.[1];
-    if (run.status !== 0 || n === undefined) throw new Error(`callgrind run failed (${file} ${op} ${shape}): ${run.stderr.slice(-500)}`);
-    return Number(n);
+    const { count: n, stderr } = callgrindCount(me, ['--child', file, op, shape, String(k)]);
+    if (n === null) throw new Error(`callgrind run failed (${file} ${op} ${shape}): ${stderr.slice(-500)}`);
+    return n;
   };
   console.log(`node ${process.version}; instructions per call (callgrind); columns: ${files.join('  ')}`);
   for (const shape of shapes) {

@@ -3,8 +3,11 @@
 // Variants:
 //   'lk-wasm'               SIMD128 build, plain Float32Arrays: the engine copies x into wasm memory and
 //                           the result out into the caller's `out` (timed: copy in + kernel + copy out).
-//   'lk-wasm-buffers'       SIMD128 build, zero-copy: x and out are lk.alloc() buffers in wasm memory
-//                           (crossEntropy still copies its int32 targets in and the per-row losses out).
+//   'lk-wasm-buffers'       SIMD128 build, zero-copy: x and out (and crossEntropy's int32 targets) are
+//                           lk.alloc() buffers in wasm memory.
+// Every variant passes an out array for every op, crossEntropy's per-row losses included, so the ops
+// are timed alike: a fresh result per call costs its allocation and the first touch of its pages,
+// as much as the kernel on 1,000,000×10 (bench/limits.md, issue 23).
 //   'lk-wasm-relaxed'       the relaxed-SIMD build, zero-copy buffers, where that build validates.
 //   'lk-wasm-relaxed-plain' the relaxed-SIMD build, plain arrays.
 //   'lk-wasm-threads'       SIMD128 shared-memory build, init({ threads: 2 }), buffers; listed only when
@@ -21,7 +24,7 @@ function plainVariant(lk, id, label, version, copies) {
     copies,
     prepare(op, w) {
       if (!logitkitHas(lk, op)) return null;
-      const out = op === 'crossEntropy' ? undefined : new Float32Array(outputLength(op, w));
+      const out = new Float32Array(outputLength(op, w));
       return { run: () => callLogitkit(lk, op, w.x, w, out) };
     },
   };
@@ -33,21 +36,24 @@ function bufferVariant(lk, id, label, version) {
     label,
     version,
     copies: 'none',
-    copiesFor: (op) => (op === 'crossEntropy' ? 'targets in, losses out (rows values only)' : 'none'),
     prepare(op, w) {
       if (!logitkitHas(lk, op) || typeof lk.alloc !== 'function') return null;
       const xb = lk.alloc(w.x.length);
       xb.array.set(w.x);
-      const ob = op === 'crossEntropy' ? null : lk.alloc(outputLength(op, w));
+      const ob = lk.alloc(outputLength(op, w));
+      const tb = op === 'crossEntropy' || op === 'crossEntropyGrad' ? lk.alloc(w.rows, 'int32') : null;
+      tb?.array.set(w.target);
+      const wb = tb ? { classes: w.classes, target: tb } : w;
       return {
         // The result is read through a fresh view: wasm memory may have grown during the call.
         run: () => {
-          const r = callLogitkit(lk, op, xb, w, ob ?? undefined);
-          return ob ? ob.array : r;
+          callLogitkit(lk, op, xb, wb, ob);
+          return ob.array;
         },
         dispose() {
           xb.free();
-          ob?.free();
+          ob.free();
+          tb?.free();
         },
       };
     },

@@ -213,6 +213,12 @@ export const ABI = {
     result: 'void',
     grain: byClasses,
   },
+  /** assembly/kernels/crossentropy.ts: the first class target neither in [0, classes) nor ignoreIndex, or −1. */
+  firstBadTarget: {
+    source: 'assembly/kernels/crossentropy.ts',
+    params: { target: ptr('in'), n: i32, classes: i32, ignoreIndex: i32 },
+    result: 'i32',
+  },
   /** assembly/kernels/crossentropy.ts: the class-target loss parts and the gradient of the reduced loss. */
   crossEntropyClassGrad: {
     source: 'assembly/kernels/crossentropy.ts',

@@ -179,6 +179,11 @@ export interface Backend extends BackendAllocator {
   topk(x: Float32Array, rows: number, classes: number, k: number, values: Float32Array, indices: Int32Array): void;
 
   /**
+   * The first i with target[i] neither a class in [0, classes) nor ignoreIndex, or −1: the engine's
+   * check of class targets, before any loss is computed.
+   */
+  firstBadTarget(target: Int32Array, classes: number, ignoreIndex: number): number;
+  /**
    * Cross-entropy. With reduction 'none' the per-row losses are written to `out`
    * (length rows) and the return value is NaN; otherwise the reduced loss is returned.
    */

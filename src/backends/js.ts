@@ -12,6 +12,7 @@ import { float32ToBfloat16Bits, float32ToFloat16Bits, halfToFloat } from '../hal
 import { adjustRows, logSigmoid1, ranksAbove, RowWork, rowLogSoftmax, rowLogSumExp, rowSoftmax, scaled, sigmoid1 } from './js-rows.js';
 import { DEFAULT_MEMORY_LIMIT } from '../limits.js';
 import * as loss from './js-loss.js';
+import { firstBadTargetJs } from './reduce.js';
 import * as gen from './js-sample.js';
 import * as score from './js-score.js';
 import * as uncertainty from './js-uncertainty.js';
@@ -112,6 +113,10 @@ export class JsBackend implements Backend {
         values[r * k + i] = x[o + idx[i]!]!;
       }
     }
+  }
+
+  firstBadTarget(target: Int32Array, classes: number, ignoreIndex: number): number {
+    return firstBadTargetJs(target, classes, ignoreIndex);
   }
 
   crossEntropy(x: Float32Array, rows: number, classes: number, t: CrossEntropyTarget, reduction: Reduction, out: Float32Array | null): number {

@@ -13,6 +13,19 @@ import type { CrossEntropyTarget, Reduction } from './backend.js';
 
 export type ClassTarget = Extract<CrossEntropyTarget, { kind: 'class' }>;
 
+/**
+ * The first i whose class target t is neither in [0, classes) nor ignoreIndex, or −1 (both
+ * backends' firstBadTarget; the wasm one runs it on short arrays, where a kernel call costs more).
+ */
+export function firstBadTargetJs(target: Int32Array, classes: number, ignoreIndex: number): number {
+  const n = target.length;
+  for (let i = 0; i < n; i++) {
+    const t = target[i]!;
+    if (t !== ignoreIndex && (t < 0 || t >= classes)) return i;
+  }
+  return -1;
+}
+
 /** Sum in index order (float64). */
 export function sumOf(a: ArrayLike<number>): number {
   let s = 0;

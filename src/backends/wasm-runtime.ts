@@ -729,6 +729,28 @@ export class WasmRuntime {
     return v;
   }
 
+  /**
+   * The arrays of an op that makes several calls or allocations, re-taken on demand: an array in
+   * wasm memory (a zero-copy buffer, an accumulator's state) is detached when memory grows, so it
+   * is viewed again from the current buffer at the byte offset recorded now. Only the arena grows
+   * memory, so while arena.growth is unchanged the arrays are returned as they are, with no read of
+   * memory.buffer (a call into the engine: small calls pay for every one).
+   */
+  keep(arrays: readonly ArrayBufferView[]): () => readonly ArrayBufferView[] {
+    const growth = this.arena.growth;
+    const buffer = this.#heap().buffer;
+    const at = arrays.map((a) => ({ a, wasm: a.buffer === buffer, offset: a.byteOffset, length: (a as Float32Array).length }));
+    return () => {
+      if (this.arena.growth === growth) return arrays;
+      const now = this.#heap().buffer;
+      return at.map(({ a, wasm, offset, length }) => {
+        if (!wasm || a.buffer === now) return a;
+        const View = a.constructor as new (b: ArrayBufferLike, o: number, n: number) => ArrayBufferView;
+        return new View(now, offset, length);
+      });
+    };
+  }
+
   alloc<T extends BufferType>(length: number, type: T): LkBuffer<T> {
     const Ctor = typedArrayCtor(type);
     const bytes = length * Ctor.BYTES_PER_ELEMENT;

@@ -122,6 +122,10 @@ export class WasmBackend implements Backend {
     this.#rt.call('topk', { x, rows, classes, k, values, indices });
   }
 
+  firstBadTarget(target: Int32Array, classes: number, ignoreIndex: number): number {
+    return loss.firstBadTarget(this.#rt, target, classes, ignoreIndex);
+  }
+
   crossEntropy(x: Float32Array, rows: number, classes: number, t: CrossEntropyTarget, reduction: Reduction, out: Float32Array | null): number {
     return loss.crossEntropy(this.#rt, x, rows, classes, t, reduction, out);
   }
@@ -291,15 +295,8 @@ export class WasmBackend implements Backend {
    * zero-copy buffer, an accumulator's state) is detached when a call grows the memory for its scratch,
    * so it is viewed again from the current buffer at the byte offset recorded before the first call.
    */
-  #keep(arrays: readonly ArrayBufferView[]): () => ArrayBufferView[] {
-    const memory = this.#rt.memory;
-    const at = arrays.map((a) => ({ a, wasm: a.buffer === memory.buffer, offset: a.byteOffset, length: (a as Float32Array).length }));
-    return () =>
-      at.map(({ a, wasm, offset, length }) => {
-        if (!wasm || a.buffer === memory.buffer) return a;
-        const View = a.constructor as new (b: ArrayBufferLike, o: number, n: number) => ArrayBufferView;
-        return new View(memory.buffer, offset, length);
-      });
+  #keep(arrays: readonly ArrayBufferView[]): () => readonly ArrayBufferView[] {
+    return this.#rt.keep(arrays);
   }
 
   filterLogits(x: Float32Array, rows: number, classes: number, o: FilterOptions, out: Float32Array): number {

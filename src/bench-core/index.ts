@@ -196,7 +196,7 @@ export function logitkitHas(lk: Engine, op: BenchOp): boolean {
  * One logitkit call of `op` through the public API, exactly as a user writes it. crossEntropy
  * ('none') takes no `out` and returns a new array; the others write into `out` when given.
  */
-export function callLogitkit(lk: Engine, op: BenchOp, x: Input, w: Pick<Workload, 'classes' | 'target'>, out?: Input): ArrayLike<number> {
+export function callLogitkit(lk: Engine, op: BenchOp, x: Input, w: { classes: number; target: Int32Array | LkBuffer<'int32'> }, out?: Input): ArrayLike<number> {
   switch (op) {
     case 'softmax':
       return lk.softmax(x, w.classes, out ? { out } : {});
@@ -205,7 +205,8 @@ export function callLogitkit(lk: Engine, op: BenchOp, x: Input, w: Pick<Workload
     case 'logsumexp':
       return lk.logsumexp(x, w.classes, out ? { out } : {});
     case 'crossEntropy':
-      return lk.crossEntropy(x, w.classes, w.target, { reduction: 'none' }) as ArrayLike<number>;
+      // With out like the row ops: a fresh result a call would time the allocation (bench/limits.md, issue 23).
+      return lk.crossEntropy(x, w.classes, w.target, out ? { reduction: 'none', out } : { reduction: 'none' });
     case 'crossEntropyGrad':
       return lk.crossEntropyWithGrad(x, w.classes, w.target, out ? { out } : {}).grad;
   }

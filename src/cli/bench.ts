@@ -197,20 +197,25 @@ function prepare(op: BenchOp, w: Workload, wasm: Engine, js: Engine): Prepared[]
   };
   list.push(plain(js, 'logitkit js', 'none'));
   list.push(plain(wasm, 'logitkit wasm', 'in+out'));
-  // Zero-copy: x and out live in wasm memory; read `.array` again after each call (memory may grow).
+  // Zero-copy: x, out (and crossEntropy's targets) live in wasm memory; read `.array` again after
+  // each call (memory may grow).
   const xb = wasm.alloc(w.x.length);
   xb.array.set(w.x);
-  const ob = op === 'crossEntropy' ? null : wasm.alloc(outLen);
+  const ob = wasm.alloc(outLen);
+  const tb = op === 'crossEntropy' || op === 'crossEntropyGrad' ? wasm.alloc(w.rows, 'int32') : null;
+  tb?.array.set(w.target);
+  const wb = tb ? { classes: w.classes, target: tb } : w;
   list.push({
     impl: 'logitkit wasm buffers',
-    copies: op === 'crossEntropy' ? 'targets in, losses out' : 'none',
+    copies: 'none',
     run: () => {
-      const r = callLogitkit(wasm, op, xb, w, ob ?? undefined);
-      return ob ? ob.array : r;
+      callLogitkit(wasm, op, xb, wb, ob);
+      return ob.array;
     },
     dispose: () => {
       xb.free();
-      ob?.free();
+      ob.free();
+      tb?.free();
     },
   });
   return list;
