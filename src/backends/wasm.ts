@@ -271,7 +271,7 @@ export class WasmBackend implements Backend {
     const kept = this.#keep(p ? [x, p, labels, pred, state, hit, nll, conf] : [x, labels, pred, state, hit, nll, conf]);
     for (let b0 = 0; b0 < rows; b0 += batch) {
       const b1 = Math.min(rows, b0 + batch);
-      const views = kept();
+      const views = [...kept()];
       if (p) p = views.splice(1, 1)[0] as Float32Array;
       [x, labels, pred, state, hit, nll, conf] = views as [Float32Array, Int32Array, Int32Array, Float64Array, Uint8Array, Float64Array, Float32Array];
       const n = b1 - b0;
