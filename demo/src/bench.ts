@@ -27,7 +27,8 @@ export interface Timing {
 }
 
 function logitkitRun(lk: Engine, op: BenchOp, w: Workload): () => ArrayLike<number> {
-  const out = op === 'crossEntropy' ? undefined : new Float32Array(outputLength(op, w));
+  // every op with a reused out, crossEntropy too: a fresh result a call would time the allocation
+  const out = new Float32Array(outputLength(op, w));
   return () => callLogitkit(lk, op, w.x, w, out);
 }
 

@@ -193,8 +193,8 @@ export function logitkitHas(lk: Engine, op: BenchOp): boolean {
 }
 
 /**
- * One logitkit call of `op` through the public API, exactly as a user writes it. crossEntropy
- * ('none') takes no `out` and returns a new array; the others write into `out` when given.
+ * One logitkit call of `op` through the public API, exactly as a user writes it: each op, crossEntropy
+ * ('none') included, writes into `out` when given and returns a new array without it.
  */
 export function callLogitkit(lk: Engine, op: BenchOp, x: Input, w: { classes: number; target: Int32Array | LkBuffer<'int32'> }, out?: Input): ArrayLike<number> {
   switch (op) {
