@@ -4,7 +4,9 @@
 // blocks, T in [0.01, 100]), interleaved A, B, B, A, …, and a bare read of the file (the floor a pass
 // cannot go below). Per side: median CPU time (user + sys of this process, which load disturbs less
 // than wall clock) and wall time of a fit and per full read of the file ("passes"), and the fitted T
-// (equal on both sides to ~1e-15 when the fit's arithmetic is the same).
+// (equal on both sides to ~1e-15 when the fit's arithmetic is the same; bit-identical when only where the
+// blocks are read changed). The bare read is also timed into one of B's engine buffers, where the fit's
+// passes read each block (so a pass's engine work is its time less that read).
 //
 //   node bench/calibrate-pass.js A_DIR B_DIR LOGITS.npy LABELS.npy [--runs 3] [--backend wasm|js] [--threads 1|2|auto]
 // (calibrate itself runs with threads auto on a file this big; --threads 1 compares the work done.)
@@ -44,6 +46,7 @@ function timed(f) {
 const sides = [await side(a), await side(b)];
 const res = new Map(sides.map((s) => [s.dir, []]));
 const reads = [];
+const engineReads = [];
 for (let i = 0; i < runs; i++) {
   const src = await sides[0].open();
   reads.push(timed(() => {
@@ -52,6 +55,17 @@ for (let i = 0; i < runs; i++) {
     return rows;
   }));
   src.close();
+  // the same reads into one engine buffer (where the fit passes read since issue 21's fourth round)
+  const into = await sides[1].open();
+  const buf = sides[1].lk.alloc(4 << 20);
+  into.into = (n) => buf.array.subarray(0, n);
+  engineReads.push(timed(() => {
+    let rows = 0;
+    for (const blk of into.blocks()) rows += blk.rows;
+    return rows;
+  }));
+  buf.free();
+  into.close();
   for (const s of i % 2 ? [...sides].reverse() : sides) {
     const src = await s.open();
     const t = timed(() => s.fitTemperatureSource(s.lk, src, { min: 0.01, max: 100, nllBefore: false }));
@@ -62,6 +76,7 @@ for (let i = 0; i < runs; i++) {
 const med = (v) => [...v].sort((p, q) => p - q)[Math.floor(v.length / 2)];
 console.log(`threads ${threads}, ${backend} backend`);
 console.log(`bare read of the file: cpu ${med(reads.map((t) => t.cpu)).toFixed(3)} s, wall ${med(reads.map((t) => t.wall)).toFixed(3)} s (${runs} runs)`);
+console.log(`bare read into an engine buffer (B's engine): cpu ${med(engineReads.map((t) => t.cpu)).toFixed(3)} s, wall ${med(engineReads.map((t) => t.wall)).toFixed(3)} s`);
 const cpus = [];
 for (const s of sides) {
   const r = res.get(s.dir);

@@ -242,7 +242,14 @@ export async function calibrateCommand(argv: string[]): Promise<number> {
     const fit = fitTemperatureSource(lk, src, { min, max, nllBefore: false }); // "before" comes from the scoring pass
     src.onProgress = (done, total) => progress.update('scoring', done, total);
     const acc = new ScoreAccumulator(src.classes, { bins, topk: 1, temperature: fit.temperature, altTemperature: 1 });
-    acc.addSource(lk, src);
+    // each block read straight into the accumulator's engine buffer, as score reads it
+    const engine = lk;
+    src.into = (n) => acc.blockTarget(engine, n);
+    try {
+      acc.addSource(lk, src);
+    } finally {
+      src.into = null;
+    }
     progress.finish();
     warnOffRows(src);
     const s = acc.summary();
