@@ -871,8 +871,9 @@ export function scoreRowsChunk(
  * the chunk. Measured (bench/score-fused-ab.js, 4 MiB blocks, one thread, loaded machine, medians of
  * 15 interleaved rounds): the block step takes 1.40x less CPU than the three ops and scoreRowsChunk at
  * 100 classes (1.24x at T = 0.7, where argmax still reads x), 1.59x at 1000; pred from the row max
- * alone made it 1.15x (100 classes) and 1.27x (1000) cheaper than argmax's separate scan
- * (`--base` a checkout without it).
+ * alone made it 1.13-1.15x (100 classes) and 1.12-1.27x (1000) cheaper than argmax's separate scan
+ * (two runs, `--base` a checkout without it); a whole `score --threads 1` of 3M x 100 rows, 0.98-1.13x
+ * in three runs of bench/score-ab.js (≈ 0.3 s of 8 s CPU: below this machine's noise).
  */
 export function scoreLogitsChunk(
   xPtr: usize, pPtr: usize, labelsPtr: usize, predPtr: usize, begin: i32, end: i32, classes: i32, temperature: f64, bins: i32, k: i32,
