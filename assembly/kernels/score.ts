@@ -598,7 +598,8 @@ function aurocClass(pPtr: usize, firstPtr: usize, stride: usize, nan: bool, r0: 
 // p_k (bin indices four at a time in f64x2, exact like binOf; the adds themselves are a scatter).
 // Per-row hit, NLL and confidence are written out for the bootstrap, groups and selective prediction.
 // scoreLogitsChunk is the same from the logits alone: it makes p, lp and pred of each batch of a chunk
-// in L1 with the bits of the softmax, logSoftmax and argmax kernels (no whole-block passes for them).
+// in L1 with the bits of the softmax, logSoftmax and argmax kernels (no whole-block passes for them;
+// long rows at T = 1 take pred from the softmax's own row max).
 //
 // Threads without thread-dependent results: the block is cut into fixed chunks of chunkRows rows
 // (the engine picks chunkRows from classes and bins only). scoreRowsChunk does the O(classes) work of
@@ -618,7 +619,7 @@ function aurocClass(pPtr: usize, firstPtr: usize, stride: usize, nan: bool, r0: 
 
 import { softmax, logSoftmax } from './softmax';
 import { rowMax, expSumRow, mapRow, divideByTemperature } from './rows';
-import { argmax } from './select';
+import { argmax, argmaxRow, argmaxRowOfMax } from './select';
 import { SHORT_ROW_MAX_CLASSES } from '../lanes';
 
 // @ts-ignore: decorator
@@ -863,11 +864,16 @@ export function scoreRowsChunk(
  * (written out) with the bits of the three whole-block ops — short rows by the softmax and
  * logSoftmax kernels themselves on the batch (a row's bits do not depend on where it sits in a
  * batch: kernels/rows.ts; lp in the chunk's scratch), long rows by their row reducer's steps with one
- * exp pass for both and lp made in the row sums' registers — then the row sums of the batch. `slots`: chunks × scoreRowsRegionBytes(…, fused = true). Saves the
+ * exp pass for both and lp made in the row sums' registers, and at T = 1 pred from the same pass (the
+ * first index of the row max, read up to it; argmax's own scan only for a row whose Σ exp is NaN) —
+ * then the row sums of the batch. `slots`: chunks × scoreRowsRegionBytes(…, fused = true). Saves the
  * block's three passes through memory (and lp's whole-block buffer), and runs them on the pool with
- * the chunk. Measured (bench/score-fused-ab.js, 4 MiB blocks, one thread, loaded machine): the block
- * step takes 1.26x less CPU than the three ops and scoreRowsChunk at 100 classes (1.19x at T = 0.7),
- * 1.30x at 1000.
+ * the chunk. Measured (bench/score-fused-ab.js, 4 MiB blocks, one thread, loaded machine, medians of
+ * 15 interleaved rounds): the block step takes 1.40x less CPU than the three ops and scoreRowsChunk at
+ * 100 classes (1.24x at T = 0.7, where argmax still reads x), 1.59x at 1000; pred from the row max
+ * alone made it 1.13-1.15x (100 classes) and 1.12-1.27x (1000) cheaper than argmax's separate scan
+ * (two runs, `--base` a checkout without it); a whole `score --threads 1` of 3M x 100 rows, 0.98-1.13x
+ * in three runs of bench/score-ab.js (≈ 0.3 s of 8 s CPU: below this machine's noise).
  */
 export function scoreLogitsChunk(
   xPtr: usize, pPtr: usize, labelsPtr: usize, predPtr: usize, begin: i32, end: i32, classes: i32, temperature: f64, bins: i32, k: i32,
@@ -914,6 +920,12 @@ function scoreChunk(
         divideByTemperature(xPtr + at, <usize>n * <usize>classes, temperature, lpBuf);
         zBase = lpBuf;
       }
+      // At T = 1, z is x and pred comes from this pass: the row max m is argmax's maximum unless the
+      // row has a NaN, and then Σ exp(z − m) is NaN (the exp keeps NaN; so does ±inf − ±inf when m is
+      // ±inf), so a NaN sum sends the row to argmax's own scan and any other row takes the first index
+      // of m, read from L1 only up to it (select.ts argmaxRowOfMax). At T ≠ 1, z's ties and order
+      // need not be x's, so argmax reads x.
+      let folded = temperature == 1.0;
       for (let i = 0; i < n; i++) {
         let zr = zBase + <usize>i * stride;
         let pr = pBase + at + <usize>i * stride;
@@ -922,8 +934,11 @@ function scoreChunk(
         mapRow(pr, classes, <f32>(1.0 / sum), false);
         store<f32>(shiftBuf + (<usize>i << 3), m);
         store<f32>(shiftBuf + (<usize>i << 3), <f32>Math.log(sum), 4);
+        if (folded) {
+          store<i32>(predPtr + (<usize>(r0 + i) << 2), sum == sum ? argmaxRowOfMax(zr, classes, m) : argmaxRow(zr, classes));
+        }
       }
-      argmax(xPtr + at, n, classes, predPtr + (<usize>r0 << 2));
+      if (!folded) argmax(xPtr + at, n, classes, predPtr + (<usize>r0 << 2));
       scoreRowSpan(r0, r0 + n, xPtr, pBase, zBase - at, labelsPtr, predPtr, classes, bins, k, slot, cells, probSum, cw0Count, hitPtr, nllPtr, confPtr, true, shiftBuf - (<usize>r0 << 3));
     } else {
       softmax(xPtr + at, n, classes, temperature, pBase + at);

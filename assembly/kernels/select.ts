@@ -81,6 +81,43 @@ function argmaxRowSimd(p: usize, classes: i32): i32 {
   return bestIndex;
 }
 
+/** argmax of one row of `classes` ≥ 1 values: the per-row rule of `argmax` below. */
+// @ts-ignore: decorator
+@inline
+export function argmaxRow(p: usize, classes: i32): i32 {
+  return classes >= 4 ? argmaxRowSimd(p, classes) : argmaxRowScalar(p, classes);
+}
+
+/**
+ * argmax of a row whose maximum m the caller already has and which it knows holds no NaN (m then
+ * finite or ±inf, and the first maximum is the top-ranked element: -0 == +0, so a signed-zero tie goes
+ * to the lower index as in argmaxRowSimd). The first index where x == m, sixteen values a step with an
+ * early exit: it reads the row only up to its maximum (half of it on average) with one compare a
+ * vector, where argmaxRowSimd reads all of it with eight operations a vector. A row with a NaN must go
+ * to argmaxRow instead (NaN outranks every m).
+ */
+export function argmaxRowOfMax(p: usize, classes: i32, m: f32): i32 {
+  let mv = f32x4.splat(m);
+  let j = 0;
+  for (; j + 16 <= classes; j += 16) {
+    let q = p + (<usize>j << 2);
+    let e = v128.or(
+      v128.or(f32x4.eq(v128.load(q), mv), f32x4.eq(v128.load(q, 16), mv)),
+      v128.or(f32x4.eq(v128.load(q, 32), mv), f32x4.eq(v128.load(q, 48), mv)),
+    );
+    if (v128.any_true(e)) break;
+  }
+  // Within the block that matched (whole, so j + 4 ≤ classes), or the row's last whole vectors.
+  for (; j + 4 <= classes; j += 4) {
+    let bits = i32x4.bitmask(f32x4.eq(v128.load(p + (<usize>j << 2)), mv));
+    if (bits != 0) return j + <i32>ctz(bits);
+  }
+  for (; j < classes; j++) {
+    if (load<f32>(p + (<usize>j << 2)) == m) return j;
+  }
+  return 0; // not reached when m is the row's maximum
+}
+
 /** out[r] = index of the maximum of row r (first NaN, else first maximum). */
 export function argmax(xPtr: usize, rows: i32, classes: i32, outPtr: usize): void {
   let stride = <usize>classes << 2;
@@ -109,7 +146,7 @@ export function argmax(xPtr: usize, rows: i32, classes: i32, outPtr: usize): voi
   }
   for (; r < rows; r++) {
     let p = xPtr + <usize>r * stride;
-    store<i32>(outPtr + (<usize>r << 2), classes >= 4 ? argmaxRowSimd(p, classes) : argmaxRowScalar(p, classes));
+    store<i32>(outPtr + (<usize>r << 2), argmaxRow(p, classes));
   }
 }
 
