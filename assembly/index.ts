@@ -4,7 +4,8 @@
 // the TypeScript arena owns every byte at or above heapBase().
 export * from './kernels/softmax';
 export * from './kernels/sigmoid';
-export * from './kernels/select';
+// select.ts also exports row helpers that score.ts inlines (argmaxRow, argmaxRowOfMax): not kernels
+export { argmax, topk } from './kernels/select';
 export * from './kernels/sample';
 export * from './kernels/convert';
 export * from './kernels/crossentropy';
