@@ -11,14 +11,9 @@
 // The default block is what `logitkit score` reads at 100 classes (4 MiB of float32 logits).
 import { pathToFileURL } from 'node:url';
 import { join, resolve } from 'node:path';
+import { abArgs } from './ab-args.js';
 
-const argv = process.argv.slice(2);
-const opt = (name, dflt) => {
-  const i = argv.indexOf(`--${name}`);
-  return i >= 0 ? Number(argv[i + 1]) : dflt;
-};
-const [dirA, dirB] = argv.filter((a, i) => !a.startsWith('--') && !(i > 0 && argv[i - 1].startsWith('--')));
-if (!dirB) throw new Error('usage: node bench/score-accum-ab.js A_DIR B_DIR [--classes 100] [--rows 10485] [--blocks 20] [--rounds 9] [--threads 1]');
+const { dirA, dirB, opt } = abArgs('node bench/score-accum-ab.js A_DIR B_DIR [--classes 100] [--rows 10485] [--blocks 20] [--rounds 9] [--threads 1]');
 const C = opt('classes', 100);
 const R = opt('rows', Math.floor((4 << 20) / 4 / C));
 const blocks = opt('blocks', 20);

@@ -9,14 +9,9 @@
 //   node bench/score-block-ab.js A_DIR B_DIR [--classes 100] [--blocks 12] [--rounds 7] [--threads 1] [--intervals 200]
 import { pathToFileURL } from 'node:url';
 import { join, resolve } from 'node:path';
+import { abArgs } from './ab-args.js';
 
-const argv = process.argv.slice(2);
-const opt = (name, dflt) => {
-  const i = argv.indexOf(`--${name}`);
-  return i >= 0 ? Number(argv[i + 1]) : dflt;
-};
-const [dirA, dirB] = argv.filter((a, i) => !a.startsWith('--') && !(i > 0 && argv[i - 1].startsWith('--')));
-if (!dirB) throw new Error('usage: node bench/score-block-ab.js A_DIR B_DIR [--classes 100] [--blocks 12] [--rounds 7] [--threads 1] [--intervals 200]');
+const { dirA, dirB, opt } = abArgs('node bench/score-block-ab.js A_DIR B_DIR [--classes 100] [--blocks 12] [--rounds 7] [--threads 1] [--intervals 200]');
 const C = opt('classes', 100);
 const R = Math.floor((4 << 20) / 4 / C); // score's 4 MiB block
 const blocks = opt('blocks', 12);
