@@ -2,9 +2,11 @@
 // src/backends/js-hash.ts): known answers committed here (a silent change of the function fails),
 // the same digests from a one-shot BigInt transcription of the definition, from both backends and
 // for any split of the stream into updates; the argument errors, after which the engine keeps working.
+import { readFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
 import { init } from '../src/index.js';
 import { hashWords } from '../src/backends/js-hash.js';
+import { relaxedSimdSupported } from '../src/init.js';
 import { describeEachBackend } from './helpers/backends.js';
 import { codeOf } from './helpers/checks.js';
 import { rng } from './helpers/random.js';
@@ -172,13 +174,22 @@ describeEachBackend('lk.hasher', (lk) => {
   });
 });
 
-describe('lk.hasher on the shared-memory build', () => {
-  it('gives the reference digests (the build score --threads uses)', async () => {
+describe('lk.hasher on every build', () => {
+  const w = words(70001, 5);
+  it('the shared-memory build gives the reference digests (the build score --threads uses)', async () => {
     const lk = await init({ backend: 'wasm', threads: 2 });
     try {
       expect(lk.features.threads).toBe(2);
-      const w = words(70001, 5);
       expect(lk.hasher().update(w.subarray(0, 3)).update(w.subarray(3)).digest()).toBe(hashWords(w));
+    } finally {
+      lk.dispose();
+    }
+  });
+  it.each(['logitkit.wasm', ...(relaxedSimdSupported() ? ['logitkit-relaxed.wasm'] : [])])('%s gives the reference digests', async (file) => {
+    const lk = await init({ backend: 'wasm', wasm: await readFile(new URL(`../build/${file}`, import.meta.url)) });
+    try {
+      expect(lk.features.relaxedSimd).toBe(file.includes('relaxed'));
+      expect(lk.hasher().update(w.subarray(0, 1000)).update(w.subarray(1000)).digest()).toBe(hashWords(w));
     } finally {
       lk.dispose();
     }
