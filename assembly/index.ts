@@ -24,3 +24,5 @@ export * from './kernels/ood';
 export * from './kernels/conformal';
 // ---- issue 21 item 5: the temperature fit's per-pass sums
 export * from './kernels/fit';
+// ---- the fingerprint hash (Engine.hasher)
+export * from './kernels/hash';

@@ -23,6 +23,7 @@ import { AurocHistogram, BootstrapAccumulator, RowScoreAccumulator, type AurocHi
 import * as conformal from './metrics/conformal.js';
 import * as selective from './metrics/selective.js';
 import type { ConformalArgs, OodMethodName } from './backends/backend.js';
+import { Hasher } from './hasher.js';
 
 /**
  * Logits as accepted by every op, and nothing else: float32 values (a Float32Array or a zero-copy
@@ -496,6 +497,25 @@ export class Engine {
     this.#live();
     return new RowScoreAccumulator(this.#b, () => this.#live(), options);
   }
+
+  // ---- the fingerprint hash
+  /**
+   * A streaming 128-bit hash of float32 / int32 data (their 32-bit words as stored), computed in the
+   * backend (wasm SIMD: assembly/kernels/hash.ts) on arrays already in engine memory without a copy.
+   * The digest does not depend on how the data is split into updates; both backends give the same.
+   * Not cryptographic: it tells data apart (logitkit merge's shard fingerprints), nothing more.
+   *
+   * ```ts
+   * const h = lk.hasher();
+   * h.update(new Float32Array([1, 2, 3])).update(new Int32Array([0, 2]));
+   * h.digest(); // 32 hex digits
+   * ```
+   */
+  hasher(): Hasher {
+    this.#live();
+    return new Hasher(this.#b, () => this.#live());
+  }
+  // ---- end fingerprint hash
 
   // ------------------------------------------------------------ row-wise ops
 

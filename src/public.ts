@@ -62,3 +62,6 @@ export { conformalMetrics, conformalModelFromJSON, conformalModelToJSON } from '
 export type { ConformalModel, ConformalOptions, ConformalMetrics, PredictionSets } from './metrics/conformal.js';
 export { RISK_COVERAGE_LEVELS } from './metrics/selective.js';
 export type { RiskCoverage, RiskCoverageOptions, CoverageLevel } from './metrics/selective.js';
+// ---- the fingerprint hash
+export { Hasher } from './hasher.js';
+export type { HashInput } from './hasher.js';

@@ -334,12 +334,13 @@ describe('logitkit merge', () => {
     expect(Math.abs(again.nll - whole.nll) / whole.nll).toBeLessThan(1e-9);
   });
 
-  it('each score --json carries a fingerprint of its data: the same for a renamed copy, another float dtype or block size', async () => {
+  it('each score --json carries a fingerprint of its data: the same for a renamed copy, another float dtype or block size, either backend', async () => {
     const a = writeLogits('fa.npy', '<f4', x64.subarray(0, 400 * C), 400);
     const ya = writeLabels('fya.npy', '<i4', y.subarray(0, 400));
     const j = await runJson('score', a, '--labels', ya);
-    expect(j.fingerprint).toMatch(/^sha256:[0-9a-f]{64}$/);
+    expect(j.fingerprint).toMatch(/^lkfp2:[0-9a-f]{32}$/);
     expect(j.inputs).toEqual([{ logits: a, labels: ya, fingerprint: j.fingerprint }]);
+    expect((await runJson('score', a, '--labels', ya, '--backend', 'js')).fingerprint).toBe(j.fingerprint);
     // float32 values stored as float64, int32 labels as int64: the same scored data
     const a8 = writeLogits('fa8.npy', '>f8', Float64Array.from(x64.subarray(0, 400 * C), Math.fround), 400);
     const ya8 = writeLabels('fya8.npy', '<i8', y.subarray(0, 400));
@@ -404,6 +405,50 @@ describe('logitkit merge', () => {
     const legacy = await runJson('merge', old('dup0.json'), old('dup1.json'));
     expect(legacy.accuracy).toBe(merged.accuracy);
     expect(legacy.fingerprint).toBeUndefined();
+  });
+
+  it('fingerprints of two versions: merged with a note on stderr; a shard counted twice within one version is still refused', async () => {
+    const part = async (name: string, a: number, b: number) => {
+      const lp = writeLogits(`${name}.npy`, '<f4', x64.subarray(a * C, b * C), b - a);
+      const yp = writeLabels(`${name}-y.npy`, '<i4', y.subarray(a, b));
+      writeFileSync(join(dir, `${name}.json`), (await run('score', lp, '--labels', yp, '--json')).stdout);
+      return { a, b };
+    };
+    // the same output as a logitkit before version 2 wrote it: SHA-256 of the same parts
+    const asVersion1 = (name: string, { a, b }: { a: number; b: number }, as = `v1-${name}.json`) => {
+      const bytes = (v: Float32Array | Int32Array) => createHash('sha256').update(new Uint8Array(v.buffer, v.byteOffset, v.byteLength)).digest('hex');
+      const head = `logitkit fingerprint 1: ${b - a} x ${C} float32 logits, int32 labels`;
+      const fp = `sha256:${createHash('sha256').update([head, bytes(Float32Array.from(x64.subarray(a * C, b * C))), bytes(y.subarray(a, b))].join('\n')).digest('hex')}`;
+      const j = readJson(`${name}.json`);
+      j.fingerprint = fp;
+      j.inputs[0].fingerprint = fp;
+      writeFileSync(join(dir, as), JSON.stringify(j));
+      return as;
+    };
+    const m0 = await part('mv0', 0, 500);
+    const m1 = await part('mv1', 500, 1000);
+    await part('mv2', 1000, R);
+    const v0 = asVersion1('mv0', m0);
+    let r = await run('merge', v0, 'mv1.json', 'mv2.json', '--json');
+    expect(r.code).toBe(0);
+    expect(r.stderr).toBe(`note: the shards' fingerprints are of 2 versions (version 1 in ${v0}, version 2 in mv1.json): a shard given once in each is not recognised as counted twice; score the older files again to have every shard checked\n`);
+    const mixed = JSON.parse(r.stdout);
+    expect(mixed.fingerprint).toMatch(/^lkfp2:[0-9a-f]{32}$/);
+    expect(mixed.accuracy).toBe((await runJson('merge', 'mv0.json', 'mv1.json', 'mv2.json')).accuracy);
+    // one version throughout: no note
+    r = await run('merge', 'mv0.json', 'mv1.json');
+    expect(r.code).toBe(0);
+    expect(r.stderr).not.toMatch(/versions/);
+    // a duplicate within either version, beside a file of the other
+    r = await run('merge', v0, asVersion1('mv0', m0, 'v1-mv0-again.json'), 'mv1.json');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/v1-mv0-again\.json: shard .*mv0\.npy \+ .*mv0-y\.npy is already counted from v1-mv0\.json: same data/);
+    r = await run('merge', v0, 'mv1.json', 'mv2.json', 'mv1.json');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/mv1\.json: shard .* is already counted from mv1\.json|mv1\.json: given more than once/);
+    r = await run('merge', asVersion1('mv1', m1), 'mv0.json', 'mv1.json', 'mv0.json');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/mv0\.json: given more than once/);
   });
 
   it('refuses shards scored at different temperatures or settings, and non-score JSON', async () => {

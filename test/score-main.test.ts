@@ -31,9 +31,28 @@ const simd128 = await (async () => {
  */
 const ADDED = new Set(['input', 'inputDetected', 'groupsWithoutPositives', 'groupsWithoutNegatives', 'decisions', 'threshold', 'brierSklearn', 'topLabel', 'mcc', 'kappa', 'averagePrecision', 'averagePrecisionErrorBound']);
 
+/**
+ * The fingerprints changed definition after these fixtures were captured (version 1 `sha256:` →
+ * version 2 `lkfp2:`, src/cli/fingerprint.ts). What they must keep is which data they tell apart: over
+ * all cases, each fixture fingerprint corresponds to exactly one fingerprint now, and back.
+ */
+const fingerprintNow = new Map<string, string>();
+const fingerprintBefore = new Map<string, string>();
+function fingerprintDifference(a: unknown, b: unknown): boolean {
+  if (typeof a !== 'string' || typeof b !== 'string' || !a.startsWith('lkfp2:') || !b.startsWith('sha256:')) return a !== b;
+  if ((fingerprintNow.get(b) ?? a) !== a || (fingerprintBefore.get(a) ?? b) !== b) return true;
+  fingerprintNow.set(b, a);
+  fingerprintBefore.set(a, b);
+  return false;
+}
+
 /** Paths where the two outputs differ beyond REL (empty: equal). */
 function differences(a: unknown, b: unknown, path = '$', out: string[] = []): string[] {
   if (out.length > 20) return out;
+  if (path.endsWith('.fingerprint')) {
+    if (fingerprintDifference(a, b)) out.push(`${path}: ${JSON.stringify(a)} vs ${JSON.stringify(b)} (or not one to one with the other cases)`);
+    return out;
+  }
   if (a && b && typeof a === 'object' && typeof b === 'object' && !Array.isArray(a) && !Array.isArray(b)) {
     const want = b;
     a = Object.fromEntries(Object.entries(a).filter(([k]) => !(ADDED.has(k) && !(k in want))));
@@ -58,6 +77,16 @@ describe('score --json equals the figures of the build before (within 1e-9 relat
     expect(differences({ x: [1, 2] }, { x: [1, 2 * (1 + 1e-12)] })).toEqual([]);
     expect(differences({ x: [1, 2] }, { x: [1, 2 * (1 + 1e-8)] })).toHaveLength(1);
     expect(differences({ x: 'a' }, { x: 'b' })).toHaveLength(1);
+    // fingerprints: version 2 for version 1, one to one
+    const [v1, w1] = [`sha256:${'a'.repeat(64)}`, `sha256:${'b'.repeat(64)}`];
+    const [v2, w2] = [`lkfp2:${'1'.repeat(32)}`, `lkfp2:${'2'.repeat(32)}`];
+    expect(differences({ fingerprint: v2 }, { fingerprint: v1 })).toEqual([]);
+    expect(differences({ fingerprint: v2 }, { fingerprint: v1 })).toEqual([]);
+    expect(differences({ fingerprint: w2 }, { fingerprint: v1 })).toHaveLength(1);
+    expect(differences({ fingerprint: v2 }, { fingerprint: w1 })).toHaveLength(1);
+    expect(differences({ fingerprint: 'x' }, { fingerprint: v1 })).toHaveLength(1);
+    fingerprintNow.clear();
+    fingerprintBefore.clear();
   });
   for (const c of cases) {
     it.skipIf(!c.name.endsWith('-js') && !simd128)(c.name, async () => {

@@ -399,6 +399,12 @@ export const ABI = {
     result: 'void',
     grain: byClasses,
   },
+
+  // ---- the fingerprint hash (Engine.hasher; state layout: src/backends/js-hash.ts). One stream, in order: not split.
+  /** assembly/kernels/hash.ts: n 32-bit words at x into the hash state. */
+  hashUpdate: { source: 'assembly/kernels/hash.ts', params: { state: ptr('inout'), x: ptr('in'), n: i32 }, result: 'void' },
+  /** assembly/kernels/hash.ts: the 128-bit digest (4 u32) into out; the state is spent. */
+  hashDigest: { source: 'assembly/kernels/hash.ts', params: { state: ptr('inout'), out: ptr('out') }, result: 'void' },
 } as const satisfies Record<string, ExportDecl>;
 
 export type KernelName = keyof typeof ABI;

@@ -238,6 +238,12 @@ export interface Backend extends BackendAllocator {
    */
   scoreLogits(a: ScoreRowsArgs, temperature: number, x: Float32Array, p: Float32Array | null, labels: Int32Array, pred: Int32Array, state: Float64Array, hit: Uint8Array, nll: Float64Array, conf: Float32Array): void;
 
+  // ---- the fingerprint hash (Engine.hasher): src/backends/js-hash.ts, assembly/kernels/hash.ts
+  /** Adds the words x to a hash state (HASH_STATE_WORDS, in this backend's memory). */
+  hashUpdate(state: Uint32Array, x: Uint32Array): void;
+  /** The state's 128-bit digest into out (4 words); the state is spent. */
+  hashDigest(state: Uint32Array, out: Uint32Array): void;
+
   // ---- issue 24 (uncertainty): src/backends/js-uncertainty.ts, assembly/kernels/{ood,conformal}.ts
   /** One OOD score per row (higher = more likely out of distribution) into out. */
   oodScore(x: Float32Array, rows: number, classes: number, a: OodArgs, out: Float32Array): void;

@@ -17,6 +17,7 @@ import * as gen from './js-sample.js';
 import * as score from './js-score.js';
 import * as uncertainty from './js-uncertainty.js';
 import * as fit from './js-fit.js';
+import * as hash from './js-hash.js';
 
 const EMPTY = new Float64Array(0);
 
@@ -206,6 +207,16 @@ export class JsBackend implements Backend {
       },
     } as LkBuffer<T>;
   }
+
+  // ---- the fingerprint hash (Engine.hasher): js-hash.ts
+  hashUpdate(state: Uint32Array, x: Uint32Array): void {
+    hash.hashUpdateJs(state, x);
+  }
+
+  hashDigest(state: Uint32Array, out: Uint32Array): void {
+    hash.hashDigestJs(state, out);
+  }
+  // ---- end fingerprint hash
 
   memoryStats(): { wasmBytes: number; inUse: number } {
     return { wasmBytes: 0, inUse: 0 };

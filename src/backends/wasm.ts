@@ -330,6 +330,16 @@ export class WasmBackend implements Backend {
     return view;
   }
 
+  // ---- the fingerprint hash (Engine.hasher): assembly/kernels/hash.ts
+  hashUpdate(state: Uint32Array, x: Uint32Array): void {
+    this.#rt.call('hashUpdate', { state, x, n: x.length });
+  }
+
+  hashDigest(state: Uint32Array, out: Uint32Array): void {
+    this.#rt.call('hashDigest', { state, out });
+  }
+  // ---- end fingerprint hash
+
   alloc<T extends BufferType>(length: number, type: T): LkBuffer<T> {
     return this.#rt.alloc(length, type);
   }

@@ -1,18 +1,26 @@
 /**
  * Fingerprints of scored inputs, so that `logitkit merge` can refuse a shard it has already counted.
  *
- * A shard's fingerprint is the SHA-256 of what was scored: its shape, the float32 logits and the int32
- * labels as read (one hash per array, so the block size does not matter). It is computed on the
- * scoring pass, which reads every row anyway; the same data under another name, or in another float
- * dtype that rounds to the same float32 values, gets the same fingerprint, since it would count the
- * same rows twice.
+ * Version 2 (`lkfp2:` and 32 hex digits): a shard's fingerprint is the engine's 128-bit hash
+ * (lk.hasher(), src/backends/js-hash.ts) of its shape and the digests of its float32 logits and int32
+ * labels as read, one stream each (so the block size does not matter). The logits are hashed where the
+ * scoring pass has just read them, in engine memory: no thread, no copy. The same data under another
+ * name, or in another float dtype that rounds to the same float32 values, gets the same fingerprint,
+ * since it would count the same rows twice. Version 1 (`sha256:`, SHA-256 of the same parts, before
+ * 2026-12) is still recognised by merge (fingerprintVersion) and combined as before.
  */
 import { createHash } from 'node:crypto';
-import { Worker } from 'node:worker_threads';
+import type { Engine } from '../engine.js';
+import type { Hasher } from '../hasher.js';
+import { hashWords } from '../backends/js-hash.js';
 import type { NpyShardSource } from '../io/npy-source.js';
 import type { BlockSource, RowBlock } from '../io/stream.js';
 
-const bytes = (a: Float32Array | Int32Array) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+/** The prefix of version 2 fingerprints. */
+export const FINGERPRINT_PREFIX = 'lkfp2:';
+/** First words of the hashed parts, so a shard's and a set's words never read alike ("lkf2", "lks2"). */
+const SHARD_TAG = 0x6c6b6632;
+const SET_TAG = 0x6c6b7332;
 
 /** Passes the blocks of a shard source through, hashing each shard on the first full pass. */
 export class FingerprintingSource implements BlockSource {
@@ -21,14 +29,9 @@ export class FingerprintingSource implements BlockSource {
   readonly hasLabels: boolean;
   private result: string[] | null = null;
 
-  /**
-   * `thread`: hash on a worker thread (default: when the logits pass 64 MB). SHA-256 of a 1.2 GB file
-   * is 0.7 s of one core; on the scoring thread it adds to every run, on its own thread it fills a core
-   * that waits while the scoring thread runs its JavaScript.
-   */
   constructor(
     private readonly src: NpyShardSource,
-    private readonly thread = src.rows * src.classes * 4 >= THREAD_BYTES,
+    private readonly lk: Pick<Engine, 'hasher'>,
   ) {
     this.rows = src.rows;
     this.classes = src.classes;
@@ -50,24 +53,48 @@ export class FingerprintingSource implements BlockSource {
       return;
     }
     const shards = this.src.shards;
-    // two streams per shard: 2i the logits, 2i + 1 the labels
-    const hasher = this.thread ? new HashThread(2 * shards.length) : new LocalHashes(2 * shards.length);
+    const prints: string[] = [];
+    let x: Hasher | null = null;
+    let y: Hasher | null = null;
+    // the next shard's pair of streams; its fingerprint once its last block has gone by
+    const open = () => {
+      x = this.lk.hasher();
+      y = this.lk.hasher();
+    };
+    const close = () => {
+      const s = shards[prints.length]!;
+      prints.push(shardFingerprint(s.logits.rows, s.logits.cols, s.labels !== null, x!.digest(), y!.digest()));
+    };
+    // Each shard's streams are digested, and the next one's made, right after its last block is hashed:
+    // never between a block's read into engine memory and its hashing (an allocation there may grow
+    // the memory, and the block's view would have no length left).
+    let end = 0;
+    const advance = (done: number) => {
+      while (prints.length < shards.length && done >= end) {
+        if (x) close();
+        if (prints.length < shards.length) {
+          open();
+          end += shards[prints.length]!.logits.rows;
+        }
+      }
+    };
     try {
-      let shard = 0;
-      let end = shards.length ? shards[0].logits.rows : 0;
+      advance(0);
       for (const blk of this.src.blocks()) {
-        // Blocks never straddle shards; empty shards are stepped over.
-        while (blk.start >= end) end += shards[++shard].logits.rows;
-        hasher.update(2 * shard, bytes(blk.x));
-        if (blk.labels) hasher.update(2 * shard + 1, bytes(blk.labels));
+        // a view of engine memory taken before it grew has no length left: never hash that as the data
+        if (blk.x.length !== blk.rows * this.classes) throw new Error(`internal error: a block of ${blk.rows} rows holds ${blk.x.length} logits`);
+        x!.update(blk.x);
+        if (blk.labels) y!.update(blk.labels);
+        // blocks never straddle shards; empty shards are stepped over
+        advance(blk.start + blk.rows);
         yield blk;
       }
-      const hex = hasher.digests();
-      this.result = shards.map((s, i) =>
-        combine([`logitkit fingerprint 1: ${s.logits.rows} x ${s.logits.cols} float32 logits, ${s.labels ? 'int32 labels' : 'no labels'}`, hex[2 * i]!, hex[2 * i + 1]!]),
-      );
+      if (prints.length < shards.length) throw new Error(`internal error: the pass ended in shard ${prints.length + 1} of ${shards.length}`);
+      this.result = prints;
     } finally {
-      hasher.close();
+      // a pass stopped early: the engine memory of the streams not digested goes back
+      (x as Hasher | null)?.free();
+      (y as Hasher | null)?.free();
     }
   }
 
@@ -78,157 +105,42 @@ export class FingerprintingSource implements BlockSource {
   }
 }
 
-/** Inputs from this size on are hashed on a worker thread. */
-const THREAD_BYTES = 64 << 20;
-
-interface Hasher {
-  update(stream: number, data: Uint8Array): void;
-  /** Hex SHA-256 of each stream; once. */
-  digests(): string[];
-  close(): void;
+/** The words of a digest's 32 hex digits (the order digestHex writes them in reverse: lo, hi, lo, hi). */
+function digestWords(hex: string): number[] {
+  const w = (i: number) => parseInt(hex.slice(8 * i, 8 * i + 8), 16);
+  return [w(1), w(0), w(3), w(2)];
 }
 
-class LocalHashes implements Hasher {
-  readonly #h;
-  constructor(streams: number) {
-    this.#h = Array.from({ length: streams }, () => createHash('sha256'));
-  }
-  update(stream: number, data: Uint8Array): void {
-    this.#h[stream]!.update(data);
-  }
-  digests(): string[] {
-    return this.#h.map((h) => h.digest('hex'));
-  }
-  close(): void {}
+/** A shard's version 2 fingerprint: the hash of (tag, rows, classes, labels or not, the logits' digest, the labels' digest). */
+export function shardFingerprint(rows: number, cols: number, labels: boolean, logits: string, labelDigest: string): string {
+  const words = Uint32Array.from([SHARD_TAG, rows >>> 0, Math.floor(rows / 2 ** 32), cols, labels ? 1 : 0, ...digestWords(logits), ...digestWords(labelDigest)]);
+  return FINGERPRINT_PREFIX + hashWords(words);
 }
 
-/** The ring the scoring thread copies blocks into for the hashing thread: SLOTS slots of SLOT bytes. */
-const SLOTS = 4;
-const SLOT = 1 << 20;
-/**
- * Int32 control words after the slots' states: DONE (1: digests written, −1: the thread failed), QUIT,
- * and WAITING (1 while the thread sleeps: waking it is a futex call the scoring thread makes only then).
- */
-const DONE = SLOTS;
-const QUIT = SLOTS + 1;
-const WAITING = SLOTS + 2;
-/** The hashing thread makes progress far faster than this; past it, something is wrong. */
-const STALL_MS = 120_000;
-
-// Slot i: state ctl[i] (0 free, 1 full), stream meta[2i] (−1: write the digests) and length meta[2i + 1].
-const HASH_WORKER = `'use strict';
-const { workerData } = require('node:worker_threads');
-const { createHash } = require('node:crypto');
-const { ring, control, metaBuf, outBuf, streams } = workerData;
-const ctl = new Int32Array(control);
-const meta = new Int32Array(metaBuf);
-const out = new Uint8Array(outBuf);
-const hashes = Array.from({ length: streams }, () => createHash('sha256'));
-try {
-  for (let j = 0; ; j = (j + 1) % ${SLOTS}) {
-    while (Atomics.load(ctl, j) === 0) {
-      if (Atomics.load(ctl, ${QUIT}) !== 0) process.exit(0);
-      Atomics.store(ctl, ${WAITING}, 1);
-      Atomics.wait(ctl, j, 0, 50);
-      Atomics.store(ctl, ${WAITING}, 0);
-    }
-    const stream = meta[2 * j];
-    if (stream < 0) {
-      hashes.forEach((h, i) => out.set(Buffer.from(h.digest('hex'), 'latin1'), 64 * i));
-      Atomics.store(ctl, ${DONE}, 1);
-      Atomics.notify(ctl, ${DONE});
-      break;
-    }
-    hashes[stream].update(new Uint8Array(ring, j * ${SLOT}, meta[2 * j + 1]));
-    Atomics.store(ctl, j, 0);
-    Atomics.notify(ctl, j);
-  }
-} catch (e) {
-  Atomics.store(ctl, ${DONE}, -1);
-  Atomics.notify(ctl, ${DONE});
-  for (let j = 0; j < ${SLOTS}; j++) Atomics.notify(ctl, j);
-}
-`;
-
-/**
- * SHA-256 on a worker thread. The scoring thread stays synchronous and allocates nothing per block:
- * it copies each block, a slot at a time, into a ring of shared memory (a fresh copy per block cost
- * more in page faults than the hash itself), sleeps in Atomics.wait only when the ring is full, and
- * waits for the digests, which the thread writes into shared memory. The thread needs no messages, so
- * it keeps working while the scoring thread never returns to its event loop.
- */
-class HashThread implements Hasher {
-  readonly #ring = new Uint8Array(new SharedArrayBuffer(SLOTS * SLOT));
-  readonly #ctl = new Int32Array(new SharedArrayBuffer(4 * (SLOTS + 3)));
-  readonly #meta = new Int32Array(new SharedArrayBuffer(8 * SLOTS));
-  readonly #out: Uint8Array;
-  readonly #worker: Worker;
-  readonly #streams: number;
-  #next = 0;
-
-  constructor(streams: number) {
-    this.#streams = streams;
-    this.#out = new Uint8Array(new SharedArrayBuffer(64 * streams));
-    this.#worker = new Worker(HASH_WORKER, {
-      eval: true,
-      workerData: { ring: this.#ring.buffer, control: this.#ctl.buffer, metaBuf: this.#meta.buffer, outBuf: this.#out.buffer, streams },
-    });
-    this.#worker.unref();
-  }
-
-  update(stream: number, data: Uint8Array): void {
-    for (let at = 0; at < data.length; at += SLOT) {
-      const n = Math.min(SLOT, data.length - at);
-      const j = this.#claim();
-      this.#ring.set(data.subarray(at, at + n), j * SLOT);
-      this.#post(j, stream, n);
-    }
-  }
-
-  digests(): string[] {
-    this.#post(this.#claim(), -1, 0);
-    this.#await(DONE, 0);
-    return Array.from({ length: this.#streams }, (_, i) => Buffer.from(this.#out.subarray(64 * i, 64 * i + 64)).toString('latin1'));
-  }
-
-  close(): void {
-    Atomics.store(this.#ctl, QUIT, 1);
-    void this.#worker.terminate();
-  }
-
-  /** The next slot, once the thread has hashed what it held. */
-  #claim(): number {
-    const j = this.#next;
-    this.#next = (j + 1) % SLOTS;
-    this.#await(j, 1);
-    return j;
-  }
-
-  #post(j: number, stream: number, length: number): void {
-    this.#meta[2 * j] = stream;
-    this.#meta[2 * j + 1] = length;
-    Atomics.store(this.#ctl, j, 1);
-    // the thread sets WAITING before it sleeps on slot j and its wait sees this store: no lost wake-up
-    if (Atomics.load(this.#ctl, WAITING) !== 0) Atomics.notify(this.#ctl, j);
-  }
-
-  /** Sleeps while ctl[at] = busy; throws if the thread failed or stops making progress. */
-  #await(at: number, busy: number): void {
-    const t0 = Date.now();
-    while (Atomics.load(this.#ctl, at) === busy) {
-      if (Atomics.load(this.#ctl, DONE) === -1) throw new Error('internal error: the fingerprint thread failed');
-      if (Date.now() - t0 > STALL_MS) throw new Error('internal error: the fingerprint thread stopped making progress');
-      Atomics.wait(this.#ctl, at, busy, 50);
-    }
-    if (Atomics.load(this.#ctl, DONE) === -1) throw new Error('internal error: the fingerprint thread failed');
-  }
+/** A fingerprint's version: 1 for `sha256:`, 2 for `lkfp2:`, else its text before the first colon (unknown). */
+export function fingerprintVersion(fp: string): string {
+  if (fp.startsWith('sha256:')) return '1';
+  if (fp.startsWith(FINGERPRINT_PREFIX)) return '2';
+  const colon = fp.indexOf(':');
+  return colon < 0 ? fp : fp.slice(0, colon + 1);
 }
 
 function combine(parts: string[]): string {
   return `sha256:${createHash('sha256').update(parts.join('\n')).digest('hex')}`;
 }
 
-/** The fingerprint of a set of shards (order-free, as merged figures are): a single shard's own. */
+/**
+ * The fingerprint of a set of shards (order-free, as merged figures are): a single shard's own; of
+ * version 1 shards alone, SHA-256 as before; otherwise (version 2, or versions mixed) the version 2
+ * hash of the sorted fingerprints' text.
+ */
 export function fingerprintOf(shards: readonly string[]): string {
-  return shards.length === 1 ? shards[0] : combine(['logitkit shards', ...[...shards].sort()]);
+  if (shards.length === 1) return shards[0];
+  const sorted = [...shards].sort();
+  if (sorted.every((f) => f.startsWith('sha256:'))) return combine(['logitkit shards', ...sorted]);
+  const text = new TextEncoder().encode(sorted.join('\n'));
+  const words = new Uint32Array(3 + Math.ceil(text.length / 4));
+  words.set([SET_TAG, sorted.length, text.length]);
+  new Uint8Array(words.buffer, 12).set(text);
+  return FINGERPRINT_PREFIX + hashWords(words);
 }

@@ -7,7 +7,7 @@ import type { Shard } from '../io/npy-source.js';
 import { checkRegularFile, NpyError } from '../io/npy.js';
 import { ScoreAccumulator, withClassNames, type ScoreStats } from '../metrics/summary.js';
 import { reportKind } from './args.js';
-import { fingerprintOf } from './fingerprint.js';
+import { fingerprintOf, fingerprintVersion } from './fingerprint.js';
 import { readClassNames } from './inputs.js';
 import { mergeMultilabel } from './multilabel.js';
 import { MULTILABEL_STATS_FORMAT } from '../metrics/multilabel.js';
@@ -85,12 +85,16 @@ export async function mergeCommand(argv: string[]): Promise<number> {
   });
   // A shard counted twice (the same JSON given twice, or a merged JSON and one of its parts) would
   // silently weigh its rows double: refuse it by the fingerprint of its scored data.
+  // Fingerprints of different versions (fingerprint.ts) are of different functions: a shard is
+  // recognised only against fingerprints of its own version, and a mix is said on stderr.
   const counted = new Map<string, { file: string; name: string }>();
+  const versions = new Map<string, string>();
   for (const p of parsed) {
     const seenHere = new Set<string>();
     for (const input of Array.isArray(p.obj.inputs) ? p.obj.inputs : []) {
       const fp = (input as { fingerprint?: unknown })?.fingerprint;
       if (typeof fp !== 'string') continue; // written before fingerprints: merged as before
+      if (!versions.has(fingerprintVersion(fp))) versions.set(fingerprintVersion(fp), p.file);
       const name = shardName(input);
       const prev = counted.get(fp);
       if (prev && !seenHere.has(fp)) {
@@ -103,6 +107,10 @@ export async function mergeCommand(argv: string[]): Promise<number> {
       counted.set(fp, { file: p.file, name });
       seenHere.add(fp);
     }
+  }
+  if (versions.size > 1) {
+    const which = [...versions].map(([v, file]) => `${/^\d+$/.test(v) ? `version ${v}` : `"${v}"`} in ${file}`).join(', ');
+    process.stderr.write(`note: the shards' fingerprints are of ${versions.size} versions (${which}): a shard given once in each is not recognised as counted twice; score the older files again to have every shard checked\n`);
   }
   // AUROC statistics from before positions were kept cannot be added exactly (auroc.ts addAurocStats):
   // the merge leaves AUROC out and says why

@@ -143,7 +143,7 @@ export async function scoreCommand(argv: string[]): Promise<number> {
     const alt = T !== 1 ? 1 : fit ? fit.temperature : null;
     const acc = new ScoreAccumulator(binary ? 2 : src.classes, { bins, topk, temperature: T, altTemperature: alt, groups: src.hasGroups, binary, intervals: kept, seed, ...(threshold !== undefined ? { threshold } : {}) });
     // The fingerprint is of the data as read; a map, if any, applies after it.
-    const scored = new FingerprintingSource(src);
+    const scored = new FingerprintingSource(src, lk);
     // Issue 24: selective prediction always, conformal sets with --conformal (score-uncertainty.ts).
     const unc = binary ? null : new ScoreUncertainty(src.classes, values.conformal);
     if (unc) acc.onRows = (conf, hit, rows) => unc.addRows(conf, hit, rows);
