@@ -22,6 +22,11 @@
 // (a zero weight adds nothing, so 0·∞ never appears).
 // State layout (f64, Rp = replicates rounded up to 8): weight[Rp], correct[Rp], nll[Rp], then
 // binWeight, binConf, binCorrect, each [bins][Rp] (bin-major: a bin's replicates are contiguous).
+// Cost: 1.64 ns a (row, replicate) on Node 20 and 22, 1.44 on Node 24 (Intel Xeon, Sapphire Rapids;
+// 200 replicates, 15 bins, 2048-row chunks: `node bench/micro/boot-ab.js OLD.wasm NEW.wasm`, CPU time,
+// loaded machine). The constants come from BOOT_TABLE and the weights convert signed: 5% (Node 20/22)
+// and 7% (Node 24) fewer than with splat constants and unsigned conversions. A branch on the hit costs
+// the same as the masks on random hits.
 
 // @ts-ignore: decorator
 @inline const PAIR_STEP: u32 = 0x632BE5AB;
@@ -59,13 +64,37 @@ function fmix32(h: u32): u32 {
   return h;
 }
 
+/**
+ * The bootstrap's lane constants, loaded where they are used (as AUROC_TABLE below and exp.ts's
+ * EXP_TABLE): V8 13.6 rematerialises a splat constant at each use inside a loop. Byte offsets: 0 and
+ * 16 fmix32's multipliers, 32 + 16·k the threshold T_k in eight u16 lanes.
+ */
+const BOOT_TABLE: usize = memory.data<u32>([
+  0x85EBCA6B, 0x85EBCA6B, 0x85EBCA6B, 0x85EBCA6B,
+  0xC2B2AE35, 0xC2B2AE35, 0xC2B2AE35, 0xC2B2AE35,
+  T0 * 0x10001, T0 * 0x10001, T0 * 0x10001, T0 * 0x10001,
+  T1 * 0x10001, T1 * 0x10001, T1 * 0x10001, T1 * 0x10001,
+  T2 * 0x10001, T2 * 0x10001, T2 * 0x10001, T2 * 0x10001,
+  T3 * 0x10001, T3 * 0x10001, T3 * 0x10001, T3 * 0x10001,
+  T4 * 0x10001, T4 * 0x10001, T4 * 0x10001, T4 * 0x10001,
+  T5 * 0x10001, T5 * 0x10001, T5 * 0x10001, T5 * 0x10001,
+  T6 * 0x10001, T6 * 0x10001, T6 * 0x10001, T6 * 0x10001,
+  T7 * 0x10001, T7 * 0x10001, T7 * 0x10001, T7 * 0x10001,
+], 16);
+
+// @ts-ignore: decorator
+@inline
+function bc(at: usize): v128 {
+  return v128.load(BOOT_TABLE + at);
+}
+
 // @ts-ignore: decorator
 @inline
 function fmix32x4(u: v128): v128 {
   u = v128.xor(u, i32x4.shr_u(u, 16));
-  u = i32x4.mul(u, i32x4.splat(0x85EBCA6B));
+  u = i32x4.mul(u, bc(0));
   u = v128.xor(u, i32x4.shr_u(u, 13));
-  u = i32x4.mul(u, i32x4.splat(0xC2B2AE35));
+  u = i32x4.mul(u, bc(16));
   return v128.xor(u, i32x4.shr_u(u, 16));
 }
 
@@ -86,16 +115,16 @@ function poisson16(v: u32): i32 {
 // @ts-ignore: decorator
 @inline
 function poissonLanes(v: v128): v128 {
-  let w = i16x8.sub(i16x8.splat(0), i16x8.ge_u(v, i16x8.splat(T0)));
-  w = i16x8.sub(w, i16x8.ge_u(v, i16x8.splat(T1)));
-  w = i16x8.sub(w, i16x8.ge_u(v, i16x8.splat(T2)));
-  w = i16x8.sub(w, i16x8.ge_u(v, i16x8.splat(T3)));
-  let m4 = i16x8.ge_u(v, i16x8.splat(T4));
+  let w = i16x8.sub(i16x8.splat(0), i16x8.ge_u(v, bc(32)));
+  w = i16x8.sub(w, i16x8.ge_u(v, bc(48)));
+  w = i16x8.sub(w, i16x8.ge_u(v, bc(64)));
+  w = i16x8.sub(w, i16x8.ge_u(v, bc(80)));
+  let m4 = i16x8.ge_u(v, bc(96));
   if (v128.any_true(m4)) {
     w = i16x8.sub(w, m4);
-    w = i16x8.sub(w, i16x8.ge_u(v, i16x8.splat(T5)));
-    w = i16x8.sub(w, i16x8.ge_u(v, i16x8.splat(T6)));
-    w = i16x8.sub(w, i16x8.ge_u(v, i16x8.splat(T7)));
+    w = i16x8.sub(w, i16x8.ge_u(v, bc(112)));
+    w = i16x8.sub(w, i16x8.ge_u(v, bc(128)));
+    w = i16x8.sub(w, i16x8.ge_u(v, bc(144)));
   }
   return w;
 }
@@ -225,16 +254,19 @@ export function bootstrapSums(
           let w = poissonLanes(fmix32x4(i32x4.add(i32x4.splat(<u32>packed), adds)));
           W = i16x8.add(W, w);
           BW = i16x8.add(BW, w);
-          if (load<u8>(hitPtr + row) != 0) {
-            K = i16x8.add(K, w);
-            BK = i16x8.add(BK, w);
-          }
-          let lo = i32x4.extend_low_i16x8_u(w);
-          let hi = i32x4.extend_high_i16x8_u(w);
-          let w0 = f64x2.convert_low_i32x4_u(lo);
-          let w1 = f64x2.convert_low_i32x4_u(v128.shuffle<i32>(lo, lo, 2, 3, 0, 1));
-          let w2 = f64x2.convert_low_i32x4_u(hi);
-          let w3 = f64x2.convert_low_i32x4_u(v128.shuffle<i32>(hi, hi, 2, 3, 0, 1));
+          // branch-free: a hit is a coin flip at the accuracies scored (measured: the same speed as
+          // the branch on random hits; no data-dependent timing)
+          let wk = v128.and(w, i16x8.splat(-<i16>load<u8>(hitPtr + row)));
+          K = i16x8.add(K, wk);
+          BK = i16x8.add(BK, wk);
+          // weights are 0..8: the signed conversions (one instruction each on x64; the unsigned
+          // ones take two or three) give the same values
+          let lo = i32x4.extend_low_i16x8_s(w);
+          let hi = i32x4.extend_high_i16x8_s(w);
+          let w0 = f64x2.convert_low_i32x4_s(lo);
+          let w1 = f64x2.convert_low_i32x4_s(v128.shuffle<i32>(lo, lo, 2, 3, 0, 1));
+          let w2 = f64x2.convert_low_i32x4_s(hi);
+          let w3 = f64x2.convert_low_i32x4_s(v128.shuffle<i32>(hi, hi, 2, 3, 0, 1));
           let l = v128.load64_splat(nllPtr + (row << 3));
           let c = f64x2.splat(<f64>load<f32>(confPtr + (row << 2)));
           n0 = f64x2.add(n0, f64x2.mul(w0, l));
