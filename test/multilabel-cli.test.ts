@@ -122,18 +122,24 @@ describe('logitkit score --multilabel', () => {
     expect(m.perLabel[0]).toMatchObject({ support: 0, recall: 0, f1: 0, auroc: null });
     expect(m.zeroDivision.recall).toEqual([0]);
     expect(out.stats.format).toBe('logitkit-multilabel-stats/1');
-    expect(out.fingerprint).toMatch(/^sha256:/);
+    expect(out.fingerprint).toMatch(/^lkfp2:[0-9a-f]{32}$/);
   });
 
   it('targets as bool .npy, in an .npz and a .safetensors (BOOL) give the same figures; the wasm backend agrees', () => {
-    const base = json('score', 'z.npy', '--labels', 't.npy', '--multilabel', '--backend', 'js').multilabel;
-    const viaBool = json('score', 'z.npy', '--labels', 'tbool.npy', '--multilabel', '--backend', 'js').multilabel;
+    const baseOut = json('score', 'z.npy', '--labels', 't.npy', '--multilabel', '--backend', 'js');
+    const boolOut = json('score', 'z.npy', '--labels', 'tbool.npy', '--multilabel', '--backend', 'js');
+    const base = baseOut.multilabel;
+    const viaBool = boolOut.multilabel;
+    // the fingerprint is of the scored data: the same targets in another dtype are the same shard
+    expect(boolOut.fingerprint).toBe(baseOut.fingerprint);
     const viaNpz = json('score', 'run.npz', '--multilabel', '--backend', 'js').multilabel;
     const viaSt = json('score', 'run.safetensors', '--labels-key', 'targets', '--multilabel', '--backend', 'js').multilabel;
     expect(viaBool).toEqual(base);
     expect(viaNpz).toEqual(base);
     expect(viaSt).toEqual(base);
-    const wasm = json('score', 'z.npy', '--labels', 't.npy', '--multilabel', '--backend', 'wasm').multilabel;
+    const wasmOut = json('score', 'z.npy', '--labels', 't.npy', '--multilabel', '--backend', 'wasm');
+    expect(wasmOut.fingerprint).toBe(baseOut.fingerprint);
+    const wasm = wasmOut.multilabel;
     expect(counts(wasm)).toEqual(counts(base));
     wasm.perLabel.forEach((e: { bce: number }, k: number) => expect(Math.abs(e.bce - base.perLabel[k].bce)).toBeLessThan(1e-6));
   });

@@ -117,6 +117,20 @@ export function shardFingerprint(rows: number, cols: number, labels: boolean, lo
   return FINGERPRINT_PREFIX + hashWords(words);
 }
 
+/** First word of a multi-label shard's hashed parts ("lkm2"), then the input kind's code. */
+const MULTILABEL_TAG = 0x6c6b6d32;
+const INPUT_CODES = { logits: 0, probs: 1, logprobs: 2 } as const;
+
+/**
+ * A `score --multilabel` shard's version 2 fingerprint: the hash of (tag, rows, labels, the input kind,
+ * the float32 scores' digest, the 0/1 targets' digest; the targets hashed as int32 whatever their
+ * dtype, so bool, int and float files of the same targets agree).
+ */
+export function multilabelFingerprint(rows: number, cols: number, input: keyof typeof INPUT_CODES, scores: string, targets: string): string {
+  const words = Uint32Array.from([MULTILABEL_TAG, rows >>> 0, Math.floor(rows / 2 ** 32), cols, INPUT_CODES[input], ...digestWords(scores), ...digestWords(targets)]);
+  return FINGERPRINT_PREFIX + hashWords(words);
+}
+
 /** A fingerprint's version: 1 for `sha256:`, 2 for `lkfp2:`, else its text before the first colon (unknown). */
 export function fingerprintVersion(fp: string): string {
   if (fp.startsWith('sha256:')) return '1';

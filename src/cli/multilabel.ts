@@ -4,13 +4,12 @@
  * of such runs' JSON. Targets may be stored as bool, uint8, any integer or float type holding 0 and 1;
  * any other value is an error naming its file, row and label.
  */
-import { createHash, type Hash } from 'node:crypto';
 import { ExtractedMembers, containerOf, openArray, pickKey, prepareArray } from '../io/arrays.js';
 import { blockBuffer, type Shard } from '../io/npy-source.js';
 import { NpyError, type NpyFile } from '../io/npy.js';
 import { checkTargets, firstBadProb, MultilabelAccumulator, type MultilabelReport } from '../metrics/multilabel.js';
 import { debugStats, startEngine } from './args.js';
-import { fingerprintOf } from './fingerprint.js';
+import { fingerprintOf, multilabelFingerprint } from './fingerprint.js';
 import { inputKind, readClassNames } from './inputs.js';
 import { stdoutJson } from './output.js';
 import { renderMultilabelHtml, renderMultilabelMarkdown } from './report.js';
@@ -26,8 +25,6 @@ export function checkMultilabelFlags(values: Record<string, unknown>): void {
 }
 
 const FLOAT = new Set(['f2', 'f4', 'f8', 'bf16']);
-const bytesOf = (a: Float32Array | Uint8Array) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
-
 interface OpenShard {
   logits: NpyFile;
   targets: NpyFile;
@@ -101,16 +98,21 @@ export async function multilabelScore(
     const fingerprints: string[] = [];
     let done = 0;
     for (const o of opened) {
-      const hx: Hash = createHash('sha256');
-      const ht: Hash = createHash('sha256');
+      // the shard's fingerprint (fingerprint.ts, version 2): its hashers are made here and digested after
+      // its last block, never between a block's read and its hashing (an allocation may grow the memory)
+      const hx = lk.hasher();
+      const ht = lk.hasher();
       const float = FLOAT.has(o.targets.header.dtype);
       for (let r = 0; r < o.logits.rows; r += blockRows) {
         const n = Math.min(blockRows, o.logits.rows - r);
         const x = o.logits.readFloat32(r, n, xBuf);
         const raw = float ? o.targets.readFloat32(r, n, fBuf) : o.targets.readInt32(r, n, iBuf);
         const t = checkTargets(raw, C, (i) => `row ${r + Math.floor(i / C)}, label ${i % C} of ${o.targets.path}`, tBuf);
-        hx.update(bytesOf(x));
-        ht.update(bytesOf(t));
+        hx.update(x);
+        // the 0/1 targets as int32 (raw, which iBuf may hold, is not read again)
+        const ti = iBuf.subarray(0, t.length);
+        for (let i = 0; i < t.length; i++) ti[i] = t[i]!;
+        ht.update(ti);
         if (input === 'logits') acc.addBlock(lk, x, t);
         else {
           const log = input === 'logprobs';
@@ -124,11 +126,7 @@ export async function multilabelScore(
         done += n;
         progress.update('scoring', done, total);
       }
-      fingerprints.push(
-        `sha256:${createHash('sha256')
-          .update([`logitkit multilabel fingerprint 1: ${o.logits.rows} x ${C} float32 ${input === 'logits' ? 'logits' : input}, uint8 targets`, hx.digest('hex'), ht.digest('hex')].join('\n'))
-          .digest('hex')}`,
-      );
+      fingerprints.push(multilabelFingerprint(o.logits.rows, C, input, hx.digest(), ht.digest()));
     }
     progress.finish();
     const report = acc.report(names);
