@@ -25,8 +25,9 @@
  *
  * Counting: the histogram of all rows' p_k is the engine's (lk.aurocHistogram: a wasm kernel, one
  * packed u32 cell per class and bin in wasm memory, exact side counts for the few cells that fill),
- * read here one class at a time (classCells) while it holds every row, taken out into this object's
- * cells only when shards are merged or a histogram fills; the positives stay here.
+ * read here one class at a time, its non-empty bins only (classBins: a kernel skips the empty cells),
+ * while it holds every row, taken out into this object's cells only when shards are merged or a
+ * histogram fills; the positives stay here, counted from each row's p_y as the row pass hands it out.
  *
  * Memory (the bins stay those above; only their storage is compact): per class the engine's 64 KiB
  * of packed cells (rows and position sum of every bin; src/accumulators.ts AurocHistogram), one class
@@ -51,6 +52,11 @@ const Q = AUROC_Q;
 const PAGE = 256;
 const PAGES = Math.ceil(AUROC_BINS / PAGE);
 const U32_MAX = 0xffffffff;
+/**
+ * Values of classBins' results kept for the next reader (16 MiB): every class of a softmax run (~160
+ * bins a class: 6 MB at 1000 classes); classes past it are read again by each reader.
+ */
+const BINS_KEPT = 1 << 21;
 
 /** What the AUROC counts need of the engine. */
 export interface AurocEngine {
@@ -238,9 +244,71 @@ export class AurocCounts {
     this.readAt = 2 * k * AUROC_BINS;
   }
 
-  /** Forgets the class read from the engine histogram (its counts changed). */
+  /** Forgets the class read from the engine histogram and the classes' bins (their counts changed). */
   private stale(): void {
     this.classK = -1;
+    if (this.binsHeld === 0) return;
+    this.binsOf = [];
+    this.binsHeld = 0;
+  }
+
+  /** classBins' results by class, kept for the next reader while the counts stay (up to BINS_KEPT values). */
+  private binsOf: (Float64Array | undefined)[] = [];
+  private binsHeld = 0;
+  /** The engine histogram's triples of one class (classBins' scratch). */
+  private triples: Uint32Array | null = null;
+  /** The same made from cells in place (merge, tests): float64, as those cells may be. */
+  private denseTriples: Float64Array | null = null;
+
+  /**
+   * Class k's non-empty bins as (bin, positives, negatives, positives' position sum, negatives'
+   * position sum), five values a bin, ascending: what AUROC, average precision and encode() read, so a
+   * class is read once for all three (the report, AP and the encoded statistics used to walk all
+   * AUROC_BINS bins of every class each, re-expanding the engine's cells: 0.9 s at 1000 classes,
+   * where a softmax class fills ~160 bins). While the engine histogram holds the counts its kernel
+   * hands out the non-empty cells (AurocHistogram.classBins); else the cells are scanned here. The
+   * array is this object's (kept while the counts stay): do not change it.
+   */
+  classBins(k: number): Float64Array {
+    const kept = this.binsOf[k];
+    if (kept) return kept;
+    let t: Uint32Array | Float64Array;
+    let n: number;
+    if (this.core && this.cellsNow === null && this.pending.length === 0) {
+      t = this.core.classBins(k, (this.triples ??= new Uint32Array(3 * AUROC_BINS)));
+      n = t.length / 3;
+    } else {
+      this.classRead(k);
+      const cells = this.readArr;
+      const c0 = this.readAt;
+      t = this.denseTriples ??= new Float64Array(3 * AUROC_BINS);
+      n = 0;
+      for (let b = 0; b < AUROC_BINS; b++) {
+        const a = cells[c0 + 2 * b];
+        if (a === 0) continue;
+        t[3 * n] = b;
+        t[3 * n + 1] = a;
+        t[3 * n + 2] = cells[c0 + 2 * b + 1];
+        n++;
+      }
+    }
+    const out = new Float64Array(5 * n);
+    for (let j = 0; j < n; j++) {
+      const b = t[3 * j];
+      const pg = this.posPages[k * PAGES + (b >>> 8)];
+      const p = pg ? pg[b & (PAGE - 1)] : 0;
+      const pq = pg ? pg[PAGE + (b & (PAGE - 1))] : 0;
+      out[5 * j] = b;
+      out[5 * j + 1] = p;
+      out[5 * j + 2] = t[3 * j + 1] - p;
+      out[5 * j + 3] = pq;
+      out[5 * j + 4] = t[3 * j + 2] - pq;
+    }
+    if (this.binsHeld + out.length <= BINS_KEPT) {
+      this.binsOf[k] = out;
+      this.binsHeld += out.length;
+    }
+    return out;
   }
 
   /** Class k's counts summed over the pending statistics (float64: shards' sums may pass 2^32). */
@@ -421,20 +489,24 @@ export class AurocCounts {
   /**
    * Adds rows of float32 probabilities p (rows × classes) with labels y: every row's p_k into class k's
    * histogram (the engine's, lk.aurocHistogram), and the labelled class's into its positives here.
+   * py, when given, holds each row's p_y with p's bits (the row pass's out.py): read in row order, where
+   * reading p_y out of the block after the histogram's sweep was a cache miss per row (0.5 s of a
+   * 3M-row score). A row whose p_0 is NaN is skipped either way.
    */
-  addBlock(lk: AurocEngine, p: Float32Array, labels: Int32Array): void {
+  addBlock(lk: AurocEngine, p: Float32Array, labels: Int32Array, py?: Float32Array): void {
     const K = this.classes;
     const R = labels.length;
     if (R === 0) return;
+    if (py !== undefined && py.length !== R) throw new LogitkitError('shape_mismatch', `py holds ${py.length} values, expected one per row (${R})`, 'py');
     this.prepare(lk, R);
     this.stale();
     const nan = this.core!.add(p.subarray(0, R * K));
     this.nanRows += nan;
-    const bits = new Uint32Array(p.buffer, p.byteOffset, R * K);
+    const bits = py ? new Uint32Array(py.buffer, py.byteOffset, R) : new Uint32Array(p.buffer, p.byteOffset, R * K);
     for (let r = 0; r < R; r++) {
       if (nan !== 0 && p[r * K] !== p[r * K]) continue;
       const y = labels[r];
-      const f = fineOfBits(bits[r * K + y]);
+      const f = fineOfBits(bits[py ? r : r * K + y]);
       this.addPos(y, f >>> AUROC_POSITION_BITS, 1, f & (Q - 1));
     }
   }
@@ -507,6 +579,7 @@ export class AurocCounts {
 
   /** Adds o's positives' pages and NaN rows into these. */
   private mergePages(o: AurocCounts): void {
+    this.stale();
     for (let j = 0; j < o.posPages.length; j++) {
       const src = o.posPages[j];
       if (!src) continue;
@@ -519,28 +592,23 @@ export class AurocCounts {
 
   /** AUROC of class k from its bins, and the bound on its error; null without positives or negatives. */
   classAuroc(k: number): { auroc: number; errorBound: number } | null {
-    // one pass over the bins, no callback per bin (one made the report of 1000 classes 3–10× slower);
-    // multi-label's micro average pools its labels into a one-class AurocCounts and comes here too
-    this.classRead(k);
-    const cells = this.readArr;
-    const o = this.readAt / 2;
+    // one pass over the non-empty bins, no callback per bin (one made the report of 1000 classes
+    // 3–10× slower); multi-label's micro average pools its labels into a one-class AurocCounts and
+    // comes here too
+    const t = this.classBins(k);
     let below = 0;
     let pairs = 0;
     let err = 0;
     let P = 0;
-    for (let b = 0; b < AUROC_BINS; b++) {
-      const a = cells[2 * (o + b)];
-      if (a === 0) continue;
-      const pg = this.posPages[k * PAGES + (b >>> 8)];
-      const pb = pg ? pg[b & (PAGE - 1)] : 0;
+    for (let j = 0; j < t.length; j += 5) {
+      const pb = t[j + 1];
       if (pb !== 0) {
-        const pq = pg![PAGE + (b & (PAGE - 1))];
-        const s = sameBin(pb, pq, a - pb, cells[2 * (o + b) + 1] - pq);
+        const s = sameBin(pb, t[j + 3], t[j + 2], t[j + 4]);
         pairs += pb * below + s.pairs;
         err += s.bound;
         P += pb;
       }
-      below += a - pb;
+      below += t[j + 2];
     }
     if (P === 0 || below === 0) return null;
     return { auroc: pairs / (P * below), errorBound: err / (P * below) };
@@ -600,20 +668,14 @@ export class AurocCounts {
     };
     let last = -1;
     for (let k = 0; k < this.classes; k++) {
-      this.classRead(k);
-      const cells = this.readArr;
-      const c0 = this.readAt;
-      for (let b = 0; b < AUROC_BINS; b++) {
-        const at = c0 + 2 * b;
-        if (cells[at] === 0) continue;
-        const i = k * AUROC_BINS + b;
-        const p = this.pos(i);
-        const pq = this.posAt(i, PAGE);
+      const t = this.classBins(k);
+      for (let j = 0; j < t.length; j += 5) {
+        const i = k * AUROC_BINS + t[j];
         put(i - last);
-        put(p);
-        put(cells[at] - p);
-        put(pq);
-        put(cells[at + 1] - pq);
+        put(t[j + 1]);
+        put(t[j + 2]);
+        put(t[j + 3]);
+        put(t[j + 4]);
         last = i;
         if (n >= ENCODE_PIECE) {
           yield toBase64(bytes, ENCODE_PIECE, text);
