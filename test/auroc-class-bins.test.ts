@@ -4,7 +4,7 @@
 // RowScoreAccumulator's out.py (each row's p_y, p's bits); and AurocCounts fed py, or read through
 // the engine histogram, giving the same counts, report, average precision and encoded text as the
 // dense reads of the same counts.
-import { expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { AUROC_BINS, AUROC_CELL_ROWS, AUROC_MAX_CLASSES } from '../src/auroc-bins.js';
 import { AurocCounts } from '../src/metrics/auroc.js';
 import { averagePrecisionReport } from '../src/metrics/average-precision.js';
@@ -207,5 +207,19 @@ describeEachBackend('AurocCounts through the compact reads', (lk) => {
     expect(codeOf(() => a.addBlock(lk(), p, Int32Array.of(0, 1), new Float32Array(3)))).toBe('shape_mismatch');
     a.addBlock(lk(), p, Int32Array.of(0, 1), Float32Array.of(0.25, 0.5));
     expect(a.report([1, 1]).perClass[0]).toBe(0); // the positive of class 0 below its negative
+  });
+});
+
+describe('AurocCounts.encode past 2^31', () => {
+  it('writes counts and position sums of merged shards above 2^31 and 2^32 and reads them back', () => {
+    const a = new AurocCounts(2);
+    a.addCount(5, 2 ** 31 + 5, 2 ** 33 + 1, 15 * (2 ** 31 + 5), 7);
+    a.addCount(AUROC_BINS + 7, 1, 2 ** 31 - 1, 0, 3);
+    const text = a.encode();
+    const back = new AurocCounts(2);
+    expect(back.addEncoded(text)).toBe(true);
+    expect([back.pos(5), back.neg(5), back.positions(5).pos, back.positions(5).neg]).toEqual([2 ** 31 + 5, 2 ** 33 + 1, 15 * (2 ** 31 + 5), 7]);
+    expect([back.pos(AUROC_BINS + 7), back.neg(AUROC_BINS + 7)]).toEqual([1, 2 ** 31 - 1]);
+    expect(back.encode()).toBe(text);
   });
 });

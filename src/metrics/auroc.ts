@@ -259,6 +259,8 @@ export class AurocCounts {
   private triples: Uint32Array | null = null;
   /** The same made from cells in place (merge, tests): float64, as those cells may be. */
   private denseTriples: Float64Array | null = null;
+  /** classBins' result for a class past the budget (valid until the next call). */
+  private binsScratch: Float64Array | null = null;
 
   /**
    * Class k's non-empty bins as (bin, positives, negatives, positives' position sum, negatives'
@@ -267,7 +269,8 @@ export class AurocCounts {
    * AUROC_BINS bins of every class each, re-expanding the engine's cells: 0.9 s at 1000 classes,
    * where a softmax class fills ~160 bins). While the engine histogram holds the counts its kernel
    * hands out the non-empty cells (AurocHistogram.classBins); else the cells are scanned here. The
-   * array is this object's (kept while the counts stay): do not change it.
+   * array is this object's (kept while the counts stay, or until the next call for classes past
+   * BINS_KEPT): do not change it.
    */
   classBins(k: number): Float64Array {
     const kept = this.binsOf[k];
@@ -292,7 +295,10 @@ export class AurocCounts {
         n++;
       }
     }
-    const out = new Float64Array(5 * n);
+    // kept for the next reader while the budget allows; else made in one scratch (a fresh array per
+    // class and reader was 400 MB of allocations at 1000 classes of ~3300 bins)
+    const keep = this.binsHeld + 5 * n <= BINS_KEPT;
+    const out = keep ? new Float64Array(5 * n) : (this.binsScratch ??= new Float64Array(5 * AUROC_BINS)).subarray(0, 5 * n);
     for (let j = 0; j < n; j++) {
       const b = t[3 * j];
       const pg = this.posPages[k * PAGES + (b >>> 8)];
@@ -304,7 +310,7 @@ export class AurocCounts {
       out[5 * j + 3] = pq;
       out[5 * j + 4] = t[3 * j + 2] - pq;
     }
-    if (this.binsHeld + out.length <= BINS_KEPT) {
+    if (keep) {
       this.binsOf[k] = out;
       this.binsHeld += out.length;
     }
@@ -660,6 +666,15 @@ export class AurocCounts {
     const text = new Uint8Array((ENCODE_PIECE / 3) * 4 + 4);
     let n = 0;
     const put = (v: number) => {
+      // integer ops below 2^31 (the values are float64: % and floor on them cost a libm call a byte)
+      if (v < 0x80000000) {
+        while (v >= 128) {
+          bytes[n++] = (v & 127) | 128;
+          v >>>= 7;
+        }
+        bytes[n++] = v;
+        return;
+      }
       while (v >= 128) {
         bytes[n++] = (v % 128) | 128;
         v = Math.floor(v / 128);
