@@ -173,8 +173,9 @@ export class AurocCounts {
   /** Bins over all classes: K · AUROC_BINS. */
   private readonly size: number;
   /**
-   * Positives of class k in bins [page · 256, page · 256 + 256), at [k · PAGES + page]: [0, 256) their
-   * counts, [256, 512) the sums of their positions; absent when none.
+   * Positives of class k in bins [page · 256, page · 256 + 256), at [k · PAGES + page]: bin b's count
+   * at 2 · (b mod 256) and the sum of its positions beside it (one cache line a positive: a row's
+   * pages are rarely in cache after the histogram's sweep); absent when none.
    */
   private readonly posPages: (Float64Array | undefined)[];
   /**
@@ -302,8 +303,8 @@ export class AurocCounts {
     for (let j = 0; j < n; j++) {
       const b = t[3 * j];
       const pg = this.posPages[k * PAGES + (b >>> 8)];
-      const p = pg ? pg[b & (PAGE - 1)] : 0;
-      const pq = pg ? pg[PAGE + (b & (PAGE - 1))] : 0;
+      const p = pg ? pg[2 * (b & (PAGE - 1))] : 0;
+      const pq = pg ? pg[2 * (b & (PAGE - 1)) + 1] : 0;
       out[5 * j] = b;
       out[5 * j + 1] = p;
       out[5 * j + 2] = t[3 * j + 1] - p;
@@ -421,15 +422,16 @@ export class AurocCounts {
   positions(i: number): { pos: number; neg: number } {
     const k = Math.floor(i / AUROC_BINS);
     this.classRead(k);
-    const p = this.posAt(i, PAGE);
+    const p = this.posAt(i, 1);
     return { pos: p, neg: this.readArr[this.readAt + 2 * (i - k * AUROC_BINS) + 1] - p };
   }
 
-  private posAt(i: number, half: number): number {
+  /** Positives (which = 0) or their position sum (1) at flat index i. */
+  private posAt(i: number, which: number): number {
     const k = Math.floor(i / AUROC_BINS);
     const b = i - k * AUROC_BINS;
     const pg = this.posPages[k * PAGES + (b >>> 8)];
-    return pg ? pg[half + (b & (PAGE - 1))] : 0;
+    return pg ? pg[2 * (b & (PAGE - 1)) + which] : 0;
   }
 
   /**
@@ -455,7 +457,7 @@ export class AurocCounts {
       if (cells[2 * i] === 0) continue;
       pos[i] = this.pos(i);
       neg[i] = cells[2 * i] - pos[i];
-      posQ[i] = this.posAt(i, PAGE);
+      posQ[i] = this.posAt(i, 1);
       negQ[i] = cells[2 * i + 1] - posQ[i];
     }
     return { pos, neg, posQ, negQ };
@@ -465,8 +467,9 @@ export class AurocCounts {
     const at = k * PAGES + (b >>> 8);
     let pg = this.posPages[at];
     if (!pg) pg = this.posPages[at] = new Float64Array(2 * PAGE);
-    pg[b & (PAGE - 1)] += v;
-    pg[PAGE + (b & (PAGE - 1))] += q;
+    const at2 = 2 * (b & (PAGE - 1));
+    pg[at2] += v;
+    pg[at2 + 1] += q;
   }
 
   private promote(): void {
