@@ -194,7 +194,7 @@ describeEachBackend('AurocCounts through the compact reads', (lk) => {
       // NaN rows make the figures NaN; one class has no negatives
       if (nanEvery || K === 1) expect(engineRead.report.macro).toBeNaN();
       else expect(engineRead.report.macro).toBeGreaterThan(0.6);
-      // a count added in place changes what is read (the kept bins are dropped)
+      // a count added in place changes what is read
       viaPy.addCount(0, 3, 1);
       expect(viaPy.encode()).not.toBe(engineRead.text);
       expect(viaPy.pos(0)).toBe((engineRead.dense?.pos[0] ?? viaBlock.pos(0)) + 3);

@@ -52,11 +52,6 @@ const Q = AUROC_Q;
 const PAGE = 256;
 const PAGES = Math.ceil(AUROC_BINS / PAGE);
 const U32_MAX = 0xffffffff;
-/**
- * Values of classBins' results kept for the next reader (16 MiB): every class of a softmax run (~160
- * bins a class: 6 MB at 1000 classes); classes past it are read again by each reader.
- */
-const BINS_KEPT = 1 << 21;
 
 /** What the AUROC counts need of the engine. */
 export interface AurocEngine {
@@ -245,37 +240,28 @@ export class AurocCounts {
     this.readAt = 2 * k * AUROC_BINS;
   }
 
-  /** Forgets the class read from the engine histogram and the classes' bins (their counts changed). */
+  /** Forgets the class read from the engine histogram (its counts changed). */
   private stale(): void {
     this.classK = -1;
-    if (this.binsHeld === 0) return;
-    this.binsOf = [];
-    this.binsHeld = 0;
   }
-
-  /** classBins' results by class, kept for the next reader while the counts stay (up to BINS_KEPT values). */
-  private binsOf: (Float64Array | undefined)[] = [];
-  private binsHeld = 0;
   /** The engine histogram's triples of one class (classBins' scratch). */
   private triples: Uint32Array | null = null;
   /** The same made from cells in place (merge, tests): float64, as those cells may be. */
   private denseTriples: Float64Array | null = null;
-  /** classBins' result for a class past the budget (valid until the next call). */
-  private binsScratch: Float64Array | null = null;
+  /** classBins' result (valid until the next call). */
+  private binsOut: Float64Array | null = null;
 
   /**
    * Class k's non-empty bins as (bin, positives, negatives, positives' position sum, negatives'
-   * position sum), five values a bin, ascending: what AUROC, average precision and encode() read, so a
-   * class is read once for all three (the report, AP and the encoded statistics used to walk all
-   * AUROC_BINS bins of every class each, re-expanding the engine's cells: 0.9 s at 1000 classes,
-   * where a softmax class fills ~160 bins). While the engine histogram holds the counts its kernel
-   * hands out the non-empty cells (AurocHistogram.classBins); else the cells are scanned here. The
-   * array is this object's (kept while the counts stay, or until the next call for classes past
-   * BINS_KEPT): do not change it.
+   * position sum), five values a bin, ascending: what AUROC, average precision and encode() read (they
+   * used to walk all AUROC_BINS bins of every class each, re-expanding the engine's cells: ~1.2 s of a
+   * 1000-class score). While the engine histogram holds the counts its kernel hands out the non-empty
+   * cells (AurocHistogram.classBins); else the cells are scanned here. Each reader reads a class
+   * again: keeping every class's bins for the next reader held 17 MiB more at 100 classes (bench
+   * files: ~3300 bins a class) and saved ~0.1 s. The array is this object's scratch, valid until the
+   * next call: do not change or keep it.
    */
   classBins(k: number): Float64Array {
-    const kept = this.binsOf[k];
-    if (kept) return kept;
     let t: Uint32Array | Float64Array;
     let n: number;
     if (this.core && this.cellsNow === null && this.pending.length === 0) {
@@ -296,10 +282,8 @@ export class AurocCounts {
         n++;
       }
     }
-    // kept for the next reader while the budget allows; else made in one scratch (a fresh array per
-    // class and reader was 400 MB of allocations at 1000 classes of ~3300 bins)
-    const keep = this.binsHeld + 5 * n <= BINS_KEPT;
-    const out = keep ? new Float64Array(5 * n) : (this.binsScratch ??= new Float64Array(5 * AUROC_BINS)).subarray(0, 5 * n);
+    // one scratch: a fresh array per class and reader was 400 MB of allocations at 1000 classes
+    const out = (this.binsOut ??= new Float64Array(5 * AUROC_BINS)).subarray(0, 5 * n);
     for (let j = 0; j < n; j++) {
       const b = t[3 * j];
       const pg = this.posPages[k * PAGES + (b >>> 8)];
@@ -310,10 +294,6 @@ export class AurocCounts {
       out[5 * j + 2] = t[3 * j + 1] - p;
       out[5 * j + 3] = pq;
       out[5 * j + 4] = t[3 * j + 2] - pq;
-    }
-    if (keep) {
-      this.binsOf[k] = out;
-      this.binsHeld += out.length;
     }
     return out;
   }
@@ -588,7 +568,6 @@ export class AurocCounts {
 
   /** Adds o's positives' pages and NaN rows into these. */
   private mergePages(o: AurocCounts): void {
-    this.stale();
     for (let j = 0; j < o.posPages.length; j++) {
       const src = o.posPages[j];
       if (!src) continue;
