@@ -619,14 +619,17 @@ function aurocClass(pPtr: usize, firstPtr: usize, stride: usize, nan: bool, r0: 
 }
 
 // aurocClassBins: one class's non-empty cells, compactly, for the reports at the end of a run (AUROC,
-// average precision and the encoded statistics each walk a class's bins; a softmax class fills ~160
-// of its 16,386, so walking them all, each cell unpacked in JS, was 0.9 s of a 1000-class score).
+// average precision and the encoded statistics each walk a class's bins; walking all 16,386, each
+// cell unpacked in JS, was ~1.2 s of a 1000-class score).
 // Algorithm: sixteen cells at a time tested zero with one v128.or of four loads and any_true (a
-// class's empty cells come in long runs), then four at a time, then the cells one by one; each
-// non-zero cell becomes (bin, rows, position sum) — three u32, the cell unpacked — in bin order.
-// Spilled side counts live in the engine's JavaScript (AurocHistogram) and are folded in there.
-// Cost: see the measured lines in bench/limits.md (issue 21, r9): ~1 µs a softmax class (16,386
-// cells, 64 KiB read once), next to ~60 µs for the JS walk it replaces.
+// class's empty cells come in long runs: below 2^-41, between the octaves a class's p_k reaches),
+// then four at a time, then the cells one by one; each non-zero cell becomes (bin, rows, position
+// sum) — three u32, the cell unpacked — in bin order. Spilled side counts live in the engine's
+// JavaScript (AurocHistogram) and are folded in there.
+// Cost (one thread, the 200k × 1000 bench file, ~3300 non-empty cells a class, profile of a whole
+// score on a loaded machine): 0.059 s for 3000 calls (three readers × 1000 classes), ≈ 20 µs a
+// class, 1.2 ns a cell. Main's profile of the same run: #expand 0.29 s (≈ 100 µs a class and reader)
+// and the readers' walks over every bin 0.9 s, where the readers now take ~0.3 s over the triples.
 /**
  * Class cells [0, n) at cellsPtr (packed: rows << 18 | position sum) → (bin, rows, position sum)
  * triples at outPtr (room for 3·n u32), ascending; returns the triples written.
