@@ -182,6 +182,8 @@ export class AurocHistogram {
   readonly #live: () => void;
   #cells: CellsBuffer | null;
   #log: CellsBuffer | null;
+  /** classBins' scratch in engine memory (3 · AUROC_BINS u32), allocated on its first call. */
+  #bins: CellsBuffer | null = null;
   /** Entries of each class's spill log. */
   readonly #logCap: number;
   readonly #limit: number;
@@ -317,6 +319,58 @@ export class AurocHistogram {
     return out;
   }
 
+  /**
+   * Class k's non-empty bins, compactly: (bin, rows, position sum) triples, ascending by bin, with the
+   * spilled side counts folded in — the same figures as classCells(k) without its empty bins (a softmax
+   * class fills ~160 of AUROC_BINS). Written into `out` when given (a Uint32Array of at least
+   * 3 · AUROC_BINS, outside engine memory: kept valid when the memory grows); returns the part written.
+   * Reads only class k (a kernel skips empty cells 16 at a time: assembly/kernels/score.ts aurocClassBins).
+   */
+  classBins(k: number, out?: Uint32Array): Uint32Array {
+    if (!this.#cells) fail('invalid_argument', 'this AUROC histogram was taken', 'histogram');
+    if (typeof k !== 'number' || !Number.isInteger(k) || k < 0 || k >= this.classes)
+      fail('invalid_argument', `k = ${describe(k)}, expected an integer in [0, ${this.classes})`, 'k');
+    if (out === undefined) out = new Uint32Array(3 * AUROC_BINS);
+    else if (!(out instanceof Uint32Array) || out.length < 3 * AUROC_BINS)
+      fail('invalid_argument', `out = ${describe(out)}, expected a Uint32Array of at least ${3 * AUROC_BINS}`, 'out');
+    // the kernel writes where it computes (engine memory): one scratch, kept until take()
+    this.#bins ??= this.#b.alloc(3 * AUROC_BINS, 'int32');
+    const a = this.#cells.array; // views after the alloc, which may have grown memory
+    const t = this.#bins.array;
+    const got = new Uint32Array(t.buffer, t.byteOffset, 3 * AUROC_BINS);
+    const n = this.#b.aurocClassBins(new Uint32Array(a.buffer, a.byteOffset + 4 * k * AUROC_BINS, AUROC_BINS), got);
+    const m = this.#spill[k];
+    if (!m || m.size === 0) {
+      out.set(got.subarray(0, 3 * n));
+      return out.subarray(0, 3 * n);
+    }
+    // merge the cells' triples with the spilled bins (a spilled cell may be 0 again, or hold more rows)
+    const spilled = [...m.keys()].sort((x, y) => x - y);
+    let i = 0;
+    let j = 0;
+    let w = 0;
+    while (i < n || j < spilled.length) {
+      const bi = i < n ? got[3 * i]! : Infinity;
+      const bj = j < spilled.length ? spilled[j]! : Infinity;
+      if (bi < bj) {
+        out[w] = bi;
+        out[w + 1] = got[3 * i + 1]!;
+        out[w + 2] = got[3 * i + 2]!;
+        i++;
+      } else {
+        const e = m.get(bj)!;
+        const both = bi === bj;
+        out[w] = bj;
+        out[w + 1] = (both ? got[3 * i + 1]! : 0) + e[0]!;
+        out[w + 2] = (both ? got[3 * i + 2]! : 0) + e[1]!;
+        if (both) i++;
+        j++;
+      }
+      w += 3;
+    }
+    return out.subarray(0, w);
+  }
+
   #expand(k: number, out: Uint32Array, at: number): void {
     const a = this.#cells!.array;
     const c = new Int32Array(a.buffer, a.byteOffset + 4 * k * AUROC_BINS, AUROC_BINS);
@@ -352,6 +406,8 @@ export class AurocHistogram {
     const out = this.view();
     this.#cells.free();
     this.#log!.free();
+    this.#bins?.free();
+    this.#bins = null;
     this.#cells = null;
     this.#log = null;
     return out;
@@ -518,7 +574,9 @@ export class RowScoreAccumulator {
    * Or from the logits alone — block = { x, labels, temperature? } (T, default 1): p, lp and pred are
    * then made in the same pass as the sums (one pass over x; wasm: assembly/kernels/score.ts
    * scoreLogitsChunk), with the bits of lk.softmax, lk.logSoftmax and lk.argmax, so the sums are
-   * the same. pred is returned too (in out.pred when given), and p is written to out.p when given.
+   * the same. pred is returned too (in out.pred when given), p is written to out.p when given, and
+   * each row's p_y (the same float32 bits as p's) to out.py when given: a per-row array that a consumer
+   * of the labelled class's p (the AUROC positives) reads sequentially instead of from the block.
    */
   add(
     block: { x: Float32Array; p: Float32Array; lp: Float32Array; labels: Int32Array; pred: Int32Array },
@@ -526,11 +584,11 @@ export class RowScoreAccumulator {
   ): { hit: Uint8Array; nll: Float64Array; conf: Float32Array };
   add(
     block: { x: Float32Array; labels: Int32Array; temperature?: number },
-    out?: { hit?: Uint8Array; nll?: Float64Array; conf?: Float32Array; pred?: Int32Array; p?: Float32Array },
+    out?: { hit?: Uint8Array; nll?: Float64Array; conf?: Float32Array; pred?: Int32Array; p?: Float32Array; py?: Float32Array },
   ): { hit: Uint8Array; nll: Float64Array; conf: Float32Array; pred: Int32Array };
   add(
     block: { x: Float32Array; p?: Float32Array; lp?: Float32Array; labels: Int32Array; pred?: Int32Array; temperature?: number },
-    out?: { hit?: Uint8Array; nll?: Float64Array; conf?: Float32Array; pred?: Int32Array; p?: Float32Array },
+    out?: { hit?: Uint8Array; nll?: Float64Array; conf?: Float32Array; pred?: Int32Array; p?: Float32Array; py?: Float32Array },
   ): { hit: Uint8Array; nll: Float64Array; conf: Float32Array; pred?: Int32Array } {
     this.#live();
     this.#view();
@@ -563,7 +621,9 @@ export class RowScoreAccumulator {
     if (!(predOut instanceof Int32Array) || predOut.length !== rows) fail('invalid_argument', `out.pred = ${describe(predOut)}, expected an Int32Array of ${rows}`, 'out.pred');
     const pOut = out?.p ?? null;
     if (pOut !== null && (!(pOut instanceof Float32Array) || pOut.length !== x.length)) fail('invalid_argument', `out.p = ${describe(pOut)}, expected a Float32Array of ${x.length} (rows × ${C})`, 'out.p');
-    if (rows > 0) this.#b.scoreLogits(args, T, x, pOut, labels, predOut, this.#view(), hit, nll, conf);
+    const pyOut = out?.py ?? null;
+    if (pyOut !== null && (!(pyOut instanceof Float32Array) || pyOut.length !== rows)) fail('invalid_argument', `out.py = ${describe(pyOut)}, expected a Float32Array of ${rows}`, 'out.py');
+    if (rows > 0) this.#b.scoreLogits(args, T, x, pOut, labels, predOut, this.#view(), hit, nll, conf, pyOut);
     return { hit, nll, conf, pred: predOut };
   }
 

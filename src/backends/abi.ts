@@ -306,6 +306,15 @@ export const ABI = {
     grain: () => 4,
   },
   /**
+   * assembly/kernels/score.ts: one class's non-empty packed AUROC cells (n of them at `cells`) as
+   * (bin, rows, position sum) u32 triples into `out` (room for 3·n), ascending; returns the triples.
+   */
+  aurocClassBins: {
+    source: 'assembly/kernels/score.ts',
+    params: { cells: ptr('in'), n: i32, out: ptr('out') },
+    result: 'i32',
+  },
+  /**
    * assembly/kernels/score.ts: rows [begin, end) of a block — one fixed chunk of chunkRows — into that
    * chunk's slot of partial sums (`slots`: a scratch of chunks × slot bytes); WasmRuntime.chunked runs
    * the chunks on any thread, then scoreRowsFinish. `state`: a block of one chunk only (else null).
@@ -320,13 +329,14 @@ export const ABI = {
   },
   /**
    * assembly/kernels/score.ts: scoreRowsChunk from the logits alone (softmax, log-softmax and argmax of
-   * the chunk made in the same pass, batch by batch in L1); p: the softmax out, or null (scratch).
+   * the chunk made in the same pass, batch by batch in L1); p: the softmax out, or null (scratch); py:
+   * each row's p_y (the bits written to p), or null.
    */
   scoreLogitsChunk: {
     source: 'assembly/kernels/score.ts',
     params: {
       x: ptr('in'), p: ptr('out'), labels: ptr('in'), pred: ptr('out'), begin: i32, end: i32, classes: i32, temperature: f64, bins: i32, k: i32,
-      chunkRows: i32, slots: scratch, state: ptr('inout'), hit: ptr('out'), nll: ptr('out'), conf: ptr('out'),
+      chunkRows: i32, slots: scratch, state: ptr('inout'), hit: ptr('out'), nll: ptr('out'), conf: ptr('out'), py: ptr('out'),
     },
     result: 'void',
   },

@@ -226,6 +226,13 @@ export interface Backend extends BackendAllocator {
   aurocCounts(p: Float32Array, rows: number, classes: number, a: AurocCountsArgs): void;
 
   /**
+   * One class's packed AUROC cells (AUROC_BINS of them) → its non-empty ones as (bin, rows, position
+   * sum) triples in `out` (room for 3 · cells.length), ascending; returns how many (assembly/kernels/
+   * score.ts aurocClassBins). The spilled side counts are not in the cells: the caller folds them in.
+   */
+  aurocClassBins(cells: Uint32Array, out: Uint32Array): number;
+
+  /**
    * Adds a block to the row-summary state (Engine.rowScoreAccumulator; layout in src/accumulators.ts
    * rowScoreLayout): x, p = softmax(x/T), lp = logSoftmax(x/T) rows × classes, labels and pred per
    * row, all checked. Writes each row's hit (0/1), NLL and confidence p_pred.
@@ -234,9 +241,9 @@ export interface Backend extends BackendAllocator {
   /**
    * scoreRows from the logits alone: p = softmax(x/T), lp = logSoftmax(x/T) and pred = argmax(x) are
    * made in the same pass, with the bits of the softmax, logSoftmax and argmax ops; p is written out when
-   * given (else not kept), pred always.
+   * given (else not kept), pred always, and each row's p_y (p's bits) into py when given.
    */
-  scoreLogits(a: ScoreRowsArgs, temperature: number, x: Float32Array, p: Float32Array | null, labels: Int32Array, pred: Int32Array, state: Float64Array, hit: Uint8Array, nll: Float64Array, conf: Float32Array): void;
+  scoreLogits(a: ScoreRowsArgs, temperature: number, x: Float32Array, p: Float32Array | null, labels: Int32Array, pred: Int32Array, state: Float64Array, hit: Uint8Array, nll: Float64Array, conf: Float32Array, py: Float32Array | null): void;
 
   // ---- the fingerprint hash (Engine.hasher): src/backends/js-hash.ts, assembly/kernels/hash.ts
   /** Adds the words x to a hash state (HASH_STATE_WORDS, in this backend's memory). */

@@ -84,6 +84,20 @@ export function aurocCounts(p: Float32Array, rows: number, classes: number, a: A
   }
 }
 
+/** A class's packed cells → its non-empty ones as (bin, rows, position sum) triples in out; returns how many. */
+export function aurocClassBins(cells: Uint32Array, out: Uint32Array): number {
+  let m = 0;
+  for (let b = 0; b < cells.length; b++) {
+    const v = cells[b]!;
+    if (v === 0) continue;
+    out[3 * m] = b;
+    out[3 * m + 1] = v >>> AUROC_COUNT_SHIFT;
+    out[3 * m + 2] = v & (2 ** AUROC_COUNT_SHIFT - 1);
+    m++;
+  }
+  return m;
+}
+
 /**
  * Adds a block to the row-summary state (layout: rowScoreLayout) as src/metrics/summary.ts did row by
  * row: NLL, hit, top-k hit by rank in x (SEMANTICS §8 order), confidence bins (equal-width and fine),
@@ -186,4 +200,11 @@ export function scoreRows(a: ScoreRowsArgs, x: Float32Array, p: Float32Array, lp
   state[1] += relNan;
   state[2] += cwNan;
   state[4] += correct;
+}
+
+/** Each row's p_y into py, bit for bit (as the kernel stores the f32 it loaded: a NaN keeps its payload). */
+export function labelledBits(p: Float32Array, rows: number, classes: number, labels: Int32Array, py: Float32Array): void {
+  const from = new Uint32Array(p.buffer, p.byteOffset, rows * classes);
+  const to = new Uint32Array(py.buffer, py.byteOffset, rows);
+  for (let r = 0; r < rows; r++) to[r] = from[r * classes + labels[r]!]!;
 }

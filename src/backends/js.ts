@@ -67,6 +67,10 @@ export class JsBackend implements Backend {
     score.aurocCounts(p, rows, classes, a);
   }
 
+  aurocClassBins(cells: Uint32Array, out: Uint32Array): number {
+    return score.aurocClassBins(cells, out);
+  }
+
   bootstrapSums(a: BootstrapArgs, hit: Uint8Array, nll: Float64Array, conf: Float32Array, state: Float64Array): number {
     return score.bootstrapSums(a, hit, nll, conf, state);
   }
@@ -75,7 +79,7 @@ export class JsBackend implements Backend {
     score.scoreRows(a, x, p, lp, labels, pred, state, hit, nll, conf);
   }
 
-  scoreLogits(a: ScoreRowsArgs, temperature: number, x: Float32Array, p: Float32Array | null, labels: Int32Array, pred: Int32Array, state: Float64Array, hit: Uint8Array, nll: Float64Array, conf: Float32Array): void {
+  scoreLogits(a: ScoreRowsArgs, temperature: number, x: Float32Array, p: Float32Array | null, labels: Int32Array, pred: Int32Array, state: Float64Array, hit: Uint8Array, nll: Float64Array, conf: Float32Array, py: Float32Array | null): void {
     // the reference is the unfused composition: this backend's own softmax, logSoftmax and argmax
     const { rows, classes } = a;
     const probs = p ?? new Float32Array(x.length);
@@ -84,6 +88,7 @@ export class JsBackend implements Backend {
     this.logSoftmax(x, rows, classes, temperature, lp);
     this.argmax(x, rows, classes, pred);
     score.scoreRows(a, x, probs, lp, labels, pred, state, hit, nll, conf);
+    if (py) score.labelledBits(probs, rows, classes, labels, py);
   }
 
   argmax(x: Float32Array, rows: number, classes: number, out: Int32Array): void {

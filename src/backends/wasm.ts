@@ -213,6 +213,10 @@ export class WasmBackend implements Backend {
     this.#rt.call('aurocCounts', { p, first: p, n: rows, classes, count: classes, cells: a.cells, log: a.log, logCap: a.logCap, limit: a.limit });
   }
 
+  aurocClassBins(cells: Uint32Array, out: Uint32Array): number {
+    return this.#rt.call('aurocClassBins', { cells, n: cells.length, out });
+  }
+
   bootstrapSums(a: BootstrapArgs, hit: Uint8Array, nll: Float64Array, conf: Float32Array, state: Float64Array): number {
     const rt = this.#rt;
     const scratch = (rt.call('bootstrapScratchBytes', { bins: a.bins }) + 15) & ~15;
@@ -263,16 +267,17 @@ export class WasmBackend implements Backend {
     }
   }
 
-  scoreLogits(a: ScoreRowsArgs, temperature: number, x: Float32Array, p: Float32Array | null, labels: Int32Array, pred: Int32Array, state: Float64Array, hit: Uint8Array, nll: Float64Array, conf: Float32Array): void {
+  scoreLogits(a: ScoreRowsArgs, temperature: number, x: Float32Array, p: Float32Array | null, labels: Int32Array, pred: Int32Array, state: Float64Array, hit: Uint8Array, nll: Float64Array, conf: Float32Array, py: Float32Array | null): void {
     const { rows, classes, bins, chunkRows } = a;
     const direct = rows <= chunkRows;
     const region = this.#rt.call('scoreRowsRegionBytes', { classes, bins, chunkRows, direct, fused: true });
     const batch = CHUNKS_PER_CALL * chunkRows;
-    const kept = this.#keep(p ? [x, p, labels, pred, state, hit, nll, conf] : [x, labels, pred, state, hit, nll, conf]);
+    const kept = this.#keep([x, labels, pred, state, hit, nll, conf, ...(p ? [p] : []), ...(py ? [py] : [])]);
     for (let b0 = 0; b0 < rows; b0 += batch) {
       const b1 = Math.min(rows, b0 + batch);
       const views = [...kept()];
-      if (p) p = views.splice(1, 1)[0] as Float32Array;
+      if (py) py = views.pop() as Float32Array;
+      if (p) p = views.pop() as Float32Array;
       [x, labels, pred, state, hit, nll, conf] = views as [Float32Array, Int32Array, Int32Array, Float64Array, Uint8Array, Float64Array, Float32Array];
       const n = b1 - b0;
       const chunks = Math.ceil(n / chunkRows);
@@ -281,9 +286,10 @@ export class WasmBackend implements Backend {
       const ps = p === null ? null : whole ? p : p.subarray(b0 * classes, b1 * classes);
       const [ys, cs] = [labels, pred].map((v) => v.subarray(b0, b1));
       const [hs, ns, fs] = [hit.subarray(b0, b1), nll.subarray(b0, b1), conf.subarray(b0, b1)];
+      const pys = py === null ? null : py.subarray(b0, b1);
       this.#rt.chunked(
         'scoreLogitsChunk',
-        { x: xs, p: ps, labels: ys!, pred: cs!, begin: 0, end: 0, classes, temperature, bins, k: a.k, chunkRows, slots: chunks * region, state: direct ? state : null, hit: hs, nll: ns, conf: fs },
+        { x: xs, p: ps, labels: ys!, pred: cs!, begin: 0, end: 0, classes, temperature, bins, k: a.k, chunkRows, slots: chunks * region, state: direct ? state : null, hit: hs, nll: ns, conf: fs, py: pys },
         n, chunkRows, n * classes,
         'scoreRowsFinish', { labels: ys!, pred: cs!, hit: hs, conf: fs, rows: n, classes, bins, chunkRows, chunks, direct, fused: true, slots: chunks * region, state },
       );

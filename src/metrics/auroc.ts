@@ -25,8 +25,9 @@
  *
  * Counting: the histogram of all rows' p_k is the engine's (lk.aurocHistogram: a wasm kernel, one
  * packed u32 cell per class and bin in wasm memory, exact side counts for the few cells that fill),
- * read here one class at a time (classCells) while it holds every row, taken out into this object's
- * cells only when shards are merged or a histogram fills; the positives stay here.
+ * read here one class at a time, its non-empty bins only (classBins: a kernel skips the empty cells),
+ * while it holds every row, taken out into this object's cells only when shards are merged or a
+ * histogram fills; the positives stay here, counted from each row's p_y as the row pass hands it out.
  *
  * Memory (the bins stay those above; only their storage is compact): per class the engine's 64 KiB
  * of packed cells (rows and position sum of every bin; src/accumulators.ts AurocHistogram), one class
@@ -167,8 +168,9 @@ export class AurocCounts {
   /** Bins over all classes: K · AUROC_BINS. */
   private readonly size: number;
   /**
-   * Positives of class k in bins [page · 256, page · 256 + 256), at [k · PAGES + page]: [0, 256) their
-   * counts, [256, 512) the sums of their positions; absent when none.
+   * Positives of class k in bins [page · 256, page · 256 + 256), at [k · PAGES + page]: bin b's count
+   * at 2 · (b mod 256) and the sum of its positions beside it (one cache line a positive: a row's
+   * pages are rarely in cache after the histogram's sweep); absent when none.
    */
   private readonly posPages: (Float64Array | undefined)[];
   /**
@@ -241,6 +243,59 @@ export class AurocCounts {
   /** Forgets the class read from the engine histogram (its counts changed). */
   private stale(): void {
     this.classK = -1;
+  }
+  /** The engine histogram's triples of one class (classBins' scratch). */
+  private triples: Uint32Array | null = null;
+  /** The same made from cells in place (merge, tests): float64, as those cells may be. */
+  private denseTriples: Float64Array | null = null;
+  /** classBins' result (valid until the next call). */
+  private binsOut: Float64Array | null = null;
+
+  /**
+   * Class k's non-empty bins as (bin, positives, negatives, positives' position sum, negatives'
+   * position sum), five values a bin, ascending: what AUROC, average precision and encode() read (they
+   * used to walk all AUROC_BINS bins of every class each, re-expanding the engine's cells: ~1.2 s of a
+   * 1000-class score). While the engine histogram holds the counts its kernel hands out the non-empty
+   * cells (AurocHistogram.classBins); else the cells are scanned here. Each reader reads a class
+   * again: keeping every class's bins for the next reader held 17 MiB more at 100 classes (bench
+   * files: ~3300 bins a class) and saved ~0.1 s. The array is this object's scratch, valid until the
+   * next call: do not change or keep it.
+   */
+  classBins(k: number): Float64Array {
+    let t: Uint32Array | Float64Array;
+    let n: number;
+    if (this.core && this.cellsNow === null && this.pending.length === 0) {
+      t = this.core.classBins(k, (this.triples ??= new Uint32Array(3 * AUROC_BINS)));
+      n = t.length / 3;
+    } else {
+      this.classRead(k);
+      const cells = this.readArr;
+      const c0 = this.readAt;
+      t = this.denseTriples ??= new Float64Array(3 * AUROC_BINS);
+      n = 0;
+      for (let b = 0; b < AUROC_BINS; b++) {
+        const a = cells[c0 + 2 * b];
+        if (a === 0) continue;
+        t[3 * n] = b;
+        t[3 * n + 1] = a;
+        t[3 * n + 2] = cells[c0 + 2 * b + 1];
+        n++;
+      }
+    }
+    // one scratch: a fresh array per class and reader was 400 MB of allocations at 1000 classes
+    const out = (this.binsOut ??= new Float64Array(5 * AUROC_BINS)).subarray(0, 5 * n);
+    for (let j = 0; j < n; j++) {
+      const b = t[3 * j];
+      const pg = this.posPages[k * PAGES + (b >>> 8)];
+      const p = pg ? pg[2 * (b & (PAGE - 1))] : 0;
+      const pq = pg ? pg[2 * (b & (PAGE - 1)) + 1] : 0;
+      out[5 * j] = b;
+      out[5 * j + 1] = p;
+      out[5 * j + 2] = t[3 * j + 1] - p;
+      out[5 * j + 3] = pq;
+      out[5 * j + 4] = t[3 * j + 2] - pq;
+    }
+    return out;
   }
 
   /** Class k's counts summed over the pending statistics (float64: shards' sums may pass 2^32). */
@@ -347,15 +402,16 @@ export class AurocCounts {
   positions(i: number): { pos: number; neg: number } {
     const k = Math.floor(i / AUROC_BINS);
     this.classRead(k);
-    const p = this.posAt(i, PAGE);
+    const p = this.posAt(i, 1);
     return { pos: p, neg: this.readArr[this.readAt + 2 * (i - k * AUROC_BINS) + 1] - p };
   }
 
-  private posAt(i: number, half: number): number {
+  /** Positives (which = 0) or their position sum (1) at flat index i. */
+  private posAt(i: number, which: number): number {
     const k = Math.floor(i / AUROC_BINS);
     const b = i - k * AUROC_BINS;
     const pg = this.posPages[k * PAGES + (b >>> 8)];
-    return pg ? pg[half + (b & (PAGE - 1))] : 0;
+    return pg ? pg[2 * (b & (PAGE - 1)) + which] : 0;
   }
 
   /**
@@ -381,7 +437,7 @@ export class AurocCounts {
       if (cells[2 * i] === 0) continue;
       pos[i] = this.pos(i);
       neg[i] = cells[2 * i] - pos[i];
-      posQ[i] = this.posAt(i, PAGE);
+      posQ[i] = this.posAt(i, 1);
       negQ[i] = cells[2 * i + 1] - posQ[i];
     }
     return { pos, neg, posQ, negQ };
@@ -391,8 +447,9 @@ export class AurocCounts {
     const at = k * PAGES + (b >>> 8);
     let pg = this.posPages[at];
     if (!pg) pg = this.posPages[at] = new Float64Array(2 * PAGE);
-    pg[b & (PAGE - 1)] += v;
-    pg[PAGE + (b & (PAGE - 1))] += q;
+    const at2 = 2 * (b & (PAGE - 1));
+    pg[at2] += v;
+    pg[at2 + 1] += q;
   }
 
   private promote(): void {
@@ -421,20 +478,24 @@ export class AurocCounts {
   /**
    * Adds rows of float32 probabilities p (rows × classes) with labels y: every row's p_k into class k's
    * histogram (the engine's, lk.aurocHistogram), and the labelled class's into its positives here.
+   * py, when given, holds each row's p_y with p's bits (the row pass's out.py): read in row order, where
+   * reading p_y out of the block after the histogram's sweep was a cache miss per row (0.5 s of a
+   * 3M-row score). A row whose p_0 is NaN is skipped either way.
    */
-  addBlock(lk: AurocEngine, p: Float32Array, labels: Int32Array): void {
+  addBlock(lk: AurocEngine, p: Float32Array, labels: Int32Array, py?: Float32Array): void {
     const K = this.classes;
     const R = labels.length;
     if (R === 0) return;
+    if (py !== undefined && py.length !== R) throw new LogitkitError('shape_mismatch', `py holds ${py.length} values, expected one per row (${R})`, 'py');
     this.prepare(lk, R);
     this.stale();
     const nan = this.core!.add(p.subarray(0, R * K));
     this.nanRows += nan;
-    const bits = new Uint32Array(p.buffer, p.byteOffset, R * K);
+    const bits = py ? new Uint32Array(py.buffer, py.byteOffset, R) : new Uint32Array(p.buffer, p.byteOffset, R * K);
     for (let r = 0; r < R; r++) {
       if (nan !== 0 && p[r * K] !== p[r * K]) continue;
       const y = labels[r];
-      const f = fineOfBits(bits[r * K + y]);
+      const f = fineOfBits(bits[py ? r : r * K + y]);
       this.addPos(y, f >>> AUROC_POSITION_BITS, 1, f & (Q - 1));
     }
   }
@@ -519,28 +580,23 @@ export class AurocCounts {
 
   /** AUROC of class k from its bins, and the bound on its error; null without positives or negatives. */
   classAuroc(k: number): { auroc: number; errorBound: number } | null {
-    // one pass over the bins, no callback per bin (one made the report of 1000 classes 3–10× slower);
-    // multi-label's micro average pools its labels into a one-class AurocCounts and comes here too
-    this.classRead(k);
-    const cells = this.readArr;
-    const o = this.readAt / 2;
+    // one pass over the non-empty bins, no callback per bin (one made the report of 1000 classes
+    // 3–10× slower); multi-label's micro average pools its labels into a one-class AurocCounts and
+    // comes here too
+    const t = this.classBins(k);
     let below = 0;
     let pairs = 0;
     let err = 0;
     let P = 0;
-    for (let b = 0; b < AUROC_BINS; b++) {
-      const a = cells[2 * (o + b)];
-      if (a === 0) continue;
-      const pg = this.posPages[k * PAGES + (b >>> 8)];
-      const pb = pg ? pg[b & (PAGE - 1)] : 0;
+    for (let j = 0; j < t.length; j += 5) {
+      const pb = t[j + 1];
       if (pb !== 0) {
-        const pq = pg![PAGE + (b & (PAGE - 1))];
-        const s = sameBin(pb, pq, a - pb, cells[2 * (o + b) + 1] - pq);
+        const s = sameBin(pb, t[j + 3], t[j + 2], t[j + 4]);
         pairs += pb * below + s.pairs;
         err += s.bound;
         P += pb;
       }
-      below += a - pb;
+      below += t[j + 2];
     }
     if (P === 0 || below === 0) return null;
     return { auroc: pairs / (P * below), errorBound: err / (P * below) };
@@ -592,6 +648,15 @@ export class AurocCounts {
     const text = new Uint8Array((ENCODE_PIECE / 3) * 4 + 4);
     let n = 0;
     const put = (v: number) => {
+      // integer ops below 2^31 (the values are float64: % and floor on them cost a libm call a byte)
+      if (v < 0x80000000) {
+        while (v >= 128) {
+          bytes[n++] = (v & 127) | 128;
+          v >>>= 7;
+        }
+        bytes[n++] = v;
+        return;
+      }
       while (v >= 128) {
         bytes[n++] = (v % 128) | 128;
         v = Math.floor(v / 128);
@@ -600,20 +665,14 @@ export class AurocCounts {
     };
     let last = -1;
     for (let k = 0; k < this.classes; k++) {
-      this.classRead(k);
-      const cells = this.readArr;
-      const c0 = this.readAt;
-      for (let b = 0; b < AUROC_BINS; b++) {
-        const at = c0 + 2 * b;
-        if (cells[at] === 0) continue;
-        const i = k * AUROC_BINS + b;
-        const p = this.pos(i);
-        const pq = this.posAt(i, PAGE);
+      const t = this.classBins(k);
+      for (let j = 0; j < t.length; j += 5) {
+        const i = k * AUROC_BINS + t[j];
         put(i - last);
-        put(p);
-        put(cells[at] - p);
-        put(pq);
-        put(cells[at + 1] - pq);
+        put(t[j + 1]);
+        put(t[j + 2]);
+        put(t[j + 3]);
+        put(t[j + 4]);
         last = i;
         if (n >= ENCODE_PIECE) {
           yield toBase64(bytes, ENCODE_PIECE, text);

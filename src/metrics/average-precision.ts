@@ -28,11 +28,11 @@
  * tied grids; 1e-5–1.5e-4 on softmax scores (3000–100 000 rows, 2–100 classes; 3e-5–6e-5 on the sklearn
  * fixtures), 1e-4 when every p_k lies within ±5% of 1/K, and up to 3e-3 within ±0.5% — the hard case, as
  * for AUROC, where errorBound (≈ 0.2 there, 3e-4–3e-3 on the others) says so.
- * Cost: one walk over a class's bins (16386) plus one step per positive, through AurocCounts' public
- * accessors: 3–4× the AUROC report of the same counts (bench/ap-cost.js: 22 ms at 100 classes, 150 ms at
- * 1000, loaded machine), once per report.
+ * Cost: one walk over a class's non-empty bins (AurocCounts.classBins, read once for AUROC, this and
+ * the encoded statistics) plus one step per positive, once per report. (Walking all 16386 bins through
+ * per-bin accessors was 22 ms at 100 classes and 150 ms at 1000, bench/ap-cost.js on a loaded machine.)
  */
-import { AUROC_BINS, AUROC_Q } from '../auroc-bins.js';
+import { AUROC_Q } from '../auroc-bins.js';
 import type { AurocCounts } from './auroc.js';
 
 /** Average precision per class, their unweighted mean, and the worst-case bound on its binning error. */
@@ -85,22 +85,20 @@ function binTerm(TPa: number, FPa: number, pb: number, nb: number, pq: number, n
  * with its worst-case error; null without positives.
  */
 export function classAveragePrecision(counts: AurocCounts, k: number): { ap: number; errorBound: number } | null {
-  const b0 = k * AUROC_BINS;
+  const bins = counts.classBins(k);
   let TP = 0;
   let FP = 0;
   let sum = 0;
   let err = 0;
-  // bins ascend with the score: walk from the top
-  for (let b = AUROC_BINS - 1; b >= 0; b--) {
-    const i = b0 + b;
-    const pb = counts.pos(i);
-    const nb = counts.neg(i);
+  // bins ascend with the score: walk from the top (empty bins add nothing)
+  for (let j = bins.length - 5; j >= 0; j -= 5) {
+    const pb = bins[j + 1];
+    const nb = bins[j + 2];
     if (pb === 0) {
       FP += nb;
       continue;
     }
-    const q = counts.positions(i);
-    const t = binTerm(TP, FP, pb, nb, q.pos, q.neg);
+    const t = binTerm(TP, FP, pb, nb, bins[j + 3], bins[j + 4]);
     sum += t.est;
     err += Math.max(t.est - t.lo, t.hi - t.est);
     TP += pb;

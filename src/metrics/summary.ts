@@ -297,6 +297,8 @@ export class ScoreAccumulator {
   private handed: Float32Array | null = null;
   /** Each row's argmax of the block (from the row summary's pass). */
   private pred = new Int32Array(0);
+  /** Each row's p_y of the block, from the same pass (the AUROC positives read it in row order). */
+  private py = new Float32Array(0);
   private x2 = new Float32Array(0);
   private t2 = new Float32Array(0);
 
@@ -436,6 +438,7 @@ export class ScoreAccumulator {
       this.bootNll = new Float64Array(R);
       this.bootConf = new Float32Array(R);
       this.pred = new Int32Array(R);
+      this.py = new Float32Array(R);
     }
     // Every per-row and per-element sum in one engine pass over x, softmax, log-softmax and argmax made
     // in the same pass (wasm: assembly/kernels/score.ts scoreLogitsChunk); its state is added into these
@@ -447,7 +450,7 @@ export class ScoreAccumulator {
         nll: this.bootNll.subarray(0, R),
         conf: this.bootConf.subarray(0, R),
         pred: this.pred.subarray(0, R),
-        ...(keepP ? { p: view(1) } : {}),
+        ...(keepP ? { p: view(1), py: this.py.subarray(0, R) } : {}),
       },
     );
     // binary --threshold: class 1 when z / T > ln(t / (1 − t)); at ½ that is argmax's z > 0 (and, as
@@ -477,7 +480,7 @@ export class ScoreAccumulator {
     if (this.auroc) {
       // Ranking p itself keeps its exact ties (a 1/32 grid was off by 1.2e-4 through softmax(ln p));
       // at T ≠ 1 the scores are softmax(ln p / T), which is what is ranked then.
-      this.auroc.addBlock(lk as AurocEngine, aurocProbs ?? view(1), labels);
+      this.auroc.addBlock(lk as AurocEngine, aurocProbs ?? view(1), labels, aurocProbs ? undefined : this.py.subarray(0, R));
     }
     if (boot) {
       if (!lk.bootstrapAccumulator) throw new LogitkitError('invalid_argument', 'the engine has no bootstrapAccumulator', 'lk');
