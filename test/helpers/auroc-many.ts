@@ -10,31 +10,41 @@ import { normal, rng } from './random.js';
 export function exactPerClass(p: Float64Array, y: Int32Array, K: number): (number | null)[] {
   const N = y.length;
   const out: (number | null)[] = [];
-  for (let k = 0; k < K; k++) {
-    let P = 0;
-    for (let r = 0; r < N; r++) if (y[r] === k) P++;
-    if (P === 0 || P === N) {
-      out.push(null);
-      continue;
-    }
-    const pos = new Float64Array(P);
-    const neg = new Float64Array(N - P);
-    let a = 0;
-    let b = 0;
-    for (let r = 0; r < N; r++) (y[r] === k ? (pos[a++] = p[r * K + k]) : (neg[b++] = p[r * K + k]));
-    pos.sort();
-    neg.sort();
-    let pairs = 0;
-    let lo = 0; // negatives strictly below pos[i]
-    let hi = 0; // negatives at most pos[i]
-    for (let i = 0; i < P; i++) {
-      while (lo < neg.length && neg[lo] < pos[i]) lo++;
-      while (hi < neg.length && neg[hi] <= pos[i]) hi++;
-      pairs += lo + 0.5 * (hi - lo);
-    }
-    out.push(pairs / (P * (N - P)));
+  const count = new Float64Array(K);
+  for (let r = 0; r < N; r++) if (y[r]! >= 0 && y[r]! < K) count[y[r]!]++;
+  // Classes a tile at a time, each one's column copied out row by row: read with stride K, class after
+  // class, every read missed the cache (~2 s of 3.5 s at 1000 classes × 20000 rows). The same values in
+  // the same order, so the same sums.
+  const TILE = 64;
+  const cols = new Float64Array(Math.min(TILE, K) * N);
+  for (let k0 = 0; k0 < K; k0 += TILE) {
+    const w = Math.min(TILE, K - k0);
+    for (let r = 0; r < N; r++) for (let j = 0; j < w; j++) cols[j * N + r] = p[r * K + k0 + j]!;
+    for (let j = 0; j < w; j++) out.push(exactOfColumn(cols.subarray(j * N, (j + 1) * N), y, k0 + j, count[k0 + j]!));
   }
   return out;
+}
+
+/** One class's exact AUROC from its column of scores (P of them its positives). */
+function exactOfColumn(col: Float64Array, y: Int32Array, k: number, P: number): number | null {
+  const N = y.length;
+  if (P === 0 || P === N) return null;
+  const pos = new Float64Array(P);
+  const neg = new Float64Array(N - P);
+  let a = 0;
+  let b = 0;
+  for (let r = 0; r < N; r++) (y[r] === k ? (pos[a++] = col[r]!) : (neg[b++] = col[r]!));
+  pos.sort();
+  neg.sort();
+  let pairs = 0;
+  let lo = 0; // negatives strictly below pos[i]
+  let hi = 0; // negatives at most pos[i]
+  for (let i = 0; i < P; i++) {
+    while (lo < neg.length && neg[lo] < pos[i]) lo++;
+    while (hi < neg.length && neg[hi] <= pos[i]) hi++;
+    pairs += lo + 0.5 * (hi - lo);
+  }
+  return pairs / (P * (N - P));
 }
 
 /**
