@@ -5,6 +5,7 @@ import { expect } from 'vitest';
 import { AurocCounts } from '../../src/metrics/auroc.js';
 import type { Engine } from '../../src/index.js';
 import { normal, rng } from './random.js';
+import { cachedFixture } from './fixture-cache.js';
 
 /** Exact one-vs-rest AUROC of every class: per class, sort both kinds' scores and count pairs (ties ½). */
 export function exactPerClass(p: Float64Array, y: Int32Array, K: number): (number | null)[] {
@@ -82,12 +83,27 @@ export function data(N: number, K: number, signal: number, seed: number, noise =
 //     100 classes 7.4e-4 (1.4e-2), 1000 classes 4.7e-3 — the README's limit; errorBound says so.
 
 /**
+ * data(N, K, signal, K, noise)'s logits and labels and their exact per-class AUROC, built once per run
+ * (helpers/fixture-cache.ts): auroc-many.test.ts checks the same data on both backends, and .ci/run's
+ * later Node versions read what the first built. At 1000 classes × 20000 rows the data and the sorts
+ * cost ~4 s a case.
+ */
+function dataAndExact(N: number, K: number, signal: number, noise: number): { x: Float32Array; y: Int32Array; exact: (number | null)[] } {
+  const sources = [new URL(import.meta.url), new URL('./random.ts', import.meta.url)];
+  const f = cachedFixture('auroc-many', sources, [N, K, signal, noise], () => {
+    const { x, y, p } = data(N, K, signal, K, noise);
+    // null (a class with no positives or no negatives) as NaN, which no AUROC is
+    return { x, y, exact: Float64Array.from(exactPerClass(p, y, K), (v) => v ?? NaN) };
+  });
+  return { x: f.x, y: f.y, exact: Array.from(f.exact, (v) => (Number.isNaN(v) ? null : v)) };
+}
+
+/**
  * K classes × N rows of data(…, signal, noise): every class within tol of the exact AUROC and within its
  * errorBound, merged exactly through encoded statistics in any split, within the README's memory.
  */
 export function checkAurocMany(lk: () => Engine, K: number, N: number, signal: number, noise: number, tol: number): void {
-  const { x, y, p } = data(N, K, signal, K, noise);
-  const exact = exactPerClass(p, y, K);
+  const { x, y, exact } = dataAndExact(N, K, signal, noise);
   const p32 = lk().softmax(x, K);
   const support = new Float64Array(K);
   for (const v of y) support[v]++;

@@ -22,10 +22,11 @@ const DIR = new URL('../../node_modules/.cache/logitkit-tests/', import.meta.url
  * and hashed) and arguments. Every field is a Float32Array, Float64Array, Int32Array or a number.
  */
 export function cachedFixture<T extends Record<string, Field>>(name: string, sources: URL[], args: unknown[], build: () => T): T {
+  if (!/^[\w-]+$/.test(name)) throw new Error(`fixture cache: name '${name}' (letters, digits, - and _)`);
   const hash = createHash('sha256');
   for (const s of sources) hash.update(readFileSync(s)).update('\0');
-  hash.update(JSON.stringify(args));
-  const base = `${name}-${hash.digest('hex').slice(0, 24)}.bin`;
+  const code = hash.digest('hex').slice(0, 16);
+  const base = `${name}.${code}.${createHash('sha256').update(JSON.stringify(args)).digest('hex').slice(0, 16)}.bin`;
   const file = new URL(base, DIR);
   try {
     return decode(readFileSync(file)) as T;
@@ -35,8 +36,8 @@ export function cachedFixture<T extends Record<string, Field>>(name: string, sou
   const value = build();
   try {
     mkdirSync(DIR, { recursive: true });
-    // an older build of the same fixture (its sources changed since) only takes space
-    for (const f of readdirSync(DIR)) if (f.startsWith(`${name}-`) && f.endsWith('.bin') && f !== base) rmSync(new URL(f, DIR), { force: true });
+    // the same fixture built by older sources only takes space (other arguments' builds stay)
+    for (const f of readdirSync(DIR)) if (f.startsWith(`${name}.`) && !f.startsWith(`${name}.${code}.`) && f.endsWith('.bin')) rmSync(new URL(f, DIR), { force: true });
     const tmp = new URL(`${base}.${process.pid}.tmp`, DIR);
     writeFileSync(tmp, encode(value));
     renameSync(tmp, file);
