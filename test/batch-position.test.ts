@@ -73,13 +73,17 @@ function logits(rows: number, classes: number, seed: number): Float32Array {
   return x;
 }
 
+/** Row r of the results (only that row copied: the threads cases take 9 rows of 200,000-element results). */
 function rowOf(res: Rows, r: number): number[] {
-  return Array.from(res.data).slice(r * res.perRow, (r + 1) * res.perRow);
+  const out: number[] = [];
+  for (let i = r * res.perRow; i < Math.min((r + 1) * res.perRow, res.data.length); i++) out.push(res.data[i]!);
+  return out;
 }
 
 /** Same bits (a NaN only has to be NaN). */
 function expectSameRow(got: number[], want: number[], what: string): void {
-  expect(got.length, what).toBe(want.length);
+  // expect only where it fails, as for the bits below: ~28,000 rows are compared per configuration
+  if (got.length !== want.length) expect(got.length, what).toBe(want.length);
   const f = new Float32Array(2);
   const u = new Uint32Array(f.buffer);
   for (let i = 0; i < want.length; i++) {

@@ -11,6 +11,7 @@ import { createWasmBackend } from '../src/backends/wasm.js';
 import { describeEachBackend, describeFor } from './helpers/backends.js';
 import { expectClose, gradTol, logTol, spreadOf, type Tol } from './helpers/tolerance.js';
 import { randomLogits, randomTargets, rng } from './helpers/random.js';
+import { cachedFixture } from './helpers/fixture-cache.js';
 import { crossEntropyClassRef, crossEntropyGradRef, crossEntropySoftGradRef, crossEntropySoftRef } from './reference/index.js';
 
 /**
@@ -96,16 +97,25 @@ describeEachBackend('32 × 128,256 rows', (lk) => {
   });
 });
 
-/** 2,048 × 32,000 (262 MB of logits) and its reference, built once for both backends. */
+/**
+ * 2,048 × 32,000 (262 MB of logits) and its reference, built once for both backends, and once per run
+ * for the four matrix columns (helpers/fixture-cache.ts; the key hashes this file, the generator and
+ * spreadOf): building it took ~6 s of each column's ~10 s.
+ */
 let vocab: { x: Float32Array; t: Int32Array; nll: Float64Array; D: number; S: number } | undefined;
 function vocabBatch(R: number, C: number) {
-  if (!vocab) {
-    const x = randomLogits(R, C, 2.5, 11);
-    const t = randomTargets(R, C, 12);
-    for (let i = 0; i < R; i += 97) t[i] = -100;
-    const p = rowPartsRef(x, C, t);
-    vocab = { x, t, nll: p.nll, D: p.D, S: spreadOf(x, C).S };
-  }
+  vocab ??= cachedFixture(
+    'spec-loss-large-vocab',
+    [new URL(import.meta.url), new URL('./helpers/random.ts', import.meta.url), new URL('./helpers/tolerance.ts', import.meta.url)],
+    [R, C],
+    () => {
+      const x = randomLogits(R, C, 2.5, 11);
+      const t = randomTargets(R, C, 12);
+      for (let i = 0; i < R; i += 97) t[i] = -100;
+      const p = rowPartsRef(x, C, t);
+      return { x, t, nll: p.nll, D: p.D, S: spreadOf(x, C).S };
+    },
+  );
   return vocab;
 }
 

@@ -444,6 +444,9 @@ describeEachBackend('verifyDraft', (lk) => {
     const trials = 40_000;
     const counts = new Array<number>(C).fill(0);
     let accepted0 = 0;
+    // every trial's v.accepted, each value once: the same two expects on every value seen, without
+    // 80,000 expect calls per column (~20 µs each, a third of the test)
+    const acceptedSeen = new Set<number>();
     for (let t = 0; t < trials; t++) {
       // The draft samples its tokens from q, then the target verifies them.
       const d = Int32Array.of(lk().sample(draft.subarray(0, C), C, { ...o, seed: 2 * t })[0]!, lk().sample(draft.subarray(C), C, { ...o, seed: 2 * t + 1 })[0]!);
@@ -451,8 +454,11 @@ describeEachBackend('verifyDraft', (lk) => {
       const first = v.accepted >= 1 ? d[0]! : v.token;
       counts[first]!++;
       if (v.accepted >= 1) accepted0++;
-      expect(v.accepted).toBeGreaterThanOrEqual(0);
-      expect(v.accepted).toBeLessThanOrEqual(2);
+      acceptedSeen.add(v.accepted);
+    }
+    for (const a of acceptedSeen) {
+      expect(a).toBeGreaterThanOrEqual(0);
+      expect(a).toBeLessThanOrEqual(2);
     }
     let chi2 = 0;
     for (let j = 0; j < C; j++) {
