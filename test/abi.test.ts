@@ -7,6 +7,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ABI, KERNEL_NAMES, NON_KERNEL_EXPORTS, type ExportDecl } from '../src/backends/abi.js';
+import { MAX_ARGS } from '../src/backends/worker.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const BUILDS = ['logitkit.wasm', 'logitkit-relaxed.wasm', 'logitkit-threads.wasm', 'logitkit-threads-relaxed.wasm'];
@@ -172,5 +173,18 @@ describe('the ABI declaration matches every build', () => {
       expect(params.filter((p) => p.kind === 'rows').length, name).toBe(1);
       for (const p of params) if (p.kind === 'ptr') expect(typeof p.perRow, name).toBe('function');
     }
+  });
+});
+
+describe('pool jobs', () => {
+  it('every chunk kernel (begin, end) fits a pool job: one with more than MAX_ARGS parameters would run on one thread without a sign', () => {
+    const chunk = KERNEL_NAMES.filter((n) => 'begin' in (ABI[n] as ExportDecl).params && 'end' in (ABI[n] as ExportDecl).params);
+    expect(chunk).toContain('scoreLogitsChunk');
+    for (const name of chunk) expect(Object.keys((ABI[name] as ExportDecl).params).length, name).toBeLessThanOrEqual(MAX_ARGS);
+  });
+
+  it('the row kernels too long for a pool job are the known ones (they run on the calling thread)', () => {
+    const long = KERNEL_NAMES.filter((n) => (ABI[n] as ExportDecl).grain !== undefined && Object.keys((ABI[n] as ExportDecl).params).length > MAX_ARGS);
+    expect(long).toEqual([]);
   });
 });

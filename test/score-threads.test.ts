@@ -95,6 +95,25 @@ describe('score accumulators on the pool: fixed chunks, partial sums in chunk or
     for (const b of [one, two, simd, relaxed]) b?.dispose();
   });
 
+  it('the fused row pass (logits only, as score calls it) splits on the pool and gives one thread\'s bits', () => {
+    for (const C of [10, 100, 1000]) {
+      const n = 3 * rowScoreChunkRows(C, 15) + 5;
+      const { x, labels } = block(js, n, C, 77 + C);
+      const run = (b: Backend) => {
+        const acc = new RowScoreAccumulator(b, live, { classes: C, bins: 15, topk: 3 });
+        const py = new Float32Array(n);
+        const rows = acc.add({ x, labels, temperature: 1 }, { py });
+        return { sums: acc.take(), rows: { hit: rows.hit, nll: rows.nll, conf: rows.conf, py } };
+      };
+      const before = two.runtime.parallelCalls;
+      const b = run(two);
+      expect(two.runtime.parallelCalls - before, `${C} classes: the fused call split`).toBeGreaterThanOrEqual(1);
+      const a = run(one);
+      compare(a.sums, b.sums, true, `fused ${C} classes`);
+      compare(a.rows, b.rows, true, `fused rows ${C} classes`);
+    }
+  });
+
   // rows per block chosen around the chunk: one row short, several chunks and a ragged end, one chunk
   const shapes: [number, number[]][] = [
     [1, [rowScoreChunkRows(1, 15) + 37, 5]],

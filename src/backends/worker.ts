@@ -47,7 +47,12 @@ export const IDX_MASK = (1 << IDX_BITS) - 1;
 /** Chunk index of a job being written: no chunk can be claimed. */
 export const CLOSED = IDX_MASK;
 export const GEN_MASK = 0x7ff;
-export const MAX_ARGS = 16;
+/**
+ * Arguments of a pool job. A kernel with more runs on the calling thread alone (wasm-runtime.ts): the
+ * chunk kernels must fit (abi.test checks every one), or their calls stop splitting without a sign —
+ * scoreLogitsChunk's 17th parameter (py) once ran score's whole row pass on one thread.
+ */
+export const MAX_ARGS = 20;
 /** Byte offset of the three float64 argument vectors (base, per-begin, per-end). */
 export const ARGS_OFFSET = 64;
 export const CONTROL_BYTES = ARGS_OFFSET + 3 * MAX_ARGS * 8;
