@@ -96,7 +96,12 @@ export function benchSummary(results) {
   const lines = section.split('\n');
   const finished = /last engine finished ([^.]+?)\./.exec(section)?.[1] ?? 'unknown';
   const machine = resultsSection(results, 'Machine');
-  const cpu = /^\| CPU \| (.*?) \|$/m.exec(machine)?.[1] ?? 'unknown CPU';
+  // The CPU of the every-engine run itself (its "CPU: … (AVX2 yes, AVX-512 yes: …)" line); the Machine
+  // section is run.js's detailed Node report, which a full `npm run bench` does not rewrite and may be
+  // from another host.
+  const own = /^CPU: (.+?) \(AVX2 (yes|no), AVX-512 (yes|no)/m.exec(section);
+  const flags = own ? [own[2] === 'yes' ? 'AVX2' : 'no AVX2', own[3] === 'yes' ? 'AVX-512' : 'no AVX-512'].join(', ') : '';
+  const cpu = own ? `${own[1]} (${flags})` : (/^\| CPU \| (.*?) \|$/m.exec(machine)?.[1] ?? 'unknown CPU');
   const cores = /^\| cores \| (.*?) \|$/m.exec(machine)?.[1] ?? '?';
 
   const summaryAt = lines.findIndex((l) => l.startsWith('### Summary'));

@@ -91,8 +91,11 @@ describe('generated regions', () => {
   it('the README performance summary names every engine of bench/RESULTS.md and the CPU it ran on', () => {
     const readme = read('README.md');
     const results = read('bench/RESULTS.md');
-    const cpu = /^\| CPU \| (.*?) \|$/m.exec(results)![1]!;
-    expect(readme).toContain(cpu);
+    // the CPU of the every-engine run itself (its summary's "CPU:" line), with its AVX2 / AVX-512 flags
+    const own = /^CPU: (.+?) \(AVX2 (yes|no), AVX-512 (yes|no)/m.exec(results.slice(results.indexOf('## Every engine')))!;
+    expect(own, 'the every-engine section names its CPU').not.toBeNull();
+    const flags = [own[2] === 'yes' ? 'AVX2' : 'no AVX2', own[3] === 'yes' ? 'AVX-512' : 'no AVX-512'].join(', ');
+    expect(readme).toContain(`**${own[1]} (${flags}), `);
     const engines = [...results.matchAll(/^### ((?:Node|Chromium|Firefox|WebKitGTK)[^(\n]*?)(?: \(|$)/gm)].map((m) => m[1]!.trim());
     expect(engines.length).toBe(6);
     for (const e of engines) expect(readme).toContain(`| ${e} |`);
