@@ -111,10 +111,15 @@ function digestWords(hex: string): number[] {
   return [w(1), w(0), w(3), w(2)];
 }
 
+/** A version 2 fingerprint of a shard's parts: the hash of (tag, rows as two words, columns, kind, digest a, digest b). */
+function partsFingerprint(tag: number, rows: number, cols: number, kind: number, a: string, b: string): string {
+  const words = Uint32Array.from([tag, rows >>> 0, Math.floor(rows / 2 ** 32), cols, kind, ...digestWords(a), ...digestWords(b)]);
+  return FINGERPRINT_PREFIX + hashWords(words);
+}
+
 /** A shard's version 2 fingerprint: the hash of (tag, rows, classes, labels or not, the logits' digest, the labels' digest). */
 export function shardFingerprint(rows: number, cols: number, labels: boolean, logits: string, labelDigest: string): string {
-  const words = Uint32Array.from([SHARD_TAG, rows >>> 0, Math.floor(rows / 2 ** 32), cols, labels ? 1 : 0, ...digestWords(logits), ...digestWords(labelDigest)]);
-  return FINGERPRINT_PREFIX + hashWords(words);
+  return partsFingerprint(SHARD_TAG, rows, cols, labels ? 1 : 0, logits, labelDigest);
 }
 
 /** First word of a multi-label shard's hashed parts ("lkm2"), then the input kind's code. */
@@ -127,8 +132,7 @@ const INPUT_CODES = { logits: 0, probs: 1, logprobs: 2 } as const;
  * dtype, so bool, int and float files of the same targets agree).
  */
 export function multilabelFingerprint(rows: number, cols: number, input: keyof typeof INPUT_CODES, scores: string, targets: string): string {
-  const words = Uint32Array.from([MULTILABEL_TAG, rows >>> 0, Math.floor(rows / 2 ** 32), cols, INPUT_CODES[input], ...digestWords(scores), ...digestWords(targets)]);
-  return FINGERPRINT_PREFIX + hashWords(words);
+  return partsFingerprint(MULTILABEL_TAG, rows, cols, INPUT_CODES[input], scores, targets);
 }
 
 /** A fingerprint's version: 1 for `sha256:`, 2 for `lkfp2:`, else its text before the first colon (unknown). */
