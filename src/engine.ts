@@ -449,6 +449,33 @@ export class Engine {
     this.#b.dispose();
   }
 
+  /**
+   * Runs `ops` (calls of this engine) and `meanwhile` (your JavaScript) overlapped: the first call
+   * inside `ops` that splits across worker threads runs `meanwhile` on this thread while the workers
+   * start on it, and this thread then helps them finish. Work that would keep this thread busy on its
+   * own (bookkeeping of the previous results, hashing, parsing the next input) so shares the time the
+   * threads compute. Without such a call (one thread, the JS backend, small calls) `meanwhile` runs
+   * after `ops`. Returns what `ops` returns.
+   *
+   * `meanwhile` must not read what `ops` writes nor write what `ops` reads (it may run before, during or
+   * after any of `ops`' calls). It runs exactly once, also when `ops` throws; `ops` always runs to its
+   * end, and when both throw, the error of `ops` is the one thrown. Engine calls made inside `meanwhile`
+   * run on this thread alone.
+   *
+   * ```ts
+   * const sums = lk.overlap(
+   *   () => { for (const r of previousRows) tally(r); },  // plain JavaScript
+   *   () => boot.add({ hit, nll, conf }, { key: 0, row }), // split across the threads
+   * );
+   * ```
+   */
+  overlap<T>(meanwhile: () => void, ops: () => T): T {
+    this.#live();
+    if (typeof meanwhile !== 'function') fail('invalid_argument', `meanwhile = ${describe(meanwhile)}, expected a function`, 'meanwhile');
+    if (typeof ops !== 'function') fail('invalid_argument', `ops = ${describe(ops)}, expected a function`, 'ops');
+    return this.#b.overlap(meanwhile, ops);
+  }
+
   // ------------------------------------------------------------ accumulators
 
   /**

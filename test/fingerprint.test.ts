@@ -26,12 +26,16 @@ const shards = [0, 1200, 0, 531, 0].map((rows, i) => {
   return { logits, labels, x, y };
 });
 
-async function fingerprints(lk: Engine, blockBytes: number): Promise<{ prints: string[]; rows: number }> {
+/** `work`: the consumer runs each block's work itself (once, or twice); else the source does, on the next block. */
+async function fingerprints(lk: Engine, blockBytes: number, work: 0 | 1 | 2 = 0): Promise<{ prints: string[]; rows: number }> {
   const src = await NpyShardSource.open(shards.map(({ logits, labels }) => ({ logits, labels })), { blockBytes });
   try {
     const f = new FingerprintingSource(src, lk);
     let rows = 0;
-    for (const b of f.blocks()) rows += b.labels!.length;
+    for (const b of f.blocks()) {
+      rows += b.labels!.length;
+      for (let i = 0; i < work; i++) b.work!(b.x);
+    }
     return { prints: f.fingerprints(), rows };
   } finally {
     src.close();
@@ -51,6 +55,8 @@ describe('shard fingerprints (version 2)', () => {
       for (const [lk, blockBytes] of [[wasm, 4 * C * 17], [js, 4 << 20], [js, 4 * C * 100]] as const) {
         expect(await fingerprints(lk, blockBytes)).toEqual(ref);
       }
+      // RowBlock.work run by the consumer (score's accumulator, beside its engine calls): once, however often called
+      for (const [lk, work] of [[wasm, 1], [js, 2]] as const) expect(await fingerprints(lk, 4 * C * 17, work)).toEqual(ref);
       // independent of both: the hash of (tag, rows, classes, labels, digests) over the arrays themselves
       const expected = shards.map(({ x, y }) => {
         const words = (a: Float32Array | Int32Array) => new Uint32Array(a.buffer, a.byteOffset, a.length);
@@ -63,6 +69,21 @@ describe('shard fingerprints (version 2)', () => {
     } finally {
       wasm.dispose();
       js.dispose();
+    }
+  });
+
+  it("a block's work given a view that lost its data (engine memory grew under it) is an error, not a wrong fingerprint", async () => {
+    const lk = await init({ backend: 'js' });
+    const src = await NpyShardSource.open([{ logits: shards[1]!.logits, labels: shards[1]!.labels }], { blockBytes: 4 * C * 100 });
+    try {
+      const f = new FingerprintingSource(src, lk);
+      for (const b of f.blocks()) {
+        expect(() => b.work!(new Float32Array(0))).toThrow(/internal error: a block of 100 rows holds 0 logits/);
+        break;
+      }
+    } finally {
+      src.close();
+      lk.dispose();
     }
   });
 

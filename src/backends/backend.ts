@@ -245,6 +245,13 @@ export interface Backend extends BackendAllocator {
    */
   scoreLogits(a: ScoreRowsArgs, temperature: number, x: Float32Array, p: Float32Array | null, labels: Int32Array, pred: Int32Array, state: Float64Array, hit: Uint8Array, nll: Float64Array, conf: Float32Array, py: Float32Array | null): void;
 
+  /**
+   * Engine.overlap: runs `ops` and `meanwhile` (exactly once, also when `ops` throws; an error of
+   * `ops` first), overlapped where the backend has worker threads (wasm-runtime.ts overlap), else
+   * `meanwhile` after `ops`.
+   */
+  overlap<T>(meanwhile: () => void, ops: () => T): T;
+
   // ---- the fingerprint hash (Engine.hasher): src/backends/js-hash.ts, assembly/kernels/hash.ts
   /** Adds the words x to a hash state (HASH_STATE_WORDS, in this backend's memory). */
   hashUpdate(state: Uint32Array, x: Uint32Array): void;

@@ -213,6 +213,23 @@ export class JsBackend implements Backend {
     } as LkBuffer<T>;
   }
 
+  /** No threads: `meanwhile` after `ops`, with overlap's order of errors. */
+  overlap<T>(meanwhile: () => void, ops: () => T): T {
+    let result: T;
+    try {
+      result = ops();
+    } catch (e) {
+      try {
+        meanwhile();
+      } catch {
+        // ops' error goes first
+      }
+      throw e;
+    }
+    meanwhile();
+    return result;
+  }
+
   // ---- the fingerprint hash (Engine.hasher): js-hash.ts
   hashUpdate(state: Uint32Array, x: Uint32Array): void {
     hash.hashUpdateJs(state, x);

@@ -179,6 +179,8 @@ export class ThreadPool {
   #gen = 0;
   #broken: string | null = null;
   #disposed = false;
+  /** A job is in flight: calls made meanwhile (run's `meanwhile`) must not start another on the control block. */
+  #busy = false;
 
   private constructor(workers: WorkerHandle[], control: SharedArrayBuffer) {
     this.#workers = workers;
@@ -242,9 +244,12 @@ export class ThreadPool {
     return Atomics.load(this.#ctl, Ctl.WORKER_CHUNKS);
   }
 
-  /** False once disposed or after a worker died: callers then compute on their own thread. */
+  /**
+   * False once disposed or after a worker died, and while a job is in flight (engine calls made by
+   * run's `meanwhile`): callers then compute on their own thread.
+   */
   get usable(): boolean {
-    return !this.#disposed && this.#broken === null;
+    return !this.#disposed && this.#broken === null && !this.#busy;
   }
 
   /**
@@ -252,8 +257,13 @@ export class ThreadPool {
    * rows [begin, end) on this thread (the same call a worker makes). Returns when
    * every chunk is done; throws if one failed (a worker's failure is reported
    * as such, this thread's own exception as it is).
+   *
+   * `meanwhile`: JavaScript this thread runs once the workers have the job, before it claims
+   * chunks itself (they claim the chunks it does not get to, so the job balances itself). It gets no
+   * pool: engine calls it makes run on this thread (`usable` is false until the job ends). Should it
+   * throw, the job is still finished before the exception goes on.
    */
-  run(job: Job, local: (begin: number, end: number) => void): void {
+  run(job: Job, local: (begin: number, end: number) => void, meanwhile: (() => void) | null = null): void {
     const n = job.base.length;
     if (n > MAX_ARGS || job.chunks > CLOSED - 1) throw new Error(`logitkit: a pool job takes at most ${MAX_ARGS} arguments`);
     const ctl = this.#ctl;
@@ -276,6 +286,27 @@ export class ThreadPool {
     }
     Atomics.store(ctl, Ctl.WORD, gen << IDX_BITS); // publishes the fields written above
     Atomics.notify(ctl, Ctl.WORD);
+    this.#busy = true;
+    let threw = false;
+    let early: unknown = null;
+    try {
+      if (meanwhile !== null)
+        try {
+          meanwhile();
+        } catch (e) {
+          threw = true;
+          early = e;
+        }
+      this.#finish(job, local);
+    } finally {
+      this.#busy = false;
+    }
+    if (threw) throw early;
+  }
+
+  /** This thread's part of a published job: claims chunks until none is left, then waits for the rest. */
+  #finish(job: Job, local: (begin: number, end: number) => void): void {
+    const ctl = this.#ctl;
     let localError: unknown = null;
     for (;;) {
       const w = Atomics.load(ctl, Ctl.WORD);

@@ -213,6 +213,10 @@ export class WasmRuntime {
   blockBytes = BLOCK_BYTES;
   /** Parts run on the pool (counts splits inside blocked calls too). */
   #splits = 0;
+  /** overlap()'s JavaScript, until a pool job takes it (#meanwhile) or overlap() runs it itself. */
+  #pending: (() => void) | null = null;
+  /** Pool jobs that ran an overlap()'s JavaScript beside their chunks (for tests and diagnostics). */
+  overlappedCalls = 0;
   /**
    * Live blocks handed out by alloc(), start → bytes: the only wasm memory a
    * call may write as a zero-copy output. Any other view of the memory (static
@@ -248,6 +252,51 @@ export class WasmRuntime {
   get activeThreads(): number {
     const pool = this.#pool;
     return pool !== null && pool.usable ? pool.size : 1;
+  }
+
+  /**
+   * Runs `ops` (calls of this runtime) and `meanwhile` (JavaScript) overlapped: the first pool job
+   * inside `ops` runs `meanwhile` on this thread while the workers start on its chunks (pool.run),
+   * so work that would keep this thread busy alone shares the time the threads compute. Without a
+   * job (one thread, calls too small to split) `meanwhile` runs after `ops`. It runs exactly once,
+   * also when `ops` throws; `ops` always finishes, and an error of `ops` goes before one of
+   * `meanwhile`. Inside `meanwhile`, calls run on this thread (the pool is busy).
+   */
+  overlap<T>(meanwhile: () => void, ops: () => T): T {
+    // An overlap inside another's ops (before its job took its JavaScript) runs its own after its ops.
+    const nested = this.#pending !== null;
+    let ran = false;
+    let failed = false;
+    let error: unknown = null;
+    const once = (): void => {
+      ran = true;
+      try {
+        meanwhile();
+      } catch (e) {
+        failed = true;
+        error = e;
+      }
+    };
+    if (!nested) this.#pending = once;
+    let result: T;
+    try {
+      result = ops();
+    } finally {
+      if (!nested) this.#pending = null;
+      if (!ran) once();
+    }
+    if (failed) throw error;
+    return result;
+  }
+
+  /** overlap()'s pending JavaScript for a pool job about to start (null when there is none); taken once. */
+  #meanwhile(): (() => void) | null {
+    const f = this.#pending;
+    if (f !== null) {
+      this.#pending = null;
+      this.overlappedCalls++;
+    }
+    return f;
   }
 
   /**
@@ -485,11 +534,15 @@ export class WasmRuntime {
         this.#splits++;
         this.parallelCalls++;
         const local = base.slice();
-        pool.run(job, (b, e) => {
-          local[bi] = b;
-          local[ei] = e;
-          invoke(fn, local);
-        });
+        pool.run(
+          job,
+          (b, e) => {
+            local[bi] = b;
+            local[ei] = e;
+            invoke(fn, local);
+          },
+          this.#meanwhile(),
+        );
       } else {
         for (let b = 0; b < rows; b += chunkRows) {
           base[bi] = b;
@@ -547,7 +600,7 @@ export class WasmRuntime {
     const chunkRows = Math.ceil(rows / chunks / grain) * grain;
     const job: Job = { fn: KERNEL_NAMES.indexOf(name), rows, chunkRows, chunks: Math.ceil(rows / chunkRows), base, perBegin, perEnd };
     this.#splits++;
-    pool!.run(job, (b, e) => fn(...args(b, e)));
+    pool!.run(job, (b, e) => fn(...args(b, e)), this.#meanwhile());
   }
 
   /**

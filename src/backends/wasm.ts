@@ -336,6 +336,10 @@ export class WasmBackend implements Backend {
     return view;
   }
 
+  overlap<T>(meanwhile: () => void, ops: () => T): T {
+    return this.#rt.overlap(meanwhile, ops);
+  }
+
   // ---- the fingerprint hash (Engine.hasher): assembly/kernels/hash.ts
   hashUpdate(state: Uint32Array, x: Uint32Array): void {
     this.#rt.call('hashUpdate', { state, x, n: x.length });

@@ -45,9 +45,12 @@ export function mappedSource(lk: Engine, src: BlockSource, map: CalibrationMap):
       for (const b of src.blocks()) {
         const n = b.rows * C;
         if (out.length < n) out = new Float32Array(n);
+        // The source's work is on the logits as read (a fingerprint): done before the map's call, which
+        // may grow engine memory under b.x, and not handed on with the mapped x.
+        b.work?.(b.x);
         // A matrix map reads the whole row for every output, so it never writes in place.
         const x = lk.applyCalibration(b.x, C, map, { out: out.subarray(0, n) });
-        yield { ...b, x, probs: null }; // labels, groups and position as read; the map changed the probabilities
+        yield { ...b, x, probs: null, work: null }; // labels, groups and position as read; the map changed the probabilities
       }
     },
   };

@@ -81,13 +81,23 @@ export class FingerprintingSource implements BlockSource {
     try {
       advance(0);
       for (const blk of this.src.blocks()) {
-        // a view of engine memory taken before it grew has no length left: never hash that as the data
-        if (blk.x.length !== blk.rows * this.classes) throw new Error(`internal error: a block of ${blk.rows} rows holds ${blk.x.length} logits`);
-        x!.update(blk.x);
-        if (blk.labels) y!.update(blk.labels);
+        // The block is hashed by its consumer (RowBlock.work: beside its engine calls, score's
+        // accumulator), or here once the consumer asks for the next block.
+        let hashed = false;
+        const xs = x!;
+        const ys = y!;
+        const work = (now: Float32Array): void => {
+          if (hashed) return;
+          hashed = true;
+          // a view of engine memory taken before it grew has no length left: never hash that as the data
+          if (now.length !== blk.rows * this.classes) throw new Error(`internal error: a block of ${blk.rows} rows holds ${now.length} logits`);
+          xs.update(now);
+          if (blk.labels) ys.update(blk.labels);
+        };
+        yield { ...blk, work };
+        work(blk.x);
         // blocks never straddle shards; empty shards are stepped over
         advance(blk.start + blk.rows);
-        yield blk;
       }
       if (prints.length < shards.length) throw new Error(`internal error: the pass ended in shard ${prints.length + 1} of ${shards.length}`);
       this.result = prints;

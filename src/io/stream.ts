@@ -25,6 +25,13 @@ export interface RowBlock {
   readonly rows: number;
   /** Index of this block's first row in the whole source. */
   readonly start: number;
+  /**
+   * Work the source still has to do on this block (a fingerprint hashes it), which a consumer may run
+   * at any time before it asks for the next block — beside its own engine calls (Engine.overlap), say
+   * — passing x as it holds it now (a fresh view where engine memory grew since). Work not run by then
+   * runs when the next block is asked for; it runs once either way.
+   */
+  readonly work?: ((x: Float32Array) => void) | null;
 }
 
 export interface BlockSource {

@@ -45,6 +45,7 @@
 import { LogitkitError } from '../errors.js';
 import { AUROC_BINS, AUROC_POSITION_BITS, AUROC_Q, AUROC_RESOLUTION, AUROC_U32_ROWS, fineOfBits } from '../auroc-bins.js';
 import type { AurocHistogram } from '../accumulators.js';
+import { overlapped, type OverlapEngine } from './overlap.js';
 
 export { AUROC_BINS, AUROC_MANTISSA_BITS, AUROC_MAX_CLASSES, AUROC_POSITION_BITS, AUROC_RESOLUTION, aurocBin, aurocFine } from '../auroc-bins.js';
 const Q = AUROC_Q;
@@ -54,7 +55,7 @@ const PAGES = Math.ceil(AUROC_BINS / PAGE);
 const U32_MAX = 0xffffffff;
 
 /** What the AUROC counts need of the engine. */
-export interface AurocEngine {
+export interface AurocEngine extends OverlapEngine {
   aurocHistogram(classes: number): AurocHistogram;
 }
 
@@ -480,22 +481,40 @@ export class AurocCounts {
    * histogram (the engine's, lk.aurocHistogram), and the labelled class's into its positives here.
    * py, when given, holds each row's p_y with p's bits (the row pass's out.py): read in row order, where
    * reading p_y out of the block after the histogram's sweep was a cache miss per row (0.5 s of a
-   * 3M-row score). A row whose p_0 is NaN is skipped either way.
+   * 3M-row score), and the positives are then counted while the engine's threads fill the histogram
+   * (lk.overlap), with `meanwhile` (the caller's own bookkeeping of the block) before them. A row whose
+   * p_0 is NaN is skipped either way (a softmax row is NaN everywhere or nowhere, so with py: p_y NaN).
    */
-  addBlock(lk: AurocEngine, p: Float32Array, labels: Int32Array, py?: Float32Array): void {
+  addBlock(lk: AurocEngine, p: Float32Array, labels: Int32Array, py?: Float32Array, meanwhile: (() => void) | null = null): void {
     const K = this.classes;
     const R = labels.length;
-    if (R === 0) return;
+    if (R === 0) {
+      meanwhile?.();
+      return;
+    }
     if (py !== undefined && py.length !== R) throw new LogitkitError('shape_mismatch', `py holds ${py.length} values, expected one per row (${R})`, 'py');
     this.prepare(lk, R);
     this.stale();
-    const nan = this.core!.add(p.subarray(0, R * K));
+    if (py) {
+      const bits = new Uint32Array(py.buffer, py.byteOffset, R);
+      const positives = (): void => {
+        meanwhile?.();
+        for (let r = 0; r < R; r++) {
+          if (py[r] !== py[r]) continue;
+          const f = fineOfBits(bits[r]);
+          this.addPos(labels[r], f >>> AUROC_POSITION_BITS, 1, f & (Q - 1));
+        }
+      };
+      this.nanRows += overlapped(lk, positives, () => this.core!.add(p.subarray(0, R * K)));
+      return;
+    }
+    const nan = overlapped(lk, meanwhile, () => this.core!.add(p.subarray(0, R * K)));
     this.nanRows += nan;
-    const bits = py ? new Uint32Array(py.buffer, py.byteOffset, R) : new Uint32Array(p.buffer, p.byteOffset, R * K);
+    const bits = new Uint32Array(p.buffer, p.byteOffset, R * K);
     for (let r = 0; r < R; r++) {
       if (nan !== 0 && p[r * K] !== p[r * K]) continue;
       const y = labels[r];
-      const f = fineOfBits(bits[py ? r : r * K + y]);
+      const f = fineOfBits(bits[r * K + y]);
       this.addPos(y, f >>> AUROC_POSITION_BITS, 1, f & (Q - 1));
     }
   }

@@ -17,6 +17,7 @@
 import { LogitkitError } from '../errors.js';
 import type { BootstrapAccumulator } from '../accumulators.js';
 import { MAX_REPLICATES } from '../limits.js';
+import { overlapped, type OverlapEngine } from './overlap.js';
 
 export { bootstrapWeight } from '../bootstrap-weights.js';
 export { MAX_REPLICATES };
@@ -24,7 +25,7 @@ export { MAX_REPLICATES };
 export const DEFAULT_REPLICATES = 200;
 
 /** What the bootstrap needs of the engine. */
-export interface BootstrapEngine {
+export interface BootstrapEngine extends OverlapEngine {
   bootstrapAccumulator(options: { replicates: number; bins: number; seed: number }): BootstrapAccumulator;
 }
 
@@ -110,9 +111,10 @@ export class BootstrapSums {
    * Adds R rows: their correctness (0/1), NLL and top-label confidence, rows first..first+R−1 of the
    * shard `key` (the engine's accumulator does the work; its sums join these totals when read).
    */
-  addRows(lk: BootstrapEngine, key: number, first: number, hit: Uint8Array, nll: Float64Array, conf: Float32Array, R: number): void {
-    this.core ??= lk.bootstrapAccumulator({ replicates: this.replicates, bins: this.bins, seed: this.seed });
-    this.core.add({ hit: hit.subarray(0, R), nll: nll.subarray(0, R), conf: conf.subarray(0, R) }, { key: key >>> 0, row: first });
+  addRows(lk: BootstrapEngine, key: number, first: number, hit: Uint8Array, nll: Float64Array, conf: Float32Array, R: number, meanwhile: (() => void) | null = null): void {
+    const core = (this.core ??= lk.bootstrapAccumulator({ replicates: this.replicates, bins: this.bins, seed: this.seed }));
+    // `meanwhile` (the caller's JavaScript) runs while the engine's threads add the replicates (lk.overlap)
+    overlapped(lk, meanwhile, () => core.add({ hit: hit.subarray(0, R), nll: nll.subarray(0, R), conf: conf.subarray(0, R) }, { key: key >>> 0, row: first }));
   }
 
   /** Adds the engine accumulator's sums to the totals (before anything reads them). */

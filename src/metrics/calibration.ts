@@ -29,11 +29,12 @@ import { BINS_KEYS, binOf, checkBins, checkClasses, checkLabels, checkOptionKeys
 import { arraySource, type BlockSource } from '../io/stream.js';
 import type { BootstrapEngine } from './bootstrap.js';
 import type { AurocEngine } from './auroc.js';
+import type { OverlapEngine } from './overlap.js';
 import type { RowScoreAccumulator, RowScoreOptions } from '../accumulators.js';
 import type { LkBuffer } from '../buffers.js';
 
 /** The part of the public Engine that metrics use (the real Engine satisfies it structurally). */
-export interface MetricsEngine {
+export interface MetricsEngine extends OverlapEngine {
   softmax(x: Float32Array, classes: number, options?: { temperature?: number; out?: Float32Array }): Float32Array;
   logSoftmax(x: Float32Array, classes: number, options?: { temperature?: number; out?: Float32Array }): Float32Array;
   argmax(x: Float32Array, classes: number): Int32Array;

@@ -32,6 +32,7 @@ import { BootstrapSums, type Intervals } from './bootstrap.js';
 import { averagePrecisionReport, type AveragePrecisionReport } from './average-precision.js';
 import { addAurocStats, AUROC_MAX_CLASSES, AurocCounts, type AurocEngine, aurocStats, type AurocReport, type AurocStats } from './auroc.js';
 import { GroupAccumulator, GroupSums, type GroupReport } from './groups.js';
+import { overlapped } from './overlap.js';
 
 export const STATS_FORMAT = 'logitkit-score-stats/1';
 
@@ -152,6 +153,15 @@ export interface ScoreSummary {
 }
 
 /** A threshold read from statistics: a number in (0, 1), else invalid_argument naming the file. */
+/** a, then b (either may be absent). */
+function both(a: (() => void) | null, b: (() => void) | null): (() => void) | null {
+  if (a === null || b === null) return a ?? b;
+  return () => {
+    a();
+    b();
+  };
+}
+
 function checkThreshold(t: unknown, name: string): number {
   if (typeof t !== 'number' || !(t > 0 && t < 1)) throw new LogitkitError('invalid_argument', `${name}: stats.binary.threshold must be a number in (0, 1)`, name);
   return t;
@@ -372,6 +382,7 @@ export class ScoreAccumulator {
         (row) => (src.describeRow ? src.describeRow(blk.start + row, 'groups') : `groups[${blk.start + row}]`),
         src.bootstrapKey ? src.bootstrapKey(blk.start) : { key: 0, row: blk.start },
         blk.probs ?? null,
+        blk.work ?? null,
       );
     }
     return this;
@@ -382,6 +393,8 @@ export class ScoreAccumulator {
    * binary accumulator takes one logit per row. `at` places the rows for the bootstrap weights: the
    * shard's key and the index of the first row in it (default: key 0, the rows added so far).
    * `probs`: the probabilities x = ln p was read from (--input probs); at T = 1 AUROC ranks them.
+   * `work`: the source's own work on the block (RowBlock.work, called with x's current view), run
+   * while the engine's threads compute the block's first kernel.
    */
   addBlock(
     lk: MetricsEngine,
@@ -391,8 +404,10 @@ export class ScoreAccumulator {
     where: (row: number) => string = (r) => `groups[${r}]`,
     at: { key: number; row: number } | null = null,
     probs: Float32Array | null = null,
+    work: ((x: Float32Array) => void) | null = null,
   ): void {
     const firstRow = at ? at.row : this.rows;
+    const given = x; // the block as read (a binary model's z), for the source's work
     if (this.binary) {
       x = this.addBinary(lk, x, labels);
       if (labels.length === 0) return;
@@ -410,7 +425,10 @@ export class ScoreAccumulator {
     const inEngine = handed !== null && this.bufs !== null && !this.bufs[0]!.freed && x.buffer === handed.buffer && x.byteOffset === handed.byteOffset && (x.length === n || x.length === 0);
     if (inEngine) x = this.bufs![0]!.array.subarray(0, n);
     if (x.length !== n) throw new LogitkitError('shape_mismatch', `x has ${x.length} values, expected ${n}`, 'x');
-    if (R === 0) return;
+    if (R === 0) {
+      work?.(x);
+      return;
+    }
     if (this.p.length < n) {
       this.p = new Float32Array(n);
       this.lp = new Float32Array(n);
@@ -443,15 +461,21 @@ export class ScoreAccumulator {
     // Every per-row and per-element sum in one engine pass over x, softmax, log-softmax and argmax made
     // in the same pass (wasm: assembly/kernels/score.ts scoreLogitsChunk); its state is added into these
     // fields by sync(), before anything reads them.
-    const { hit, nll, conf, pred } = this.core.add(
-      { x: view(0), labels, temperature: T },
-      {
-        hit: this.bootHit.subarray(0, R),
-        nll: this.bootNll.subarray(0, R),
-        conf: this.bootConf.subarray(0, R),
-        pred: this.pred.subarray(0, R),
-        ...(keepP ? { p: view(1), py: this.py.subarray(0, R) } : {}),
-      },
+    // The source's work on the block (hashing it) runs on this thread while the threads start the pass,
+    // on the block as read: where it was read into engine memory, a view taken now (the allocations
+    // above may have grown the memory under x).
+    const core = this.core;
+    const { hit, nll, conf, pred } = overlapped(lk, work && (() => work(inEngine ? view(0) : given)), () =>
+      core.add(
+        { x: view(0), labels, temperature: T },
+        {
+          hit: this.bootHit.subarray(0, R),
+          nll: this.bootNll.subarray(0, R),
+          conf: this.bootConf.subarray(0, R),
+          pred: this.pred.subarray(0, R),
+          ...(keepP ? { p: view(1), py: this.py.subarray(0, R) } : {}),
+        },
+      ),
     );
     // binary --threshold: class 1 when z / T > ln(t / (1 − t)); at ½ that is argmax's z > 0 (and, as
     // argmax counts NaN as the maximum, a NaN z is class 1 at any threshold). The core counted the
@@ -472,35 +496,51 @@ export class ScoreAccumulator {
         this.predicted[d] += 1;
       }
     }
-    const confusion = this.confusion;
-    if (confusion) for (let r = 0; r < R; r++) confusion.add(labels[r], decided[r]);
     if (this.groups) for (let r = 0; r < R; r++) this.groups.add(groups![r], nll[r], conf[r], labels[r], decided[r], () => where(r), pred[r]);
     this.rows += R;
-    if (this.onRows) this.onRows(conf, hit, R);
+    // The JavaScript below reads only the pass's outputs and labels, never what the AUROC and bootstrap
+    // kernels write: it runs while the threads compute those (lk.overlap). The AUROC positives go beside
+    // the AUROC histogram; the confusion counts, selective prediction's rows and the alternative
+    // temperature's sums beside the bootstrap (beside the histogram without one; here without either).
+    const confusion = this.confusion;
+    const onRows = this.onRows;
+    const rowWork =
+      confusion || onRows
+        ? (): void => {
+            if (confusion) for (let r = 0; r < R; r++) confusion.add(labels[r], decided[r]);
+            if (onRows) onRows(conf, hit, R);
+          }
+        : null;
+    const altWork = this.altTemperature !== null ? () => this.addAlternative(lk, view, labels, pred, R) : null;
     if (this.auroc) {
       // Ranking p itself keeps its exact ties (a 1/32 grid was off by 1.2e-4 through softmax(ln p));
       // at T ≠ 1 the scores are softmax(ln p / T), which is what is ranked then.
-      this.auroc.addBlock(lk as AurocEngine, aurocProbs ?? view(1), labels, aurocProbs ? undefined : this.py.subarray(0, R));
+      this.auroc.addBlock(lk as AurocEngine, aurocProbs ?? view(1), labels, aurocProbs ? undefined : this.py.subarray(0, R), boot ? null : both(rowWork, altWork));
     }
+    const rest = this.auroc && !boot ? null : both(rowWork, altWork);
     if (boot) {
       if (!lk.bootstrapAccumulator) throw new LogitkitError('invalid_argument', 'the engine has no bootstrapAccumulator', 'lk');
-      boot.addRows(lk as Required<Pick<MetricsEngine, 'bootstrapAccumulator'>>, at ? at.key : 0, firstRow, this.bootHit, this.bootNll, this.bootConf, R);
-    }
+      boot.addRows(lk as Required<Pick<MetricsEngine, 'bootstrapAccumulator'>>, at ? at.key : 0, firstRow, this.bootHit, this.bootNll, this.bootConf, R, rest);
+    } else rest?.();
+  }
 
-    if (this.altTemperature !== null) {
-      // One engine call: the confidence is exp(log p of the predicted class), a row-sized cost. The block
-      // is still in engine memory and lp's buffer is free again (nothing reads it after the core's add).
-      const lpa = lk.logSoftmax(view(0), C, { temperature: this.altTemperature, out: view(2) });
-      let altNll = 0;
-      for (let r = 0; r < R; r++) {
-        const o = r * C;
-        altNll -= lpa[o + labels[r]];
-        // A binary model's bins hold p(y = 1) against the label, like its headline reliability.
-        if (this.binary) this.altReliability!.add(Math.exp(lpa[o + 1]), labels[r]);
-        else this.altReliability!.add(Math.exp(lpa[o + pred[r]]), pred[r] === labels[r] ? 1 : 0);
-      }
-      this.altNllSum += altNll;
+  /**
+   * The alternative temperature's NLL and reliability bins of a block: one engine call (the confidence
+   * is exp(log p of the predicted class), a row-sized cost). The block is still in engine memory and
+   * lp's buffer is free again (nothing reads it after the core's add).
+   */
+  private addAlternative(lk: MetricsEngine, view: (i: number) => Float32Array, labels: Int32Array, pred: Int32Array, R: number): void {
+    const C = this.classes;
+    const lpa = lk.logSoftmax(view(0), C, { temperature: this.altTemperature!, out: view(2) });
+    let altNll = 0;
+    for (let r = 0; r < R; r++) {
+      const o = r * C;
+      altNll -= lpa[o + labels[r]];
+      // A binary model's bins hold p(y = 1) against the label, like its headline reliability.
+      if (this.binary) this.altReliability!.add(Math.exp(lpa[o + 1]), labels[r]);
+      else this.altReliability!.add(Math.exp(lpa[o + pred[r]]), pred[r] === labels[r] ? 1 : 0);
     }
+    this.altNllSum += altNll;
   }
 
   /** The binary figures of a block of z; returns the 2-class logits [0, z] per row for the rest. */
