@@ -211,16 +211,15 @@ export class AurocHistogram {
     this.#logCap = logCap;
     this.#limit = limit;
     this.#spill = new Array<Map<number, number[]> | undefined>(classes);
-    this.#cells = backend.alloc(cellsLength, 'int32');
+    // zeroed by the allocator, which leaves pages wasm has just added untouched (62.5 MiB at 1000
+    // classes, most of it never written: clearing it cost 0.2 s of a 200k-row score)
+    this.#cells = backend.alloc(cellsLength, 'int32', true);
     try {
-      this.#log = backend.alloc(logLength, 'int32');
+      this.#log = backend.alloc(logLength, 'int32', true);
     } catch (e) {
       this.#cells.free();
       throw e;
     }
-    // alloc may have grown memory: fresh views
-    this.#cells.array.fill(0);
-    this.#log.array.fill(0);
   }
 
   /** Rows added so far. */

@@ -28,6 +28,13 @@ beforeAll(() => {
   writeNpyRaw(join(dir, 'xf.npy'), '<f4', [N, C], new Uint8Array(x.map((v) => (Number.isFinite(v) ? v : 0)).buffer));
   writeNpyRaw(join(dir, 'y.npy'), '<i4', [N], encodeNpyData('<i4', Array.from(y)));
   writeNpyRaw(join(dir, 't.npy'), '|u1', [N, C], t);
+  // shards whose blocks grow (3 rows, then the rest): the next block is read while a kernel still reads
+  // this one's engine buffers, so a larger one goes to a plain array (ScoreAccumulator.blockTarget)
+  const cut = 3;
+  writeNpyRaw(join(dir, 'xa.npy'), '<f4', [cut, C], new Uint8Array(x.buffer, 0, cut * C * 4));
+  writeNpyRaw(join(dir, 'xb.npy'), '<f4', [N - cut, C], new Uint8Array(x.buffer, cut * C * 4));
+  writeNpyRaw(join(dir, 'ya.npy'), '<i4', [cut], encodeNpyData('<i4', Array.from(y.subarray(0, cut))));
+  writeNpyRaw(join(dir, 'yb.npy'), '<i4', [N - cut], encodeNpyData('<i4', Array.from(y.subarray(cut))));
   process.env.LOGITKIT_AUTO_THREADS_MIN_BYTES = '0'; // every input is "large"
 });
 afterAll(() => {
@@ -54,6 +61,17 @@ describe('threads auto by default for large inputs, bit-identical to --threads 1
     const { one, auto, autoErr } = both(args);
     expect(auto).toBe(one);
     if (cores > 1) expect(autoErr).toMatch(new RegExp(`${cores} threads`));
+  });
+
+  it('score of shards whose blocks grow: the same JSON on any thread count, the same figures as one file', () => {
+    const { one, auto } = both(['score', 'xa.npy', 'xb.npy', '--labels', 'ya.npy', '--labels', 'yb.npy', '--json', '--intervals', '20']);
+    expect(auto).toBe(one);
+    const whole = run('score', 'x.npy', '--labels', 'y.npy', '--json', '--intervals', '20');
+    expect(whole.status, whole.stderr).toBe(0);
+    const a = JSON.parse(one);
+    const b = JSON.parse(whole.stdout);
+    // (intervals are keyed by shard and row, so shards have their own)
+    for (const k of ['rows', 'nll', 'accuracy', 'ece', 'brier', 'auroc', 'classification', 'selective']) expect(a[k], k).toEqual(b[k]);
   });
 
   it.each([

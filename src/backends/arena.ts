@@ -25,6 +25,12 @@ export class Arena {
    * the engine that costs more than a 1×32 kernel's copies; comparing a number costs nothing.
    */
   growth = 0;
+  /**
+   * The end of everything ever handed out: memory from here up is as wasm made it, zero (a new
+   * memory, and pages memory.grow adds, are zeroed; nothing but the arena's blocks is written above
+   * the static data), so a block there needs no clearing.
+   */
+  #clean: number;
 
   constructor(memory: WebAssembly.Memory, base: number, limit: number) {
     this.memory = memory;
@@ -32,6 +38,7 @@ export class Arena {
     const start = align(base);
     const end = memory.buffer.byteLength;
     if (end > start) this.#free.push([start, end - start]);
+    this.#clean = start;
   }
 
   /** Bytes currently handed out. */
@@ -53,6 +60,19 @@ export class Arena {
       ptr = this.#take(size);
     }
     this.#used.set(ptr, size);
+    if (ptr + size > this.#clean) this.#clean = ptr + size;
+    return ptr;
+  }
+
+  /**
+   * A block of zeros: cleared only where it was handed out before (a fresh block of memory.grow's
+   * zeroed pages is not touched, so its pages are not even faulted in until a kernel writes them:
+   * the 62.5 MiB of 1000 classes' AUROC cells cost 0.2 s to clear, most of them never written).
+   */
+  allocZeroed(bytes: number): number {
+    const clean = this.#clean;
+    const ptr = this.alloc(bytes);
+    if (ptr < clean) new Uint8Array(this.memory.buffer, ptr, Math.min(bytes, clean - ptr)).fill(0);
     return ptr;
   }
 

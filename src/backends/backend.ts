@@ -291,6 +291,9 @@ export interface Backend extends BackendAllocator {
 import type { BufferType, LkBuffer } from '../buffers.js';
 
 export interface BackendAllocator {
-  /** A buffer living in the backend's own storage (wasm memory for wasm). */
-  alloc<T extends BufferType>(length: number, type: T): LkBuffer<T>;
+  /**
+   * A buffer living in the backend's own storage (wasm memory for wasm); its contents are whatever was
+   * there, or zeros with `zeroed` (cleared only where memory was used before).
+   */
+  alloc<T extends BufferType>(length: number, type: T, zeroed?: boolean): LkBuffer<T>;
 }

@@ -194,7 +194,8 @@ export class JsBackend implements Backend {
     return out;
   }
 
-  alloc<T extends BufferType>(length: number, type: T): LkBuffer<T> {
+  /** A new typed array: zeros, whether asked for (`zeroed`) or not. */
+  alloc<T extends BufferType>(length: number, type: T, _zeroed = false): LkBuffer<T> {
     let array: ArrayOf<T> | null = new (typedArrayCtor(type))(length) as ArrayOf<T>;
     return {
       [BUFFER_TAG]: true,

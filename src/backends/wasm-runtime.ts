@@ -804,10 +804,10 @@ export class WasmRuntime {
     };
   }
 
-  alloc<T extends BufferType>(length: number, type: T): LkBuffer<T> {
+  alloc<T extends BufferType>(length: number, type: T, zeroed = false): LkBuffer<T> {
     const Ctor = typedArrayCtor(type);
     const bytes = length * Ctor.BYTES_PER_ELEMENT;
-    let ptr: number | null = this.arena.alloc(bytes);
+    let ptr: number | null = zeroed ? this.arena.allocZeroed(bytes) : this.arena.alloc(bytes);
     this.#owned.set(ptr, bytes);
     let view: ArrayOf<T> | null = null;
     const memory = this.memory;

@@ -350,8 +350,8 @@ export class WasmBackend implements Backend {
   }
   // ---- end fingerprint hash
 
-  alloc<T extends BufferType>(length: number, type: T): LkBuffer<T> {
-    return this.#rt.alloc(length, type);
+  alloc<T extends BufferType>(length: number, type: T, zeroed = false): LkBuffer<T> {
+    return this.#rt.alloc(length, type, zeroed);
   }
 
   memoryStats(): { wasmBytes: number; inUse: number } {

@@ -482,8 +482,10 @@ export class AurocCounts {
    * py, when given, holds each row's p_y with p's bits (the row pass's out.py): read in row order, where
    * reading p_y out of the block after the histogram's sweep was a cache miss per row (0.5 s of a
    * 3M-row score), and the positives are then counted while the engine's threads fill the histogram
-   * (lk.overlap), with `meanwhile` (the caller's own bookkeeping of the block) before them. A row whose
-   * p_0 is NaN is skipped either way (a softmax row is NaN everywhere or nowhere, so with py: p_y NaN).
+   * (lk.overlap), followed by `meanwhile` (the caller's own work: it may reuse labels and py, which are
+   * not read after it). Without py, `meanwhile` runs after the positives, which need the histogram's
+   * NaN count first. A row whose p_0 is NaN is skipped either way (a softmax row is NaN everywhere or
+   * nowhere, so with py: p_y NaN).
    */
   addBlock(lk: AurocEngine, p: Float32Array, labels: Int32Array, py?: Float32Array, meanwhile: (() => void) | null = null): void {
     const K = this.classes;
@@ -498,17 +500,17 @@ export class AurocCounts {
     if (py) {
       const bits = new Uint32Array(py.buffer, py.byteOffset, R);
       const positives = (): void => {
-        meanwhile?.();
         for (let r = 0; r < R; r++) {
           if (py[r] !== py[r]) continue;
           const f = fineOfBits(bits[r]);
           this.addPos(labels[r], f >>> AUROC_POSITION_BITS, 1, f & (Q - 1));
         }
+        meanwhile?.();
       };
       this.nanRows += overlapped(lk, positives, () => this.core!.add(p.subarray(0, R * K)));
       return;
     }
-    const nan = overlapped(lk, meanwhile, () => this.core!.add(p.subarray(0, R * K)));
+    const nan = this.core!.add(p.subarray(0, R * K));
     this.nanRows += nan;
     const bits = new Uint32Array(p.buffer, p.byteOffset, R * K);
     for (let r = 0; r < R; r++) {
@@ -517,6 +519,7 @@ export class AurocCounts {
       const f = fineOfBits(bits[r * K + y]);
       this.addPos(y, f >>> AUROC_POSITION_BITS, 1, f & (Q - 1));
     }
+    meanwhile?.();
   }
 
   /**

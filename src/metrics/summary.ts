@@ -22,7 +22,7 @@
  * Per-class mean logit is of the raw logits x (before any temperature).
  */
 import { LogitkitError } from '../errors.js';
-import type { BlockSource } from '../io/stream.js';
+import type { BlockSource, RowBlock } from '../io/stream.js';
 import type { RowScoreAccumulator } from '../accumulators.js';
 import type { LkBuffer } from '../buffers.js';
 import { checkBins, checkLabelBlock, ReliabilityBins, type MetricsEngine, type Reliability } from './calibration.js';
@@ -305,6 +305,8 @@ export class ScoreAccumulator {
   private xPlain = new Float32Array(0);
   /** The view blockTarget handed out last (the block read there is already in engine memory). */
   private handed: Float32Array | null = null;
+  /** addSource is reading the next block while a kernel may still read this one's buffers (blockTarget). */
+  private prefetching = false;
   /** Each row's argmax of the block (from the row summary's pass). */
   private pred = new Int32Array(0);
   /** Each row's p_y of the block, from the same pass (the AUROC positives read it in row order). */
@@ -370,10 +372,16 @@ export class ScoreAccumulator {
   addSource(lk: MetricsEngine, src: BlockSource): this {
     const cols = this.binary ? 1 : this.classes;
     if (src.classes !== cols) throw new LogitkitError('shape_mismatch', `source has ${src.classes} classes, expected ${cols}`, 'x');
-    for (const blk of src.blocks()) {
+    // The next block is read while the threads finish this one's last kernel (addBlock's `prefetch`):
+    // reading is this thread's alone, and at many classes it is a fifth of the pass.
+    const blocks = src.blocks()[Symbol.iterator]();
+    let next = blocks.next();
+    while (!next.done) {
+      const blk = next.value;
       if (!blk.labels) throw new LogitkitError('invalid_argument', 'labels are required', 'labels');
       checkLabelBlock(src, blk.labels, blk.start, this.classes);
       if (this.groups && !blk.groups) throw new LogitkitError('invalid_argument', 'group ids are required (the accumulator keeps groups)', 'groups');
+      let fetched: IteratorResult<RowBlock> | null = null;
       this.addBlock(
         lk,
         blk.x,
@@ -383,7 +391,16 @@ export class ScoreAccumulator {
         src.bootstrapKey ? src.bootstrapKey(blk.start) : { key: 0, row: blk.start },
         blk.probs ?? null,
         blk.work ?? null,
+        () => {
+          this.prefetching = true;
+          try {
+            fetched = blocks.next();
+          } finally {
+            this.prefetching = false;
+          }
+        },
       );
+      next = fetched ?? blocks.next();
     }
     return this;
   }
@@ -394,7 +411,10 @@ export class ScoreAccumulator {
    * shard's key and the index of the first row in it (default: key 0, the rows added so far).
    * `probs`: the probabilities x = ln p was read from (--input probs); at T = 1 AUROC ranks them.
    * `work`: the source's own work on the block (RowBlock.work, called with x's current view), run
-   * while the engine's threads compute the block's first kernel.
+   * while the engine's threads compute the block's first kernel. `prefetch`: reads the source's next
+   * block, run while the threads compute this block's last kernel when that kernel reads nothing a read
+   * can overwrite (the accumulator's own buffers only), else at the end; the block is then done with x,
+   * labels and the rest, and a read that would need larger engine buffers goes to a plain array.
    */
   addBlock(
     lk: MetricsEngine,
@@ -405,6 +425,7 @@ export class ScoreAccumulator {
     at: { key: number; row: number } | null = null,
     probs: Float32Array | null = null,
     work: ((x: Float32Array) => void) | null = null,
+    prefetch: (() => void) | null = null,
   ): void {
     const firstRow = at ? at.row : this.rows;
     const given = x; // the block as read (a binary model's z), for the source's work
@@ -427,6 +448,7 @@ export class ScoreAccumulator {
     if (x.length !== n) throw new LogitkitError('shape_mismatch', `x has ${x.length} values, expected ${n}`, 'x');
     if (R === 0) {
       work?.(x);
+      prefetch?.();
       return;
     }
     if (this.p.length < n) {
@@ -512,16 +534,25 @@ export class ScoreAccumulator {
           }
         : null;
     const altWork = this.altTemperature !== null ? () => this.addAlternative(lk, view, labels, pred, R) : null;
+    // The next block's read (it reuses x's buffer and the labels' array) comes after everything else of
+    // this block, beside the longer of the two kernels (the histogram's work is rows × classes, the
+    // bootstrap's rows × replicates) among those that read only this accumulator's own buffers (p in
+    // view(1) — not --input probs' array, which a read reuses — and the bootstrap's rows); the rest of
+    // the JavaScript goes beside that same kernel, before the read (or beside the histogram alone).
+    const aurocReads = this.auroc !== null && aurocProbs === null;
+    const host = aurocReads && (!boot || C >= boot.replicates) ? 'auroc' : boot ? 'boot' : this.auroc ? 'auroc' : null;
+    const tail = both(both(rowWork, altWork), host !== null && (host === 'boot' || aurocReads) ? prefetch : null);
     if (this.auroc) {
       // Ranking p itself keeps its exact ties (a 1/32 grid was off by 1.2e-4 through softmax(ln p));
       // at T ≠ 1 the scores are softmax(ln p / T), which is what is ranked then.
-      this.auroc.addBlock(lk as AurocEngine, aurocProbs ?? view(1), labels, aurocProbs ? undefined : this.py.subarray(0, R), boot ? null : both(rowWork, altWork));
+      this.auroc.addBlock(lk as AurocEngine, aurocProbs ?? view(1), labels, aurocProbs ? undefined : this.py.subarray(0, R), host === 'auroc' ? tail : null);
     }
-    const rest = this.auroc && !boot ? null : both(rowWork, altWork);
     if (boot) {
       if (!lk.bootstrapAccumulator) throw new LogitkitError('invalid_argument', 'the engine has no bootstrapAccumulator', 'lk');
-      boot.addRows(lk as Required<Pick<MetricsEngine, 'bootstrapAccumulator'>>, at ? at.key : 0, firstRow, this.bootHit, this.bootNll, this.bootConf, R, rest);
-    } else rest?.();
+      boot.addRows(lk as Required<Pick<MetricsEngine, 'bootstrapAccumulator'>>, at ? at.key : 0, firstRow, this.bootHit, this.bootNll, this.bootConf, R, host === 'boot' ? tail : null);
+    }
+    if (host === null) tail?.();
+    if (!(host === 'boot' || (host === 'auroc' && aurocReads))) prefetch?.();
   }
 
   /**
@@ -581,7 +612,10 @@ export class ScoreAccumulator {
    * engine memory, so addBlock does not copy the block there (a plain array without lk.alloc).
    */
   blockTarget(lk: MetricsEngine, elements: number): Float32Array {
-    const bufs = this.blockBuffers(lk, elements);
+    // While a kernel still reads this block's buffers (a read beside it, addSource), they are not
+    // replaced: a larger block goes to the plain array and is copied in by addBlock.
+    const keep = this.prefetching && this.bufs !== null && !this.bufs[0]!.freed && this.bufs[0]!.length < elements;
+    const bufs = keep ? null : this.blockBuffers(lk, elements);
     if (!bufs && this.xPlain.length < elements) this.xPlain = new Float32Array(elements);
     const v = bufs ? bufs[0]!.array.subarray(0, elements) : this.xPlain.subarray(0, elements);
     this.handed = bufs ? v : null;
