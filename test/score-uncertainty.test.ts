@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { conformalMetrics, conformalModelFromJSON, init } from '../src/index.js';
 import { writeNpy } from '../src/io/npy.js';
-import { riskCoverageFrom, SelectiveAccumulator } from '../src/metrics/selective.js';
+import { riskCoverageFrom } from '../src/backends/js-selective.js';
+import { SelectiveAccumulator } from '../src/metrics/selective.js';
 import { cliSandbox } from './helpers/cli.js';
 import { randomLogits, randomTargets, rng } from './helpers/random.js';
 
