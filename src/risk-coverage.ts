@@ -1,8 +1,8 @@
 /**
- * The risk–coverage result of selective prediction (`lk.riskCoverage`, score's `selective`), shared by
- * the float64 reference (src/backends/js-selective.ts) and src/metrics/selective.ts, and by whatever
- * else computes the walk: the coverage levels, the result's type, and the last step — E-AURC's oracle
- * term (Math.log) and the result object.
+ * The risk–coverage result of selective prediction (`lk.riskCoverageFrom`, `lk.riskCoverage`), shared
+ * by the engine, both backends (src/backends/js-selective.ts, the float64 reference, and
+ * wasm-selective.ts) and src/metrics/selective.ts: the coverage levels, the result's type, and the
+ * last step both backends take alike — E-AURC's oracle term (Math.log) and the result object.
  */
 
 /** The coverages at which `riskCoverage` reports the risk (the keys of `riskAtCoverage`), ascending. */

@@ -1,6 +1,6 @@
 /**
- * The float64 reference of selective prediction's risk–coverage figures (lk.riskCoverage, score's
- * `selective`), moved here from src/metrics/selective.ts to become the JS backend's:
+ * The float64 reference of selective prediction's risk–coverage figures (Engine.riskCoverageFrom on
+ * the JS backend; assembly/kernels/selective.ts computes the same bits from float32 confidences):
  * rows in descending confidence, one curve point per distinct confidence c — coverage = #{conf ≥ c}/n,
  * risk = errors among them / their count, generalized risk = errors among them / n — and
  * aurc = Σ (coverage − previous coverage)·risk over the points (previous coverage starts at 0), augrc
