@@ -12,11 +12,15 @@
  */
 import { AUROC_BINS, AUROC_Q, aurocFine } from '../auroc-bins.js';
 import type { OodMethodName } from '../backends/backend.js';
-import { riskCoverageFrom } from '../backends/js-selective.js';
 import { RISK_COVERAGE_LEVELS, type CoverageLevel, type RiskCoverage } from '../risk-coverage.js';
 
-/** What riskCoverage needs of the engine (structural, so metrics/ does not import engine.ts). */
-export interface SelectiveEngine {
+/** What the exact figures need of the engine: its risk–coverage op (structural, so metrics/ does not import engine.ts). */
+export interface RiskCoverageEngine {
+  riskCoverageFrom(confidence: Float32Array | Float64Array, wrong: Uint8Array, options?: { maxPoints?: number }): RiskCoverage;
+}
+
+/** What riskCoverage needs of the engine. */
+export interface SelectiveEngine extends RiskCoverageEngine {
   oodScore(x: Float32Array, classes: number, options: { method: OodMethodName; temperature?: number; gamma?: number; topM?: number }): Float32Array;
   argmax(x: Float32Array, classes: number): Int32Array;
 }
@@ -50,7 +54,7 @@ export function riskCoverage(lk: SelectiveEngine, x: Float32Array, classes: numb
     wrong[i] = pred[i] !== labels[i] ? 1 : 0;
     conf[i] = -scores[i]!;
   }
-  return riskCoverageFrom(conf, wrong);
+  return lk.riskCoverageFrom(conf, wrong);
 }
 
 /** What `score` reports as `selective`: the summaries, the curve when exact, the bound when from bins. */
@@ -105,8 +109,9 @@ export function confidenceAndErrors(lk: SelectiveEngine, x: Float32Array, classe
 }
 
 /**
- * Rows whose confidences score keeps for the exact figures (5 bytes each, 8 more while sorting: about
- * 55 MB at this count). Beyond it the figures come from fine bins with an errorBound, so that score's
+ * Rows whose confidences score keeps for the exact figures (5 bytes each: 20 MB at this count; the
+ * wasm kernel of lk.riskCoverageFrom takes about 2 more in engine memory while it runs, the JS
+ * reference 8 or more). Beyond it the figures come from fine bins with an errorBound, so that score's
  * memory does not grow with the file.
  */
 export const SELECTIVE_EXACT_ROWS = 1 << 22;
@@ -159,10 +164,18 @@ export class SelectiveAccumulator {
   /** summary() until the next add or merge: score's JSON, human line and report each ask for it (a sort of every row). */
   #summary: SelectiveSummary | null = null;
 
-  constructor(options: { exactRows?: number } = {}) {
+  /** The engine whose lk.riskCoverageFrom makes the exact figures (null: only binned ones, as after a merge). */
+  readonly #lk: RiskCoverageEngine | null;
+
+  /**
+   * `engine`: computes the exact figures (score's: wasm SIMD, assembly/kernels/selective.ts); without
+   * one, summary() of held rows throws. `exactRows`: rows held for them (default SELECTIVE_EXACT_ROWS).
+   */
+  constructor(options: { engine?: RiskCoverageEngine; exactRows?: number } = {}) {
     const n = options.exactRows ?? SELECTIVE_EXACT_ROWS;
     if (!(Number.isSafeInteger(n) && n >= 0)) throw new RangeError(`exactRows = ${n}, expected an integer >= 0`);
     this.exactRows = n;
+    this.#lk = options.engine ?? null;
   }
 
   add(conf: Float32Array, wrong: Uint8Array): void {
@@ -226,7 +239,8 @@ export class SelectiveAccumulator {
   #figures(): SelectiveSummary {
     if (this.#conf && this.#wrong) {
       // the curve is for the report's picture: 4096 points draw it, millions only filled memory
-      const rc = riskCoverageFrom(this.#conf.subarray(0, this.rows), this.#wrong.subarray(0, this.rows), { maxPoints: 4096 });
+      if (!this.#lk) throw new Error('SelectiveAccumulator: the exact figures need an engine (new SelectiveAccumulator({ engine }))');
+      const rc = this.#lk.riskCoverageFrom(this.#conf.subarray(0, this.rows), this.#wrong.subarray(0, this.rows), { maxPoints: 4096 });
       return { aurc: rc.aurc, eaurc: rc.eaurc, augrc: rc.augrc, riskAtCoverage: rc.riskAtCoverage, curve: { coverage: rc.coverage, risk: rc.risk } };
     }
     if (this.#fine) return { ...binnedSelective(this, this.#fine.rows, this.#fine.errors, this.#fine.tied()), binned: 'fine' };
