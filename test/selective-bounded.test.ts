@@ -77,6 +77,18 @@ describe('selective prediction past SELECTIVE_EXACT_ROWS', () => {
   });
 });
 
+describe('SelectiveAccumulator({ rows }): held arrays sized at once', () => {
+  it('gives the same figures with the rows expected, fewer or more than come, and past exactRows', () => {
+    const d = data(5000, 11);
+    const want = fill(new SelectiveAccumulator({ engine }), d, 333).summary();
+    for (const rows of [0, 1, 4000, 5000, 6000, 1 << 20]) expect(fill(new SelectiveAccumulator({ engine, rows }), d, 333).summary(), `rows ${rows}`).toEqual(want);
+    const fine = fill(new SelectiveAccumulator({ engine, exactRows: 3000 }), d, 333).summary();
+    expect(fill(new SelectiveAccumulator({ engine, exactRows: 3000, rows: 5000 }), d, 333).summary()).toEqual(fine);
+    expect(() => new SelectiveAccumulator({ rows: -1 })).toThrow(RangeError);
+    expect(() => new SelectiveAccumulator({ rows: 1.5 })).toThrow(RangeError);
+  });
+});
+
 describe('SelectiveAccumulator.summary() is made once per state', () => {
   it('returns the same figures until the next add or merge, then new ones', () => {
     const a = new SelectiveAccumulator({ engine });
