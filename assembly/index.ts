@@ -26,3 +26,5 @@ export * from './kernels/conformal';
 export * from './kernels/fit';
 // ---- the fingerprint hash (Engine.hasher)
 export * from './kernels/hash';
+// ---- issue 21: selective prediction's risk–coverage figures (Engine.riskCoverageFrom)
+export * from './kernels/selective';

@@ -376,6 +376,29 @@ const CONFORMAL_KEYS = ['dtype', 'method', 'alpha', 'temperature', 'randomized',
 const CONFORMAL_SCORE_KEYS = ['dtype', 'method', 'temperature', 'randomized', 'lambda', 'kReg', 'seed', 'firstRow'] as const;
 const PREDICT_SETS_KEYS = ['dtype', 'seed', 'firstRow'] as const;
 const RISK_COVERAGE_KEYS = ['dtype', 'score', 'temperature', 'gamma', 'topM'] as const;
+/** Options of `lk.riskCoverageFrom`. */
+export interface RiskCoverageFromOptions {
+  /**
+   * Thin the returned curve to a point each 1/maxPoints of coverage (and the last point): an integer
+   * ≥ 1. The figures are still those of every point. Default: every point (one per distinct confidence).
+   */
+  maxPoints?: number;
+}
+const RISK_COVERAGE_FROM_KEYS = ['maxPoints'] as const;
+
+/** The first i with wrong[i] neither 0 nor 1, or −1: four bytes a step where they are aligned (score checks millions). */
+function firstNonBinary(wrong: Uint8Array): number {
+  const n = wrong.length;
+  let i = 0;
+  if (wrong.byteOffset % 4 === 0) {
+    const words = new Uint32Array(wrong.buffer, wrong.byteOffset, n >> 2);
+    let k = 0;
+    while (k < words.length && (words[k]! & 0xfefefefe) === 0) k++;
+    i = 4 * k; // the bytes from the first flagged word on are looked at one by one
+  }
+  for (; i < n; i++) if (wrong[i]! > 1) return i;
+  return -1;
+}
 
 function checkFirstRow(v: unknown): number {
   if (v === undefined) return 0;
@@ -1232,6 +1255,44 @@ export class Engine {
       const { dtype: _, ...rest } = options ?? {};
       return selective.riskCoverage(this, stable(r), r.classes, labels, { ...rest, score });
     });
+  }
+
+  /**
+   * The risk–coverage curve of abstaining on the least confident rows, from one confidence per row
+   * and whether its prediction is wrong (0/1): AURC, E-AURC, AUGRC, the risk at 50–100% coverage and
+   * the curve, one point per distinct confidence (`maxPoints` thins the curve, not the figures). NaN
+   * ranks below every confidence; −0 and +0 are one. Float32Array confidences (or a float32 buffer
+   * from lk.alloc, read in place) are computed where the engine computes (wasm SIMD:
+   * assembly/kernels/selective.ts), with the bits of the JS backend; Float64Array ones are ranked as
+   * float64 numbers by the JS reference on every backend. Definitions and edge cases: docs/uncertainty.md
+   * (from confidences and errors).
+   *
+   * ```ts
+   * const rc = lk.riskCoverageFrom(new Float32Array([0.9, 0.8, 0.6, 0.3]), new Uint8Array([0, 0, 1, 1]));
+   * rc.aurc; // (0.25·0 + 0.25·0 + 0.25·(1/3) + 0.25·(2/4))
+   * ```
+   */
+  riskCoverageFrom(confidence: Float32Array | Float64Array | LkBuffer<'float32'>, wrong: Uint8Array, options?: RiskCoverageFromOptions): selective.RiskCoverage {
+    this.#live();
+    checkOptions(options, RISK_COVERAGE_FROM_KEYS);
+    let conf: Float32Array | Float64Array;
+    if (isLkBuffer(confidence)) {
+      const t = (confidence as LkBuffer<BufferType>).type;
+      if (t !== 'float32') fail('invalid_argument', `confidence is a ${t} buffer, expected a float32 one`, 'confidence');
+      conf = confidence.array;
+    } else if (confidence instanceof Float32Array || confidence instanceof Float64Array) conf = confidence;
+    else fail('invalid_argument', `confidence = ${describe(confidence)}, expected a Float32Array, a Float64Array or a float32 buffer from lk.alloc`, 'confidence');
+    if (!(wrong instanceof Uint8Array)) fail('invalid_argument', `wrong = ${describe(wrong)}, expected a Uint8Array of 0/1, one per row`, 'wrong');
+    if (wrong.length !== conf.length)
+      fail('shape_mismatch', `confidence holds ${conf.length} values and wrong ${wrong.length}, expected one each per row`, 'wrong');
+    const bad = firstNonBinary(wrong);
+    if (bad >= 0) fail('invalid_argument', `wrong[${bad}] = ${wrong[bad]}, expected 0 or 1`, 'wrong');
+    let maxPoints = 0;
+    if (options?.maxPoints !== undefined) {
+      maxPoints = checkInteger(options.maxPoints, 'options.maxPoints', 'invalid_argument', 'an integer ≥ 1');
+      if (maxPoints < 1) fail('invalid_argument', `options.maxPoints = ${maxPoints}, expected an integer ≥ 1`, 'options.maxPoints');
+    }
+    return this.#b.riskCoverageFrom(conf, wrong, maxPoints);
   }
   // ---------------------------------------------- end issue 24: uncertainty
 

@@ -54,7 +54,7 @@ export type { SamplerCreateOptions } from './engine.js';
 export type { DryOptions, ThinkingBudgetOptions, GuidanceOptions, HistoryRuleOptions, StatefulRuleOptions, ThinkingState } from './decoding.js';
 // ---- end decoding rules ----
 // ---- issue 24 (uncertainty): OOD metrics, conformal prediction, selective prediction
-export type { OodScoreOptions, ConformalScoreOptions, PredictSetsOptions } from './engine.js';
+export type { OodScoreOptions, ConformalScoreOptions, PredictSetsOptions, RiskCoverageFromOptions } from './engine.js';
 export type { OodMethodName, ConformalMethodName } from './backends/backend.js';
 export { oodMetrics } from './metrics/ood.js';
 export type { OodMetrics, Scores } from './metrics/ood.js';

@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { conformalMetrics, conformalModelFromJSON, init } from '../src/index.js';
 import { writeNpy } from '../src/io/npy.js';
-import { riskCoverageFrom, SelectiveAccumulator } from '../src/metrics/selective.js';
+import { riskCoverageFrom } from '../src/backends/js-selective.js';
+import { SelectiveAccumulator } from '../src/metrics/selective.js';
 import { cliSandbox } from './helpers/cli.js';
 import { randomLogits, randomTargets, rng } from './helpers/random.js';
 
@@ -93,7 +94,7 @@ describe('score: selective and --conformal', () => {
 });
 
 describe('SelectiveAccumulator', () => {
-  it('binned figures bracket the exact ones within errorBound, with ties, NaN confidences and all-wrong bins', () => {
+  it('binned figures bracket the exact ones within errorBound, with ties, NaN confidences and all-wrong bins', async () => {
     const r = rng(9);
     for (let trial = 0; trial < 30; trial++) {
       const n = 1 + Math.floor(r() * 400);
@@ -104,7 +105,7 @@ describe('SelectiveAccumulator', () => {
       acc.add(conf.subarray(0, n >> 1), wrong.subarray(0, n >> 1));
       const other = new SelectiveAccumulator();
       other.add(conf.subarray(n >> 1), wrong.subarray(n >> 1));
-      const whole = new SelectiveAccumulator();
+      const whole = new SelectiveAccumulator({ engine: await init() }); // the wasm kernel, against the JS reference
       whole.add(conf, wrong);
       expect(whole.summary().aurc).toBe(exact.aurc); // one run: exact
       acc.merge(SelectiveAccumulator.fromStats(JSON.parse(JSON.stringify(other.toStats()))));

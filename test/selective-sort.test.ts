@@ -2,7 +2,7 @@
 // native numeric sort, with NaN, ±0, ±inf, subnormals and negatives; and riskCoverageFrom on a
 // Float32Array against the same confidences as plain numbers (the native-sort path).
 import { describe, expect, it } from 'vitest';
-import { riskCoverageFrom, sortFloat32 } from '../src/metrics/selective.js';
+import { riskCoverageFrom, sortFloat32 } from '../src/backends/js-selective.js';
 import { riskCoverageSvg } from '../src/cli/report-uncertainty.js';
 import { rng } from './helpers/random.js';
 

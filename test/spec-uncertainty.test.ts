@@ -1,9 +1,11 @@
 // Issue 24 on every backend and build: oodScore, conformalScores / conformalCalibrate / predictSets
-// and riskCoverage against the float64 references of test/reference/uncertainty.ts, with the
-// special rows (NaN, ±inf, all −inf, huge offsets, ties, one class, wide rows) and the refusals.
+// and riskCoverage against the float64 references of test/reference/uncertainty.ts (riskCoverageFrom
+// also bit for bit against src/backends/js-selective.ts on every build), with the special rows (NaN,
+// ±inf, all −inf, huge offsets, ties, one class, wide rows) and the refusals.
 import { describe, expect, it } from 'vitest';
 import { conformalModelFromJSON, conformalModelToJSON, LogitkitError, type Engine } from '../src/index.js';
 import { conformalUniforms, U_STREAM } from '../src/metrics/conformal.js';
+import { riskCoverageFrom as referenceRiskCoverageFrom } from '../src/backends/js-selective.js';
 import { describeEachBackend, engineFor } from './helpers/backends.js';
 import { codeOf } from './helpers/checks.js';
 import { normal, randomLogits, randomTargets, rng } from './helpers/random.js';
@@ -287,6 +289,41 @@ describeEachBackend('riskCoverage', (lk) => {
     const x = randomLogits(4, 3, 1, 1);
     expect(codeOf(() => lk().riskCoverage(x, 3, randomTargets(4, 3, 1), { score: 'x' as never }))).toBe('invalid_argument');
     expect(codeOf(() => lk().riskCoverage(x, 3, Int32Array.from([0, 1, 2, 5])))).toBe('target_out_of_range');
+  });
+});
+
+describeEachBackend('riskCoverageFrom', (lk) => {
+  it('float32 confidences with ties: the curve and figures from the definitions', () => {
+    const r = rng(31);
+    const conf = Float32Array.from({ length: 2000 }, () => (r() < 0.1 ? (r() < 0.5 ? -0 : 0) : Math.round(r() * 40) / 40 - 0.2));
+    const wrong = Uint8Array.from(conf, (c) => (r() > 0.5 + c ? 1 : 0));
+    const got = lk().riskCoverageFrom(conf, wrong);
+    const ref = refRiskCoverage(Array.from(conf), Array.from(wrong));
+    expect(Array.from(got.coverage)).toEqual(ref.coverage);
+    expectClose(got.risk, ref.risk, { rtol: 1e-12, atol: 0 }, 'risk');
+    for (const k of ['aurc', 'augrc', 'eaurc'] as const) expect(got[k]).toBeCloseTo(ref[k], 12);
+    expect(got.riskAtCoverage).toEqual(ref.riskAtCoverage);
+  });
+
+  it('the bits of the JS reference on every build: NaN, ±0, ±inf, both signs, thinned and not', () => {
+    const r = rng(32);
+    const special = [NaN, -0, 0, Infinity, -Infinity, 1e-45, -3.4e38, 0.5];
+    const conf = Float32Array.from({ length: 70_001 }, () => (r() < 0.2 ? special[Math.floor(r() * special.length)]! : (r() - 0.3) * 10 ** Math.floor(r() * 8 - 4)));
+    const wrong = Uint8Array.from(conf, () => (r() < 0.35 ? 1 : 0));
+    for (const o of [undefined, { maxPoints: 4096 }]) {
+      const got = lk().riskCoverageFrom(conf, wrong, o);
+      const want = referenceRiskCoverageFrom(conf, wrong, o);
+      for (const k of ['aurc', 'eaurc', 'augrc'] as const) expect(Object.is(got[k], want[k]), k).toBe(true);
+      expect(got.riskAtCoverage).toEqual(want.riskAtCoverage);
+      for (const k of ['coverage', 'risk', 'generalizedRisk', 'confidence'] as const) {
+        const a = new BigUint64Array(got[k].buffer, got[k].byteOffset, got[k].length);
+        const b = new BigUint64Array(want[k].buffer, want[k].byteOffset, want[k].length);
+        expect(a.length, k).toBe(b.length);
+        let differ = -1;
+        for (let i = 0; i < a.length && differ < 0; i++) if (a[i] !== b[i]) differ = i;
+        expect(differ, `${k} differs at ${differ}`).toBe(-1);
+      }
+    }
   });
 });
 

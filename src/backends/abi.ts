@@ -415,6 +415,38 @@ export const ABI = {
   hashUpdate: { source: 'assembly/kernels/hash.ts', params: { state: ptr('inout'), x: ptr('in'), n: i32 }, result: 'void' },
   /** assembly/kernels/hash.ts: the 128-bit digest (4 u32) into out; the state is spent. */
   hashDigest: { source: 'assembly/kernels/hash.ts', params: { state: ptr('inout'), out: ptr('out') }, result: 'void' },
+
+  // ---- selective prediction (Engine.riskCoverageFrom; driven by src/backends/wasm-selective.ts, whose
+  // state block layout is the kernel's). Buckets filled and walked in order: not split.
+  /** assembly/kernels/selective.ts: n rows into the bucket counts (and their errors into the state). */
+  selectiveCount: {
+    source: 'assembly/kernels/selective.ts',
+    params: { conf: ptr('in'), wrong: ptr('in'), n: i32, state: ptr('inout'), counts: ptr('inout') },
+    result: 'void',
+  },
+  /** assembly/kernels/selective.ts: bucket counts → starts; returns the largest bucket's rows. */
+  selectivePlan: { source: 'assembly/kernels/selective.ts', params: { state: ptr('inout'), counts: ptr('inout') }, result: 'i32' },
+  /** assembly/kernels/selective.ts: n rows' 16-bit items into their buckets. */
+  selectiveScatter: {
+    source: 'assembly/kernels/selective.ts',
+    params: { conf: ptr('in'), wrong: ptr('in'), n: i32, counts: ptr('inout'), items: ptr('inout') },
+    result: 'void',
+  },
+  /** assembly/kernels/selective.ts: buckets sorted in place, about `budget` items a call (tmp: room for the largest); returns 1 when all are. */
+  selectiveSort: {
+    source: 'assembly/kernels/selective.ts',
+    params: { state: ptr('inout'), counts: ptr('inout'), items: ptr('inout'), tmp: ptr('inout'), budget: i32 },
+    result: 'i32',
+  },
+  /** assembly/kernels/selective.ts: up to `room` more points of the walk (resumable); returns those written. */
+  selectiveWalk: {
+    source: 'assembly/kernels/selective.ts',
+    params: {
+      state: ptr('inout'), counts: ptr('in'), items: ptr('in'), levels: ptr('in'), levelCount: i32, step: f64,
+      coverage: ptr('out'), risk: ptr('out'), generalized: ptr('out'), confidence: ptr('out'), room: i32, riskAt: ptr('inout'), budget: i32,
+    },
+    result: 'i32',
+  },
 } as const satisfies Record<string, ExportDecl>;
 
 export type KernelName = keyof typeof ABI;

@@ -269,6 +269,15 @@ export interface Backend extends BackendAllocator {
    */
   conformalSets(x: Float32Array, rows: number, classes: number, a: ConformalArgs, qhat: Float64Array, perClass: boolean, members: Int32Array, sizes: Int32Array): number;
 
+  // ---- selective prediction (Engine.riskCoverageFrom): src/backends/js-selective.ts, assembly/kernels/selective.ts
+  /**
+   * The risk–coverage curve and figures of one confidence and one 0/1 error per row (lengths equal,
+   * errors checked). maxPoints > 0 keeps a curve point each 1/maxPoints of coverage (and the last),
+   * 0 every point. Float64Array confidences are ranked as float64 numbers (every backend: the JS
+   * reference); Float32Array ones bit-identically by every backend.
+   */
+  riskCoverageFrom(confidence: Float32Array | Float64Array, wrong: Uint8Array, maxPoints: number): RiskCoverage;
+
   // ---- issue 21 item 5: src/backends/js-fit.ts, assembly/kernels/fit.ts
   /**
    * The temperature fit's sums over a block of labelled rows (labels checked) at `temperature`:
@@ -289,6 +298,7 @@ export interface Backend extends BackendAllocator {
 }
 
 import type { BufferType, LkBuffer } from '../buffers.js';
+import type { RiskCoverage } from '../risk-coverage.js';
 
 export interface BackendAllocator {
   /**

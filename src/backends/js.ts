@@ -18,6 +18,8 @@ import * as score from './js-score.js';
 import * as uncertainty from './js-uncertainty.js';
 import * as fit from './js-fit.js';
 import * as hash from './js-hash.js';
+import { riskCoverageFrom } from './js-selective.js';
+import type { RiskCoverage } from '../risk-coverage.js';
 
 const EMPTY = new Float64Array(0);
 
@@ -148,6 +150,11 @@ export class JsBackend implements Backend {
 
   conformalSets(x: Float32Array, rows: number, classes: number, a: ConformalArgs, qhat: Float64Array, perClass: boolean, members: Int32Array, sizes: Int32Array): number {
     return uncertainty.conformalSets(x, rows, classes, a, qhat, perClass, members, sizes);
+  }
+
+  // ---- selective prediction: js-selective.ts, the reference (float32 confidences by its radix sort, float64 by the native one)
+  riskCoverageFrom(confidence: Float32Array | Float64Array, wrong: Uint8Array, maxPoints: number): RiskCoverage {
+    return riskCoverageFrom(confidence, wrong, maxPoints > 0 ? { maxPoints } : undefined);
   }
 
   // ---- issue 21 item 5: js-fit.ts

@@ -12,6 +12,9 @@ import { bootstrapStateLength } from '../accumulators.js';
 import * as loss from './wasm-loss.js';
 import * as gen from './wasm-sample.js';
 import * as uncertainty from './wasm-uncertainty.js';
+import * as selective from './wasm-selective.js';
+import { riskCoverageFrom as riskCoverageFromJs } from './js-selective.js';
+import type { RiskCoverage } from '../risk-coverage.js';
 
 export { DEFAULT_MEMORY_LIMIT } from '../limits.js';
 export { PARALLEL_MIN_WORK, ROW_GRAIN, rowGrain, splitCount } from './wasm-runtime.js';
@@ -149,6 +152,14 @@ export class WasmBackend implements Backend {
 
   conformalSets(x: Float32Array, rows: number, classes: number, a: ConformalArgs, qhat: Float64Array, perClass: boolean, members: Int32Array, sizes: Int32Array): number {
     return uncertainty.conformalSets(this.#rt, x, rows, classes, a, qhat, perClass, members, sizes);
+  }
+
+  // ---- selective prediction: assembly/kernels/selective.ts (wasm-selective.ts) for float32 confidences.
+  // There is no float64 kernel: Float64Array confidences take the JS reference, as on the JS backend,
+  // so both backends rank them as the same float64 numbers.
+  riskCoverageFrom(confidence: Float32Array | Float64Array, wrong: Uint8Array, maxPoints: number): RiskCoverage {
+    if (confidence instanceof Float64Array) return riskCoverageFromJs(confidence, wrong, maxPoints > 0 ? { maxPoints } : undefined);
+    return selective.riskCoverageFrom(this.#rt, confidence, wrong, maxPoints);
   }
 
   // ---- issue 21 item 5: assembly/kernels/fit.ts, per-row terms added here in row order (so a

@@ -20,12 +20,18 @@ interface Conformal {
 }
 
 export class ScoreUncertainty {
-  readonly selective = new SelectiveAccumulator();
+  readonly selective: SelectiveAccumulator;
   readonly conformal: Conformal | null;
   #wrong = new Uint8Array(0);
 
-  /** `conformalFile`: --conformal, read and checked against `classes` (a runtime error naming the file). */
-  constructor(classes: number, conformalFile: string | undefined) {
+  /**
+   * `lk`: the run's engine, which makes the exact selective figures (lk.riskCoverageFrom) when asked
+   * for them, so it must still be live then. `rows`: the rows the run will score (the held
+   * confidences are sized for them at once). `conformalFile`: --conformal, read and checked against
+   * `classes` (a runtime error naming the file).
+   */
+  constructor(lk: Engine, rows: number, classes: number, conformalFile: string | undefined) {
+    this.selective = new SelectiveAccumulator({ engine: lk, rows });
     this.conformal = conformalFile === undefined ? null : { file: conformalFile, model: readConformalModelFile(conformalFile, classes), acc: new ConformalAccumulator(classes) };
   }
 

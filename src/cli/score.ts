@@ -153,7 +153,7 @@ export async function scoreCommand(argv: string[]): Promise<number> {
     // The fingerprint is of the data as read; a map, if any, applies after it.
     const scored = new FingerprintingSource(src, lk);
     // Issue 24: selective prediction always, conformal sets with --conformal (score-uncertainty.ts).
-    const unc = binary ? null : new ScoreUncertainty(src.classes, values.conformal);
+    const unc = binary ? null : new ScoreUncertainty(lk, src.rows, src.classes, values.conformal);
     if (unc) acc.onRows = (conf, hit, rows) => unc.addRows(conf, hit, rows);
     const source = map ? mappedSource(lk, scored, map.map) : scored;
     // each block read straight into the accumulator's engine buffer (a binary model's blocks are widened first)

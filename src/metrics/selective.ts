@@ -12,37 +12,20 @@
  */
 import { AUROC_BINS, AUROC_Q, aurocFine } from '../auroc-bins.js';
 import type { OodMethodName } from '../backends/backend.js';
+import { RISK_COVERAGE_LEVELS, type CoverageLevel, type RiskCoverage } from '../risk-coverage.js';
 
-/** What riskCoverage needs of the engine (structural, so metrics/ does not import engine.ts). */
-export interface SelectiveEngine {
+/** What the exact figures need of the engine: its risk–coverage op (structural, so metrics/ does not import engine.ts). */
+export interface RiskCoverageEngine {
+  riskCoverageFrom(confidence: Float32Array | Float64Array, wrong: Uint8Array, options?: { maxPoints?: number }): RiskCoverage;
+}
+
+/** What riskCoverage needs of the engine. */
+export interface SelectiveEngine extends RiskCoverageEngine {
   oodScore(x: Float32Array, classes: number, options: { method: OodMethodName; temperature?: number; gamma?: number; topM?: number }): Float32Array;
   argmax(x: Float32Array, classes: number): Int32Array;
 }
 
-/** The coverages at which `riskCoverage` reports the risk (the keys of `riskAtCoverage`), ascending. */
-export const RISK_COVERAGE_LEVELS = ['0.5', '0.8', '0.9', '0.95', '1'] as const;
-/** One of RISK_COVERAGE_LEVELS: a coverage, as the string key of `riskAtCoverage`. */
-export type CoverageLevel = (typeof RISK_COVERAGE_LEVELS)[number];
-
-/** The risk–coverage curve of `lk.riskCoverage` and its areas (docs/uncertainty.md). */
-export interface RiskCoverage {
-  /** One point per distinct confidence, in descending confidence: the fraction of rows covered. */
-  coverage: Float64Array;
-  /** Errors among the covered rows / their count. */
-  risk: Float64Array;
-  /** Errors among the covered rows / n (the generalized risk of Traub et al.). */
-  generalizedRisk: Float64Array;
-  /** The confidence (−score) of each point: rows with at least this confidence are covered. */
-  confidence: Float64Array;
-  /** Area under the risk–coverage curve: Σ (coverage − previous coverage) · risk. */
-  aurc: number;
-  /** aurc minus an oracle ranking's, r + (1 − r)·ln(1 − r) with r the overall error rate. */
-  eaurc: number;
-  /** Area under the generalized risk–coverage curve (Traub et al., 2024). */
-  augrc: number;
-  /** The risk at the first point whose coverage reaches each level. */
-  riskAtCoverage: Record<CoverageLevel, number>;
-}
+export { RISK_COVERAGE_LEVELS, type CoverageLevel, type RiskCoverage } from '../risk-coverage.js';
 
 /** Options of `lk.riskCoverage`: the confidence is −(an OOD score), with that score's parameters (OodScoreOptions). */
 export interface RiskCoverageOptions {
@@ -54,128 +37,6 @@ export interface RiskCoverageOptions {
   gamma?: number;
   /** GEN sums the topM largest probabilities (default min(100, classes)). */
   topM?: number;
-}
-
-/**
- * float32 values sorted ascending as numbers, NaN last (what Float64Array.prototype.sort gives, −0
- * and +0 as equals), in a new Float32Array, by a three-pass LSD radix sort of order-preserving keys: linear where the native
- * sort of score's millions of confidences took n log n (1 s a sort at 3M rows). Keys: a NaN becomes
- * the largest, −0 becomes +0, negatives have every bit flipped and the rest the sign bit.
- */
-export function sortFloat32(v: Float32Array): Float32Array {
-  const n = v.length;
-  const bits = new Uint32Array(v.buffer, v.byteOffset, n);
-  let keys = new Uint32Array(n);
-  for (let i = 0; i < n; i++) {
-    const u = bits[i]!;
-    const f = v[i]!;
-    keys[i] = f !== f ? 0xffffffff : f === 0 ? 0x80000000 : u & 0x80000000 ? ~u >>> 0 : (u | 0x80000000) >>> 0;
-  }
-  let tmp = new Uint32Array(n);
-  const count = new Uint32Array(2048);
-  for (const shift of [0, 11, 22]) {
-    count.fill(0);
-    for (let i = 0; i < n; i++) count[(keys[i]! >>> shift) & 2047]!++;
-    let sum = 0;
-    for (let d = 0; d < 2048; d++) {
-      const c = count[d]!;
-      count[d] = sum;
-      sum += c;
-    }
-    for (let i = 0; i < n; i++) tmp[count[(keys[i]! >>> shift) & 2047]!++] = keys[i]!;
-    [keys, tmp] = [tmp, keys];
-  }
-  // decoded in place: the result is the keys' own memory (8 bytes a row at the peak, 4 kept)
-  for (let i = 0; i < n; i++) {
-    const k = keys[i]!;
-    keys[i] = k === 0xffffffff ? 0x7fc00000 : k & 0x80000000 ? k & 0x7fffffff : ~k >>> 0;
-  }
-  return new Float32Array(keys.buffer, 0, n);
-}
-
-/** The curve and its summaries from confidences and 0/1 errors (the same length). */
-export function riskCoverageFrom(confidence: ArrayLike<number>, wrong: ArrayLike<number>, options?: { maxPoints?: number }): RiskCoverage {
-  const n = confidence.length;
-  // maxPoints: keep only a point each 1/maxPoints of coverage (and the last) in the returned curve; the
-  // figures are still from every point (score's report: millions of points neither fit nor show).
-  const step = options?.maxPoints ? 1 / options.maxPoints : 0;
-  // Two sorts, all confidences and those of the wrong rows; NaN sorts last in both, and is taken as
-  // the lowest confidence. float32 confidences (score's) take the linear radix sort.
-  const f32 = confidence instanceof Float32Array;
-  const all = f32 ? sortFloat32(confidence) : Float64Array.from(confidence).sort();
-  let wrongCount = 0;
-  for (let i = 0; i < n; i++) wrongCount += wrong[i] ? 1 : 0;
-  const badIn = f32 ? new Float32Array(wrongCount) : new Float64Array(wrongCount);
-  for (let i = 0, k = 0; i < n; i++) if (wrong[i]) badIn[k++] = confidence[i]!;
-  const bad = badIn instanceof Float32Array ? sortFloat32(badIn) : badIn.sort();
-  let top = n;
-  while (top > 0 && all[top - 1] !== all[top - 1]) top--;
-  let badTop = wrongCount;
-  while (badTop > 0 && bad[badTop - 1] !== bad[badTop - 1]) badTop--;
-  // One point per distinct confidence (counted first) and the NaN point: typed arrays of that size
-  // filled in place (score keeps millions of rows; growing four JS arrays point by point, or
-  // row-sized arrays sliced afterwards, cost more than both sorts).
-  let distinct = top < n ? 1 : 0;
-  if (step > 0) distinct = options!.maxPoints! + 2;
-  else for (let i = 0; i < top; i++) if (i === 0 || all[i] !== all[i - 1]) distinct++;
-  const coverage = new Float64Array(distinct);
-  const risk = new Float64Array(distinct);
-  const generalized = new Float64Array(distinct);
-  const conf = new Float64Array(distinct);
-  let points = 0;
-  let covered = 0;
-  let errors = 0;
-  let aurc = 0;
-  let augrc = 0;
-  let prev = 0;
-  // One pass, no closure: a closure over the running sums kept them in a context object, which made
-  // this loop (run once, over every row) several times slower than its sorts.
-  let nanPoint = top < n;
-  const levels = RISK_COVERAGE_LEVELS.map(Number); // ascending
-  const riskAt = levels.map(() => NaN);
-  let level = 0;
-  let kept = -1; // coverage of the last point kept (step > 0)
-  for (let i = top - 1, j = badTop - 1; i >= 0 || nanPoint; ) {
-    let c: number;
-    if (i >= 0) {
-      c = all[i]!;
-      while (i >= 0 && all[i] === c) (covered++, i--); // −0 and +0 are one value
-      while (j >= 0 && bad[j]! >= c) (errors++, j--);
-    } else {
-      c = NaN;
-      covered = n;
-      errors = wrongCount;
-      nanPoint = false;
-    }
-    const cov = covered / n;
-    const r = errors / covered;
-    const g = errors / n;
-    aurc += (cov - prev) * r;
-    augrc += (cov - prev) * g;
-    prev = cov;
-    while (level < levels.length && cov >= levels[level]!) riskAt[level++] = r;
-    if (step > 0 && cov < kept + step && (i >= 0 || nanPoint)) continue;
-    kept = cov;
-    coverage[points] = cov;
-    risk[points] = r;
-    generalized[points] = g;
-    conf[points++] = c;
-  }
-  const overall = n === 0 ? NaN : errors / n;
-  const optimal = overall === 1 ? 1 : overall + (1 - overall) * Math.log(1 - overall);
-  const riskAtCoverage = {} as Record<CoverageLevel, number>;
-  RISK_COVERAGE_LEVELS.forEach((l, k) => (riskAtCoverage[l] = riskAt[k]!));
-  const cut = (a: Float64Array) => (points === a.length ? a : a.slice(0, points));
-  return {
-    coverage: cut(coverage),
-    risk: cut(risk),
-    generalizedRisk: cut(generalized),
-    confidence: cut(conf),
-    aurc: n === 0 ? NaN : aurc,
-    eaurc: n === 0 ? NaN : aurc - optimal,
-    augrc: n === 0 ? NaN : augrc,
-    riskAtCoverage,
-  };
 }
 
 /** lk.riskCoverage: confidence = −lk.oodScore, an error = argmax ≠ label (labels checked by the engine). */
@@ -193,7 +54,7 @@ export function riskCoverage(lk: SelectiveEngine, x: Float32Array, classes: numb
     wrong[i] = pred[i] !== labels[i] ? 1 : 0;
     conf[i] = -scores[i]!;
   }
-  return riskCoverageFrom(conf, wrong);
+  return lk.riskCoverageFrom(conf, wrong);
 }
 
 /** What `score` reports as `selective`: the summaries, the curve when exact, the bound when from bins. */
@@ -248,8 +109,9 @@ export function confidenceAndErrors(lk: SelectiveEngine, x: Float32Array, classe
 }
 
 /**
- * Rows whose confidences score keeps for the exact figures (5 bytes each, 8 more while sorting: about
- * 55 MB at this count). Beyond it the figures come from fine bins with an errorBound, so that score's
+ * Rows whose confidences score keeps for the exact figures (5 bytes each: 20 MB at this count; the
+ * wasm kernel of lk.riskCoverageFrom takes about 2 more in engine memory while it runs, the JS
+ * reference 8 or more). Beyond it the figures come from fine bins with an errorBound, so that score's
  * memory does not grow with the file.
  */
 export const SELECTIVE_EXACT_ROWS = 1 << 22;
@@ -287,9 +149,14 @@ class FineBins {
 }
 
 export class SelectiveAccumulator {
-  /** One confidence and one error bit per row, for the exact curve (absent when rebuilt from stats or past exactRows). */
-  #conf: Float32Array | null = new Float32Array(1024);
-  #wrong: Uint8Array | null = new Uint8Array(1024);
+  /**
+   * One confidence and one error bit per row, for the exact curve (absent when rebuilt from stats or
+   * past exactRows). JS arrays, not engine memory (lk.alloc): lk.riskCoverageFrom reading them in place
+   * measured at most 5 ms faster at 3M rows (bench/micro/selective.js, 'buffer'), and the wasm memory,
+   * which never shrinks, would have held 12 MB more for the rest of the process.
+   */
+  #conf: Float32Array | null;
+  #wrong: Uint8Array | null;
   /** Rows and errors per fine bin, once the rows passed exactRows (null before, and after a merge). */
   #fine: FineBins | null = null;
   /** Rows kept for the exact figures; past them, fine bins. */
@@ -302,10 +169,26 @@ export class SelectiveAccumulator {
   /** summary() until the next add or merge: score's JSON, human line and report each ask for it (a sort of every row). */
   #summary: SelectiveSummary | null = null;
 
-  constructor(options: { exactRows?: number } = {}) {
+  /** The engine whose lk.riskCoverageFrom makes the exact figures (null: only binned ones, as after a merge). */
+  readonly #lk: RiskCoverageEngine | null;
+
+  /**
+   * `engine`: computes the exact figures (score's: wasm SIMD, assembly/kernels/selective.ts); without
+   * one, summary() of held rows throws. `exactRows`: rows held for them (default SELECTIVE_EXACT_ROWS).
+   * `rows`: the rows expected, when known (score's file): the held arrays are made that size at once
+   * (at most exactRows) instead of doubling from 1024 — at 3M rows the doubling copied and touched
+   * 20 MB more (fresh pages cost ≈ 3 ms a MB on a VM). More rows than expected still grow them.
+   */
+  constructor(options: { engine?: RiskCoverageEngine; exactRows?: number; rows?: number } = {}) {
     const n = options.exactRows ?? SELECTIVE_EXACT_ROWS;
     if (!(Number.isSafeInteger(n) && n >= 0)) throw new RangeError(`exactRows = ${n}, expected an integer >= 0`);
+    const rows = options.rows ?? 1024;
+    if (!(Number.isSafeInteger(rows) && rows >= 0)) throw new RangeError(`rows = ${rows}, expected an integer >= 0`);
     this.exactRows = n;
+    this.#lk = options.engine ?? null;
+    const size = Math.min(n, Math.max(rows, 1));
+    this.#conf = new Float32Array(size);
+    this.#wrong = new Uint8Array(size);
   }
 
   add(conf: Float32Array, wrong: Uint8Array): void {
@@ -369,7 +252,8 @@ export class SelectiveAccumulator {
   #figures(): SelectiveSummary {
     if (this.#conf && this.#wrong) {
       // the curve is for the report's picture: 4096 points draw it, millions only filled memory
-      const rc = riskCoverageFrom(this.#conf.subarray(0, this.rows), this.#wrong.subarray(0, this.rows), { maxPoints: 4096 });
+      if (!this.#lk) throw new Error('SelectiveAccumulator: the exact figures need an engine (new SelectiveAccumulator({ engine }))');
+      const rc = this.#lk.riskCoverageFrom(this.#conf.subarray(0, this.rows), this.#wrong.subarray(0, this.rows), { maxPoints: 4096 });
       return { aurc: rc.aurc, eaurc: rc.eaurc, augrc: rc.augrc, riskAtCoverage: rc.riskAtCoverage, curve: { coverage: rc.coverage, risk: rc.risk } };
     }
     if (this.#fine) return { ...binnedSelective(this, this.#fine.rows, this.#fine.errors, this.#fine.tied()), binned: 'fine' };
