@@ -84,4 +84,40 @@ describe('score and calibrate without --input', () => {
     expect(u.code).toBe(2);
     expect(u.stderr).toMatch(/expected auto, logits, probs or logprobs/);
   });
+
+  it('the first 4 MiB decide, for every command and any --block-mb (score reads 8 MiB blocks)', async () => {
+    // 1 MiB rows of probabilities (C = 8: 32 bytes a row), then one logits row at 3 MiB or at 6 MiB
+    const C = 8;
+    const rows = (7 << 20) / (4 * C);
+    const r = rng(5);
+    const make = (badAt: number) => {
+      const x = new Float32Array(rows * C);
+      for (let i = 0; i < rows; i++) {
+        let s = 0;
+        for (let j = 0; j < C; j++) s += x[i * C + j] = 0.05 + r();
+        for (let j = 0; j < C; j++) x[i * C + j] = Math.fround(x[i * C + j]! / s);
+      }
+      const i = Math.floor(badAt / (4 * C));
+      for (let j = 0; j < C; j++) x[i * C + j] = 3 - j; // logits: not a probability row
+      return x;
+    };
+    const y = new Int32Array(rows).map(() => Math.floor(r() * C));
+    writeNpy(join(dir, 'wy.npy'), y, [rows]);
+    for (const [name, badAt, kind] of [['w3.npy', 3 << 20, 'logits'], ['w6.npy', 6 << 20, 'probs']] as const) {
+      writeNpy(join(dir, name), make(badAt), [rows, C]);
+      for (const args of [['score', '--intervals', '0'], ['score', '--intervals', '0', '--block-mb', '1'], ['calibrate'], ['calibrate', '--block-mb', '16']]) {
+        const run = await exec(args[0]!, name, '--labels', 'wy.npy', '--json', ...args.slice(1));
+        const what = `${name} ${args.join(' ')}: ${run.stderr}`;
+        if (kind === 'logits') {
+          expect(run.code, what).toBe(0);
+          expect(JSON.parse(run.stdout).input, what).toBe('logits');
+        } else {
+          // read as probabilities, the logits row past the first 4 MiB is then an error naming it
+          expect(run.stderr, what).toMatch(/holds probabilities/);
+          expect(run.code, what).toBe(1);
+          expect(run.stderr, what).toMatch(/row 196608: probability 3 at class 0 is not in \[0, 1\]/);
+        }
+      }
+    }
+  });
 });

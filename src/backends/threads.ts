@@ -46,7 +46,8 @@ interface NodeProcess {
 }
 
 const nodeProcess = (globalThis as { process?: NodeProcess }).process;
-const isNode = typeof nodeProcess?.versions?.node === 'string';
+/** Running in Node (not a browser or a browser-like runtime). */
+export const isNode = typeof nodeProcess?.versions?.node === 'string';
 
 /**
  * A Node built-in without a static import, so browser bundles never see one.

@@ -19,11 +19,11 @@
  *   and copied out while it is still in cache, instead of three passes over the whole arrays
  *   through main memory.
  */
-import { instantiate } from '@assemblyscript/loader';
+import { instantiate, instantiateSync } from '@assemblyscript/loader';
 import { ABI, KERNEL_NAMES, ROW_GRAIN, type CallArgs, type CallResult, type ExportDecl, type KernelName, type Io, type RawKernels, type RowKernelName, type Typed } from './abi.js';
 import { Arena } from './arena.js';
 import { kernelImports } from './instantiate.js';
-import { ThreadPool, type Job } from './threads.js';
+import { isNode, ThreadPool, type Job } from './threads.js';
 import { MAX_ARGS } from './worker.js';
 import { BUFFER_TAG, typedArrayCtor, type ArrayOf, type BufferType, type LkBuffer } from '../buffers.js';
 import { fail } from '../errors.js';
@@ -170,7 +170,10 @@ export async function createRuntime(module: WebAssembly.Module, options: Runtime
     if (s && typeof SharedArrayBuffer !== 'function') continue;
     try {
       memory = new WebAssembly.Memory({ initial: 16, maximum, shared: s } as WebAssembly.MemoryDescriptor);
-      instance = (await instantiate(module, kernelImports(module, memory))).instance;
+      // Node: the loader's synchronous path. Its async one asks `source instanceof Response` first,
+      // and reading globalThis.Response makes Node load undici (≈ 20 ms of every command's start);
+      // browsers keep the async path (a main thread may refuse synchronous instantiation).
+      instance = isNode ? instantiateSync(module, kernelImports(module, memory)).instance : (await instantiate(module, kernelImports(module, memory))).instance;
       firstError = null;
       break;
     } catch (e) {

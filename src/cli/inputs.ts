@@ -66,7 +66,7 @@ export function resolveInput(src: NpyShardSource, choice: InputKind | 'auto', co
   const kind = src.detectInput();
   if (kind !== 'logits') {
     process.stderr.write(
-      `${command}: ${src.shards[0]!.logits.path} holds ${KIND_NAMES[kind]} (every row of its first block ${kind === 'probs' ? 'in [0, 1], summing' : '≤ 0, its exp summing'} to 1 ± ${PROB_SUM_TOLERANCE}); scored as --input ${kind}${kind === 'probs' ? '. --input logits reads them as logits' : ' (log-probabilities are logits: the figures are the same)'}\n`,
+      `${command}: ${src.shards[0]!.logits.path} holds ${KIND_NAMES[kind]} (every row of its first 4 MiB ${kind === 'probs' ? 'in [0, 1], summing' : '≤ 0, its exp summing'} to 1 ± ${PROB_SUM_TOLERANCE}); scored as --input ${kind}${kind === 'probs' ? '. --input logits reads them as logits' : ' (log-probabilities are logits: the figures are the same)'}\n`,
     );
   }
   return { kind, detected: true };
