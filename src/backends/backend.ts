@@ -246,9 +246,8 @@ export interface Backend extends BackendAllocator {
   scoreLogits(a: ScoreRowsArgs, temperature: number, x: Float32Array, p: Float32Array | null, labels: Int32Array, pred: Int32Array, state: Float64Array, hit: Uint8Array, nll: Float64Array, conf: Float32Array, py: Float32Array | null): void;
 
   /**
-   * Engine.overlap: runs `ops` and `meanwhile` (exactly once, also when `ops` throws; an error of
-   * `ops` first), overlapped where the backend has worker threads (wasm-runtime.ts overlap), else
-   * `meanwhile` after `ops`.
+   * Engine.overlap: runs `ops` and `meanwhile` (overlapOnce's contract, below), overlapped where the
+   * backend has worker threads (wasm-runtime.ts overlap), else `meanwhile` after `ops`.
    */
   overlap<T>(meanwhile: () => void, ops: () => T): T;
 
@@ -306,4 +305,33 @@ export interface BackendAllocator {
    * there, or zeros with `zeroed` (cleared only where memory was used before).
    */
   alloc<T extends BufferType>(length: number, type: T, zeroed?: boolean): LkBuffer<T>;
+}
+
+/**
+ * Backend.overlap's contract, for every backend: `meanwhile` runs exactly once — when `ops` calls the
+ * `once` it is given (a pool job does, beside its chunks), else after `ops` ends, also when `ops`
+ * throws; `ops` always runs to its end; when both throw, the error of `ops` is the one thrown.
+ */
+export function overlapOnce<T>(meanwhile: () => void, ops: (once: () => void) => T): T {
+  let ran = false;
+  let failed = false;
+  let error: unknown = null;
+  const once = (): void => {
+    if (ran) return;
+    ran = true;
+    try {
+      meanwhile();
+    } catch (e) {
+      failed = true;
+      error = e;
+    }
+  };
+  let result: T;
+  try {
+    result = ops(once);
+  } finally {
+    once();
+  }
+  if (failed) throw error;
+  return result;
 }

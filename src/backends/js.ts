@@ -5,7 +5,7 @@
  * SIMD does not validate. Cleverness belongs in the kernels, not here. The row primitives
  * live in js-rows.ts, the losses in js-loss.ts, sampling in js-sample.ts.
  */
-import type { AdjustArgs, AurocCountsArgs, Backend, BceArgs, BootstrapArgs, ScoreRowsArgs, ConformalArgs, Features, CrossEntropyTarget, FilterOptions, OodArgs, Reduction } from './backend.js';
+import { overlapOnce, type AdjustArgs, type AurocCountsArgs, type Backend, type BceArgs, type BootstrapArgs, type ScoreRowsArgs, type ConformalArgs, type Features, type CrossEntropyTarget, type FilterOptions, type OodArgs, type Reduction } from './backend.js';
 import { BUFFER_TAG, typedArrayCtor, type ArrayOf, type BufferType, type LkBuffer } from '../buffers.js';
 import { fail } from '../errors.js';
 import { float32ToBfloat16Bits, float32ToFloat16Bits, halfToFloat } from '../half.js';
@@ -221,21 +221,9 @@ export class JsBackend implements Backend {
     } as LkBuffer<T>;
   }
 
-  /** No threads: `meanwhile` after `ops`, with overlap's order of errors. */
+  /** No threads: `meanwhile` after `ops`. */
   overlap<T>(meanwhile: () => void, ops: () => T): T {
-    let result: T;
-    try {
-      result = ops();
-    } catch (e) {
-      try {
-        meanwhile();
-      } catch {
-        // ops' error goes first
-      }
-      throw e;
-    }
-    meanwhile();
-    return result;
+    return overlapOnce(meanwhile, () => ops());
   }
 
   // ---- the fingerprint hash (Engine.hasher): js-hash.ts

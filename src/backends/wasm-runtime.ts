@@ -22,6 +22,7 @@
 import { instantiate, instantiateSync } from '@assemblyscript/loader';
 import { ABI, KERNEL_NAMES, ROW_GRAIN, type CallArgs, type CallResult, type ExportDecl, type KernelName, type Io, type RawKernels, type RowKernelName, type Typed } from './abi.js';
 import { Arena } from './arena.js';
+import { overlapOnce } from './backend.js';
 import { kernelImports } from './instantiate.js';
 import { isNode, ThreadPool, type Job } from './threads.js';
 import { MAX_ARGS } from './worker.js';
@@ -267,29 +268,15 @@ export class WasmRuntime {
    */
   overlap<T>(meanwhile: () => void, ops: () => T): T {
     // An overlap inside another's ops (before its job took its JavaScript) runs its own after its ops.
-    const nested = this.#pending !== null;
-    let ran = false;
-    let failed = false;
-    let error: unknown = null;
-    const once = (): void => {
-      ran = true;
+    if (this.#pending !== null) return overlapOnce(meanwhile, () => ops());
+    return overlapOnce(meanwhile, (once) => {
+      this.#pending = once;
       try {
-        meanwhile();
-      } catch (e) {
-        failed = true;
-        error = e;
+        return ops();
+      } finally {
+        this.#pending = null;
       }
-    };
-    if (!nested) this.#pending = once;
-    let result: T;
-    try {
-      result = ops();
-    } finally {
-      if (!nested) this.#pending = null;
-      if (!ran) once();
-    }
-    if (failed) throw error;
-    return result;
+    });
   }
 
   /** overlap()'s pending JavaScript for a pool job about to start (null when there is none); taken once. */
