@@ -554,8 +554,7 @@ export class RowScoreAccumulator {
     this.#b = backend;
     this.#live = live;
     this.#length = length;
-    this.#state = backend.alloc(2 * length, 'int32'); // float64 cells: 16-byte aligned on both backends
-    this.#state.array.fill(0);
+    this.#state = backend.alloc(2 * length, 'int32', true); // float64 cells: 16-byte aligned on both backends
   }
 
   #view(): Float64Array {

@@ -37,11 +37,10 @@ export function riskCoverageFrom(rt: WasmRuntime, confidence: Float32Array, wron
   const riskAt = new Float64Array(LEVELS.length).fill(NaN);
   // confidence may live in wasm memory (a zero-copy buffer), which the allocations can detach
   const kept = rt.keep([confidence, wrong]);
-  const counts = rt.alloc(COUNTS, 'int32');
+  const counts = rt.alloc(COUNTS, 'int32', true);
   let items: LkBuffer<'uint16'> | null = null;
   let curve: Float64Array[];
   try {
-    counts.array.fill(0);
     let [conf, errors] = kept() as [Float32Array, Uint8Array];
     for (let i = 0; i < n; i += CHUNK_ROWS) {
       const m = Math.min(CHUNK_ROWS, n - i);
