@@ -152,7 +152,6 @@ export interface ScoreSummary {
   topLabel?: { ece: number; mce: number; reliability: Reliability };
 }
 
-/** A threshold read from statistics: a number in (0, 1), else invalid_argument naming the file. */
 /** a, then b (either may be absent). */
 function both(a: (() => void) | null, b: (() => void) | null): (() => void) | null {
   if (a === null || b === null) return a ?? b;
@@ -162,6 +161,7 @@ function both(a: (() => void) | null, b: (() => void) | null): (() => void) | nu
   };
 }
 
+/** A threshold read from statistics: a number in (0, 1), else invalid_argument naming the file. */
 function checkThreshold(t: unknown, name: string): number {
   if (typeof t !== 'number' || !(t > 0 && t < 1)) throw new LogitkitError('invalid_argument', `${name}: stats.binary.threshold must be a number in (0, 1)`, name);
   return t;
@@ -522,8 +522,7 @@ export class ScoreAccumulator {
     this.rows += R;
     // The JavaScript below reads only the pass's outputs and labels, never what the AUROC and bootstrap
     // kernels write: it runs while the threads compute those (lk.overlap). The AUROC positives go beside
-    // the AUROC histogram; the confusion counts, selective prediction's rows and the alternative
-    // temperature's sums beside the bootstrap (beside the histogram without one; here without either).
+    // the AUROC histogram (AurocCounts.addBlock); the rest as said further down.
     const confusion = this.confusion;
     const onRows = this.onRows;
     const rowWork =
@@ -541,7 +540,8 @@ export class ScoreAccumulator {
     // the JavaScript goes beside that same kernel, before the read (or beside the histogram alone).
     const aurocReads = this.auroc !== null && aurocProbs === null;
     const host = aurocReads && (!boot || C >= boot.replicates) ? 'auroc' : boot ? 'boot' : this.auroc ? 'auroc' : null;
-    const tail = both(both(rowWork, altWork), host !== null && (host === 'boot' || aurocReads) ? prefetch : null);
+    const readBeside = host === 'boot' || (host === 'auroc' && aurocReads);
+    const tail = both(both(rowWork, altWork), readBeside ? prefetch : null);
     if (this.auroc) {
       // Ranking p itself keeps its exact ties (a 1/32 grid was off by 1.2e-4 through softmax(ln p));
       // at T ≠ 1 the scores are softmax(ln p / T), which is what is ranked then.
@@ -552,7 +552,7 @@ export class ScoreAccumulator {
       boot.addRows(lk as Required<Pick<MetricsEngine, 'bootstrapAccumulator'>>, at ? at.key : 0, firstRow, this.bootHit, this.bootNll, this.bootConf, R, host === 'boot' ? tail : null);
     }
     if (host === null) tail?.();
-    if (!(host === 'boot' || (host === 'auroc' && aurocReads))) prefetch?.();
+    if (!readBeside) prefetch?.();
   }
 
   /**
