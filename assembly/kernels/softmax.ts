@@ -24,6 +24,15 @@
 // lane. Whole groups with ≥ 4 classes load four values of each row and transpose 4×4 blocks
 // with shuffles; every store is a whole vector (measured: 1,000,000×10 softmax 1.4x, logsumexp
 // 1.3x the lane-by-lane gather it replaced, which partial groups and C < 4 still use).
+// Whole groups are software-pipelined: group g's max and Σ exp run before group g − 1's 1/s or
+// log s and its last pass, so that the chain max → Σ exp → log s (a 28-operation f32x4 log and a
+// division) → stores of one group overlaps the next group's loads and exps. One group at a time,
+// the relaxed build (whose exp is shorter with FMA) waited on that chain at 10 classes: log_softmax
+// ran at 0.76 of softmax on 1,000,000×10 (Node 22). Pipelined, the raw kernels gained, in the best of
+// 11 interleaved rounds (bench/micro/ab.js, CPU clock, Node 22, relaxed build, AMD EPYC Zen 5):
+// 1,000,000×10 softmax 1.17×, log_softmax 1.20×, logsumexp 1.13×; 100,000×20 1.01× / 1.07× / 1.17×;
+// 4096×32 1.03× / 1.07× / 1.11×; the SIMD128 build on Node 20 1.01× / 1.10× / 1.15× at 1,000,000×10.
+// Same operations per row, so the same bits (bench/micro/same.js, both builds).
 // The limit is accuracy, not speed (the group path still measured 1.1-1.6x the per-row path
 // at 40-64 classes): a lane sums its row in one f32 chain, whose worst case (C - 1)·u must
 // stay inside the §11 constant terms (31u ≈ 1.85e-6 at 32 classes).
@@ -83,30 +92,52 @@ function mapGroupRow(q: usize, n: i32, v: v128, sub: bool): void {
   if (j < n) v128.store(tailAt, tail);
 }
 
+/**
+ * The last pass of a whole group whose sums are s: scales its four stored rows by 1/s (softmax) or
+ * subtracts log s from their stored z − m (log_softmax).
+ */
+// @ts-ignore: decorator
+@inline
+function finishGroup(o: usize, stride: usize, classes: i32, s: v128, log: bool): void {
+  let v = log ? rowLogsF32(s) : f32x4.div(f32x4.splat(1.0), s);
+  mapGroupRow(o, classes, broadcastLane(v, 0), log);
+  mapGroupRow(o + stride, classes, broadcastLane(v, 1), log);
+  mapGroupRow(o + (stride << 1), classes, broadcastLane(v, 2), log);
+  mapGroupRow(o + stride * 3, classes, broadcastLane(v, 3), log);
+}
+
 // @ts-ignore: decorator
 @inline
 function softmaxAcrossRows(xPtr: usize, rows: i32, classes: i32, outPtr: usize, log: bool): i32 {
   let stride = <usize>classes << 2;
   let tv = f32x4.splat(1.0);
-  for (let r = 0; r < rows; r += 4) {
-    let left = rows - r;
+  // Whole groups (four rows, ≥ 4 classes), software-pipelined: group g's max and exp pass run
+  // before group g − 1's log (or 1/s) and last pass, so the two dependency chains (max → Σ exp →
+  // log s → the stores) of neighbouring groups overlap; one group at a time left the core waiting
+  // on the log's chain at 10 classes. Each row gets the same operations, so the same bits.
+  let whole = classes >= 4 ? rows & ~3 : 0;
+  let sPrev = f32x4.splat(1.0);
+  // one pass past the last group, which only ends it (one inlined copy of the end instead of two)
+  for (let r = 0; r <= whole; r += 4) {
     let base = <usize>r * stride;
-    let p = xPtr + base;
-    let o = outPtr + base;
-    if (left >= 4 && classes >= 4) {
+    let s = sPrev;
+    if (r < whole) {
+      let p = xPtr + base;
       let m = groupMax(p, stride, classes, false, tv);
       // log_softmax: the exp pass stores d = z − m (whole vectors, transposed back) and the
       // last pass subtracts log s in place, as softmax scales its stored exps: the same two f32
       // operations as (z − m) − log s from z, so the same bits, without the partial-lane tail
       // loads and stores of a per-row pass over z (1,000,000×10 ran at 63% of softmax).
-      let s = groupExpSum(p, o, stride, classes, m, !log, false, tv, SECOND_NONE, false, 0, log);
-      let v = log ? rowLogsF32(s) : f32x4.div(f32x4.splat(1.0), s);
-      mapGroupRow(o, classes, broadcastLane(v, 0), log);
-      mapGroupRow(o + stride, classes, broadcastLane(v, 1), log);
-      mapGroupRow(o + (stride << 1), classes, broadcastLane(v, 2), log);
-      mapGroupRow(o + stride * 3, classes, broadcastLane(v, 3), log);
-      continue;
+      s = groupExpSum(p, outPtr + base, stride, classes, m, !log, false, tv, SECOND_NONE, false, 0, log);
     }
+    if (r > 0) finishGroup(outPtr + base - (stride << 2), stride, classes, sPrev, log);
+    sPrev = s;
+  }
+  for (let r = whole; r < rows; r += 4) {
+    let left = rows - r;
+    let base = <usize>r * stride;
+    let p = xPtr + base;
+    let o = outPtr + base;
     let m = columnMax(p, left, stride, classes, false, tv);
     let s = columnExpSum(p, o, left, stride, classes, m, !log, false, tv);
     let o1 = laneOffset(1, left, stride);
@@ -259,34 +290,60 @@ function lseRowWideTemperature(p: usize, n: i32, temperature: f64): f32 {
 function lseAcrossRows(xPtr: usize, rows: i32, classes: i32, outPtr: usize, scaled: bool, t: f32): i32 {
   let stride = <usize>classes << 2;
   let tv = f32x4.splat(t);
-  for (let r = 0; r < rows; r += 4) {
+  // Whole groups software-pipelined as in softmaxAcrossRows: group g's max and Σ exp run before
+  // group g − 1's log, so their dependency chains overlap.
+  let whole = classes >= 4 ? rows & ~3 : 0;
+  let mPrev = f32x4.splat(0), sPrev = f32x4.splat(1);
+  // one pass past the last group, which only ends it
+  for (let r = 0; r <= whole; r += 4) {
+    let m = mPrev, s = sPrev;
+    if (r < whole) {
+      let p = xPtr + <usize>r * stride;
+      m = groupMaxRowwise(p, stride, classes, scaled, tv);
+      s = groupExpSum(p, 0, stride, classes, lseShift(m), false, scaled, tv);
+    }
+    if (r > 0) lseGroupEnd(xPtr, r - 4, 4, stride, classes, outPtr, scaled, t, mPrev, sPrev);
+    mPrev = m;
+    sPrev = s;
+  }
+  for (let r = whole; r < rows; r += 4) {
     let left = rows - r;
     let p = xPtr + <usize>r * stride;
-    let whole = left >= 4 && classes >= 4;
-    let m = whole ? groupMaxRowwise(p, stride, classes, scaled, tv) : columnMax(p, left, stride, classes, scaled, tv);
-    // m' = 0 where m is ±inf (abs(m) == inf), else m.
-    let shift = v128.andnot(m, f32x4.eq(f32x4.abs(m), f32x4.splat(Infinity)));
-    let s = whole
-      ? groupExpSum(p, 0, stride, classes, shift, false, scaled, tv)
-      : columnExpSum(p, 0, left, stride, classes, shift, false, scaled, tv);
-    let lse = rowGroupLogs(s, shift);
-    let o = outPtr + (<usize>r << 2);
-    if (left >= 4) {
-      v128.store(o, lse);
-    } else {
-      v128.store32_lane(o, lse, 0);
-      if (left > 1) v128.store32_lane(o, lse, 1, 4);
-      if (left > 2) v128.store32_lane(o, lse, 2, 8);
-    }
-    // Lanes whose max is +inf: exp of a positive z is outside the kernel's domain; redo.
-    if (v128.any_true(f32x4.eq(m, f32x4.splat(Infinity)))) {
-      for (let k = 0; k < min(4, left); k++) {
-        let q = p + <usize>k * stride;
-        if (rowMax(q, classes, scaled, t) == Infinity) store<f32>(outPtr + (<usize>(r + k) << 2), lseOfInfiniteRow(q, classes));
-      }
-    }
+    let m = columnMax(p, left, stride, classes, scaled, tv);
+    let s = columnExpSum(p, 0, left, stride, classes, lseShift(m), false, scaled, tv);
+    lseGroupEnd(xPtr, r, left, stride, classes, outPtr, scaled, t, m, s);
   }
   return rows;
+}
+
+/** The shift of Σ exp(z − shift): m, except 0 where m is ±inf (abs(m) == inf). */
+// @ts-ignore: decorator
+@inline
+function lseShift(m: v128): v128 {
+  return v128.andnot(m, f32x4.eq(f32x4.abs(m), f32x4.splat(Infinity)));
+}
+
+/** Stores the logsumexp of rows r .. r + min(4, left) − 1 from their max m and Σ exp(z − lseShift(m)). */
+// @ts-ignore: decorator
+@inline
+function lseGroupEnd(xPtr: usize, r: i32, left: i32, stride: usize, classes: i32, outPtr: usize, scaled: bool, t: f32, m: v128, s: v128): void {
+  let lse = rowGroupLogs(s, lseShift(m));
+  let o = outPtr + (<usize>r << 2);
+  if (left >= 4) {
+    v128.store(o, lse);
+  } else {
+    v128.store32_lane(o, lse, 0);
+    if (left > 1) v128.store32_lane(o, lse, 1, 4);
+    if (left > 2) v128.store32_lane(o, lse, 2, 8);
+  }
+  // Lanes whose max is +inf: exp of a positive z is outside the kernel's domain; redo.
+  if (v128.any_true(f32x4.eq(m, f32x4.splat(Infinity)))) {
+    let p = xPtr + <usize>r * stride;
+    for (let k = 0; k < min(4, left); k++) {
+      let q = p + <usize>k * stride;
+      if (rowMax(q, classes, scaled, t) == Infinity) store<f32>(outPtr + (<usize>(r + k) << 2), lseOfInfiniteRow(q, classes));
+    }
+  }
 }
 
 /** out[r] = log Σ_j exp(x[r, j] / T) (torch.logsumexp semantics). */
