@@ -14,6 +14,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { makeInit, featuresOf, warnSingleThread, type Platform } from '../src/init.js';
 import { createWasmBackend, splitCount, rowGrain, PARALLEL_MIN_WORK, ROW_GRAIN, type WasmBackend } from '../src/backends/wasm.js';
 import { threadSupport } from '../src/backends/threads.js';
+import { createRuntime } from '../src/backends/wasm-runtime.js';
 import type { Engine } from '../src/engine.js';
 import { randomLogits } from './helpers/random.js';
 
@@ -115,6 +116,31 @@ describe('threads: engine start-up', () => {
     } finally {
       warn.mockRestore();
     }
+  });
+
+  it('warms up while the workers start: the warm-up runs on one thread, the pool is there when init resolves', async () => {
+    const seen: number[] = [];
+    const rt = await createRuntime(threadsModule, {
+      threads: 2,
+      whileStarting: (r) => {
+        seen.push(r.poolSize);
+      },
+    });
+    try {
+      expect(seen).toEqual([1]);
+      expect(rt.poolSize).toBe(2);
+    } finally {
+      rt.dispose();
+    }
+    // A warm-up that throws rejects the start with its own error (not the pool's, not unhandled).
+    await expect(
+      createRuntime(threadsModule, {
+        threads: 2,
+        whileStarting: () => {
+          throw new Error('warm-up failed');
+        },
+      }),
+    ).rejects.toThrow('warm-up failed');
   });
 
   it('the JS backend reports no SIMD and one thread', async () => {

@@ -151,6 +151,12 @@ export interface RuntimeOptions {
   memoryLimit?: number;
   /** Threads for large row-wise calls; > 1 needs the shared-memory build. Default 1. */
   threads?: number;
+  /**
+   * Runs on the new runtime (one thread, no pool yet) while the pool's workers start, and is
+   * awaited before createRuntime returns: the engine's warm-up, which took as long again after the
+   * workers were ready (≈ 55 ms of the CLI's start-up).
+   */
+  whileStarting?: (rt: WasmRuntime) => Promise<void> | void;
 }
 
 /**
@@ -185,8 +191,21 @@ export async function createRuntime(module: WebAssembly.Module, options: Runtime
   const exports = instance.exports as unknown as RawKernels;
   const bits = typeof exports.buildFeatures === 'function' ? (exports.buildFeatures() as number) : 0;
   const threads = options.threads ?? 1;
-  const pool = threads > 1 && bits & BUILD_THREADS ? await ThreadPool.start(module, memory, threads, KERNEL_NAMES) : null;
-  return new WasmRuntime(exports, memory, limit, pool, (bits & BUILD_RELAXED_SIMD) !== 0);
+  const starting = threads > 1 && bits & BUILD_THREADS ? ThreadPool.start(module, memory, threads, KERNEL_NAMES) : null;
+  // handled here so that a failure while whileStarting runs is not an unhandled rejection; the
+  // await below still throws it
+  starting?.catch(() => {});
+  const rt = new WasmRuntime(exports, memory, limit, null, (bits & BUILD_RELAXED_SIMD) !== 0);
+  if (options.whileStarting) {
+    try {
+      await options.whileStarting(rt);
+    } catch (e) {
+      starting?.then((pool) => pool.dispose(), () => {});
+      throw e;
+    }
+  }
+  if (starting) rt.attachPool(await starting);
+  return rt;
 }
 
 export class WasmRuntime {
@@ -194,7 +213,7 @@ export class WasmRuntime {
   readonly arena: Arena;
   readonly relaxedSimd: boolean;
   readonly #k: RawKernels;
-  readonly #pool: ThreadPool | null;
+  #pool: ThreadPool | null;
   #views: HeapViews | null = null;
   /** arena.growth when #views was taken: only the arena grows memory, so equal means current. */
   #viewsGrowth = -1;
@@ -235,6 +254,12 @@ export class WasmRuntime {
     this.#staging = this.arena.alloc(STAGING_BYTES);
     this.#pool = pool;
     this.relaxedSimd = relaxedSimd;
+  }
+
+  /** Gives the runtime its pool once the workers are ready (createRuntime, after whileStarting). */
+  attachPool(pool: ThreadPool): void {
+    if (this.#pool !== null) throw new Error('the runtime has a pool already');
+    this.#pool = pool;
   }
 
   /** First byte of the arena (static data lies below). */

@@ -28,10 +28,8 @@ export interface WasmBackendOptions {
 }
 
 export async function createWasmBackend(module: WebAssembly.Module, options: WasmBackendOptions = {}): Promise<WasmBackend> {
-  const rt = await createRuntime(module, options);
-  const backend = new WasmBackend(rt);
-  if (options.warmup ?? true) await warmUp(rt);
-  return backend;
+  const rt = await createRuntime(module, { ...options, ...(options.warmup ?? true ? { whileStarting: warmUp } : {}) });
+  return new WasmBackend(rt);
 }
 
 /**
@@ -41,7 +39,8 @@ export async function createWasmBackend(module: WebAssembly.Module, options: Was
  * ran 3× slower (softmax 4096×1000: 12.6 ms cold vs 3.8 ms, page faults aside).
  * About 640k elements through the hot row kernels (wide and short rows, a few ms)
  * spend the budget, and a short pause lets the optimised code land; measured:
- * the first 4096×1000 softmax then runs at steady-state speed.
+ * the first 4096×1000 softmax then runs at steady-state speed. It runs while a pool's workers
+ * start (createRuntime's whileStarting): the workers share the module's optimised code.
  */
 async function warmUp(rt: WasmRuntime): Promise<void> {
   const n = 16000;
