@@ -60,11 +60,17 @@ function autoThreadsMinBytes(): number {
   return process.env.LOGITKIT_AUTO_THREADS_MIN_BYTES !== undefined && Number.isFinite(env) && env >= 0 ? env : AUTO_THREADS_MIN_BYTES;
 }
 
-/** Starts the engine; `dataBytes` (the float32 size of the input) picks threads 'auto' for large inputs. */
+/**
+ * Starts the engine; `dataBytes` (the float32 size of the input) picks threads 'auto' for large inputs.
+ * Without init()'s warm-up: it tiers up the row ops for a user's first call, while a command streams
+ * blocks through kernels that tier up within the first blocks, and `score`'s fused kernels are not
+ * among those it warms. Measured: `score` on the sample 385 → 368 ms (one thread) and 440 → 421 ms (two),
+ * medians of 15; on the 3M × 100 bench file 2.58 → 2.57 s (five runs, the noise).
+ */
 export async function startEngine(values: { backend?: string; threads?: string }, dataBytes?: number): Promise<Engine> {
   const o = engineOptions(values);
   if (o.threads === undefined && o.backend !== 'js' && dataBytes !== undefined && dataBytes >= autoThreadsMinBytes()) o.threads = 'auto';
-  return init(o);
+  return init({ ...o, warmup: false });
 }
 
 /** One warning per run for --input probs rows that do not sum to 1 (they are used as given). */
