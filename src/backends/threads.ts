@@ -196,17 +196,33 @@ export class ThreadPool {
   }
 
   /**
-   * Starts `threads − 1` workers, each instantiating `module` over `memory` and
-   * resolving the exports named in `names`. Resolves once every worker is ready.
+   * Creates `count` workers, which boot on their own threads from here on; pass them to start().
+   * Separate so that a caller can let them boot while its own thread does something else.
    */
-  static async start(module: WebAssembly.Module, memory: WebAssembly.Memory, threads: number, names: readonly string[]): Promise<ThreadPool> {
+  static async spawn(count: number): Promise<WorkerHandle[]> {
+    const workers: WorkerHandle[] = [];
+    try {
+      for (let i = 0; i < count; i++) workers.push(await spawnWorker());
+    } catch (e) {
+      for (const w of workers) w.terminate();
+      throw e;
+    }
+    return workers;
+  }
+
+  /**
+   * Starts `threads − 1` workers (`spawned`, from spawn(), or new ones), each instantiating `module`
+   * over `memory` and resolving the exports named in `names`. Resolves once every worker is ready.
+   */
+  static async start(module: WebAssembly.Module, memory: WebAssembly.Memory, threads: number, names: readonly string[], spawned?: WorkerHandle[]): Promise<ThreadPool> {
     const count = threads - 1;
     const control = new SharedArrayBuffer(CONTROL_BYTES);
     Atomics.store(new Int32Array(control), Ctl.WORD, CLOSED); // generation 0, nothing to claim
-    const workers: WorkerHandle[] = [];
+    const workers: WorkerHandle[] = spawned ? [...spawned] : [];
     let timer: ReturnType<typeof setTimeout> | undefined;
     try {
-      for (let i = 0; i < count; i++) workers.push(await spawnWorker());
+      if (workers.length !== (spawned ? count : 0)) throw new Error(`${workers.length} workers spawned for a pool of ${threads} threads`);
+      for (let i = workers.length; i < count; i++) workers.push(await spawnWorker());
       // A worker that never answers (a CSP that blocks blob: workers, say) must
       // not hang init(): give up and let init() fall back to one thread.
       const timeout = new Promise<never>((_, reject) => {

@@ -191,10 +191,16 @@ export async function createRuntime(module: WebAssembly.Module, options: Runtime
   const exports = instance.exports as unknown as RawKernels;
   const bits = typeof exports.buildFeatures === 'function' ? (exports.buildFeatures() as number) : 0;
   const threads = options.threads ?? 1;
-  const starting = threads > 1 && bits & BUILD_THREADS ? ThreadPool.start(module, memory, threads, KERNEL_NAMES) : null;
+  const wantPool = threads > 1 && (bits & BUILD_THREADS) !== 0;
+  // The workers are created (and sent the module) before whileStarting takes this thread: creating
+  // them waits for a turn of the event loop, which a synchronous warm-up would otherwise hold back,
+  // so they booted after it instead of beside it.
+  const spawning = wantPool ? ThreadPool.spawn(threads - 1) : null;
+  const starting = spawning ? spawning.then((workers) => ThreadPool.start(module, memory, threads, KERNEL_NAMES, workers)) : null;
   // handled here so that a failure while whileStarting runs is not an unhandled rejection; the
   // await below still throws it
   starting?.catch(() => {});
+  if (spawning && options.whileStarting) await spawning.catch(() => {});
   const rt = new WasmRuntime(exports, memory, limit, null, (bits & BUILD_RELAXED_SIMD) !== 0);
   if (options.whileStarting) {
     try {
