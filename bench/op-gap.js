@@ -5,7 +5,7 @@
 // (then the median over rounds), so a change of machine load hits numerator and denominator alike.
 //
 //   node bench/op-gap.js [--shapes 1000000x10,256x32] [--rounds 11] [--clock cpu|wall]
-//                        [--dist dist,/other/checkout/dist] [--wasm logitkit.wasm] [--only a,b]
+//                        [--dist dist,/other/checkout/dist] [--wasm FILE] [--only a,b]
 //                        [--gc]   (node --expose-gc: a full GC before every timed sample)
 //
 // Variants (x is always the workload of bench-core's makeWorkload, N(0, 3²) logits, uniform targets):
@@ -43,7 +43,16 @@ const shapes = opt('--shapes', '1000000x10,256x32').split(',').map((s) => s.spli
 const rounds = +opt('--rounds', 11);
 const cpu = opt('--clock', 'cpu') === 'cpu';
 const dists = opt('--dist', 'dist').split(',').map((d) => resolve(d));
-const wasmFile = opt('--wasm', 'logitkit.wasm');
+// Without --wasm, the build a plain init() picks on this engine (relaxed SIMD where it validates and was
+// measured faster): the one users run. Until 2026-12-08 the default was the SIMD128 build, whose ratios
+// hid that the relaxed build's short-row logSoftmax ran at 0.76 of its softmax (bench/limits.md).
+const wasmFile = opt('--wasm', null) ?? (await pickedBuild(dists[0]));
+async function pickedBuild(dist) {
+  const lk = await (await import(pathToFileURL(`${dist}/index.js`).href)).init({ backend: 'wasm' });
+  const file = lk.features.relaxedSimd ? 'logitkit-relaxed.wasm' : 'logitkit.wasm';
+  lk.dispose();
+  return file;
+}
 const only = opt('--only', null)?.split(',') ?? null;
 const gc = argv.includes('--gc') ? globalThis.gc : null;
 if (argv.includes('--gc') && !gc) throw new Error('--gc needs node --expose-gc');
@@ -110,7 +119,7 @@ async function setup(dist, shape) {
   return { lk, v, n, rowOut, dispose: () => lk.dispose?.() };
 }
 
-console.log(`${process.version}; ${rounds} rounds, ${cpu ? 'CPU (process, all threads)' : 'wall'} clock${gc ? ', full GC before each sample' : ''}; Melem/s median (best round); ÷ softmax: median over rounds of the op's time ÷ softmax's in the same round`);
+console.log(`${process.version}; ${wasmFile}; ${rounds} rounds, ${cpu ? 'CPU (process, all threads)' : 'wall'} clock${gc ? ', full GC before each sample' : ''}; Melem/s median (best round); ÷ softmax: median over rounds of the op's time ÷ softmax's in the same round`);
 for (const shape of shapes) {
   const sets = [];
   for (const d of dists) sets.push({ dist: d, ...(await setup(d, shape)) });
