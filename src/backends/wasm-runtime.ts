@@ -153,8 +153,8 @@ export interface RuntimeOptions {
   threads?: number;
   /**
    * Runs on the new runtime (one thread, no pool yet) while the pool's workers start, and is
-   * awaited before createRuntime returns: the engine's warm-up, which took as long again after the
-   * workers were ready (≈ 55 ms of the CLI's start-up).
+   * awaited before createRuntime returns: the engine's warm-up, which used to run after the workers
+   * were ready and add its ≈ 40 ms to init({ threads }) (Node 20, this repo's VM).
    */
   whileStarting?: (rt: WasmRuntime) => Promise<void> | void;
 }
