@@ -370,42 +370,22 @@ function classShortRows(
       s = fourRowsExpSum(p, 4, stride, classes, m, weighted ? SECOND_WD : SECOND_D, smooth, weightPtr);
       b = columnSecond;
     }
-    if (r > 0) classGroupEnd(r - 4, p - stride * 4, stride, targetPtr, ignoreIndex, weightPtr, mPrev, sPrev, bPrev, smoothing, sumW, classes, nllPtr, smoothPtr, weighted, lossOut);
+    if (r > 0) classGroupEnd(r - 4, 4, p - stride * 4, stride, targetPtr, ignoreIndex, weightPtr, mPrev, sPrev, bPrev, smoothing, sumW, classes, nllPtr, smoothPtr, weighted, lossOut);
     mPrev = m;
     sPrev = s;
     bPrev = b;
   }
   if (whole < rows) {
-    let r = whole;
-    let left = rows - r;
-    let p = xPtr + <usize>r * stride;
+    let p = xPtr + <usize>whole * stride;
+    let left = rows - whole;
     let m = fourRowsMax(p, left, stride, classes);
     let s = fourRowsExpSum(p, left, stride, classes, m, weighted ? SECOND_WD : SECOND_D, smooth, weightPtr);
-    let b = columnSecond;
-    let logLo: v128;
-    let logHi: v128;
-    if (lossOut) {
-      let logS = rowLogsF32(s);
-      logLo = f64x2.promote_low_f32x4(logS);
-      logHi = f64x2.promote_low_f32x4(v128.shuffle<f32>(logS, logS, 2, 3, 0, 1));
-    } else {
-      logLo = rowLogsLow(s);
-      logHi = rowLogsHigh(s);
-    }
-    let o1 = laneOffset(1, left, stride);
-    let o2 = laneOffset(2, left, stride);
-    let o3 = laneOffset(3, left, stride);
-    // Unrolled with constant lanes (a loop over k measured 15-35% slower on 1,000,000 × 10, Node 22); a
-    // missing row's lane stores row r's results again.
-    storeClassRow(r, p, classes, targetPtr, ignoreIndex, weightPtr, laneF32(m, 0), laneF64(logLo, logHi, 0), <f64>laneF32(b, 0), smoothing, sumW, nllPtr, smoothPtr, weighted, lossOut, true);
-    storeClassRow(r + laneRow(1, left), p + o1, classes, targetPtr, ignoreIndex, weightPtr, laneF32(m, 1), laneF64(logLo, logHi, 1), <f64>laneF32(b, 1), smoothing, sumW, nllPtr, smoothPtr, weighted, lossOut, true);
-    storeClassRow(r + laneRow(2, left), p + o2, classes, targetPtr, ignoreIndex, weightPtr, laneF32(m, 2), laneF64(logLo, logHi, 2), <f64>laneF32(b, 2), smoothing, sumW, nllPtr, smoothPtr, weighted, lossOut, true);
-    storeClassRow(r + laneRow(3, left), p + o3, classes, targetPtr, ignoreIndex, weightPtr, laneF32(m, 3), laneF64(logLo, logHi, 3), <f64>laneF32(b, 3), smoothing, sumW, nllPtr, smoothPtr, weighted, lossOut, true);
+    classGroupEnd(whole, left, p, stride, targetPtr, ignoreIndex, weightPtr, m, s, columnSecond, smoothing, sumW, classes, nllPtr, smoothPtr, weighted, lossOut);
   }
 }
 
 /**
- * The logs and stores of a whole group (rows r .. r + 3 at p) whose max, Σ exp and second sum are m, s
+ * The logs and stores of rows r .. r + min(4, left) − 1 at p, whose max, Σ exp and second sum are m, s
  * and b. 'none' rounds each row's loss to f32: log s in f32 (one f32x4 log for the four rows,
  * ≤ 0.86 ulp) is enough there, and costs a fifth of the two f64x2 logs that the f64 parts of 'mean' /
  * 'sum' keep. Either way whole and partial groups combine the same values with the same operations
@@ -414,7 +394,7 @@ function classShortRows(
 // @ts-ignore: decorator
 @inline
 function classGroupEnd(
-  r: i32, p: usize, stride: usize, targetPtr: usize, ignoreIndex: i32, weightPtr: usize, m: v128, s: v128, b: v128,
+  r: i32, left: i32, p: usize, stride: usize, targetPtr: usize, ignoreIndex: i32, weightPtr: usize, m: v128, s: v128, b: v128,
   smoothing: f64, sumW: f64, classes: i32, nllPtr: usize, smoothPtr: usize, weighted: bool, lossOut: bool,
 ): void {
   let logLo: v128;
@@ -428,7 +408,19 @@ function classGroupEnd(
     logLo = rowLogsLow(s);
     logHi = rowLogsHigh(s);
   }
-  storeClassGroup(r, p, stride, targetPtr, ignoreIndex, weightPtr, m, logLo, logHi, b, smoothing, sumW, classes, nllPtr, smoothPtr, weighted, lossOut, logS);
+  if (left >= 4) {
+    storeClassGroup(r, p, stride, targetPtr, ignoreIndex, weightPtr, m, logLo, logHi, b, smoothing, sumW, classes, nllPtr, smoothPtr, weighted, lossOut, logS);
+    return;
+  }
+  let o1 = laneOffset(1, left, stride);
+  let o2 = laneOffset(2, left, stride);
+  let o3 = laneOffset(3, left, stride);
+  // Unrolled with constant lanes (a loop over k measured 15-35% slower on 1,000,000 × 10, Node 22); a
+  // missing row's lane stores row r's results again.
+  storeClassRow(r, p, classes, targetPtr, ignoreIndex, weightPtr, laneF32(m, 0), laneF64(logLo, logHi, 0), <f64>laneF32(b, 0), smoothing, sumW, nllPtr, smoothPtr, weighted, lossOut, true);
+  storeClassRow(r + laneRow(1, left), p + o1, classes, targetPtr, ignoreIndex, weightPtr, laneF32(m, 1), laneF64(logLo, logHi, 1), <f64>laneF32(b, 1), smoothing, sumW, nllPtr, smoothPtr, weighted, lossOut, true);
+  storeClassRow(r + laneRow(2, left), p + o2, classes, targetPtr, ignoreIndex, weightPtr, laneF32(m, 2), laneF64(logLo, logHi, 2), <f64>laneF32(b, 2), smoothing, sumW, nllPtr, smoothPtr, weighted, lossOut, true);
+  storeClassRow(r + laneRow(3, left), p + o3, classes, targetPtr, ignoreIndex, weightPtr, laneF32(m, 3), laneF64(logLo, logHi, 3), <f64>laneF32(b, 3), smoothing, sumW, nllPtr, smoothPtr, weighted, lossOut, true);
 }
 
 // @ts-ignore: decorator
