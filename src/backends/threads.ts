@@ -211,18 +211,15 @@ export class ThreadPool {
   }
 
   /**
-   * Starts `threads − 1` workers (`spawned`, from spawn(), or new ones), each instantiating `module`
-   * over `memory` and resolving the exports named in `names`. Resolves once every worker is ready.
+   * Starts a pool of `workers` (from spawn()) and the calling thread: each worker instantiates `module`
+   * over `memory` and resolves the exports named in `names`. Resolves once every worker is ready; on
+   * failure the workers are terminated.
    */
-  static async start(module: WebAssembly.Module, memory: WebAssembly.Memory, threads: number, names: readonly string[], spawned?: WorkerHandle[]): Promise<ThreadPool> {
-    const count = threads - 1;
+  static async start(module: WebAssembly.Module, memory: WebAssembly.Memory, workers: readonly WorkerHandle[], names: readonly string[]): Promise<ThreadPool> {
     const control = new SharedArrayBuffer(CONTROL_BYTES);
     Atomics.store(new Int32Array(control), Ctl.WORD, CLOSED); // generation 0, nothing to claim
-    const workers: WorkerHandle[] = spawned ? [...spawned] : [];
     let timer: ReturnType<typeof setTimeout> | undefined;
     try {
-      if (workers.length !== (spawned ? count : 0)) throw new Error(`${workers.length} workers spawned for a pool of ${threads} threads`);
-      for (let i = workers.length; i < count; i++) workers.push(await spawnWorker());
       // A worker that never answers (a CSP that blocks blob: workers, say) must
       // not hang init(): give up and let init() fall back to one thread.
       const timeout = new Promise<never>((_, reject) => {
@@ -253,7 +250,7 @@ export class ThreadPool {
     // Kept referenced while starting (an awaited init() must not let the process
     // exit early); from now on idle workers must not keep a process alive.
     for (const w of workers) w.unref();
-    return new ThreadPool(workers, control);
+    return new ThreadPool([...workers], control);
   }
 
   /** Chunks the workers (not the calling thread) have computed so far. */

@@ -196,7 +196,7 @@ export async function createRuntime(module: WebAssembly.Module, options: Runtime
   // them waits for a turn of the event loop, which a synchronous warm-up would otherwise hold back,
   // so they booted after it instead of beside it.
   const spawning = wantPool ? ThreadPool.spawn(threads - 1) : null;
-  const starting = spawning ? spawning.then((workers) => ThreadPool.start(module, memory, threads, KERNEL_NAMES, workers)) : null;
+  const starting = spawning ? spawning.then((workers) => ThreadPool.start(module, memory, workers, KERNEL_NAMES)) : null;
   // handled here so that a failure while whileStarting runs is not an unhandled rejection; the
   // await below still throws it
   starting?.catch(() => {});
