@@ -51,6 +51,9 @@ export type InputKind = 'logits' | 'probs' | 'logprobs';
 /** How far a probability row's sum may be from 1 before it is counted in `offRows`. */
 export const PROB_SUM_TOLERANCE = 1e-3;
 
+/** The first block `--input auto` looks at: 4 MiB of values (rounded down to whole rows, at least one). */
+export const DETECT_BYTES = 4 << 20;
+
 /**
  * `--input auto`: what a block of rows holds. 'probs' when every value is in [0, 1] and every row
  * sums to 1 ± PROB_SUM_TOLERANCE; 'logprobs' when every value is ≤ 0 (−∞ allowed) and every row's
@@ -58,9 +61,6 @@ export const PROB_SUM_TOLERANCE = 1e-3;
  * single value has no row sum to tell a probability by). Scoring probabilities as logits gave the
  * LeNet record NLL 1.976 instead of 1.370 and ECE 36% instead of 10.8%, silently.
  */
-/** The first block `--input auto` looks at: 4 MiB of values (rounded down to whole rows, at least one). */
-export const DETECT_BYTES = 4 << 20;
-
 export function detectInput(x: Float32Array, classes: number): InputKind {
   if (classes < 2 || x.length === 0) return 'logits';
   let probs = true;
