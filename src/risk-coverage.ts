@@ -39,25 +39,28 @@ export interface RiskCoverageWalk {
   augrc: number;
   /** The risk at each of RISK_COVERAGE_LEVELS (NaN where no point reached it). */
   riskAt: ArrayLike<number>;
-  /** The curve's points, already cut to the points written. */
+  /** Curve points written (the arrays below may be longer: room for every possible point). */
+  points: number;
+  /** The curve, its first `points` entries meaningful. */
   coverage: Float64Array;
   risk: Float64Array;
   generalizedRisk: Float64Array;
   confidence: Float64Array;
 }
 
-/** The RiskCoverage of a walk: n = 0 gives NaN figures; E-AURC's oracle term in float64 here, on every backend. */
+/** The RiskCoverage of a walk: the curve cut to its points; n = 0 gives NaN figures; E-AURC's oracle term in float64 here, on every backend. */
 export function riskCoverageResult(w: RiskCoverageWalk): RiskCoverage {
   const n = w.rows;
   const overall = n === 0 ? NaN : w.errors / n;
   const optimal = overall === 1 ? 1 : overall + (1 - overall) * Math.log(1 - overall);
   const riskAtCoverage = {} as Record<CoverageLevel, number>;
   RISK_COVERAGE_LEVELS.forEach((l, k) => (riskAtCoverage[l] = w.riskAt[k]!));
+  const cut = (a: Float64Array): Float64Array => (w.points === a.length ? a : a.slice(0, w.points));
   return {
-    coverage: w.coverage,
-    risk: w.risk,
-    generalizedRisk: w.generalizedRisk,
-    confidence: w.confidence,
+    coverage: cut(w.coverage),
+    risk: cut(w.risk),
+    generalizedRisk: cut(w.generalizedRisk),
+    confidence: cut(w.confidence),
     aurc: n === 0 ? NaN : w.aurc,
     eaurc: n === 0 ? NaN : w.aurc - optimal,
     augrc: n === 0 ? NaN : w.augrc,

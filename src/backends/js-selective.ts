@@ -115,6 +115,5 @@ export function riskCoverageFrom(confidence: ArrayLike<number>, wrong: ArrayLike
     generalized[points] = g;
     conf[points++] = c;
   }
-  const cut = (a: Float64Array) => (points === a.length ? a : a.slice(0, points));
-  return riskCoverageResult({ rows: n, errors, aurc, augrc, riskAt, coverage: cut(coverage), risk: cut(risk), generalizedRisk: cut(generalized), confidence: cut(conf) });
+  return riskCoverageResult({ rows: n, errors, aurc, augrc, riskAt, points, coverage, risk, generalizedRisk: generalized, confidence: conf });
 }

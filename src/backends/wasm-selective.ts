@@ -75,7 +75,6 @@ export function riskCoverageFrom(rt: WasmRuntime, confidence: Float32Array, wron
     items?.free();
     counts.free();
   }
-  const points = state[S.POINTS]!;
-  const [coverage, risk, generalizedRisk, conf64] = curve.map((a) => (points === a.length ? a : a.slice(0, points))) as [Float64Array, Float64Array, Float64Array, Float64Array];
-  return riskCoverageResult({ rows: n, errors: state[S.WRONG]!, aurc: state[S.AURC]!, augrc: state[S.AUGRC]!, riskAt, coverage, risk, generalizedRisk, confidence: conf64 });
+  const [coverage, risk, generalizedRisk, conf64] = curve as [Float64Array, Float64Array, Float64Array, Float64Array];
+  return riskCoverageResult({ rows: n, errors: state[S.WRONG]!, aurc: state[S.AURC]!, augrc: state[S.AUGRC]!, riskAt, points: state[S.POINTS]!, coverage, risk, generalizedRisk, confidence: conf64 });
 }
